@@ -1,0 +1,47 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * The `svcsim` command. Each subcommand lives in sim/cli/<name>.ts and registers itself on the
+ * program; this file only wires them and turns a user's mistake (InputError, or a commander usage
+ * error) into one message and exit status 2, with no stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { isInputError } from './engine/input-error.ts';
+import { registerDemo } from './cli/demo.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('svcsim')
+    .description('Deterministic discrete-event simulator of Kubernetes Service networking')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerDemo(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander has already printed its message (usage errors) or the help text.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (isInputError(e)) {
+      process.stderr.write(`svcsim: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('sim/cli.ts')) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`svcsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
+import { InputError } from '../engine/input-error.ts';
+
+/**
+ * YAML read with positions kept, so every error about a value can name the file, line and column
+ * where the value is written, not just its field path.
+ */
+export interface YamlSource {
+  file: string;
+  text: string;
+  docs: Document.Parsed[];
+  lines: LineCounter;
+}
+
+/** Reads and parses a YAML file (one or more documents). Syntax errors become InputErrors with line:col. */
+export function readYamlFile(file: string): YamlSource {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(file, 'a readable file', code === 'ENOENT' ? 'no such file' : String(code ?? e));
+  }
+  return parseYamlText(text, file);
+}
+
+export function parseYamlText(text: string, file: string): YamlSource {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [docs as unknown as Document.Parsed];
+  for (const d of list) {
+    const err = d.errors[0];
+    if (err) {
+      const pos = lines.linePos(err.pos[0]);
+      throw new InputError(`${file}:${pos.line}:${pos.col}`, 'valid YAML', err.message.split('\n')[0]);
+    }
+  }
+  return { file, text, docs: list, lines };
+}
+
+/**
+ * The `file:line:col` of the node at `path` (keys and list indexes) inside document `doc`, or of the
+ * deepest ancestor that exists (so a missing field points at the object that lacks it).
+ */
+export function locate(src: YamlSource, path: readonly (string | number)[], doc = 0): string {
+  let node: unknown = src.docs[doc]?.contents;
+  let best: Node | undefined = node as Node | undefined;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      if (!pair) break;
+      node = pair.value ?? pair.key;
+    } else if (isSeq(node)) {
+      node = node.items[Number(key)];
+    } else break;
+    if (node && (node as Node).range) best = node as Node;
+  }
+  const offset = best?.range?.[0];
+  if (offset === undefined) return src.file;
+  const pos = src.lines.linePos(offset);
+  return `${src.file}:${pos.line}:${pos.col}`;
+}
+
+/** A field path as users read it: `cluster.services.count`, `sweep.mode[2]`. */
+export function formatPath(path: readonly (string | number | symbol)[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += (out ? '.' : '') + String(p);
+  }
+  return out || '(top level)';
+}
