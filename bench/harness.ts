@@ -1,0 +1,119 @@
+/**
+ * The benchmark run: loads the suites, times every task with tinybench, and measures the reference
+ * loop before the first suite, between suites and after the last, so each suite is bracketed by two
+ * reference measurements. A task's ratio is its mean over the mean of its bracket; the ratio's
+ * margin of error combines the task's rme, the reference's rme and half the bracket's spread (the
+ * machine's drift while the suite ran), in quadrature.
+ */
+import { cpus, loadavg } from 'node:os';
+import { loadSuite, type LoadedSuite } from './discover.ts';
+import { timeFunction, type Timing, type TimingProfile } from './measure.ts';
+import { REFERENCE_NAME, referenceWorkload } from './reference.ts';
+import { RESULTS_SCHEMA, type BenchResults, type ReferenceRecord, type TaskResultRecord } from './results.ts';
+import type { BenchTask } from './suite.ts';
+
+export interface HarnessOptions {
+  files: string[];
+  quick: boolean;
+  filter?: string;
+  profile: TimingProfile;
+  /** Progress lines (suite and task names) go here; the table is printed by the caller. */
+  log: (line: string) => void;
+}
+
+interface PendingTask {
+  suite: string;
+  task: BenchTask;
+  timing: Timing;
+  figures?: Record<string, number>;
+}
+
+export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
+  const startedAt = new Date().toISOString();
+  const suites: { loaded: LoadedSuite; tasks: BenchTask[] }[] = [];
+  const errors: BenchResults['errors'] = [];
+  for (const file of opts.files) {
+    const loaded = await loadSuite(file);
+    const tasks = loaded.suite.tasks({ quick: opts.quick }).filter((t) => !opts.filter || t.name.includes(opts.filter));
+    if (tasks.length) suites.push({ loaded, tasks });
+  }
+
+  const refs: ReferenceRecord[] = [];
+  const measureReference = async (at: string) => {
+    const t = await timeFunction(REFERENCE_NAME, referenceWorkload, opts.profile);
+    refs.push({ at, meanNs: t.meanNs, rme: t.rme });
+    opts.log(`reference ${at}: ${(t.meanNs / 1e3).toFixed(1)} us ±${t.rme.toFixed(1)}%`);
+  };
+
+  const bySuite: PendingTask[][] = [];
+  for (const { loaded, tasks } of suites) {
+    await measureReference(`before ${loaded.suite.name}`);
+    const done: PendingTask[] = [];
+    for (const task of tasks) {
+      opts.log(`${task.name} ...`);
+      try {
+        await task.beforeAll?.();
+        const timing = await timeFunction(task.name, task.fn, opts.profile);
+        done.push({ suite: loaded.suite.name, task, timing, figures: task.figures?.() });
+      } catch (e) {
+        errors.push({ name: task.name, message: e instanceof Error ? e.message : String(e) });
+        opts.log(`${task.name}: ERROR ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    bySuite.push(done);
+  }
+  await measureReference('after all');
+
+  const tasks: TaskResultRecord[] = [];
+  bySuite.forEach((done, i) => {
+    const before = refs[i]!;
+    const after = refs[i + 1]!;
+    const refMean = (before.meanNs + after.meanNs) / 2;
+    const halfSpreadPct = (Math.abs(before.meanNs - after.meanNs) / refMean) * 50;
+    const refRme = Math.hypot((before.rme + after.rme) / 2, halfSpreadPct);
+    for (const p of done) tasks.push(taskRecord(p, refMean, refRme));
+  });
+
+  const means = refs.map((r) => r.meanNs);
+  const meanOfRefs = means.reduce((a, b) => a + b, 0) / means.length;
+  const cpu = cpus();
+  return {
+    schema: RESULTS_SCHEMA,
+    quick: opts.quick,
+    host: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+    },
+    startedAt,
+    reference: {
+      name: REFERENCE_NAME,
+      measurements: refs,
+      driftPct: ((Math.max(...means) - Math.min(...means)) / meanOfRefs) * 100,
+    },
+    tasks,
+    errors,
+  };
+}
+
+function taskRecord(p: PendingTask, refMean: number, refRme: number): TaskResultRecord {
+  const rec: TaskResultRecord = {
+    name: p.task.name,
+    suite: p.suite,
+    meanNs: p.timing.meanNs,
+    p99Ns: p.timing.p99Ns,
+    rme: p.timing.rme,
+    samples: p.timing.samples,
+    ratio: p.timing.meanNs / refMean,
+    ratioRme: Math.hypot(p.timing.rme, refRme),
+  };
+  if (p.task.per) {
+    rec.per = p.task.per;
+    rec.perUnitNs = p.timing.meanNs / p.task.per.count;
+  }
+  if (p.figures) rec.figures = p.figures;
+  return rec;
+}

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { compareResults, compareTask, comparisonTable } from './regression.ts';
+import { parseResults, RESULTS_SCHEMA, type BenchResults, type TaskResultRecord } from './results.ts';
+
+function task(name: string, ratio: number, ratioRme: number): TaskResultRecord {
+  return { name, suite: 's', meanNs: ratio * 1000, p99Ns: ratio * 1200, rme: ratioRme, samples: 50, ratio, ratioRme };
+}
+function results(tasks: TaskResultRecord[]): BenchResults {
+  return {
+    schema: RESULTS_SCHEMA,
+    quick: true,
+    host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'x', loadavg: [0, 0, 0] },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    reference: { name: 'ref', measurements: [{ at: 'before s', meanNs: 1000, rme: 1 }], driftPct: 0 },
+    tasks,
+    errors: [],
+  };
+}
+
+test('a real 25% regression on a quiet run fails', () => {
+  const c = compareResults(results([task('a', 100, 2)]), results([task('a', 125, 2)]));
+  assert.equal(c.failed, true);
+  assert.equal(c.tasks[0]!.verdict, 'slower');
+  assert.ok(Math.abs(c.tasks[0]!.change! - 1.25) < 1e-12);
+});
+
+test('a 15% slowdown within the 20% threshold passes', () => {
+  const c = compareResults(results([task('a', 100, 3)]), results([task('a', 115, 3)]));
+  assert.equal(c.failed, false);
+  assert.equal(c.tasks[0]!.verdict, 'ok');
+});
+
+test('a 30% slowdown within the combined margin of error of noisy measurements passes', () => {
+  // rme 25% and 30%: combined sqrt(25^2 + 30^2) = 39% > 30%
+  const c = compareResults(results([task('a', 100, 25)]), results([task('a', 130, 30)]));
+  assert.equal(c.failed, false);
+  assert.ok(Math.abs(c.tasks[0]!.noise! - Math.hypot(0.25, 0.3)) < 1e-12);
+});
+
+test('a slowdown beyond the combined margin of error fails even when noisy', () => {
+  const c = compareResults(results([task('a', 100, 25)]), results([task('a', 150, 30)]));
+  assert.equal(c.failed, true);
+});
+
+test('a faster task is reported, not failed', () => {
+  const c = compareResults(results([task('a', 100, 2)]), results([task('a', 60, 2)]));
+  assert.equal(c.failed, false);
+  assert.equal(c.tasks[0]!.verdict, 'faster');
+});
+
+test('new and missing tasks are reported and never fail', () => {
+  const c = compareResults(results([task('old', 100, 1), task('both', 10, 1)]), results([task('both', 10, 1), task('fresh', 5, 1)]));
+  assert.equal(c.failed, false);
+  const verdicts = Object.fromEntries(c.tasks.map((t) => [t.name, t.verdict]));
+  assert.deepEqual(verdicts, { both: 'ok', fresh: 'new', old: 'missing' });
+  const table = comparisonTable(c);
+  assert.match(table, /fresh\s+new \(not in baseline\)/);
+  assert.match(table, /old\s+missing/);
+});
+
+test('property: the verdict is slower exactly when change exceeds 1 + max(threshold, noise)', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0.01, max: 1e6, noNaN: true }),
+      fc.double({ min: 0.2, max: 5, noNaN: true }),
+      fc.double({ min: 0, max: 80, noNaN: true }),
+      fc.double({ min: 0, max: 80, noNaN: true }),
+      fc.double({ min: 0.01, max: 0.5, noNaN: true }),
+      (base, factor, rmeA, rmeB, threshold) => {
+        const v = compareTask(task('x', base, rmeA), task('x', base * factor, rmeB), threshold);
+        const allowed = Math.max(threshold, Math.hypot(rmeA, rmeB) / 100);
+        assert.equal(v.verdict === 'slower', (base * factor) / base > 1 + allowed);
+      },
+    ),
+  );
+});
+
+test('parseResults names the file and the field that is wrong', () => {
+  assert.throws(() => parseResults('{', 'b.json'), /b\.json: not JSON/);
+  assert.throws(() => parseResults('{"schema": 9, "tasks": []}', 'b.json'), /b\.json: expected a bench results file with schema 1, found schema 9/);
+  assert.throws(
+    () => parseResults(JSON.stringify({ schema: 1, tasks: [{ name: 'a', ratio: 'fast', ratioRme: 1 }] }), 'b.json'),
+    /b\.json: tasks\[0\]\.ratio: expected a number, found "fast"/,
+  );
+  assert.equal(parseResults(JSON.stringify(results([task('a', 1, 1)])), 'b.json').tasks[0]!.name, 'a');
+});

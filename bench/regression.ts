@@ -1,0 +1,74 @@
+/**
+ * The regression gate's decision, kept free of I/O so it can be tested with synthetic results.
+ *
+ * Each task is judged by its normalised ratio: change = (current.ratio / baseline.ratio), where a
+ * ratio is the task's mean time divided by the reference loop measured in the same process. The
+ * noise of that change is the two ratios' relative margins of error combined in quadrature
+ * (sqrt(rme_current^2 + rme_baseline^2), both already including the reference's own rme and drift).
+ * A task fails only when it is slower beyond both the noise and the threshold:
+ *
+ *     change > 1 + max(threshold, noise)
+ *
+ * so a real 20%+ regression fails on a quiet run, and a noisy run needs a larger slowdown to fail
+ * rather than failing on noise. Tasks present on one side only are reported and never fail.
+ */
+import type { BenchResults, TaskResultRecord } from './results.ts';
+
+export const DEFAULT_THRESHOLD = 0.2;
+
+export type Verdict = 'ok' | 'slower' | 'faster' | 'new' | 'missing';
+
+export interface TaskComparison {
+  name: string;
+  verdict: Verdict;
+  /** current.ratio / baseline.ratio (1 = same speed, 1.25 = 25% slower). Absent for new/missing. */
+  change?: number;
+  /** The tolerance used for this task: max(threshold, combined rme), as a fraction. */
+  allowed?: number;
+  /** Combined relative margin of error of both ratios, as a fraction. */
+  noise?: number;
+}
+
+export interface Comparison {
+  tasks: TaskComparison[];
+  /** True when at least one task is slower beyond its noise and the threshold. */
+  failed: boolean;
+}
+
+export function compareTask(baseline: TaskResultRecord, current: TaskResultRecord, threshold: number): TaskComparison {
+  const change = current.ratio / baseline.ratio;
+  const noise = Math.hypot(current.ratioRme, baseline.ratioRme) / 100;
+  const allowed = Math.max(threshold, noise);
+  let verdict: Verdict = 'ok';
+  if (change > 1 + allowed) verdict = 'slower';
+  // The same tolerance the other way, so an improvement shows up as a cue to update the baseline.
+  else if (change < 1 / (1 + allowed)) verdict = 'faster';
+  return { name: current.name, verdict, change, allowed, noise };
+}
+
+export function compareResults(baseline: BenchResults, current: BenchResults, threshold = DEFAULT_THRESHOLD): Comparison {
+  const base = new Map(baseline.tasks.map((t) => [t.name, t]));
+  const seen = new Set<string>();
+  const tasks: TaskComparison[] = [];
+  for (const cur of current.tasks) {
+    seen.add(cur.name);
+    const b = base.get(cur.name);
+    tasks.push(b ? compareTask(b, cur, threshold) : { name: cur.name, verdict: 'new' });
+  }
+  for (const b of baseline.tasks) if (!seen.has(b.name)) tasks.push({ name: b.name, verdict: 'missing' });
+  return { tasks, failed: tasks.some((t) => t.verdict === 'slower') };
+}
+
+export function comparisonTable(c: Comparison): string {
+  const rows = [['task', 'change', 'allowed', 'verdict']];
+  for (const t of c.tasks) {
+    rows.push([
+      t.name,
+      t.change === undefined ? '' : `${t.change >= 1 ? '+' : ''}${((t.change - 1) * 100).toFixed(1)}%`,
+      t.allowed === undefined ? '' : `±${(t.allowed * 100).toFixed(1)}%`,
+      t.verdict === 'slower' ? 'SLOWER (fails)' : t.verdict === 'new' ? 'new (not in baseline)' : t.verdict === 'missing' ? 'missing (in baseline, not run)' : t.verdict,
+    ]);
+  }
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c2, i) => (i === 1 || i === 2 ? c2.padStart(w[i]!) : c2.padEnd(w[i]!))).join('  ').trimEnd()).join('\n');
+}
