@@ -103,24 +103,25 @@ export class Simulator {
     const queue = this.queue;
     const handlers = this.handlers;
     const data = this.data;
-    while (queue.size > 0 && !this.stopped) {
-      if (queue.peekTime() > until) break;
+    while (queue.size > 0) {
       const t = queue.peekTime();
+      if (t > until) break;
       const slot = queue.pop();
       const handler = handlers[slot]!;
-      const d = data[slot];
       // Release the slot before running, so the handler's own schedule() can reuse it.
       this.gens[slot]!++;
       this.free[this.freeCount++] = slot;
       if (handler === null) continue; // cancelled
+      const d = data[slot];
       handlers[slot] = null;
       data[slot] = undefined;
       this.live--;
       this.now = t;
       this.executed++;
       handler(d, this);
+      if (this.stopped) return;
     }
-    if (!this.stopped && until !== Infinity && this.now < until) this.now = until;
+    if (until !== Infinity && this.now < until) this.now = until;
   }
 
   /** Runs for `duration` ns from now. */
