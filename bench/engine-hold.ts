@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { runHold, holdLine } from './hold-model.ts';
+import { runHold, holdLine, type HoldResult } from './hold-model.ts';
 import type { QueueKind } from '../sim/engine/event-queue.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +36,7 @@ if (flag('--child')) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ours = new Map<number, number>();
 for (const P of sizes) {
-  const runs = [];
+  const runs: HoldResult[] = [];
   for (let i = 0; i < repeat; i++) {
     const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--pending', String(P), '--events', String(events), '--queue', queue], { encoding: 'utf8' });
     if (res.status !== 0) throw new Error(`hold child failed: ${res.stderr}`);
