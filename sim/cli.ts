@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { isInputError } from './engine/input-error.ts';
 import { registerDemo } from './cli/demo.ts';
+import { registerEndpoints } from './cli/endpoints.ts';
 
 export function buildProgram(): Command {
   const program = new Command('svcsim')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerDemo(program);
+  registerEndpoints(program);
   return program;
 }
 

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { runEndpoints } from './endpoints.ts';
+import { main } from '../cli.ts';
+
+// Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
+const G = 'test/golden/k8s';
+function golden(name: string, actual: string): void {
+  const p = join(G, name);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(p, actual);
+  assert.equal(actual, readFileSync(p, 'utf8'), `differs from ${p}`);
+}
+const opts = (cluster: string, o: Partial<{ output: string; explain: string }> = {}) => ({
+  cluster: [join(G, cluster)],
+  output: o.output ?? 'yaml',
+  explain: o.explain,
+  maxEndpointsPerSlice: '100',
+  seed: '1',
+});
+
+test('endpoints: slices for a mixed cluster, as kubectl prints a List', () => {
+  golden('mixed.endpoints.yaml', runEndpoints(opts('mixed.yaml')));
+});
+
+test('endpoints: json output', () => {
+  const out = runEndpoints(opts('mixed.yaml', { output: 'json' }));
+  golden('mixed.endpoints.json', out);
+  assert.equal(JSON.parse(out).kind, 'List');
+});
+
+test('endpoints --explain: every pod state gets its reason', () => {
+  const out = runEndpoints(opts('mixed.yaml', { explain: 'default/api' }));
+  golden('mixed.explain.txt', out);
+  assert.match(out, /targetPort "http-api" not found among the pod's container ports \(http:8080\/TCP\)/);
+  assert.match(out, /condition Ready=False/);
+});
+
+test('label mismatch: the slice set is empty and --explain names the label first', () => {
+  const list = runEndpoints(opts('label-mismatch.yaml'));
+  golden('label-mismatch.endpoints.yaml', list);
+  assert.match(list, /endpoints: null/);
+  const why = runEndpoints(opts('label-mismatch.yaml', { explain: 'shop/web' }));
+  golden('label-mismatch.explain.txt', why);
+  assert.match(why.split('\n').slice(0, 4).join('\n'), /likely cause: selector mismatch.*label app: web-v2 where the selector wants web/);
+});
+
+test('endpoints: same input, same output (slice names are seeded)', () => {
+  assert.equal(runEndpoints(opts('mixed.yaml')), runEndpoints(opts('mixed.yaml')));
+});
+
+async function run(args: string[]): Promise<{ code: number; err: string }> {
+  const w = process.stderr.write.bind(process.stderr);
+  const o = process.stdout.write.bind(process.stdout);
+  let err = '';
+  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    return { code: await main(args), err };
+  } finally {
+    process.stderr.write = w;
+    process.stdout.write = o;
+  }
+}
+
+test('a manifest error is one message with file:line:col, document, object and field, exit 2', async () => {
+  const r = await run(['endpoints', '--cluster', join(G, 'bad-targetport.yaml')]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.err,
+    'svcsim: test/golden/k8s/bad-targetport.yaml:11:17 (document 1, Service default/web) spec.ports[0].targetPort: expected a port number 1-65535, found number 70000\n',
+  );
+});
+
+test('other input mistakes exit 2 with a message: YAML syntax, unknown kind, wrong apiVersion, missing file, unknown service', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-k8s-'));
+  const cases: [string, RegExp][] = [
+    ['kind: Service\nmetadata: {name: a\n', /:\d+:\d+: expected valid YAML/],
+    ['apiVersion: v1\nkind: Servise\nmetadata: {name: a}\n', /:2:7 \(document 1\) kind: expected one of Service, Pod/],
+    ['apiVersion: v1\nkind: EndpointSlice\nmetadata: {name: a}\naddressType: IPv4\n', /apiVersion: expected apiVersion discovery.k8s.io\/v1 for kind EndpointSlice, found "v1"/],
+    ['---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {v: 1}}\nspec: {containers: [{name: c}]}\n', /\(document 1, Pod default\/p\) metadata\.labels\.v: expected a string value.*found number 1/],
+  ];
+  for (const [i, [text, re]] of cases.entries()) {
+    const f = join(dir, `m${i}.yaml`);
+    writeFileSync(f, text);
+    const r = await run(['endpoints', '--cluster', f]);
+    assert.equal(r.code, 2, text);
+    assert.match(r.err, re);
+    assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+  }
+  assert.equal((await run(['endpoints', '--cluster', join(dir, 'nope.yaml')])).code, 2);
+  const r = await run(['endpoints', '--cluster', join(G, 'mixed.yaml'), '--explain', 'default/nope']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--explain: expected NAMESPACE\/SERVICE naming a Service in the manifests, found "default\/nope" \(Services: default\/api\)/);
+});

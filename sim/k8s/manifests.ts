@@ -1,0 +1,335 @@
+import { z } from 'zod';
+import { InputError } from '../engine/input-error.ts';
+import { formatPath, locate, readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
+import type { Deployment, EndpointSlice, KubeObject, Node, Pod, ReplicaSet, Service } from './objects.ts';
+
+/**
+ * Reads Kubernetes manifests as `kubectl get -o yaml` prints them: a YAML stream of objects, or a
+ * `kind: List` with `items`, or both. Fields the simulator reads are validated (zod); everything else
+ * (managedFields, status fields we ignore...) passes through untouched. The API server's defaults that
+ * the models rely on are applied here as the API server would (core/v1 defaults.go: Service port
+ * protocol TCP, targetPort = port; container port protocol TCP; namespace "default").
+ *
+ * Every mistake is one InputError naming file:line:col, the document, the object and the field path.
+ */
+
+export interface ClusterManifests {
+  nodes: Node[];
+  pods: Pod[];
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  deployments: Deployment[];
+  replicaSets: ReplicaSet[];
+}
+
+export function emptyManifests(): ClusterManifests {
+  return { nodes: [], pods: [], services: [], endpointSlices: [], deployments: [], replicaSets: [] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Schemas: the fields we read, with the words an operator would use for "expected".
+
+const name = z.string({ error: 'a name (string)' }).min(1, { error: 'a non-empty name' });
+const stringMap = z.record(z.string(), z.string({ error: 'a string value (quote numbers and booleans: "1", "true")' }), {
+  error: 'a map of string to string',
+});
+const port = z
+  .number({ error: 'a port number 1-65535' })
+  .int({ error: 'a whole port number 1-65535' })
+  .min(1, { error: 'a port number 1-65535' })
+  .max(65535, { error: 'a port number 1-65535' });
+const protocol = z.enum(['TCP', 'UDP', 'SCTP'], { error: 'one of TCP, UDP, SCTP' });
+const nonNegInt = z.number({ error: 'a whole number >= 0' }).int({ error: 'a whole number >= 0' }).min(0, { error: 'a whole number >= 0' });
+const posInt = z.number({ error: 'a whole number >= 1' }).int({ error: 'a whole number >= 1' }).min(1, { error: 'a whole number >= 1' });
+const ipv4or6 = z
+  .string({ error: 'an IP address' })
+  .regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:.]*)$/, { error: 'an IP address' });
+const intOrPercent = z.union([nonNegInt, z.string().regex(/^\d+%$/)], { error: 'a whole number or a percentage such as "25%"' });
+
+const objectMeta = z.looseObject({
+  name,
+  namespace: name.optional(),
+  labels: stringMap.optional(),
+  annotations: stringMap.optional(),
+  uid: z.string({ error: 'a string' }).optional(),
+  resourceVersion: z.string({ error: 'a string' }).optional(),
+  generation: nonNegInt.optional(),
+  deletionTimestamp: z.string({ error: 'an RFC 3339 timestamp' }).optional(),
+  deletionGracePeriodSeconds: nonNegInt.optional(),
+});
+
+const probe = z.looseObject({
+  initialDelaySeconds: nonNegInt.optional(),
+  periodSeconds: posInt.optional(),
+  timeoutSeconds: posInt.optional(),
+  successThreshold: posInt.optional(),
+  failureThreshold: posInt.optional(),
+});
+
+const container = z.looseObject({
+  name,
+  ports: z
+    .array(
+      z.looseObject({
+        name: z
+          .string({ error: 'a port name (IANA_SVC_NAME)' })
+          .regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, { error: 'a port name of at most 15 lowercase letters, digits and dashes' })
+          .optional(),
+        containerPort: port,
+        protocol: protocol.optional(),
+      }),
+      { error: 'a list of container ports' },
+    )
+    .optional(),
+  readinessProbe: probe.optional(),
+});
+
+const podSpec = z.looseObject({
+  containers: z.array(container, { error: 'a list of containers' }).min(1, { error: 'at least one container' }),
+  initContainers: z.array(container).optional(),
+  nodeName: z.string({ error: 'a node name' }).optional(),
+  terminationGracePeriodSeconds: nonNegInt.optional(),
+  hostname: z.string().optional(),
+  subdomain: z.string().optional(),
+});
+
+const condition = z.looseObject({
+  type: z.string({ error: 'a condition type' }),
+  status: z.enum(['True', 'False', 'Unknown'], { error: 'one of "True", "False", "Unknown"' }),
+});
+
+const podSchema = z.looseObject({
+  metadata: objectMeta,
+  spec: podSpec,
+  status: z
+    .looseObject({
+      phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'], { error: 'one of Pending, Running, Succeeded, Failed, Unknown' }).optional(),
+      conditions: z.array(condition).optional(),
+      podIP: ipv4or6.optional(),
+      podIPs: z.array(z.looseObject({ ip: ipv4or6 })).optional(),
+    })
+    .optional(),
+});
+
+const servicePort = z.looseObject({
+  name: z.string({ error: 'a port name' }).optional(),
+  protocol: protocol.optional(),
+  port,
+  targetPort: z
+    .union([port, z.string().regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/)], {
+      error: 'a port number 1-65535 or the name of a container port (at most 15 lowercase letters, digits, dashes)',
+    })
+    .optional(),
+  nodePort: port.optional(),
+  appProtocol: z.string().optional(),
+});
+
+const serviceSchema = z.looseObject({
+  metadata: objectMeta,
+  spec: z.looseObject({
+    type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'], { error: 'one of ClusterIP, NodePort, LoadBalancer, ExternalName' }).optional(),
+    clusterIP: z.union([ipv4or6, z.literal('None'), z.literal('')], { error: 'an IP address or "None"' }).optional(),
+    clusterIPs: z.array(z.union([ipv4or6, z.literal('None')], { error: 'an IP address or "None"' })).optional(),
+    ipFamilies: z.array(z.enum(['IPv4', 'IPv6'], { error: 'IPv4 or IPv6' })).optional(),
+    ports: z.array(servicePort, { error: 'a list of service ports' }).optional(),
+    selector: stringMap.optional(),
+    sessionAffinity: z.enum(['None', 'ClientIP'], { error: 'None or ClientIP' }).optional(),
+    sessionAffinityConfig: z
+      .looseObject({ clientIP: z.looseObject({ timeoutSeconds: z.number().int().min(1).max(86400, { error: 'seconds 1-86400' }).optional() }).optional() })
+      .optional(),
+    externalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'Cluster or Local' }).optional(),
+    internalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'Cluster or Local' }).optional(),
+    publishNotReadyAddresses: z.boolean({ error: 'true or false' }).optional(),
+    externalIPs: z.array(ipv4or6).optional(),
+    loadBalancerSourceRanges: z.array(z.string({ error: 'a CIDR' })).optional(),
+  }),
+});
+
+const nodeSchema = z.looseObject({
+  metadata: objectMeta,
+  spec: z.looseObject({ podCIDR: z.string().optional(), podCIDRs: z.array(z.string()).optional() }).optional(),
+});
+
+const endpointSliceSchema = z.looseObject({
+  metadata: objectMeta,
+  addressType: z.enum(['IPv4', 'IPv6', 'FQDN'], { error: 'one of IPv4, IPv6, FQDN' }),
+  endpoints: z
+    .array(
+      z.looseObject({
+        addresses: z.array(z.string({ error: 'an address' }), { error: 'a list of addresses' }).min(1, { error: 'at least one address' }),
+        conditions: z.looseObject({ ready: z.boolean().optional(), serving: z.boolean().optional(), terminating: z.boolean().optional() }).optional(),
+        nodeName: z.string().optional(),
+        zone: z.string().optional(),
+      }),
+      { error: 'a list of endpoints' },
+    )
+    .nullable()
+    .optional(),
+  ports: z
+    .array(z.looseObject({ name: z.string().optional(), port: port.optional(), protocol: protocol.optional() }), { error: 'a list of ports' })
+    .nullable()
+    .optional(),
+});
+
+const labelSelector = z.looseObject({ matchLabels: stringMap.optional() });
+const workloadSpec = z.looseObject({
+  replicas: nonNegInt.optional(),
+  selector: labelSelector,
+  template: z.looseObject({ metadata: z.looseObject({ labels: stringMap.optional() }).optional(), spec: podSpec }),
+});
+const deploymentSchema = z.looseObject({
+  metadata: objectMeta,
+  spec: workloadSpec.extend({
+    strategy: z
+      .looseObject({
+        type: z.enum(['RollingUpdate', 'Recreate'], { error: 'RollingUpdate or Recreate' }).optional(),
+        rollingUpdate: z.looseObject({ maxSurge: intOrPercent.optional(), maxUnavailable: intOrPercent.optional() }).optional(),
+      })
+      .optional(),
+  }),
+});
+const replicaSetSchema = z.looseObject({ metadata: objectMeta, spec: workloadSpec });
+
+const SCHEMAS: Record<string, { apiVersion: string; schema: z.ZodType }> = {
+  Node: { apiVersion: 'v1', schema: nodeSchema },
+  Pod: { apiVersion: 'v1', schema: podSchema },
+  Service: { apiVersion: 'v1', schema: serviceSchema },
+  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', schema: endpointSliceSchema },
+  Deployment: { apiVersion: 'apps/v1', schema: deploymentSchema },
+  ReplicaSet: { apiVersion: 'apps/v1', schema: replicaSetSchema },
+};
+
+/** Real kinds that `kubectl get all -o yaml` and friends print and that this model has no use for. */
+const SKIPPED_KINDS = new Set([
+  'Endpoints', 'ConfigMap', 'Secret', 'ServiceAccount', 'Namespace', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
+  'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Ingress', 'IngressClass', 'NetworkPolicy', 'Role', 'RoleBinding',
+  'ClusterRole', 'ClusterRoleBinding', 'PersistentVolumeClaim', 'PersistentVolume', 'Event', 'Lease', 'ControllerRevision',
+  'CustomResourceDefinition', 'StorageClass', 'LimitRange', 'ResourceQuota', 'PriorityClass',
+]);
+
+// ---------------------------------------------------------------------------------------------------
+
+/** Reads one or more manifest files into one set of objects (in file and document order). */
+export function loadManifests(files: string | readonly string[]): ClusterManifests {
+  const out = emptyManifests();
+  for (const f of typeof files === 'string' ? [files] : files) addFromSource(readYamlFile(f), out);
+  return out;
+}
+
+/** Parses manifest text (`file` only names it in errors). */
+export function parseManifests(text: string, file = '<manifest>'): ClusterManifests {
+  const out = emptyManifests();
+  addFromSource(parseYamlText(text, file), out);
+  return out;
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  if (Array.isArray(v)) return 'a list';
+  return 'a map';
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function addFromSource(src: YamlSource, out: ClusterManifests): void {
+  src.docs.forEach((doc, d) => {
+    const raw = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    if (raw === null || raw === undefined) return; // an empty document (a trailing ---)
+    const docLabel = `document ${d + 1}`;
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new InputError(`${locate(src, [], d)} (${docLabel})`, 'a Kubernetes object (a map with apiVersion and kind)', describeValue(raw));
+    }
+    const kind = (raw as { kind?: unknown }).kind;
+    if (kind === 'List') {
+      const items = (raw as { items?: unknown }).items;
+      if (items === null || items === undefined) return;
+      if (!Array.isArray(items)) throw new InputError(`${locate(src, ['items'], d)} (${docLabel}) items`, 'a list of objects', describeValue(items));
+      items.forEach((item, i) => addObject(src, d, ['items', i], item, out));
+      return;
+    }
+    addObject(src, d, [], raw, out);
+  });
+}
+
+function addObject(src: YamlSource, d: number, base: (string | number)[], raw: unknown, out: ClusterManifests): void {
+  const place = (path: readonly (string | number)[], who = '') =>
+    `${locate(src, [...base, ...path], d)} (document ${d + 1}${who}) ${formatPath([...base, ...path])}`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputError(place([]), 'a Kubernetes object (a map with apiVersion and kind)', describeValue(raw));
+  }
+  const obj = raw as Record<string, unknown>;
+  const kind = obj.kind;
+  if (typeof kind !== 'string') {
+    throw new InputError(place(['kind']), 'the object kind (Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet or List)', describeValue(kind));
+  }
+  const entry = SCHEMAS[kind];
+  if (!entry) {
+    if (SKIPPED_KINDS.has(kind)) return;
+    throw new InputError(
+      place(['kind']),
+      'one of Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet, List (or a kind this tool skips, such as ConfigMap)',
+      JSON.stringify(kind),
+    );
+  }
+  const apiVersion = obj.apiVersion;
+  if (apiVersion !== entry.apiVersion) {
+    throw new InputError(place(['apiVersion']), `apiVersion ${entry.apiVersion} for kind ${kind}`, describeValue(apiVersion));
+  }
+  const r = entry.schema.safeParse(obj);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[];
+    const meta = obj.metadata as { name?: unknown; namespace?: unknown } | undefined;
+    const ns = typeof meta?.namespace === 'string' ? meta.namespace : kind === 'Node' ? '' : 'default';
+    const who = typeof meta?.name === 'string' ? `, ${kind} ${ns ? ns + '/' : ''}${meta.name}` : `, ${kind}`;
+    throw new InputError(place(path, who), issue.message, describeValue(valueAt(obj, path)));
+  }
+  const o = r.data as KubeObject;
+  applyDefaults(o);
+  switch (o.kind) {
+    case 'Node':
+      out.nodes.push(o);
+      break;
+    case 'Pod':
+      out.pods.push(o);
+      break;
+    case 'Service':
+      out.services.push(o);
+      break;
+    case 'EndpointSlice':
+      if (!o.endpoints) o.endpoints = [];
+      out.endpointSlices.push(o);
+      break;
+    case 'Deployment':
+      out.deployments.push(o);
+      break;
+    case 'ReplicaSet':
+      out.replicaSets.push(o);
+      break;
+  }
+}
+
+/** The API server's defaulting for the fields the models read (pkg/apis/core/v1/defaults.go). */
+function applyDefaults(o: KubeObject): void {
+  if (o.kind !== 'Node' && !o.metadata.namespace) o.metadata.namespace = 'default';
+  if (o.kind === 'Service') {
+    for (const p of o.spec.ports ?? []) {
+      p.protocol ??= 'TCP';
+      p.targetPort ??= p.port;
+    }
+    o.spec.type ??= 'ClusterIP';
+    o.spec.sessionAffinity ??= 'None';
+  } else if (o.kind === 'Pod') {
+    for (const c of [...o.spec.containers, ...(o.spec.initContainers ?? [])]) for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+  }
+}
