@@ -1,0 +1,276 @@
+/**
+ * An nft transaction: the list of commands `nft -f` applies atomically (all or nothing, as the
+ * kernel's nf_tables commit does), and applying it to a ruleset.
+ *
+ * Commands and their semantics follow nft(8) "TABLES", "CHAINS", "RULES", "SETS", "MAPS",
+ * "ELEMENTS": `add` creates or leaves an existing object as it is (it is an error only to change a
+ * base chain's type/hook or a set's type), `create` fails if the object exists, `flush` empties a
+ * chain (rules) or set (elements), `delete` removes an object that must exist (and, for chains and
+ * sets, must not be referenced), `add element` of an existing key is accepted (nft ignores the
+ * duplicate unless `create element`).
+ *
+ * The result is a new immutable Ruleset value; the previous one is untouched (copy on write at the
+ * level of each chain and set), so nodes that synced the same version share it.
+ */
+import { InputError } from '../engine/input-error.ts';
+import { encodeKey, numericKey } from './key.ts';
+import { ruleSetRefs, ruleTargets } from './rule.ts';
+import type { BaseChainSpec, Chain, KeyCode, KeyType, NamedSet, NftFamily, Rule, Ruleset, SetElement, Table } from './types.ts';
+import { tableKey } from './types.ts';
+
+export type Verb = 'add' | 'create' | 'flush' | 'delete';
+
+export interface TableRef {
+  readonly family: NftFamily;
+  readonly table: string;
+}
+
+export type Command = TableRef & { readonly where?: string } & (
+    | { readonly verb: Verb; readonly object: 'table'; readonly comment?: string }
+    | { readonly verb: Verb; readonly object: 'chain'; readonly name: string; readonly base?: BaseChainSpec; readonly comment?: string }
+    | { readonly verb: 'add' | 'create'; readonly object: 'rule'; readonly chain: string; readonly rule: Rule; readonly text?: string }
+    | {
+        readonly verb: Verb;
+        readonly object: 'set' | 'map';
+        readonly name: string;
+        readonly keyType?: readonly KeyType[];
+        readonly dataType?: 'verdict';
+        readonly flags?: readonly string[];
+        readonly timeoutNs?: number;
+        readonly comment?: string;
+        /** Elements given inline (`elements = { ... }` in list format). */
+        readonly elements?: readonly SetElement[];
+      }
+    | { readonly verb: 'add' | 'create' | 'delete'; readonly object: 'element'; readonly set: string; readonly elements: readonly SetElement[] }
+    | { readonly verb: 'flush'; readonly object: 'ruleset' }
+  );
+
+interface MutTable {
+  family: NftFamily;
+  name: string;
+  comment?: string;
+  chains: Map<string, Chain>;
+  sets: Map<string, NamedSet>;
+  ownedChains: Set<string>;
+  ownedSets: Set<string>;
+}
+
+function fail(cmd: Command, expected: string, found?: string, hint?: string): never {
+  throw new InputError(cmd.where ?? `nft command "${cmd.verb} ${cmd.object}"`, expected, found, hint);
+}
+
+/** Applies the commands in order; throws InputError (and changes nothing) on the first failure. */
+export function applyTransaction(base: Ruleset | undefined, commands: readonly Command[]): Ruleset {
+  const tables = new Map<string, Table>(base?.tables ?? []);
+  const mut = new Map<string, MutTable>();
+
+  const getTable = (cmd: Command, create: boolean): MutTable | undefined => {
+    const key = tableKey(cmd.family, cmd.table);
+    let m = mut.get(key);
+    if (m) return m;
+    const t = tables.get(key);
+    if (!t) {
+      if (!create) return undefined;
+      m = { family: cmd.family, name: cmd.table, chains: new Map(), sets: new Map(), ownedChains: new Set(), ownedSets: new Set() };
+    } else {
+      m = {
+        family: t.family,
+        name: t.name,
+        comment: t.comment,
+        chains: new Map(t.chains),
+        sets: new Map(t.sets),
+        ownedChains: new Set(),
+        ownedSets: new Set(),
+      };
+    }
+    mut.set(key, m);
+    return m;
+  };
+  const needTable = (cmd: Command): MutTable => {
+    const t = getTable(cmd, false);
+    if (!t) fail(cmd, `an existing table ${cmd.family} ${cmd.table}`, 'no such table', 'add the table first');
+    return t;
+  };
+  const ownChain = (t: MutTable, name: string): { -readonly [K in keyof Chain]: Chain[K] } & { rules: Rule[] } => {
+    const c = t.chains.get(name)!;
+    if (t.ownedChains.has(name)) return c as any;
+    const copy = { ...c, rules: [...c.rules] };
+    t.chains.set(name, copy);
+    t.ownedChains.add(name);
+    return copy;
+  };
+  const ownSet = (t: MutTable, name: string): NamedSet & { elements: Map<KeyCode, SetElement> } => {
+    const s = t.sets.get(name)!;
+    if (t.ownedSets.has(name)) return s as any;
+    const copy = { ...s, elements: new Map(s.elements) };
+    t.sets.set(name, copy);
+    t.ownedSets.add(name);
+    return copy;
+  };
+
+  for (const cmd of commands) {
+    switch (cmd.object) {
+      case 'ruleset':
+        tables.clear();
+        mut.clear();
+        break;
+      case 'table': {
+        if (cmd.verb === 'add' || cmd.verb === 'create') {
+          const existed = !!getTable(cmd, false);
+          if (existed && cmd.verb === 'create') fail(cmd, `no table ${cmd.family} ${cmd.table} yet`, 'it exists');
+          const t = getTable(cmd, true)!;
+          if (cmd.comment !== undefined) t.comment = cmd.comment;
+        } else if (cmd.verb === 'flush') {
+          const t = needTable(cmd);
+          for (const name of t.chains.keys()) ownChain(t, name).rules.length = 0;
+          for (const name of t.sets.keys()) ownSet(t, name).elements.clear();
+        } else {
+          needTable(cmd);
+          const key = tableKey(cmd.family, cmd.table);
+          mut.delete(key);
+          tables.delete(key);
+        }
+        break;
+      }
+      case 'chain': {
+        const t = needTable(cmd);
+        const existing = t.chains.get(cmd.name);
+        if (cmd.verb === 'add' || cmd.verb === 'create') {
+          if (existing) {
+            if (cmd.verb === 'create') fail(cmd, `no chain ${cmd.name} yet`, 'it exists');
+            if (cmd.base && !sameBase(existing.base, cmd.base))
+              fail(cmd, `the same type, hook and priority as the existing chain ${cmd.name}`, 'a different definition', 'delete the chain first');
+            if (cmd.comment !== undefined && cmd.comment !== existing.comment) ownChain(t, cmd.name).comment = cmd.comment;
+          } else {
+            const c: Chain & { rules: Rule[] } = { name: cmd.name, rules: [] };
+            if (cmd.base) (c as any).base = cmd.base;
+            if (cmd.comment !== undefined) (c as any).comment = cmd.comment;
+            t.chains.set(cmd.name, c);
+            t.ownedChains.add(cmd.name);
+          }
+        } else if (cmd.verb === 'flush') {
+          if (!existing) fail(cmd, `an existing chain ${cmd.name}`, 'no such chain');
+          ownChain(t, cmd.name).rules.length = 0;
+        } else {
+          if (!existing) fail(cmd, `an existing chain ${cmd.name}`, 'no such chain');
+          t.chains.delete(cmd.name);
+          t.ownedChains.delete(cmd.name);
+        }
+        break;
+      }
+      case 'rule': {
+        const t = needTable(cmd);
+        if (!t.chains.has(cmd.chain)) fail(cmd, `an existing chain ${cmd.chain}`, 'no such chain', 'add the chain before its rules');
+        ownChain(t, cmd.chain).rules.push(cmd.rule);
+        break;
+      }
+      case 'set':
+      case 'map': {
+        const t = needTable(cmd);
+        const existing = t.sets.get(cmd.name);
+        if (cmd.verb === 'add' || cmd.verb === 'create') {
+          if (existing) {
+            if (cmd.verb === 'create') fail(cmd, `no ${cmd.object} ${cmd.name} yet`, 'it exists');
+            if (existing.kind !== cmd.object) fail(cmd, `a ${existing.kind} (the existing ${cmd.name} is one)`, `a ${cmd.object}`);
+            if (cmd.keyType && cmd.keyType.join(' . ') !== existing.keyType.join(' . '))
+              fail(cmd, `type ${existing.keyType.join(' . ')} as the existing ${cmd.name} has`, cmd.keyType.join(' . '));
+          } else {
+            if (!cmd.keyType || cmd.keyType.length === 0) fail(cmd, `a type for the new ${cmd.object} ${cmd.name}`, 'none');
+            if (cmd.object === 'map' && !cmd.dataType) fail(cmd, `a data type (": verdict") for map ${cmd.name}`, 'none');
+            const s: NamedSet = {
+              name: cmd.name,
+              kind: cmd.object,
+              keyType: cmd.keyType,
+              ...(cmd.dataType ? { dataType: cmd.dataType } : {}),
+              flags: cmd.flags ?? [],
+              timeoutNs: cmd.timeoutNs ?? 0,
+              ...(cmd.comment !== undefined ? { comment: cmd.comment } : {}),
+              elements: new Map(),
+            };
+            t.sets.set(cmd.name, s);
+            t.ownedSets.add(cmd.name);
+          }
+          if (cmd.elements?.length) addElements(cmd, ownSet(t, cmd.name), cmd.elements, false);
+        } else if (cmd.verb === 'flush') {
+          if (!existing || existing.kind !== cmd.object) fail(cmd, `an existing ${cmd.object} ${cmd.name}`, `no such ${cmd.object}`);
+          ownSet(t, cmd.name).elements.clear();
+        } else {
+          if (!existing || existing.kind !== cmd.object) fail(cmd, `an existing ${cmd.object} ${cmd.name}`, `no such ${cmd.object}`);
+          t.sets.delete(cmd.name);
+          t.ownedSets.delete(cmd.name);
+        }
+        break;
+      }
+      case 'element': {
+        const t = needTable(cmd);
+        if (!t.sets.has(cmd.set)) fail(cmd, `an existing set or map ${cmd.set}`, 'no such set');
+        const s = ownSet(t, cmd.set);
+        if (cmd.verb === 'delete') {
+          const numeric = numericKey(s.keyType);
+          for (const e of cmd.elements) {
+            const code = encodeKey(s.keyType, e.key, numeric);
+            if (!s.elements.delete(code)) fail(cmd, `an element of ${cmd.set} to delete`, 'no such element');
+          }
+        } else addElements(cmd, s, cmd.elements, cmd.verb === 'create');
+        break;
+      }
+    }
+  }
+
+  for (const [key, m] of mut) {
+    checkReferences(m, commands);
+    const table: Table = { family: m.family, name: m.name, ...(m.comment !== undefined ? { comment: m.comment } : {}), chains: m.chains, sets: m.sets };
+    tables.set(key, table);
+  }
+  return { tables };
+}
+
+function sameBase(a: BaseChainSpec | undefined, b: BaseChainSpec): boolean {
+  return !!a && a.type === b.type && a.hook === b.hook && a.priority === b.priority;
+}
+
+function addElements(cmd: Command, s: NamedSet & { elements: Map<KeyCode, SetElement> }, elements: readonly SetElement[], create: boolean): void {
+  const numeric = numericKey(s.keyType);
+  for (const e of elements) {
+    if (e.key.length !== s.keyType.length)
+      fail(cmd, `a key of ${s.keyType.length} part(s) (${s.keyType.join(' . ')}) for ${s.name}`, `${e.key.length} part(s)`);
+    if (s.kind === 'map' && !e.value) fail(cmd, `": VERDICT" after the key of a map element of ${s.name}`, 'none');
+    if (s.kind === 'set' && e.value) fail(cmd, `no data for an element of set ${s.name}`, 'a ": VALUE"');
+    const code = encodeKey(s.keyType, e.key, numeric);
+    if (s.elements.has(code)) {
+      if (create) fail(cmd, `a new element of ${s.name}`, 'an existing one');
+      continue; // nft: adding an existing element is not an error and does not change it.
+    }
+    s.elements.set(code, e);
+  }
+}
+
+/**
+ * The kernel refuses a transaction whose rules or verdict-map elements jump to a chain that does not
+ * exist, or name a set that does not exist (nf_tables_newrule / nft_data_init: ENOENT), and refuses
+ * to delete a chain still referenced (EBUSY). Only tables touched by this transaction are checked.
+ */
+function checkReferences(t: MutTable, commands: readonly Command[]): void {
+  const where = (name: string): string =>
+    commands.find((c) => c.object === 'rule' && c.chain === name)?.where ?? `table ${t.family} ${t.name}, chain ${name}`;
+  for (const c of t.chains.values()) {
+    for (const r of c.rules) {
+      for (const target of ruleTargets(r)) {
+        const tc = t.chains.get(target);
+        if (!tc) throw new InputError(where(c.name), `an existing chain "${target}" to jump to`, 'no such chain');
+        if (tc.base) throw new InputError(where(c.name), `a regular chain to jump to`, `base chain "${target}"`);
+      }
+      for (const s of ruleSetRefs(r)) {
+        if (!t.sets.has(s)) throw new InputError(where(c.name), `an existing set or map "${s}"`, 'no such set');
+      }
+    }
+  }
+  for (const s of t.sets.values()) {
+    if (s.dataType !== 'verdict') continue;
+    for (const e of s.elements.values()) {
+      const v = e.value;
+      if (v && (v.code === 'jump' || v.code === 'goto') && !t.chains.has(v.chain))
+        throw new InputError(`table ${t.family} ${t.name}, map ${s.name}`, `an existing chain "${v.chain}" for an element's verdict`, 'no such chain');
+    }
+  }
+}
