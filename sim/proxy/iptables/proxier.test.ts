@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type { EndpointSlice, Service } from '../../k8s/objects.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
+import { changedServices } from '../proxy-state.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from './golden-fixtures.ts';
 import { normalizeRestoreText } from './normalize.ts';
 import { IptablesProxier, restoreText } from './proxier.ts';
@@ -71,4 +73,50 @@ test('TestOverallIPTablesRules: same rules as kube-proxy after its normalisation
   // kube-proxy's metric check in the same test: nat rules total = the -A lines of the nat table.
   const natA = restoreText(r).split('*nat\n')[1]!.split('\n').filter((l) => l.startsWith('-A')).length;
   assert.equal(r.natRulesTotal, natA);
+});
+
+test('TestSyncProxyRulesRepeated: partial syncs write only changed chains and delete stale ones', () => {
+  const proxier = new IptablesProxier({ ...FAKE_PROXIER_OPTIONS, nfacct: false });
+  const svc = (ns: string, name: string, ip: string, port: number, portName: string) =>
+    testService(ns, name, { type: 'ClusterIP', clusterIP: ip, ports: [{ name: portName, port, protocol: 'TCP' }] });
+  const svc1 = svc('ns1', 'svc1', '172.30.0.41', 80, 'p80');
+  const svc2 = svc('ns2', 'svc2', '172.30.0.42', 8080, 'p8080');
+  const svc3 = svc('ns3', 'svc3', '172.30.0.43', 80, 'p80');
+  const svc4 = svc('ns4', 'svc4', '172.30.0.44', 80, 'p80');
+  const eps1 = testSlice('ns1', 'svc1', [{ ip: '10.0.1.1' }], p80);
+  const eps2 = testSlice('ns2', 'svc2', [{ ip: '10.0.2.1' }], [{ name: 'p8080', port: 8080 }]);
+  const eps3 = testSlice('ns3', 'svc3', [{ ip: '10.0.3.1' }], p80);
+  const eps3b = testSlice('ns3', 'svc3', [{ ip: '10.0.3.2' }], p80);
+  const eps3c = testSlice('ns3', 'svc3', [{ ip: '10.0.3.2' }, { ip: '10.0.3.3' }], p80);
+  const eps4 = testSlice('ns4', 'svc4', [{ ip: '10.0.4.1' }], p80);
+
+  let prev = proxyStateFromObjects([], [], 'test-node');
+  let kernel: Set<string> | undefined;
+  const step = (n: number, services: Service[], slices: EndpointSlice[], full = false) => {
+    const state = proxyStateFromObjects(services, slices, 'test-node');
+    const r = proxier.sync({ state, full, changedServices: changedServices(prev, state), existingNatChains: kernel });
+    assert.equal(normalizeRestoreText(restoreText(r)), normalizeRestoreText(golden(`repeated-${n}.rules`)), `step ${n}`);
+    const lines = restoreText(r).split('\n').length - 1;
+    assert.equal(r.restoreLines, lines, `step ${n}: restoreLines counts every line written`);
+    const counted = proxier.sync({ state, full, changedServices: changedServices(prev, state), existingNatChains: kernel, output: 'count' });
+    assert.equal(counted.restoreLines, r.restoreLines, `step ${n}: count mode agrees with text mode`);
+    assert.equal(counted.chunks.length, 0);
+    prev = state;
+    kernel = r.kernelNatChains;
+    return r;
+  };
+  step(1, [svc1, svc2], [eps1, eps2], true);
+  step(2, [svc1, svc2, svc3], [eps1, eps2, eps3]);
+  const r3 = step(3, [svc1, svc3], [eps1, eps2, eps3]);
+  assert.equal(r3.deletedChains, 2);
+  step(4, [svc1, svc3, svc4], [eps1, eps2, eps3]);
+  step(5, [svc1, svc3, svc4], [eps1, eps2, eps3, eps4]);
+  step(6, [svc1, svc3, svc4], [eps1, eps2, eps3b, eps4]);
+  step(7, [svc1, svc3, svc4], [eps1, eps2, eps3c, eps4]);
+  const r8 = step(8, [svc1, svc3, svc4], [eps1, eps2, eps3c, eps4]);
+  // Nothing changed: the per-service chains were computed and counted, not written.
+  assert.ok(r8.skippedNatRuleLines > 0);
+  assert.equal(r8.natRulesTotal, r8.natRuleLines + r8.skippedNatRuleLines);
+  // kube-proxy's partial restore then fails (the test injects a dangling jump) and it retries with a full sync.
+  step(9, [svc1, svc3], [eps1, eps2, eps3c, eps4], true);
 });

@@ -116,8 +116,13 @@ export interface IptablesSyncResult {
   natRulesTotal: number;
   /** kubeproxy_sync_proxy_rules_iptables_total{table="filter"}. */
   filterRulesTotal: number;
-  /** Every per-service NAT chain in use after this sync (pass as existingNatChains next time). */
+  /** Every per-service NAT chain this sync uses (skipped unchanged services included). */
   activeNatChains: Set<string>;
+  /**
+   * The kube-proxy NAT chains the kernel holds once this restore is applied: the active ones, plus
+   * stale ones left for later when cleanup was not due. Pass as existingNatChains to the next sync.
+   */
+  kernelNatChains: Set<string>;
   largeClusterMode: boolean;
   totalEndpoints: number;
   /** kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal"|"external"}. */
@@ -265,7 +270,13 @@ export class IptablesProxier {
 
     // Stale chains: ours (by prefix), in the kernel, and no longer used.
     let deletedChains = 0;
-    if (req.existingNatChains && (!large || (req.staleChainCleanupDue ?? true))) {
+    let kernelNatChains = active;
+    const cleanupDue = !large || (req.staleChainCleanupDue ?? true);
+    if (req.existingNatChains && !cleanupDue) {
+      kernelNatChains = new Set(active);
+      for (const c of req.existingNatChains) kernelNatChains.add(c);
+    }
+    if (req.existingNatChains && cleanupDue) {
       const stale: string[] = [];
       for (const c of req.existingNatChains) if (!active.has(c) && isServiceChainName(c)) stale.push(c);
       stale.sort();
@@ -328,6 +339,7 @@ export class IptablesProxier {
       natRulesTotal: natRules.lines + skippedRules.lines - deletedChains,
       filterRulesTotal: filterRules.lines,
       activeNatChains: active,
+      kernelNatChains,
       largeClusterMode: large,
       totalEndpoints,
       noLocalEndpointsInternal: noLocalInternal,
