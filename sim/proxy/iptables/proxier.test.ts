@@ -120,3 +120,91 @@ test('TestSyncProxyRulesRepeated: partial syncs write only changed chains and de
   // kube-proxy's partial restore then fails (the test injects a dangling jump) and it retries with a full sync.
   step(9, [svc1, svc3], [eps1, eps2, eps3c, eps4], true);
 });
+
+function countEndpointsAndComments(text: string, match: string): [string, number, number] {
+  let matched = '';
+  let n = 0;
+  let comments = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('-A KUBE-SEP-') && line.includes('-j DNAT')) {
+      n++;
+      if (line.includes('--comment')) comments++;
+      if (line.includes(match)) matched = line;
+    }
+  }
+  return [matched, n, comments];
+}
+
+test('TestSyncProxyRulesLargeClusterMode: over 1000 endpoints, no per-endpoint comments; stale chains only when cleanup is due', () => {
+  const proxier = new IptablesProxier({ ...FAKE_PROXIER_OPTIONS, masqueradeAll: true });
+  const half = 1000 / 2 - 1;
+  const many = (prefix: string) =>
+    Array.from({ length: half }, (_, i) => ({ ip: `${prefix}.${i % 256}.${Math.floor(i / 256)}` }));
+  const svc = (ns: string, name: string, ip: string, port: number, portName: string) =>
+    testService(ns, name, { type: 'ClusterIP', clusterIP: ip, ports: [{ name: portName, port, protocol: 'TCP' }] });
+  const services = [
+    svc('ns1', 'svc1', '172.30.0.41', 80, 'p80'),
+    svc('ns2', 'svc2', '172.30.0.42', 8080, 'p8080'),
+    svc('ns3', 'svc3', '172.30.0.43', 8081, 'p8081'),
+  ];
+  const slices = [
+    testSlice('ns1', 'svc1', many('10.0'), p80),
+    testSlice('ns2', 'svc2', many('10.1'), [{ name: 'p8080', port: 8080 }]),
+  ];
+  let prev = proxyStateFromObjects(services, slices, 'test-node');
+  let r = proxier.sync({ state: prev, full: true });
+  let [first, n, comments] = countEndpointsAndComments(restoreText(r), '10.0.0.0');
+  assert.equal(first, '-A KUBE-SEP-DKGQUZGBKLTPAR56 -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80');
+  assert.equal(n, 2 * half);
+  assert.equal(comments, n);
+  assert.equal(r.largeClusterMode, false);
+
+  const slices3 = [
+    ...slices,
+    testSlice('ns3', 'svc3', [{ ip: '203.0.113.4' }, { ip: '203.0.113.8' }, { ip: '203.0.113.12' }], [{ name: 'p8081', port: 8081 }]),
+  ];
+  let state = proxyStateFromObjects(services, slices3, 'test-node');
+  r = proxier.sync({ state, full: false, changedServices: changedServices(prev, state), existingNatChains: r.kernelNatChains });
+  [first, n, comments] = countEndpointsAndComments(restoreText(r), '203.0.113.4');
+  assert.equal(first, '-A KUBE-SEP-RUVVH7YV3PHQBDOS -m tcp -p tcp -j DNAT --to-destination 203.0.113.4:8081');
+  assert.equal(n, 3);
+  assert.equal(comments, 0);
+  assert.equal(r.largeClusterMode, true);
+  prev = state;
+
+  r = proxier.sync({ state, full: true, existingNatChains: r.kernelNatChains });
+  [first, n, comments] = countEndpointsAndComments(restoreText(r), '10.0.0.0');
+  assert.equal(first, '-A KUBE-SEP-DKGQUZGBKLTPAR56 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80');
+  assert.equal(n, 2 * half + 3);
+  assert.equal(comments, 0);
+
+  const services4 = [...services, svc('ns4', 'svc4', '172.30.0.44', 8082, 'p8082')];
+  const slices4 = [...slices3, testSlice('ns4', 'svc4', [{ ip: '10.4.0.1' }], [{ name: 'p8082', port: 8082 }])];
+  state = proxyStateFromObjects(services4, slices4, 'test-node');
+  r = proxier.sync({ state, full: false, changedServices: changedServices(prev, state), existingNatChains: r.kernelNatChains });
+  [first, n] = countEndpointsAndComments(restoreText(r), '10.4.0.1');
+  assert.equal(first, '-A KUBE-SEP-SU5STNODRYEWJAUF -m tcp -p tcp -j DNAT --to-destination 10.4.0.1:8082');
+  assert.equal(n, 1);
+  prev = state;
+
+  // Delete svc4 within syncPeriod of the last cleanup: its chains are neither rewritten nor deleted yet.
+  state = proxyStateFromObjects(services, slices4, 'test-node');
+  r = proxier.sync({
+    state,
+    full: false,
+    changedServices: changedServices(prev, state),
+    existingNatChains: r.kernelNatChains,
+    staleChainCleanupDue: false,
+  });
+  [first, n] = countEndpointsAndComments(restoreText(r), '10.4.0.1');
+  assert.equal(first, '');
+  assert.equal(n, 0);
+  assert.ok(!restoreText(r).includes('-X '));
+  assert.ok(r.kernelNatChains.has('KUBE-SVC-EBDQOQU5SJFXRIL3'));
+
+  // Once cleanup is due, the stale chains go.
+  r = proxier.sync({ state, full: false, changedServices: new Set(), existingNatChains: r.kernelNatChains });
+  assert.ok(restoreText(r).includes('-X KUBE-SVC-EBDQOQU5SJFXRIL3'));
+  assert.ok(restoreText(r).includes('-X KUBE-SEP-SU5STNODRYEWJAUF'));
+  assert.ok(!r.kernelNatChains.has('KUBE-SVC-EBDQOQU5SJFXRIL3'));
+});
