@@ -14,8 +14,8 @@ import type { FiveTuple } from '../net/tuple.ts';
 import type { Nanos } from '../engine/time.ts';
 import { IPS_ASSURED, IPS_SEEN_REPLY, type ConntrackEntry, type ConntrackTable } from './table.ts';
 
-/** The version string conntrack-tools prints in its summary line. */
-export const CONNTRACK_TOOLS_VERSION = 'v1.4.8';
+/** The conntrack-tools version of the reference capture (test/golden/conntrack), printed in the summary line. */
+export const CONNTRACK_TOOLS_VERSION = 'v1.4.7';
 
 export function formatConntrackEntry(c: ConntrackEntry, now: Nanos): string {
   const secs = Math.max(0, Math.floor((c.expires - now) / 1e9));
