@@ -1,0 +1,20 @@
+/**
+ * The schema's own error callbacks speak in the project's InputError terms (what was expected, a hint),
+ * but zod carries only a message string per issue. This packs `expected` and `hint` into that string
+ * so the loader can unpack them; a message without the marker is one of zod's own.
+ */
+const MARK = 'svcsim-issue:';
+
+export interface IssueText {
+  expected: string;
+  hint?: string;
+}
+
+export function issueText(t: IssueText): string {
+  return MARK + JSON.stringify(t);
+}
+
+export function readIssueText(message: string): IssueText | undefined {
+  if (!message.startsWith(MARK)) return undefined;
+  return JSON.parse(message.slice(MARK.length)) as IssueText;
+}

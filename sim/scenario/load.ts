@@ -1,0 +1,219 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isMap } from 'yaml';
+import { InputError } from '../engine/input-error.ts';
+import { readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
+import { DEFAULT_COSTS, withCosts, type CostModel, type DeepPartial } from '../net/cost-model.ts';
+import { didYouMean } from './did-you-mean.ts';
+import { FieldOrigins, type FieldPath } from './field-origins.ts';
+import { issuesToInputError, type SubstitutionInfo } from './issues.ts';
+import { applyQuick, applySet, parseSetArg } from './overrides.ts';
+import { scenarioSchema, type ResolvedScenario, type SweepValue } from './schema.ts';
+import { findReferences, substitute } from './substitute.ts';
+import { expandGrid, type SweepPoint } from './sweep.ts';
+
+/**
+ * Reads a scenario file into the list of sweep points a runner executes, each one validated and
+ * resolved. Order of work: read YAML (positions kept) -> apply the `quick:` block (with --quick), then
+ * --set, --seed, --replications -> check the sweep and its `${param}` references -> expand the grid ->
+ * substitute each point and validate it against the schema -> resolve paths and costs.
+ * Any mistake is one InputError naming file:line:col and the field path.
+ */
+export interface LoadOptions {
+  /** `--set path=value` arguments, applied in order (later wins). */
+  set?: readonly string[];
+  seed?: number;
+  replications?: number;
+  quick?: boolean;
+}
+
+export interface ResolvedPoint {
+  index: number;
+  params: SweepPoint;
+  scenario: ResolvedScenario;
+}
+
+export interface LoadedScenario {
+  file: string;
+  /** The file as written, kept for summary.json so a run can be reproduced. */
+  text: string;
+  /** The scenario after --quick/--set, before substitution: the study as it was run. */
+  template: Record<string, unknown>;
+  name: string;
+  question: string;
+  seed: number;
+  replications: number;
+  /** Sweep parameters in declared order. */
+  sweep: { name: string; values: SweepValue[] }[];
+  points: ResolvedPoint[];
+  quick: boolean;
+}
+
+export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenario {
+  return loadScenarioSource(readYamlFile(file), opts);
+}
+
+export function loadScenarioText(text: string, file: string, opts: LoadOptions = {}): LoadedScenario {
+  return loadScenarioSource(parseYamlText(text, file), opts);
+}
+
+function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario {
+  if (src.docs.length !== 1) {
+    throw new InputError(src.file, 'one YAML document (a scenario)', `${src.docs.length} documents`);
+  }
+  if (!isMap(src.docs[0]!.contents)) {
+    throw new InputError(`${src.file}:1:1`, 'a mapping of scenario fields (name, question, cluster, ...)', src.docs[0]!.contents ? 'another kind of YAML value' : 'an empty file');
+  }
+  const template = src.docs[0]!.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
+  const origins = new FieldOrigins(src);
+
+  const quick = opts.quick === true && applyQuick(template, origins);
+  for (const arg of opts.set ?? []) applySet(template, parseSetArg(arg), origins);
+  if (opts.seed !== undefined) {
+    template.seed = opts.seed;
+    origins.register(['seed'], { kind: 'flag', label: `--seed ${opts.seed}` });
+  }
+  if (opts.replications !== undefined) {
+    template.replications = opts.replications;
+    origins.register(['replications'], { kind: 'flag', label: `--replications ${opts.replications}` });
+  }
+
+  const sweep = readSweep(template, origins);
+  checkReferences(template, sweep, origins);
+  const grid = expandGrid(sweep.map((s) => [s.name, s.values] as const));
+  const baseDir = dirname(resolve(src.file));
+  const points = grid.map((params, index) => ({ index, params, scenario: resolvePoint(template, params, sweep, origins, baseDir) }));
+  const first = points[0]!.scenario;
+  return {
+    file: src.file,
+    text: src.text,
+    template,
+    name: first.name,
+    question: first.question,
+    seed: first.seed,
+    replications: first.replications,
+    sweep,
+    points,
+    quick,
+  };
+}
+
+function readSweep(template: Record<string, unknown>, origins: FieldOrigins): { name: string; values: SweepValue[] }[] {
+  const sweep = template.sweep;
+  if (sweep === undefined || sweep === null) return [];
+  if (typeof sweep !== 'object' || Array.isArray(sweep)) {
+    throw new InputError(origins.place(['sweep']).where, 'a mapping of parameter names to lists of values', Array.isArray(sweep) ? 'a list' : JSON.stringify(sweep));
+  }
+  const out: { name: string; values: SweepValue[] }[] = [];
+  for (const [name, values] of Object.entries(sweep)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new InputError(origins.place(['sweep', name], { key: true }).where, 'a parameter name of letters, digits and _', JSON.stringify(name));
+    }
+    if (!Array.isArray(values) || values.length === 0) {
+      throw new InputError(origins.place(['sweep', name]).where, 'a non-empty list of values, such as [iptables, ipvs]', Array.isArray(values) ? 'an empty list' : JSON.stringify(values));
+    }
+    values.forEach((v, i) => {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) {
+        throw new InputError(origins.place(['sweep', name, i]).where, 'a string, number or boolean', v === null ? 'null' : 'a list or mapping');
+      }
+    });
+    const seen = new Set<string>();
+    values.forEach((v, i) => {
+      const key = JSON.stringify(v);
+      if (seen.has(key)) throw new InputError(origins.place(['sweep', name, i]).where, 'distinct values', `${key} twice`);
+      seen.add(key);
+    });
+    out.push({ name, values: values as SweepValue[] });
+  }
+  return out;
+}
+
+function checkReferences(template: Record<string, unknown>, sweep: { name: string; values: SweepValue[] }[], origins: FieldOrigins): void {
+  const names = sweep.map((s) => s.name);
+  const refs = findReferences(template);
+  for (const r of refs) {
+    if (!names.includes(r.param)) {
+      throw new InputError(
+        origins.place(r.path).where,
+        names.length ? `a sweep parameter (${names.join(', ')})` : 'a sweep parameter, but the scenario has no sweep',
+        `\${${r.param}}`,
+        didYouMean(r.param, names),
+      );
+    }
+  }
+  for (const s of sweep) {
+    if (!refs.some((r) => r.param === s.name)) {
+      throw new InputError(
+        origins.place(['sweep', s.name], { key: true }).where,
+        `a reference to \${${s.name}} in some field, since every sweep parameter changes the scenario`,
+        'no reference',
+        `write "\${${s.name}}" where the value goes, or remove the parameter`,
+      );
+    }
+  }
+}
+
+function resolvePoint(
+  template: Record<string, unknown>,
+  params: SweepPoint,
+  sweep: { name: string; values: SweepValue[] }[],
+  origins: FieldOrigins,
+  baseDir: string,
+): ResolvedScenario {
+  const used: { path: FieldPath; param: string }[] = [];
+  const doc = substitute(template, params, used);
+  const substitutions: SubstitutionInfo[] = used.map((u) => {
+    const values = sweep.find((s) => s.name === u.param)!.values;
+    const value = params[u.param];
+    return { path: u.path, param: u.param, value, sweepPath: ['sweep', u.param, values.indexOf(value!)] };
+  });
+  const parsed = scenarioSchema.safeParse(doc, { reportInput: true });
+  if (!parsed.success) throw issuesToInputError(parsed.error.issues, origins, substitutions);
+  const s = parsed.data;
+  const cluster = { ...s.cluster };
+  if (cluster.manifests !== undefined) cluster.manifests = existingPath(baseDir, cluster.manifests, ['cluster', 'manifests'], origins, 'Kubernetes manifests');
+  const { calibration, ...overrides } = (s.costs ?? {}) as DeepPartial<CostModel> & { calibration?: string };
+  let costs = DEFAULT_COSTS;
+  if (calibration !== undefined) {
+    const path = existingPath(baseDir, calibration, ['costs', 'calibration'], origins, 'a calibration file');
+    costs = withCosts(costs, readCalibration(path, origins.place(['costs', 'calibration']).where));
+  }
+  costs = withCosts(costs, overrides);
+  return { ...s, cluster, costs };
+}
+
+function existingPath(baseDir: string, rel: string, at: FieldPath, origins: FieldOrigins, what: string): string {
+  const abs = resolve(baseDir, rel);
+  if (!existsSync(abs)) throw new InputError(origins.place(at).where, `a path to ${what} (relative to the scenario file)`, `${JSON.stringify(rel)}: no such file`);
+  return abs;
+}
+
+/**
+ * A calibration file is the JSON `svcsim calibrate` writes: the CostModel's fields, either at the top
+ * level or under `costs`. Only known fields are taken, and each must be a number (or, for per-backend
+ * costs, an object of numbers).
+ */
+function readCalibration(path: string, where: string): DeepPartial<CostModel> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InputError(where, 'a JSON calibration file', `${path}: ${(e as Error).message}`);
+  }
+  const body = (json && typeof json === 'object' && 'costs' in json ? (json as { costs: unknown }).costs : json) as Record<string, unknown>;
+  if (!body || typeof body !== 'object') throw new InputError(where, 'a JSON object of cost fields', path);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(DEFAULT_COSTS) as (keyof CostModel)[]) {
+    const v = body[key];
+    if (v === undefined) continue;
+    const def = DEFAULT_COSTS[key];
+    const ok =
+      typeof def === 'number'
+        ? typeof v === 'number' && v >= 0
+        : v !== null && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'number' && x >= 0);
+    if (!ok) throw new InputError(`${path}: ${key}`, typeof def === 'number' ? 'a non-negative number of ns' : 'an object of non-negative numbers', JSON.stringify(v));
+    out[key] = v;
+  }
+  return out as DeepPartial<CostModel>;
+}
+

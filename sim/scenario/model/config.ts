@@ -1,0 +1,44 @@
+import type { CostModel, IptablesBackend } from '../../net/cost-model.ts';
+import type { ProxyMode } from '../../proxy/modes/mode-model.ts';
+
+/**
+ * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
+ * The scenario runner maps a scenario's sweep point onto this; the model knows nothing of YAML.
+ */
+export interface ModelConfig {
+  seed: number;
+  durationNs: number;
+  /** Metrics of the data plane count only connections that start after the warm-up. */
+  warmupNs: number;
+  timeseriesIntervalNs: number;
+  cluster: {
+    nodes: number;
+    services: number;
+    endpointsPerService: number;
+    /** Service port and protocol of every synthetic service. */
+    port: number;
+    protocol: 'TCP' | 'UDP';
+  };
+  proxy: {
+    mode: ProxyMode;
+    iptablesBackend: IptablesBackend;
+    minSyncPeriodNs: number;
+    /** kube-proxy's syncPeriod: the retry interval after a failed sync. */
+    syncPeriodNs: number;
+    /** FullSyncPeriod: a full sync at least this often, and the runner's max interval (1h). */
+    fullSyncPeriodNs: number;
+    syncFailureProbability: number;
+  };
+  costs: CostModel;
+  traffic: {
+    /** Open-loop Poisson arrivals of new connections, cluster-wide. */
+    connectionsPerSecond: number;
+    requestsPerConnection: number;
+    /** Round trip between pods on two nodes (the wire and the stacks; not the netfilter costs). */
+    rttNs: number;
+    /** Time the server takes per request. */
+    serviceTimeNs: number;
+    /** The client gives up a connect to an address that does not answer (SYN retries) after this. */
+    connectTimeoutNs: number;
+  };
+}

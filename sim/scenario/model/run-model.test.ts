@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runModel } from './run-model.ts';
+import type { ModelConfig } from './config.ts';
+import { DEFAULT_COSTS } from '../../net/cost-model.ts';
+import { MS, SECOND, HOUR, US } from '../../engine/time.ts';
+import { PROXY_MODES, type ProxyMode } from '../../proxy/modes/mode-model.ts';
+
+const config = (mode: ProxyMode, services = 200): ModelConfig => ({
+  seed: 1,
+  durationNs: 5 * SECOND,
+  warmupNs: SECOND,
+  timeseriesIntervalNs: SECOND,
+  cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP' },
+  proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
+  costs: DEFAULT_COSTS,
+  traffic: { connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, serviceTimeNs: MS, connectTimeoutNs: 3 * SECOND },
+});
+
+test('same config gives identical metrics; every mode runs', () => {
+  for (const mode of PROXY_MODES) {
+    const a = runModel(config(mode));
+    const b = runModel(config(mode));
+    assert.deepEqual(a, b, mode);
+    assert.ok(a.metrics['connections.total']! > 6000, `${mode}: ${a.metrics['connections.total']}`);
+    assert.equal(a.metrics['connections.ok'], a.metrics['connections.total']);
+    assert.equal(a.metrics['syncs.count'], 5, `${mode}: one start-up sync per node`);
+  }
+});
+
+test('iptables walk grows with services; nftables stays flat', () => {
+  const small = (m: ProxyMode) => runModel(config(m, 100)).metrics;
+  const large = (m: ProxyMode) => runModel(config(m, 2000)).metrics;
+  const ipt = [small('iptables'), large('iptables')];
+  // Uniform position in KUBE-SERVICES: mean rules visited grows by about (2000 - 100) / 2.
+  const growth = ipt[1]!['rulesVisited.mean']! - ipt[0]!['rulesVisited.mean']!;
+  assert.ok(growth > 850 && growth < 1050, `growth ${growth}`);
+  const nft = [small('nftables'), large('nftables')];
+  assert.equal(nft[0]!['firstPacketLatency.p50'], nft[1]!['firstPacketLatency.p50']);
+});

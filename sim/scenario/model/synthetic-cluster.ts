@@ -1,0 +1,72 @@
+import { makeEndpoint, compareEndpoints, type Endpoint } from '../../proxy/endpoint.ts';
+import { servicePortNameId, servicePortNameString, type ServicePort, type ServicePortName } from '../../proxy/service-port.ts';
+import { formatIPv4, parseCidr } from '../../net/ipv4.ts';
+import { InputError } from '../../engine/input-error.ts';
+
+/**
+ * A synthetic cluster as kube-proxy sees it at the start of a run: S ClusterIP services of one port
+ * each, E ready endpoints per service spread round-robin over N nodes. ClusterIPs come from the
+ * service CIDR (kubeadm's 10.96.0.0/12, skipping .0 and the kubernetes service's .1), pod IPs from
+ * the cluster CIDR in /24 blocks of 253 pods (.0 and .1 are the network and a node's cni0 bridge),
+ * and pods are spread over the nodes round-robin. (The kube-proxy model does not use which node owns
+ * which /24, so pods are not packed per node; large studies need a cluster CIDR big enough for
+ * services x endpoints pods, e.g. 10.128.0.0/9 for 500k.)
+ */
+export interface SyntheticCluster {
+  ports: ServicePort[];
+  endpoints: Endpoint[][];
+  /** Node index of every pod IP. */
+  nodeOfIp: Map<string, number>;
+}
+
+export interface SyntheticClusterOptions {
+  nodes: number;
+  services: number;
+  endpointsPerService: number;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  serviceCIDR?: string;
+  clusterCIDR?: string;
+}
+
+export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
+  const svcBase = parseCidr(o.serviceCIDR ?? "10.96.0.0/12").addr;
+  const podCidr = parseCidr(o.clusterCIDR ?? '10.244.0.0/16');
+  const capacity = Math.floor(2 ** (32 - podCidr.prefix) / 256) * 253;
+  if (o.services * o.endpointsPerService > capacity)
+    throw new InputError('cluster.clusterCIDR', `a pod range with room for ${o.services * o.endpointsPerService} pods`, `${o.clusterCIDR ?? '10.244.0.0/16'} (room for ${capacity})`);
+  const ports: ServicePort[] = [];
+  const endpoints: Endpoint[][] = [];
+  const nodeOfIp = new Map<string, number>();
+  let pod = 0;
+  for (let s = 0; s < o.services; s++) {
+    const portName: ServicePortName = { namespace: 'default', name: `svc-${s}`, port: 'http', protocol: o.protocol };
+    ports.push({
+      portName,
+      nameString: servicePortNameString(portName),
+      id: servicePortNameId(portName),
+      clusterIP: formatIPv4((svcBase + 10 + s) >>> 0),
+      port: o.port,
+      protocol: o.protocol,
+      nodePort: 0,
+      externalIPs: [],
+      loadBalancerVIPs: [],
+      loadBalancerSourceRanges: [],
+      healthCheckNodePort: 0,
+      sessionAffinity: 'None',
+      stickyMaxAgeSeconds: 0,
+      externalPolicyLocal: false,
+      internalPolicyLocal: false,
+    });
+    const list: Endpoint[] = [];
+    for (let e = 0; e < o.endpointsPerService; e++) {
+      const node = pod % o.nodes;
+      const ip = formatIPv4((podCidr.addr + Math.floor(pod / 253) * 256 + 2 + (pod % 253)) >>> 0);
+      pod++;
+      nodeOfIp.set(ip, node);
+      list.push(makeEndpoint({ ip, port: 8080, nodeName: `node-${node}` }));
+    }
+    endpoints.push(list.sort(compareEndpoints));
+  }
+  return { ports, endpoints, nodeOfIp };
+}

@@ -1,0 +1,118 @@
+import type { Simulator } from '../../engine/simulator.ts';
+import type { RandomStream } from '../../engine/random.ts';
+import type { ModeModel } from '../../proxy/modes/mode-model.ts';
+import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
+import type { ModelConfig } from './config.ts';
+import type { RunMetrics } from './metrics.ts';
+import type { PodLiveness } from './liveness.ts';
+
+/**
+ * Open-loop client traffic: new connections arrive as a Poisson process over the whole cluster, each
+ * from a pod on a node chosen uniformly, to a Service chosen uniformly. The first packet is decided by
+ * the client node's *active* rules (the version of its last successful sync), which is how traffic
+ * still reaches pods that are gone until that node syncs. Later packets follow conntrack.
+ */
+export class TrafficModel {
+  private readonly arrivals: RandomStream;
+  private readonly pick: RandomStream;
+  /** Round-robin cursors per (node, service), for ipvs rr and the userspace proxy. */
+  private readonly cursors = new Map<number, number>();
+  private readonly meanGapNs: number;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly config: ModelConfig,
+    private readonly timeline: EndpointTimeline,
+    private readonly agents: readonly ProxyAgent[],
+    private readonly mode: ModeModel,
+    private readonly metrics: RunMetrics,
+    private readonly liveness: PodLiveness,
+  ) {
+    this.arrivals = sim.rng('traffic/arrivals');
+    this.pick = sim.rng('traffic/destinations');
+    this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
+  }
+
+  start(): void {
+    if (this.config.traffic.connectionsPerSecond > 0) this.sim.schedule(this.gap(), onArrival, this);
+  }
+
+  private gap(): number {
+    return Math.max(1, Math.round(this.arrivals.exponential(this.meanGapNs)));
+  }
+
+  /** @internal */
+  arrive(): void {
+    const sim = this.sim;
+    if (sim.now < this.config.durationNs) sim.schedule(this.gap(), onArrival, this);
+    const node = this.pick.integer(0, this.agents.length - 1);
+    const service = this.pick.integer(0, this.timeline.services.length - 1);
+    const agent = this.agents[node]!;
+    const version = agent.active;
+    const endpoints = this.timeline.endpointsAt(service, version);
+    const n = endpoints.length;
+    const chosen = n === 0 ? 0 : this.choose(node, service, n);
+    const withEndpoints = this.timeline.services.length - this.timeline.servicesWithoutEndpointsAt(version);
+    const position = servicePosition(node, agent.generation, service, n === 0 ? Math.max(1, this.timeline.servicesWithoutEndpointsAt(version)) : Math.max(1, withEndpoints));
+    const cost = this.mode.firstPacket({
+      services: this.timeline.services.length,
+      servicesWithoutEndpoints: this.timeline.servicesWithoutEndpointsAt(version),
+      position,
+      endpoints: n,
+      chosen,
+    });
+    const measured = sim.now >= this.config.warmupNs;
+    if (measured) {
+      this.metrics.firstPacketLatency.record(cost.costNs);
+      this.metrics.rulesVisited.record(cost.rulesVisited);
+    }
+    const t = this.config.traffic;
+    if (n === 0) {
+      // kube-proxy's REJECT for a service without endpoints: ICMP port unreachable, at once.
+      if (measured) this.metrics.connection(sim.now, 'refused', 'service has no endpoints');
+      return;
+    }
+    const answer = this.liveness.answer(endpoints[chosen]!.ip, sim.now);
+    if (!measured) return;
+    if (answer === 'silent') {
+      this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
+      return;
+    }
+    if (answer === 'refusing') {
+      this.metrics.connection(sim.now, 'reset', 'endpoint refused (RST)');
+      return;
+    }
+    // SYN, SYN-ACK, ACK, then per request a request and a response packet each way with ACKs, and
+    // the FIN handshake: 3 + 4 r + 4 packets after the first.
+    const later = 2 + 4 * t.requestsPerConnection + 4;
+    this.metrics.connectLatency.record(t.rttNs + cost.costNs + this.mode.laterPacketNs());
+    this.metrics.cpuPerConnection.record(cost.costNs + later * this.mode.laterPacketNs());
+    this.metrics.connection(sim.now, 'ok');
+  }
+
+  private choose(node: number, service: number, n: number): number {
+    if (this.mode.selection === 'random') return this.pick.integer(0, n - 1);
+    const key = node * this.timeline.services.length + service;
+    const next = this.cursors.get(key) ?? 0;
+    this.cursors.set(key, next + 1);
+    return next % n;
+  }
+}
+
+const onArrival = (t: TrafficModel) => t.arrive();
+
+/**
+ * A service's position in a chain written in Go map order: uniform over [0, size), fixed for one
+ * node between two syncs and redrawn at each sync. A hash of (node, sync generation, service)
+ * stands in for the permutation so that no per-sync O(services) shuffle is needed (murmur3's fmix32).
+ */
+export function servicePosition(node: number, generation: number, service: number, size: number): number {
+  let h = Math.imul(node + 1, 0x9e3779b1) ^ Math.imul(generation + 1, 0x85ebca6b) ^ Math.imul(service + 1, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % size;
+}
