@@ -50,6 +50,16 @@ export interface CostModel {
   ipvsNetlinkNsPerObject: number;
   /** ipset restore cost per element. */
   ipsetNsPerElement: number;
+  /**
+   * IPVS: netlink cost per virtual server listed at every sync (the ipvs proxier has no partial sync:
+   * it lists virtual servers and their real servers each time, pkg/proxy/ipvs/proxier.go syncProxyRules).
+   * An assumption (not measured here: this kernel has no IPVS).
+   */
+  ipvsListNsPerObject: number;
+  /** ebpf (Cilium-like): cost of one BPF map element update from the agent (bpf(2) syscall). Assumption. */
+  ebpfMapUpdateNs: number;
+  /** ebpf: the agent's own processing lag between hearing an endpoint change and updating maps. Assumption. */
+  ebpfAgentLagNs: number;
 }
 
 export const DEFAULT_COSTS: CostModel = {
@@ -73,6 +83,9 @@ export const DEFAULT_COSTS: CostModel = {
   nftNsPerLine: 20_000,
   ipvsNetlinkNsPerObject: 30_000,
   ipsetNsPerElement: 1_000,
+  ipvsListNsPerObject: 20_000,
+  ebpfMapUpdateNs: 3_000,
+  ebpfAgentLagNs: 5_000_000,
 };
 
 /** Deep-merges a partial override (from a scenario or a calibration file) onto a base cost model. */

@@ -1,0 +1,38 @@
+import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+
+/**
+ * A comparison mode, not kube-proxy: a Cilium-like eBPF service load balancer (cilium/cilium
+ * bpf/lib/lb.h, bpf/bpf_sock.c). Assumptions:
+ * - socket-level load balancing: a pod's connect() to a ClusterIP is translated once, in the cgroup
+ *   connect hook, by a service-map lookup and a backend-map lookup; later packets carry the backend
+ *   address and pay nothing for the service (no NAT conntrack entry on the client's node);
+ * - backend choice is random (Cilium's default; Maglev is optional);
+ * - the agent updates BPF map elements per changed backend (one bpf() call each) after its own
+ *   processing lag; there is no rule rewrite, so a sync's cost follows the changes, not the size.
+ */
+const LOOKUPS = 2;
+/** Kernel memory per service map entry (~64 bytes) and backend entry (~48 bytes). */
+const SERVICE_BYTES = 64;
+const BACKEND_BYTES = 48;
+
+export function ebpfModel({ costs }: ModeOptions): ModeModel {
+  return {
+    mode: 'ebpf',
+    selection: 'random',
+    natInConntrack: false,
+    activationLagNs: costs.ebpfAgentLagNs,
+    syncCost(w: SyncWork): SyncCost {
+      let updates = 0;
+      if (w.full) updates = w.services + w.endpoints;
+      else for (const c of w.changed) updates += Math.max(c.before, c.after) + 1;
+      return { durationNs: updates * costs.ebpfMapUpdateNs, units: updates };
+    },
+    firstPacket(_p: FirstPacketInput): FirstPacketCost {
+      return { rulesVisited: 0, lookups: LOOKUPS, costNs: LOOKUPS * costs.ebpfLookupNs };
+    },
+    laterPacketNs: () => 0,
+    kernelObjects(services: number, endpoints: number): KernelObjects {
+      return { rules: 0, setElements: services + endpoints, memoryBytes: services * SERVICE_BYTES + endpoints * BACKEND_BYTES };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+
+/**
+ * ipvs mode as kube-proxy (pkg/proxy/ipvs/proxier.go) programs it: ClusterIPs bound to the kube-ipvs0
+ * dummy interface, one IPVS virtual server per ClusterIP:port with the endpoints as real servers
+ * (scheduler rr by default), and a fixed set of iptables rules that match ipsets.
+ *
+ * First packet of a pod-to-ClusterIP connection: nat PREROUTING jump; KUBE-SERVICES (ipvs flavour):
+ * the masquerade rule matching `! -s CLUSTER_CIDR -m set --match-set KUBE-CLUSTER-IP dst,dst`, the
+ * addrtype LOCAL jump to KUBE-NODE-PORT, the KUBE-CLUSTER-IP ACCEPT; filter INPUT's kube-proxy jumps;
+ * IPVS at LOCAL_IN: virtual-server lookup and scheduler; POSTROUTING jump and RETURN.
+ *
+ * Sync: the ipvs proxier has no partial sync. Every sync lists the virtual servers and, per virtual
+ * server, its real servers over netlink, then adds or deletes what differs; it also restores its
+ * small fixed iptables rule set and the ipsets.
+ */
+const RULES = 9;
+const LOOKUPS = 3; // two ipset lookups and the IPVS service table
+const HOOKS = 4; // PREROUTING, INPUT (IPVS LOCAL_IN), then out through POSTROUTING... and OUTPUT of the DNATed packet
+const FIXED_RESTORE_LINES = 40;
+/** Kernel memory: ip_vs_service ~ 300 bytes, ip_vs_dest ~ 250 bytes, ipset element ~ 64 bytes. */
+const VS_BYTES = 300;
+const RS_BYTES = 250;
+const SET_BYTES = 64;
+
+export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel {
+  return {
+    mode: 'ipvs',
+    selection: 'round-robin',
+    natInConntrack: true,
+    activationLagNs: 0,
+    syncCost(w: SyncWork): SyncCost {
+      let objects = 0;
+      if (w.full) objects += w.services + w.endpoints; // ensure every VS and RS on the first sync
+      else for (const c of w.changed) objects += Math.abs(c.after - c.before) + (c.after === c.before ? 1 : 0);
+      const durationNs =
+        costs.restoreBaseNs[b] +
+        FIXED_RESTORE_LINES * costs.restoreNsPerLine[b] +
+        w.services * costs.ipsetNsPerElement + // ipset restore of KUBE-CLUSTER-IP
+        w.services * costs.ipvsListNsPerObject +
+        objects * costs.ipvsNetlinkNsPerObject;
+      return { durationNs, units: objects };
+    },
+    firstPacket(p: FirstPacketInput): FirstPacketCost {
+      // No real servers: the virtual server still exists; kube-proxy >= 1.28 rejects through an
+      // iptables rule matching KUBE-CLUSTER-IP without endpoints, one rule on the same path.
+      const rulesVisited = p.endpoints === 0 ? RULES - 3 : RULES;
+      const costNs = HOOKS * costs.hookNs + rulesVisited * costs.perRuleNs[b] + LOOKUPS * costs.nftLookupNs + costs.ipvsScheduleNs + costs.conntrackInsertNs;
+      return { rulesVisited, lookups: LOOKUPS, costNs };
+    },
+    laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
+    kernelObjects(services: number, endpoints: number): KernelObjects {
+      return { rules: 30, setElements: services, memoryBytes: services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES };
+    },
+  };
+}

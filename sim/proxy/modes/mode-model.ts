@@ -1,0 +1,73 @@
+import type { CostModel, IptablesBackend } from '../../net/cost-model.ts';
+
+export type ProxyMode = 'iptables' | 'ipvs' | 'nftables' | 'ebpf' | 'userspace';
+export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'nftables', 'ebpf', 'userspace'];
+
+/**
+ * What a mode model needs to know to cost a sync: how big the whole rule set is, and what changed
+ * since the node's last successful sync. Counts only: the models charge for what kube-proxy writes,
+ * they do not write it (the rule generators in sim/proxy/<mode>/ write it, for `render`).
+ */
+export interface SyncWork {
+  full: boolean;
+  /** Service ports in the state being synced, and how many of them have no usable endpoint. */
+  services: number;
+  servicesWithoutEndpoints: number;
+  /** Endpoints over all service ports. */
+  endpoints: number;
+  /** Per changed service port: endpoints before (in the node's active rules) and after. */
+  changed: readonly { before: number; after: number }[];
+}
+
+export interface SyncCost {
+  durationNs: number;
+  /** iptables-restore / nft -f input lines, or netlink objects for ipvs and map updates for ebpf. */
+  units: number;
+}
+
+/** Where the first packet of a new connection stands in the node's rules. */
+export interface FirstPacketInput {
+  services: number;
+  servicesWithoutEndpoints: number;
+  /** 0-based position of the service's rule in a chain with one rule per service (iptables order). */
+  position: number;
+  /** Endpoints usable for the service in the node's active rules, and the index chosen. */
+  endpoints: number;
+  chosen: number;
+}
+
+export interface FirstPacketCost {
+  /** Rules evaluated (iptables rules, or nftables rules), as a linear walk would count them. */
+  rulesVisited: number;
+  /** Hash lookups (ipset, nftables set/map/vmap, ipvs service table, bpf maps). */
+  lookups: number;
+  /** Simulated CPU time of the new connection's first packet on the client's node. */
+  costNs: number;
+}
+
+export interface KernelObjects {
+  rules: number;
+  setElements: number;
+  /** Rough kernel memory of those objects, bytes (per-object sizes are documented per mode). */
+  memoryBytes: number;
+}
+
+export interface ModeModel {
+  readonly mode: ProxyMode;
+  syncCost(work: SyncWork): SyncCost;
+  firstPacket(input: FirstPacketInput): FirstPacketCost;
+  /** CPU time of each later packet of an established connection (conntrack hit, or proxy hop). */
+  laterPacketNs(): number;
+  /** How the mode picks an endpoint: uniformly at random (statistic, numgen, Cilium random) or round robin. */
+  readonly selection: 'random' | 'round-robin';
+  /** Whether new connections create conntrack entries on the client's node (socket-LB does not NAT). */
+  readonly natInConntrack: boolean;
+  kernelObjects(services: number, endpoints: number): KernelObjects;
+  /** Extra delay after a sync before rules act (e.g. an agent's own lag); 0 for kube-proxy modes. */
+  readonly activationLagNs: number;
+}
+
+export interface ModeOptions {
+  costs: CostModel;
+  iptablesBackend: IptablesBackend;
+}

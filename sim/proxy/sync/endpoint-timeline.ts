@@ -1,0 +1,106 @@
+import type { Endpoint } from '../endpoint.ts';
+import type { ServicePort } from '../service-port.ts';
+
+/**
+ * Every endpoint change kube-proxy can hear, numbered in the API server's order, shared by all nodes.
+ *
+ * All watchers receive the same events in the same order (only later or sooner), so what a node's
+ * kube-proxy knows is fully described by how many of these changes it has heard, and what its kernel
+ * does by how many were included in its last successful sync: two integers per node. A node's
+ * endpoints for a service are looked up at its version in that service's history (binary search), so
+ * memory grows with the number of changes, not with nodes x services (DESIGN.md: "memory grows with
+ * distinct versions, not with nodes").
+ *
+ * Version 0 is the initial state; version k is the state after the k-th change.
+ */
+export interface EndpointChange {
+  version: number;
+  service: number;
+  /** When the change was triggered (the pod event), as the EndpointSlice's last-change-trigger-time. */
+  triggerTime: number;
+  /** Endpoints (ip:port) usable before the change but not after: removals, for the stale window. */
+  removed: readonly string[];
+}
+
+interface History {
+  versions: number[];
+  /** The endpoints kube-proxy uses for Cluster-policy traffic (ready, else serving-terminating). */
+  lists: (readonly Endpoint[])[];
+}
+
+export class EndpointTimeline {
+  readonly services: ServicePort[] = [];
+  private readonly histories: History[] = [];
+  readonly changes: EndpointChange[] = [];
+  /** Sum over services of their endpoint counts, per version (what a full sync writes). */
+  private readonly totals: number[] = [0];
+  /** Service ports with no usable endpoint, per version (each gets a REJECT rule). */
+  private readonly empty: number[] = [0];
+
+  get version(): number {
+    return this.changes.length;
+  }
+
+  /** Registers a service port with its initial endpoints (version 0); returns its index. */
+  addService(port: ServicePort, endpoints: readonly Endpoint[]): number {
+    if (this.changes.length > 0) throw new Error('EndpointTimeline: services are registered before the first change');
+    const i = this.services.length;
+    this.services.push(port);
+    this.histories.push({ versions: [0], lists: [endpoints] });
+    this.totals[0]! += endpoints.length;
+    if (endpoints.length === 0) this.empty[0]!++;
+    return i;
+  }
+
+  /** Records a new endpoint list for a service; returns the new version. */
+  apply(service: number, endpoints: readonly Endpoint[], triggerTime: number): number {
+    const h = this.histories[service]!;
+    const before = h.lists[h.lists.length - 1]!;
+    const version = this.changes.length + 1;
+    const after = new Set(endpoints.map((e) => e.endpoint));
+    const removed = before.filter((e) => !after.has(e.endpoint)).map((e) => e.endpoint);
+    h.versions.push(version);
+    h.lists.push(endpoints);
+    this.totals.push(this.totals[version - 1]! - before.length + endpoints.length);
+    this.empty.push(this.empty[version - 1]! + (endpoints.length === 0 ? 1 : 0) - (before.length === 0 ? 1 : 0));
+    this.changes.push({ version, service, triggerTime, removed });
+    return version;
+  }
+
+  /** The service's endpoints as of `version`. */
+  endpointsAt(service: number, version: number): readonly Endpoint[] {
+    const h = this.histories[service]!;
+    const vs = h.versions;
+    // Last index with versions[i] <= version.
+    let lo = 0;
+    let hi = vs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (vs[mid]! <= version) lo = mid;
+      else hi = mid - 1;
+    }
+    return h.lists[lo]!;
+  }
+
+  /** Total endpoints over all services at `version`. */
+  totalEndpointsAt(version: number): number {
+    return this.totals[version]!;
+  }
+
+  /** Service ports without usable endpoints at `version`. */
+  servicesWithoutEndpointsAt(version: number): number {
+    return this.empty[version]!;
+  }
+
+  /** The change that produced `version` (1-based). */
+  change(version: number): EndpointChange {
+    return this.changes[version - 1]!;
+  }
+
+  /** Distinct services changed by the changes in (from, to]. */
+  servicesChangedBetween(from: number, to: number): number[] {
+    const seen = new Set<number>();
+    for (let v = from + 1; v <= to; v++) seen.add(this.changes[v - 1]!.service);
+    return [...seen];
+  }
+}

@@ -1,0 +1,113 @@
+import type { Simulator } from '../../engine/simulator.ts';
+import { BoundedFrequencyRunner, type RunnerIntervals, type SyncJob } from './bounded-frequency-runner.ts';
+import type { EndpointTimeline } from './endpoint-timeline.ts';
+import type { ModeModel, SyncWork } from '../modes/mode-model.ts';
+
+/**
+ * One node's kube-proxy: what it has heard (a version of the shared EndpointTimeline), what its
+ * kernel runs (the version of its last successful sync), and the sync loop between the two.
+ *
+ * As in kube-proxy (pkg/proxy/iptables/proxier.go syncProxyRules): a sync checks out every change
+ * heard so far when it starts; it is a full sync at start-up, after a failure, and once per
+ * FullSyncPeriod (an hour), partial otherwise; the new rules become active when it ends, atomically
+ * (iptables-restore commits a table at once; nft -f is one transaction). The rules of version 0 are
+ * taken to be in the kernel already when the run starts (a restarted kube-proxy finds them there).
+ */
+export interface SyncObserver {
+  /** A sync finished on `node`; rules of `to` are active from now (when ok). */
+  onSyncEnd(node: number, from: number, to: number, now: number, ok: boolean, durationNs: number, full: boolean, units: number): void;
+}
+
+export interface AgentOptions {
+  intervals: RunnerIntervals;
+  /** Probability that a sync fails (iptables-restore exits non-zero), drawn per sync. */
+  syncFailureProbability: number;
+  fullSyncPeriodNs: number;
+}
+
+export class ProxyAgent implements SyncJob {
+  /** Newest timeline version this node's watch has delivered. */
+  heard = 0;
+  /** Version whose rules the node's kernel runs. */
+  active = 0;
+  /** Counts completed successful syncs: reshuffles the KUBE-SERVICES order (Go map order). */
+  generation = 0;
+  activeSince = 0;
+  private target = 0;
+  private full = true;
+  private lastFullSync = 0;
+  private startedAt = 0;
+  private work: SyncWork | null = null;
+  private units = 0;
+  readonly runner: BoundedFrequencyRunner;
+  private readonly failures;
+
+  constructor(
+    sim: Simulator,
+    readonly node: number,
+    private readonly timeline: EndpointTimeline,
+    private readonly mode: ModeModel,
+    private readonly options: AgentOptions,
+    private readonly observer: SyncObserver,
+  ) {
+    this.runner = new BoundedFrequencyRunner(sim, options.intervals, this);
+    this.failures = sim.rng(`proxy/node-${node}/sync-failure`);
+  }
+
+  /** Starts the loop with the initial full sync, as kube-proxy does once its informers have synced. */
+  startLoop(): void {
+    this.runner.loop();
+    this.runner.run();
+  }
+
+  /** The watch delivered changes up to `version`. */
+  heardUpTo(version: number): void {
+    if (version <= this.heard) return;
+    this.heard = version;
+    this.runner.run();
+  }
+
+  start(now: number): { durationNs: number; ok: boolean } {
+    if (now - this.lastFullSync >= this.options.fullSyncPeriodNs) this.full = true;
+    this.target = this.heard;
+    this.startedAt = now;
+    const work = this.describe(this.active, this.target, this.full);
+    const cost = this.mode.syncCost(work);
+    this.work = work;
+    this.units = cost.units;
+    const ok = !(this.options.syncFailureProbability > 0 && this.failures.bernoulli(this.options.syncFailureProbability));
+    return { durationNs: Math.round(cost.durationNs + this.mode.activationLagNs), ok };
+  }
+
+  finish(now: number, ok: boolean): void {
+    const from = this.active;
+    const full = this.work!.full;
+    if (ok) {
+      this.active = this.target;
+      this.activeSince = now;
+      this.generation++;
+      if (full) this.lastFullSync = this.startedAt;
+      this.full = false;
+    } else {
+      // kube-proxy sets needFullSync after a failed restore (the kernel state is unknown).
+      this.full = true;
+    }
+    this.work = null;
+    this.observer.onSyncEnd(this.node, from, this.target, now, ok, now - this.startedAt, full, this.units);
+  }
+
+  private describe(from: number, to: number, full: boolean): SyncWork {
+    const t = this.timeline;
+    const changed: { before: number; after: number }[] = [];
+    if (!full)
+      for (const s of t.servicesChangedBetween(from, to))
+        changed.push({ before: t.endpointsAt(s, from).length, after: t.endpointsAt(s, to).length });
+    return {
+      full,
+      services: t.services.length,
+      servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(to),
+      endpoints: t.totalEndpointsAt(to),
+      changed,
+    };
+  }
+}
