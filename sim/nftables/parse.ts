@@ -410,3 +410,11 @@ function parseTableBlock(ts: TokenStream, tableTok: Token, out: Command[]): void
   }
   out.push(...setCmds, ...chainCmds, ...ruleCmds);
 }
+
+/** Parses the text of one rule (what follows `add rule FAMILY TABLE CHAIN`). */
+export function parseRuleText(text: string, where = 'rule'): import('./types.ts').Rule {
+  const ts = new TokenStream(tokenize(text, where), where);
+  const rule = parseRule(ts);
+  if (ts.peek().kind !== 'eof') throw ts.error(ts.peek(), 'the end of the rule');
+  return rule;
+}
