@@ -18,6 +18,8 @@ export interface ModelConfig {
     /** Service port and protocol of every synthetic service. */
     port: number;
     protocol: 'TCP' | 'UDP';
+    serviceCIDR?: string;
+    clusterCIDR?: string;
   };
   proxy: {
     mode: ProxyMode;
@@ -36,8 +38,9 @@ export interface ModelConfig {
     requestsPerConnection: number;
     /** Round trip between pods on two nodes (the wire and the stacks; not the netfilter costs). */
     rttNs: number;
-    /** Time the server takes per request. */
-    serviceTimeNs: number;
+    /** Client pods live on nodes 0..sourceNodes-1; they talk to services 0..targetServices-1. */
+    sourceNodes: number;
+    targetServices: number;
     /** The client gives up a connect to an address that does not answer (SYN retries) after this. */
     connectTimeoutNs: number;
   };

@@ -77,7 +77,7 @@ export class RunMetrics {
     Object.assign(m, extra);
     const timeseries: RunOutput['timeseries'] = [];
     for (const s of this.series)
-      for (const p of s.points(untilNs)) timeseries.push({ t: p.t / 1e9, series: s.name, value: p.value });
+      for (const p of s.points(untilNs)) timeseries.push({ t: p.t, series: s.name, value: p.value });
     return { metrics: m, timeseries };
   }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { runModel } from './run-model.ts';
 import type { ModelConfig } from './config.ts';
 import { DEFAULT_COSTS } from '../../net/cost-model.ts';
-import { MS, SECOND, HOUR, US } from '../../engine/time.ts';
+import { SECOND, HOUR, US } from '../../engine/time.ts';
 import { PROXY_MODES, type ProxyMode } from '../../proxy/modes/mode-model.ts';
 
 const config = (mode: ProxyMode, services = 200): ModelConfig => ({
@@ -14,7 +14,7 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP' },
   proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
   costs: DEFAULT_COSTS,
-  traffic: { connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, serviceTimeNs: MS, connectTimeoutNs: 3 * SECOND },
+  traffic: { connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services },
 });
 
 test('same config gives identical metrics; every mode runs', () => {

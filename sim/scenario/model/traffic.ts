@@ -46,8 +46,8 @@ export class TrafficModel {
   arrive(): void {
     const sim = this.sim;
     if (sim.now < this.config.durationNs) sim.schedule(this.gap(), onArrival, this);
-    const node = this.pick.integer(0, this.agents.length - 1);
-    const service = this.pick.integer(0, this.timeline.services.length - 1);
+    const node = this.pick.integer(0, this.config.traffic.sourceNodes - 1);
+    const service = this.pick.integer(0, this.config.traffic.targetServices - 1);
     const agent = this.agents[node]!;
     const version = agent.active;
     const endpoints = this.timeline.endpointsAt(service, version);

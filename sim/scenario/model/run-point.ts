@@ -1,0 +1,65 @@
+import { InputError } from '../../engine/input-error.ts';
+import { HOUR, US } from '../../engine/time.ts';
+import type { RunPoint, RunPointInput, RunPointResult } from '../run-point-contract.ts';
+import type { ModelConfig } from './config.ts';
+import { runModel } from './run-model.ts';
+
+/**
+ * The runner's entry to the model (contract: sim/scenario/run-point-contract.ts): maps one resolved
+ * sweep point onto the model's config and runs it. Parts of a scenario the model does not simulate
+ * yet are refused with the field named, never ignored: a study must not report figures for a setup
+ * it did not run.
+ */
+export const runPoint: RunPoint = (input: RunPointInput): RunPointResult => {
+  const config = modelConfig(input);
+  const out = runModel(config);
+  return { metrics: out.metrics, timeseries: out.timeseries };
+};
+
+/** kube-proxy's FullSyncPeriod (pkg/proxy/util): a full sync at least hourly, also the runner's max interval. */
+const FULL_SYNC_PERIOD_NS = HOUR;
+/** Pod-to-pod round trip across nodes on an idle overlay (assumption, the order of a veth + VXLAN hop each way). */
+const POD_RTT_NS = 100 * US;
+
+export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
+  const services = s.cluster.services;
+  if (!services) throw new InputError('cluster.manifests', 'cluster.services (the run model builds synthetic clusters; manifests serve `svcsim render` and `endpoints` for now)', 'a manifests path');
+  if (services.ports !== 1) throw new InputError('cluster.services.ports', '1 (the run model simulates one port per Service for now)', String(services.ports));
+  if (services.sessionAffinity !== 'None') throw new InputError('cluster.services.sessionAffinity', 'None (session affinity is rendered but not yet simulated in runs)', services.sessionAffinity);
+  if (services.trafficPolicy !== 'Cluster') throw new InputError('cluster.services.trafficPolicy', 'Cluster (Local policies are rendered but not yet simulated in runs)', services.trafficPolicy);
+  if (s.traffic.model !== 'open') throw new InputError('traffic.model', 'open (closed-loop clients are not simulated yet)', s.traffic.model);
+  if (s.traffic.protocol !== 'tcp') throw new InputError('traffic.protocol', 'tcp (UDP clients are not simulated yet)', s.traffic.protocol);
+  if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
+  return {
+    seed,
+    durationNs: s.duration,
+    warmupNs: s.warmup,
+    timeseriesIntervalNs: s.metrics.interval,
+    cluster: {
+      nodes: s.cluster.nodes,
+      services: services.count,
+      endpointsPerService: services.endpointsPerService,
+      port: 80,
+      protocol: services.protocol,
+      serviceCIDR: s.cluster.serviceCIDR,
+      clusterCIDR: s.cluster.clusterCIDR,
+    },
+    proxy: {
+      mode: s.proxy.mode,
+      iptablesBackend: s.proxy.iptablesBackend,
+      minSyncPeriodNs: s.proxy.minSyncPeriod,
+      syncPeriodNs: s.proxy.syncPeriod,
+      fullSyncPeriodNs: FULL_SYNC_PERIOD_NS,
+      syncFailureProbability: 0,
+    },
+    costs: s.costs,
+    traffic: {
+      connectionsPerSecond: s.traffic.connectionsPerSecond,
+      requestsPerConnection: s.traffic.requestsPerConnection,
+      rttNs: POD_RTT_NS,
+      connectTimeoutNs: s.traffic.connectTimeout,
+      sourceNodes: s.traffic.sourceNodes === 'all' ? s.cluster.nodes : Math.min(s.traffic.sourceNodes, s.cluster.nodes),
+      targetServices: s.traffic.targetServices === 'all' ? services.count : Math.min(s.traffic.targetServices, services.count),
+    },
+  };
+}
