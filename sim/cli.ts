@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { isInputError } from './engine/input-error.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
+import { registerRender } from './cli/render.ts';
 
 export function buildProgram(): Command {
   const program = new Command('svcsim')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDemo(program);
   registerEndpoints(program);
+  registerRender(program);
   return program;
 }
 

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseIptablesSave } from '../netfilter/iptables-save.ts';
+import { InputError } from '../engine/input-error.ts';
+import { runRender, type RenderOptions } from './render.ts';
+
+// Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
+const G = 'test/golden/proxy/render';
+function golden(name: string, actual: string): void {
+  const p = join(G, name);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(p, actual);
+  assert.equal(actual, readFileSync(p, 'utf8'), `differs from ${p}`);
+}
+const cluster = join(G, 'cluster.yaml');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'sim/cli.ts', 'render', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('render --restore: the iptables-restore input of a full sync on node-b', () => {
+  const out = runRender({ mode: 'iptables', cluster: [cluster], node: 'node-b', clusterCidr: '10.244.0.0/16', restore: true }).join('');
+  golden('node-b.iptables-restore', out);
+  // node-b has a ready local endpoint for the Local-policy LoadBalancer: a KUBE-SVL chain with it only.
+  assert.match(out, /-A KUBE-SVL-\w+ -m comment --comment "default\/web:http -> 10\.244\.1\.21:8080" -j KUBE-SEP-/);
+  assert.doesNotMatch(out, /10\.244\.1\.22/); // terminating, not needed while a ready endpoint exists
+});
+
+test('render on node-a: the Local policy uses node-a\'s endpoint; no DROP for external traffic', () => {
+  const out = runRender({ mode: 'iptables', cluster: [cluster], node: 'node-a', clusterCidr: '10.244.0.0/16', restore: true }).join('');
+  assert.match(out, /-A KUBE-SVL-\w+ -m comment --comment "default\/web:http -> 10\.244\.0\.20:8080" -j KUBE-SEP-/);
+  assert.doesNotMatch(out, /has no local endpoints/);
+});
+
+test('svcsim render prints iptables-save that parses back, exit 0', () => {
+  const r = cli('--mode', 'iptables', '--cluster', cluster, '--node', 'node-b', '--cluster-cidr', '10.244.0.0/16');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\*nat$/m);
+  assert.match(r.stdout, /-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES/);
+  assert.match(r.stdout, /-A KUBE-SERVICES -d 10\.96\.0\.10\/32 -p udp -m comment --comment "kube-system\/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-/);
+  const parsed = parseIptablesSave(r.stdout);
+  assert.ok(parsed.ruleset.tables.get('nat')!.chains.size > 10);
+});
+
+test('svcsim render: user mistakes exit 2 with one message naming the input', () => {
+  let r = cli('--mode', 'userspace', '--cluster', cluster);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--mode: expected iptables, nftables, ipvs, found "userspace"/);
+  assert.equal(r.stdout, '');
+
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-render-'));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: 99999\n');
+  r = cli('--mode', 'iptables', '--cluster', bad);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /bad\.yaml:6:\d+/);
+  assert.equal(r.stdout, '');
+});
+
+test('render: bad flags and files are InputErrors (exit 2 through the CLI)', () => {
+  const base = { mode: 'iptables', cluster: [cluster] };
+  const fails = (o: Partial<RenderOptions>, re: RegExp) =>
+    assert.throws(() => runRender({ ...base, ...o }), (e: unknown) => e instanceof InputError && re.test(e.message));
+  fails({ node: 'node-z' }, /--node: expected one of the Nodes in the manifests \(node-a, node-b\), found "node-z"/);
+  fails({ clusterCidr: '10.244.0.0' }, /--cluster-cidr: expected an IPv4 CIDR/);
+  fails({ nodeIp: '300.1.1.1' }, /--node-ip: expected an IPv4 address/);
+  fails({ cluster: ['test/golden/proxy/render/missing.yaml'] }, /missing\.yaml: expected a readable file, found no such file/);
+});
