@@ -1,0 +1,203 @@
+/**
+ * Walking the rules for one packet at one hook, as ipt_do_table does (net/ipv4/netfilter/ip_tables.c):
+ * per table in hook priority order, from the table's built-in chain, rule by rule; a matching rule's
+ * target decides: a verdict ends the table, RETURN or the end of a user chain pops back to the
+ * caller, -j pushes, -g replaces the current chain (its end returns to the caller of the chain that
+ * did the goto), non-terminating targets (MARK, LOG, TRACE, no target) continue with the next rule.
+ * The end of a built-in chain applies its policy.
+ *
+ * NAT targets set up the binding and accept (nf_nat_setup_info + NF_ACCEPT): the table's walk ends
+ * and the hook goes on. DNAT rewrites packet.dst/dport at once because later tables at the same
+ * hook (filter in OUTPUT) and the routing decision see the translated destination. SNAT and
+ * MASQUERADE are only recorded: the caller applies them when the packet leaves (MASQUERADE needs the
+ * outgoing interface's address, which the node knows).
+ *
+ * Cost: hookNs per hook, perRuleNs[backend] per rule visited, perMatchNs per extension match
+ * evaluated, chainJumpNs per jump or goto. It is added to both the HookResult and packet.costNs.
+ */
+import type { Packet } from '../net/packet.ts';
+import type { CompiledChain, CompiledRuleset, CompiledTable } from './compile.ts';
+import type { EvalContext, HookResult } from './context.ts';
+import { ruleMatches } from './matches.ts';
+import { CT_DNAT, CT_SNAT, type Verdict } from './rule.ts';
+import { HOOK_ORDER, type Hook, type TableName } from './ruleset.ts';
+
+/** Walk outcomes. CONTINUE: fell off a user chain or RETURN (the caller goes on). */
+const CONTINUE = 0;
+const ACCEPT = 1;
+const DROP = 2;
+const REJECT = 3;
+type Outcome = 0 | 1 | 2 | 3;
+const VERDICTS: readonly Verdict[] = ['ACCEPT', 'ACCEPT', 'DROP', 'REJECT'];
+
+/** First index in `a` (ascending) with a[k] >= x, or a.length. */
+function lowerBound(a: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function walkChain(
+  t: CompiledTable,
+  c: CompiledChain,
+  hook: Hook,
+  p: Packet,
+  ctx: EvalContext,
+  res: HookResult,
+): Outcome {
+  res.chainsEntered++;
+  const rules = c.chain.rules;
+  const n = rules.length;
+  const runOf = c.index.runOf;
+  let i = 0;
+  while (i < n) {
+    if (runOf !== null) {
+      const ri = runOf[i]!;
+      if (ri >= 0) {
+        const run = c.index.runs[ri]!;
+        const list = run.byDst.get(p.dst);
+        let next = run.end;
+        if (list !== undefined) {
+          const k = lowerBound(list, i);
+          if (k < list.length) next = list[k]!;
+        }
+        res.rulesVisited += next - i;
+        i = next;
+        if (i === run.end) continue;
+      }
+    }
+    const r = rules[i]!;
+    res.rulesVisited++;
+    if (!ruleMatches(r, p, ctx, res)) {
+      i++;
+      continue;
+    }
+    if (ctx.trace !== null) ctx.trace.push({ hook, table: t.name, chain: c.chain.name, type: 'rule', ruleNum: i + 1, rule: r });
+    const tg = r.target;
+    switch (tg.kind) {
+      case 'none':
+      case 'log':
+        break;
+      case 'mark':
+        p.mark = ((p.mark & ~tg.mask) ^ tg.value) >>> 0;
+        res.markChanged = true;
+        break;
+      case 'accept':
+        return ACCEPT;
+      case 'drop':
+        return DROP;
+      case 'reject':
+        res.rejectWith = tg.rejectWith ?? 'icmp-port-unreachable';
+        return REJECT;
+      case 'return':
+        return CONTINUE;
+      case 'jump': {
+        res.jumps++;
+        const out = walkChain(t, t.chains.get(tg.chain)!, hook, p, ctx, res);
+        if (out !== CONTINUE) return out;
+        break;
+      }
+      case 'goto':
+        res.jumps++;
+        return walkChain(t, t.chains.get(tg.chain)!, hook, p, ctx, res);
+      case 'dnat':
+        res.dnat = true;
+        res.origDst = p.dst;
+        res.origDport = p.dport;
+        // A range picks its first address and port here; the kernel hashes over the range.
+        p.dst = tg.ip;
+        if (tg.port !== 0) p.dport = tg.port;
+        ctx.ctState |= CT_DNAT;
+        return ACCEPT;
+      case 'snat':
+        res.snat = true;
+        res.snatIp = tg.ip;
+        res.snatPort = tg.port;
+        res.randomFully = tg.randomFully;
+        ctx.ctState |= CT_SNAT;
+        return ACCEPT;
+      case 'masquerade':
+        res.masquerade = true;
+        res.randomFully = tg.randomFully;
+        ctx.ctState |= CT_SNAT;
+        return ACCEPT;
+      case 'unknown':
+        // Unsupported rules never match (ruleMatches), so this is unreachable.
+        break;
+    }
+    i++;
+  }
+  if (ctx.trace !== null && !c.chain.builtin) {
+    ctx.trace.push({ hook, table: t.name, chain: c.chain.name, type: 'return', ruleNum: n + 1, rule: null });
+  }
+  return CONTINUE;
+}
+
+/**
+ * Walks one table's built-in chain for `hook`. Returns the table's verdict (ACCEPT when the table
+ * has no chain at this hook). Counters accumulate into `res`; cost is charged by evaluateHook.
+ */
+export function evaluateTable(
+  rs: CompiledRuleset,
+  table: TableName,
+  hook: Hook,
+  p: Packet,
+  ctx: EvalContext,
+  res: HookResult,
+): Verdict {
+  const t = rs.tables[table];
+  const c = t?.hooks[hook];
+  if (t === undefined || c === undefined) return 'ACCEPT';
+  let out = walkChain(t, c, hook, p, ctx, res);
+  if (out === CONTINUE) {
+    out = c.chain.policy === 'DROP' ? DROP : ACCEPT;
+    if (ctx.trace !== null) {
+      ctx.trace.push({ hook, table, chain: c.chain.name, type: 'policy', ruleNum: c.chain.rules.length + 1, rule: null });
+    }
+  }
+  return VERDICTS[out]!;
+}
+
+/**
+ * Runs every table at `hook` in kernel priority order (HOOK_ORDER), calling ctx.conntrack at its
+ * place. Nat tables run only when ctx.firstPacket. Sets res.verdict and accumulates counters and
+ * cost into `res` (call resetHookResult between packets) and adds this hook's cost to packet.costNs.
+ */
+export function evaluateHook(rs: CompiledRuleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+  const rules0 = res.rulesVisited;
+  const matches0 = res.matchesEvaluated;
+  const jumps0 = res.jumps;
+  res.hooks++;
+  let verdict: Verdict = 'ACCEPT';
+  const steps = HOOK_ORDER[hook];
+  for (let s = 0; s < steps.length; s++) {
+    const step = steps[s]!;
+    if (step === 'conntrack') {
+      const ct = ctx.conntrack;
+      if (ct !== null && !ct.track(p, ctx)) {
+        verdict = 'DROP';
+        res.dropReason = ct.dropReason ?? 'conntrack';
+        break;
+      }
+      continue;
+    }
+    if (step === 'nat' && !ctx.firstPacket) continue;
+    verdict = evaluateTable(rs, step, hook, p, ctx, res);
+    if (verdict !== 'ACCEPT') break;
+  }
+  const costs = ctx.costs;
+  const cost =
+    costs.hookNs +
+    (res.rulesVisited - rules0) * costs.perRuleNs[ctx.backend] +
+    (res.matchesEvaluated - matches0) * costs.perMatchNs +
+    (res.jumps - jumps0) * costs.chainJumpNs;
+  res.costNs += cost;
+  p.costNs += cost;
+  res.verdict = verdict;
+  return verdict;
+}
