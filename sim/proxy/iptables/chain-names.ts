@@ -88,7 +88,7 @@ export function isServiceChainName(name: string): boolean {
  */
 export class ChainNameCache {
   private readonly ports = new Map<string, ServicePortChains>();
-  private readonly endpoints = new Map<string, string>();
+  private readonly endpoints = new Map<string, Map<string, string>>();
 
   servicePortChains(servicePortName: string, protocol: Protocol): ServicePortChains {
     const proto = lowerProtocol(protocol);
@@ -102,18 +102,39 @@ export class ChainNameCache {
     return c;
   }
 
-  endpointChain(servicePortName: string, protocol: Protocol, endpoint: string): string {
+  /**
+   * The KUBE-SEP- names of one service port, keyed by endpoint "ip:port". Fetch it once per service
+   * port and look endpoints up in it: no key strings are built per endpoint.
+   */
+  endpointChains(servicePortName: string, protocol: Protocol): EndpointChainNames {
     const proto = lowerProtocol(protocol);
-    const key = servicePortName + '\u0000' + proto + '\u0000' + endpoint;
-    let c = this.endpoints.get(key);
-    if (c === undefined) {
-      c = SEP_PREFIX + endpointHash(servicePortName, proto, endpoint);
-      this.endpoints.set(key, c);
+    const key = servicePortName + '\u0000' + proto;
+    let m = this.endpoints.get(key);
+    if (!m) {
+      m = new Map();
+      this.endpoints.set(key, m);
     }
-    return c;
+    return new EndpointChainNames(servicePortName, proto, m);
   }
 
-  get size(): number {
-    return this.ports.size + this.endpoints.size;
+  endpointChain(servicePortName: string, protocol: Protocol, endpoint: string): string {
+    return this.endpointChains(servicePortName, protocol).get(endpoint);
+  }
+}
+
+export class EndpointChainNames {
+  constructor(
+    private readonly servicePortName: string,
+    private readonly proto: string,
+    private readonly names: Map<string, string>,
+  ) {}
+
+  get(endpoint: string): string {
+    let c = this.names.get(endpoint);
+    if (c === undefined) {
+      c = SEP_PREFIX + endpointHash(this.servicePortName, this.proto, endpoint);
+      this.names.set(endpoint, c);
+    }
+    return c;
   }
 }

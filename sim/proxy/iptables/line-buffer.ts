@@ -9,7 +9,8 @@
 const CHUNK = 1 << 16;
 
 export class LineBuffer {
-  private current = '';
+  private current: string[] = [];
+  private currentLength = 0;
   private readonly done: string[] = [];
   lines = 0;
 
@@ -17,11 +18,16 @@ export class LineBuffer {
 
   write(line: string): void {
     this.lines++;
-    this.current += line + '\n';
-    if (this.current.length >= CHUNK) {
-      this.done.push(this.current);
-      this.current = '';
-    }
+    this.current.push(line);
+    this.currentLength += line.length + 1;
+    if (this.currentLength >= CHUNK) this.seal();
+  }
+
+  /** join() yields one flat string, so a sealed chunk no longer holds its lines alive. */
+  private seal(): void {
+    this.done.push(this.current.join('\n') + '\n');
+    this.current = [];
+    this.currentLength = 0;
   }
 
   /** Counts a line without its text (for callers that skip building it). */
@@ -30,6 +36,7 @@ export class LineBuffer {
   }
 
   chunks(): string[] {
-    return this.current ? [...this.done, this.current] : this.done.slice();
+    if (this.current.length) this.seal();
+    return this.done.slice();
   }
 }

@@ -25,6 +25,7 @@ import { externallyAccessible, namespacedName, usesClusterEndpoints, usesLocalEn
 import { categorizeEndpoints } from '../topology.ts';
 import {
   ChainNameCache,
+  EndpointChainNames,
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
   KUBE_FORWARD,
@@ -35,6 +36,7 @@ import {
   KUBE_SERVICES,
   isServiceChainName,
   lowerProtocol,
+  type ServicePortChains,
 } from './chain-names.ts';
 import { LineBuffer } from './line-buffer.ts';
 import { probability } from './probability.ts';
@@ -395,6 +397,7 @@ export class IptablesProxier {
       name,
       proto: lowerProtocol(sp.protocol),
       chains,
+      sepNames: this.names.endpointChains(name, sp.protocol),
       hasEndpoints,
       hasInternalEndpoints,
       hasExternalEndpoints,
@@ -604,8 +607,9 @@ export class IptablesProxier {
     }
 
     const affinity = sp.sessionAffinity === 'ClientIP';
+    const sepNames = c.sepNames;
     for (const ep of allReachable) {
-      const sep = this.names.endpointChain(name, sp.protocol, ep.endpoint);
+      const sep = sepNames.get(ep.endpoint);
       active.add(sep);
       if (!text) {
         natChains.count();
@@ -639,7 +643,7 @@ export class IptablesProxier {
     }
     if (affinity) {
       for (const ep of endpoints) {
-        const sep = this.names.endpointChain(name, sp.protocol, ep.endpoint);
+        const sep = c.sepNames.get(ep.endpoint);
         const comment = large ? '' : ` -m comment --comment "${name} -> ${ep.endpoint}"`;
         natRules.write(
           `-A ${chain}${comment} -m recent --name ${sep} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sep}`,
@@ -648,7 +652,7 @@ export class IptablesProxier {
     }
     for (let i = 0; i < n; i++) {
       const ep = endpoints[i]!;
-      const sep = this.names.endpointChain(name, sp.protocol, ep.endpoint);
+      const sep = c.sepNames.get(ep.endpoint);
       const comment = large ? '' : ` -m comment --comment "${name} -> ${ep.endpoint}"`;
       const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : '';
       natRules.write(`-A ${chain}${comment}${stat} -j ${sep}`);
@@ -669,7 +673,8 @@ interface ServiceContext {
   sp: ServicePort;
   name: string;
   proto: string;
-  chains: { svc: string; svl: string; ext: string; fw: string };
+  chains: ServicePortChains;
+  sepNames: EndpointChainNames;
   hasEndpoints: boolean;
   hasInternalEndpoints: boolean;
   hasExternalEndpoints: boolean;
