@@ -39,3 +39,25 @@ export function formatTimestampNano(t: Nanos): string {
   const f = frac === 0 ? '' : '.' + String(frac).padStart(9, '0').replace(/0+$/, '');
   return civil(SIM_EPOCH_UNIX_SECONDS + s) + f + 'Z';
 }
+
+/** Parses RFC 3339 (`2026-01-01T00:00:05Z`, optional fraction, Z or ±hh:mm) to simulated ns; NaN if malformed. */
+export function parseTimestamp(text: string): Nanos {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  if (!m) return NaN;
+  const y0 = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const y = mo <= 2 ? y0 - 1 : y0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  let secs = days * 86400 + Number(m[4]) * 3600 + Number(m[5]) * 60 + Number(m[6]);
+  if (m[8] !== 'Z') {
+    const sign = m[8]![0] === '-' ? -1 : 1;
+    secs -= sign * (Number(m[8]!.slice(1, 3)) * 3600 + Number(m[8]!.slice(4, 6)) * 60);
+  }
+  const frac = m[7] ? Math.round(Number('0' + m[7]) * 1e9) : 0;
+  return (secs - SIM_EPOCH_UNIX_SECONDS) * 1e9 + frac;
+}

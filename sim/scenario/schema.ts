@@ -359,13 +359,17 @@ const metricsSchema = z
 const chartSchema = z
   .strictObject({
     title: z.string().min(1).describe('Chart title; also names the chart file.'),
-    x: z.string().min(1).describe('Sweep parameter (or `t` for a timeseries) on the x axis.'),
-    y: z.string().min(1).describe('Metric on the y axis, e.g. firstPacketLatency.p99.'),
+    x: z.string().min(1).describe('Sweep parameter on the x axis, or `time` for a time series over simulated seconds.'),
+    y: z.string().min(1).describe('Metric on the y axis, e.g. firstPacketLatency.p99 (a series name when x is `time`).'),
     color: z.string().min(1).optional().describe('Sweep parameter that splits the lines.'),
     xScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
     yScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
     kind: z.enum(['line', 'bar', 'point']).default('line').describe('Default line.'),
-    errorBars: z.boolean().default(true).describe('Draw the 95% confidence interval over replications. Default true.'),
+    errorBars: z
+      .enum(['ci95', 'none'])
+      .default('ci95')
+      .describe('ci95: the 95% confidence interval of the mean over replications; none. Default ci95.'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('File name under charts/ without extension. Default: the title in kebab case.'),
   })
   .describe('A chart of the results.');
 
@@ -393,7 +397,11 @@ export const scenarioSchema = z
       })
       .describe('Short name; the default output folder is out/<name>/.'),
     question: z.string().min(1).describe('The question this study answers (the report opens with it).'),
-    assumptions: z.string().optional().describe('What the model assumes, stated in the report.'),
+    assumptions: z
+      .union([z.string(), z.array(z.string())])
+      .default([])
+      .transform((a) => (typeof a === 'string' ? [a] : a))
+      .describe('What the model assumes, stated in the report: a text or a list of statements.'),
     seed: z.number().int().nonnegative().default(1).describe('Master seed. Default 1.'),
     replications: count('Independent runs per sweep point (each with its own seed). Default 3.').default(3),
     duration: duration('Simulated time of each run, warm-up included. Default 30s.').prefault('30s'),

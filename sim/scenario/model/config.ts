@@ -1,5 +1,7 @@
 import type { CostModel, IptablesBackend } from '../../net/cost-model.ts';
 import type { ProxyMode } from '../../proxy/modes/mode-model.ts';
+import type { ConntrackTimeouts } from '../../conntrack/timeouts.ts';
+import type { Distribution } from '../schema.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -40,8 +42,17 @@ export interface ModelConfig {
     rttNs: number;
     /** Client pods live on nodes 0..sourceNodes-1; they talk to services 0..targetServices-1. */
     sourceNodes: number;
+    clientPodsPerNode: number;
     targetServices: number;
+    /** Server time per request. */
+    requestTime: Distribution;
     /** The client gives up a connect to an address that does not answer (SYN retries) after this. */
     connectTimeoutNs: number;
+  };
+  conntrack: {
+    /** nf_conntrack_max and hash buckets of every node (kube-proxy sets both). */
+    max: number;
+    buckets: number;
+    timeouts: ConntrackTimeouts;
   };
 }

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runModel } from './run-model.ts';
+import { kubeProxyTimeouts } from '../../conntrack/timeouts.ts';
 import type { ModelConfig } from './config.ts';
 import { DEFAULT_COSTS } from '../../net/cost-model.ts';
-import { SECOND, HOUR, US } from '../../engine/time.ts';
+import { MS, SECOND, HOUR, US } from '../../engine/time.ts';
 import { PROXY_MODES, type ProxyMode } from '../../proxy/modes/mode-model.ts';
 
 const config = (mode: ProxyMode, services = 200): ModelConfig => ({
@@ -14,7 +15,8 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP' },
   proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
   costs: DEFAULT_COSTS,
-  traffic: { connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services },
+  traffic: { connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS } },
+  conntrack: { max: 131072, buckets: 32768, timeouts: kubeProxyTimeouts() },
 });
 
 test('same config gives identical metrics; every mode runs', () => {

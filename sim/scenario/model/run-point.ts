@@ -3,6 +3,7 @@ import { HOUR, US } from '../../engine/time.ts';
 import type { RunPoint, RunPointInput, RunPointResult } from '../run-point-contract.ts';
 import type { ModelConfig } from './config.ts';
 import { runModel } from './run-model.ts';
+import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../../conntrack/timeouts.ts';
 
 /**
  * The runner's entry to the model (contract: sim/scenario/run-point-contract.ts): maps one resolved
@@ -20,6 +21,16 @@ export const runPoint: RunPoint = (input: RunPointInput): RunPointResult => {
 const FULL_SYNC_PERIOD_NS = HOUR;
 /** Pod-to-pod round trip across nodes on an idle overlay (assumption, the order of a veth + VXLAN hop each way). */
 const POD_RTT_NS = 100 * US;
+
+/** nf_conntrack_max, hashsize and timeouts as kube-proxy leaves them on every node (sim/conntrack/timeouts.ts). */
+function conntrackConfig(s: RunPointInput['scenario']): ModelConfig['conntrack'] {
+  const c = s.proxy.conntrack;
+  const cfg = { ...KUBE_PROXY_CONNTRACK_DEFAULTS, maxPerCore: c.maxPerCore, min: c.min, tcpEstablishedTimeout: c.tcpEstablishedTimeout, tcpCloseWaitTimeout: c.tcpCloseWaitTimeout, udpTimeout: c.udpTimeout, udpStreamTimeout: c.udpStreamTimeout };
+  const max = c.max ?? kubeProxyConntrackMax(s.cluster.cpusPerNode, cfg);
+  const timeouts = kubeProxyTimeouts(cfg);
+  timeouts.tcp.timeWait = c.tcpTimeWaitTimeout;
+  return { max, buckets: kubeProxyHashsize(max || 262144), timeouts };
+}
 
 export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   const services = s.cluster.services;
@@ -60,6 +71,9 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
       connectTimeoutNs: s.traffic.connectTimeout,
       sourceNodes: s.traffic.sourceNodes === 'all' ? s.cluster.nodes : Math.min(s.traffic.sourceNodes, s.cluster.nodes),
       targetServices: s.traffic.targetServices === 'all' ? services.count : Math.min(s.traffic.targetServices, services.count),
+      clientPodsPerNode: Math.min(250, s.traffic.clientPodsPerNode),
+      requestTime: s.traffic.requestTime,
     },
+    conntrack: conntrackConfig(s),
   };
 }

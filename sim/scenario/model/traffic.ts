@@ -6,6 +6,20 @@ import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
 import type { RunMetrics } from './metrics.ts';
 import type { PodLiveness } from './liveness.ts';
+import { ClientConntrack, type OpenResult } from './client-conntrack.ts';
+import { parseIPv4 } from '../../net/ipv4.ts';
+import { sampleNs } from './sample.ts';
+
+/** A connection open between its handshake and its close (a record, not a closure, per connection). */
+interface OpenConnection {
+  model: TrafficModel;
+  node: number;
+  open: OpenResult;
+  ep: number;
+  epPort: number;
+  vip: number;
+  port: number;
+}
 
 /**
  * Open-loop client traffic: new connections arrive as a Poisson process over the whole cluster, each
@@ -19,6 +33,10 @@ export class TrafficModel {
   /** Round-robin cursors per (node, service), for ipvs rr and the userspace proxy. */
   private readonly cursors = new Map<number, number>();
   private readonly meanGapNs: number;
+  private readonly requestTimes: RandomStream;
+  readonly conntrack: ClientConntrack;
+  private readonly vips: Uint32Array;
+  private readonly ipCache = new Map<string, number>();
 
   constructor(
     private readonly sim: Simulator,
@@ -32,6 +50,9 @@ export class TrafficModel {
     this.arrivals = sim.rng('traffic/arrivals');
     this.pick = sim.rng('traffic/destinations');
     this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
+    this.requestTimes = sim.rng('traffic/request-time');
+    this.conntrack = new ClientConntrack(config.conntrack.max, config.conntrack.buckets, config.conntrack.timeouts);
+    this.vips = Uint32Array.from(timeline.services, (sp) => parseIPv4(sp.clusterIP));
   }
 
   start(): void {
@@ -73,22 +94,56 @@ export class TrafficModel {
       if (measured) this.metrics.connection(sim.now, 'refused', 'service has no endpoints');
       return;
     }
-    const answer = this.liveness.answer(endpoints[chosen]!.ip, sim.now);
-    if (!measured) return;
+    const ep = endpoints[chosen]!;
+    const answer = this.liveness.answer(ep.ip, sim.now);
+    const pod = this.config.traffic.clientPodsPerNode > 1 ? this.pick.integer(0, this.config.traffic.clientPodsPerNode - 1) : 0;
+    const vip = this.vips[service]!;
+    const port = this.timeline.services[service]!.port;
+    const epIp = this.ip(ep.ip);
+    // Socket-level load balancing (ebpf) connects straight to the backend: no NAT entry on the node.
+    let open: OpenResult | null = null;
+    if (this.mode.natInConntrack) {
+      open = this.conntrack.open(node, pod, vip, port, epIp, ep.port, sim.now);
+      if (open.entry < 0) {
+        if (measured) this.metrics.connection(sim.now, 'dropped', open.dropReason ?? 'conntrack');
+        return;
+      }
+    }
     if (answer === 'silent') {
-      this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
+      // SYN retransmits go unanswered; the SYN_SENT entry stays until its timeout.
+      if (measured) this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
       return;
     }
     if (answer === 'refusing') {
-      this.metrics.connection(sim.now, 'reset', 'endpoint refused (RST)');
+      if (open) this.conntrack.reset(node, open, epIp, ep.port, sim.now);
+      if (measured) this.metrics.connection(sim.now, 'reset', 'endpoint refused (RST)');
       return;
     }
+    let lifetime = t.rttNs;
+    for (let r = 0; r < t.requestsPerConnection; r++) lifetime += t.rttNs + sampleNs(t.requestTime, this.requestTimes);
+    if (open) {
+      this.conntrack.established(node, open, epIp, ep.port, vip, port, sim.now);
+      const c: OpenConnection = { model: this, node, open, ep: epIp, epPort: ep.port, vip, port };
+      sim.schedule(lifetime, onClose, c);
+    }
+    if (!measured) return;
     // SYN, SYN-ACK, ACK, then per request a request and a response packet each way with ACKs, and
-    // the FIN handshake: 3 + 4 r + 4 packets after the first.
+    // the FIN handshake: 2 + 4 r + 4 packets after the first.
     const later = 2 + 4 * t.requestsPerConnection + 4;
     this.metrics.connectLatency.record(t.rttNs + cost.costNs + this.mode.laterPacketNs());
     this.metrics.cpuPerConnection.record(cost.costNs + later * this.mode.laterPacketNs());
     this.metrics.connection(sim.now, 'ok');
+  }
+
+  /** @internal */
+  close(c: OpenConnection): void {
+    this.conntrack.close(c.node, c.open, c.ep, c.epPort, c.vip, c.port, this.sim.now);
+  }
+
+  private ip(text: string): number {
+    let v = this.ipCache.get(text);
+    if (v === undefined) this.ipCache.set(text, (v = parseIPv4(text)));
+    return v;
   }
 
   private choose(node: number, service: number, n: number): number {
@@ -101,6 +156,7 @@ export class TrafficModel {
 }
 
 const onArrival = (t: TrafficModel) => t.arrive();
+const onClose = (c: OpenConnection) => c.model.close(c);
 
 /**
  * A service's position in a chain written in Go map order: uniform over [0, size), fixed for one

@@ -1,0 +1,98 @@
+import { ConntrackTable, CtLookup } from '../../conntrack/table.ts';
+import type { ConntrackTimeouts } from '../../conntrack/timeouts.ts';
+import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../../net/packet.ts';
+import { parseIPv4 } from '../../net/ipv4.ts';
+
+/**
+ * The conntrack table of each client node, fed with the packets of every connection its pods open:
+ * the SYN creates the entry and records the DNAT kube-proxy's rules chose; the backend's SYN-ACK (or
+ * RST) and the client's ACK move it to ESTABLISHED (assured); the FIN exchange at close leaves it in
+ * TIME_WAIT for nf_conntrack_tcp_timeout_time_wait. This is what fills nf_conntrack_max under a high
+ * connection rate (conntrack-pressure study).
+ *
+ * Client pods use addresses from 172.16.0.0/12 (not the pod CIDR, so they never collide with
+ * endpoints) and source ports from the kernel's default ip_local_port_range, 32768-60999, in turn.
+ */
+const PORT_LO = 32768;
+const PORT_HI = 60999;
+const CLIENT_BASE = parseIPv4('172.16.0.0');
+
+export interface OpenResult {
+  /** Entry number in the node's table, or -1 when conntrack dropped the SYN. */
+  entry: number;
+  dropReason: string | null;
+  sport: number;
+  client: number;
+}
+
+export class ClientConntrack {
+  private readonly tables = new Map<number, ConntrackTable>();
+  private readonly ports = new Map<number, number>();
+  private readonly ct = new CtLookup();
+  private readonly p: Packet = makePacket({ proto: 'tcp', src: 0, dst: 0 });
+
+  constructor(
+    private readonly max: number,
+    private readonly buckets: number,
+    private readonly timeouts: ConntrackTimeouts,
+  ) {}
+
+  table(node: number): ConntrackTable {
+    let t = this.tables.get(node);
+    if (!t) {
+      t = new ConntrackTable({ max: this.max, buckets: this.buckets, timeouts: this.timeouts });
+      this.tables.set(node, t);
+    }
+    return t;
+  }
+
+  get nodes(): IterableIterator<[number, ConntrackTable]> {
+    return this.tables.entries();
+  }
+
+  /** The SYN of a new connection from client pod `pod` on `node` to vip:port, DNATed to ep:epPort. */
+  open(node: number, pod: number, vip: number, port: number, ep: number, epPort: number, now: number): OpenResult {
+    const t = this.table(node);
+    const client = (CLIENT_BASE + node * 256 + 2 + pod) >>> 0;
+    const key = node * 256 + pod;
+    const sport = this.ports.get(key) ?? PORT_LO;
+    this.ports.set(key, sport >= PORT_HI ? PORT_LO : sport + 1);
+    const ok = this.send(t, client, sport, vip, port, TCP_SYN, now);
+    if (!ok || this.ct.entry < 0) return { entry: -1, dropReason: this.ct.dropReason ?? 'conntrack: invalid', sport, client };
+    const e = this.ct.entry;
+    t.setDnat(e, ep, epPort);
+    if (!t.confirm(e, now)) return { entry: -1, dropReason: 'conntrack insert failed', sport, client };
+    return { entry: e, dropReason: null, sport, client };
+  }
+
+  /** The backend answered: SYN-ACK then the client's ACK (ESTABLISHED, assured). */
+  established(node: number, o: OpenResult, ep: number, epPort: number, vip: number, port: number, now: number): void {
+    const t = this.table(node);
+    this.send(t, ep, epPort, o.client, o.sport, TCP_SYN | TCP_ACK, now);
+    this.send(t, o.client, o.sport, vip, port, TCP_ACK, now);
+  }
+
+  /** The backend refused: its RST kills the unreplied entry. */
+  reset(node: number, o: OpenResult, ep: number, epPort: number, now: number): void {
+    this.send(this.table(node), ep, epPort, o.client, o.sport, TCP_RST | TCP_ACK, now);
+  }
+
+  /** Orderly close, client first: FIN, ACK, FIN, ACK; the entry ends in TIME_WAIT. */
+  close(node: number, o: OpenResult, ep: number, epPort: number, vip: number, port: number, now: number): void {
+    const t = this.table(node);
+    this.send(t, o.client, o.sport, vip, port, TCP_FIN | TCP_ACK, now);
+    this.send(t, ep, epPort, o.client, o.sport, TCP_ACK, now);
+    this.send(t, ep, epPort, o.client, o.sport, TCP_FIN | TCP_ACK, now);
+    this.send(t, o.client, o.sport, vip, port, TCP_ACK, now);
+  }
+
+  private send(t: ConntrackTable, src: number, sport: number, dst: number, dport: number, flags: number, now: number): boolean {
+    const p = this.p;
+    p.src = src;
+    p.sport = sport;
+    p.dst = dst;
+    p.dport = dport;
+    p.tcpFlags = flags;
+    return t.track(p, now, this.ct);
+  }
+}
