@@ -1,3 +1,5 @@
+import type { Simulator } from '../../engine/simulator.ts';
+import { ConntrackGcWorker } from '../../conntrack/gc.ts';
 import { ConntrackTable, CtLookup } from '../../conntrack/table.ts';
 import type { ConntrackTimeouts } from '../../conntrack/timeouts.ts';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../../net/packet.ts';
@@ -9,6 +11,8 @@ import { parseIPv4 } from '../../net/ipv4.ts';
  * RST) and the client's ACK move it to ESTABLISHED (assured); the FIN exchange at close leaves it in
  * TIME_WAIT for nf_conntrack_tcp_timeout_time_wait. This is what fills nf_conntrack_max under a high
  * connection rate (conntrack-pressure study).
+ *
+ * Tables exist only on nodes that host clients; the metrics are those of each such node.
  *
  * Client pods use addresses from 172.16.0.0/12 (not the pod CIDR, so they never collide with
  * endpoints) and source ports from the kernel's default ip_local_port_range, 32768-60999, in turn.
@@ -32,6 +36,7 @@ export class ClientConntrack {
   private readonly p: Packet = makePacket({ proto: 'tcp', src: 0, dst: 0 });
 
   constructor(
+    private readonly sim: Simulator,
     private readonly max: number,
     private readonly buckets: number,
     private readonly timeouts: ConntrackTimeouts,
@@ -40,8 +45,11 @@ export class ClientConntrack {
   table(node: number): ConntrackTable {
     let t = this.tables.get(node);
     if (!t) {
-      t = new ConntrackTable({ max: this.max, buckets: this.buckets, timeouts: this.timeouts });
+      t = new ConntrackTable({ max: this.max, buckets: this.buckets, timeouts: this.timeouts, now: this.sim.now });
       this.tables.set(node, t);
+      // Each node's gc worker reaps expired entries (sim/conntrack/gc.ts); until it or a lookup meets
+      // them they still count in nf_conntrack_count, as in the kernel.
+      new ConntrackGcWorker(this.sim, t).start();
     }
     return t;
   }

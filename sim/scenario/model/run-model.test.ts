@@ -40,3 +40,22 @@ test('iptables walk grows with services; nftables stays flat', () => {
   const nft = [small('nftables'), large('nftables')];
   assert.equal(nft[0]!['firstPacketLatency.p50'], nft[1]!['firstPacketLatency.p50']);
 });
+
+test('a small nf_conntrack_max fills: new connections are dropped, counted by reason', () => {
+  const c = config('iptables', 50);
+  // 2000 conn/s over 5 nodes for 5 s, each entry kept 120 s in TIME_WAIT: far more than 500 per node.
+  c.conntrack = { ...c.conntrack, max: 500, buckets: 128 };
+  const m = runModel(c).metrics;
+  assert.equal(m['conntrack.entries.peak'], 500);
+  assert.ok(m['conntrack.drops']! > 0);
+  assert.ok(m['connections.dropped']! > 0);
+  assert.equal(m['connections.dropped'], m['drops.conntrack_table_full'], 'every dropped connection names the full table');
+  // Every entry here saw a reply (assured) and early_drop only evicts entries without IPS_ASSURED
+  // (nf_conntrack_core.c early_drop_list), so a full table of TIME_WAIT entries drops the new SYN.
+  assert.equal(m['conntrack.earlyDrops'], 0);
+});
+
+test('ebpf (socket-level load balancing) leaves no NAT entries on the client node', () => {
+  const m = runModel(config('ebpf', 50)).metrics;
+  assert.equal(m['conntrack.entries.peak'], 0);
+});

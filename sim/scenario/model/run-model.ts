@@ -7,6 +7,7 @@ import type { ModelConfig } from './config.ts';
 import { RunMetrics, type RunOutput } from './metrics.ts';
 import { syntheticCluster } from './synthetic-cluster.ts';
 import { TrafficModel } from './traffic.ts';
+import { ConntrackMetrics } from './conntrack-metrics.ts';
 import type { PodLiveness } from './liveness.ts';
 
 /**
@@ -52,6 +53,11 @@ export function runModel(config: ModelConfig): RunOutput {
   // Static cluster: every endpoint serves for the whole run.
   const liveness: PodLiveness = { answer: () => 'serving' };
   const traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness);
+  const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
+  if (mode.natInConntrack) {
+    conntrack.start(config.durationNs);
+    metrics.series.push(conntrack.series);
+  }
   for (const a of agents) a.startLoop();
   traffic.start();
   sim.run(config.durationNs);
@@ -62,6 +68,7 @@ export function runModel(config: ModelConfig): RunOutput {
       'kernel.rules': objects.rules,
       'kernel.setElements': objects.setElements,
       'kernel.memoryBytes': objects.memoryBytes,
+      ...conntrack.figures(config.durationNs),
       'sim.events': sim.executed,
     },
     config.durationNs,

@@ -51,7 +51,7 @@ export class TrafficModel {
     this.pick = sim.rng('traffic/destinations');
     this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
     this.requestTimes = sim.rng('traffic/request-time');
-    this.conntrack = new ClientConntrack(config.conntrack.max, config.conntrack.buckets, config.conntrack.timeouts);
+    this.conntrack = new ClientConntrack(sim, config.conntrack.max, config.conntrack.buckets, config.conntrack.timeouts);
     this.vips = Uint32Array.from(timeline.services, (sp) => parseIPv4(sp.clusterIP));
   }
 
