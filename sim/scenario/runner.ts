@@ -1,0 +1,65 @@
+import type { LoadedScenario } from './load.ts';
+import { runPool } from './pool.ts';
+import type { RunPointResult } from './run-point-contract.ts';
+import { planRuns, type RunSpec } from './sweep.ts';
+
+/**
+ * Runs a loaded study: every sweep point times every replication, through the worker pool. Results are
+ * placed by run index, never by completion order, so what comes back (and every file made from it,
+ * see report-input.ts) is the same whatever --jobs is.
+ */
+export interface ProgressSink {
+  start(total: number, simulatedNsPerRun: number): void;
+  runDone(done: number, run: RunSpec): void;
+  stop(): void;
+}
+
+export interface RunStudyOptions {
+  jobs: number;
+  /** file: URL of the module exporting runPoint. */
+  modelUrl: string;
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+}
+
+export interface StudyRun {
+  spec: RunSpec;
+  result: RunPointResult;
+}
+
+export interface StudyResult {
+  runs: StudyRun[];
+  planned: number;
+  /** True when the study was interrupted: `runs` holds only those that finished. */
+  partial: boolean;
+}
+
+export async function runStudy(loaded: LoadedScenario, opts: RunStudyOptions): Promise<StudyResult> {
+  const specs = planRuns(
+    loaded.points.map((p) => p.params),
+    loaded.replications,
+    loaded.seed,
+  );
+  const tasks = specs.map((spec) => ({
+    index: spec.index,
+    input: { scenario: loaded.points[spec.pointIndex]!.scenario, point: spec.point, replication: spec.replication, seed: spec.seed },
+  }));
+  opts.progress?.start(specs.length, loaded.points[0]!.scenario.duration);
+  let done = 0;
+  try {
+    const outcome = await runPool(tasks, {
+      jobs: opts.jobs,
+      modelUrl: opts.modelUrl,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onResult: (index) => opts.progress?.runDone(++done, specs[index]!),
+    });
+    const runs: StudyRun[] = [];
+    for (const spec of specs) {
+      const result = outcome.results.get(spec.index);
+      if (result) runs.push({ spec, result });
+    }
+    return { runs, planned: specs.length, partial: outcome.interrupted };
+  } finally {
+    opts.progress?.stop();
+  }
+}

@@ -1,0 +1,26 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { isInputError } from '../engine/input-error.ts';
+import type { RunPoint } from './run-point-contract.ts';
+import type { WorkerReply, WorkerRequest } from './pool.ts';
+
+/**
+ * A pool worker: loads the model module named by the pool (`runPoint` export) once, then runs the
+ * points it is sent, one at a time, replying with the result or the error. A user's mistake
+ * (InputError) travels with its fields so the main thread can report it as one; anything else is a bug.
+ */
+const { modelUrl } = workerData as { modelUrl: string };
+const model = (await import(modelUrl)) as { runPoint?: RunPoint };
+if (typeof model.runPoint !== 'function') throw new Error(`${modelUrl} does not export runPoint`);
+const runPoint = model.runPoint;
+
+parentPort!.on('message', (req: WorkerRequest) => {
+  let reply: WorkerReply;
+  try {
+    reply = { index: req.index, ok: true, result: runPoint(req.input) };
+  } catch (e) {
+    reply = isInputError(e)
+      ? { index: req.index, ok: false, inputError: { where: e.where, expected: e.expected, found: e.found, hint: e.hint } }
+      : { index: req.index, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  }
+  parentPort!.postMessage(reply);
+});
