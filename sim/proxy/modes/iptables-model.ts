@@ -16,16 +16,37 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * The first packet of a connection from a pod to a ClusterIP (forwarded by the node) walks:
  *   nat PREROUTING: 1 jump to KUBE-SERVICES; KUBE-SERVICES: position + 1 rules; KUBE-SVC-X: the
  *   masquerade check + (chosen + 1) statistic rules; KUBE-SEP-Y: 2 rules;
- *   filter FORWARD: 4 kube-proxy jumps; KUBE-FORWARD: 4 rules that do not match a NEW packet;
+ *   filter FORWARD: 4 kube-proxy jumps; KUBE-FORWARD: 3 rules that do not match a NEW packet
+ *   (ctstate INVALID drop, masquerade-mark accept, RELATED,ESTABLISHED accept: writeIptablesRules
+ *   in pkg/proxy/iptables/proxier.go); KUBE-PROXY-FIREWALL and KUBE-EXTERNAL-SERVICES are empty
+ *   for ClusterIP-only services;
  *   filter KUBE-SERVICES: one REJECT rule per port without endpoints;
  *   nat POSTROUTING: 1 jump; KUBE-POSTROUTING: 1 RETURN.
  * KUBE-SERVICES is written in Go map order, which changes every sync, so a service's position is
  * uniform over the chain and redrawn per node per sync.
  */
 const BASE_LINES = 36; // table headers, COMMITs, fixed chains and their rules (kube-proxy's "base" rule set)
-const FIXED_RULES = 1 + 1 + 2 + 4 + 4 + 1 + 1; // PREROUTING jump, SVC masq check, SEP rules, FORWARD jumps, KUBE-FORWARD, POSTROUTING jump, RETURN
+const FIXED_RULES = 1 + 1 + 2 + 4 + 3 + 1 + 1; // PREROUTING jump, SVC masq check, SEP rules, FORWARD jumps, KUBE-FORWARD, POSTROUTING jump, RETURN
 const HOOKS = 3; // PREROUTING, FORWARD, POSTROUTING
-const CHAINS = 10;
+/**
+ * Extension matches evaluated on the path (comment, tcp, mark, conntrack, addrtype: every rule whose
+ * addresses matched runs its -m modules until one fails), besides the per-SVC-rule ones counted in
+ * firstPacket: each skipped `-m statistic` rule costs its comment and statistic match, the chosen
+ * one its statistic unless it is the last. Rules that fail on `-d` never reach their modules.
+ * Counted against the netfilter model walking kube-proxy's own rule set (iptables-model.test.ts).
+ */
+const FIXED_MATCHES = 20;
+/** Jumps into user chains: 3 in nat PREROUTING (KUBE-SERVICES, SVC, SEP), 4 in filter FORWARD, 1 to KUBE-POSTROUTING. */
+const JUMPS = 8;
+/**
+ * A Service without endpoints is rejected in filter FORWARD, so POSTROUTING never runs: two hooks,
+ * jumps to nat KUBE-SERVICES and to three filter chains, and the modules of the rules whose addresses
+ * matched on the way (counted like the above). The conntrack entry is still allocated in PREROUTING
+ * and freed with the rejected packet.
+ */
+const NO_ENDPOINT_HOOKS = 2;
+const NO_ENDPOINT_MATCHES = 15;
+const NO_ENDPOINT_JUMPS = 4;
 /** Kernel memory per iptables rule: struct ipt_entry (112 bytes) plus matches and target, ~300 bytes. */
 const RULE_BYTES = 300;
 
@@ -59,11 +80,19 @@ export function iptablesModel({ costs, iptablesBackend: b }: ModeOptions): ModeM
       const rulesVisited =
         p.endpoints === 0
           ? // No nat rule for the port: the whole nat KUBE-SERVICES (ending in the KUBE-NODEPORTS
-            // addrtype jump), then FORWARD's first jumps and the REJECT in filter KUBE-SERVICES.
-            1 + (p.services - p.servicesWithoutEndpoints + 1) + 2 + 4 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1)
+            // addrtype jump), then FORWARD's first three jumps, KUBE-FORWARD's 3 rules and filter
+            // KUBE-SERVICES down to the port's REJECT.
+            1 + (p.services - p.servicesWithoutEndpoints + 1) + 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1)
           : FIXED_RULES + (p.position + 1) + (p.chosen + 1) + p.servicesWithoutEndpoints;
+      const matches =
+        p.endpoints === 0 ? NO_ENDPOINT_MATCHES : FIXED_MATCHES + 2 * p.chosen + (p.chosen < p.endpoints - 1 ? 1 : 0);
+      const jumps = p.endpoints === 0 ? NO_ENDPOINT_JUMPS : JUMPS;
       const costNs =
-        HOOKS * costs.hookNs + rulesVisited * costs.perRuleNs[b] + CHAINS * costs.chainJumpNs + costs.conntrackInsertNs;
+        (p.endpoints === 0 ? NO_ENDPOINT_HOOKS : HOOKS) * costs.hookNs +
+        rulesVisited * costs.perRuleNs[b] +
+        matches * costs.perMatchNs +
+        jumps * costs.chainJumpNs +
+        costs.conntrackInsertNs;
       return { rulesVisited, lookups: 0, costNs };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,

@@ -40,6 +40,7 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   if (services.trafficPolicy !== 'Cluster') throw new InputError('cluster.services.trafficPolicy', 'Cluster (Local policies are rendered but not yet simulated in runs)', services.trafficPolicy);
   if (s.traffic.model !== 'open') throw new InputError('traffic.model', 'open (closed-loop clients are not simulated yet)', s.traffic.model);
   if (s.traffic.protocol !== 'tcp') throw new InputError('traffic.protocol', 'tcp (UDP clients are not simulated yet)', s.traffic.protocol);
+  if (s.churn.length > 0) throw new InputError('churn', 'no churn (runs do not simulate workload churn yet)', `${s.churn.length} churn source(s)`);
   if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
   return {
     seed,
