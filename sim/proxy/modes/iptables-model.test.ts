@@ -49,7 +49,7 @@ function ctx(seed: number): EvalContext {
     recent: new RecentTables(),
     nowNs: 0,
     ipsets: null,
-    localAddrs: new Set([parseIPv4(FAKE_PROXIER_OPTIONS.nodeIP)]),
+    localAddrs: new Set([parseIPv4(FAKE_PROXIER_OPTIONS.nodeIP!)]),
     conntrack: null,
     trace: null,
   };
