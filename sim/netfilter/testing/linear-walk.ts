@@ -1,0 +1,152 @@
+/**
+ * A plain linear walk of a Ruleset, written independently of compile.ts and evaluate.ts: every rule
+ * of every chain is tested in order, nothing is indexed. It is the reference the compiled walk is
+ * checked against (the compiled walk must give the same verdict, NAT result, trace and counts).
+ *
+ * Semantics are ipt_do_table's (net/ipv4/netfilter/ip_tables.c), spelled out as directly as
+ * possible: a jump pushes a return point, a goto does not, RETURN and the end of a user chain pop,
+ * an empty stack means the built-in chain's policy.
+ */
+import type { Packet } from '../../net/packet.ts';
+import type { EvalContext, HookResult } from '../context.ts';
+import { ruleMatches } from '../matches.ts';
+import { CT_DNAT, CT_SNAT, type Verdict } from '../rule.ts';
+import { HOOK_ORDER, type Chain, type Hook, type Ruleset, type Table, type TableName } from '../ruleset.ts';
+
+type Frame = { chain: Chain; next: number };
+
+/** One table at one hook, with an explicit return stack (the kernel's jumpstack). */
+function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+  const base = t.chains.get(hook);
+  if (base === undefined) return 'ACCEPT';
+  const stack: Frame[] = [];
+  let chain = base;
+  let i = 0;
+  res.chainsEntered++;
+  for (;;) {
+    if (i >= chain.rules.length) {
+      // End of chain: implicit RETURN for a user chain, policy for the built-in one.
+      if (chain.builtin) {
+        ctx.trace?.push({ hook, table: t.name, chain: chain.name, type: 'policy', ruleNum: chain.rules.length + 1, rule: null });
+        return chain.policy === 'DROP' ? 'DROP' : 'ACCEPT';
+      }
+      ctx.trace?.push({ hook, table: t.name, chain: chain.name, type: 'return', ruleNum: chain.rules.length + 1, rule: null });
+      const top = stack.pop();
+      if (top === undefined) {
+        // A goto from the built-in chain fell off the end: the built-in chain's policy.
+        ctx.trace?.push({ hook, table: t.name, chain: base.name, type: 'policy', ruleNum: base.rules.length + 1, rule: null });
+        return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
+      }
+      chain = top.chain;
+      i = top.next;
+      continue;
+    }
+    const r = chain.rules[i]!;
+    res.rulesVisited++;
+    if (!ruleMatches(r, p, ctx, res)) {
+      i++;
+      continue;
+    }
+    ctx.trace?.push({ hook, table: t.name, chain: chain.name, type: 'rule', ruleNum: i + 1, rule: r });
+    const tg = r.target;
+    switch (tg.kind) {
+      case 'accept':
+        return 'ACCEPT';
+      case 'drop':
+        return 'DROP';
+      case 'reject':
+        res.rejectWith = tg.rejectWith ?? 'icmp-port-unreachable';
+        return 'REJECT';
+      case 'return': {
+        if (chain.builtin) {
+          ctx.trace?.push({ hook, table: t.name, chain: base.name, type: 'policy', ruleNum: base.rules.length + 1, rule: null });
+          return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
+        }
+        const top = stack.pop();
+        if (top === undefined) {
+          ctx.trace?.push({ hook, table: t.name, chain: base.name, type: 'policy', ruleNum: base.rules.length + 1, rule: null });
+          return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
+        }
+        chain = top.chain;
+        i = top.next;
+        continue;
+      }
+      case 'jump':
+        res.jumps++;
+        res.chainsEntered++;
+        stack.push({ chain, next: i + 1 });
+        chain = t.chains.get(tg.chain)!;
+        i = 0;
+        continue;
+      case 'goto':
+        res.jumps++;
+        res.chainsEntered++;
+        chain = t.chains.get(tg.chain)!;
+        i = 0;
+        continue;
+      case 'mark':
+        p.mark = ((p.mark & ~tg.mask) ^ tg.value) >>> 0;
+        res.markChanged = true;
+        break;
+      case 'dnat':
+        res.dnat = true;
+        res.origDst = p.dst;
+        res.origDport = p.dport;
+        p.dst = tg.ip;
+        if (tg.port !== 0) p.dport = tg.port;
+        ctx.ctState |= CT_DNAT;
+        return 'ACCEPT';
+      case 'snat':
+        res.snat = true;
+        res.snatIp = tg.ip;
+        res.snatPort = tg.port;
+        res.randomFully = tg.randomFully;
+        ctx.ctState |= CT_SNAT;
+        return 'ACCEPT';
+      case 'masquerade':
+        res.masquerade = true;
+        res.randomFully = tg.randomFully;
+        ctx.ctState |= CT_SNAT;
+        return 'ACCEPT';
+      case 'none':
+      case 'log':
+      case 'unknown':
+        break;
+    }
+    i++;
+  }
+}
+
+/** evaluateHook's contract (verdict, counters and cost into `res`, cost onto the packet), linearly. */
+export function linearEvaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+  const rules0 = res.rulesVisited;
+  const matches0 = res.matchesEvaluated;
+  const jumps0 = res.jumps;
+  res.hooks++;
+  let verdict: Verdict = 'ACCEPT';
+  for (const step of HOOK_ORDER[hook]) {
+    if (step === 'conntrack') {
+      if (ctx.conntrack !== null && !ctx.conntrack.track(p, ctx)) {
+        verdict = 'DROP';
+        res.dropReason = ctx.conntrack.dropReason ?? 'conntrack';
+        break;
+      }
+      continue;
+    }
+    if (step === 'nat' && !ctx.firstPacket) continue;
+    const t = rs.tables.get(step as TableName);
+    if (t === undefined) continue;
+    verdict = linearTable(t, hook, p, ctx, res);
+    if (verdict !== 'ACCEPT') break;
+  }
+  const c = ctx.costs;
+  const cost =
+    c.hookNs +
+    (res.rulesVisited - rules0) * c.perRuleNs[ctx.backend] +
+    (res.matchesEvaluated - matches0) * c.perMatchNs +
+    (res.jumps - jumps0) * c.chainJumpNs;
+  res.costNs += cost;
+  p.costNs += cost;
+  res.verdict = verdict;
+  return verdict;
+}
