@@ -6,11 +6,14 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * @service-ips`) and endpoint choice is `numgen random mod N vmap { ... }`, so the first packet's
  * cost does not depend on the number of services.
  *
- * The first packet of a pod-to-ClusterIP connection: filter-prerouting `ct state new jump
- * firewall-check` (a vmap lookup in firewall-ips), nat-prerouting `jump services` (the service-ips
- * vmap lookup), the service chain (masquerade check, numgen vmap), the endpoint chain (masquerade
- * check, dnat), filter-forward's service-endpoints-check (no-endpoint-services vmap) and
- * cluster-ips-check (cluster-ips set), nat-postrouting's masquerading chain (mark test, return).
+ * The first packet of a pod-to-ClusterIP connection runs four base chains (each its own hook
+ * registration): filter-prerouting-pre-dnat and nat-prerouting at prerouting (`jump services`, the
+ * service-ips vmap, the service chain's masquerade check and numgen vmap, the endpoint chain's
+ * masquerade check and dnat), filter-forward (service-endpoints-check's no-endpoint-services vmap,
+ * cluster-ips-check) and nat-postrouting (masquerading: mark test, return): 15 rules and 6 set/map
+ * lookups whatever the number of services. A Service without endpoints stops at filter-forward's
+ * reject: 3 base chains, 8 rules, 4 lookups. Counted against the nft model walking the nftables
+ * proxier's own table (nftables-model.test.ts).
  *
  * The transaction (`nft -f`) per service port with n endpoints: add + flush of the service chain and
  * its 2 rules, the service-ips element, and per endpoint add + flush of its chain and 2 rules:
@@ -18,9 +21,10 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * endpoint chains are deleted (1 line each).
  */
 const BASE_LINES = 60;
-const RULES = 10;
-const LOOKUPS = 5;
-const HOOKS = 3;
+const RULES = 15;
+const LOOKUPS = 6;
+const BASE_CHAINS = 4;
+const NO_ENDPOINT = { rules: 8, lookups: 4, baseChains: 3 };
 /** Kernel memory per nft rule (~250 bytes with expressions) and per set/map element (~100 bytes). */
 const RULE_BYTES = 250;
 const ELEMENT_BYTES = 100;
@@ -42,12 +46,12 @@ export function nftablesModel({ costs }: ModeOptions): ModeModel {
       return { durationNs: costs.nftTransactionBaseNs + lines * costs.nftNsPerLine, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
-      // Without endpoints, the no-endpoint-services vmap rejects in filter: fewer rules, same lookups.
-      const rulesVisited = p.endpoints === 0 ? 4 : RULES;
-      const costNs = HOOKS * costs.hookNs + rulesVisited * costs.nftRuleNs + LOOKUPS * costs.nftLookupNs + costs.conntrackInsertNs;
-      return { rulesVisited, lookups: LOOKUPS, costNs };
+      const w = p.endpoints === 0 ? NO_ENDPOINT : { rules: RULES, lookups: LOOKUPS, baseChains: BASE_CHAINS };
+      const costNs = w.baseChains * costs.hookNs + w.rules * costs.nftRuleNs + w.lookups * costs.nftLookupNs + costs.conntrackInsertNs;
+      return { rulesVisited: w.rules, lookups: w.lookups, costNs };
     },
-    laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
+    // Later packets skip nat but still enter the filter base chains and postrouting's hook.
+    laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number): KernelObjects {
       const rules = 2 * services + 2 * endpoints + 30;
       const setElements = 2 * services + endpoints; // service-ips, cluster-ips, numgen vmap entries
