@@ -278,13 +278,14 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
     if (neg && (w === '-m' || w === '--match' || w === '-j' || w === '-g')) throw err(negCol, `an option after "!"`, JSON.stringify(w));
     if (w === '-m' || w === '--match') {
       const name = need(c.i + 1, 'a match module name after -m');
+      const nameCol = cols[c.i + 1]!;
       c.i += 2;
       current = newMatch(name, c.i, tk, env);
       r.matches.push(current);
       if (current.kind === 'unknown') {
         // Keep everything up to the next section verbatim.
         while (c.i < words.length && !startsSection(words, c.i)) current.tokens.push(words[c.i++]!);
-        env.warn(cols[c.i - 1] ?? 0, `match module "${name}" is not modelled: rule kept, never matches`);
+        env.warn(nameCol, `match module "${name}" is not modelled: rule kept, never matches`);
         r.unsupported = true;
         current = null;
       }
@@ -472,7 +473,9 @@ function applyModuleOption(m: Match, opt: string, neg: boolean, at: number, tk: 
     case 'mark': {
       const mm = parseMarkMask(arg());
       if (!mm) throw err(at + 1, 'VALUE[/MASK] like 0x4000/0x4000', JSON.stringify(arg()));
-      m.value = (mm.value & mm.mask) >>> 0;
+      // Kept as written (libxt_mark.c mark_parse does not mask it): the kernel tests
+      // (skb->mark & mask) == mark (xt_mark.c mark_mt), so bits outside the mask never match.
+      m.value = mm.value;
       m.mask = mm.mask;
       m.neg = neg;
       return at + 2;
