@@ -15,8 +15,9 @@ import { expandGrid, type SweepPoint } from './sweep.ts';
 /**
  * Reads a scenario file into the list of sweep points a runner executes, each one validated and
  * resolved. Order of work: read YAML (positions kept) -> apply the `quick:` block (with --quick), then
- * --set, --seed, --replications -> check the sweep and its `${param}` references -> expand the grid ->
- * substitute each point and validate it against the schema -> resolve paths and costs.
+ * --set, --seed, --replications -> check the sweep and its `${param}` references -> expand the grid and
+ * drop the `exclude:`d points -> substitute each point and validate it against the schema -> resolve
+ * paths and costs.
  * Any mistake is one InputError naming file:line:col and the field path.
  */
 export interface LoadOptions {
@@ -45,8 +46,13 @@ export interface LoadedScenario {
   replications: number;
   /** Sweep parameters in declared order. */
   sweep: { name: string; values: SweepValue[] }[];
+  /** The points that run: the grid minus the excluded ones, in grid order. */
   points: ResolvedPoint[];
+  /** Grid points skipped by `exclude:`. */
+  excluded: number;
   quick: boolean;
+  /** "file:line:col: field.path" (or the flag that set it) for a field, to report a later mistake there. */
+  placeOf(path: FieldPath): string;
 }
 
 export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenario {
@@ -81,8 +87,11 @@ function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario 
   const sweep = readSweep(template, origins);
   checkReferences(template, sweep, origins);
   const grid = expandGrid(sweep.map((s) => [s.name, s.values] as const));
+  const exclusions = readExclude(template, sweep, origins, quick);
+  const kept = grid.filter((p) => !exclusions.some((e) => matchesExclusion(p, e)));
+  if (kept.length === 0) throw new InputError(origins.place(['exclude']).where, 'exclusions that leave some sweep point to run', `all ${grid.length} excluded`);
   const baseDir = dirname(resolve(src.file));
-  const points = grid.map((params, index) => ({ index, params, scenario: resolvePoint(template, params, sweep, origins, baseDir) }));
+  const points = kept.map((params, index) => ({ index, params, scenario: resolvePoint(template, params, sweep, origins, baseDir) }));
   const first = points[0]!.scenario;
   return {
     file: src.file,
@@ -94,8 +103,66 @@ function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario 
     replications: first.replications,
     sweep,
     points,
+    excluded: grid.length - kept.length,
     quick,
+    placeOf: (path) => origins.place(path).where,
   };
+}
+
+type Exclusion = Record<string, SweepValue[]>;
+
+/**
+ * `exclude:` entries, checked against the sweep: each names sweep parameters (a misspelt one gets a
+ * hint) and values they take. Under --quick a value may be missing from a reduced sweep, so only the
+ * full study insists that every value is one of the parameter's.
+ */
+function readExclude(template: Record<string, unknown>, sweep: { name: string; values: SweepValue[] }[], origins: FieldOrigins, quick: boolean): Exclusion[] {
+  const raw = template.exclude;
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new InputError(origins.place(['exclude']).where, 'a list of sweep points to skip, such as [{ mode: userspace, services: [20000, 50000] }]', 'a ' + typeof raw);
+  const names = sweep.map((s) => s.name);
+  return raw.map((entry, i) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).length === 0) {
+      throw new InputError(origins.place(['exclude', i]).where, 'a mapping of sweep parameters to values, such as { mode: userspace }', foundText(entry));
+    }
+    const out: Exclusion = {};
+    for (const [name, v] of Object.entries(entry as Record<string, unknown>)) {
+      const param = sweep.find((s) => s.name === name);
+      if (!param) {
+        throw new InputError(
+          origins.place(['exclude', i, name], { key: true }).where,
+          names.length ? `a sweep parameter (${names.join(', ')})` : 'a sweep parameter, but the scenario has no sweep',
+          `'${name}'`,
+          didYouMean(name, names),
+        );
+      }
+      const values = Array.isArray(v) ? v : [v];
+      values.forEach((value, j) => {
+        const at: FieldPath = Array.isArray(v) ? ['exclude', i, name, j] : ['exclude', i, name];
+        if (!['string', 'number', 'boolean'].includes(typeof value)) throw new InputError(origins.place(at).where, 'a string, number or boolean', foundText(value));
+        if (!quick && !param.values.includes(value as SweepValue)) {
+          throw new InputError(
+            origins.place(at).where,
+            `a value of sweep.${name} (${param.values.map((x) => JSON.stringify(x)).join(', ')})`,
+            JSON.stringify(value),
+            didYouMean(String(value), param.values.map(String)),
+          );
+        }
+      });
+      out[name] = values as SweepValue[];
+    }
+    return out;
+  });
+}
+
+function matchesExclusion(point: SweepPoint, e: Exclusion): boolean {
+  return Object.entries(e).every(([name, values]) => values.includes(point[name]!));
+}
+
+function foundText(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'a mapping' : JSON.stringify(v);
 }
 
 function readSweep(template: Record<string, unknown>, origins: FieldOrigins): { name: string; values: SweepValue[] }[] {

@@ -378,6 +378,12 @@ const sweepSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.array(sweepValue).min(1))
   .describe('Parameters and their values; runs cover every combination. Reference a parameter in any field as "${name}" (a whole-field reference keeps the value\'s type).');
 
+const excludeSchema = z
+  .array(z.record(z.string(), z.union([sweepValue, z.array(sweepValue).min(1)])).refine((e) => Object.keys(e).length > 0))
+  .describe(
+    'Sweep points not to run. Each entry names values of some sweep parameters (a value or a list of values); a point of the grid whose parameters match every one of an entry\'s is skipped, e.g. { mode: userspace, services: [20000, 50000] }.',
+  );
+
 const quickSchema = z
   .strictObject({
     replications: count('Replications under --quick.').optional(),
@@ -423,6 +429,7 @@ export const scenarioSchema = z
       .default([])
       .describe('Checks after the run, e.g. "nftables.firstPacketLatency.p99 < 100us"; a failure exits 1.'),
     sweep: sweepSchema.default({}),
+    exclude: excludeSchema.default([]),
     quick: quickSchema.optional(),
   })
   .superRefine((s, ctx) => {

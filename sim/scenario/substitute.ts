@@ -4,11 +4,11 @@ import type { FieldPath } from './field-origins.ts';
 /**
  * `${param}` references to sweep parameters. A string that is exactly one reference takes the value
  * with its type ("${services}" -> 1000, a number); a reference inside longer text is spliced in as
- * text ("svc-${services}" -> "svc-1000"). The `sweep` and `quick` sections are never substituted.
+ * text ("svc-${services}" -> "svc-1000"). The `sweep`, `exclude` and `quick` sections are never substituted.
  */
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const ANY = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const NOT_SUBSTITUTED = new Set(['sweep', 'quick']);
+const NOT_SUBSTITUTED = new Set(['sweep', 'exclude', 'quick']);
 
 export interface Reference {
   param: string;
