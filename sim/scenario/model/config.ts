@@ -35,8 +35,12 @@ export interface ModelConfig {
   };
   costs: CostModel;
   traffic: {
-    /** Open-loop Poisson arrivals of new connections, cluster-wide. */
+    model: 'open' | 'closed';
+    /** Open loop: Poisson arrivals of new connections, cluster-wide. */
     connectionsPerSecond: number;
+    /** Closed loop: concurrent clients and the pause between a client's connections. */
+    clients: number;
+    thinkTime: Distribution;
     requestsPerConnection: number;
     /** Round trip between pods on two nodes (the wire and the stacks; not the netfilter costs). */
     rttNs: number;

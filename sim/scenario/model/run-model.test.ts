@@ -15,7 +15,7 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP' },
   proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
   costs: DEFAULT_COSTS,
-  traffic: { connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS } },
+  traffic: { model: 'open', clients: 0, thinkTime: { kind: 'constant', value: 0 }, connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS } },
   conntrack: { max: 131072, buckets: 32768, timeouts: kubeProxyTimeouts() },
 });
 
@@ -58,4 +58,19 @@ test('a small nf_conntrack_max fills: new connections are dropped, counted by re
 test('ebpf (socket-level load balancing) leaves no NAT entries on the client node', () => {
   const m = runModel(config('ebpf', 50)).metrics;
   assert.equal(m['conntrack.entries.peak'], 0);
+});
+
+test('closed loop: clients wait for each answer, so a slower data plane offers less load', () => {
+  const closed = (mode: ProxyMode, services: number) => {
+    const c = config(mode, services);
+    c.traffic = { ...c.traffic, model: 'closed', clients: 20, thinkTime: { kind: 'constant', value: 10 * MS } };
+    return runModel(c).metrics;
+  };
+  const m = closed('nftables', 100);
+  // 20 clients, each cycle ~ 10 ms think + 1 ms request + 0.3 ms of round trips, over 4 measured seconds.
+  const cycles = m['connections.total']!;
+  assert.ok(cycles > 20 * 4 * (1000 / 11.5) * 0.9 && cycles < 20 * 4 * (1000 / 11.3) * 1.1, `connections ${cycles}`);
+  assert.equal(m['connections.ok'], cycles);
+  const slow = closed('userspace', 100);
+  assert.ok(slow['connections.total']! < cycles, 'the userspace proxy costs each cycle more');
 });

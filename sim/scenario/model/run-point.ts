@@ -38,7 +38,6 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   if (services.ports !== 1) throw new InputError('cluster.services.ports', '1 (the run model simulates one port per Service for now)', String(services.ports));
   if (services.sessionAffinity !== 'None') throw new InputError('cluster.services.sessionAffinity', 'None (session affinity is rendered but not yet simulated in runs)', services.sessionAffinity);
   if (services.trafficPolicy !== 'Cluster') throw new InputError('cluster.services.trafficPolicy', 'Cluster (Local policies are rendered but not yet simulated in runs)', services.trafficPolicy);
-  if (s.traffic.model !== 'open') throw new InputError('traffic.model', 'open (closed-loop clients are not simulated yet)', s.traffic.model);
   if (s.traffic.protocol !== 'tcp') throw new InputError('traffic.protocol', 'tcp (UDP clients are not simulated yet)', s.traffic.protocol);
   if (s.churn.length > 0) throw new InputError('churn', 'no churn (runs do not simulate workload churn yet)', `${s.churn.length} churn source(s)`);
   if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
@@ -66,7 +65,10 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
     },
     costs: s.costs,
     traffic: {
+      model: s.traffic.model,
       connectionsPerSecond: s.traffic.connectionsPerSecond,
+      clients: s.traffic.clients,
+      thinkTime: s.traffic.thinkTime,
       requestsPerConnection: s.traffic.requestsPerConnection,
       rttNs: POD_RTT_NS,
       connectTimeoutNs: s.traffic.connectTimeout,

@@ -21,9 +21,20 @@ interface OpenConnection {
   port: number;
 }
 
+/** A closed-loop client: connects, waits for the answer (or the failure), thinks, connects again. */
+interface Client {
+  model: TrafficModel;
+  node: number;
+  pod: number;
+}
+
 /**
- * Open-loop client traffic: new connections arrive as a Poisson process over the whole cluster, each
- * from a pod on a node chosen uniformly, to a Service chosen uniformly. The first packet is decided by
+ * Client traffic to ClusterIPs, open or closed loop. Open: new connections arrive as a Poisson
+ * process over the whole cluster, each from a pod on a node chosen uniformly. Closed: a fixed number
+ * of clients spread over the source nodes, each waiting for its connection to end (or fail: at once
+ * for a refusal or reset, after the connect timeout for silence) and then a think time before the
+ * next, so a slower data plane lowers the offered load (the usual closed-loop feedback).
+ * Each connection goes to a Service chosen uniformly. The first packet is decided by
  * the client node's *active* rules (the version of its last successful sync), which is how traffic
  * still reaches pods that are gone until that node syncs. Later packets follow conntrack.
  */
@@ -34,6 +45,7 @@ export class TrafficModel {
   private readonly cursors = new Map<number, number>();
   private readonly meanGapNs: number;
   private readonly requestTimes: RandomStream;
+  private readonly thinkTimes: RandomStream;
   readonly conntrack: ClientConntrack;
   private readonly vips: Uint32Array;
   private readonly ipCache = new Map<string, number>();
@@ -51,23 +63,47 @@ export class TrafficModel {
     this.pick = sim.rng('traffic/destinations');
     this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
     this.requestTimes = sim.rng('traffic/request-time');
+    this.thinkTimes = sim.rng('traffic/think-time');
     this.conntrack = new ClientConntrack(sim, config.conntrack.max, config.conntrack.buckets, config.conntrack.timeouts);
     this.vips = Uint32Array.from(timeline.services, (sp) => parseIPv4(sp.clusterIP));
   }
 
   start(): void {
-    if (this.config.traffic.connectionsPerSecond > 0) this.sim.schedule(this.gap(), onArrival, this);
+    const t = this.config.traffic;
+    if (t.model === 'closed') {
+      // Clients start spread over the first think time, so they do not all connect at t = 0.
+      for (let i = 0; i < t.clients; i++) {
+        const node = i % t.sourceNodes;
+        const c: Client = { model: this, node, pod: Math.floor(i / t.sourceNodes) % t.clientPodsPerNode };
+        this.sim.schedule(Math.round(sampleNs(t.thinkTime, this.thinkTimes)), onClientTurn, c);
+      }
+    } else if (t.connectionsPerSecond > 0) this.sim.schedule(this.gap(), onArrival, this);
+  }
+
+  /** @internal A closed-loop client's turn: one connection, then think. */
+  clientTurn(c: Client): void {
+    const sim = this.sim;
+    if (sim.now >= this.config.durationNs) return;
+    const busy = this.connect(c.node, c.pod);
+    sim.schedule(Math.max(1, Math.round(busy + sampleNs(this.config.traffic.thinkTime, this.thinkTimes))), onClientTurn, c);
   }
 
   private gap(): number {
     return Math.max(1, Math.round(this.arrivals.exponential(this.meanGapNs)));
   }
 
-  /** @internal */
+  /** @internal An open-loop arrival. */
   arrive(): void {
     const sim = this.sim;
     if (sim.now < this.config.durationNs) sim.schedule(this.gap(), onArrival, this);
     const node = this.pick.integer(0, this.config.traffic.sourceNodes - 1);
+    const pod = this.config.traffic.clientPodsPerNode > 1 ? this.pick.integer(0, this.config.traffic.clientPodsPerNode - 1) : 0;
+    this.connect(node, pod);
+  }
+
+  /** One connection from client pod `pod` on `node`; returns how long the client waits for its end. */
+  private connect(node: number, pod: number): number {
+    const sim = this.sim;
     const service = this.pick.integer(0, this.config.traffic.targetServices - 1);
     const agent = this.agents[node]!;
     const version = agent.active;
@@ -92,11 +128,10 @@ export class TrafficModel {
     if (n === 0) {
       // kube-proxy's REJECT for a service without endpoints: ICMP port unreachable, at once.
       if (measured) this.metrics.connection(sim.now, 'refused', 'service has no endpoints');
-      return;
+      return t.rttNs;
     }
     const ep = endpoints[chosen]!;
     const answer = this.liveness.answer(ep.ip, sim.now);
-    const pod = this.config.traffic.clientPodsPerNode > 1 ? this.pick.integer(0, this.config.traffic.clientPodsPerNode - 1) : 0;
     const vip = this.vips[service]!;
     const port = this.timeline.services[service]!.port;
     const epIp = this.ip(ep.ip);
@@ -105,34 +140,38 @@ export class TrafficModel {
     if (this.mode.natInConntrack) {
       open = this.conntrack.open(node, pod, vip, port, epIp, ep.port, sim.now);
       if (open.entry < 0) {
+        // The SYN never leaves the node; the client retransmits until its connect timeout.
         if (measured) this.metrics.connection(sim.now, 'dropped', open.dropReason ?? 'conntrack');
-        return;
+        return t.connectTimeoutNs;
       }
     }
     if (answer === 'silent') {
       // SYN retransmits go unanswered; the SYN_SENT entry stays until its timeout.
       if (measured) this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
-      return;
+      return t.connectTimeoutNs;
     }
     if (answer === 'refusing') {
       if (open) this.conntrack.reset(node, open, epIp, ep.port, sim.now);
       if (measured) this.metrics.connection(sim.now, 'reset', 'endpoint refused (RST)');
-      return;
+      return t.rttNs;
     }
-    let lifetime = t.rttNs;
+    // SYN, SYN-ACK, ACK, then per request a request and a response packet each way with ACKs, and
+    // the FIN handshake: 2 + 4 r + 4 packets after the first, each through the data plane's fast path.
+    const later = 2 + 4 * t.requestsPerConnection + 4;
+    const laterNs = later * this.mode.laterPacketNs();
+    let lifetime = t.rttNs + cost.costNs + laterNs;
     for (let r = 0; r < t.requestsPerConnection; r++) lifetime += t.rttNs + sampleNs(t.requestTime, this.requestTimes);
+    lifetime = Math.round(lifetime);
     if (open) {
       this.conntrack.established(node, open, epIp, ep.port, vip, port, sim.now);
       const c: OpenConnection = { model: this, node, open, ep: epIp, epPort: ep.port, vip, port };
       sim.schedule(lifetime, onClose, c);
     }
-    if (!measured) return;
-    // SYN, SYN-ACK, ACK, then per request a request and a response packet each way with ACKs, and
-    // the FIN handshake: 2 + 4 r + 4 packets after the first.
-    const later = 2 + 4 * t.requestsPerConnection + 4;
+    if (!measured) return lifetime;
     this.metrics.connectLatency.record(t.rttNs + cost.costNs + this.mode.laterPacketNs());
-    this.metrics.cpuPerConnection.record(cost.costNs + later * this.mode.laterPacketNs());
+    this.metrics.cpuPerConnection.record(cost.costNs + laterNs);
     this.metrics.connection(sim.now, 'ok');
+    return lifetime;
   }
 
   /** @internal */
@@ -156,6 +195,7 @@ export class TrafficModel {
 }
 
 const onArrival = (t: TrafficModel) => t.arrive();
+const onClientTurn = (c: Client) => c.model.clientTurn(c);
 const onClose = (c: OpenConnection) => c.model.close(c);
 
 /**
