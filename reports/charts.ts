@@ -1,0 +1,252 @@
+import type { TopLevelSpec } from 'vega-lite';
+import { summarizeReplications } from '../sim/engine/stats/replication.ts';
+import { InputError } from '../sim/engine/input-error.ts';
+import { closest } from './expectations.ts';
+import { groupByPoint, pointKey, type Sweep } from './points.ts';
+import { renderChart, type RenderedChart } from './render.ts';
+import { axisTitle, displayScale, metricInfo } from './units.ts';
+import type { ChartSpec, MetricInfo, ParamValue, PointSummary, SweepPoint, TimeseriesRow } from './types.ts';
+
+export { renderChart, type RenderedChart } from './render.ts';
+
+/**
+ * The scenario's `charts:` entries as vega-lite specs. A chart over a sweep parameter plots, per
+ * point, the mean of a metric over replications with its 95% confidence interval as error bars; a
+ * chart over `time` plots a time series, averaged over replications at each interval. Values are
+ * shown in a readable unit (durations in ns/µs/ms/s, ratios in %), chosen from the largest value.
+ */
+
+/** The x of a chart of a time series. */
+export const TIME = 'time';
+
+export const CHART_WIDTH = 480;
+export const CHART_HEIGHT = 300;
+
+/** `First-packet latency p99` -> `first-packet-latency-p99`. */
+export function slug(title: string): string {
+  const s = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return s === '' ? 'chart' : s;
+}
+
+/** File names (without extension) for the charts, unique: a repeated name gets -2, -3... */
+export function chartFileNames(charts: readonly ChartSpec[]): string[] {
+  const used = new Set<string>();
+  return charts.map((c) => {
+    const base = c.name ? slug(c.name) : slug(c.title);
+    let name = base;
+    for (let i = 2; used.has(name); i++) name = `${base}-${i}`;
+    used.add(name);
+    return name;
+  });
+}
+
+/**
+ * Checks what can be checked before a run: `x` and `color` name sweep parameters (or `time`), the
+ * enumerations are known. `metrics`, when given, are the metric names the runs will produce.
+ */
+export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, field = 'charts', metrics?: readonly string[]): void {
+  const params = Object.keys(sweep);
+  charts.forEach((c, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof c.title !== 'string' || c.title.trim() === '') throw new InputError(`${at}.title`, 'a title');
+    if (c.x !== TIME && !params.includes(c.x)) {
+      const near = closest(c.x, [...params, TIME]);
+      throw new InputError(`${at}.x`, `a sweep parameter (${[...params, TIME].join(', ')})`, JSON.stringify(c.x), near ? `did you mean ${near}?` : undefined);
+    }
+    if (c.color !== undefined && (!params.includes(c.color) || c.color === c.x)) {
+      throw new InputError(`${at}.color`, `a sweep parameter other than x (${params.filter((p) => p !== c.x).join(', ') || 'none'})`, JSON.stringify(c.color));
+    }
+    if (metrics && c.x !== TIME && !metrics.includes(c.y)) {
+      const near = closest(c.y, metrics);
+      throw new InputError(`${at}.y`, 'a metric the runs measure', JSON.stringify(c.y), near ? `did you mean ${near}?` : undefined);
+    }
+    for (const [k, allowed] of [
+      ['xScale', ['log', 'linear']],
+      ['yScale', ['log', 'linear']],
+      ['kind', ['line', 'bar', 'point']],
+      ['errorBars', ['ci95', 'none']],
+    ] as const) {
+      const v = c[k];
+      if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw new InputError(`${at}.${k}`, `one of ${allowed.join(', ')}`, JSON.stringify(v));
+    }
+  });
+}
+
+interface Datum {
+  x: ParamValue;
+  series: string;
+  y: number;
+  lo: number;
+  hi: number;
+}
+
+/** Label of the line a point belongs to: the color value, then other varying parameters. */
+function seriesLabel(point: SweepPoint, chart: ChartSpec, varying: readonly string[]): string {
+  const parts: string[] = [];
+  if (chart.color !== undefined && point[chart.color] !== undefined) parts.push(String(point[chart.color]));
+  for (const n of varying) if (n !== chart.x && n !== chart.color && point[n] !== undefined) parts.push(`${n}=${point[n]}`);
+  return parts.join(', ');
+}
+
+function varyingParams(sweep: Sweep): string[] {
+  return Object.entries(sweep)
+    .filter(([, v]) => v.length > 1)
+    .map(([k]) => k);
+}
+
+function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Sweep): Datum[] {
+  const varying = varyingParams(sweep);
+  const data: Datum[] = [];
+  for (const p of points) {
+    const s = p.metrics[chart.y];
+    const x = p.point[chart.x];
+    if (!s || x === undefined || Number.isNaN(s.mean)) continue;
+    const ci = Number.isFinite(s.ci95Low);
+    data.push({ x, series: seriesLabel(p.point, chart, varying), y: s.mean, lo: ci ? s.ci95Low : s.mean, hi: ci ? s.ci95High : s.mean });
+  }
+  return data;
+}
+
+function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep): Datum[] {
+  const varying = varyingParams(sweep);
+  const { names, groups } = groupByPoint(
+    rows.filter((r) => r.series === chart.y),
+    sweep,
+  );
+  const data: Datum[] = [];
+  for (const g of groups) {
+    const byT = new Map<number, number[]>();
+    for (const r of g.rows) {
+      let vs = byT.get(r.t);
+      if (!vs) byT.set(r.t, (vs = []));
+      vs.push(r.value);
+    }
+    const series = seriesLabel(g.point, chart, varying) || pointKey(g.point, names);
+    for (const t of [...byT.keys()].sort((a, b) => a - b)) {
+      const s = summarizeReplications(byT.get(t)!);
+      if (Number.isNaN(s.mean)) continue;
+      const ci = Number.isFinite(s.ci95Low);
+      data.push({ x: t, series, y: s.mean, lo: ci ? s.ci95Low : s.mean, hi: ci ? s.ci95High : s.mean });
+    }
+  }
+  return data;
+}
+
+export interface ChartData {
+  points: readonly PointSummary[];
+  sweep: Sweep;
+  timeseries?: readonly TimeseriesRow[];
+  metrics?: Record<string, MetricInfo>;
+}
+
+/**
+ * The vega-lite spec of one chart, or a reason when there is nothing to draw (the metric was not
+ * measured at any point).
+ */
+export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopLevelSpec } | { missing: string } {
+  const overTime = chart.x === TIME;
+  const raw = overTime ? timeData(chart, input.timeseries ?? [], input.sweep) : sweepData(chart, input.points, input.sweep);
+  if (raw.length === 0) return { missing: overTime ? `no time series named ${chart.y}` : `no point measured ${chart.y}` };
+
+  const unit = metricInfo(chart.y, input.metrics).unit;
+  const magnitude = Math.max(...raw.map((d) => Math.max(Math.abs(d.y), Math.abs(d.hi))));
+  const scale = displayScale(unit, magnitude);
+  const yLog = chart.yScale === 'log';
+  const data = raw.map((d) => {
+    const y = d.y / scale.divisor;
+    let lo = d.lo / scale.divisor;
+    // A log axis cannot show an interval reaching zero or below: keep the upper half only.
+    if (yLog && lo <= 0) lo = y;
+    return { x: d.x, series: d.series, y, lo, hi: d.hi / scale.divisor };
+  });
+
+  const kind = chart.kind ?? 'line';
+  const xValues = overTime ? [] : input.sweep[chart.x] ?? [];
+  const xNumeric = overTime || (xValues.length > 0 && xValues.every((v) => typeof v === 'number'));
+  const xQuantitative = xNumeric && kind !== 'bar';
+  const x: Record<string, unknown> = {
+    field: 'x',
+    type: xQuantitative ? 'quantitative' : 'ordinal',
+    title: overTime ? 'simulated time (s)' : chart.x,
+  };
+  if (xQuantitative) x.scale = chart.xScale === 'log' ? { type: 'log' } : { type: 'linear', zero: false };
+  else {
+    x.sort = xValues.map(String);
+    x.axis = { labelAngle: 0 };
+  }
+  if (!xQuantitative) for (const d of data) d.x = String(d.x);
+
+  const y = {
+    field: 'y',
+    type: 'quantitative',
+    title: axisTitle(chart.y, unit, scale),
+    scale: yLog ? { type: 'log' } : { type: 'linear', zero: kind === 'bar' },
+  };
+  const seriesNames = [...new Set(data.map((d) => d.series))];
+  const hasSeries = seriesNames.length > 1 || (seriesNames.length === 1 && seriesNames[0] !== '');
+  // The legend's title names what the labels are made of: the color parameter, then the others that vary.
+  const labelParts = [...(chart.color !== undefined ? [chart.color] : []), ...varyingParams(input.sweep).filter((n) => n !== chart.x && n !== chart.color)];
+  const legendTitle = labelParts.length > 0 ? labelParts.join(', ') : 'series';
+  const color = hasSeries ? { field: 'series', type: 'nominal', title: legendTitle, sort: seriesNames } : undefined;
+  const encoding: Record<string, unknown> = { x, y };
+  if (color) encoding.color = color;
+  if (kind === 'bar' && hasSeries) encoding.xOffset = { field: 'series', sort: seriesNames };
+
+  const mark = kind === 'line' ? { type: 'line', point: !overTime } : kind === 'bar' ? { type: 'bar' } : { type: 'point', filled: true };
+  const layers: Record<string, unknown>[] = [{ mark, encoding }];
+  const withBars = (chart.errorBars ?? 'ci95') === 'ci95' && data.some((d) => d.lo !== d.y || d.hi !== d.y);
+  if (withBars && !overTime) {
+    const barEncoding: Record<string, unknown> = { x, y: { field: 'lo', type: 'quantitative', title: y.title }, y2: { field: 'hi' } };
+    if (color) barEncoding.color = color;
+    if (kind === 'bar' && hasSeries) barEncoding.xOffset = encoding.xOffset;
+    layers.push({ mark: { type: 'errorbar', ticks: true }, encoding: barEncoding });
+  } else if (withBars && overTime) {
+    const bandEncoding: Record<string, unknown> = { x, y: { field: 'lo', type: 'quantitative', title: y.title }, y2: { field: 'hi' } };
+    // The band's translucent colour must not become the legend's symbol.
+    if (color) bandEncoding.fill = { ...color, legend: null };
+    // Drawn first, under the lines, so the translucent band does not tint them.
+    layers.unshift({ mark: { type: 'area', opacity: 0.2 }, encoding: bandEncoding });
+  }
+
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: chart.title,
+    width: CHART_WIDTH,
+    height: CHART_HEIGHT,
+    background: 'white',
+    data: { values: data },
+    layer: layers,
+    // The band's fill legend is hidden; without independent legends vega-lite merges it with the
+    // lines' legend and the hidden one wins, leaving no legend at all.
+    ...(withBars && overTime && color ? { resolve: { legend: { fill: 'independent', color: 'independent' } } } : {}),
+    config: { font: 'DejaVu Sans', legend: { labelLimit: 320 } },
+  };
+  return { spec: spec as unknown as TopLevelSpec };
+}
+
+export interface ChartOutput {
+  chart: ChartSpec;
+  /** File name without extension, under charts/. */
+  name: string;
+  rendered?: RenderedChart;
+  /** Why the chart is missing, when it is. */
+  missing?: string;
+}
+
+/** Builds and renders every chart of the scenario, in order. */
+export async function renderScenarioCharts(charts: readonly ChartSpec[], input: ChartData): Promise<ChartOutput[]> {
+  const names = chartFileNames(charts);
+  const out: ChartOutput[] = [];
+  for (let i = 0; i < charts.length; i++) {
+    const chart = charts[i]!;
+    const built = buildChartSpec(chart, input);
+    if ('missing' in built) out.push({ chart, name: names[i]!, missing: built.missing });
+    else out.push({ chart, name: names[i]!, rendered: await renderChart(built.spec) });
+  }
+  return out;
+}

@@ -1,0 +1,120 @@
+import type { Better, MetricInfo, MetricUnit } from './types.ts';
+
+/**
+ * Units and "which way is better" for metrics, by declaration or by name.
+ *
+ * A metric name is `base.statistic` (`firstPacketLatency.p99`) or just `base`. A declaration in the
+ * scenario's `metrics` (carried into summary.json) wins: first by full name, then by base name.
+ * Without one, these naming rules apply (case-insensitive where it says so):
+ *
+ * unit
+ * - `ratio` when the last segment is `rate`, `ratio` or `fraction` (`failedConnections.rate`);
+ * - `perSecond` when the name ends in `PerSecond` or `perSecond` (`connectionsPerSecond`);
+ * - `ns` when the base ends in Latency, Duration, Time, Window, Lag or Delay, or contains `Ns`
+ *   followed by `Per` or the end (`cpuNsPerConnection`, `syncNs`);
+ * - `bytes` when the base ends in Bytes or Memory;
+ * - `count` when the last segment is `count` or the base starts with `rules`, `objects`, `entries`;
+ * - otherwise `none`.
+ *
+ * better
+ * - `higher` when the name contains throughput, goodput, success, succeeded, delivered, completed,
+ *   established or availability (case-insensitive);
+ * - `lower` for everything else: latency, failures, drops, CPU, rules visited, memory, durations.
+ */
+export function metricInfo(name: string, declared?: Record<string, MetricInfo>): Required<Pick<MetricInfo, 'unit' | 'better'>> {
+  const base = baseName(name);
+  const exact = declared?.[name];
+  const byBase = declared?.[base];
+  return {
+    unit: exact?.unit ?? byBase?.unit ?? unitByName(name),
+    better: exact?.better ?? byBase?.better ?? betterByName(name),
+  };
+}
+
+export function baseName(name: string): string {
+  const dot = name.indexOf('.');
+  return dot < 0 ? name : name.slice(0, dot);
+}
+
+export function unitByName(name: string): MetricUnit {
+  const base = baseName(name);
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  if (/^(rate|ratio|fraction)$/i.test(last) && last !== name) return 'ratio';
+  if (/perSecond$/i.test(name)) return 'perSecond';
+  if (/(latency|duration|time|window|lag|delay)$/i.test(base) || /Ns(Per|$)/.test(base)) return 'ns';
+  if (/(bytes|memory)$/i.test(base)) return 'bytes';
+  if (/^count$/i.test(last) || /^(rules|objects|entries)/i.test(base)) return 'count';
+  return 'none';
+}
+
+const HIGHER_IS_BETTER = /(throughput|goodput|success|succeeded|delivered|completed|established|availability)/i;
+
+export function betterByName(name: string): Better {
+  return HIGHER_IS_BETTER.test(name) ? 'higher' : 'lower';
+}
+
+/** How to show a quantity of a unit: divide by `divisor`, then write `suffix`. */
+export interface DisplayScale {
+  divisor: number;
+  suffix: string;
+}
+
+const DURATION_SCALES: DisplayScale[] = [
+  { divisor: 1, suffix: 'ns' },
+  { divisor: 1e3, suffix: 'µs' },
+  { divisor: 1e6, suffix: 'ms' },
+  { divisor: 1e9, suffix: 's' },
+];
+const BYTE_SCALES: DisplayScale[] = [
+  { divisor: 1, suffix: 'B' },
+  { divisor: 1024, suffix: 'KiB' },
+  { divisor: 1024 ** 2, suffix: 'MiB' },
+  { divisor: 1024 ** 3, suffix: 'GiB' },
+];
+const PLAIN_SCALES: DisplayScale[] = [
+  { divisor: 1, suffix: '' },
+  { divisor: 1e3, suffix: 'k' },
+  { divisor: 1e6, suffix: 'M' },
+  { divisor: 1e9, suffix: 'G' },
+];
+
+/**
+ * The scale that shows `magnitude` (a typical absolute value, e.g. the largest of a chart's axis)
+ * with 1 to 3 digits before the point: 41250 ns -> µs. Ratios are always shown as percent.
+ */
+export function displayScale(unit: MetricUnit, magnitude: number): DisplayScale {
+  if (unit === 'ratio') return { divisor: 0.01, suffix: '%' };
+  const scales = unit === 'ns' ? DURATION_SCALES : unit === 'bytes' ? BYTE_SCALES : PLAIN_SCALES;
+  let chosen = scales[0]!;
+  const m = Math.abs(magnitude);
+  if (!Number.isFinite(m)) return chosen;
+  for (const s of scales) if (m >= s.divisor) chosen = s;
+  return chosen;
+}
+
+/** Three significant digits, no exponent: 41.25 -> "41.3", 1234 -> "1234", 0.000123 -> "0.000123". */
+export function significant(v: number, digits = 3): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'n/a' : v > 0 ? '∞' : '-∞';
+  if (v === 0) return '0';
+  if (Math.abs(v) >= 10 ** digits) return String(Math.round(v));
+  const s = v.toPrecision(digits);
+  if (s.includes('e')) return String(Number(s));
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+/** A value with its unit for tables: 41250 ns -> "41.3µs", 0.002 ratio -> "0.2%", NaN -> "n/a". */
+export function formatValue(v: number, unit: MetricUnit): string {
+  if (Number.isNaN(v)) return 'n/a';
+  if (unit === 'none' || unit === 'count') {
+    if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
+  }
+  const scale = displayScale(unit, v);
+  const text = significant(v / scale.divisor) + scale.suffix;
+  return unit === 'perSecond' ? `${text}/s` : text;
+}
+
+/** Axis title suffix for a scale: "firstPacketLatency.p99 (µs)". */
+export function axisTitle(name: string, unit: MetricUnit, scale: DisplayScale): string {
+  const u = unit === 'perSecond' ? `${scale.suffix}/s` : scale.suffix;
+  return u ? `${name} (${u})` : name;
+}
