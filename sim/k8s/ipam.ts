@@ -1,0 +1,123 @@
+import { InputError } from '../engine/input-error.ts';
+import type { RandomStream } from '../engine/random.ts';
+
+/**
+ * Address allocation the way a kubeadm cluster does it, with its defaults:
+ * - ClusterIPs from the service CIDR (--service-cluster-ip-range, kubeadm 10.96.0.0/12), chosen at
+ *   random among free addresses like the API server's bitmap allocator
+ *   (pkg/registry/core/service/ipallocator); 10.96.0.1 goes to the `kubernetes` Service first.
+ * - One pod CIDR per node (kube-controller-manager --allocate-node-cidrs with --cluster-cidr and
+ *   --node-cidr-mask-size 24), in order (pkg/controller/nodeipam/ipam/cidrset).
+ * - Pod IPs per node from the node's CIDR in order, skipping the network address and the bridge's
+ *   .1, wrapping around over freed addresses (the host-local IPAM plugin of containernetworking/plugins).
+ * IPv4 is handled here as integers; this module is separate from sim/net on purpose (k8s knows
+ * nothing of the kernel layers).
+ */
+
+export function parseIPv4(s: string, where = 'address'): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new InputError(where, 'an IPv4 address such as 10.96.0.0', JSON.stringify(s));
+  return ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
+}
+
+export function formatIPv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+export interface Cidr {
+  base: number;
+  bits: number;
+  size: number;
+}
+
+export function parseCidr(s: string, where = 'cidr'): Cidr {
+  const slash = s.indexOf('/');
+  const bits = Number(s.slice(slash + 1));
+  if (slash < 0 || !Number.isInteger(bits) || bits < 0 || bits > 32) throw new InputError(where, 'an IPv4 CIDR such as 10.244.0.0/16', JSON.stringify(s));
+  const ip = parseIPv4(s.slice(0, slash), where);
+  const size = 2 ** (32 - bits);
+  const base = ip - (ip % size);
+  if (base !== ip) throw new InputError(where, `a CIDR whose address is its network address (${formatIPv4(base)}/${bits})`, JSON.stringify(s));
+  return { base, bits, size };
+}
+
+export function formatCidr(c: Cidr): string {
+  return `${formatIPv4(c.base)}/${c.bits}`;
+}
+
+export class ClusterIPAllocator {
+  private readonly used = new Set<number>();
+  constructor(
+    readonly cidr: Cidr,
+    private readonly rng: RandomStream,
+  ) {}
+  /** Reserves a specific address (a Service that names its clusterIP, or the `kubernetes` Service's .1). */
+  reserve(ip: number): void {
+    this.used.add(ip);
+  }
+  allocate(): number {
+    const usable = this.cidr.size - 2;
+    if (this.used.size >= usable) throw new InputError('service CIDR', `room for more Services in ${formatCidr(this.cidr)}`, `${this.used.size} addresses in use`);
+    for (;;) {
+      const ip = this.cidr.base + 1 + Math.floor(this.rng.random() * usable);
+      if (!this.used.has(ip)) {
+        this.used.add(ip);
+        return ip;
+      }
+    }
+  }
+}
+
+export class NodeCidrAllocator {
+  private next = 0;
+  readonly perNode: number;
+  constructor(
+    readonly clusterCidr: Cidr,
+    readonly nodeMaskSize = 24,
+  ) {
+    this.perNode = 2 ** (32 - nodeMaskSize);
+  }
+  get capacity(): number {
+    return this.clusterCidr.size / this.perNode;
+  }
+  allocate(): Cidr {
+    if (this.next >= this.capacity) {
+      throw new InputError('cluster CIDR', `room for another /${this.nodeMaskSize} in ${formatCidr(this.clusterCidr)}`, `${this.capacity} node CIDRs already allocated`);
+    }
+    return { base: this.clusterCidr.base + this.perNode * this.next++, bits: this.nodeMaskSize, size: this.perNode };
+  }
+}
+
+/** host-local IPAM over one node's CIDR: .2 upward (.1 is the bridge), wrapping, skipping used ones. */
+export class PodIPAllocator {
+  private readonly used = new Set<number>();
+  private last: number;
+  constructor(readonly cidr: Cidr) {
+    this.last = cidr.base + 1;
+  }
+  allocate(): number | undefined {
+    const first = this.cidr.base + 2;
+    const lastUsable = this.cidr.base + this.cidr.size - 2; // not the broadcast address
+    const span = lastUsable - first + 1;
+    for (let i = 0; i < span; i++) {
+      let ip = this.last + 1 + i;
+      if (ip > lastUsable) ip = first + ((ip - first) % span);
+      if (!this.used.has(ip)) {
+        this.used.add(ip);
+        this.last = ip;
+        return ip;
+      }
+    }
+    return undefined;
+  }
+  release(ip: number): void {
+    this.used.delete(ip);
+  }
+  /** Marks an address in use (a pod that already runs when the simulation starts). */
+  reserve(ip: number): void {
+    this.used.add(ip);
+  }
+  get inUse(): number {
+    return this.used.size;
+  }
+}
