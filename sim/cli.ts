@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isInputError } from './engine/input-error.ts';
+import { registerCalibrate } from './cli/calibrate.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
 import { registerRender } from './cli/render.ts';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .description('Deterministic discrete-event simulator of Kubernetes Service networking')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerCalibrate(program);
   registerDemo(program);
   registerEndpoints(program);
   registerRender(program);

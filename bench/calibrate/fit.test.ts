@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { fitLine, median, quantile } from './fit.ts';
+
+test('points on a line are fitted exactly with R^2 = 1 and zero residuals', () => {
+  const xs = [100, 1000, 5000, 10000];
+  const f = fitLine(xs, xs.map((x) => 8e6 + 8200 * x));
+  assert.ok(Math.abs(f.slope - 8200) < 1e-6);
+  assert.ok(Math.abs(f.intercept - 8e6) < 1e-3);
+  assert.ok(Math.abs(f.r2 - 1) < 1e-12);
+  for (const r of f.residuals) assert.ok(Math.abs(r) < 1e-3);
+});
+
+test('a known small data set gives the textbook slope, intercept, R^2 and residuals', () => {
+  // mean x 2.5, mean y 6, Sxy 10, Sxx 5 -> slope 2, intercept 1; residuals +1 -1 -1 +1;
+  // SS_res 4, SS_tot 24 -> R^2 = 5/6; slope standard error sqrt(4 / 2 / 5)
+  const f = fitLine([1, 2, 3, 4], [4, 4, 6, 10]);
+  assert.ok(Math.abs(f.slope - 2) < 1e-12);
+  assert.ok(Math.abs(f.intercept - 1) < 1e-12);
+  assert.deepEqual(f.residuals.map((r) => Math.round(r * 1e9) / 1e9), [1, -1, -1, 1]);
+  assert.ok(Math.abs(f.r2 - 5 / 6) < 1e-12);
+  assert.ok(Math.abs(f.slopeStdErr - Math.sqrt(0.4)) < 1e-12);
+});
+
+test('property: residuals sum to zero and the fit recovers a line under symmetric noise', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+      fc.double({ min: -1e4, max: 1e4, noNaN: true }),
+      fc.double({ min: 0, max: 100, noNaN: true }),
+      (a, b, noise) => {
+        const xs = [0, 10, 20, 30, 40, 50];
+        // alternating +/- noise moves the slope by 30 * noise / 1750, well inside the bound below
+        const ys = xs.map((x, i) => a + b * x + (i % 2 ? -noise : noise));
+        const f = fitLine(xs, ys);
+        assert.ok(Math.abs(f.residuals.reduce((s, r) => s + r, 0)) < 1e-6 * (1 + Math.abs(a) + Math.abs(b) * 50));
+        assert.ok(Math.abs(f.slope - b) <= noise * 0.1 + 1e-6 * (1 + Math.abs(b)));
+      },
+    ),
+  );
+});
+
+test('fitLine refuses what cannot be fitted', () => {
+  assert.throws(() => fitLine([1], [1]), /at least 2 points/);
+  assert.throws(() => fitLine([2, 2, 2], [1, 2, 3]), /every x is the same/);
+  assert.throws(() => fitLine([1, 2], [1]), /2 x values but 1 y values/);
+});
+
+test('median and quantile', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  assert.equal(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99), 10);
+  assert.equal(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5), 6);
+});

@@ -1,0 +1,54 @@
+/**
+ * Ordinary least squares of y = intercept + slope * x, with the coefficient of determination and
+ * the residuals, so a calibration says how well the CostModel's linear form describes the kernel.
+ */
+export interface LinearFit {
+  intercept: number;
+  slope: number;
+  /** 1 - SS_res / SS_tot; 1 when the points lie on the line. NaN when every y is equal and off the line is impossible to judge. */
+  r2: number;
+  /** y - (intercept + slope * x), in the order of the points. */
+  residuals: number[];
+  /** Standard error of the slope (NaN with fewer than 3 points). */
+  slopeStdErr: number;
+  n: number;
+}
+
+export function fitLine(xs: readonly number[], ys: readonly number[]): LinearFit {
+  const n = xs.length;
+  if (n !== ys.length) throw new Error(`fitLine: ${n} x values but ${ys.length} y values`);
+  if (n < 2) throw new Error(`fitLine: need at least 2 points, found ${n}`);
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i]! - mx;
+    const dy = ys[i]! - my;
+    sxx += dx * dx;
+    sxy += dx * dy;
+    syy += dy * dy;
+  }
+  if (sxx === 0) throw new Error('fitLine: every x is the same; a slope cannot be fitted');
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  const residuals = xs.map((x, i) => ys[i]! - (intercept + slope * x));
+  const ssRes = residuals.reduce((a, r) => a + r * r, 0);
+  const r2 = syy === 0 ? (ssRes === 0 ? 1 : Number.NaN) : 1 - ssRes / syy;
+  const slopeStdErr = n > 2 ? Math.sqrt(ssRes / (n - 2) / sxx) : Number.NaN;
+  return { intercept, slope, r2, residuals, slopeStdErr, n };
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of no values');
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) throw new Error('quantile of no values');
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_COSTS, withCosts } from '../../sim/net/cost-model.ts';
+import { iptablesLinesPerService } from '../../sim/proxy/modes/iptables-model.ts';
+import { parseIptablesSave } from '../../sim/netfilter/iptables-save.ts';
+import { fitCostModel, predictedRestoreNs, predictedWalkNs, sig3, simulatedVsMeasured, type CalibrationPoints } from './model.ts';
+import { iptablesRestoreInput, nftablesInput } from './rulesets.ts';
+import { calibrationCharts, calibrationReport } from './report.ts';
+import { buildCalibrationFile } from './calibrate.ts';
+import { QUICK_PLAN } from './plan.ts';
+
+/** Points a kernel with known costs would give, so the fit must recover those costs. */
+function synthetic(): CalibrationPoints {
+  const p: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
+  for (const [b, perRule, base, perLine, perRuleUpdate] of [
+    ['legacy', 5, 9e6, 8000, 4000],
+    ['nft', 11, 40e6, 15000, 100],
+  ] as const) {
+    for (const k of [100, 1000, 5000]) {
+      p.walk.push({ backend: b, position: k, walkRepeat: 10, withRulesNs: 0, withoutRulesNs: 0, walkNs: k * perRule, p50Ns: 0, connects: 100 });
+    }
+    for (const n of [100, 1000, 2500]) {
+      const set = iptablesRestoreInput(n, 4);
+      p.restore.push({ backend: b, services: n, lines: set.lines, rules: set.rules, ns: base + perLine * set.lines });
+      p.update.push({ backend: b, services: n, rules: set.rules, ns: 2e6 + perRuleUpdate * set.rules });
+    }
+  }
+  for (const n of [100, 1000]) p.vmap.push({ services: n, lines: 1000 + 10 * n, loadNs: 5e6 + 20_000 * (1000 + 10 * n), p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100 });
+  p.conntrack = { packets: 1000, sameFlowNs: [2e6, 2e6], newFlowNs: [2.5e6, 2.5e6], untrackedNs: [1.9e6, 1.9e6] };
+  return p;
+}
+
+test('fitCostModel recovers the costs the points were made with, as CostModel field names', () => {
+  const m = fitCostModel(synthetic());
+  assert.deepEqual(m.costs.perRuleNs, { legacy: 5, nft: 11 });
+  assert.equal(m.costs.nftRuleNs, 11);
+  assert.deepEqual(m.costs.restoreNsPerLine, { legacy: 8000, nft: 15000 });
+  assert.deepEqual(m.costs.restoreBaseNs, { legacy: 9e6, nft: 40e6 });
+  assert.deepEqual(m.costs.singleUpdateNsPerRule, { legacy: 4000, nft: 100 });
+  assert.equal(m.costs.nftNsPerLine, 20_000);
+  assert.equal(m.costs.nftTransactionBaseNs, 5e6);
+  // (2e6 - 1.9e6) / 1000 packets = 100 ns for two lookups; a new flow costs 500 ns more than one flow
+  assert.equal(m.costs.conntrackLookupNs, 50);
+  assert.equal(m.costs.conntrackInsertNs, 550);
+  assert.deepEqual(m.warnings, []);
+  for (const f of Object.values(m.fits)) assert.ok(f.r2 > 0.999999 || Number.isNaN(f.r2) || f.gives.length === 0);
+  // every key is a CostModel field, so withCosts (what the scenario loader applies) takes it
+  for (const k of Object.keys(m.costs)) assert.ok(k in DEFAULT_COSTS, k);
+});
+
+test('a negative fitted cost is written as 0 with a warning', () => {
+  const p = synthetic();
+  p.walk = p.walk.map((w) => ({ ...w, walkNs: w.backend === 'legacy' ? 1000 - w.position * 0.01 : w.walkNs }));
+  const m = fitCostModel(p);
+  assert.equal(m.costs.perRuleNs?.legacy, 0);
+  assert.ok(m.warnings.some((w) => w.startsWith('perRuleNs.legacy fitted')));
+});
+
+test('the restore rule set has the lines per service the iptables mode model charges, and parses', () => {
+  for (const e of [1, 4]) {
+    const a = iptablesRestoreInput(100, e);
+    const b = iptablesRestoreInput(101, e);
+    assert.equal(b.lines - a.lines, iptablesLinesPerService(e));
+  }
+  const set = iptablesRestoreInput(50, 4);
+  const r = parseIptablesSave(set.text, 'calibration');
+  assert.equal(r.ruleLines, set.rules);
+  assert.equal(r.ruleset.tables.get('nat')!.chains.get('KUBE-SERVICES')!.rules.length, 50);
+  // above 1000 endpoints kube-proxy drops the per-endpoint comments, as the rule set does
+  assert.match(iptablesRestoreInput(10, 4).text, /-> 10\.244/);
+  assert.doesNotMatch(iptablesRestoreInput(300, 4).text, /-> 10\.244/);
+  assert.equal(nftablesInput(10, 4).text.split('\n').filter((l) => l.startsWith('add element')).length, 10);
+});
+
+test('with the calibrated costs, the model predicts what was measured', () => {
+  const p = synthetic();
+  const m = fitCostModel(p);
+  const costs = withCosts(DEFAULT_COSTS, m.costs);
+  assert.equal(predictedWalkNs(costs, 'legacy', 1000), 5000);
+  const rows = simulatedVsMeasured(p, costs, 4);
+  assert.equal(rows.length, 12);
+  // the model counts kube-proxy's fixed chains too (a few dozen lines), so restore agrees within 5%
+  for (const r of rows) assert.ok(Math.abs(r.relError) < 0.05, `${r.quantity} ${r.backend} ${r.services}: ${r.relError}`);
+  assert.ok(predictedRestoreNs(costs, 'nft', 1000, 4) > predictedRestoreNs(costs, 'legacy', 1000, 4));
+});
+
+test('report: charts for each measured quantity and a Markdown page with fits and the agreement verdict', () => {
+  const host = { kernel: 'k', iptables: 'i', nft: 'n', conntrack: 'c', cpuModel: 'cpu', cpus: 2, loadavgStart: [1], loadavgEnd: [1] };
+  const file = buildCalibrationFile(synthetic(), host, QUICK_PLAN, '2026-01-01T00:00:00.000Z', 'svcsim calibrate --quick');
+  const calibrated = withCosts(DEFAULT_COSTS, file.costs);
+  const charts = calibrationCharts(file, DEFAULT_COSTS, calibrated);
+  assert.deepEqual(charts.map((c) => c.name), ['walk-simulated-vs-measured', 'restore-simulated-vs-measured', 'single-update', 'nft-vmap-connect']);
+  const md = calibrationReport(file, DEFAULT_COSTS, calibrated, { jsonName: 'cal.json', chartDir: 'cal-charts', charts });
+  assert.match(md, /`perRuleNs\.legacy` \| 4\.6 \| 5 \| 1\.09x \| walk\.legacy \| 1\.000 \| 3 \|/);
+  assert.match(md, /Calibrated costs: worst [+-]\d+\.\d% .*within the 25% target/);
+  assert.match(md, /costs: \{ calibration: \.\/cal\.json \}/);
+  assert.match(md, /!\[iptables walk cost: simulated vs measured\]\(cal-charts\/walk-simulated-vs-measured\.svg\)/);
+  assert.equal(sig3(123456), 123000);
+});

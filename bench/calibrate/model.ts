@@ -1,0 +1,201 @@
+/**
+ * From measured points to the CostModel: least-squares fits per backend, the `costs` a scenario
+ * loads (a DeepPartial<CostModel>, applied with withCosts), and the "simulated vs measured" rows
+ * that compare the CostModel's formulas with the kernel at each measured size. Pure: no I/O, no
+ * clock, so it is tested with synthetic points.
+ */
+import type { CostModel, DeepPartial, IptablesBackend } from '../../sim/net/cost-model.ts';
+import { iptablesModel } from '../../sim/proxy/modes/iptables-model.ts';
+import { fitLine, median, type LinearFit } from './fit.ts';
+import type { ConntrackPoints, RestorePoint, UpdatePoint, VmapPoint, WalkPoint } from './probes.ts';
+
+export const CALIBRATION_KIND = 'svcsim-calibration';
+export const CALIBRATION_VERSION = 1;
+const BACKENDS: IptablesBackend[] = ['legacy', 'nft'];
+
+export interface CalibrationPoints {
+  walk: WalkPoint[];
+  restore: RestorePoint[];
+  update: UpdatePoint[];
+  vmap: VmapPoint[];
+  conntrack?: ConntrackPoints;
+}
+
+export interface FitRecord extends LinearFit {
+  /** What was fitted: y against x, and which CostModel fields the line gives. */
+  x: string;
+  y: string;
+  gives: string[];
+}
+
+export interface HostInfo {
+  kernel: string;
+  iptables: string;
+  nft: string;
+  conntrack: string;
+  cpuModel: string;
+  cpus: number;
+  loadavgStart: number[];
+  loadavgEnd: number[];
+}
+
+export interface CalibrationFile {
+  kind: typeof CALIBRATION_KIND;
+  version: number;
+  measuredAt: string;
+  quick: boolean;
+  /** Endpoints per service in the measured rule sets (the restore prediction needs it). */
+  endpointsPerService: number;
+  /** The command that produced this file. */
+  command: string;
+  host: HostInfo;
+  /** Load with withCosts(DEFAULT_COSTS, file.costs) (scenario: `costs: { calibration: FILE }`). */
+  costs: DeepPartial<CostModel>;
+  fits: Record<string, FitRecord>;
+  /** Conntrack figures derived from the CPU-time bursts, ns per packet. */
+  conntrack?: { newEntryOverLookupNs: number; lookupPairNs: number; lookupNs: number; insertNs: number };
+  warnings: string[];
+  points: CalibrationPoints;
+}
+
+function fit(xs: number[], ys: number[], x: string, y: string, gives: string[]): FitRecord | undefined {
+  if (xs.length < 2 || new Set(xs).size < 2) return undefined;
+  return { ...fitLine(xs, ys), x, y, gives };
+}
+
+/** Rounds to 3 significant digits: the measurements carry no more. */
+export function sig3(v: number): number {
+  if (v === 0 || !Number.isFinite(v)) return v;
+  const p = 10 ** (2 - Math.floor(Math.log10(Math.abs(v))));
+  return Math.round(v * p) / p;
+}
+
+export interface FittedModel {
+  costs: DeepPartial<CostModel>;
+  fits: Record<string, FitRecord>;
+  conntrack?: CalibrationFile['conntrack'];
+  warnings: string[];
+}
+
+export function fitCostModel(points: CalibrationPoints): FittedModel {
+  const fits: Record<string, FitRecord> = {};
+  const warnings: string[] = [];
+  const perRuleNs: Partial<Record<IptablesBackend, number>> = {};
+  const restoreBaseNs: Partial<Record<IptablesBackend, number>> = {};
+  const restoreNsPerLine: Partial<Record<IptablesBackend, number>> = {};
+  const singleUpdateNsPerRule: Partial<Record<IptablesBackend, number>> = {};
+  const costs: DeepPartial<CostModel> = {};
+  // A negative slope or intercept is noise, not a cost: clamp to 0 and say so.
+  const nonNegative = (name: string, v: number): number => {
+    if (v < 0) warnings.push(`${name} fitted ${v.toPrecision(3)} < 0 (noise larger than the effect); written as 0`);
+    return sig3(Math.max(0, v));
+  };
+  const weak = (name: string, f: FitRecord) => {
+    if (!(f.r2 >= 0.9)) warnings.push(`${name}: R^2 = ${f.r2.toFixed(3)}: the points scatter about the line; treat the figure as rough`);
+  };
+
+  for (const b of BACKENDS) {
+    const walk = points.walk.filter((p) => p.backend === b);
+    const fw = fit(walk.map((p) => p.position), walk.map((p) => p.walkNs), 'rules before the match (k)', 'ns per walk of k rules', [`perRuleNs.${b}`]);
+    if (fw) {
+      fits[`walk.${b}`] = fw;
+      perRuleNs[b] = nonNegative(`perRuleNs.${b}`, fw.slope);
+      weak(`walk.${b}`, fw);
+    }
+    const rs = points.restore.filter((p) => p.backend === b);
+    const fr = fit(rs.map((p) => p.lines), rs.map((p) => p.ns), 'iptables-restore input lines', 'ns per iptables-restore', [`restoreBaseNs.${b}`, `restoreNsPerLine.${b}`]);
+    if (fr) {
+      fits[`restore.${b}`] = fr;
+      restoreBaseNs[b] = nonNegative(`restoreBaseNs.${b}`, fr.intercept);
+      restoreNsPerLine[b] = nonNegative(`restoreNsPerLine.${b}`, fr.slope);
+      weak(`restore.${b}`, fr);
+    }
+    const up = points.update.filter((p) => p.backend === b);
+    const fu = fit(up.map((p) => p.rules), up.map((p) => p.ns), 'rules in the nat table', `ns per iptables-${b} -A`, [`singleUpdateNsPerRule.${b}`]);
+    if (fu) {
+      fits[`singleUpdate.${b}`] = fu;
+      singleUpdateNsPerRule[b] = nonNegative(`singleUpdateNsPerRule.${b}`, fu.slope);
+    }
+  }
+  if (Object.keys(perRuleNs).length) costs.perRuleNs = perRuleNs;
+  if (Object.keys(restoreBaseNs).length) costs.restoreBaseNs = restoreBaseNs;
+  if (Object.keys(restoreNsPerLine).length) costs.restoreNsPerLine = restoreNsPerLine;
+  if (Object.keys(singleUpdateNsPerRule).length) costs.singleUpdateNsPerRule = singleUpdateNsPerRule;
+  // iptables-nft rules are nf_tables rules evaluated by nft_do_chain, one after another: the walk
+  // cost measured through the nft backend is the cost of one plain nftables rule.
+  if (perRuleNs.nft !== undefined) costs.nftRuleNs = perRuleNs.nft;
+
+  const fl = fit(points.vmap.map((p) => p.lines), points.vmap.map((p) => p.loadNs), 'nft -f input lines', 'ns per nft -f', ['nftTransactionBaseNs', 'nftNsPerLine']);
+  if (fl) {
+    fits.nftTransaction = fl;
+    costs.nftTransactionBaseNs = nonNegative('nftTransactionBaseNs', fl.intercept);
+    costs.nftNsPerLine = nonNegative('nftNsPerLine', fl.slope);
+  }
+  const fv = fit(points.vmap.map((p) => p.services), points.vmap.map((p) => p.p10Ns), 'services in the verdict map', 'connect latency p10, ns', []);
+  if (fv) fits.vmapConnect = fv;
+
+  let conntrack: CalibrationFile['conntrack'];
+  const ct = points.conntrack;
+  if (ct && ct.sameFlowNs.length && ct.newFlowNs.length === ct.sameFlowNs.length && ct.untrackedNs.length) {
+    // Pair each new-flow burst with the one-flow burst just before it: drift cancels in the pair.
+    const newOverLookup = median(ct.newFlowNs.map((v, i) => v - ct.sameFlowNs[i]!)) / ct.packets;
+    // One flow on loopback meets conntrack twice (output, then input): two lookups per packet.
+    const lookupPair = (median(ct.sameFlowNs) - median(ct.untrackedNs)) / ct.packets;
+    const lookupNs = lookupPair / 2;
+    const insertNs = newOverLookup + lookupNs;
+    conntrack = { newEntryOverLookupNs: newOverLookup, lookupPairNs: lookupPair, lookupNs, insertNs };
+    costs.conntrackLookupNs = nonNegative('conntrackLookupNs', lookupNs);
+    costs.conntrackInsertNs = nonNegative('conntrackInsertNs', insertNs);
+  }
+  return { costs, fits, conntrack, warnings };
+}
+
+export interface SimulatedVsMeasured {
+  quantity: 'walk' | 'restore';
+  backend: IptablesBackend;
+  services: number;
+  measuredNs: number;
+  /** The simulator's prediction with the given cost model (the defaults, or the calibrated costs). */
+  simulatedNs: number;
+  /** (simulated - measured) / measured. */
+  relError: number;
+}
+
+/**
+ * What the simulator itself predicts at the measured sizes, through the iptables mode model
+ * (sim/proxy/modes/iptables-model.ts) that scenario runs charge, not through a formula of its own:
+ *  - walk: the first-packet cost with the service's rule at position k minus at position 0 (the
+ *    model charges perRuleNs for each KUBE-SERVICES rule before the match);
+ *  - restore: a full sync of N services with `endpointsPerService` endpoints each (the model counts
+ *    kube-proxy's lines per sync and charges restoreBaseNs + lines * restoreNsPerLine).
+ */
+export function simulatedVsMeasured(points: CalibrationPoints, model: CostModel, endpointsPerService: number, range: [number, number] = [100, 10_000]): SimulatedVsMeasured[] {
+  const rows: SimulatedVsMeasured[] = [];
+  const inRange = (n: number) => n >= range[0] && n <= range[1];
+  const row = (quantity: SimulatedVsMeasured['quantity'], backend: IptablesBackend, services: number, measuredNs: number, simulatedNs: number) =>
+    rows.push({ quantity, backend, services, measuredNs, simulatedNs, relError: (simulatedNs - measuredNs) / measuredNs });
+  for (const p of points.walk.filter((w) => inRange(w.position))) {
+    row('walk', p.backend, p.position, p.walkNs, predictedWalkNs(model, p.backend, p.position));
+  }
+  for (const p of points.restore.filter((r) => inRange(r.services))) {
+    row('restore', p.backend, p.services, p.ns, predictedRestoreNs(model, p.backend, p.services, endpointsPerService));
+  }
+  return rows;
+}
+
+/** The iptables mode model's extra first-packet cost of k KUBE-SERVICES rules before the match. */
+export function predictedWalkNs(model: CostModel, backend: IptablesBackend, k: number): number {
+  const m = iptablesModel({ costs: model, iptablesBackend: backend });
+  const at = (position: number) => m.firstPacket({ services: k + 1, servicesWithoutEndpoints: 0, position, endpoints: 1, chosen: 0 }).costNs;
+  return at(k) - at(0);
+}
+
+/** The iptables mode model's duration of a full sync (one iptables-restore) of N services. */
+export function predictedRestoreNs(model: CostModel, backend: IptablesBackend, services: number, endpointsPerService: number): number {
+  const m = iptablesModel({ costs: model, iptablesBackend: backend });
+  return m.syncCost({ full: true, services, servicesWithoutEndpoints: 0, endpoints: services * endpointsPerService, changed: [] }).durationNs;
+}
+
+export function worstError(rows: SimulatedVsMeasured[]): SimulatedVsMeasured | undefined {
+  return rows.reduce<SimulatedVsMeasured | undefined>((w, r) => (!w || Math.abs(r.relError) > Math.abs(w.relError) ? r : w), undefined);
+}

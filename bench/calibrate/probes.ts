@@ -1,0 +1,267 @@
+/**
+ * The measurements. Each probe builds its own namespaces, measures, and removes them.
+ *
+ * Data path (walk cost and the nft verdict map): a client, a router and a server namespace joined
+ * by veth pairs, like ../shared/tools/kernel-probe/dp.sh. The router holds the kube-proxy-like
+ * rules; the client connects to a ClusterIP whose KUBE-SERVICES rule sits after k others, so the
+ * SYN walks k non-matching rules in the nat PREROUTING hook before its DNAT (later packets of the
+ * connection follow conntrack and walk nothing). The slope of connect latency against k is the
+ * per-rule walk cost.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import type { IptablesBackend } from '../../sim/net/cost-model.ts';
+import { median, quantile } from './fit.ts';
+import { NamespaceRegistry } from './namespaces.ts';
+import { iptablesRestoreInput, nftablesInput, type ProbeTarget } from './rulesets.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+const agentPath = join(here, 'agent.mjs');
+
+export const TARGET: ProbeTarget = { clusterIP: '10.100.0.1', port: 80, backend: '192.168.60.2:8080' };
+
+export interface WalkPoint {
+  backend: IptablesBackend;
+  /** Rules before the matching one in KUBE-SERVICES (k). */
+  position: number;
+  /** Passes through KUBE-SERVICES per SYN (see iptablesRestoreInput): R, chosen so R * k is large. */
+  walkRepeat: number;
+  /** Connect latency's lower decile with k rules before the match, and with none (same R), ns. */
+  withRulesNs: number;
+  withoutRulesNs: number;
+  /** (withRulesNs - withoutRulesNs) / R: the cost of walking k rules once, ns. */
+  walkNs: number;
+  /** Median connect latency with the k rules, ns (for the record; the fit uses the lower decile). */
+  p50Ns: number;
+  connects: number;
+}
+export interface RestorePoint { backend: IptablesBackend; services: number; lines: number; rules: number; ns: number }
+export interface UpdatePoint { backend: IptablesBackend; services: number; rules: number; ns: number }
+export interface VmapPoint { services: number; lines: number; loadNs: number; p10Ns: number; p50Ns: number; p99Ns: number; cpuNs: number; connects: number }
+export interface ConntrackPoints { packets: number; sameFlowNs: number[]; newFlowNs: number[]; untrackedNs: number[] }
+
+function agentArgs(...args: (string | number)[]): string[] {
+  return [agentPath, ...args.map(String)];
+}
+
+/** Client, router and server namespaces with a TCP server listening behind the router. */
+export class DataPath {
+  readonly client: string;
+  readonly router: string;
+  readonly server: string;
+  private serverProcess?: ChildProcess;
+
+  constructor(private readonly reg: NamespaceRegistry) {
+    this.client = reg.create('cl');
+    this.router = reg.create('rt');
+    this.server = reg.create('sv');
+    const ip = (...a: string[]) => reg.exec(this.router, 'ip', a);
+    // The veth pairs are made inside the router namespace and one end moved to its peer namespace,
+    // so nothing ever appears in the host's namespace.
+    ip('link', 'add', 'r0', 'type', 'veth', 'peer', 'name', 'c0', 'netns', this.client);
+    ip('link', 'add', 'r1', 'type', 'veth', 'peer', 'name', 's0', 'netns', this.server);
+    ip('addr', 'add', '192.168.50.1/24', 'dev', 'r0');
+    ip('addr', 'add', '192.168.60.1/24', 'dev', 'r1');
+    ip('link', 'set', 'r0', 'up');
+    ip('link', 'set', 'r1', 'up');
+    reg.exec(this.router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    reg.exec(this.client, 'ip', ['addr', 'add', '192.168.50.2/24', 'dev', 'c0']);
+    reg.exec(this.client, 'ip', ['link', 'set', 'c0', 'up']);
+    reg.exec(this.client, 'ip', ['route', 'add', 'default', 'via', '192.168.50.1']);
+    // Thousands of short connections from one client: reuse TIME_WAIT ports rather than run out.
+    reg.exec(this.client, 'sysctl', ['-qw', 'net.ipv4.tcp_tw_reuse=1']);
+    reg.exec(this.server, 'ip', ['addr', 'add', '192.168.60.2/24', 'dev', 's0']);
+    reg.exec(this.server, 'ip', ['link', 'set', 's0', 'up']);
+    reg.exec(this.server, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
+  }
+
+  async startServer(): Promise<void> {
+    const child = this.reg.spawn(this.server, process.execPath, agentArgs('serve', 8080), repoRoot);
+    this.serverProcess = child;
+    await new Promise<void>((resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error('calibration server did not start within 20 s')), 20_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolveReady();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`calibration server exited (${code}) before listening`));
+      });
+    });
+  }
+
+  /** Connect latency to the probe target over `count` sequential connects, ns. */
+  connectLatency(count: number, warmup: number): { p10Ns: number; p50Ns: number; p99Ns: number; cpuNs: number } {
+    const r = this.reg.exec(this.client, process.execPath, agentArgs('connect', TARGET.clusterIP, TARGET.port, count, warmup));
+    const { times, cpuNsPerConnect } = JSON.parse(r.stdout) as { times: number[]; cpuNsPerConnect: number };
+    return { p10Ns: quantile(times, 0.1), p50Ns: median(times), p99Ns: quantile(times, 0.99), cpuNs: cpuNsPerConnect };
+  }
+
+  close(): void {
+    if (this.serverProcess) this.reg.kill(this.serverProcess);
+    for (const ns of [this.client, this.router, this.server]) this.reg.remove(ns);
+  }
+}
+
+export interface WalkOptions {
+  positions: number[];
+  connects: number;
+  warmup: number;
+  endpointsPerService: number;
+  passes: number;
+  /** Rules a SYN should walk per measurement: R = round(walkTarget / k), at least 1. */
+  walkTarget: number;
+}
+
+/**
+ * The per-rule walk cost of one iptables backend. For each position k the SYN walks the k rules R
+ * times (R large for small k, so every point carries a walk of about walkTarget rules), and the
+ * same layout with no rules before the match (same R) is measured right after: the difference over
+ * R is the cost of one walk of k rules, whatever the fixed costs of connect, jump and DNAT. The
+ * lower decile of connect latency is used: it is the least disturbed by waiting for a CPU on a
+ * shared machine. Passes alternate the order of positions so drift does not look like a slope.
+ */
+export async function measureWalk(reg: NamespaceRegistry, backend: IptablesBackend, o: WalkOptions, log: (s: string) => void): Promise<WalkPoint[]> {
+  const dp = new DataPath(reg);
+  try {
+    await dp.startServer();
+    const acc = new Map<number, { with: number[]; without: number[]; p50: number[] }>();
+    const load = (k: number, repeat: number) => {
+      const rules = iptablesRestoreInput(k, o.endpointsPerService, TARGET, repeat);
+      reg.exec(dp.router, `iptables-${backend}-restore`, [], rules.text);
+    };
+    for (let pass = 0; pass < o.passes; pass++) {
+      const order = pass % 2 === 0 ? o.positions : [...o.positions].reverse();
+      for (const k of order) {
+        const repeat = walkRepeatFor(k, o.walkTarget);
+        load(k, repeat);
+        const withRules = dp.connectLatency(o.connects, o.warmup);
+        load(0, repeat);
+        const without = dp.connectLatency(o.connects, o.warmup);
+        const e = acc.get(k) ?? { with: [], without: [], p50: [] };
+        e.with.push(withRules.p10Ns);
+        e.without.push(without.p10Ns);
+        e.p50.push(withRules.p50Ns);
+        acc.set(k, e);
+        log(`walk ${backend} position=${k} x${repeat}: connect p10 ${(withRules.p10Ns / 1e3).toFixed(1)} us vs ${(without.p10Ns / 1e3).toFixed(1)} us without the rules: ${((withRules.p10Ns - without.p10Ns) / repeat / 1e3).toFixed(2)} us per walk`);
+      }
+    }
+    return o.positions.map((k) => {
+      const e = acc.get(k)!;
+      const walkRepeat = walkRepeatFor(k, o.walkTarget);
+      const withRulesNs = median(e.with);
+      const withoutRulesNs = median(e.without);
+      return {
+        backend,
+        position: k,
+        walkRepeat,
+        withRulesNs,
+        withoutRulesNs,
+        walkNs: (withRulesNs - withoutRulesNs) / walkRepeat,
+        p50Ns: median(e.p50),
+        connects: o.connects * o.passes,
+      };
+    });
+  } finally {
+    dp.close();
+  }
+}
+
+/** Passes through KUBE-SERVICES so that a SYN walks about `target` rules (bounded: 1..1000). */
+export function walkRepeatFor(position: number, target: number): number {
+  if (position <= 0) return 1;
+  return Math.max(1, Math.min(1000, Math.round(target / position)));
+}
+
+export interface RestoreOptions { services: number[]; repeats: number; endpointsPerService: number }
+
+/**
+ * iptables-restore of N services into an empty nat table (timed: the whole command, as kube-proxy
+ * pays it), then one `iptables -A` into the table of N services.
+ */
+export function measureRestore(reg: NamespaceRegistry, backend: IptablesBackend, o: RestoreOptions, log: (s: string) => void): { restore: RestorePoint[]; update: UpdatePoint[] } {
+  const ns = reg.create('rs');
+  const ipt = `iptables-${backend}`;
+  const restore: RestorePoint[] = [];
+  const update: UpdatePoint[] = [];
+  try {
+    for (const n of o.services) {
+      const rules = iptablesRestoreInput(n, o.endpointsPerService);
+      const restoreNs: number[] = [];
+      const updateNs: number[] = [];
+      for (let r = 0; r < o.repeats; r++) {
+        reg.exec(ns, ipt, ['-t', 'nat', '-F']);
+        reg.exec(ns, ipt, ['-t', 'nat', '-X']);
+        restoreNs.push(reg.exec(ns, `${ipt}-restore`, [], rules.text).elapsedNs);
+        const extra = ['KUBE-SERVICES', '-d', '10.100.0.2/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'KUBE-MARK-MASQ'];
+        updateNs.push(reg.exec(ns, ipt, ['-t', 'nat', '-A', ...extra]).elapsedNs);
+        reg.exec(ns, ipt, ['-t', 'nat', '-D', ...extra]);
+      }
+      restore.push({ backend, services: n, lines: rules.lines, rules: rules.rules, ns: median(restoreNs) });
+      update.push({ backend, services: n, rules: rules.rules, ns: median(updateNs) });
+      log(`restore ${backend} services=${n} lines=${rules.lines}: ${(median(restoreNs) / 1e6).toFixed(1)} ms; single -A: ${(median(updateNs) / 1e6).toFixed(2)} ms`);
+    }
+  } finally {
+    reg.remove(ns);
+  }
+  return { restore, update };
+}
+
+export interface VmapOptions { services: number[]; connects: number; warmup: number; endpointsPerService: number }
+
+/** The nftables verdict-map layout: `nft -f` load time and connect latency against services. */
+export async function measureVmap(reg: NamespaceRegistry, o: VmapOptions, log: (s: string) => void): Promise<VmapPoint[]> {
+  const dp = new DataPath(reg);
+  const out: VmapPoint[] = [];
+  try {
+    await dp.startServer();
+    for (const n of o.services) {
+      reg.exec(dp.router, 'nft', ['flush', 'ruleset']);
+      const rules = nftablesInput(n, o.endpointsPerService, TARGET);
+      const loadNs = reg.exec(dp.router, 'nft', ['-f', '-'], rules.text).elapsedNs;
+      const m = dp.connectLatency(o.connects, o.warmup);
+      out.push({ services: n, lines: rules.lines, loadNs, ...m, connects: o.connects });
+      log(`nft vmap services=${n}: nft -f ${(loadNs / 1e6).toFixed(0)} ms, connect p50 ${(m.p50Ns / 1e3).toFixed(1)} us`);
+    }
+  } finally {
+    dp.close();
+  }
+  return out;
+}
+
+export interface ConntrackOptions { packets: number; rounds: number; alternations: number }
+
+/**
+ * Conntrack entry cost on loopback, from CPU time (user + system) of UDP bursts: to one flow (each
+ * packet a lookup on output and again on input) and to a new flow per packet (each a new entry:
+ * allocation, hash insert at confirm, then a lookup on input), in a namespace where a conntrack
+ * match registers conntrack's hooks; and the one-flow burst where nothing does (no conntrack at
+ * all). The tracked and untracked helpers alternate so drift of the machine hits both.
+ */
+export function measureConntrack(reg: NamespaceRegistry, o: ConntrackOptions, log: (s: string) => void): ConntrackPoints {
+  const tracked = reg.create('ct');
+  const untracked = reg.create('nt');
+  const out: ConntrackPoints = { packets: o.packets, sameFlowNs: [], newFlowNs: [], untrackedNs: [] };
+  try {
+    // Any rule that needs conntrack registers its hooks in this namespace (nf_ct_netns_get).
+    reg.exec(tracked, 'iptables-legacy', ['-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+    for (let i = 0; i < o.alternations; i++) {
+      const a = JSON.parse(reg.exec(tracked, process.execPath, agentArgs('udp', 9999, o.packets, o.rounds)).stdout) as { same: number[]; fresh: number[] };
+      const b = JSON.parse(reg.exec(untracked, process.execPath, agentArgs('udp', 9999, o.packets, o.rounds)).stdout) as { same: number[] };
+      out.sameFlowNs.push(...a.same);
+      out.newFlowNs.push(...a.fresh);
+      out.untrackedNs.push(...b.same);
+      const per = (v: number[]) => (median(v) / o.packets / 1e3).toFixed(2);
+      log(`conntrack: CPU per packet: one flow ${per(a.same)} us, a new flow each ${per(a.fresh)} us, untracked ${per(b.same)} us`);
+    }
+    return out;
+  } finally {
+    reg.remove(tracked);
+    reg.remove(untracked);
+  }
+}

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { InputError } from '../engine/input-error.ts';
+
+/**
+ * `svcsim calibrate [--quick] [--out FILE]`: measures this host's kernel (iptables-restore for the
+ * legacy and nft backends, single-rule updates, the per-rule walk cost, an nftables verdict map,
+ * conntrack entries) in network namespaces it creates and removes, fits the CostModel, and writes
+ * FILE (JSON a scenario loads with `costs: { calibration: FILE }`), FILE's .md report and its charts.
+ * The measuring lives in bench/calibrate/ (it reads the wall clock, which sim/ never does). Without
+ * root, namespaces or the kernel tools it prints what is missing and exits 2, creating nothing.
+ */
+export const DEFAULT_CALIBRATION_OUT = 'out/calibration/calibration.json';
+
+export function registerCalibrate(program: Command): void {
+  program
+    .command('calibrate')
+    .description("measure this host's kernel (root + netns) and fit the CostModel")
+    .option('--quick', 'fewer, smaller sizes (about 2 minutes instead of about 10)', false)
+    .option('--out <file>', 'where to write the calibration JSON (the report and charts go beside it)', DEFAULT_CALIBRATION_OUT)
+    .action(async (opts: { quick: boolean; out: string }) => {
+      if (!/\.json$/.test(opts.out) || opts.out === '.json') throw new InputError('--out', 'a file name ending in .json', JSON.stringify(opts.out));
+      const { MissingPrerequisites, calibrationSummary, runCalibrate } = await import('../../bench/calibrate/calibrate.ts');
+      const command = `svcsim calibrate${opts.quick ? ' --quick' : ''} --out ${opts.out}`;
+      try {
+        const { file, outputs } = await runCalibrate({ quick: opts.quick, out: opts.out, command, log: (l) => process.stderr.write(`calibrate: ${l}\n`) });
+        process.stdout.write(`${calibrationSummary(file)}\n`);
+        process.stdout.write(`wrote ${outputs.json}, ${outputs.report}${outputs.charts.length ? ` and ${outputs.charts.length} charts` : ''}\n`);
+        if (outputs.chartsSkipped) process.stdout.write(`charts not rendered: ${outputs.chartsSkipped} (their vega-lite specs are beside the report)\n`);
+      } catch (e) {
+        if (e instanceof MissingPrerequisites) {
+          process.stderr.write(`svcsim ${e.message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        throw e;
+      }
+    });
+}
