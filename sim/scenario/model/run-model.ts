@@ -23,7 +23,8 @@ export function runModel(config: ModelConfig): RunOutput {
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend });
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
   const agents: ProxyAgent[] = [];
-  /** Per removal version: when the last node's rules dropped the endpoint (stale-endpoint window). */
+  /** Every change up to this version is active on all nodes. */
+  let everywhere = 0;
   const observer: SyncObserver = {
     onSyncEnd(_node, from, to, now, ok, durationNs, full, units) {
       metrics.syncs++;
@@ -39,8 +40,18 @@ export function runModel(config: ModelConfig): RunOutput {
       // time from its trigger to now (pkg/proxy/metrics, observed at the end of syncProxyRules).
       for (let v = from + 1; v <= to; v++) metrics.networkProgrammingLatency.record(now - timeline.change(v).triggerTime);
       let behind = 0;
-      for (const a of agents) if (a.active < timeline.version) behind++;
+      let oldest = Infinity;
+      for (const a of agents) {
+        if (a.active < timeline.version) behind++;
+        if (a.active < oldest) oldest = a.active;
+      }
       metrics.staleNodesSeries.record(now, behind);
+      // Stale-endpoint window: from the change that removed an endpoint until the last node's rules
+      // stopped sending new connections to it.
+      for (; everywhere < oldest; everywhere++) {
+        const c = timeline.change(everywhere + 1);
+        if (c.removed.length > 0) metrics.staleEndpointWindow.record(now - c.triggerTime);
+      }
     },
   };
   const agentOptions = {

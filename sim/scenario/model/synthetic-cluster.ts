@@ -15,8 +15,6 @@ import { InputError } from '../../engine/input-error.ts';
 export interface SyntheticCluster {
   ports: ServicePort[];
   endpoints: Endpoint[][];
-  /** Node index of every pod IP. */
-  nodeOfIp: Map<string, number>;
 }
 
 export interface SyntheticClusterOptions {
@@ -30,14 +28,13 @@ export interface SyntheticClusterOptions {
 }
 
 export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
-  const svcBase = parseCidr(o.serviceCIDR ?? "10.96.0.0/12").addr;
+  const svcBase = parseCidr(o.serviceCIDR ?? '10.96.0.0/12').addr;
   const podCidr = parseCidr(o.clusterCIDR ?? '10.244.0.0/16');
   const capacity = Math.floor(2 ** (32 - podCidr.prefix) / 256) * 253;
   if (o.services * o.endpointsPerService > capacity)
     throw new InputError('cluster.clusterCIDR', `a pod range with room for ${o.services * o.endpointsPerService} pods`, `${o.clusterCIDR ?? '10.244.0.0/16'} (room for ${capacity})`);
   const ports: ServicePort[] = [];
   const endpoints: Endpoint[][] = [];
-  const nodeOfIp = new Map<string, number>();
   let pod = 0;
   for (let s = 0; s < o.services; s++) {
     const portName: ServicePortName = { namespace: 'default', name: `svc-${s}`, port: 'http', protocol: o.protocol };
@@ -63,10 +60,9 @@ export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
       const node = pod % o.nodes;
       const ip = formatIPv4((podCidr.addr + Math.floor(pod / 253) * 256 + 2 + (pod % 253)) >>> 0);
       pod++;
-      nodeOfIp.set(ip, node);
       list.push(makeEndpoint({ ip, port: 8080, nodeName: `node-${node}` }));
     }
     endpoints.push(list.sort(compareEndpoints));
   }
-  return { ports, endpoints, nodeOfIp };
+  return { ports, endpoints };
 }
