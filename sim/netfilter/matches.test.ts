@@ -214,3 +214,23 @@ test('matches are evaluated in rule order and stop at the first that fails (matc
   const w2 = walk(rs2, 'INPUT', pkt(T));
   assert.deepEqual([w2.res.rulesVisited, w2.res.matchesEvaluated], [1, 0]);
 });
+
+test('recent --hitcount counts timestamps within --seconds; the default list keeps 100 addresses (ip_list_tot)', () => {
+  const S = 1_000_000_000;
+  const recent = new RecentTables();
+  const set = { kind: 'recent', module: 'recent', command: 'set', name: 'H', seconds: 0, hitcount: 0, reap: false, rttl: false, mask: 0xffffffff, side: 'rsource', neg: false } as const;
+  const three = { ...set, command: 'rcheck', seconds: 60, hitcount: 3 } as const;
+  recent.evaluate(set, 7, 0);
+  recent.evaluate(set, 7, 10 * S);
+  assert.equal(recent.evaluate(three, 7, 20 * S), false, 'two hits');
+  recent.evaluate(set, 7, 30 * S);
+  assert.equal(recent.evaluate(three, 7, 40 * S), true, 'three hits within 60 s');
+  assert.equal(recent.evaluate(three, 7, 65 * S), false, 'the hit at 0 s is older than 60 s');
+  // More hits than the ring holds (32 by default): only the last 32 count.
+  for (let i = 0; i < 40; i++) recent.evaluate(set, 8, 100 * S + i);
+  assert.equal(recent.evaluate({ ...set, command: 'rcheck', hitcount: 32 }, 8, 200 * S), true);
+  for (let a = 1000; a < 1100; a++) recent.evaluate({ ...set, name: 'BIG' }, a, 0);
+  assert.equal(recent.entries('BIG').length, 100);
+  recent.evaluate({ ...set, name: 'BIG' }, 5000, 1);
+  assert.deepEqual([recent.entries('BIG').length, recent.entries('BIG')[0]!.address], [100, 1001], 'the oldest (1000) was evicted');
+});

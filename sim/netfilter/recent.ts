@@ -3,22 +3,28 @@
  * ClientIP — `--set` in the endpoint chain remembers which client went where, `--rcheck --seconds
  * T --reap` in the service chain sends the client back to the same endpoint for T seconds.
  *
- * Modelled after torvalds/linux net/netfilter/xt_recent.c:
+ * Modelled after torvalds/linux net/netfilter/xt_recent.c (5.x and later):
  * - one list per --name per network namespace; entries keyed by the (masked) address;
- * - at most ip_list_tot entries per list (module parameter, default 200): inserting into a full list
- *   evicts the least recently updated entry — so affinity silently breaks beyond 200 clients per
+ * - at most ip_list_tot entries per list (module parameter, default 100): inserting into a full list
+ *   evicts the least recently updated entry — so affinity silently breaks beyond 100 clients per
  *   endpoint unless the module parameter is raised;
- * - each entry keeps the last ip_pkt_list_tot (default 20) hit timestamps in a ring;
+ * - each entry keeps its last hit timestamps in a ring of nstamps_max_mask + 1 slots: 32 by default
+ *   (recent_mt_check: ip_pkt_list_tot is only kept for compatibility and defaults to 0), or the
+ *   next power of two of the largest --hitcount used with the list (the kernel flushes the list
+ *   when a rule needs a larger ring; here that happens when such a rule is first evaluated);
  * - --rcheck/--update match when a timestamp is within --seconds (and --hitcount hits are reached);
- *   --reap then drops the oldest entry of the list if its newest timestamp has expired;
+ *   --reap then drops the oldest entry of the list if its newest timestamp has expired, unless it
+ *   is the entry about to be updated (recent_entry_reap's `working`/`update` arguments);
  * - --update refreshes the entry only when the check matched; --set always records a hit.
  * Timestamps are simulated ns rather than jiffies (the kernel rounds to 1/HZ; we do not).
  * --rttl is accepted but TTLs are not modelled, so it never narrows the lookup.
  */
 import type { Match } from './rule.ts';
 
-export const DEFAULT_IP_LIST_TOT = 200;
-export const DEFAULT_IP_PKT_LIST_TOT = 20;
+/** xt_recent's ip_list_tot module parameter default. */
+export const DEFAULT_IP_LIST_TOT = 100;
+/** Timestamps kept per entry when no --hitcount asks for more (recent_mt_check: nstamp_mask = 32 - 1). */
+export const DEFAULT_NSTAMPS = 32;
 
 interface RecentEntry {
   stamps: number[];
@@ -29,20 +35,34 @@ interface RecentEntry {
 
 type RecentMatch = Extract<Match, { kind: 'recent' }>;
 
+interface RecentList {
+  /** Masked address -> entry; Map iteration order is the LRU order (oldest first). */
+  entries: Map<number, RecentEntry>;
+  /** Ring size of every entry of this list (the table's nstamps_max_mask + 1). */
+  nstamps: number;
+}
+
+function roundupPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
 export class RecentTables {
-  /** name -> (masked address -> entry); Map iteration order is the LRU order (oldest first). */
-  private readonly lists = new Map<string, Map<number, RecentEntry>>();
+  private readonly lists = new Map<string, RecentList>();
 
-  constructor(
-    readonly ipListTot = DEFAULT_IP_LIST_TOT,
-    readonly ipPktListTot = DEFAULT_IP_PKT_LIST_TOT,
-  ) {}
+  constructor(readonly ipListTot = DEFAULT_IP_LIST_TOT) {}
 
-  private list(name: string): Map<number, RecentEntry> {
-    let l = this.lists.get(name);
+  private list(m: RecentMatch): RecentList {
+    let l = this.lists.get(m.name);
+    const need = m.hitcount > DEFAULT_NSTAMPS ? roundupPow2(m.hitcount) : DEFAULT_NSTAMPS;
     if (!l) {
-      l = new Map();
-      this.lists.set(name, l);
+      l = { entries: new Map(), nstamps: need };
+      this.lists.set(m.name, l);
+    } else if (need > l.nstamps) {
+      // recent_mt_check: a rule needing a larger ring flushes the table.
+      l.entries.clear();
+      l.nstamps = need;
     }
     return l;
   }
@@ -50,7 +70,8 @@ export class RecentTables {
   /** Evaluates one `-m recent` match for the address the rule looks at; may change the lists. */
   evaluate(m: RecentMatch, address: number, nowNs: number): boolean {
     const addr = (address & m.mask) >>> 0;
-    const list = this.list(m.name);
+    const rl = this.list(m);
+    const list = rl.entries;
     let ret = m.neg;
     const e = list.get(addr);
     if (e === undefined) {
@@ -76,10 +97,10 @@ export class RecentTables {
           break;
         }
       }
-      if (m.reap) this.reap(list, horizon, e, m.command === 'update' && ret);
+      if (m.reap) this.reap(rl, horizon, e, m.command === 'update' && ret);
     }
     if (m.command === 'set' || (m.command === 'update' && ret)) {
-      e.index %= this.ipPktListTot;
+      e.index %= rl.nstamps;
       e.stamps[e.index++] = nowNs;
       if (e.index > e.nstamps) e.nstamps = e.index;
       // list_move_tail on the LRU list.
@@ -90,12 +111,13 @@ export class RecentTables {
   }
 
   /** Kernel recent_entry_reap: look only at the LRU head; keep it if it is about to be updated. */
-  private reap(list: Map<number, RecentEntry>, horizon: number, working: RecentEntry, update: boolean): void {
+  private reap(rl: RecentList, horizon: number, working: RecentEntry, update: boolean): void {
+    const list = rl.entries;
     const first = list.entries().next();
     if (first.done) return;
     const [addr, e] = first.value;
     if (e === working && update) return;
-    const newest = e.stamps[(e.index - 1 + this.ipPktListTot) % this.ipPktListTot]!;
+    const newest = e.stamps[e.index - 1]!;
     if (newest < horizon) list.delete(addr);
   }
 
@@ -103,9 +125,6 @@ export class RecentTables {
   entries(name: string): Array<{ address: number; lastSeenNs: number }> {
     const l = this.lists.get(name);
     if (!l) return [];
-    return [...l].map(([address, e]) => ({
-      address,
-      lastSeenNs: e.stamps[(e.index - 1 + this.ipPktListTot) % this.ipPktListTot]!,
-    }));
+    return [...l.entries].map(([address, e]) => ({ address, lastSeenNs: e.stamps[e.index - 1]! }));
   }
 }
