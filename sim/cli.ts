@@ -7,9 +7,10 @@
 import { Command, CommanderError } from 'commander';
 import { isInputError } from './engine/input-error.ts';
 import { registerCalibrate } from './cli/calibrate.ts';
-import { registerDemo } from './cli/demo.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
 import { registerRender } from './cli/render.ts';
+import { registerScenario } from './cli/scenario.ts';
+import { registerSchema } from './cli/schema.ts';
 
 export function buildProgram(): Command {
   const program = new Command('svcsim')
@@ -17,9 +18,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCalibrate(program);
-  registerDemo(program);
   registerEndpoints(program);
   registerRender(program);
+  registerScenario(program);
+  registerSchema(program);
   return program;
 }
 

@@ -52,3 +52,5 @@ export type RunPoint = (input: RunPointInput) => RunPointResult;
 
 /** Where the runner looks for the model, relative to this file. */
 export const MODEL_MODULE = './model/run-point.ts';
+/** The model module as the pool's workers import it. */
+export const MODEL_URL = new URL(MODEL_MODULE, import.meta.url).href;

@@ -9,7 +9,7 @@ import { planRuns, type RunSpec } from './sweep.ts';
  * see report-input.ts) is the same whatever --jobs is.
  */
 export interface ProgressSink {
-  start(total: number, simulatedNsPerRun: number): void;
+  start(total: number): void;
   runDone(done: number, run: RunSpec): void;
   stop(): void;
 }
@@ -44,7 +44,7 @@ export async function runStudy(loaded: LoadedScenario, opts: RunStudyOptions): P
     index: spec.index,
     input: { scenario: loaded.points[spec.pointIndex]!.scenario, point: spec.point, replication: spec.replication, seed: spec.seed },
   }));
-  opts.progress?.start(specs.length, loaded.points[0]!.scenario.duration);
+  opts.progress?.start(specs.length);
   let done = 0;
   try {
     const outcome = await runPool(tasks, {

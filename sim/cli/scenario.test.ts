@@ -1,0 +1,181 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../engine/input-error.ts';
+import { runScenarioCommand, type ScenarioFlags, type ScenarioIo } from './scenario.ts';
+
+/**
+ * `svcsim scenario` end to end with the real model, on a study small enough for a unit test: the run
+ * folder is complete, byte-identical whatever --jobs is, marked partial when interrupted; failing
+ * expectations exit 1; bad input exits 2 and writes nothing.
+ */
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+
+const TINY = `name: tiny
+question: Does the front door write a complete run folder?
+replications: 2
+duration: 2s
+warmup: 500ms
+cluster:
+  nodes: 2
+  services: { count: "\${services}", endpointsPerService: 3 }
+proxy: { mode: "\${mode}" }
+traffic: { connectionsPerSecond: 50 }
+sweep:
+  mode: [iptables, nftables]
+  services: [10, 30]
+charts:
+  - { title: First-packet latency p99, x: services, y: firstPacketLatency.p99, color: mode, xScale: log }
+expect:
+  - failedConnections.rate <= 1%
+`;
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'svcsim-scenario-'));
+}
+
+function scenarioFile(dir: string, text: string, name = 'tiny.yaml'): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function flags(f: Partial<ScenarioFlags>): ScenarioFlags {
+  return { set: [], ...f };
+}
+
+/** Every file under dir, relative, sorted. */
+function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+    .sort();
+}
+
+/** Streams that collect what the command prints (the test runner owns the real stdout). */
+function capture(signal?: AbortSignal): ScenarioIo & { text: () => { out: string; err: string } } {
+  let out = '';
+  let err = '';
+  const sink = (add: (s: string) => void) =>
+    new Writable({
+      write(chunk: Buffer | string, _enc, done) {
+        add(String(chunk));
+        done();
+      },
+    });
+  return {
+    out: sink((s) => (out += s)),
+    err: sink((s) => (err += s)),
+    ...(signal ? { signal } : {}),
+    text: () => ({ out, err }),
+  };
+}
+
+test('a run writes the whole run folder, byte-identical with --jobs 1 and --jobs 2', async () => {
+  const dir = scratch();
+  const file = scenarioFile(dir, TINY);
+  const one = join(dir, 'one');
+  const two = join(dir, 'two');
+  assert.equal(await runScenarioCommand([file], flags({ out: one, jobs: '1', junit: join(dir, 'junit.xml') }), capture()), 0);
+  assert.equal(await runScenarioCommand([file], flags({ out: two, jobs: '2' }), capture()), 0);
+  const files = listFiles(one);
+  assert.deepEqual(files, [
+    'charts/first-packet-latency-p99.png',
+    'charts/first-packet-latency-p99.svg',
+    'report.html',
+    'report.md',
+    'runs.csv',
+    'summary.csv',
+    'summary.json',
+    'timeseries.csv',
+  ]);
+  assert.deepEqual(listFiles(two), files);
+  for (const f of files) assert.ok(readFileSync(join(one, f)).equals(readFileSync(join(two, f))), `${f} differs between --jobs 1 and --jobs 2`);
+  const runs = readFileSync(join(one, 'runs.csv'), 'utf8').trim().split('\n');
+  assert.equal(runs.length, 1 + 2 * 2 * 2);
+  assert.match(runs[0]!, /^mode,services,replication,seed,/);
+  const summary = JSON.parse(readFileSync(join(one, 'summary.json'), 'utf8')) as { partial: boolean; seed: number };
+  assert.equal(summary.partial, false);
+  assert.match(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testsuite[^>]*failures="0"/);
+});
+
+test('an interrupted run still writes its folder, marked partial, and exits 130', async () => {
+  const dir = scratch();
+  const out = join(dir, 'out');
+  const io = capture(AbortSignal.abort());
+  const status = await runScenarioCommand([scenarioFile(dir, TINY)], flags({ out, jobs: '2' }), io);
+  assert.match(io.text().out, /PARTIAL: interrupted after 0 of 8 runs/);
+  assert.equal(status, 130);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { partial: boolean; runs: { finished: number } };
+  assert.equal(summary.partial, true);
+  assert.equal(summary.runs.finished, 0);
+  assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /interrupted/);
+});
+
+test('an expectation that does not hold exits 1', async () => {
+  const dir = scratch();
+  const file = scenarioFile(dir, TINY.replace('failedConnections.rate <= 1%', 'iptables.firstPacketLatency.p99 < 1ns'));
+  const io = capture();
+  assert.equal(await runScenarioCommand([file], flags({ out: join(dir, 'out'), jobs: '2', replications: '1' }), io), 1);
+  assert.match(io.text().out, /expectations: 0 of 2 held\n  FAILED expect\[0\] iptables\.firstPacketLatency\.p99 < 1ns at mode=iptables services=10: /);
+});
+
+test('mistakes in charts and expect lines are found before any run, at their line in the file', async () => {
+  const dir = scratch();
+  const out = join(dir, 'out');
+  const badChart = scenarioFile(dir, TINY.replace('x: services, y: first', 'x: service, y: first'), 'chart.yaml');
+  await assert.rejects(runScenarioCommand([badChart], flags({ out }), capture()), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.match(e.message, /chart\.yaml:15:43: charts\[0\]\.x: expected a sweep parameter \(mode, services, time\), found "service"/);
+    return true;
+  });
+  const badExpect = scenarioFile(dir, TINY.replace('failedConnections.rate <= 1%', 'failedConnections.rate ~ 1%'), 'expect.yaml');
+  await assert.rejects(runScenarioCommand([badExpect], flags({ out }), capture()), (e: unknown) => e instanceof InputError && e.message.startsWith(`${badExpect}:17:5: expect[0], column 1 of the line: `));
+  assert.equal(existsSync(out), false);
+});
+
+test('bad flags are InputErrors naming the flag', async () => {
+  const dir = scratch();
+  const file = scenarioFile(dir, TINY);
+  await assert.rejects(runScenarioCommand([file], flags({ jobs: '0' })), { message: '--jobs: expected a whole number, at least 1, found "0"' });
+  await assert.rejects(runScenarioCommand([file], flags({ seed: '-3' })), { message: '--seed: expected a whole number (0 or more), found "-3"' });
+  await assert.rejects(runScenarioCommand([file, file], flags({ junit: 'j.xml' })), { message: '--junit: expected one scenario file (the JUnit file holds one study), found 2 files' });
+  await assert.rejects(runScenarioCommand([file, file], flags({})), /expected scenarios with distinct names/);
+});
+
+test('the command: bad input exits 2 with one message and nothing written; a good run prints the report path', () => {
+  const dir = scratch();
+  const out = join(dir, 'out');
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, 'scenario', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+
+  const bad = run(scenarioFile(dir, TINY.replace('duration: 2s', 'duration: 2'), 'bad.yaml'), '--out', out);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^svcsim: .*bad\.yaml:4:11: duration: expected a duration with a unit/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace for a user mistake');
+  const missing = run(join(dir, 'missing.yaml'), '--out', out);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /missing\.yaml: expected a readable file, found no such file/);
+  assert.equal(existsSync(out), false);
+
+  const good = run(scenarioFile(dir, TINY), '--out', out, '--replications', '1', '--jobs', '2');
+  assert.equal(good.status, 0, good.stderr);
+  assert.match(good.stderr, /tiny: run 4\/4 done/);
+  assert.match(good.stdout, /report: .*report\.html/);
+  assert.match(good.stdout, /mode=nftables services=30/);
+  assert.ok(existsSync(join(out, 'report.html')));
+});
+
+test('svcsim schema prints the JSON Schema of scenario files', () => {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'schema'], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  const schema = JSON.parse(res.stdout) as { $schema: string; properties: Record<string, unknown>; required: string[]; additionalProperties: boolean };
+  assert.match(schema.$schema, /json-schema\.org/);
+  assert.ok(['name', 'question', 'cluster', 'sweep', 'exclude', 'charts', 'expect'].every((k) => k in schema.properties));
+  assert.deepEqual(schema.required.sort(), ['cluster', 'name', 'question']);
+  assert.equal(schema.additionalProperties, false);
+});

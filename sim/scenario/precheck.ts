@@ -1,0 +1,27 @@
+import { checkChartSpecs } from '../../reports/charts.ts';
+import { parseExpectations } from '../../reports/expectations.ts';
+import type { ChartSpec } from '../../reports/types.ts';
+import { InputError, isInputError } from '../engine/input-error.ts';
+import type { LoadedScenario } from './load.ts';
+import { parseFieldPath } from './overrides.ts';
+import { reportSweep } from './report-input.ts';
+
+/**
+ * The checks of a study's own text that reports/ would otherwise make after every run has finished:
+ * `charts:` name sweep parameters, `expect:` lines parse and select sweep values. Made before the first
+ * run, so a typo costs nothing, and reported at the line and column where the chart or line is
+ * written rather than as `charts[1].x`.
+ */
+export function precheckStudy(loaded: LoadedScenario): void {
+  const first = loaded.points[0]!.scenario;
+  const sweep = reportSweep(loaded);
+  parseExpectations(first.expect, sweep, {
+    where: (index, column) => `${loaded.placeOf(['expect', index])}, column ${column} of the line`,
+  });
+  try {
+    checkChartSpecs(first.charts as ChartSpec[], sweep);
+  } catch (e) {
+    if (!isInputError(e) || !/^charts\[\d+\]/.test(e.where)) throw e;
+    throw new InputError(loaded.placeOf(parseFieldPath(e.where, e.where)), e.expected, e.found, e.hint);
+  }
+}

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadScenarioText } from './load.ts';
+import { toReportInput } from './report-input.ts';
+import { runStudy } from './runner.ts';
+
+const MODEL = new URL('./testing/deterministic-model.ts', import.meta.url).href;
+
+const STUDY = `
+name: report-input-test
+question: Do the report rows carry what the runs measured?
+replications: 3
+duration: 3s
+cluster: { nodes: 2, services: { count: "\${services}", endpointsPerService: 2 } }
+proxy: { mode: "\${mode}" }
+sweep:
+  mode: [iptables, nftables]
+  services: [10, 100, 1000]
+`;
+
+test('the report rows carry the point, replication, seed and time series in seconds', async () => {
+  const loaded = loadScenarioText(STUDY, 'report-input-test.yaml');
+  const input = toReportInput(loaded, await runStudy(loaded, { jobs: 2, modelUrl: MODEL }));
+  assert.deepEqual(input.meta.sweep, { mode: ['iptables', 'nftables'], services: [10, 100, 1000] });
+  assert.equal(input.meta.partial, false);
+  assert.equal(input.meta.replications, 3);
+  assert.deepEqual(input.runs[4]!.point, { mode: 'iptables', services: 100 });
+  assert.equal(input.runs[4]!.replication, 1);
+  assert.equal(input.runs[4]!.metrics['rulesVisited.mean'], 100);
+  assert.deepEqual(
+    input.timeseries!.filter((r) => r.replication === 0 && r.point.services === 10 && r.point.mode === 'iptables').map((r) => r.t),
+    [0, 1, 2],
+  );
+});
+
+test('an interrupted study is marked partial in the report input', async () => {
+  const loaded = loadScenarioText(STUDY, 'report-input-test.yaml');
+  const input = toReportInput(loaded, await runStudy(loaded, { jobs: 1, modelUrl: MODEL, signal: AbortSignal.abort() }));
+  assert.equal(input.meta.partial, true);
+  assert.deepEqual(input.runs, []);
+  assert.equal(input.meta.name, 'report-input-test');
+});

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import type { ChartSpec as ReportChart, ReportInput, RunRow, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
+import { SECOND } from '../engine/time.ts';
+import type { LoadedScenario } from './load.ts';
+import type { StudyResult } from './runner.ts';
+import type { SweepPoint } from './sweep.ts';
+
+/** The study as reports/ takes it: meta, a row per run, and the runs' time series. */
+export function toReportInput(loaded: LoadedScenario, study: StudyResult): ReportInput {
+  const first = loaded.points[0]!.scenario;
+  const sweep = reportSweep(loaded);
+  const runs: RunRow[] = [];
+  const timeseries: ReportSeriesRow[] = [];
+  for (const { spec, result } of study.runs) {
+    const point = reportPoint(spec.point);
+    runs.push({ point, replication: spec.replication, seed: spec.seed, metrics: result.metrics });
+    for (const row of result.timeseries) {
+      timeseries.push({ point, replication: spec.replication, t: row.t / SECOND, series: row.series, value: row.value });
+    }
+  }
+  return {
+    meta: {
+      name: loaded.name,
+      question: loaded.question,
+      assumptions: first.assumptions,
+      scenario: loaded.template,
+      svcsimVersion: svcsimVersion(),
+      seed: loaded.seed,
+      replications: loaded.replications,
+      sweep,
+      charts: first.charts as ReportChart[],
+      expectations: first.expect,
+      partial: study.partial,
+      source: loaded.text,
+    },
+    runs,
+    timeseries,
+  };
+}
+
+/** The sweep as reports/ takes it: parameters in declared order, each with its values in order. */
+export function reportSweep(loaded: LoadedScenario): Record<string, (string | number)[]> {
+  const sweep: Record<string, (string | number)[]> = {};
+  for (const s of loaded.sweep) sweep[s.name] = s.values.map(reportValue);
+  return sweep;
+}
+
+/** reports/ takes strings and numbers; a boolean sweep value is written as "true"/"false". */
+function reportValue(v: string | number | boolean): string | number {
+  return typeof v === 'boolean' ? String(v) : v;
+}
+
+function reportPoint(p: SweepPoint): ReportPoint {
+  const out: ReportPoint = {};
+  for (const [k, v] of Object.entries(p)) out[k] = reportValue(v);
+  return out;
+}
+
+let version: string | undefined;
+export function svcsimVersion(): string {
+  return (version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
+}
