@@ -1,5 +1,6 @@
 import { TIME } from './charts.ts';
 import { pointLabel } from './points.ts';
+import { textTable } from './text-table.ts';
 import { formatValue, metricInfo } from './units.ts';
 import type { PointSummary, ScenarioMeta } from './types.ts';
 
@@ -25,17 +26,6 @@ export function headlineMetrics(meta: ScenarioMeta, metrics: readonly string[], 
   return chosen.slice(0, max);
 }
 
-/** Left-aligned first columns, right-aligned numbers, two spaces between columns. */
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns: number): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
 /** Points shown in the terminal table; the rest are in summary.csv. */
 export const HEADLINE_MAX_POINTS = 40;
 
@@ -55,7 +45,7 @@ export function headlineTable(meta: ScenarioMeta, points: readonly PointSummary[
       return s ? formatValue(s.mean, metricInfo(m, meta.metrics).unit) : 'n/a';
     }),
   ]);
-  let text = textTable(['point', ...cols], rows, 1);
+  let text = textTable(['point', ...cols], rows, [false, ...cols.map(() => true)]);
   if (points.length > shown.length) text += `\n… ${points.length - shown.length} more points in summary.csv`;
   const reps = meta.replications;
   text += `\n(means over ${reps} replication${reps === 1 ? '' : 's'} per point${meta.partial ? '; PARTIAL: the run was interrupted' : ''})`;

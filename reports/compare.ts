@@ -1,0 +1,199 @@
+import { studentTCdf } from '../sim/engine/stats/student-t.ts';
+import { InputError } from '../sim/engine/input-error.ts';
+import { byCodeUnit, comparePoints, parameterNames, pointKey, pointLabel } from './points.ts';
+import type { SummaryDoc } from './summary-json.ts';
+import { textTable } from './text-table.ts';
+import { formatValue, metricInfo, significant } from './units.ts';
+import type { Better, MetricSummary, MetricUnit, SweepPoint } from './types.ts';
+
+/**
+ * `svcsim compare`: two summary.json files, metric by metric at each sweep point they share.
+ *
+ * A difference counts only when it is both
+ * - larger than the threshold, relative to the baseline mean (|current - baseline| / |baseline|), and
+ * - statistically significant: Welch's unequal-variances t-test, two-sided, on the two means from
+ *   each file's n, mean and sample stdev over replications, with Welch–Satterthwaite degrees of
+ *   freedom; significant when p < alpha (default 0.05). When both sides have zero spread, the
+ *   replications agree exactly and any difference is taken as real (p = 0); equal means give p = 1.
+ *   With fewer than 2 replications on a side there is no variance to test with: shown, never counted.
+ * Whether a counted difference is a regression or an improvement comes from the metric's direction
+ * (summary.json's `metrics`, else the naming rule of reports/units.ts: latency lower is better...).
+ */
+
+export interface CompareOptions {
+  /** Smallest relative change that counts, as a fraction (0.05 = 5%). */
+  threshold: number;
+  /** Significance level of the t-test; default 0.05. */
+  alpha?: number;
+}
+
+export type Verdict = 'regression' | 'improvement' | 'unchanged';
+
+export interface MetricComparison {
+  point: SweepPoint;
+  metric: string;
+  unit: MetricUnit;
+  better: Better;
+  baseline: MetricSummary;
+  current: MetricSummary;
+  /** (current - baseline) / |baseline|; ±Infinity from a zero baseline; NaN when a side was not measured. */
+  delta: number;
+  /** Two-sided p-value of Welch's t-test; NaN when it cannot be computed (n < 2 on a side, a side not measured). */
+  p: number;
+  significant: boolean;
+  verdict: Verdict;
+}
+
+export interface Comparison {
+  names: string[];
+  rows: MetricComparison[];
+  /** Points (or metrics at shared points) present in one file only. */
+  onlyInBaseline: string[];
+  onlyInCurrent: string[];
+  regressions: number;
+  improvements: number;
+  notes: string[];
+  threshold: number;
+  alpha: number;
+}
+
+export interface WelchResult {
+  t: number;
+  df: number;
+  p: number;
+}
+
+/** Welch's t-test from summary statistics: two-sided p for H0 "equal means". */
+export function welchTTest(a: MetricSummary, b: MetricSummary): WelchResult {
+  if (a.n < 2 || b.n < 2 || !Number.isFinite(a.stdev) || !Number.isFinite(b.stdev) || Number.isNaN(a.mean) || Number.isNaN(b.mean)) {
+    return { t: NaN, df: NaN, p: NaN };
+  }
+  const va = (a.stdev * a.stdev) / a.n;
+  const vb = (b.stdev * b.stdev) / b.n;
+  const se2 = va + vb;
+  if (se2 === 0) return a.mean === b.mean ? { t: 0, df: Infinity, p: 1 } : { t: Math.sign(b.mean - a.mean) * Infinity, df: Infinity, p: 0 };
+  const t = (b.mean - a.mean) / Math.sqrt(se2);
+  const df = (se2 * se2) / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1));
+  const p = Math.min(1, 2 * (1 - studentTCdf(Math.abs(t), df)));
+  return { t, df, p };
+}
+
+function relativeDelta(base: number, cur: number): number {
+  if (Number.isNaN(base) || Number.isNaN(cur)) return NaN;
+  if (base === 0) return cur === 0 ? 0 : cur > 0 ? Infinity : -Infinity;
+  return (cur - base) / Math.abs(base);
+}
+
+export function compareSummaries(baseline: SummaryDoc, current: SummaryDoc, options: CompareOptions): Comparison {
+  const alpha = options.alpha ?? 0.05;
+  const names = parameterNames(baseline.sweep, [...baseline.points, ...current.points].map((p) => p.point));
+  for (const n of Object.keys(current.sweep)) if (!names.includes(n)) names.push(n);
+  const cur = new Map(current.points.map((p) => [pointKey(p.point, names), p]));
+  const baseKeys = new Set(baseline.points.map((p) => pointKey(p.point, names)));
+  const notes: string[] = [];
+  const onlyInBaseline: string[] = [];
+  const onlyInCurrent: string[] = [];
+  const rows: MetricComparison[] = [];
+  const order = comparePoints(baseline.sweep, names);
+  const basePoints = [...baseline.points].sort((a, b) => order(a.point, b.point));
+
+  for (const bp of basePoints) {
+    const key = pointKey(bp.point, names);
+    const cp = cur.get(key);
+    const label = pointLabel(bp.point, names);
+    if (!cp) {
+      onlyInBaseline.push(label);
+      continue;
+    }
+    const metrics = [...new Set([...Object.keys(bp.metrics), ...Object.keys(cp.metrics)])].sort(byCodeUnit);
+    for (const m of metrics) {
+      const b = bp.metrics[m];
+      const c = cp.metrics[m];
+      if (!b || !c) {
+        (b ? onlyInBaseline : onlyInCurrent).push(`${m} at ${label}`);
+        continue;
+      }
+      const declared = { ...baseline.metrics, ...current.metrics };
+      const info = declared[m] ?? metricInfo(m);
+      const delta = relativeDelta(b.mean, c.mean);
+      const { p } = welchTTest(b, c);
+      const significantChange = !Number.isNaN(p) && p < alpha;
+      let verdict: Verdict = 'unchanged';
+      if (significantChange && Math.abs(delta) > options.threshold) {
+        const worse = info.better === 'lower' ? c.mean > b.mean : c.mean < b.mean;
+        verdict = worse ? 'regression' : 'improvement';
+      }
+      rows.push({ point: bp.point, metric: m, unit: info.unit, better: info.better, baseline: b, current: c, delta, p, significant: significantChange, verdict });
+    }
+  }
+  for (const cp of current.points) if (!baseKeys.has(pointKey(cp.point, names))) onlyInCurrent.push(pointLabel(cp.point, names));
+
+  if (rows.length === 0 && baseline.points.length > 0 && current.points.length > 0) {
+    throw new InputError('compare', 'two summaries with a sweep point and metric in common', 'none in common', 'were they written by the same study?');
+  }
+  for (const m of Object.keys(current.metrics)) {
+    const bm = baseline.metrics[m];
+    if (bm && bm.better !== current.metrics[m]!.better) notes.push(`${m}: the files disagree on its direction; the current file's (${current.metrics[m]!.better} is better) is used`);
+  }
+  if (baseline.name !== current.name) notes.push(`different studies: ${baseline.name} (baseline) and ${current.name} (current)`);
+  if (baseline.partial) notes.push('the baseline is partial (its run was interrupted)');
+  if (current.partial) notes.push('the current run is partial (it was interrupted)');
+  if (baseline.svcsimVersion !== current.svcsimVersion) notes.push(`svcsim ${baseline.svcsimVersion} (baseline) vs ${current.svcsimVersion} (current)`);
+  return {
+    names,
+    rows,
+    onlyInBaseline,
+    onlyInCurrent,
+    regressions: rows.filter((r) => r.verdict === 'regression').length,
+    improvements: rows.filter((r) => r.verdict === 'improvement').length,
+    notes,
+    threshold: options.threshold,
+    alpha,
+  };
+}
+
+/** `38µs ± 3%`: the mean and the 95% CI half-width relative to it. */
+function valueCell(s: MetricSummary, unit: MetricUnit): string {
+  const v = formatValue(s.mean, unit);
+  if (!Number.isFinite(s.ci95High) || s.mean === 0) return v;
+  const rel = ((s.ci95High - s.mean) / Math.abs(s.mean)) * 100;
+  return `${v} ± ${significant(rel, 2)}%`;
+}
+
+function deltaCell(r: MetricComparison): string {
+  const n = `n=${r.baseline.n}+${r.current.n}`;
+  if (Number.isNaN(r.p)) {
+    const why = r.baseline.n === 0 || r.current.n === 0 ? 'not measured' : r.baseline.n < 2 || r.current.n < 2 ? 'n<2, not tested' : 'not tested';
+    return `~ (${why} ${n})`;
+  }
+  const pText = `p=${r.p.toFixed(3)} ${n}`;
+  if (!r.significant) return `~ (${pText})`;
+  const d = Number.isFinite(r.delta) ? `${r.delta > 0 ? '+' : ''}${significant(r.delta * 100)}%` : r.delta > 0 ? '+∞% (from 0)' : '-∞% (from 0)';
+  return `${d} (${pText})`;
+}
+
+const VERDICT_TEXT: Record<Verdict, string> = { regression: 'REGRESSION', improvement: 'improvement', unchanged: '' };
+
+/** The benchstat-like table: a block per metric, a row per sweep point, then the totals and notes. */
+export function formatComparison(c: Comparison, files: { baseline: string; current: string }): string {
+  const out: string[] = [];
+  const metrics = [...new Set(c.rows.map((r) => r.metric))].sort(byCodeUnit);
+  for (const m of metrics) {
+    const rows = c.rows.filter((r) => r.metric === m);
+    out.push(`${m} (${rows[0]!.better} is better)`);
+    const body = rows.map((r) => [pointLabel(r.point, c.names), valueCell(r.baseline, r.unit), valueCell(r.current, r.unit), deltaCell(r), VERDICT_TEXT[r.verdict]]);
+    out.push(textTable(['point', 'baseline', 'current', 'delta', ''], body, [false, true, true, false, false]), '');
+  }
+  out.push(
+    `baseline: ${files.baseline}`,
+    `current:  ${files.current}`,
+    `A change counts when it is larger than ${significant(c.threshold * 100)}% of the baseline mean and significant ` +
+      `(Welch's t-test on the replications, two-sided, p < ${c.alpha}); ± is the 95% confidence interval of the mean; ~ means no significant difference.`,
+  );
+  if (c.onlyInBaseline.length > 0) out.push(`only in the baseline (not compared): ${c.onlyInBaseline.join('; ')}`);
+  if (c.onlyInCurrent.length > 0) out.push(`only in the current file (not compared): ${c.onlyInCurrent.join('; ')}`);
+  for (const n of c.notes) out.push(`note: ${n}`);
+  const unchanged = c.rows.length - c.regressions - c.improvements;
+  out.push(`${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}, ${unchanged} unchanged`);
+  return out.join('\n') + '\n';
+}

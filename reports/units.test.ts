@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { betterByName, formatValue, metricInfo, unitByName } from './units.ts';
+
+test('units by name: durations in ns, ratios, rates, bytes, counts', () => {
+  assert.equal(unitByName('firstPacketLatency.p99'), 'ns');
+  assert.equal(unitByName('syncDuration.mean'), 'ns');
+  assert.equal(unitByName('staleEndpointWindow.max'), 'ns');
+  assert.equal(unitByName('cpuNsPerConnection'), 'ns');
+  assert.equal(unitByName('failedConnections.rate'), 'ratio');
+  assert.equal(unitByName('connectionsPerSecond'), 'perSecond');
+  assert.equal(unitByName('memory'), 'bytes');
+  assert.equal(unitByName('rulesVisited.mean'), 'count');
+  assert.equal(unitByName('rate'), 'none', 'a bare "rate" is not a ratio of anything');
+  assert.equal(betterByName('firstPacketLatency.p99'), 'lower');
+  assert.equal(betterByName('connections.succeeded'), 'higher');
+  assert.deepEqual(metricInfo('x.p99', { x: { unit: 'ns', better: 'higher' } }), { unit: 'ns', better: 'higher' });
+  assert.deepEqual(metricInfo('x.p99', { x: { unit: 'ns' }, 'x.p99': { unit: 'bytes' } }), { unit: 'bytes', better: 'lower' });
+});
+
+test('values with units: three significant digits in the unit that fits', () => {
+  assert.equal(formatValue(41250, 'ns'), '41.3µs');
+  assert.equal(formatValue(999, 'ns'), '999ns');
+  assert.equal(formatValue(1.5e9, 'ns'), '1.5s');
+  assert.equal(formatValue(0.002, 'ratio'), '0.2%');
+  assert.equal(formatValue(0, 'ratio'), '0%');
+  assert.equal(formatValue(2048, 'bytes'), '2KiB');
+  assert.equal(formatValue(2500, 'perSecond'), '2.5k/s');
+  assert.equal(formatValue(123456, 'count'), '123456');
+  assert.equal(formatValue(12345678, 'count'), '12.3M');
+  assert.equal(formatValue(2.5, 'count'), '2.5');
+  assert.equal(formatValue(NaN, 'ns'), 'n/a');
+});

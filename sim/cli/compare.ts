@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { InputError } from '../engine/input-error.ts';
+import { compareSummaries, formatComparison, type Comparison } from '../../reports/compare.ts';
+import { readSummaryDoc } from '../../reports/summary-json.ts';
+
+/**
+ * `svcsim compare BASELINE.json CURRENT.json [--threshold 5%] [--alpha 0.05]`: the regression check
+ * between two summary.json files of the same study (reports/compare.ts says what counts).
+ * Exit status: 0 no regression, 1 at least one regression, 2 bad input (a file missing or not a
+ * summary.json, a bad flag).
+ */
+
+/** `5%` -> 0.05; a bare number is a percent too (`--threshold 5`), as people say it. */
+export function parseThreshold(text: string): number {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$/.exec(text);
+  if (!m) throw new InputError('--threshold', 'a percentage such as 5%', JSON.stringify(text));
+  return Number(m[1]) / 100;
+}
+
+export function parseAlpha(text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !(v > 0 && v < 1)) throw new InputError('--alpha', 'a significance level between 0 and 1, such as 0.05', JSON.stringify(text));
+  return v;
+}
+
+export interface CompareRun {
+  comparison: Comparison;
+  text: string;
+  exitCode: 0 | 1;
+}
+
+export function runCompare(baselineFile: string, currentFile: string, opts: { threshold?: string; alpha?: string } = {}): CompareRun {
+  const threshold = parseThreshold(opts.threshold ?? '5%');
+  const alpha = parseAlpha(opts.alpha ?? '0.05');
+  const baseline = readSummaryDoc(baselineFile);
+  const current = readSummaryDoc(currentFile);
+  const comparison = compareSummaries(baseline, current, { threshold, alpha });
+  return { comparison, text: formatComparison(comparison, { baseline: baselineFile, current: currentFile }), exitCode: comparison.regressions > 0 ? 1 : 0 };
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('Compare two summary.json files metric by metric; exit 1 on a significant regression larger than the threshold')
+    .argument('<baseline>', 'summary.json of the baseline run')
+    .argument('<current>', 'summary.json of the run to check')
+    .option('--threshold <percent>', 'smallest relative change of a mean that counts', '5%')
+    .option('--alpha <p>', "significance level of Welch's t-test", '0.05')
+    .action((baseline: string, current: string, opts: { threshold: string; alpha: string }) => {
+      const r = runCompare(baseline, current, opts);
+      process.stdout.write(r.text);
+      if (r.exitCode !== 0) process.exitCode = r.exitCode;
+    });
+}
