@@ -21,12 +21,12 @@ function synthetic(): CalibrationPoints {
     }
     for (const n of [100, 1000, 2500]) {
       const set = iptablesRestoreInput(n, 4);
-      p.restore.push({ backend: b, services: n, lines: set.lines, rules: set.rules, ns: base + perLine * set.lines });
-      p.update.push({ backend: b, services: n, rules: set.rules, ns: 2e6 + perRuleUpdate * set.rules });
+      p.restore.push({ backend: b, services: n, lines: set.lines, rules: set.rules, ns: base + perLine * set.lines, wallNs: 0 });
+      p.update.push({ backend: b, services: n, rules: set.rules, ns: 2e6 + perRuleUpdate * set.rules, wallNs: 0 });
     }
   }
-  for (const n of [100, 1000]) p.vmap.push({ services: n, lines: 1000 + 10 * n, loadNs: 5e6 + 20_000 * (1000 + 10 * n), p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100 });
-  p.conntrack = { packets: 1000, sameFlowNs: [2e6, 2e6], newFlowNs: [2.5e6, 2.5e6], untrackedNs: [1.9e6, 1.9e6] };
+  for (const n of [100, 1000]) p.vmap.push({ services: n, lines: 1000 + 10 * n, loadNs: 5e6 + 20_000 * (1000 + 10 * n), loadWallNs: 0, p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100 });
+  p.conntrack = { packets: 1000, sameFlowNs: [2000, 2000], newFlowNs: [2600, 2600], untrackedNs: [1900, 1900], untrackedNewFlowNs: [2000, 2000] };
   return p;
 }
 
@@ -39,7 +39,7 @@ test('fitCostModel recovers the costs the points were made with, as CostModel fi
   assert.deepEqual(m.costs.singleUpdateNsPerRule, { legacy: 4000, nft: 100 });
   assert.equal(m.costs.nftNsPerLine, 20_000);
   assert.equal(m.costs.nftTransactionBaseNs, 5e6);
-  // (2e6 - 1.9e6) / 1000 packets = 100 ns for two lookups; a new flow costs 500 ns more than one flow
+  // 2000 - 1900 = 100 ns for two lookups; a new flow 2600 - 2000 = 600 ns for an insert and a lookup
   assert.equal(m.costs.conntrackLookupNs, 50);
   assert.equal(m.costs.conntrackInsertNs, 550);
   assert.deepEqual(m.warnings, []);
@@ -48,12 +48,16 @@ test('fitCostModel recovers the costs the points were made with, as CostModel fi
   for (const k of Object.keys(m.costs)) assert.ok(k in DEFAULT_COSTS, k);
 });
 
-test('a negative fitted cost is written as 0 with a warning', () => {
+test('a negative fitted cost is left out with a warning, so the default stays in force', () => {
   const p = synthetic();
   p.walk = p.walk.map((w) => ({ ...w, walkNs: w.backend === 'legacy' ? 1000 - w.position * 0.01 : w.walkNs }));
+  p.conntrack!.untrackedNs = [2100, 2100];
   const m = fitCostModel(p);
-  assert.equal(m.costs.perRuleNs?.legacy, 0);
+  assert.deepEqual(m.costs.perRuleNs, { nft: 11 });
+  assert.equal(m.costs.conntrackLookupNs, undefined);
   assert.ok(m.warnings.some((w) => w.startsWith('perRuleNs.legacy fitted')));
+  assert.ok(m.warnings.some((w) => w.startsWith('conntrackLookupNs fitted')));
+  assert.equal(withCosts(DEFAULT_COSTS, m.costs).perRuleNs.legacy, DEFAULT_COSTS.perRuleNs.legacy);
 });
 
 test('the restore rule set has the lines per service the iptables mode model charges, and parses', () => {

@@ -52,7 +52,7 @@ export interface CalibrationFile {
   /** Load with withCosts(DEFAULT_COSTS, file.costs) (scenario: `costs: { calibration: FILE }`). */
   costs: DeepPartial<CostModel>;
   fits: Record<string, FitRecord>;
-  /** Conntrack figures derived from the CPU-time bursts, ns per packet. */
+  /** Conntrack figures derived from the CPU-time bursts, ns per packet (may be negative: noise). */
   conntrack?: { newEntryOverLookupNs: number; lookupPairNs: number; lookupNs: number; insertNs: number };
   warnings: string[];
   points: CalibrationPoints;
@@ -85,10 +85,20 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   const restoreNsPerLine: Partial<Record<IptablesBackend, number>> = {};
   const singleUpdateNsPerRule: Partial<Record<IptablesBackend, number>> = {};
   const costs: DeepPartial<CostModel> = {};
-  // A negative slope or intercept is noise, not a cost: clamp to 0 and say so.
+  // A negative cost is noise, not a cost: it is left out of `costs` (the default stays in force
+  // where the file is loaded) and said so. A fixed cost (an intercept) may be 0.
+  const positive = (name: string, v: number): number | undefined => {
+    if (v > 0) return sig3(v);
+    warnings.push(`${name} fitted ${v.toPrecision(3)} <= 0 (noise larger than the effect): not written, the default stays`);
+    return undefined;
+  };
   const nonNegative = (name: string, v: number): number => {
-    if (v < 0) warnings.push(`${name} fitted ${v.toPrecision(3)} < 0 (noise larger than the effect); written as 0`);
+    if (v < 0) warnings.push(`${name} fitted ${v.toPrecision(3)} < 0: written as 0`);
     return sig3(Math.max(0, v));
+  };
+  const put = (into: Partial<Record<IptablesBackend, number>>, b: IptablesBackend, name: string, v: number) => {
+    const p = positive(name, v);
+    if (p !== undefined) into[b] = p;
   };
   const weak = (name: string, f: FitRecord) => {
     if (!(f.r2 >= 0.9)) warnings.push(`${name}: R^2 = ${f.r2.toFixed(3)}: the points scatter about the line; treat the figure as rough`);
@@ -99,7 +109,7 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
     const fw = fit(walk.map((p) => p.position), walk.map((p) => p.walkNs), 'rules before the match (k)', 'ns per walk of k rules', [`perRuleNs.${b}`]);
     if (fw) {
       fits[`walk.${b}`] = fw;
-      perRuleNs[b] = nonNegative(`perRuleNs.${b}`, fw.slope);
+      put(perRuleNs, b, `perRuleNs.${b}`, fw.slope);
       weak(`walk.${b}`, fw);
     }
     const rs = points.restore.filter((p) => p.backend === b);
@@ -107,14 +117,14 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
     if (fr) {
       fits[`restore.${b}`] = fr;
       restoreBaseNs[b] = nonNegative(`restoreBaseNs.${b}`, fr.intercept);
-      restoreNsPerLine[b] = nonNegative(`restoreNsPerLine.${b}`, fr.slope);
+      put(restoreNsPerLine, b, `restoreNsPerLine.${b}`, fr.slope);
       weak(`restore.${b}`, fr);
     }
     const up = points.update.filter((p) => p.backend === b);
     const fu = fit(up.map((p) => p.rules), up.map((p) => p.ns), 'rules in the nat table', `ns per iptables-${b} -A`, [`singleUpdateNsPerRule.${b}`]);
     if (fu) {
       fits[`singleUpdate.${b}`] = fu;
-      singleUpdateNsPerRule[b] = nonNegative(`singleUpdateNsPerRule.${b}`, fu.slope);
+      put(singleUpdateNsPerRule, b, `singleUpdateNsPerRule.${b}`, fu.slope);
     }
   }
   if (Object.keys(perRuleNs).length) costs.perRuleNs = perRuleNs;
@@ -129,23 +139,27 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   if (fl) {
     fits.nftTransaction = fl;
     costs.nftTransactionBaseNs = nonNegative('nftTransactionBaseNs', fl.intercept);
-    costs.nftNsPerLine = nonNegative('nftNsPerLine', fl.slope);
+    const perLine = positive('nftNsPerLine', fl.slope);
+    if (perLine !== undefined) costs.nftNsPerLine = perLine;
   }
   const fv = fit(points.vmap.map((p) => p.services), points.vmap.map((p) => p.p10Ns), 'services in the verdict map', 'connect latency p10, ns', []);
   if (fv) fits.vmapConnect = fv;
 
   let conntrack: CalibrationFile['conntrack'];
   const ct = points.conntrack;
-  if (ct && ct.sameFlowNs.length && ct.newFlowNs.length === ct.sameFlowNs.length && ct.untrackedNs.length) {
-    // Pair each new-flow burst with the one-flow burst just before it: drift cancels in the pair.
-    const newOverLookup = median(ct.newFlowNs.map((v, i) => v - ct.sameFlowNs[i]!)) / ct.packets;
-    // One flow on loopback meets conntrack twice (output, then input): two lookups per packet.
-    const lookupPair = (median(ct.sameFlowNs) - median(ct.untrackedNs)) / ct.packets;
+  if (ct && ct.sameFlowNs.length && ct.newFlowNs.length && ct.untrackedNs.length && ct.untrackedNewFlowNs.length) {
+    // One flow on loopback meets conntrack twice (output, then input), finding its entry each time.
+    const lookupPair = median(ct.sameFlowNs) - median(ct.untrackedNs);
     const lookupNs = lookupPair / 2;
-    const insertNs = newOverLookup + lookupNs;
-    conntrack = { newEntryOverLookupNs: newOverLookup, lookupPairNs: lookupPair, lookupNs, insertNs };
-    costs.conntrackLookupNs = nonNegative('conntrackLookupNs', lookupNs);
-    costs.conntrackInsertNs = nonNegative('conntrackInsertNs', insertNs);
+    // A new flow per packet: the output pass allocates, NATs and confirms an entry, the input pass
+    // finds it; the untracked new-flow burst takes away what new destinations cost without conntrack.
+    const newFlowPair = median(ct.newFlowNs) - median(ct.untrackedNewFlowNs);
+    const insertNs = newFlowPair - lookupNs;
+    conntrack = { newEntryOverLookupNs: newFlowPair - lookupPair, lookupPairNs: lookupPair, lookupNs, insertNs };
+    const l = positive('conntrackLookupNs', lookupNs);
+    if (l !== undefined) costs.conntrackLookupNs = l;
+    const ins = positive('conntrackInsertNs', insertNs);
+    if (ins !== undefined) costs.conntrackInsertNs = ins;
   }
   return { costs, fits, conntrack, warnings };
 }

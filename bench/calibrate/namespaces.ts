@@ -54,6 +54,19 @@ export class NamespaceRegistry {
     return name;
   }
 
+  /**
+   * Runs a command in a namespace under bash's `time`, which reports the command's own CPU time
+   * (user + system, from wait4's rusage): on a machine shared with other work, the CPU time is
+   * what the command costs, while its wall time also counts the time it waited for a CPU.
+   */
+  execCpuTimed(ns: string, cmd: string, args: string[], input?: string): RunResult & { cpuNs: number; wallNs: number } {
+    const script = 'TIMEFORMAT="svcsim-time %3R %3U %3S"; time "$@"';
+    const r = run('ip', ['netns', 'exec', ns, 'bash', '-c', script, 'bash', cmd, ...args], input);
+    const m = /svcsim-time (\d+\.\d+) (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr);
+    if (!m) throw new Error(`${cmd}: no timing in bash's output: ${r.stderr.slice(-200)}`);
+    return { ...r, wallNs: Number(m[1]) * 1e9, cpuNs: (Number(m[2]) + Number(m[3])) * 1e9 };
+  }
+
   exec(ns: string, cmd: string, args: string[], input?: string, allowFailure = false): RunResult {
     return run('ip', ['netns', 'exec', ns, cmd, ...args], input, allowFailure);
   }

@@ -14,6 +14,8 @@ export const REQUIRED_TOOLS: { cmd: string; pkg: string }[] = [
   { cmd: 'iptables-nft', pkg: 'iptables' },
   { cmd: 'nft', pkg: 'nftables' },
   { cmd: 'conntrack', pkg: 'conntrack' },
+  { cmd: 'bash', pkg: 'bash' },
+  { cmd: 'python3', pkg: 'python3' },
 ];
 
 /** The nat-table checks run inside the throw-away namespace: the kernel side of each backend. */

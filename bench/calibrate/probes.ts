@@ -37,10 +37,12 @@ export interface WalkPoint {
   p50Ns: number;
   connects: number;
 }
-export interface RestorePoint { backend: IptablesBackend; services: number; lines: number; rules: number; ns: number }
-export interface UpdatePoint { backend: IptablesBackend; services: number; rules: number; ns: number }
-export interface VmapPoint { services: number; lines: number; loadNs: number; p10Ns: number; p50Ns: number; p99Ns: number; cpuNs: number; connects: number }
-export interface ConntrackPoints { packets: number; sameFlowNs: number[]; newFlowNs: number[]; untrackedNs: number[] }
+/** `ns` is the command's CPU time (user + system), what the fits use; `wallNs` its wall time. */
+export interface RestorePoint { backend: IptablesBackend; services: number; lines: number; rules: number; ns: number; wallNs: number }
+export interface UpdatePoint { backend: IptablesBackend; services: number; rules: number; ns: number; wallNs: number }
+export interface VmapPoint { services: number; lines: number; /** CPU time of `nft -f` */ loadNs: number; loadWallNs: number; p10Ns: number; p50Ns: number; p99Ns: number; cpuNs: number; connects: number }
+/** CPU time per packet (ns) of each burst: tracked one flow / new flows, untracked one flow / new flows. */
+export interface ConntrackPoints { packets: number; sameFlowNs: number[]; newFlowNs: number[]; untrackedNs: number[]; untrackedNewFlowNs: number[] }
 
 function agentArgs(...args: (string | number)[]): string[] {
   return [agentPath, ...args.map(String)];
@@ -181,8 +183,10 @@ export function walkRepeatFor(position: number, target: number): number {
 export interface RestoreOptions { services: number[]; repeats: number; endpointsPerService: number }
 
 /**
- * iptables-restore of N services into an empty nat table (timed: the whole command, as kube-proxy
- * pays it), then one `iptables -A` into the table of N services.
+ * iptables-restore of N services into an empty nat table, then one `iptables -A` into the table of
+ * N services. Timed as CPU time of the command (see execCpuTimed): on an idle node kube-proxy's
+ * restore is CPU-bound (parsing in the process, the table swap in its system time), so CPU time is
+ * the wall time an idle host would see, whatever else this machine is running.
  */
 export function measureRestore(reg: NamespaceRegistry, backend: IptablesBackend, o: RestoreOptions, log: (s: string) => void): { restore: RestorePoint[]; update: UpdatePoint[] } {
   const ns = reg.create('rs');
@@ -192,19 +196,23 @@ export function measureRestore(reg: NamespaceRegistry, backend: IptablesBackend,
   try {
     for (const n of o.services) {
       const rules = iptablesRestoreInput(n, o.endpointsPerService);
-      const restoreNs: number[] = [];
-      const updateNs: number[] = [];
-      for (let r = 0; r < o.repeats; r++) {
+      const r = { cpu: [] as number[], wall: [] as number[] };
+      const u = { cpu: [] as number[], wall: [] as number[] };
+      for (let i = 0; i < o.repeats; i++) {
         reg.exec(ns, ipt, ['-t', 'nat', '-F']);
         reg.exec(ns, ipt, ['-t', 'nat', '-X']);
-        restoreNs.push(reg.exec(ns, `${ipt}-restore`, [], rules.text).elapsedNs);
+        const t = reg.execCpuTimed(ns, `${ipt}-restore`, [], rules.text);
+        r.cpu.push(t.cpuNs);
+        r.wall.push(t.wallNs);
         const extra = ['KUBE-SERVICES', '-d', '10.100.0.2/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'KUBE-MARK-MASQ'];
-        updateNs.push(reg.exec(ns, ipt, ['-t', 'nat', '-A', ...extra]).elapsedNs);
+        const a = reg.execCpuTimed(ns, ipt, ['-t', 'nat', '-A', ...extra]);
+        u.cpu.push(a.cpuNs);
+        u.wall.push(a.wallNs);
         reg.exec(ns, ipt, ['-t', 'nat', '-D', ...extra]);
       }
-      restore.push({ backend, services: n, lines: rules.lines, rules: rules.rules, ns: median(restoreNs) });
-      update.push({ backend, services: n, rules: rules.rules, ns: median(updateNs) });
-      log(`restore ${backend} services=${n} lines=${rules.lines}: ${(median(restoreNs) / 1e6).toFixed(1)} ms; single -A: ${(median(updateNs) / 1e6).toFixed(2)} ms`);
+      restore.push({ backend, services: n, lines: rules.lines, rules: rules.rules, ns: median(r.cpu), wallNs: median(r.wall) });
+      update.push({ backend, services: n, rules: rules.rules, ns: median(u.cpu), wallNs: median(u.wall) });
+      log(`restore ${backend} services=${n} lines=${rules.lines}: CPU ${(median(r.cpu) / 1e6).toFixed(1)} ms (wall ${(median(r.wall) / 1e6).toFixed(1)} ms); single -A: CPU ${(median(u.cpu) / 1e6).toFixed(1)} ms`);
     }
   } finally {
     reg.remove(ns);
@@ -223,10 +231,10 @@ export async function measureVmap(reg: NamespaceRegistry, o: VmapOptions, log: (
     for (const n of o.services) {
       reg.exec(dp.router, 'nft', ['flush', 'ruleset']);
       const rules = nftablesInput(n, o.endpointsPerService, TARGET);
-      const loadNs = reg.exec(dp.router, 'nft', ['-f', '-'], rules.text).elapsedNs;
+      const load = reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], rules.text);
       const m = dp.connectLatency(o.connects, o.warmup);
-      out.push({ services: n, lines: rules.lines, loadNs, ...m, connects: o.connects });
-      log(`nft vmap services=${n}: nft -f ${(loadNs / 1e6).toFixed(0)} ms, connect p50 ${(m.p50Ns / 1e3).toFixed(1)} us`);
+      out.push({ services: n, lines: rules.lines, loadNs: load.cpuNs, loadWallNs: load.wallNs, ...m, connects: o.connects });
+      log(`nft vmap services=${n}: nft -f CPU ${(load.cpuNs / 1e6).toFixed(0)} ms (wall ${(load.wallNs / 1e6).toFixed(0)} ms), connect p10 ${(m.p10Ns / 1e3).toFixed(1)} us p50 ${(m.p50Ns / 1e3).toFixed(1)} us`);
     }
   } finally {
     dp.close();
@@ -237,28 +245,54 @@ export async function measureVmap(reg: NamespaceRegistry, o: VmapOptions, log: (
 export interface ConntrackOptions { packets: number; rounds: number; alternations: number }
 
 /**
- * Conntrack entry cost on loopback, from CPU time (user + system) of UDP bursts: to one flow (each
- * packet a lookup on output and again on input) and to a new flow per packet (each a new entry:
- * allocation, hash insert at confirm, then a lookup on input), in a namespace where a conntrack
- * match registers conntrack's hooks; and the one-flow burst where nothing does (no conntrack at
- * all). The tracked and untracked helpers alternate so drift of the machine hits both.
+ * The sender of the conntrack probe: `packets` UDP datagrams on loopback, to one flow or to a new
+ * flow (destination 127.1.x.y) per packet; prints the CPU time per packet of the sending process
+ * (user + system: on loopback the packet's whole trip, output and input hooks included, runs in the
+ * sending syscall). Python's loop costs about 1 us per packet, a tenth of Node's dgram, so the
+ * conntrack cost (hundreds of ns) stands out of the sender's own cost.
+ */
+const CONNTRACK_SENDER = `
+import socket, sys, time
+n, unique = int(sys.argv[1]), sys.argv[2] == 'new'
+sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sink.bind(('0.0.0.0', 9999))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))
+dst = [('127.1.%d.%d' % ((i >> 8) & 255, i & 255), 9999) for i in range(1, n + 1)] if unique else [('127.1.0.1', 9999)] * n
+p = b'x' * 16
+for a in dst[: min(n, 2000)]: s.sendto(p, ('127.1.0.1', 9999))
+t = time.process_time()
+for a in dst: s.sendto(p, a)
+print((time.process_time() - t) / n * 1e9)
+`;
+
+/**
+ * Conntrack entry cost on loopback, from the CPU time per packet of UDP bursts, in a namespace where
+ * a conntrack match registers conntrack's hooks (tracked) and in one where nothing does
+ * (untracked), each to one flow (every packet meets conntrack twice, output and input, and finds
+ * its entry) and to a new flow per packet (the output pass creates and confirms an entry, the input
+ * pass finds it). Tracked and untracked alternate so drift of the machine hits both; the table is
+ * flushed before each burst.
  */
 export function measureConntrack(reg: NamespaceRegistry, o: ConntrackOptions, log: (s: string) => void): ConntrackPoints {
   const tracked = reg.create('ct');
   const untracked = reg.create('nt');
-  const out: ConntrackPoints = { packets: o.packets, sameFlowNs: [], newFlowNs: [], untrackedNs: [] };
+  const packets = Math.min(o.packets, 65_000);
+  const out: ConntrackPoints = { packets, sameFlowNs: [], newFlowNs: [], untrackedNs: [], untrackedNewFlowNs: [] };
+  const burst = (ns: string, kind: 'same' | 'new') => {
+    reg.exec(ns, 'conntrack', ['-F'], undefined, true);
+    return Number(reg.exec(ns, 'python3', ['-c', CONNTRACK_SENDER, String(packets), kind]).stdout.trim());
+  };
   try {
     // Any rule that needs conntrack registers its hooks in this namespace (nf_ct_netns_get).
     reg.exec(tracked, 'iptables-legacy', ['-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
-    for (let i = 0; i < o.alternations; i++) {
-      const a = JSON.parse(reg.exec(tracked, process.execPath, agentArgs('udp', 9999, o.packets, o.rounds)).stdout) as { same: number[]; fresh: number[] };
-      const b = JSON.parse(reg.exec(untracked, process.execPath, agentArgs('udp', 9999, o.packets, o.rounds)).stdout) as { same: number[] };
-      out.sameFlowNs.push(...a.same);
-      out.newFlowNs.push(...a.fresh);
-      out.untrackedNs.push(...b.same);
-      const per = (v: number[]) => (median(v) / o.packets / 1e3).toFixed(2);
-      log(`conntrack: CPU per packet: one flow ${per(a.same)} us, a new flow each ${per(a.fresh)} us, untracked ${per(b.same)} us`);
+    for (let i = 0; i < o.alternations * o.rounds; i++) {
+      out.sameFlowNs.push(burst(tracked, 'same'));
+      out.untrackedNs.push(burst(untracked, 'same'));
+      out.newFlowNs.push(burst(tracked, 'new'));
+      out.untrackedNewFlowNs.push(burst(untracked, 'new'));
+      const f = (v: number[]) => `${v.at(-1)!.toFixed(0)} ns`;
+      log(`conntrack: CPU per packet: one flow ${f(out.sameFlowNs)} (untracked ${f(out.untrackedNs)}), a new flow each ${f(out.newFlowNs)} (untracked ${f(out.untrackedNewFlowNs)})`);
     }
+    reg.exec(tracked, 'conntrack', ['-F'], undefined, true);
     return out;
   } finally {
     reg.remove(tracked);
