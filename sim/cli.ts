@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { isInputError } from './engine/input-error.ts';
 import { registerCalibrate } from './cli/calibrate.ts';
+import { registerCompare } from './cli/compare.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
 import { registerRender } from './cli/render.ts';
 import { registerScenario } from './cli/scenario.ts';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCalibrate(program);
+  registerCompare(program);
   registerEndpoints(program);
   registerRender(program);
   registerScenario(program);
