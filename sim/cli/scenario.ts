@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { writeRunOutputs } from '../../reports/write.ts';
@@ -112,7 +112,7 @@ async function runOne(study: LoadedScenario, outDir: string, jobs: number, junit
   const out = io.out;
   out.write(`\n${study.name}: ${study.question}\n`);
   if (result.partial) out.write(`PARTIAL: interrupted after ${result.runs.length} of ${result.planned} runs; the outputs hold only those.\n`);
-  out.write(`report: ${relative(process.cwd(), written.reportPath) || written.reportPath}\n\n${written.headline}\n`);
+  out.write(`report: ${shownPath(written.reportPath)}\n\n${written.headline}\n`);
   if (written.expectations.length > 0) {
     const held = written.expectations.length - written.failedExpectations;
     out.write(`\nexpectations: ${held} of ${written.expectations.length} held\n`);
@@ -120,6 +120,12 @@ async function runOne(study: LoadedScenario, outDir: string, jobs: number, junit
   }
   if (result.partial) return 130;
   return written.failedExpectations > 0 ? 1 : 0;
+}
+
+/** A path under the working directory relative to it (`out/quickstart/report.html`), others absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 function wholeNumber(flag: string, text: string, min: number): number {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ChartSpec as ReportChart, ReportInput, RunRow, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
 import { SECOND } from '../engine/time.ts';
 import type { LoadedScenario } from './load.ts';
+import { MODEL_METRICS } from './metric-info.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
 
@@ -31,6 +32,7 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       charts: first.charts as ReportChart[],
       expectations: first.expect,
       partial: study.partial,
+      metrics: MODEL_METRICS,
       source: loaded.text,
     },
     runs,

@@ -1,0 +1,25 @@
+import type { MetricInfo } from '../../reports/types.ts';
+
+/**
+ * Units and direction of the metrics the model writes (sim/scenario/model/metrics.ts and
+ * run-model.ts), where reports/units.ts's naming rules would guess wrong: `cpuPerConnection` is ns of
+ * CPU, `kernel.memoryBytes` is bytes, `connections.ok` is better higher. Keys are full names or base
+ * names (the part before the first dot), as ScenarioMeta.metrics takes them; a metric not listed
+ * falls back to the naming rules. The report's tables and `svcsim compare` read these.
+ */
+export const MODEL_METRICS: Record<string, MetricInfo> = {
+  connections: { unit: 'count', description: 'connections opened after warm-up, by outcome' },
+  'connections.ok': { unit: 'count', better: 'higher', description: 'connections that completed' },
+  failedConnections: { unit: 'count', description: 'connections that did not complete (refused, reset, timeout, dropped)' },
+  'failedConnections.rate': { unit: 'ratio', description: 'failed connections / connections' },
+  drops: { unit: 'count', description: 'dropped connections by reason' },
+  rulesVisited: { unit: 'count', description: 'rules (or map lookups) a first packet walks through' },
+  cpuPerConnection: { unit: 'ns', description: 'kernel CPU time spent on a new connection\'s first packet' },
+  syncUnits: { unit: 'count', description: 'rules, elements or objects written per sync' },
+  syncs: { unit: 'count', description: 'kube-proxy syncs, all nodes' },
+  kernel: { unit: 'count', description: 'kernel objects kube-proxy programs on a node' },
+  'kernel.memoryBytes': { unit: 'bytes', description: 'estimated kernel memory of the programmed objects on a node' },
+  conntrack: { unit: 'count', description: 'conntrack table, per node' },
+  'conntrack.occupancy.peak': { unit: 'ratio', description: 'peak entries / nf_conntrack_max' },
+  sim: { unit: 'count', description: 'simulator figures (events executed)' },
+};
