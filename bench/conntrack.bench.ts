@@ -1,0 +1,153 @@
+/**
+ * The conntrack table's own speed at nf_conntrack sizes 1e4..1e6 (hash buckets = size / 4, as kube-proxy
+ * sets hashsize), with the table already holding `size` ESTABLISHED TCP connections:
+ *
+ * - insert: 1000 new connections per call, each a SYN through nf_conntrack_in (alloc) and confirm (hash
+ *   insert of both tuples); the call then deletes them again so the table stays at its size (the delete
+ *   is inside the timing: the figure is insert + delete).
+ * - lookup: 1000 packets of resident connections (an ACK in the original direction: hash lookup plus the
+ *   TCP state update), spread over the whole table.
+ * - expire: 1000 unreplied UDP entries are added, the clock moves past their 30 s timeout, and one full
+ *   gc pass (ConntrackTable.gcScan over every bucket) reaps them; the pass also visits every resident
+ *   entry, which is the real cost of the kernel's gc worker at that size.
+ *
+ * Figures reported beside the timing say what one call did in the simulated table.
+ */
+import { ConntrackTable, CtLookup, GcScanResult } from '../sim/conntrack/table.ts';
+import { KERNEL_TIMEOUTS, kubeProxyHashsize, type ConntrackTimeouts } from '../sim/conntrack/timeouts.ts';
+import { makePacket, TCP_ACK, TCP_SYN, type Packet } from '../sim/net/packet.ts';
+import type { BenchSuite, BenchTask } from './suite.ts';
+
+const BATCH = 1000;
+const SECOND = 1e9;
+const VIP = 0xac1e0029; // 172.30.0.41
+const BACKEND = 0x0ab40001; // 10.180.0.1
+/** Resident entries must outlive every expire step (31 s of simulated time per call): 1000 days. */
+const TIMEOUTS: ConntrackTimeouts = { ...KERNEL_TIMEOUTS, tcp: { ...KERNEL_TIMEOUTS.tcp, established: 1000 * 86400 * SECOND } };
+
+/** Client address and port of resident connection i (unique for i < 2^22). */
+function residentSrc(i: number): number {
+  return (0x0a000000 + (i >>> 10)) >>> 0;
+}
+function residentSport(i: number): number {
+  return 10000 + (i & 1023);
+}
+
+/** A table holding `size` ESTABLISHED connections to a DNATed Service (SYN, SYN/ACK, ACK each). */
+function filledTable(size: number): ConntrackTable {
+  const t = new ConntrackTable({ max: 0, buckets: kubeProxyHashsize(size), timeouts: TIMEOUTS });
+  const lk = new CtLookup();
+  const p = makePacket({ proto: 'tcp', src: 0, dst: VIP, sport: 0, dport: 80 });
+  for (let i = 0; i < size; i++) {
+    set(p, residentSrc(i), residentSport(i), VIP, 80, TCP_SYN);
+    t.track(p, 0, lk);
+    t.setDnat(lk.entry, BACKEND, 8080);
+    t.confirm(lk.entry, 0);
+    set(p, BACKEND, 8080, residentSrc(i), residentSport(i), TCP_SYN | TCP_ACK);
+    t.track(p, 0, lk);
+    set(p, residentSrc(i), residentSport(i), VIP, 80, TCP_ACK);
+    t.track(p, 0, lk);
+  }
+  if (t.count !== size) throw new Error(`conntrack bench: filled ${t.count} entries, wanted ${size}`);
+  return t;
+}
+
+function set(p: Packet, src: number, sport: number, dst: number, dport: number, flags: number): void {
+  p.src = src;
+  p.sport = sport;
+  p.dst = dst;
+  p.dport = dport;
+  p.tcpFlags = flags;
+}
+
+function insertTask(size: number): BenchTask {
+  let t: ConntrackTable;
+  const lk = new CtLookup();
+  const ids = new Int32Array(BATCH);
+  const p = makePacket({ proto: 'tcp', src: 0, dst: VIP, sport: 0, dport: 80 });
+  let round = 0;
+  return {
+    name: `conntrack/insert size=${size}`,
+    beforeAll: () => {
+      t = filledTable(size);
+    },
+    fn: () => {
+      // New clients each round (11.x.y.z), so the hash chains they land in vary.
+      const base = (0x0b000000 + (round++ & 0xffff) * BATCH) >>> 0;
+      for (let k = 0; k < BATCH; k++) {
+        set(p, base + k, 40000, VIP, 80, TCP_SYN);
+        t.track(p, 0, lk);
+        t.confirm(lk.entry, 0);
+        ids[k] = lk.entry;
+      }
+      for (let k = 0; k < BATCH; k++) t.remove(ids[k]!, 0);
+    },
+    per: { unit: 'insert+delete', count: BATCH },
+    figures: () => ({ entries: t.count, buckets: t.buckets }),
+  };
+}
+
+function lookupTask(size: number): BenchTask {
+  let t: ConntrackTable;
+  const lk = new CtLookup();
+  const p = makePacket({ proto: 'tcp', src: 0, dst: VIP, sport: 0, dport: 80 });
+  let x = 12345;
+  let found = 0;
+  return {
+    name: `conntrack/lookup size=${size}`,
+    beforeAll: () => {
+      t = filledTable(size);
+    },
+    fn: () => {
+      found = 0;
+      for (let k = 0; k < BATCH; k++) {
+        // A fixed LCG spreads the lookups over the table (no Math.random: runs repeat).
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        const i = x % size;
+        set(p, residentSrc(i), residentSport(i), VIP, 80, TCP_ACK);
+        t.track(p, SECOND, lk);
+        if (lk.entry >= 0) found++;
+      }
+      if (found !== BATCH) throw new Error(`conntrack bench: ${BATCH - found} lookups missed`);
+    },
+    per: { unit: 'lookup', count: BATCH },
+    figures: () => ({ entries: t.count, found }),
+  };
+}
+
+function expireTask(size: number): BenchTask {
+  let t: ConntrackTable;
+  const lk = new CtLookup();
+  const r = new GcScanResult();
+  const p = makePacket({ proto: 'udp', src: 0, dst: 0x0a60000a, sport: 0, dport: 53 });
+  let now = SECOND;
+  let round = 0;
+  return {
+    name: `conntrack/expire size=${size}`,
+    beforeAll: () => {
+      t = filledTable(size);
+    },
+    fn: () => {
+      const base = (0x0c000000 + (round++ & 0xffff) * BATCH) >>> 0;
+      for (let k = 0; k < BATCH; k++) {
+        set(p, base + k, 5353, 0x0a60000a, 53, 0);
+        t.track(p, now, lk);
+        t.confirm(lk.entry, now);
+      }
+      now += TIMEOUTS.udp.unreplied + SECOND;
+      t.gcScan(0, t.buckets, now, r);
+      if (r.expired !== BATCH) throw new Error(`conntrack bench: gc reaped ${r.expired}, wanted ${BATCH}`);
+    },
+    per: { unit: 'expired entry', count: BATCH },
+    figures: () => ({ entries: t.count, scannedPerPass: r.scanned, reapedPerPass: r.expired }),
+  };
+}
+
+const suite: BenchSuite = {
+  name: 'conntrack',
+  tasks: ({ quick }) => {
+    const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+    return sizes.flatMap((s) => [insertTask(s), lookupTask(s), expireTask(s)]);
+  },
+};
+export default suite;
