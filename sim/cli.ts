@@ -11,6 +11,7 @@ import { registerCompare } from './cli/compare.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
 import { registerRender } from './cli/render.ts';
 import { registerScenario } from './cli/scenario.ts';
+import { registerTrace } from './cli/trace.ts';
 import { registerSchema } from './cli/schema.ts';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerEndpoints(program);
   registerRender(program);
   registerScenario(program);
+  registerTrace(program);
   registerSchema(program);
   return program;
 }

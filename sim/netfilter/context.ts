@@ -21,6 +21,12 @@ export interface TraceStep {
   /** 1-based rule number as the kernel prints it (for return/policy: number of rules + 1). */
   ruleNum: number;
   rule: Rule | null;
+  /** The packet as the kernel's TRACE line shows it at this step (DNAT and MARK change it). */
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+  mark: number;
 }
 
 /**

@@ -17,9 +17,9 @@
  */
 import type { Packet } from '../net/packet.ts';
 import type { CompiledChain, CompiledRuleset, CompiledTable } from './compile.ts';
-import type { EvalContext, HookResult } from './context.ts';
+import type { EvalContext, HookResult, TraceStep } from './context.ts';
 import { ruleMatches } from './matches.ts';
-import { CT_DNAT, CT_SNAT, type Verdict } from './rule.ts';
+import { CT_DNAT, CT_SNAT, type Rule, type Verdict } from './rule.ts';
 import { HOOK_ORDER, type Hook, type TableName } from './ruleset.ts';
 
 /** Walk outcomes. CONTINUE: fell off a user chain or RETURN (the caller goes on). */
@@ -40,6 +40,20 @@ function lowerBound(a: Int32Array, x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** Records a TRACE line with the packet as it is now (only when tracing: allocates). */
+export function traceStep(
+  trace: TraceStep[],
+  hook: Hook,
+  table: TableName,
+  chain: string,
+  type: TraceStep['type'],
+  ruleNum: number,
+  rule: Rule | null,
+  p: Packet,
+): void {
+  trace.push({ hook, table, chain, type, ruleNum, rule, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark });
 }
 
 function walkChain(
@@ -77,7 +91,7 @@ function walkChain(
       i++;
       continue;
     }
-    if (ctx.trace !== null) ctx.trace.push({ hook, table: t.name, chain: c.chain.name, type: 'rule', ruleNum: i + 1, rule: r });
+    if (ctx.trace !== null) traceStep(ctx.trace, hook, t.name, c.chain.name, 'rule', i + 1, r, p);
     const tg = r.target;
     switch (tg.kind) {
       case 'none':
@@ -133,7 +147,7 @@ function walkChain(
     i++;
   }
   if (ctx.trace !== null && !c.chain.builtin) {
-    ctx.trace.push({ hook, table: t.name, chain: c.chain.name, type: 'return', ruleNum: n + 1, rule: null });
+    traceStep(ctx.trace, hook, t.name, c.chain.name, 'return', n + 1, null, p);
   }
   return CONTINUE;
 }
@@ -157,7 +171,7 @@ export function evaluateTable(
   if (out === CONTINUE) {
     out = c.chain.policy === 'DROP' ? DROP : ACCEPT;
     if (ctx.trace !== null) {
-      ctx.trace.push({ hook, table, chain: c.chain.name, type: 'policy', ruleNum: c.chain.rules.length + 1, rule: null });
+      traceStep(ctx.trace, hook, table, c.chain.name, 'policy', c.chain.rules.length + 1, null, p);
     }
   }
   return VERDICTS[out]!;

@@ -9,6 +9,7 @@
  */
 import type { Packet } from '../../net/packet.ts';
 import type { EvalContext, HookResult } from '../context.ts';
+import { traceStep } from '../evaluate.ts';
 import { ruleMatches } from '../matches.ts';
 import { CT_DNAT, CT_SNAT, type Verdict } from '../rule.ts';
 import { HOOK_ORDER, type Chain, type Hook, type Ruleset, type Table, type TableName } from '../ruleset.ts';
@@ -27,14 +28,14 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
     if (i >= chain.rules.length) {
       // End of chain: implicit RETURN for a user chain, policy for the built-in one.
       if (chain.builtin) {
-        ctx.trace?.push({ hook, table: t.name, chain: chain.name, type: 'policy', ruleNum: chain.rules.length + 1, rule: null });
+        if (ctx.trace) traceStep(ctx.trace, hook, t.name, chain.name, 'policy', chain.rules.length + 1, null, p);
         return chain.policy === 'DROP' ? 'DROP' : 'ACCEPT';
       }
-      ctx.trace?.push({ hook, table: t.name, chain: chain.name, type: 'return', ruleNum: chain.rules.length + 1, rule: null });
+      if (ctx.trace) traceStep(ctx.trace, hook, t.name, chain.name, 'return', chain.rules.length + 1, null, p);
       const top = stack.pop();
       if (top === undefined) {
         // A goto from the built-in chain fell off the end: the built-in chain's policy.
-        ctx.trace?.push({ hook, table: t.name, chain: base.name, type: 'policy', ruleNum: base.rules.length + 1, rule: null });
+        if (ctx.trace) traceStep(ctx.trace, hook, t.name, base.name, 'policy', base.rules.length + 1, null, p);
         return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
       }
       chain = top.chain;
@@ -47,7 +48,7 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
       i++;
       continue;
     }
-    ctx.trace?.push({ hook, table: t.name, chain: chain.name, type: 'rule', ruleNum: i + 1, rule: r });
+    if (ctx.trace) traceStep(ctx.trace, hook, t.name, chain.name, 'rule', i + 1, r, p);
     const tg = r.target;
     switch (tg.kind) {
       case 'accept':
@@ -59,12 +60,12 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
         return 'REJECT';
       case 'return': {
         if (chain.builtin) {
-          ctx.trace?.push({ hook, table: t.name, chain: base.name, type: 'policy', ruleNum: base.rules.length + 1, rule: null });
+          if (ctx.trace) traceStep(ctx.trace, hook, t.name, base.name, 'policy', base.rules.length + 1, null, p);
           return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
         }
         const top = stack.pop();
         if (top === undefined) {
-          ctx.trace?.push({ hook, table: t.name, chain: base.name, type: 'policy', ruleNum: base.rules.length + 1, rule: null });
+          if (ctx.trace) traceStep(ctx.trace, hook, t.name, base.name, 'policy', base.rules.length + 1, null, p);
           return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
         }
         chain = top.chain;

@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../engine/input-error.ts';
+import { formatTraceText, parsePacketSpec, runTrace, traceJson, type TraceOptions } from './trace.ts';
+
+// Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
+const G = 'test/golden/netfilter';
+function golden(name: string, actual: string): void {
+  const p = join(G, name);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(p, actual);
+  assert.equal(actual, readFileSync(p, 'utf8'), `differs from ${p}`);
+}
+const LEGACY = join(G, 'kube-proxy-legacy.iptables-save');
+const NFT_DUMP = join(G, 'kube-proxy-nft.iptables-save');
+const NFT = join(G, 'kube-proxy.nft');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'sim/cli.ts', 'trace', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const web: TraceOptions = { rules: LEGACY, packet: 'tcp 10.244.2.8:40000 > 10.96.112.40:80', nodeIp: '172.18.0.3', seed: '1' };
+
+test('trace golden: a pod-to-ClusterIP packet through a real legacy kube-proxy dump', () => {
+  const r = runTrace(web);
+  golden('trace-legacy.txt', formatTraceText(r));
+  // From a pod on another node: PREROUTING (DNAT), then forwarded.
+  assert.deepEqual(r.hooks, ['PREROUTING', 'FORWARD', 'POSTROUTING']);
+  assert.equal(r.verdict, 'ACCEPT');
+  assert.match(r.dnat!, /^10\.244\.(1\.5|2\.9|3\.14):8080$/);
+  assert.equal(r.masquerade, false, 'from inside the cluster CIDR: no KUBE-MARK-MASQ');
+});
+
+test('trace golden: the same through `nft list ruleset` text (--format nft)', () => {
+  const r = runTrace({ rules: NFT, format: 'nft', packet: 'tcp 10.0.1.5:40000 > 172.30.0.44:80', nodeIp: '192.168.0.2', seed: '1' });
+  golden('trace-nft.txt', formatTraceText(r));
+  assert.match(r.dnat!, /^10\.180\.0\.[45]:80$/);
+});
+
+test('--json: verdict, dnat, masquerade, rulesVisited and steps (table, chain, rule number, rule text)', () => {
+  const j = traceJson(runTrace({ ...web, packet: 'tcp 192.168.9.9:40000 > 10.96.112.40:80' })) as Record<string, unknown>;
+  assert.equal(j.verdict, 'ACCEPT');
+  assert.match(j.dnat as string, /^10\.244\.\d+\.\d+:8080$/);
+  assert.equal(j.masquerade, true, 'from outside 10.244.0.0/16: KUBE-MARK-MASQ, then MASQUERADE');
+  assert.ok(Number.isInteger(j.rulesVisited) && (j.rulesVisited as number) > 5);
+  const steps = j.steps as { table: string; chain: string; rule: number; text: string }[];
+  assert.deepEqual(
+    steps.find((s) => s.chain === 'KUBE-SERVICES'),
+    {
+      hook: 'PREROUTING',
+      table: 'nat',
+      chain: 'KUBE-SERVICES',
+      type: 'rule',
+      rule: 3,
+      text: '-A KUBE-SERVICES -d 10.96.112.40/32 -p tcp -m comment --comment "shop/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-7EJNTS7AENER2WX5',
+      packet: 'tcp 192.168.9.9:40000 > 10.96.112.40:80',
+      mark: '0x0',
+    },
+  );
+  // The CLI prints the same object.
+  const r = cli('--rules', LEGACY, '--packet', 'tcp 192.168.9.9:40000 > 10.96.112.40:80', '--node-ip', '172.18.0.3', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), j);
+});
+
+test('the statistic match draws from the --seed stream: same seed, same endpoint; seeds spread over all three', () => {
+  const pick = (seed: number) => runTrace({ ...web, seed: String(seed) }).dnat;
+  assert.equal(pick(5), pick(5));
+  const seen = new Set(Array.from({ length: 40 }, (_, s) => pick(s)));
+  assert.deepEqual([...seen].sort(), ['10.244.1.5:8080', '10.244.2.9:8080', '10.244.3.14:8080']);
+});
+
+test('both iptables backends give the same walk; the nf_tables one costs more per rule', () => {
+  const legacy = runTrace(web);
+  const nft = runTrace({ ...web, rules: NFT_DUMP });
+  assert.equal(nft.backend, 'nft');
+  assert.equal(legacy.backend, 'legacy');
+  // The nft dump has a raw table (its policy is one more step) and a CT --notrack rule for udp/4789 only.
+  assert.deepEqual(
+    nft.steps.filter((s) => s.table !== 'raw').map((s) => s.text),
+    legacy.steps.map((s) => s.text),
+  );
+  assert.ok(nft.costNs > legacy.costNs);
+});
+
+test('a Service without endpoints is rejected in filter FORWARD with icmp-port-unreachable', () => {
+  const r = runTrace({ ...web, packet: 'tcp 10.244.2.8:40000 > 10.96.45.17:80' });
+  assert.equal(r.verdict, 'REJECT');
+  assert.equal(r.rejectWith, 'icmp-port-unreachable');
+  assert.deepEqual(r.hooks, ['PREROUTING', 'FORWARD']);
+  assert.equal(r.steps.at(-1)!.chain, 'KUBE-SERVICES');
+  assert.equal(r.steps.at(-1)!.table, 'filter');
+});
+
+test('a packet from the node itself starts at OUTPUT; a NodePort on the node\'s address is delivered locally', () => {
+  const out = runTrace({ ...web, packet: 'tcp 172.18.0.3:40000 > 10.96.0.1:443' });
+  assert.deepEqual(out.hooks, ['OUTPUT', 'POSTROUTING']);
+  assert.equal(out.dnat, '172.18.0.2:6443');
+  assert.equal(out.masquerade, true, 'the node\'s own address is outside the cluster CIDR');
+  const np = runTrace({ ...web, packet: 'tcp 192.168.9.9:50000 > 172.18.0.3:30080' });
+  assert.ok(np.steps.some((s) => s.chain === 'KUBE-NODEPORTS'));
+  assert.deepEqual(np.hooks, ['PREROUTING', 'FORWARD', 'POSTROUTING'], 'DNATed to a pod: forwarded');
+  // --hook walks exactly the hooks given.
+  assert.deepEqual(runTrace({ ...web, hook: 'output' }).hooks, ['OUTPUT']);
+  // Not the first packet: nat is not consulted (the connection's NAT is in conntrack).
+  const est = runTrace({ ...web, ctstate: 'ESTABLISHED' });
+  assert.equal(est.dnat, null);
+  assert.ok(est.steps.every((s) => s.table !== 'nat'));
+});
+
+test('session affinity rules (recent --set / --rcheck) trace through', () => {
+  const r = runTrace({ ...web, packet: 'tcp 10.244.2.8:40000 > 10.96.201.3:9000' });
+  assert.equal(r.dnat, '10.244.2.4:9000');
+  assert.ok(r.steps.some((s) => s.text.includes('-m recent --set --name KUBE-SEP-YIL6JZP7A3QYXJU2')));
+});
+
+test('packet specs: what parses and what is refused', () => {
+  assert.equal(parsePacketSpec('udp 10.0.0.1:53 > 10.0.0.2:53').proto, 'udp');
+  assert.equal(parsePacketSpec('ICMP 10.0.0.1 > 10.0.0.2').dport, 0);
+  for (const bad of ['tcp 10.0.0.1 > 10.0.0.2:80', 'tcp 10.0.0.1:1 > 10.0.0.300:80', 'gre 10.0.0.1 > 10.0.0.2', 'tcp 10.0.0.1:1 -> 10.0.0.2:80', 'icmp 10.0.0.1:1 > 10.0.0.2', 'tcp 10.0.0.1:0 > 10.0.0.2:80', '']) {
+    assert.throws(() => parsePacketSpec(bad), (e: unknown) => e instanceof InputError && e.where === '--packet', bad);
+  }
+});
+
+test('bad input: one message, exit 2, nothing on stdout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-trace-'));
+  const broken = join(dir, 'broken.rules');
+  writeFileSync(broken, '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.96.0.1/33 -j ACCEPT\nCOMMIT\n');
+  const cases: [string[], RegExp][] = [
+    [['--rules', join(dir, 'missing.rules'), '--packet', 'tcp 10.0.0.1:1 > 10.0.0.2:80'], /^svcsim: --rules: expected a readable file, found ".*missing\.rules" \(no such file\)\n$/],
+    [['--rules', broken, '--packet', 'tcp 10.0.0.1:1 > 10.0.0.2:80'], /^svcsim: .*broken\.rules:3:18: expected an IPv4 address or CIDR, found "10\.96\.0\.1\/33"\n$/],
+    [['--rules', LEGACY, '--packet', 'tcp 10.0.0.1 > 10.0.0.2:80'], /^svcsim: --packet: expected a packet like 'tcp 10\.244\.1\.5:40000 > 10\.96\.0\.10:80'.*found "tcp 10\.0\.0\.1 > 10\.0\.0\.2:80" \(tcp needs a source port\)\n$/],
+    [['--rules', LEGACY, '--packet', 'tcp 10.0.0.1:1 > 10.0.0.2:80', '--hook', 'PREROUTNG'], /^svcsim: --hook: expected hooks from PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING \(comma-separated\), found "PREROUTNG"\n$/],
+    [['--rules', LEGACY, '--packet', 'tcp 10.0.0.1:1 > 10.0.0.2:80', '--format', 'pf'], /^svcsim: --format: expected iptables-save or nft, found "pf"\n$/],
+    [['--rules', LEGACY, '--packet', 'tcp 10.0.0.1:1 > 10.0.0.2:80', '--seed', 'x'], /^svcsim: --seed: expected an integer, found "x"\n$/],
+    [['--rules', LEGACY, '--packet', 'tcp 10.0.0.1:1 > 10.0.0.2:80', '--format', 'nft'], /^svcsim: .*kube-proxy-legacy\.iptables-save:\d+:\d+: expected /],
+    [['--packet', 'tcp 10.0.0.1:1 > 10.0.0.2:80'], /required option '--rules <file>' not specified/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+  }
+});
