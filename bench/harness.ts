@@ -33,9 +33,16 @@ export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
   const suites: { loaded: LoadedSuite; tasks: BenchTask[] }[] = [];
   const errors: BenchResults['errors'] = [];
   for (const file of opts.files) {
-    const loaded = await loadSuite(file);
-    const tasks = loaded.suite.tasks({ quick: opts.quick }).filter((t) => !opts.filter || t.name.includes(opts.filter));
-    if (tasks.length) suites.push({ loaded, tasks });
+    // A suite that does not load or list its tasks is reported as an error of that suite; the
+    // others still run, so one broken file does not hide every other figure.
+    try {
+      const loaded = await loadSuite(file);
+      const tasks = loaded.suite.tasks({ quick: opts.quick }).filter((t) => !opts.filter || t.name.includes(opts.filter));
+      if (tasks.length) suites.push({ loaded, tasks });
+    } catch (e) {
+      errors.push({ name: `suite ${file}`, message: e instanceof Error ? e.message : String(e) });
+      opts.log(`suite ${file}: ERROR ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   const refs: ReferenceRecord[] = [];
@@ -58,6 +65,8 @@ export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
       } catch (e) {
         errors.push({ name: task.name, message: e instanceof Error ? e.message : String(e) });
         opts.log(`${task.name}: ERROR ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        await task.afterAll?.();
       }
     }
     bySuite.push(done);

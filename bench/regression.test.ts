@@ -86,3 +86,15 @@ test('parseResults names the file and the field that is wrong', () => {
   );
   assert.equal(parseResults(JSON.stringify(results([task('a', 1, 1)])), 'b.json').tasks[0]!.name, 'a');
 });
+
+test('tasks doing a different count of units per call are compared per unit', () => {
+  const base = { ...task('hold', 100, 2), per: { unit: 'event', count: 1000 } };
+  const sameSpeed = { ...task('hold', 20, 2), per: { unit: 'event', count: 200 } };
+  assert.equal(compareTask(base, sameSpeed, 0.2).verdict, 'ok');
+  assert.ok(Math.abs(compareTask(base, sameSpeed, 0.2).change! - 1) < 1e-12);
+  const slower = { ...task('hold', 30, 2), per: { unit: 'event', count: 200 } };
+  assert.equal(compareTask(base, slower, 0.2).verdict, 'slower');
+  // different units cannot be compared per unit: per call it is
+  const other = { ...task('hold', 100, 2), per: { unit: 'packet', count: 10 } };
+  assert.equal(compareTask(base, other, 0.2).change, 1);
+});

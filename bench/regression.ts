@@ -5,6 +5,7 @@
  * ratio is the task's mean time divided by the reference loop measured in the same process. The
  * noise of that change is the two ratios' relative margins of error combined in quadrature
  * (sqrt(rme_current^2 + rme_baseline^2), both already including the reference's own rme and drift).
+ * When both sides give the work per call (`per`), ratios are taken per unit of that work.
  * A task fails only when it is slower beyond both the noise and the threshold:
  *
  *     change > 1 + max(threshold, noise)
@@ -35,8 +36,20 @@ export interface Comparison {
   failed: boolean;
 }
 
+/**
+ * The figure compared: the ratio per unit of work when both sides say what a call stands for in the
+ * same unit (so a quick run doing fewer units per call compares with a full baseline), else per call.
+ */
+function comparable(baseline: TaskResultRecord, current: TaskResultRecord): [number, number] {
+  if (baseline.per && current.per && baseline.per.unit === current.per.unit && baseline.per.count > 0 && current.per.count > 0) {
+    return [baseline.ratio / baseline.per.count, current.ratio / current.per.count];
+  }
+  return [baseline.ratio, current.ratio];
+}
+
 export function compareTask(baseline: TaskResultRecord, current: TaskResultRecord, threshold: number): TaskComparison {
-  const change = current.ratio / baseline.ratio;
+  const [base, cur] = comparable(baseline, current);
+  const change = cur / base;
   const noise = Math.hypot(current.ratioRme, baseline.ratioRme) / 100;
   const allowed = Math.max(threshold, noise);
   let verdict: Verdict = 'ok';

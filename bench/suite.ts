@@ -10,6 +10,8 @@ export interface BenchTask {
   beforeAll?: () => void | Promise<void>;
   /** The timed unit of work. Keep it small enough for tinybench to repeat (ms, not minutes). */
   fn: () => void | Promise<void>;
+  /** Runs once after timing, to release what beforeAll built (the harness keeps the task record). */
+  afterAll?: () => void | Promise<void>;
   /**
    * What one call of fn stands for, so the table can say "ns per packet" rather than "ns per call":
    * e.g. { unit: 'packet', count: 1000 } when fn sends 1000 packets.
@@ -21,6 +23,10 @@ export interface BenchTask {
 
 export interface BenchSuite {
   name: string;
-  /** quick: the short form CI runs (fewer sizes, shorter time). */
+  /**
+   * quick: the short form CI runs (fewer sizes, shorter time). A task's name fixes its work: the
+   * quick form may leave tasks out, but a task it keeps must do the same work per unit (`per`) as in
+   * the full form, since bench:check compares either form with the committed baseline.
+   */
   tasks(options: { quick: boolean }): BenchTask[];
 }
