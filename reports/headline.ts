@@ -10,6 +10,13 @@ import type { PointSummary, ScenarioMeta } from './types.ts';
  * The report lists these first, and the terminal shows them as a small table after a run.
  */
 export function headlineMetrics(meta: ScenarioMeta, metrics: readonly string[], max = 4): string[] {
+  const chosen = studyMetrics(meta, metrics);
+  for (const m of metrics) if (chosen.length < max && !chosen.includes(m)) chosen.push(m);
+  return chosen.slice(0, max);
+}
+
+/** The metrics the study itself names: its charts' y over sweep parameters, then its expectations'. */
+export function studyMetrics(meta: ScenarioMeta, metrics: readonly string[]): string[] {
   const chosen: string[] = [];
   const add = (m: string): void => {
     if (metrics.includes(m) && !chosen.includes(m)) chosen.push(m);
@@ -18,12 +25,11 @@ export function headlineMetrics(meta: ScenarioMeta, metrics: readonly string[], 
   for (const line of meta.expectations) {
     // The metric is the last dotted name before the operator; cheap to find without a full parse,
     // and a line that names no measured metric simply adds nothing.
-    const lhs = line.split(/<|>|=|!/)[0] ?? '';
+    const lhs = line.split(/<=|>=|==|!=|<|>/)[0] ?? '';
     const name = lhs.slice(lhs.lastIndexOf(':') + 1).trim();
     for (const m of metrics) if (name === m || name.endsWith(`.${m}`)) add(m);
   }
-  for (const m of metrics) if (chosen.length < max) add(m);
-  return chosen.slice(0, max);
+  return chosen;
 }
 
 /** Points shown in the terminal table; the rest are in summary.csv. */

@@ -1,8 +1,8 @@
 import type { ChartOutput } from './charts.ts';
 import type { ExpectationResult } from './expectations.ts';
-import { headlineMetrics } from './headline.ts';
+import { studyMetrics } from './headline.ts';
 import { byCodeUnit, gridPoints, pointLabel } from './points.ts';
-import { formatValue, metricInfo, significant } from './units.ts';
+import { baseName, formatValue, metricInfo, significant } from './units.ts';
 import type { PointSummary, ScenarioMeta } from './types.ts';
 
 /**
@@ -112,7 +112,7 @@ function expectations(model: ReportModel): Block[] {
 
 /** Headline metrics first, then the others by name. */
 export function reportMetricOrder(model: ReportModel): string[] {
-  const head = headlineMetrics(model.meta, model.metrics, Infinity);
+  const head = studyMetrics(model.meta, model.metrics);
   return [...head, ...model.metrics.filter((m) => !head.includes(m)).sort(byCodeUnit)];
 }
 
@@ -126,9 +126,14 @@ function results(model: ReportModel): Block[] {
     kind: 'paragraph',
     text: 'Per sweep point: the mean over replications, the 95% confidence interval of the mean (Student t with n − 1 degrees of freedom), the sample standard deviation, and n, the replications that measured the metric.',
   });
-  for (const m of reportMetricOrder(model)) {
+  const order = reportMetricOrder(model);
+  const headline = studyMetrics(model.meta, model.metrics);
+  // The headline metrics under Results, everything else the runs measured after them.
+  const firstOther = headline.length > 0 ? order.find((m) => !headline.includes(m)) : undefined;
+  for (const m of order) {
     const info = metricInfo(m, model.meta.metrics);
-    const description = model.meta.metrics?.[m]?.description;
+    if (m === firstOther) blocks.push({ kind: 'heading', level: 2, text: 'Other metrics' });
+    const description = model.meta.metrics?.[m]?.description ?? model.meta.metrics?.[baseName(m)]?.description;
     blocks.push({ kind: 'heading', level: 3, text: `${m} (${info.better} is better)` });
     if (description) blocks.push({ kind: 'paragraph', text: description });
     const rows = model.points.map((p) => {

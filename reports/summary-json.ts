@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InputError } from '../sim/engine/input-error.ts';
 import type { ExpectationResult } from './expectations.ts';
 import { byCodeUnit, gridPoints } from './points.ts';
-import { metricInfo } from './units.ts';
+import { baseName, metricInfo } from './units.ts';
 import type { Better, ChartSpec, MetricSummary, MetricUnit, ParamValue, PointSummary, ScenarioMeta } from './types.ts';
 
 /**
@@ -28,7 +28,7 @@ export interface SummaryDoc {
   runs: { expected: number; finished: number };
   sweep: Record<string, ParamValue[]>;
   /** Unit and direction of every metric present (declared or by the naming rule of reports/units.ts). */
-  metrics: Record<string, { unit: MetricUnit; better: Better }>;
+  metrics: Record<string, { unit: MetricUnit; better: Better; description?: string }>;
   points: PointSummary[];
   expectations: {
     index: number;
@@ -82,7 +82,8 @@ export function buildSummaryDoc(
   const metrics: SummaryDoc['metrics'] = {};
   for (const m of [...metricNames].sort(byCodeUnit)) {
     const info = metricInfo(m, meta.metrics);
-    metrics[m] = { unit: info.unit, better: info.better };
+    const description = meta.metrics?.[m]?.description ?? meta.metrics?.[baseName(m)]?.description;
+    metrics[m] = description === undefined ? { unit: info.unit, better: info.better } : { unit: info.unit, better: info.better, description };
   }
   const sweep: Record<string, ParamValue[]> = {};
   for (const [k, v] of Object.entries(meta.sweep)) sweep[k] = [...v];
@@ -137,7 +138,7 @@ const docSchema = z.object({
   sweep: z.record(z.string(), z.array(paramValue)),
   metrics: z.record(
     z.string(),
-    z.object({ unit: z.enum(['ns', 'ratio', 'count', 'perSecond', 'bytes', 'none']), better: z.enum(['lower', 'higher']) }),
+    z.object({ unit: z.enum(['ns', 'ratio', 'count', 'perSecond', 'bytes', 'none']), better: z.enum(['lower', 'higher']), description: z.string().optional() }),
   ),
   points: z.array(z.object({ point: z.record(z.string(), paramValue), runs: z.number().int().nonnegative(), metrics: z.record(z.string(), metricSummary) })),
   expectations: z.array(z.any()),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { betterByName, formatValue, metricInfo, unitByName } from './units.ts';
+import { axisTitle, betterByName, displayScale, formatValue, metricInfo, unitByName } from './units.ts';
 
 test('units by name: durations in ns, ratios, rates, bytes, counts', () => {
   assert.equal(unitByName('firstPacketLatency.p99'), 'ns');
@@ -30,4 +30,13 @@ test('values with units: three significant digits in the unit that fits', () => 
   assert.equal(formatValue(12345678, 'count'), '12.3M');
   assert.equal(formatValue(2.5, 'count'), '2.5');
   assert.equal(formatValue(NaN, 'ns'), 'n/a');
+});
+
+test('axis titles name the scale: µs, %, thousands, k/s', () => {
+  assert.equal(axisTitle('firstPacketLatency.p99', 'ns', displayScale('ns', 41250)), 'firstPacketLatency.p99 (µs)');
+  assert.equal(axisTitle('failedConnections.rate', 'ratio', displayScale('ratio', 0.002)), 'failedConnections.rate (%)');
+  assert.equal(axisTitle('kernel.rules', 'count', displayScale('count', 32000)), 'kernel.rules (thousands)');
+  assert.equal(axisTitle('kernel.rules', 'count', displayScale('count', 320)), 'kernel.rules');
+  assert.equal(axisTitle('connectionsPerSecond', 'perSecond', displayScale('perSecond', 2500)), 'connectionsPerSecond (k/s)');
+  assert.equal(axisTitle('kernel.memoryBytes', 'bytes', displayScale('bytes', 5e6)), 'kernel.memoryBytes (MiB)');
 });

@@ -113,8 +113,15 @@ export function formatValue(v: number, unit: MetricUnit): string {
   return unit === 'perSecond' ? `${text}/s` : text;
 }
 
-/** Axis title suffix for a scale: "firstPacketLatency.p99 (µs)". */
+const PLAIN_WORDS: Record<string, string> = { k: 'thousands', M: 'millions', G: 'billions' };
+
+/**
+ * Axis title with the unit the axis is drawn in: "firstPacketLatency.p99 (µs)", "kernel.rules
+ * (thousands)" (an axis label "30" with a bare "k" in the title reads as a unit, not a multiplier).
+ */
 export function axisTitle(name: string, unit: MetricUnit, scale: DisplayScale): string {
-  const u = unit === 'perSecond' ? `${scale.suffix}/s` : scale.suffix;
+  let u = scale.suffix;
+  if (unit === 'perSecond') u = `${scale.suffix}/s`;
+  else if (unit !== 'ratio' && unit !== 'ns' && unit !== 'bytes' && u !== '') u = PLAIN_WORDS[u] ?? u;
   return u ? `${name} (${u})` : name;
 }
