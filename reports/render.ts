@@ -7,9 +7,9 @@ import type { TopLevelSpec } from 'vega-lite';
 
 /**
  * A vega-lite spec to SVG and PNG, the same bytes on every machine: vega renders the SVG headless
- * (renderer 'none', no canvas package, so text widths come from vega's own estimate rather than from
- * whatever fonts a host has), and resvg rasterizes it with DejaVu Sans from the dejavu-fonts-ttf
- * package only (system fonts are not loaded). Labels are therefore drawn in the font the layout was
+ * (renderer 'none'; text widths from vega's own estimate, not from whatever fonts a host has), and
+ * resvg rasterizes it with DejaVu Sans from the dejavu-fonts-ttf package only (system fonts are not
+ * loaded). Labels are therefore drawn in the font the layout was
  * planned for, wherever the report is built.
  */
 
@@ -34,8 +34,19 @@ function withFont(spec: TopLevelSpec): TopLevelSpec {
   return { ...spec, config } as TopLevelSpec;
 }
 
+/**
+ * vega measures text with node-canvas when that optional package can be imported, and estimates
+ * from the font size otherwise (vega-scenegraph's textMetrics). Always estimate: a host that happens
+ * to have `canvas` installed must not lay the same chart out differently.
+ */
+function useEstimatedTextWidths(): void {
+  const metrics = (vega as unknown as { textMetrics?: { canvas?: (use: boolean) => void } }).textMetrics;
+  metrics?.canvas?.(false);
+}
+
 /** Compiles a vega-lite spec and renders it to SVG text and PNG bytes. */
 export async function renderChart(spec: TopLevelSpec): Promise<RenderedChart> {
+  useEstimatedTextWidths();
   const compiled = vl.compile(withFont(spec)).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   let svg: string;
