@@ -7,13 +7,19 @@ import { tryParseIPv4 } from '../net/ipv4.ts';
 import { renderIptablesSave } from '../netfilter/iptables-save.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
 import { nodeRuleset } from '../proxy/iptables/node-ruleset.ts';
+import { renderIpvsMode } from '../proxy/ipvs/render.ts';
+import { renderNftablesMode } from '../proxy/nftables/render.ts';
 import type { ProxyState } from '../proxy/proxy-state.ts';
 
 /**
  * `svcsim render --mode iptables|nftables|ipvs --cluster MANIFESTS.yaml [--node NAME] [--node-ip IP]
  * [--cluster-cidr CIDR]`: what one node's kube-proxy would program for these Services and
- * EndpointSlices, in the kernel tools' own text (iptables-save; with --restore, the
- * iptables-restore input kube-proxy writes on a full sync).
+ * EndpointSlices, in the kernel tools' own text:
+ * - iptables: iptables-save; with --restore, the iptables-restore input kube-proxy writes on a full sync;
+ * - nftables: `nft list ruleset`; with --transaction, the `nft -f` input kube-proxy sends;
+ * - ipvs: `ipvsadm -Ln`, then `ipset save`, then iptables-save of the fixed rules matching the sets;
+ *   with --restore, the iptables-restore input instead of the iptables-save; --ipvs-scheduler picks
+ *   the scheduler (kube-proxy's --ipvs-scheduler, rr by default).
  *
  * Endpoints: the manifests' EndpointSlices as given; when the manifests also carry Pods, the slices
  * the EndpointSlice controller would converge to for them (what `svcsim endpoints` prints).
@@ -28,6 +34,8 @@ export interface RenderOptions {
   clusterCidr?: string;
   masqueradeAll?: boolean;
   restore?: boolean;
+  transaction?: boolean;
+  ipvsScheduler?: string;
 }
 
 export const RENDER_MODES = ['iptables', 'nftables', 'ipvs'] as const;
@@ -75,6 +83,16 @@ export function runRender(opts: RenderOptions): string[] {
   if (!(RENDER_MODES as readonly string[]).includes(opts.mode)) {
     throw new InputError('--mode', RENDER_MODES.join(', '), JSON.stringify(opts.mode));
   }
+  // Flags that belong to another mode are mistakes, not silently ignored.
+  if (opts.restore && opts.mode === 'nftables') {
+    throw new InputError('--restore', 'iptables or ipvs mode (nftables mode has --transaction)', '--mode nftables');
+  }
+  if (opts.transaction && opts.mode !== 'nftables') {
+    throw new InputError('--transaction', 'nftables mode', `--mode ${opts.mode}`);
+  }
+  if (opts.ipvsScheduler !== undefined && opts.mode !== 'ipvs') {
+    throw new InputError('--ipvs-scheduler', 'ipvs mode', `--mode ${opts.mode}`);
+  }
   const m = loadManifests(opts.cluster);
   const node = nodeFacts(m, opts);
   const state = renderState(m, node);
@@ -89,10 +107,27 @@ export function runRender(opts: RenderOptions): string[] {
       });
       return opts.restore ? sync.chunks : [renderIptablesSave(ruleset)];
     }
-    default:
-      // The nftables and ipvs renderers live in sim/proxy/nftables and sim/proxy/ipvs; until they
-      // are wired here, say so rather than print something that is not what kube-proxy programs.
-      throw new InputError('--mode', `iptables (the ${opts.mode} renderer is not available yet)`, JSON.stringify(opts.mode));
+    case 'nftables': {
+      const r = renderNftablesMode(state, {
+        nodeName: node.name,
+        nodeIP: node.ip,
+        zone: node.zone,
+        clusterCIDR: opts.clusterCidr,
+        masqueradeAll: opts.masqueradeAll ?? false,
+      });
+      return [opts.transaction ? r.transaction : r.ruleset];
+    }
+    default: {
+      const r = renderIpvsMode(state, {
+        nodeName: node.name,
+        nodeIP: node.ip,
+        zone: node.zone,
+        clusterCIDR: opts.clusterCidr,
+        masqueradeAll: opts.masqueradeAll ?? false,
+        scheduler: opts.ipvsScheduler,
+      });
+      return [r.ipvsadm, r.ipsets, opts.restore ? r.restore : r.iptablesSave];
+    }
   }
 }
 
@@ -106,7 +141,9 @@ export function registerRender(program: Command): void {
     .option('--node-ip <ip>', "the node's IPv4 address (default: the Node's InternalIP)")
     .option('--cluster-cidr <cidr>', "kube-proxy's --cluster-cidr: traffic from outside it to a ClusterIP is masqueraded")
     .option('--masquerade-all', "kube-proxy's --masquerade-all")
-    .option('--restore', 'iptables: print the iptables-restore input of a full sync instead of iptables-save')
+    .option('--restore', 'iptables, ipvs: print the iptables-restore input of a full sync instead of iptables-save')
+    .option('--transaction', 'nftables: print the nft -f transaction kube-proxy sends instead of nft list ruleset')
+    .option('--ipvs-scheduler <name>', 'ipvs: the scheduler (rr, wrr, lc, wlc, sh, dh, sed, nq, mh; default rr)')
     .action((opts: RenderOptions) => {
       for (const chunk of runRender(opts)) process.stdout.write(chunk);
     });
