@@ -1,0 +1,235 @@
+import type { Simulator } from '../engine/simulator.ts';
+import type { RandomStream } from '../engine/random.ts';
+import { MINUTE, SECOND, type Nanos } from '../engine/time.ts';
+import type { ApiServer } from './apiserver.ts';
+import type { DeploymentController } from './deployment-controller.ts';
+import type { Kubelet } from './kubelet.ts';
+import type { NodeLifecycleController } from './node-lifecycle.ts';
+import type { Deployment, Pod } from './objects.ts';
+import type { ReplicaSetController } from './replicaset-controller.ts';
+import { withDeletion } from './pod-status.ts';
+import { formatTimestampNano } from './timestamps.ts';
+
+/**
+ * Workload churn: the operator and failure actions that change endpoints during a run, each done the
+ * way it is done to a real cluster, through the API, leaving the rest to the controllers:
+ * - rolling-update: `kubectl rollout restart` (the pod template gets the
+ *   kubectl.kubernetes.io/restartedAt annotation; staging/src/k8s.io/kubectl/pkg/polymorphichelpers/
+ *   objectrestarter.go) with the given maxSurge/maxUnavailable and grace period; the Deployment
+ *   controller then rolls the pods;
+ * - pod-kill: `kubectl delete pod` of random pods at a Poisson rate (grace period as configured, 0 when
+ *   gracefulTermination is false); the ReplicaSet controller replaces them;
+ * - scale: `kubectl scale` of a Deployment up by `fraction` of its replicas (at least one; one replica
+ *   when fraction is not given), then back down at the next event;
+ * - node-failure: a node's kubelet and pods stop (kubelet.ts fail), the node lifecycle controller
+ *   notices and evicts (node-lifecycle.ts).
+ * Durations are integer ns, as the resolved scenario gives them.
+ */
+export type ChurnKind = 'rolling-update' | 'pod-kill' | 'scale' | 'node-failure';
+
+export interface ChurnSpec {
+  kind: ChurnKind;
+  /** First event; default 0. */
+  start?: Nanos;
+  /** Interval between events (rolling-update, scale, node-failure). */
+  every: Nanos;
+  /** pod-kill: pods deleted per minute, cluster-wide. */
+  ratePerMinute?: number;
+  /** rolling-update: share of Deployments per event; pod-kill: share of pods per minute; scale: replicas added, relative; node-failure: share of nodes per event. */
+  fraction?: number;
+  maxSurge?: number | string;
+  maxUnavailable?: number | string;
+  gracefulTermination?: boolean;
+  terminationGracePeriod?: Nanos;
+}
+
+export interface ChurnTargets {
+  sim: Simulator;
+  api: ApiServer;
+  deployments: readonly string[];
+  deploymentController: DeploymentController;
+  replicaSetController: ReplicaSetController;
+  kubelets: ReadonlyMap<string, Kubelet>;
+  nodeLifecycle: NodeLifecycleController;
+}
+
+export interface ChurnCounts {
+  rollouts: number;
+  podKills: number;
+  scaleEvents: number;
+  nodeFailures: number;
+}
+
+const CLIENT = 'kubectl';
+
+interface Source {
+  churn: Churn;
+  spec: ChurnSpec;
+  rng: RandomStream;
+  events: number;
+  /** scale: the Deployment scaled up at the previous event and its added replicas. */
+  scaled: { key: string; by: number } | undefined;
+}
+
+function fire(s: Source): void {
+  s.churn.fire(s);
+}
+
+export class Churn {
+  readonly counts: ChurnCounts = { rollouts: 0, podKills: 0, scaleEvents: 0, nodeFailures: 0 };
+  private readonly sources: Source[] = [];
+
+  constructor(
+    readonly t: ChurnTargets,
+    specs: readonly ChurnSpec[],
+  ) {
+    specs.forEach((spec, i) => this.sources.push({ churn: this, spec, rng: t.sim.rng(`k8s/churn/${i}/${spec.kind}`), events: 0, scaled: undefined }));
+  }
+
+  start(): void {
+    for (const s of this.sources) {
+      const first = s.spec.kind === 'pod-kill' ? this.nextKillDelay(s) : 0;
+      if (first !== Infinity) this.t.sim.scheduleAt(Math.max(this.t.sim.now, (s.spec.start ?? 0) + first), fire, s);
+    }
+  }
+
+  /** @internal */
+  fire(s: Source): void {
+    const sim = this.t.sim;
+    switch (s.spec.kind) {
+      case 'rolling-update':
+        this.rollingUpdate(s);
+        break;
+      case 'pod-kill':
+        this.killPod(s);
+        {
+          const d = this.nextKillDelay(s);
+          if (d !== Infinity) sim.schedule(d, fire, s);
+        }
+        return;
+      case 'scale':
+        this.scale(s);
+        break;
+      case 'node-failure':
+        this.failNodes(s);
+        break;
+    }
+    s.events++;
+    sim.schedule(s.spec.every, fire, s);
+  }
+
+  private grace(spec: ChurnSpec): Nanos {
+    return spec.gracefulTermination === false ? 0 : spec.terminationGracePeriod ?? 30 * SECOND;
+  }
+
+  private pickDistinct<T>(rng: RandomStream, items: readonly T[], n: number): T[] {
+    const pool = items.slice();
+    const out: T[] = [];
+    for (let i = 0; i < n && pool.length > 0; i++) {
+      const j = Math.floor(rng.random() * pool.length);
+      out.push(pool[j]!);
+      pool[j] = pool[pool.length - 1]!;
+      pool.pop();
+    }
+    return out;
+  }
+
+  private rollingUpdate(s: Source): void {
+    const deps = this.t.deployments;
+    const n = s.spec.fraction !== undefined ? Math.max(1, Math.ceil(s.spec.fraction * deps.length)) : 1;
+    const graceSeconds = Math.ceil(this.grace(s.spec) / SECOND);
+    const restartedAt = formatTimestampNano(this.t.sim.now);
+    for (const key of this.pickDistinct(s.rng, deps, n)) {
+      this.counts.rollouts++;
+      this.t.api.submit<Deployment>({
+        kind: 'Deployment',
+        key,
+        client: CLIENT,
+        mutate: (cur) => {
+          if (!cur) return undefined;
+          const tm = cur.spec.template;
+          const rollingUpdate = { maxSurge: s.spec.maxSurge ?? '25%', maxUnavailable: s.spec.maxUnavailable ?? '25%' };
+          return {
+            ...cur,
+            metadata: { ...cur.metadata, generation: (cur.metadata.generation ?? 1) + 1 },
+            spec: {
+              ...cur.spec,
+              strategy: { type: 'RollingUpdate', rollingUpdate },
+              template: {
+                metadata: { ...tm.metadata, annotations: { ...(tm.metadata?.annotations ?? {}), 'kubectl.kubernetes.io/restartedAt': restartedAt } },
+                spec: { ...tm.spec, terminationGracePeriodSeconds: graceSeconds },
+              },
+            },
+          };
+        },
+      });
+    }
+  }
+
+  private nextKillDelay(s: Source): Nanos {
+    let perMinute = s.spec.ratePerMinute;
+    if (perMinute === undefined) perMinute = (s.spec.fraction ?? 0) * this.t.api.count('Pod');
+    if (!(perMinute > 0)) return Infinity;
+    return Math.max(1, Math.round(s.rng.exponential(MINUTE / perMinute)));
+  }
+
+  private killPod(s: Source): void {
+    const deps = this.t.deployments;
+    if (deps.length === 0) return;
+    // A random Deployment, then a random active pod of it (uniform over pods when Deployments are alike).
+    const dk = deps[Math.floor(s.rng.random() * deps.length)]!;
+    const ns = dk.slice(0, dk.indexOf('/'));
+    const candidates: Pod[] = [];
+    for (const rs of this.t.deploymentController.replicaSetsOf(dk)) {
+      for (const p of this.t.replicaSetController.activePods(`${ns}/${rs.name}`)) if (p.status?.podIP) candidates.push(p);
+    }
+    if (candidates.length === 0) return;
+    const victim = candidates[Math.floor(s.rng.random() * candidates.length)]!;
+    const grace = this.grace(s.spec);
+    const now = this.t.sim.now;
+    this.counts.podKills++;
+    this.t.api.submit<Pod>({
+      kind: 'Pod',
+      key: `${ns}/${victim.metadata.name}`,
+      client: CLIENT,
+      mutate: (cur) => (cur && cur.metadata.uid === victim.metadata.uid && cur.metadata.deletionTimestamp === undefined ? withDeletion(cur, grace, now) : undefined),
+    });
+  }
+
+  private scale(s: Source): void {
+    this.counts.scaleEvents++;
+    if (s.scaled) {
+      const { key, by } = s.scaled;
+      s.scaled = undefined;
+      this.setReplicas(key, -by);
+      return;
+    }
+    const deps = this.t.deployments;
+    if (deps.length === 0) return;
+    const key = deps[Math.floor(s.rng.random() * deps.length)]!;
+    const cur = this.t.api.get<Deployment>('Deployment', key);
+    const replicas = cur?.spec.replicas ?? 1;
+    const by = s.spec.fraction !== undefined ? Math.max(1, Math.round(replicas * s.spec.fraction)) : 1;
+    s.scaled = { key, by };
+    this.setReplicas(key, by);
+  }
+
+  private setReplicas(key: string, delta: number): void {
+    this.t.api.submit<Deployment>({
+      kind: 'Deployment',
+      key,
+      client: CLIENT,
+      mutate: (cur) => (cur ? { ...cur, spec: { ...cur.spec, replicas: Math.max(0, (cur.spec.replicas ?? 1) + delta) } } : undefined),
+    });
+  }
+
+  private failNodes(s: Source): void {
+    const alive = [...this.t.kubelets.values()].filter((k) => k.alive);
+    const n = s.spec.fraction !== undefined ? Math.max(1, Math.ceil(s.spec.fraction * this.t.kubelets.size)) : 1;
+    for (const k of this.pickDistinct(s.rng, alive, n)) {
+      this.counts.nodeFailures++;
+      k.fail();
+      this.t.nodeLifecycle.nodeFailed(k.nodeName);
+    }
+  }
+}

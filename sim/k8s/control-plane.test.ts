@@ -1,0 +1,212 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Simulator } from '../engine/simulator.ts';
+import { MS, SECOND } from '../engine/time.ts';
+import { isInputError } from '../engine/input-error.ts';
+import { ApiServer } from './apiserver.ts';
+import { ControlPlane, samplerOf, type ControlPlaneOptions, type EndpointChangeRecord } from './control-plane.ts';
+import { resolveFenceposts } from './deployment-controller.ts';
+import type { Deployment, EndpointSlice, Node, Pod } from './objects.ts';
+import { isActive } from './replicaset-controller.ts';
+import { Scheduler } from './scheduler.ts';
+import { autoMaskSize, generateCluster } from './synthetic-cluster.ts';
+
+const base: ControlPlaneOptions = {
+  nodes: 2,
+  services: 1,
+  endpointsPerService: 4,
+  watchLatency: samplerOf({ kind: 'constant', value: 5 * MS }),
+  apiWriteLatency: samplerOf({ kind: 'constant', value: 10 * MS }),
+  podStartupLatency: samplerOf({ kind: 'constant', value: 1 * SECOND }),
+};
+
+function podsOf(cp: ControlPlane): Pod[] {
+  return [...cp.api.list<Pod>('Pod')];
+}
+
+function deployment(cp: ControlPlane): Deployment {
+  return cp.api.get<Deployment>('Deployment', 'default/svc-0')!;
+}
+
+test('synthetic cluster: nodes with pod CIDRs, Services with ClusterIPs, Ready pods and their EndpointSlices', () => {
+  const sim = new Simulator({ seed: 1 });
+  const api = new ApiServer(sim);
+  const c = generateCluster(sim, api, { nodes: 3, services: 2, endpointsPerService: 250 });
+  assert.deepEqual(c.nodes.map((n) => `${n.name} ${n.ip}`), ['node-0 172.18.0.2', 'node-1 172.18.0.3', 'node-2 172.18.0.4']);
+  assert.deepEqual(c.nodes.map((n) => n.podCIDR.bits), [24, 24, 24], '167 pods and half again fit a /24');
+  assert.equal(autoMaskSize(200), 23);
+  assert.equal(autoMaskSize(5000), 19);
+  for (const s of c.services) assert.match(s.clusterIP, /^10\.(9[6-9]|10[0-9]|11[01])\./);
+  assert.notEqual(c.services[0]!.clusterIP, '10.96.0.1');
+  assert.equal(c.pods, 500);
+  assert.equal(c.slices, 6, '250 endpoints per Service: 3 slices of at most 100');
+  const perNode = new Map<string, number>();
+  for (const p of api.list<Pod>('Pod')) perNode.set(p.spec.nodeName!, (perNode.get(p.spec.nodeName!) ?? 0) + 1);
+  assert.deepEqual([...perNode.values()].sort(), [166, 167, 167]);
+  const ips = new Set([...api.list<Pod>('Pod')].map((p) => p.status!.podIP));
+  assert.equal(ips.size, 500);
+  for (const s of api.list<EndpointSlice>('EndpointSlice')) for (const e of s.endpoints) assert.deepEqual(e.conditions, { ready: true, serving: true, terminating: false });
+});
+
+test('synthetic cluster: more nodes than the cluster CIDR can hold is an input error', () => {
+  const sim = new Simulator({ seed: 1 });
+  assert.throws(
+    () => generateCluster(sim, new ApiServer(sim), { nodes: 300, services: 1, endpointsPerService: 1, clusterCIDR: '10.244.0.0/16', nodeCIDRMaskSize: 24 }),
+    (e) => isInputError(e) && e.where === 'cluster.nodes' && /256 nodes/.test(e.expected),
+  );
+});
+
+test('maxSurge/maxUnavailable: surge rounds up, unavailable down, both zero gives unavailable 1 (ResolveFenceposts)', () => {
+  const d = (maxSurge: number | string, maxUnavailable: number | string) => ({ spec: { strategy: { rollingUpdate: { maxSurge, maxUnavailable } } } }) as unknown as Deployment;
+  assert.deepEqual(resolveFenceposts(d('25%', '25%'), 10), { surge: 3, unavailable: 2 });
+  assert.deepEqual(resolveFenceposts(d('0%', '0%'), 10), { surge: 0, unavailable: 1 });
+  assert.deepEqual(resolveFenceposts(d(2, 0), 10), { surge: 2, unavailable: 0 });
+  assert.deepEqual(resolveFenceposts({ spec: {} } as unknown as Deployment, 4), { surge: 1, unavailable: 1 });
+});
+
+test('scheduler: examines numFeasibleNodesToFind nodes and picks the least loaded', () => {
+  assert.equal(Scheduler.feasibleNodesToFind(50), 50);
+  assert.equal(Scheduler.feasibleNodesToFind(1000), 420); // 50 - 1000/125 = 42%
+  assert.equal(Scheduler.feasibleNodesToFind(5000), 500); // 10%
+  assert.equal(Scheduler.feasibleNodesToFind(20000), 1000); // floor at 5%
+});
+
+function rollingUpdate(maxSurge: number | string, maxUnavailable: number | string) {
+  const sim = new Simulator({ seed: 2 });
+  const cp = new ControlPlane(sim, { ...base, endpointsPerService: 4, churn: [{ kind: 'rolling-update', start: 5 * SECOND, every: 1000 * SECOND, maxSurge, maxUnavailable, terminationGracePeriod: 2 * SECOND }] });
+  const records: EndpointChangeRecord[] = [];
+  cp.onEndpointChange((r) => records.push(r));
+  let maxActive = 0;
+  let minReadyActive = Infinity;
+  const sample = () => {
+    const active = podsOf(cp).filter(isActive);
+    maxActive = Math.max(maxActive, active.length);
+    minReadyActive = Math.min(minReadyActive, active.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length);
+    if (sim.now < 60 * SECOND) sim.schedule(10 * MS, sample);
+  };
+  cp.start();
+  sim.schedule(0, sample);
+  sim.run(60 * SECOND);
+  return { sim, cp, records, maxActive, minReadyActive };
+}
+
+test('rolling update with maxSurge 1, maxUnavailable 0: never more than 5 pods, never fewer than 4 Ready, all pods replaced', () => {
+  const r = rollingUpdate(1, 0);
+  assert.equal(r.maxActive, 5);
+  assert.equal(r.minReadyActive, 4);
+  const hash = deployment(r.cp).spec.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
+  assert.ok(hash, 'the rollout was a restart');
+  const pods = podsOf(r.cp);
+  assert.equal(pods.length, 4, 'old pods are gone after their grace period');
+  const sets = r.cp.deploymentController.replicaSetsOf('default/svc-0');
+  assert.equal(sets.length, 2);
+  const [old, neu] = sets;
+  assert.equal(old!.replicas, 0);
+  assert.equal(neu!.replicas, 4);
+  for (const p of pods) assert.equal(p.metadata.labels!['pod-template-hash'], neu!.hash);
+  const readyNames = [...r.cp.endpointSlices()].flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready).map((e) => e.targetRef!.name)).sort();
+  assert.deepEqual(readyNames, pods.map((p) => p.metadata.name).sort());
+});
+
+test('rolling update with maxSurge 0, maxUnavailable 1: one pod down at a time, no surge', () => {
+  const r = rollingUpdate(0, 1);
+  assert.equal(r.maxActive, 4);
+  assert.equal(r.minReadyActive, 3);
+  assert.equal(podsOf(r.cp).length, 4);
+});
+
+test('endpoint change records: each new pod reports Ready at its condition instant, each old one terminating at its deletion, then removed', () => {
+  const r = rollingUpdate('25%', '25%');
+  const ready = r.records.filter((x) => x.change === 'ready');
+  const terminating = r.records.filter((x) => x.change === 'terminating');
+  const removed = r.records.filter((x) => x.change === 'removed');
+  assert.equal(ready.length, 4);
+  assert.equal(terminating.length, 4);
+  assert.equal(removed.length, 4);
+  for (const x of r.records) assert.ok(x.t0 <= x.t1, `${x.change} ${x.pod}: t0 ${x.t0} <= t1 ${x.t1}`);
+  // Ready: t0 is the kubelet's probe instant; the pod write (10ms), the controller's watch (5ms) and the
+  // slice write (10ms) follow, plus the wait when the Service's previous sync is still writing.
+  for (const x of ready) assert.ok(x.t1 - x.t0 >= 25 * MS && x.t1 - x.t0 <= 45 * MS, `${x.pod}`);
+  // Terminating: t0 is the deletion's commit; the controller hears it 5ms later and writes in 10ms.
+  for (const x of terminating) {
+    assert.ok(x.t1 - x.t0 >= 15 * MS && x.t1 - x.t0 <= 35 * MS);
+    assert.deepEqual([x.ready, x.serving, x.terminating], [false, true, true]);
+  }
+});
+
+test('pod kills at a rate: pods are deleted gracefully and replaced by the ReplicaSet', () => {
+  const sim = new Simulator({ seed: 3 });
+  const cp = new ControlPlane(sim, { ...base, services: 3, endpointsPerService: 3, churn: [{ kind: 'pod-kill', start: 0, every: 10 * SECOND, ratePerMinute: 30, terminationGracePeriod: 5 * SECOND }] });
+  cp.start();
+  sim.run(60 * SECOND);
+  const kills = cp.stats().churn.podKills;
+  assert.ok(kills >= 15 && kills <= 50, `about 30 kills in a minute, got ${kills}`);
+  assert.equal(cp.stats().podsCreated, kills);
+  sim.run(70 * SECOND); // the last kills' replacements start and pass their probe
+  const active = podsOf(cp).filter(isActive);
+  assert.equal(active.length, 9);
+  assert.ok(active.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')));
+});
+
+test('scale: up by the fraction, then back down at the next event', () => {
+  const sim = new Simulator({ seed: 4 });
+  const cp = new ControlPlane(sim, { ...base, churn: [{ kind: 'scale', start: 1 * SECOND, every: 20 * SECOND, fraction: 1 }] });
+  cp.start();
+  sim.run(15 * SECOND);
+  assert.equal(deployment(cp).spec.replicas, 8);
+  assert.equal(podsOf(cp).filter(isActive).length, 8);
+  sim.run(35 * SECOND);
+  assert.equal(deployment(cp).spec.replicas, 4);
+  assert.equal(podsOf(cp).filter(isActive).length, 4);
+});
+
+test('node failure: pods unreachable at once, node NotReady after the grace period, pods evicted and replaced after the eviction timeout', () => {
+  const sim = new Simulator({ seed: 5 });
+  const cp = new ControlPlane(sim, { ...base, nodes: 2, endpointsPerService: 4, nodeMonitorGracePeriod: 40 * SECOND, podEvictionTimeout: 30 * SECOND, churn: [{ kind: 'node-failure', start: 10 * SECOND, every: 1000 * SECOND }] });
+  cp.start();
+  sim.run(10 * SECOND);
+  const failed = cp.nodeLifecycle.failures[0]!;
+  const onFailed = podsOf(cp).filter((p) => p.spec.nodeName === failed.node);
+  assert.equal(onFailed.length, 2);
+  for (const p of onFailed) assert.equal(cp.podIPState(p.status!.podIP!), 'unreachable');
+  // Last lease renewal at most 10s before the failure; NotReady on the first 5s monitor pass after it + 40s.
+  assert.ok(failed.lastHeartbeat <= 10 * SECOND && failed.lastHeartbeat > 0);
+  assert.ok(failed.notReadyAt > failed.lastHeartbeat + 40 * SECOND && failed.notReadyAt <= failed.lastHeartbeat + 45 * SECOND);
+  sim.run(failed.notReadyAt + 1 * SECOND);
+  const node = cp.api.get<Node>('Node', failed.node)!;
+  assert.equal(node.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'Unknown');
+  for (const p of onFailed) {
+    const cur = cp.api.get<Pod>('Pod', `default/${p.metadata.name}`)!;
+    assert.equal(cur.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False', 'MarkPodsNotReady');
+  }
+  assert.equal(podsOf(cp).length, 4, 'no replacement before eviction');
+  sim.run(failed.evictAt + 10 * SECOND);
+  const pods = podsOf(cp);
+  assert.equal(pods.length, 6, 'evicted pods stay Terminating (nobody confirms) beside their replacements');
+  const replacements = pods.filter(isActive).filter((p) => p.spec.nodeName !== failed.node);
+  assert.equal(replacements.length, 4);
+  const ready = [...cp.endpointSlices()].flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready)).length;
+  assert.equal(ready, 4);
+});
+
+test('same seed, same run', () => {
+  const run = () => {
+    const sim = new Simulator({ seed: 9 });
+    const cp = new ControlPlane(sim, {
+      ...base,
+      nodes: 3,
+      services: 4,
+      watchLatency: samplerOf({ kind: 'lognormal', median: 5 * MS, p99: 50 * MS }),
+      churn: [
+        { kind: 'rolling-update', start: 1 * SECOND, every: 7 * SECOND },
+        { kind: 'pod-kill', start: 0, every: SECOND, ratePerMinute: 20 },
+      ],
+    });
+    const recs: EndpointChangeRecord[] = [];
+    cp.onEndpointChange((r) => recs.push(r));
+    cp.start();
+    sim.run(30 * SECOND);
+    return { stats: cp.stats(), recs };
+  };
+  assert.deepEqual(run(), run());
+});

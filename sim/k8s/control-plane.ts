@@ -1,0 +1,432 @@
+/**
+ * The Kubernetes control plane as the scenario model drives it: one object that builds a synthetic
+ * cluster in the API server and runs the controllers that change it over simulated time. It knows
+ * nothing of the kernel; the data plane asks it two things: which EndpointSlices each node's
+ * kube-proxy hears of and when, and what a pod IP does with a connection right now.
+ *
+ *   const cp = new ControlPlane(sim, {
+ *     nodes: 20, services: 1000, endpointsPerService: 10,
+ *     watchLatency: (r) => Math.round(r.lognormal(Math.log(5e6), 0.99)),
+ *     churn: [{ kind: 'rolling-update', start: 5 * SECOND, every: 10 * SECOND, fraction: 0.1 }],
+ *   });
+ *   for (const node of cp.nodes())                     // one watch per kube-proxy, each with its own delay
+ *     cp.watchEndpointSlices(`kube-proxy/${node.name}`, (ev) => proxies[node.name].onSlice(ev));
+ *   cp.onEndpointSliceCommit((c) => truth.apply(c));   // the API's view, at the commit instant
+ *   cp.onEndpointChange((r) => latencies.add(r));      // t0 (pod side) and t1 (slice committed)
+ *   cp.start();
+ *   sim.run(60 * SECOND);
+ *   cp.podIPState('10.244.3.7');                       // 'accepting' | 'refusing' | 'unreachable'
+ *
+ * Members:
+ * - `new ControlPlane(sim, options)` writes the cluster (nodes, Services, Deployments, ReplicaSets,
+ *   Ready pods, EndpointSlices) into `api` at sim.now, in steady state; `start()` starts the kubelets,
+ *   the EndpointSlice, ReplicaSet, Deployment and node lifecycle controllers, and the churn sources.
+ * - `services()`, `nodes()`: the cluster's Services (namespace, name, ClusterIP, port) and nodes.
+ * - `watchEndpointSlices(name, onEvent)` / `watchServices(name, onEvent)`: a watch with its own delay
+ *   stream (`k8s/apiserver/watch/<name>/<kind>`); existing objects first as ADDED, then changes in
+ *   commit order. Call before or after start().
+ * - `onEndpointSliceCommit(cb)`: every slice write the EndpointSlice controller commits (instant, slice,
+ *   previous version, trigger time). `endpointSlices()` lists what the API holds now.
+ * - `onEndpointChange(cb)`: for every endpoint whose slice entry changed, one record with the pod-side
+ *   instant t0 (became Ready, stopped being Ready, started terminating, was deleted) and the slice
+ *   commit t1 (EndpointChangeRecord). Network programming latency runs from t0 to a proxy's rules.
+ * - `podIPState(ip)` and `podNetwork` (subscribe for changes): accepting / refusing / unreachable.
+ * - `crashPod(podKey, downFor?)`: the pod's process stops listening (see kubelet.ts).
+ * - `stats()`: counters for reports and benchmarks.
+ * All durations are integer ns. Delays are samplers `(rng) => ns` drawing from the component's own
+ * stream, or `{ stream, sample }` to draw from one named stream.
+ */
+import type { Simulator } from '../engine/simulator.ts';
+import type { RandomStream } from '../engine/random.ts';
+import type { Nanos } from '../engine/time.ts';
+import { ApiServer, type Watch, type WatchEvent } from './apiserver.ts';
+import { Churn, type ChurnCounts, type ChurnSpec } from './churn.ts';
+import { DeploymentController } from './deployment-controller.ts';
+import { EndpointSliceController, type SliceCommit } from './endpointslice-controller.ts';
+import { DEFAULT_PROBE, Kubelet, type ProbeSpec, type Sampler } from './kubelet.ts';
+import { ZERO_LATENCY, type Latency } from './latency.ts';
+import { NodeLifecycleController } from './node-lifecycle.ts';
+import type { Endpoint, EndpointSlice, Pod, Service } from './objects.ts';
+import { PodNetwork, type PodIPState } from './pod-network.ts';
+import { ReplicaSetController } from './replicaset-controller.ts';
+import { Scheduler } from './scheduler.ts';
+import { readyTransitionTime } from './sim-times.ts';
+import { generateCluster, type SyntheticCluster } from './synthetic-cluster.ts';
+
+export type { ChurnSpec, ProbeSpec, Sampler, SliceCommit };
+
+/** A delay: a sampler on the component's own stream, or a sampler on one named stream. */
+export type Delay = Sampler | { stream: string; sample: Sampler };
+
+export interface ControlPlaneOptions {
+  nodes: number;
+  services: number;
+  endpointsPerService: number;
+  /** Default 10.96.0.0/12. */
+  serviceCIDR?: string;
+  /** Default 10.244.0.0/16. */
+  clusterCIDR?: string;
+  /** Default 24. */
+  nodeCIDRMaskSize?: number;
+  /** Service port (default 80) and protocol (default TCP); pods listen on 8080. */
+  port?: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  /** Watch delivery delay per event per watcher. Default 0. */
+  watchLatency?: Delay;
+  /** Client request to commit. Default 0. */
+  apiWriteLatency?: Delay;
+  /** Pod creation to containers running. Default 0. */
+  podStartupLatency?: Delay;
+  /** --endpointslice-updates-batch-period; default 0. */
+  endpointSliceBatchPeriod?: Nanos;
+  /** --max-endpoints-per-slice; default 100. */
+  maxEndpointsPerSlice?: number;
+  /** --concurrent-service-endpoint-syncs; default 5. */
+  concurrentEndpointSyncs?: number;
+  /** The pods' readiness probe; default the core/v1 defaults; null: no probe (Ready once running). */
+  readinessProbe?: ProbeSpec | null;
+  /** Default 40s. */
+  nodeMonitorGracePeriod?: Nanos;
+  /** Default 300s. */
+  podEvictionTimeout?: Nanos;
+  churn?: readonly ChurnSpec[];
+}
+
+export type EndpointChangeKind = 'ready' | 'not-ready' | 'terminating' | 'not-serving' | 'serving' | 'added' | 'removed';
+
+/** One endpoint's entry changed in a committed slice. */
+export interface EndpointChangeRecord {
+  /** `namespace/name` of the Service. */
+  service: string;
+  /** `namespace/name` of the pod. */
+  pod: string;
+  ip: string;
+  change: EndpointChangeKind;
+  /** The conditions the slice now carries (all false when removed). */
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  /**
+   * The pod-side instant: Ready condition's transition (ready, not-ready, not-serving, serving), the
+   * commit of the deletionTimestamp (terminating), the pod's deletion or its last transition
+   * (removed), the pod's creation (added while not ready). t1 when unknown.
+   */
+  t0: Nanos;
+  /** The slice commit. */
+  t1: Nanos;
+  slice: string;
+}
+
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  key: string;
+  clusterIP: string;
+  port: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+export interface ControlPlaneStats {
+  apiWrites: number;
+  resourceVersion: number;
+  endpointSliceSyncs: number;
+  endpointSliceWrites: number;
+  podsCreated: number;
+  podsDeleted: number;
+  pods: number;
+  endpointSlices: number;
+  kubeletStatusWrites: number;
+  deploymentSyncs: number;
+  churn: ChurnCounts;
+}
+
+interface PodTimes {
+  createdAt: Nanos;
+  readyAt: Nanos;
+  notReadyAt: Nanos;
+  terminatingAt: Nanos;
+  deletedAt: Nanos;
+}
+
+export class ControlPlane {
+  readonly api: ApiServer;
+  readonly podNetwork = new PodNetwork();
+  readonly cluster: SyntheticCluster;
+  readonly kubelets = new Map<string, Kubelet>();
+  readonly endpointSliceController: EndpointSliceController;
+  readonly replicaSetController: ReplicaSetController;
+  readonly deploymentController: DeploymentController;
+  readonly nodeLifecycle: NodeLifecycleController;
+  readonly churn: Churn;
+  private readonly sliceCommitListeners: ((c: SliceCommit) => void)[] = [];
+  private readonly changeListeners: ((r: EndpointChangeRecord) => void)[] = [];
+  private readonly podTimes = new Map<string, PodTimes>();
+  private started = false;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly options: ControlPlaneOptions,
+  ) {
+    this.api = new ApiServer(sim, { watchLatency: toLatency(sim, options.watchLatency), writeLatency: toLatency(sim, options.apiWriteLatency) });
+    this.cluster = generateCluster(sim, this.api, {
+      nodes: options.nodes,
+      services: options.services,
+      endpointsPerService: options.endpointsPerService,
+      serviceCIDR: options.serviceCIDR,
+      clusterCIDR: options.clusterCIDR,
+      nodeCIDRMaskSize: options.nodeCIDRMaskSize,
+      port: options.port,
+      protocol: options.protocol,
+      maxEndpointsPerSlice: options.maxEndpointsPerSlice,
+    });
+    const startup = toLatency(sim, options.podStartupLatency);
+    const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;
+    for (const n of this.cluster.nodes) {
+      this.kubelets.set(
+        n.name,
+        new Kubelet(sim, this.api, { nodeName: n.name, nodeIP: n.ip, podCIDR: n.podCIDR, podNetwork: this.podNetwork, podStartupLatency: (r) => startup.draw(r), readinessProbe: probe }),
+      );
+    }
+    this.endpointSliceController = new EndpointSliceController(sim, this.api, {
+      batchPeriod: options.endpointSliceBatchPeriod ?? 0,
+      maxEndpointsPerSlice: options.maxEndpointsPerSlice,
+      concurrentSyncs: options.concurrentEndpointSyncs,
+    });
+    this.endpointSliceController.onSliceCommit = (c) => this.sliceCommitted(c);
+    const scheduler = new Scheduler(this.api);
+    for (const n of this.cluster.nodes) scheduler.addNode(n.name);
+    this.replicaSetController = new ReplicaSetController(sim, this.api, scheduler);
+    this.deploymentController = new DeploymentController(sim, this.api);
+    this.nodeLifecycle = new NodeLifecycleController(sim, this.api, { nodeMonitorGracePeriod: options.nodeMonitorGracePeriod, podEvictionTimeout: options.podEvictionTimeout });
+    this.churn = new Churn(
+      {
+        sim,
+        api: this.api,
+        deployments: this.cluster.deployments,
+        deploymentController: this.deploymentController,
+        replicaSetController: this.replicaSetController,
+        kubelets: this.kubelets,
+        nodeLifecycle: this.nodeLifecycle,
+      },
+      options.churn ?? [],
+    );
+  }
+
+  /** Starts kubelets, controllers and churn (once). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const byNode = new Map<string, Pod[]>();
+    for (const p of this.api.list<Pod>('Pod')) {
+      const n = p.spec.nodeName;
+      if (n === undefined) continue;
+      let l = byNode.get(n);
+      if (!l) byNode.set(n, (l = []));
+      l.push(p);
+    }
+    for (const [name, k] of this.kubelets) k.start(byNode.get(name) ?? []);
+    this.endpointSliceController.start();
+    this.replicaSetController.start();
+    this.deploymentController.start();
+    if (this.changeListeners.length > 0) this.trackPodTimes();
+    this.churn.start();
+  }
+
+  services(): ServiceInfo[] {
+    return this.cluster.services.map((s) => {
+      const i = s.key.indexOf('/');
+      return { namespace: s.key.slice(0, i), name: s.key.slice(i + 1), key: s.key, clusterIP: s.clusterIP, port: s.port, protocol: s.protocol };
+    });
+  }
+
+  nodes(): { name: string; ip: string }[] {
+    return this.cluster.nodes.map((n) => ({ name: n.name, ip: n.ip }));
+  }
+
+  endpointSlices(): IterableIterator<EndpointSlice> {
+    return this.api.list<EndpointSlice>('EndpointSlice');
+  }
+
+  watchEndpointSlices(watcherName: string, onEvent: (e: WatchEvent<EndpointSlice>) => void, o: { sendInitialEvents?: boolean } = {}): Watch {
+    return this.api.watch({ name: watcherName, kind: 'EndpointSlice', sendInitialEvents: o.sendInitialEvents ?? true, handler: (e) => onEvent(e as WatchEvent<EndpointSlice>) });
+  }
+
+  watchServices(watcherName: string, onEvent: (e: WatchEvent<Service>) => void, o: { sendInitialEvents?: boolean } = {}): Watch {
+    return this.api.watch({ name: watcherName, kind: 'Service', sendInitialEvents: o.sendInitialEvents ?? true, handler: (e) => onEvent(e as WatchEvent<Service>) });
+  }
+
+  onEndpointSliceCommit(cb: (c: SliceCommit) => void): void {
+    this.sliceCommitListeners.push(cb);
+  }
+
+  /** Register before start() (pod-side instants are tracked from then on). */
+  onEndpointChange(cb: (r: EndpointChangeRecord) => void): void {
+    this.changeListeners.push(cb);
+    if (this.started && this.changeListeners.length === 1) this.trackPodTimes();
+  }
+
+  podIPState(ip: string): PodIPState {
+    return this.podNetwork.state(ip);
+  }
+
+  crashPod(podKey: string, downFor?: Nanos): boolean {
+    const pod = this.api.get<Pod>('Pod', podKey);
+    const k = pod?.spec.nodeName !== undefined ? this.kubelets.get(pod.spec.nodeName) : undefined;
+    return k ? k.crash(podKey, downFor) : false;
+  }
+
+  stats(): ControlPlaneStats {
+    let kubeletStatusWrites = 0;
+    for (const k of this.kubelets.values()) kubeletStatusWrites += k.statusWrites;
+    return {
+      apiWrites: this.api.writes,
+      resourceVersion: this.api.resourceVersion,
+      endpointSliceSyncs: this.endpointSliceController.syncs,
+      endpointSliceWrites: this.endpointSliceController.sliceWrites,
+      podsCreated: this.replicaSetController.podsCreated,
+      podsDeleted: this.replicaSetController.podsDeleted,
+      pods: this.api.count('Pod'),
+      endpointSlices: this.api.count('EndpointSlice'),
+      kubeletStatusWrites,
+      deploymentSyncs: this.deploymentController.syncs,
+      churn: { ...this.churn.counts },
+    };
+  }
+
+  // ---- truth: pod-side instants and endpoint change records
+
+  /** A watch without delay: it runs at each pod commit and keeps the instants records need. */
+  private trackPodTimes(): void {
+    this.api.watch({ name: 'control-plane/pod-times', kind: 'Pod', latency: ZERO_LATENCY, sendInitialEvents: false, handler: (e) => this.podEvent(e as WatchEvent<Pod>) });
+  }
+
+  private podEvent(e: WatchEvent<Pod>): void {
+    let t = this.podTimes.get(e.key);
+    if (!t) this.podTimes.set(e.key, (t = { createdAt: e.type === 'ADDED' ? e.committedAt : -1, readyAt: -1, notReadyAt: -1, terminatingAt: -1, deletedAt: -1 }));
+    if (e.type === 'DELETED') {
+      t.deletedAt = e.committedAt;
+      return;
+    }
+    const pod = e.object;
+    const prev = e.previous;
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const wasReady = prev?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    if (ready !== wasReady) {
+      const at = readyTransitionTime(pod);
+      if (ready) t.readyAt = at >= 0 ? at : e.committedAt;
+      else t.notReadyAt = at >= 0 ? at : e.committedAt;
+    }
+    if (pod.metadata.deletionTimestamp !== undefined && prev?.metadata.deletionTimestamp === undefined) t.terminatingAt = e.committedAt;
+  }
+
+  private sliceCommitted(c: SliceCommit): void {
+    for (const l of this.sliceCommitListeners) l(c);
+    if (this.changeListeners.length > 0) this.diffSlice(c);
+  }
+
+  private diffSlice(c: SliceCommit): void {
+    const before = new Map<string, Endpoint>();
+    for (const ep of c.previous?.endpoints ?? []) before.set(targetKey(ep), ep);
+    const after = c.type === 'DELETED' ? [] : c.slice.endpoints;
+    for (const ep of after) {
+      const k = targetKey(ep);
+      const old = before.get(k);
+      before.delete(k);
+      if (old === ep) continue;
+      const kind = classify(old, ep);
+      if (kind) this.emit(c, k, ep, kind);
+    }
+    for (const [k, ep] of before) this.emit(c, k, ep, 'removed');
+  }
+
+  private emit(c: SliceCommit, podKey: string, ep: Endpoint, change: EndpointChangeKind): void {
+    const t = this.podTimes.get(podKey);
+    const cond = ep.conditions ?? {};
+    let t0 = -1;
+    if (t) {
+      switch (change) {
+        case 'ready':
+        case 'serving':
+          t0 = t.readyAt;
+          break;
+        case 'not-ready':
+        case 'not-serving':
+          t0 = t.notReadyAt;
+          break;
+        case 'terminating':
+          t0 = t.terminatingAt;
+          break;
+        case 'added':
+          t0 = t.createdAt;
+          break;
+        case 'removed':
+          t0 = t.deletedAt >= 0 ? t.deletedAt : Math.max(t.notReadyAt, t.terminatingAt);
+          break;
+      }
+    }
+    const removed = change === 'removed';
+    const r: EndpointChangeRecord = {
+      service: c.service,
+      pod: podKey,
+      ip: ep.addresses[0] ?? '',
+      change,
+      ready: !removed && cond.ready === true,
+      serving: !removed && cond.serving === true,
+      terminating: !removed && cond.terminating === true,
+      t0: t0 >= 0 && t0 <= c.committedAt ? t0 : c.committedAt,
+      t1: c.committedAt,
+      slice: c.slice.metadata.name,
+    };
+    if (removed && t && t.deletedAt >= 0) this.podTimes.delete(podKey);
+    for (const l of this.changeListeners) l(r);
+  }
+}
+
+function targetKey(ep: Endpoint): string {
+  return `${ep.targetRef?.namespace ?? ''}/${ep.targetRef?.name ?? ep.addresses[0]}`;
+}
+
+function classify(old: Endpoint | undefined, ep: Endpoint): EndpointChangeKind | undefined {
+  const n = ep.conditions ?? {};
+  if (!old) return n.ready ? 'ready' : 'added';
+  const o = old.conditions ?? {};
+  if (n.ready !== o.ready) return n.ready ? 'ready' : n.terminating && !o.terminating ? 'terminating' : 'not-ready';
+  if (n.terminating !== o.terminating) return n.terminating ? 'terminating' : 'ready';
+  if (n.serving !== o.serving) return n.serving ? 'serving' : 'not-serving';
+  return undefined; // node/zone/targetRef change only
+}
+
+function toLatency(sim: Simulator, d: Delay | undefined): Latency {
+  if (d === undefined) return ZERO_LATENCY;
+  if (typeof d === 'function') return { draw: d, describe: 'sampler' };
+  const rng: RandomStream = sim.rng(d.stream);
+  return { draw: () => d.sample(rng), describe: `sampler on ${d.stream}` };
+}
+
+/**
+ * A sampler for the scenario schema's resolved distributions (sim/scenario/schema.ts Distribution:
+ * integer ns; lognormal by median and p99), so the model can pass controlPlane.* as they are.
+ */
+export type DistributionLike =
+  | { kind: 'constant'; value: Nanos }
+  | { kind: 'exponential'; mean: Nanos }
+  | { kind: 'lognormal'; median: Nanos; p99: Nanos }
+  | { kind: 'uniform'; min: Nanos; max: Nanos };
+
+const Z99 = 2.3263478740408408;
+
+export function samplerOf(d: DistributionLike): Sampler {
+  switch (d.kind) {
+    case 'constant':
+      return () => d.value;
+    case 'exponential':
+      return (r) => Math.round(r.exponential(d.mean));
+    case 'uniform':
+      return (r) => Math.round(r.uniform(d.min, d.max));
+    case 'lognormal': {
+      const mu = Math.log(Math.max(1, d.median));
+      const sigma = d.p99 > d.median ? Math.log(d.p99 / d.median) / Z99 : 0;
+      return (r) => Math.round(r.lognormal(mu, sigma));
+    }
+  }
+}
