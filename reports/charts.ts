@@ -156,7 +156,10 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   const unit = metricInfo(chart.y, input.metrics).unit;
   const magnitude = Math.max(...raw.map((d) => Math.max(Math.abs(d.y), Math.abs(d.hi))));
   const scale = displayScale(unit, magnitude);
-  const yLog = chart.yScale === 'log';
+  // A log axis cannot place zero or a negative value; a study with one (0 Services, a mode with no
+  // rules) gets a symmetric log axis instead (vega's symlog: linear near zero, logarithmic beyond).
+  const ySymlog = chart.yScale === 'log' && raw.some((d) => d.y <= 0);
+  const yLog = chart.yScale === 'log' && !ySymlog;
   const data = raw.map((d) => {
     const y = d.y / scale.divisor;
     let lo = d.lo / scale.divisor;
@@ -174,7 +177,10 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     type: xQuantitative ? 'quantitative' : 'ordinal',
     title: overTime ? 'simulated time (s)' : chart.x,
   };
-  if (xQuantitative) x.scale = chart.xScale === 'log' ? { type: 'log' } : { type: 'linear', zero: false };
+  if (xQuantitative) {
+    const xSymlog = data.some((d) => typeof d.x === 'number' && d.x <= 0);
+    x.scale = chart.xScale === 'log' ? { type: xSymlog ? 'symlog' : 'log' } : { type: 'linear', zero: false };
+  }
   else {
     x.sort = xValues.map(String);
     x.axis = { labelAngle: 0 };
@@ -185,7 +191,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     field: 'y',
     type: 'quantitative',
     title: axisTitle(chart.y, unit, scale),
-    scale: yLog ? { type: 'log' } : { type: 'linear', zero: kind === 'bar' },
+    scale: yLog ? { type: 'log' } : ySymlog ? { type: 'symlog' } : { type: 'linear', zero: kind === 'bar' },
   };
   const seriesNames = [...new Set(data.map((d) => d.series))];
   const hasSeries = seriesNames.length > 1 || (seriesNames.length === 1 && seriesNames[0] !== '');
