@@ -100,7 +100,7 @@ export interface ScenarioMeta {
   partial: boolean;
   /** Units and direction of metrics, by full name (`firstPacketLatency.p99`) or base name (`firstPacketLatency`). */
   metrics?: Record<string, MetricInfo>;
-  /** The scenario file, for the report's setup section. */
+  /** The scenario file's text, shown in the report's setup section. */
   source?: string;
 }
 
