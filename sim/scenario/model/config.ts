@@ -2,6 +2,7 @@ import type { CostModel, IptablesBackend } from '../../net/cost-model.ts';
 import type { ProxyMode } from '../../proxy/modes/mode-model.ts';
 import type { ConntrackTimeouts } from '../../conntrack/timeouts.ts';
 import type { Distribution } from '../schema.ts';
+import type { ChurnSpec, ProbeSpec } from '../../k8s/control-plane.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -53,6 +54,23 @@ export interface ModelConfig {
     /** The client gives up a connect to an address that does not answer (SYN retries) after this. */
     connectTimeoutNs: number;
   };
+  /**
+   * The control plane's lags. Used when the run has churn: then the cluster lives in the simulated
+   * API server, its controllers and kubelets (sim/k8s/control-plane.ts) decide the endpoints, and each
+   * node's kube-proxy hears them through its own watch. Without churn the cluster is static and built
+   * directly (no API objects), which is what lets rule-scaling runs reach 50k Services.
+   */
+  controlPlane: {
+    watchLatency: Distribution;
+    apiWriteLatency: Distribution;
+    podStartupLatency: Distribution;
+    endpointSliceBatchPeriodNs: number;
+    maxEndpointsPerSlice: number;
+    readinessProbe: ProbeSpec;
+    nodeMonitorGracePeriodNs: number;
+    podEvictionTimeoutNs: number;
+  };
+  churn: ChurnSpec[];
   conntrack: {
     /** nf_conntrack_max and hash buckets of every node (kube-proxy sets both). */
     max: number;

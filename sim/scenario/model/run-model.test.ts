@@ -17,6 +17,17 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   costs: DEFAULT_COSTS,
   traffic: { model: 'open', clients: 0, thinkTime: { kind: 'constant', value: 0 }, connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS } },
   conntrack: { max: 131072, buckets: 32768, timeouts: kubeProxyTimeouts() },
+  controlPlane: {
+    watchLatency: { kind: 'lognormal', median: 5 * MS, p99: 50 * MS },
+    apiWriteLatency: { kind: 'lognormal', median: 5 * MS, p99: 50 * MS },
+    podStartupLatency: { kind: 'lognormal', median: 2 * SECOND, p99: 10 * SECOND },
+    endpointSliceBatchPeriodNs: 0,
+    maxEndpointsPerSlice: 100,
+    readinessProbe: { initialDelay: 0, period: 10 * SECOND, timeout: SECOND, successThreshold: 1, failureThreshold: 3 },
+    nodeMonitorGracePeriodNs: 40 * SECOND,
+    podEvictionTimeoutNs: 300 * SECOND,
+  },
+  churn: [],
 });
 
 test('same config gives identical metrics; every mode runs', () => {
@@ -73,4 +84,22 @@ test('closed loop: clients wait for each answer, so a slower data plane offers l
   assert.equal(m['connections.ok'], cycles);
   const slow = closed('userspace', 100);
   assert.ok(slow['connections.total']! < cycles, 'the userspace proxy costs each cycle more');
+});
+
+test('churn: pod kills without graceful termination fail connections until every node resyncs; with it, none fail', () => {
+  const run = (graceful: boolean) => {
+    const c = config('iptables', 20);
+    c.durationNs = 20 * SECOND;
+    c.churn = [{ kind: 'pod-kill', start: 2 * SECOND, every: 10 * SECOND, fraction: 0.2, gracefulTermination: graceful, terminationGracePeriod: 30 * SECOND }];
+    return runModel(c).metrics;
+  };
+  const hard = run(false);
+  const soft = run(true);
+  assert.ok(hard['churn.podKills']! > 0, 'pods were killed');
+  assert.ok(hard['endpointChanges.count']! > 0, 'the timeline saw endpoint changes');
+  assert.ok(hard['networkProgrammingLatency.p50']! > 0, 'programming latency measured');
+  assert.ok(hard['staleEndpointWindow.count'] === undefined);
+  assert.ok(hard['failedConnections.count']! > 0, `killed pods refuse while rules still point at them: ${hard['failedConnections.count']}`);
+  assert.equal(soft['failedConnections.count'], 0, 'a terminating pod keeps serving until every node dropped it');
+  assert.deepEqual(run(false), hard, 'deterministic');
 });

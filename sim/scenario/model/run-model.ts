@@ -1,5 +1,6 @@
 import { Simulator } from '../../engine/simulator.ts';
 import { HOUR } from '../../engine/time.ts';
+import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel } from '../../proxy/modes/index.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import { ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
@@ -9,6 +10,11 @@ import { syntheticCluster } from './synthetic-cluster.ts';
 import { TrafficModel } from './traffic.ts';
 import { ConntrackMetrics } from './conntrack-metrics.ts';
 import type { PodLiveness } from './liveness.ts';
+import { ControlPlane } from '../../k8s/control-plane.ts';
+import { ControlPlaneFeed } from './control-plane-feed.ts';
+import { sampleNs } from './sample.ts';
+import type { Distribution } from '../schema.ts';
+import type { RandomStream } from '../../engine/random.ts';
 
 /**
  * One run of the model: a cluster, one kube-proxy per node with its sync loop, and client traffic
@@ -16,9 +22,16 @@ import type { PodLiveness } from './liveness.ts';
  */
 export function runModel(config: ModelConfig): RunOutput {
   const sim = new Simulator({ seed: config.seed });
-  const cluster = syntheticCluster(config.cluster);
   const timeline = new EndpointTimeline();
-  cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
+  let controlPlane: ControlPlane | null = null;
+  let feed: ControlPlaneFeed | null = null;
+  if (config.churn.length > 0) {
+    controlPlane = buildControlPlane(sim, config);
+    feed = new ControlPlaneFeed(controlPlane, timeline);
+  } else {
+    const cluster = syntheticCluster(config.cluster);
+    cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
+  }
 
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend });
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
@@ -61,8 +74,13 @@ export function runModel(config: ModelConfig): RunOutput {
   };
   for (let n = 0; n < config.cluster.nodes; n++) agents.push(new ProxyAgent(sim, n, timeline, mode, agentOptions, observer));
 
-  // Static cluster: every endpoint serves for the whole run.
-  const liveness: PodLiveness = { answer: () => 'serving' };
+  // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
+  const liveness: PodLiveness = feed ?? { answer: () => 'serving' };
+  feed?.attach(agents);
+  const sliceLatency = new Histogram();
+  controlPlane?.onEndpointChange((r) => {
+    if (r.t1 >= config.warmupNs) sliceLatency.record(r.t1 - r.t0);
+  });
   const traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness);
   const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
   if (mode.natInConntrack) {
@@ -70,6 +88,7 @@ export function runModel(config: ModelConfig): RunOutput {
     metrics.series.push(conntrack.series);
   }
   for (const a of agents) a.startLoop();
+  controlPlane?.start();
   traffic.start();
   sim.run(config.durationNs);
 
@@ -80,6 +99,7 @@ export function runModel(config: ModelConfig): RunOutput {
       'kernel.setElements': objects.setElements,
       'kernel.memoryBytes': objects.memoryBytes,
       ...conntrack.figures(config.durationNs),
+      ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version) : {}),
       'sim.events': sim.executed,
     },
     config.durationNs,
@@ -87,3 +107,47 @@ export function runModel(config: ModelConfig): RunOutput {
 }
 
 export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
+
+function sampler(d: Distribution): (rng: RandomStream) => number {
+  return (rng) => sampleNs(d, rng);
+}
+
+function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
+  const c = config.controlPlane;
+  return new ControlPlane(sim, {
+    nodes: config.cluster.nodes,
+    services: config.cluster.services,
+    endpointsPerService: config.cluster.endpointsPerService,
+    ...(config.cluster.serviceCIDR ? { serviceCIDR: config.cluster.serviceCIDR } : {}),
+    ...(config.cluster.clusterCIDR ? { clusterCIDR: config.cluster.clusterCIDR } : {}),
+    port: config.cluster.port,
+    protocol: config.cluster.protocol,
+    watchLatency: sampler(c.watchLatency),
+    apiWriteLatency: sampler(c.apiWriteLatency),
+    podStartupLatency: sampler(c.podStartupLatency),
+    endpointSliceBatchPeriod: c.endpointSliceBatchPeriodNs,
+    maxEndpointsPerSlice: c.maxEndpointsPerSlice,
+    readinessProbe: c.readinessProbe,
+    nodeMonitorGracePeriod: c.nodeMonitorGracePeriodNs,
+    podEvictionTimeout: c.podEvictionTimeoutNs,
+    churn: config.churn,
+  });
+}
+
+/** What the control plane did: churn events, API writes, and pod-event-to-slice latency. */
+function controlPlaneFigures(cp: ControlPlane, sliceLatency: Histogram, changes: number): Record<string, number> {
+  const st = cp.stats();
+  return {
+    'churn.rollouts': st.churn.rollouts,
+    'churn.podKills': st.churn.podKills,
+    'churn.scaleEvents': st.churn.scaleEvents,
+    'churn.nodeFailures': st.churn.nodeFailures,
+    'k8s.podsCreated': st.podsCreated,
+    'k8s.podsDeleted': st.podsDeleted,
+    'k8s.apiWrites': st.apiWrites,
+    'k8s.endpointSliceWrites': st.endpointSliceWrites,
+    'endpointChanges.count': changes,
+    'endpointSliceLatency.p50': sliceLatency.percentile(0.5),
+    'endpointSliceLatency.p99': sliceLatency.percentile(0.99),
+  };
+}

@@ -39,7 +39,6 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   if (services.sessionAffinity !== 'None') throw new InputError('cluster.services.sessionAffinity', 'None (session affinity is rendered but not yet simulated in runs)', services.sessionAffinity);
   if (services.trafficPolicy !== 'Cluster') throw new InputError('cluster.services.trafficPolicy', 'Cluster (Local policies are rendered but not yet simulated in runs)', services.trafficPolicy);
   if (s.traffic.protocol !== 'tcp') throw new InputError('traffic.protocol', 'tcp (UDP clients are not simulated yet)', s.traffic.protocol);
-  if (s.churn.length > 0) throw new InputError('churn', 'no churn (runs do not simulate workload churn yet)', `${s.churn.length} churn source(s)`);
   if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
   return {
     seed,
@@ -77,6 +76,28 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
       clientPodsPerNode: Math.min(250, s.traffic.clientPodsPerNode),
       requestTime: s.traffic.requestTime,
     },
+    controlPlane: {
+      watchLatency: s.controlPlane.watchLatency,
+      apiWriteLatency: s.controlPlane.apiWriteLatency,
+      podStartupLatency: s.controlPlane.podStartupLatency,
+      endpointSliceBatchPeriodNs: s.controlPlane.endpointSliceBatchPeriod,
+      maxEndpointsPerSlice: s.controlPlane.maxEndpointsPerSlice,
+      readinessProbe: s.controlPlane.readinessProbe,
+      nodeMonitorGracePeriodNs: s.controlPlane.nodeMonitorGracePeriod,
+      podEvictionTimeoutNs: s.controlPlane.podEvictionTimeout,
+    },
+    // Churn starts at the end of the warm-up unless the scenario says when (schema: churn.start).
+    churn: s.churn.map((c) => ({
+      kind: c.kind,
+      start: c.start ?? s.warmup,
+      every: c.every,
+      ...(c.ratePerMinute !== undefined ? { ratePerMinute: c.ratePerMinute } : {}),
+      ...(c.fraction !== undefined ? { fraction: c.fraction } : {}),
+      maxSurge: c.maxSurge,
+      maxUnavailable: c.maxUnavailable,
+      gracefulTermination: c.gracefulTermination,
+      terminationGracePeriod: c.terminationGracePeriod,
+    })),
     conntrack: conntrackConfig(s),
   };
 }

@@ -37,24 +37,7 @@ export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
   const endpoints: Endpoint[][] = [];
   let pod = 0;
   for (let s = 0; s < o.services; s++) {
-    const portName: ServicePortName = { namespace: 'default', name: `svc-${s}`, port: 'http', protocol: o.protocol };
-    ports.push({
-      portName,
-      nameString: servicePortNameString(portName),
-      id: servicePortNameId(portName),
-      clusterIP: formatIPv4((svcBase + 10 + s) >>> 0),
-      port: o.port,
-      protocol: o.protocol,
-      nodePort: 0,
-      externalIPs: [],
-      loadBalancerVIPs: [],
-      loadBalancerSourceRanges: [],
-      healthCheckNodePort: 0,
-      sessionAffinity: 'None',
-      stickyMaxAgeSeconds: 0,
-      externalPolicyLocal: false,
-      internalPolicyLocal: false,
-    });
+    ports.push(clusterIPPort('default', `svc-${s}`, 'http', formatIPv4((svcBase + 10 + s) >>> 0), o.port, o.protocol));
     const list: Endpoint[] = [];
     for (let e = 0; e < o.endpointsPerService; e++) {
       const node = pod % o.nodes;
@@ -65,4 +48,26 @@ export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
     endpoints.push(list.sort(compareEndpoints));
   }
   return { ports, endpoints };
+}
+
+/** A ClusterIP-only service port as kube-proxy's ServicePort (no node port, Cluster policies, no affinity). */
+export function clusterIPPort(namespace: string, name: string, port: string, clusterIP: string, number: number, protocol: 'TCP' | 'UDP' | 'SCTP'): ServicePort {
+  const portName: ServicePortName = { namespace, name, port, protocol };
+  return {
+    portName,
+    nameString: servicePortNameString(portName),
+    id: servicePortNameId(portName),
+    clusterIP,
+    port: number,
+    protocol,
+    nodePort: 0,
+    externalIPs: [],
+    loadBalancerVIPs: [],
+    loadBalancerSourceRanges: [],
+    healthCheckNodePort: 0,
+    sessionAffinity: 'None',
+    stickyMaxAgeSeconds: 0,
+    externalPolicyLocal: false,
+    internalPolicyLocal: false,
+  };
 }

@@ -1,0 +1,109 @@
+import type { ControlPlane, SliceCommit } from '../../k8s/control-plane.ts';
+import type { EndpointSlice } from '../../k8s/objects.ts';
+import type { Endpoint } from '../../proxy/endpoint.ts';
+import { endpointsFromSlices } from '../../proxy/from-api.ts';
+import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
+import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import { categorizeEndpoints } from '../../proxy/topology.ts';
+import type { ServicePort } from '../../proxy/service-port.ts';
+import { clusterIPPort } from './synthetic-cluster.ts';
+import type { PodAnswer, PodLiveness } from './liveness.ts';
+
+/**
+ * The bridge from the control plane (sim/k8s) to the kube-proxy model: every EndpointSlice the
+ * controller commits becomes, when it changes what kube-proxy would program, a new version of the
+ * shared EndpointTimeline; every node's kube-proxy has its own watch (its own delivery delays) and
+ * hears a version when the event that produced it reaches that node.
+ *
+ * What kube-proxy programs for a service port is what pkg/proxy's EndpointSliceCache merges over the
+ * Service's slices, narrowed by CategorizeEndpoints to the Cluster-policy list: ready endpoints, or,
+ * when none is ready, the serving-terminating ones (pkg/proxy/topology.go). A slice write that leaves
+ * that list as it was is no change for kube-proxy (EndpointSliceUpdate reports no change, no sync).
+ */
+export class ControlPlaneFeed implements PodLiveness {
+  readonly ports: ServicePort[] = [];
+  private readonly index = new Map<string, number>();
+  /** Current slices per service key, by slice name. */
+  private readonly slices = new Map<string, Map<string, EndpointSlice>>();
+  /** (resourceVersion, timeline version) after each commit, in commit order (increasing rv). */
+  private readonly rvs: number[] = [];
+  private readonly versions: number[] = [];
+
+  constructor(
+    private readonly cp: ControlPlane,
+    private readonly timeline: EndpointTimeline,
+  ) {
+    for (const s of cp.services()) {
+      this.index.set(s.key, this.ports.length);
+      this.slices.set(s.key, new Map());
+      this.ports.push(clusterIPPort(s.namespace, s.name, 'http', s.clusterIP, s.port, s.protocol));
+    }
+    for (const slice of cp.endpointSlices()) {
+      const key = serviceKey(slice);
+      this.slices.get(key)?.set(slice.metadata.name!, slice);
+    }
+    this.ports.forEach((p, i) => timeline.addService(p, this.programmed(i)));
+    cp.onEndpointSliceCommit((c) => this.commit(c));
+  }
+
+  /** One watch per node's kube-proxy: hearing an event means hearing every change up to it. */
+  attach(agents: readonly ProxyAgent[]): void {
+    const nodes = this.cp.nodes();
+    agents.forEach((agent, n) => {
+      this.cp.watchEndpointSlices(`kube-proxy/${nodes[n]!.name}`, (e) => agent.heardUpTo(this.versionAt(e.resourceVersion)), { sendInitialEvents: false });
+    });
+  }
+
+  answer(ip: string): PodAnswer {
+    const s = this.cp.podIPState(ip);
+    return s === 'accepting' ? 'serving' : s === 'refusing' ? 'refusing' : 'silent';
+  }
+
+  private commit(c: SliceCommit): void {
+    const i = this.index.get(c.service);
+    if (i === undefined) return;
+    const byName = this.slices.get(c.service)!;
+    if (c.type === 'DELETED') byName.delete(c.slice.metadata.name!);
+    else byName.set(c.slice.metadata.name!, c.slice);
+    const before = this.timeline.endpointsAt(i, this.timeline.version);
+    const after = this.programmed(i);
+    if (!sameEndpoints(before, after)) this.timeline.apply(i, after, c.triggerTime);
+    // The callback runs at the commit, so the API server's last resourceVersion is this write's
+    // (for a DELETED slice the object still carries its previous version).
+    this.rvs.push(this.cp.api.resourceVersion);
+    this.versions.push(this.timeline.version);
+  }
+
+  /** The timeline version that includes every commit up to resourceVersion `rv`. */
+  private versionAt(rv: number): number {
+    let lo = 0;
+    let hi = this.rvs.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rvs[mid]! <= rv) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? 0 : this.versions[found]!;
+  }
+
+  private programmed(i: number): readonly Endpoint[] {
+    const sp = this.ports[i]!;
+    const merged = endpointsFromSlices([...this.slices.get(sp.portName.namespace + '/' + sp.portName.name)!.values()], '');
+    const all: Endpoint[] = [];
+    for (const list of merged.values()) all.push(...list);
+    return categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints;
+  }
+}
+
+function serviceKey(slice: EndpointSlice): string {
+  return `${slice.metadata.namespace ?? 'default'}/${slice.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
+}
+
+function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k]!.endpoint !== b[k]!.endpoint) return false;
+  return true;
+}
