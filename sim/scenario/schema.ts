@@ -353,6 +353,9 @@ const churnSchema = z
 const metricsSchema = z
   .strictObject({
     interval: duration('Bucket width of timeseries.csv. Default 1s.').prefault('1s'),
+    programmingProbe: duration(
+      'Runs without churn: every this interval one endpoint of a random Service turns not ready, and back one interval later (a readiness flap; the pod keeps serving), so network programming latency is measured on a static cluster. 0s: off. Default 1s.',
+    ).prefault('1s'),
   })
   .describe('What the runs record besides their summary metrics.');
 
