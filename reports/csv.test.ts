@@ -40,7 +40,7 @@ test('CSV columns and rows do not depend on the order runs finished in or metric
 test('summary.csv: n, mean, stdev and the 95% CI per point and metric', () => {
   const { names, points } = summarizePoints(input.runs, sweep);
   const lines = summaryCsv(points, names).split('\n');
-  assert.equal(lines[0], 'mode,services,metric,n,mean,stdev,ci95_low,ci95_high');
+  assert.equal(lines[0], 'mode,services,metric,n,mean,stdev,ci95Low,ci95High');
   // Three replications 37500, 38000, 38500: stdev 500, half-width t(0.975, 2) * 500 / sqrt(3) = 1242.07.
   const row = lines.find((l) => l.startsWith('iptables,100,firstPacketLatency.p99,'))!.split(',');
   assert.deepEqual(row.slice(3, 6), ['3', '38000', '500']);

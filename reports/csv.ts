@@ -42,7 +42,7 @@ export function summaryCsv(points: readonly PointSummary[], names: readonly stri
       rows.push([...names.map((n) => p.point[n] ?? ''), m, s.n, s.mean, s.stdev, s.ci95Low, s.ci95High]);
     }
   }
-  return toCsv([...names, 'metric', 'n', 'mean', 'stdev', 'ci95_low', 'ci95_high'], rows);
+  return toCsv([...names, 'metric', 'n', 'mean', 'stdev', 'ci95Low', 'ci95High'], rows);
 }
 
 /** timeseries.csv: one row per run, series and interval: t_s is the interval's start in simulated seconds. */
