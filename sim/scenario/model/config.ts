@@ -14,6 +14,8 @@ export interface ModelConfig {
   /** Metrics of the data plane count only connections that start after the warm-up. */
   warmupNs: number;
   timeseriesIntervalNs: number;
+  /** Runs without churn: interval of the readiness flap that measures programming latency (0: off). */
+  programmingProbeNs: number;
   cluster: {
     nodes: number;
     services: number;

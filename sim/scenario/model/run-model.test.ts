@@ -12,6 +12,7 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   durationNs: 5 * SECOND,
   warmupNs: SECOND,
   timeseriesIntervalNs: SECOND,
+  programmingProbeNs: 0,
   cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP' },
   proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
   costs: DEFAULT_COSTS,
@@ -102,4 +103,20 @@ test('churn: pod kills without graceful termination fail connections until every
   assert.ok(hard['failedConnections.count']! > 0, `killed pods refuse while rules still point at them: ${hard['failedConnections.count']}`);
   assert.equal(soft['failedConnections.count'], 0, 'a terminating pod keeps serving until every node dropped it');
   assert.deepEqual(run(false), hard, 'deterministic');
+});
+
+test('the programming probe measures network programming latency on a static cluster, in rules and sync terms', () => {
+  const probe = (mode: ProxyMode, services: number) => {
+    const c = config(mode, services);
+    c.programmingProbeNs = 500 * MS;
+    return runModel(c).metrics;
+  };
+  const small = probe('iptables', 100);
+  const large = probe('iptables', 2000);
+  assert.ok(small['networkProgrammingLatency.p50']! > 0);
+  assert.equal(small['failedConnections.count'], 0, 'a not-ready pod still serves');
+  // Each partial sync rewrites KUBE-SERVICES whole: more services, longer syncs, later programming.
+  assert.ok(large['networkProgrammingLatency.p50']! > small['networkProgrammingLatency.p50']!);
+  assert.ok(large['syncDuration.p50']! > small['syncDuration.p50']!);
+  assert.ok(small['staleEndpointWindow.p50']! > 0);
 });

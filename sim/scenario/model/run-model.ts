@@ -12,6 +12,7 @@ import { ConntrackMetrics } from './conntrack-metrics.ts';
 import type { PodLiveness } from './liveness.ts';
 import { ControlPlane } from '../../k8s/control-plane.ts';
 import { ControlPlaneFeed } from './control-plane-feed.ts';
+import { ProgrammingProbe } from './programming-probe.ts';
 import { sampleNs } from './sample.ts';
 import type { Distribution } from '../schema.ts';
 import type { RandomStream } from '../../engine/random.ts';
@@ -89,6 +90,7 @@ export function runModel(config: ModelConfig): RunOutput {
   }
   for (const a of agents) a.startLoop();
   controlPlane?.start();
+  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency).start();
   traffic.start();
   sim.run(config.durationNs);
 

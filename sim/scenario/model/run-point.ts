@@ -45,6 +45,7 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
     durationNs: s.duration,
     warmupNs: s.warmup,
     timeseriesIntervalNs: s.metrics.interval,
+    programmingProbeNs: s.metrics.programmingProbe,
     cluster: {
       nodes: s.cluster.nodes,
       services: services.count,

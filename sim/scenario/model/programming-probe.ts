@@ -1,0 +1,70 @@
+import type { Simulator } from '../../engine/simulator.ts';
+import type { RandomStream } from '../../engine/random.ts';
+import { compareEndpoints, type Endpoint } from '../../proxy/endpoint.ts';
+import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
+import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import type { Distribution } from '../schema.ts';
+import { sampleNs } from './sample.ts';
+
+/**
+ * Network programming latency on a static cluster: every `everyNs` one endpoint of a random Service
+ * becomes not ready (its readiness probe failed) and, one interval later, ready again. Each change is
+ * a new timeline version that every node's kube-proxy hears after its own watch delay (the
+ * controller's write is taken as instant here: the API side of the lag is what churn runs model), in
+ * order per node as a watch delivers. The pod keeps serving throughout, as a not-ready pod does, so
+ * the probe changes rules and syncs but never the outcome of a connection.
+ */
+export class ProgrammingProbe {
+  private readonly rng: RandomStream;
+  private readonly watch: RandomStream;
+  /** Per node: when its watch last delivered (deliveries never overtake each other). */
+  private readonly lastDelivery: Float64Array;
+  private flapped: { service: number; endpoint: Endpoint } | null = null;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly timeline: EndpointTimeline,
+    private readonly agents: readonly ProxyAgent[],
+    private readonly everyNs: number,
+    private readonly watchLatency: Distribution,
+  ) {
+    this.rng = sim.rng('metrics/programming-probe');
+    this.watch = sim.rng('metrics/programming-probe/watch');
+    this.lastDelivery = new Float64Array(agents.length);
+  }
+
+  start(): void {
+    if (this.everyNs > 0) this.sim.schedule(this.everyNs, tick, this);
+  }
+
+  /** @internal */
+  tick(): void {
+    const t = this.timeline;
+    const now = this.sim.now;
+    if (this.flapped) {
+      const { service, endpoint } = this.flapped;
+      const list = t.endpointsAt(service, t.version);
+      t.apply(service, [...list, endpoint].sort(compareEndpoints), now);
+      this.flapped = null;
+    } else {
+      const service = this.rng.integer(0, t.services.length - 1);
+      const list = t.endpointsAt(service, t.version);
+      // A Service with a single endpoint keeps it: the probe must not make a Service reject.
+      if (list.length > 1) {
+        const k = this.rng.integer(0, list.length - 1);
+        this.flapped = { service, endpoint: list[k]! };
+        t.apply(service, list.filter((_, i) => i !== k), now);
+      }
+    }
+    const version = t.version;
+    for (let n = 0; n < this.agents.length; n++) {
+      const at = Math.max(now + sampleNs(this.watchLatency, this.watch), this.lastDelivery[n]!);
+      this.lastDelivery[n] = at;
+      this.sim.scheduleAt(at, deliver, { agent: this.agents[n]!, version });
+    }
+    this.sim.schedule(this.everyNs, tick, this);
+  }
+}
+
+const tick = (p: ProgrammingProbe) => p.tick();
+const deliver = (d: { agent: ProxyAgent; version: number }) => d.agent.heardUpTo(d.version);
