@@ -157,7 +157,8 @@ function valueCell(s: MetricSummary, unit: MetricUnit): string {
   const v = formatValue(s.mean, unit);
   if (!Number.isFinite(s.ci95High) || s.mean === 0) return v;
   const rel = ((s.ci95High - s.mean) / Math.abs(s.mean)) * 100;
-  return `${v} ± ${significant(rel, 2)}%`;
+  // Below 0.01% the interval is rounding noise of a mean that did not vary (4.6e-14%).
+  return `${v} ± ${rel === 0 ? '0' : rel < 0.01 ? '<0.01' : significant(rel, 2)}%`;
 }
 
 function deltaCell(r: MetricComparison): string {
