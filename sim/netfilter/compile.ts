@@ -29,8 +29,13 @@ export interface DstRun {
   /** Rule positions [start, end) in the chain. */
   start: number;
   end: number;
-  /** Destination address -> ascending positions of the rules in the run with that -d. */
-  byDst: Map<number, Int32Array>;
+  /**
+   * Destination address -> the position of the only rule of the run with that -d (>= 0), or
+   * -(k + 1) for an address several rules share, whose ascending positions are `lists[k]`. One
+   * rule per address is kube-proxy's normal case, so the common lookup touches no second object.
+   */
+  byDst: Map<number, number>;
+  lists: Int32Array[];
 }
 
 export interface ChainIndex {
@@ -98,11 +103,18 @@ export function buildChainIndex(chain: Chain, index: boolean): ChainIndex {
           if (l) l.push(k);
           else lists.set(a, [k]);
         }
-        const byDst = new Map<number, Int32Array>();
-        for (const [a, l] of lists) byDst.set(a, Int32Array.from(l));
+        const byDst = new Map<number, number>();
+        const shared: Int32Array[] = [];
+        for (const [a, l] of lists) {
+          if (l.length === 1) byDst.set(a, l[0]!);
+          else {
+            byDst.set(a, -(shared.length + 1));
+            shared.push(Int32Array.from(l));
+          }
+        }
         runOf ??= new Int32Array(rules.length).fill(-1);
         runOf.fill(runs.length, i, j);
-        runs.push({ start: i, end: j, byDst });
+        runs.push({ start: i, end: j, byDst, lists: shared });
       }
       i = j;
     }

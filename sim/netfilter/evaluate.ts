@@ -74,11 +74,16 @@ function walkChain(
       const ri = runOf[i]!;
       if (ri >= 0) {
         const run = c.index.runs[ri]!;
-        const list = run.byDst.get(p.dst);
+        const at = run.byDst.get(p.dst);
         let next = run.end;
-        if (list !== undefined) {
-          const k = lowerBound(list, i);
-          if (k < list.length) next = list[k]!;
+        if (at !== undefined) {
+          if (at >= 0) {
+            if (at >= i) next = at;
+          } else {
+            const list = run.lists[-at - 1]!;
+            const k = lowerBound(list, i);
+            if (k < list.length) next = list[k]!;
+          }
         }
         res.rulesVisited += next - i;
         i = next;
