@@ -121,6 +121,14 @@ test('exclude: entries must name sweep parameters and their values', () => {
   rejects(SWEPT + 'exclude: [{ mode: [iptables, nftables, userspace] }]\n', 'case.yaml:10:10: exclude: expected exclusions that leave some sweep point to run, found all 9 excluded');
 });
 
+test('a sweep reduced by --set may leave out values an exclusion names', () => {
+  const l = loadScenarioText(SWEPT + 'exclude: [{ mode: userspace, services: [1000, 50000] }]\n', 'case.yaml', { set: ['sweep.services=[100,1000]'] });
+  assert.deepEqual(
+    l.points.map((p) => `${p.params.mode}/${p.params.services}`),
+    ['iptables/100', 'iptables/1000', 'nftables/100', 'nftables/1000', 'userspace/100'],
+  );
+});
+
 test('--quick applies the quick: block; --seed and --replications override the file', () => {
   const text =
     SWEPT +

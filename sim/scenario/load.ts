@@ -87,7 +87,7 @@ function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario 
   const sweep = readSweep(template, origins);
   checkReferences(template, sweep, origins);
   const grid = expandGrid(sweep.map((s) => [s.name, s.values] as const));
-  const exclusions = readExclude(template, sweep, origins, quick);
+  const exclusions = readExclude(template, sweep, origins);
   const kept = grid.filter((p) => !exclusions.some((e) => matchesExclusion(p, e)));
   if (kept.length === 0) throw new InputError(origins.place(['exclude']).where, 'exclusions that leave some sweep point to run', `all ${grid.length} excluded`);
   const baseDir = dirname(resolve(src.file));
@@ -113,14 +113,19 @@ type Exclusion = Record<string, SweepValue[]>;
 
 /**
  * `exclude:` entries, checked against the sweep: each names sweep parameters (a misspelt one gets a
- * hint) and values they take. Under --quick a value may be missing from a reduced sweep, so only the
- * full study insists that every value is one of the parameter's.
+ * hint) and values they take. A sweep list reduced by --quick or --set may lack a value an exclusion
+ * names, so only a list as the file wrote it must hold every excluded value.
  */
-function readExclude(template: Record<string, unknown>, sweep: { name: string; values: SweepValue[] }[], origins: FieldOrigins, quick: boolean): Exclusion[] {
+function readExclude(template: Record<string, unknown>, sweep: { name: string; values: SweepValue[] }[], origins: FieldOrigins): Exclusion[] {
   const raw = template.exclude;
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new InputError(origins.place(['exclude']).where, 'a list of sweep points to skip, such as [{ mode: userspace, services: [20000, 50000] }]', 'a ' + typeof raw);
   const names = sweep.map((s) => s.name);
+  // A sweep list replaced by --set or the quick: block may leave out values an exclusion names.
+  const overridden = (path: FieldPath) => {
+    const o = origins.resolve(path);
+    return o.kind === 'flag' || o.path.join('.') !== path.join('.');
+  };
   return raw.map((entry, i) => {
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).length === 0) {
       throw new InputError(origins.place(['exclude', i]).where, 'a mapping of sweep parameters to values, such as { mode: userspace }', foundText(entry));
@@ -140,7 +145,7 @@ function readExclude(template: Record<string, unknown>, sweep: { name: string; v
       values.forEach((value, j) => {
         const at: FieldPath = Array.isArray(v) ? ['exclude', i, name, j] : ['exclude', i, name];
         if (!['string', 'number', 'boolean'].includes(typeof value)) throw new InputError(origins.place(at).where, 'a string, number or boolean', foundText(value));
-        if (!quick && !param.values.includes(value as SweepValue)) {
+        if (!overridden(['sweep', name]) && !param.values.includes(value as SweepValue)) {
           throw new InputError(
             origins.place(at).where,
             `a value of sweep.${name} (${param.values.map((x) => JSON.stringify(x)).join(', ')})`,
