@@ -134,7 +134,9 @@ function results(model: ReportModel): Block[] {
     const info = metricInfo(m, model.meta.metrics);
     if (m === firstOther) blocks.push({ kind: 'heading', level: 2, text: 'Other metrics' });
     const description = model.meta.metrics?.[m]?.description ?? model.meta.metrics?.[baseName(m)]?.description;
-    blocks.push({ kind: 'heading', level: 3, text: `${m} (${info.better} is better)` });
+    // No "lower is better" here: the naming rule that guesses it (for svcsim compare) has nothing to
+    // say about a configured limit such as conntrack.max, and a report should not claim it does.
+    blocks.push({ kind: 'heading', level: 3, text: m });
     if (description) blocks.push({ kind: 'paragraph', text: description });
     const rows = model.points.map((p) => {
       const s = p.metrics[m];
