@@ -22,9 +22,10 @@
  * their ids (only the order of netlink calls differs). IPv4 only.
  */
 import { InputError } from '../../engine/input-error.ts';
-import { cidrContains, formatCidr, formatIPv4, parseIPv4, tryParseCidr, tryParseIPv4 } from '../../net/ipv4.ts';
+import { cidrContains, formatCidr, parseIPv4, tryParseCidr, tryParseIPv4 } from '../../net/ipv4.ts';
 import { IpvsServiceTable, totalNetlinkOps, type IpvsNetlinkCounts, type ServiceEntry } from '../../ipvs/service-table.ts';
 import { IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED2, isSchedulerName, SCHEDULERS, type SchedulerName, type VirtualServerSpec } from '../../ipvs/types.ts';
+import type { Endpoint } from '../endpoint.ts';
 import type { ProxyState } from '../proxy-state.ts';
 import type { ServicePort } from '../service-port.ts';
 import { categorizeEndpoints } from '../topology.ts';
@@ -53,6 +54,39 @@ import {
   type IpsetContents,
 } from './ipsets.ts';
 import { ipvsRestoreText, type LbNoNodeAccess } from './iptables-rules.ts';
+
+/**
+ * Per-object memos: ProxyStates share their ServicePort and Endpoint objects between versions, so
+ * strings and parsed addresses derived from them are built once, not on every sync (a no-op sync of
+ * 10,000 services otherwise spends most of its time allocating them).
+ */
+const ipCache = new Map<string, number>();
+function ip4(s: string): number {
+  let v = ipCache.get(s);
+  if (v === undefined) {
+    v = parseIPv4(s);
+    ipCache.set(s, v);
+  }
+  return v;
+}
+const loopbackEntries = new WeakMap<Endpoint, string>();
+function loopbackEntry(ep: Endpoint, proto: string): string {
+  let v = loopbackEntries.get(ep);
+  if (v === undefined) {
+    v = `${ep.ip},${proto}:${ep.port},${ep.ip}`;
+    loopbackEntries.set(ep, v);
+  }
+  return v;
+}
+const clusterEntries = new WeakMap<ServicePort, string>();
+function clusterEntry(sp: ServicePort): string {
+  let v = clusterEntries.get(sp);
+  if (v === undefined) {
+    v = ipPortEntry(sp.clusterIP, sp.protocol, sp.port);
+    clusterEntries.set(sp, v);
+  }
+  return v;
+}
 
 /** kube-ipvs0: the dummy device every ClusterIP and VIP is bound to (defaultDummyDevice). */
 export const DUMMY_DEVICE = 'kube-ipvs0';
@@ -221,7 +255,7 @@ export class IpvsProxier {
       }
       // FlagSourceHash (0x10 = IP_VS_SVC_F_SCHED2, "mh-port") for the mh scheduler.
       if (o.scheduler === 'mh') flags |= IP_VS_SVC_F_SCHED2;
-      return { protocol: sp.protocol, addr: parseIPv4(addr), port, scheduler: o.scheduler, flags, timeoutSeconds };
+      return { protocol: sp.protocol, addr: ip4(addr), port, scheduler: o.scheduler, flags, timeoutSeconds };
     };
 
     const ids = [...state.services.keys()].sort();
@@ -233,9 +267,9 @@ export class IpvsProxier {
       const syncEndpoint = (e: ServiceEntry, onlyLocal: boolean) => this.syncEndpoint(e, onlyLocal && cat.localEndpoints.length > 0 ? cat.localEndpoints : cat.clusterEndpoints);
 
       // Hairpin: a local endpoint reaching itself through the service is masqueraded.
-      for (const ep of endpoints) if (ep.isLocal) add(KUBE_LOOP_BACK, `${ep.ip},${proto}:${ep.port},${ep.ip}`);
+      for (const ep of endpoints) if (ep.isLocal) add(KUBE_LOOP_BACK, loopbackEntry(ep, proto));
 
-      add(KUBE_CLUSTER_IP, ipPortEntry(sp.clusterIP, sp.protocol, sp.port));
+      add(KUBE_CLUSTER_IP, clusterEntry(sp));
       syncEndpoint(syncService(spFor(sp, sp.clusterIP, sp.port), sp.clusterIP), sp.internalPolicyLocal);
       activeBind.add(sp.clusterIP);
 
@@ -327,23 +361,28 @@ export class IpvsProxier {
 
   /** syncEndpoint: real servers at weight 1 for `endpoints`; the others through graceful deletion. */
   private syncEndpoint(e: ServiceEntry, endpoints: readonly { ip: string; port: number }[]): void {
-    const want = new Map<string, { addr: number; port: number }>();
-    for (const ep of endpoints) want.set(`${ep.ip}:${ep.port}`, { addr: parseIPv4(ep.ip), port: ep.port });
+    // Keyed by address * 65536 + port: no strings on the path every sync takes for every endpoint.
+    const want = new Map<number, { addr: number; port: number }>();
+    for (const ep of endpoints) {
+      const addr = ip4(ep.ip);
+      want.set(addr * 65536 + ep.port, { addr, port: ep.port });
+    }
+    const draining = this.graceful.size > 0;
     for (const w of want.values()) {
       const cur = this.table.findDest(e, w.addr, w.port);
       if (cur) {
         // On the first sync after a restart, weights left by a previous kube-proxy are reset.
         if (this.initialSync && cur.weight !== 1) this.table.updateDest(e, cur, 1);
-        const name = uniqueRSName(e.vs, w);
-        if (!this.graceful.inTerminationList(name)) continue;
+        const name = draining ? uniqueRSName(e.vs, w) : '';
+        if (!draining || !this.graceful.inTerminationList(name)) continue;
         // The endpoint is back while its real server drains: delete the quiescent one, add afresh.
         this.graceful.moveRSOutOfGracefulDeleteList(name);
       }
       this.table.addDest(e, w.addr, w.port, 1);
     }
+    if (e.vs.dests.length === want.size) return; // every real server is wanted
     for (const d of [...e.vs.dests]) {
-      const key = `${formatIPv4(d.addr)}:${d.port}`;
-      if (want.has(key)) continue;
+      if (want.has(d.addr * 65536 + d.port)) continue;
       if (this.graceful.inTerminationList(uniqueRSName(e.vs, d))) continue;
       this.graceful.gracefulDeleteRS(e, d);
     }
