@@ -5,6 +5,8 @@
  */
 import { cpus, loadavg, release } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { InputError } from '../../sim/engine/input-error.ts';
 import { dirname, join, basename } from 'node:path';
 import { writeFileAtomic } from '../../sim/io/atomic-write.ts';
 import { DEFAULT_COSTS, withCosts } from '../../sim/net/cost-model.ts';
@@ -150,6 +152,26 @@ export async function runCalibrate(o: CalibrateOptions): Promise<{ file: Calibra
   const file = buildCalibrationFile(points, host, plan, started, o.command);
   const outputs = await writeCalibration(file, o.out);
   return { file, outputs };
+}
+
+/**
+ * Fits and writes again from the points of an earlier calibration file (`svcsim calibrate --from
+ * FILE`), with no measuring: for a change of the fitting or the report, or of the defaults the
+ * report compares with. The measured points, host and date are kept as they were.
+ */
+export async function refitCalibration(from: string, out: string, command: string): Promise<{ file: CalibrationFile; outputs: CalibrateOutputs }> {
+  let old: CalibrationFile;
+  try {
+    old = JSON.parse(readFileSync(from, 'utf8')) as CalibrationFile;
+  } catch (e) {
+    throw new InputError(`--from ${from}`, 'a calibration JSON written by svcsim calibrate', (e as Error).message);
+  }
+  if (old?.kind !== CALIBRATION_KIND || !old.points || !Array.isArray(old.points.restore)) {
+    throw new InputError(`--from ${from}`, `a calibration JSON written by svcsim calibrate (kind "${CALIBRATION_KIND}" with points)`, JSON.stringify(old?.kind));
+  }
+  const plan = { ...(old.quick ? QUICK_PLAN : FULL_PLAN), endpointsPerService: old.endpointsPerService ?? 4 };
+  const file = buildCalibrationFile(old.points, old.host, plan, old.measuredAt, `${old.command} (refitted: ${command})`);
+  return { file, outputs: await writeCalibration(file, out) };
 }
 
 /** A few lines for the terminal: each fitted field beside its default. */

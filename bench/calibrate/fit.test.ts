@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { fitLine, median, quantile } from './fit.ts';
+import { fitLine, median, quantile, relativeWeights } from './fit.ts';
 
 test('points on a line are fitted exactly with R^2 = 1 and zero residuals', () => {
   const xs = [100, 1000, 5000, 10000];
@@ -52,4 +52,20 @@ test('median and quantile', () => {
   assert.equal(median([4, 1, 2, 3]), 2.5);
   assert.equal(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99), 10);
   assert.equal(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5), 6);
+});
+
+test('weighted: equal weights give the ordinary fit; relative weights favour the small points', () => {
+  const xs = [100, 1000, 10000];
+  const ys = [50, 200, 4000];
+  const plain = fitLine(xs, ys);
+  const same = fitLine(xs, ys, [3, 3, 3]);
+  assert.ok(Math.abs(plain.slope - same.slope) < 1e-12 && Math.abs(plain.intercept - same.intercept) < 1e-9);
+  assert.ok(Math.abs(plain.slopeStdErr - same.slopeStdErr) < 1e-12);
+  const rel = fitLine(xs, ys, relativeWeights(ys));
+  const worst = (f: { intercept: number; slope: number }) => Math.max(...xs.map((x, i) => Math.abs(f.intercept + f.slope * x - ys[i]!) / ys[i]!));
+  assert.ok(worst(rel) < worst(plain), `${worst(rel)} vs ${worst(plain)}`);
+  // a line is still recovered exactly, whatever the weights
+  const exact = fitLine(xs, xs.map((x) => 7 + 3 * x), relativeWeights(xs.map((x) => 7 + 3 * x)));
+  assert.ok(Math.abs(exact.slope - 3) < 1e-9 && Math.abs(exact.intercept - 7) < 1e-6 && Math.abs(exact.r2 - 1) < 1e-12);
+  assert.throws(() => fitLine([1, 2], [1, 2], [1]), /2 points but 1 weights/);
 });

@@ -14,30 +14,46 @@ export interface LinearFit {
   n: number;
 }
 
-export function fitLine(xs: readonly number[], ys: readonly number[]): LinearFit {
+/**
+ * Least squares, optionally weighted: minimises sum w_i (y_i - a - b x_i)^2. With w_i = 1 / y_i^2
+ * (relativeWeights) it minimises the squared relative errors, the right choice when the sizes span
+ * decades and the question is "within what percent": ordinary least squares would let the largest
+ * point set the line and leave the small sizes far off in relative terms. R^2 is the weighted one
+ * (1 - weighted SS_res / weighted SS_tot); residuals are plain y - fit.
+ */
+export function fitLine(xs: readonly number[], ys: readonly number[], weights?: readonly number[]): LinearFit {
   const n = xs.length;
   if (n !== ys.length) throw new Error(`fitLine: ${n} x values but ${ys.length} y values`);
+  if (weights && weights.length !== n) throw new Error(`fitLine: ${n} points but ${weights.length} weights`);
   if (n < 2) throw new Error(`fitLine: need at least 2 points, found ${n}`);
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
+  const w = weights ?? xs.map(() => 1);
+  const sw = w.reduce((a, b) => a + b, 0);
+  const mx = xs.reduce((a, x, i) => a + w[i]! * x, 0) / sw;
+  const my = ys.reduce((a, y, i) => a + w[i]! * y, 0) / sw;
   let sxx = 0;
   let sxy = 0;
   let syy = 0;
   for (let i = 0; i < n; i++) {
     const dx = xs[i]! - mx;
     const dy = ys[i]! - my;
-    sxx += dx * dx;
-    sxy += dx * dy;
-    syy += dy * dy;
+    sxx += w[i]! * dx * dx;
+    sxy += w[i]! * dx * dy;
+    syy += w[i]! * dy * dy;
   }
   if (sxx === 0) throw new Error('fitLine: every x is the same; a slope cannot be fitted');
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
   const residuals = xs.map((x, i) => ys[i]! - (intercept + slope * x));
-  const ssRes = residuals.reduce((a, r) => a + r * r, 0);
+  const ssRes = residuals.reduce((a, r, i) => a + w[i]! * r * r, 0);
   const r2 = syy === 0 ? (ssRes === 0 ? 1 : Number.NaN) : 1 - ssRes / syy;
+  // Weights read as relative precisions, the scale taken from the residuals: var(slope) = s^2 / Sxx.
   const slopeStdErr = n > 2 ? Math.sqrt(ssRes / (n - 2) / sxx) : Number.NaN;
   return { intercept, slope, r2, residuals, slopeStdErr, n };
+}
+
+/** Weights 1 / y^2: least squares of the relative error. */
+export function relativeWeights(ys: readonly number[]): number[] {
+  return ys.map((y) => (y === 0 ? 0 : 1 / (y * y)));
 }
 
 export function median(values: readonly number[]): number {

@@ -100,4 +100,6 @@ test('report: charts for each measured quantity and a Markdown page with fits an
   assert.match(md, /costs: \{ calibration: \.\/cal\.json \}/);
   assert.match(md, /!\[iptables walk cost: simulated vs measured\]\(cal-charts\/walk-simulated-vs-measured\.svg\)/);
   assert.equal(sig3(123456), 123000);
+  assert.equal(sig3(87_654_321), 87_700_000);
+  assert.equal(sig3(4.4449), 4.44);
 });

@@ -6,7 +6,7 @@
  */
 import type { CostModel, DeepPartial, IptablesBackend } from '../../sim/net/cost-model.ts';
 import { iptablesModel } from '../../sim/proxy/modes/iptables-model.ts';
-import { fitLine, median, type LinearFit } from './fit.ts';
+import { fitLine, median, relativeWeights, type LinearFit } from './fit.ts';
 import type { ConntrackPoints, RestorePoint, UpdatePoint, VmapPoint, WalkPoint } from './probes.ts';
 
 export const CALIBRATION_KIND = 'svcsim-calibration';
@@ -22,7 +22,7 @@ export interface CalibrationPoints {
 }
 
 export interface FitRecord extends LinearFit {
-  /** What was fitted: y against x, and which CostModel fields the line gives. */
+  /** What was fitted: y against x (weighted by 1/y^2), and which CostModel fields the line gives. */
   x: string;
   y: string;
   gives: string[];
@@ -58,16 +58,22 @@ export interface CalibrationFile {
   points: CalibrationPoints;
 }
 
+/**
+ * Every fit weighs points by 1/y^2 (least squares of the relative error): the sizes span two
+ * decades, the 25% target is relative, and the measurement noise grows with the figure (a walk's
+ * noise is the latency noise over the repeat count, which shrinks as k grows).
+ */
 function fit(xs: number[], ys: number[], x: string, y: string, gives: string[]): FitRecord | undefined {
   if (xs.length < 2 || new Set(xs).size < 2) return undefined;
-  return { ...fitLine(xs, ys), x, y, gives };
+  return { ...fitLine(xs, ys, ys.every((v) => v > 0) ? relativeWeights(ys) : undefined), x, y, gives };
 }
 
 /** Rounds to 3 significant digits: the measurements carry no more. */
 export function sig3(v: number): number {
   if (v === 0 || !Number.isFinite(v)) return v;
-  const p = 10 ** (2 - Math.floor(Math.log10(Math.abs(v))));
-  return Math.round(v * p) / p;
+  // Integer powers of ten on the side that keeps the result exact (877 * 1e5, not 877 / 1e-5).
+  const e = Math.floor(Math.log10(Math.abs(v))) - 2;
+  return e >= 0 ? Math.round(v / 10 ** e) * 10 ** e : Math.round(v * 10 ** -e) / 10 ** -e;
 }
 
 export interface FittedModel {
@@ -147,7 +153,8 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
 
   let conntrack: CalibrationFile['conntrack'];
   const ct = points.conntrack;
-  if (ct && ct.sameFlowNs.length && ct.newFlowNs.length && ct.untrackedNs.length && ct.untrackedNewFlowNs.length) {
+  // (files from before the untracked new-flow burst have no untrackedNewFlowNs: no conntrack figures)
+  if (ct && ct.sameFlowNs?.length && ct.newFlowNs?.length && ct.untrackedNs?.length && ct.untrackedNewFlowNs?.length) {
     // One flow on loopback meets conntrack twice (output, then input), finding its entry each time.
     const lookupPair = median(ct.sameFlowNs) - median(ct.untrackedNs);
     const lookupNs = lookupPair / 2;
