@@ -228,3 +228,29 @@ test('accounting: sent = delivered + dropped by reason + in flight at every stop
     { numRuns: 100, seed: 7 },
   );
 });
+
+test('with the gc worker, entries of finished connections leave the table without any further packet', () => {
+  const sim = new Simulator({ seed: 6 });
+  const net = new Network(sim);
+  const rs = kubeProxyRules();
+  const mk = (name: string, nodeIp: number, podCidr: typeof A_PODS, peerIp: number, peerPods: typeof A_PODS) =>
+    podNetworkNode({ name, nodeIp, podCidr, peers: [{ nodeIp: peerIp, podCidr: peerPods }], ruleset: rs, conntrack: { max: 1000 }, random: sim.rng(`node/${name}/netfilter`) });
+  net.addNode(mk('a', A_IP, A_PODS, B_IP, B_PODS), { conntrackGc: true });
+  net.addNode(mk('b', B_IP, B_PODS, A_IP, A_PODS));
+  for (const b of BACKENDS) net.addPod('b', ip(b), server(ip(b)));
+  net.addPod('a', CLIENT, (p, n) => {
+    if (p.tcpFlags === (TCP_SYN | TCP_ACK) || p.tcpFlags === (TCP_FIN | TCP_ACK)) n.sendFromPod(CLIENT, replyTo(p, TCP_ACK));
+  });
+  net.sendFromPod(CLIENT, makePacket({ proto: 'tcp', src: CLIENT, sport: 40000, dst: VIP, dport: 80, tcpFlags: TCP_SYN }));
+  sim.run(SECOND);
+  net.sendFromPod(CLIENT, makePacket({ proto: 'tcp', src: CLIENT, sport: 40000, dst: VIP, dport: 80, tcpFlags: TCP_FIN | TCP_ACK }));
+  sim.run(2 * SECOND);
+  assert.equal(net.node('a').conntrack.count, 1);
+  // TIME_WAIT ends at about 122 s; the worker's first pass is at 60 s, then it adapts its interval.
+  sim.run(200 * SECOND);
+  assert.equal(net.node('a').conntrack.count, 0, 'reaped by the worker');
+  assert.ok(net.conntrackGc('a')!.reaped === 1);
+  assert.equal(net.node('b').conntrack.count, 1, 'b has no worker: its expired entry waits for a lookup');
+  assert.equal(net.conntrackGc('b'), null);
+  net.checkConservation();
+});

@@ -19,6 +19,7 @@
 import type { Simulator } from '../engine/simulator.ts';
 import type { Nanos } from '../engine/time.ts';
 import { formatIPv4, type IPv4 } from './ipv4.ts';
+import { ConntrackGcWorker, type GcWorkerOptions } from '../conntrack/gc.ts';
 import { makePacket, type Packet } from './packet.ts';
 import type { Node, PathResult } from './node.ts';
 
@@ -39,6 +40,12 @@ export interface AttachOptions {
   /** The interface on the node segment (default 'eth0') and the pods' bridge or veth side (default 'cni0'). */
   uplink?: string;
   podIface?: string;
+  /**
+   * Run the node's conntrack gc worker on the simulator (sim/conntrack/gc.ts), as the kernel always
+   * does; without it expired entries are reaped only when a lookup or early_drop meets them. Off by
+   * default because the worker reschedules itself forever: a run then needs an end time.
+   */
+  conntrackGc?: boolean | GcWorkerOptions;
 }
 
 /** Where a packet was seen, for taps and drop callbacks. */
@@ -68,6 +75,7 @@ interface NodeEntry {
   /** Address of the uplink, by which peers reach this node. */
   ip: IPv4;
   hostApp: App | null;
+  gc: ConntrackGcWorker | null;
 }
 
 interface PodEntry {
@@ -121,9 +129,18 @@ export class Network {
     const ifc = node.interfaces.find((i) => i.name === uplink);
     if (!ifc) throw new RangeError(`node ${node.name} has no interface ${uplink}`);
     if (this.nodes.has(node.name)) throw new RangeError(`node ${node.name} is already attached`);
-    const e: NodeEntry = { node, uplink, podIface: options.podIface ?? 'cni0', ip: ifc.addr, hostApp: null };
+    const e: NodeEntry = { node, uplink, podIface: options.podIface ?? 'cni0', ip: ifc.addr, hostApp: null, gc: null };
+    if (options.conntrackGc) {
+      e.gc = new ConntrackGcWorker(this.sim, node.conntrack, options.conntrackGc === true ? {} : options.conntrackGc);
+      e.gc.start();
+    }
     this.nodes.set(node.name, e);
     this.byUplinkIp.set(ifc.addr, e);
+  }
+
+  /** The node's conntrack gc worker, when attached with conntrackGc. */
+  conntrackGc(name: string): ConntrackGcWorker | null {
+    return this.entry(name).gc;
   }
 
   node(name: string): Node {
