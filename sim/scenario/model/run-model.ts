@@ -4,6 +4,7 @@ import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel } from '../../proxy/modes/index.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import { ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
+import { ActiveVersions } from '../../proxy/sync/active-versions.ts';
 import type { ModelConfig } from './config.ts';
 import { RunMetrics, type RunOutput } from './metrics.ts';
 import { syntheticCluster } from './synthetic-cluster.ts';
@@ -39,6 +40,7 @@ export function runModel(config: ModelConfig): RunOutput {
   const agents: ProxyAgent[] = [];
   /** Every change up to this version is active on all nodes. */
   let everywhere = 0;
+  const active = new ActiveVersions(config.cluster.nodes);
   const observer: SyncObserver = {
     onSyncEnd(_node, from, to, now, ok, durationNs, full, units) {
       metrics.syncs++;
@@ -53,15 +55,11 @@ export function runModel(config: ModelConfig): RunOutput {
       // kubeproxy_network_programming_duration_seconds: for each change this sync included, the
       // time from its trigger to now (pkg/proxy/metrics, observed at the end of syncProxyRules).
       for (let v = from + 1; v <= to; v++) metrics.networkProgrammingLatency.record(now - timeline.change(v).triggerTime);
-      let behind = 0;
-      let oldest = Infinity;
-      for (const a of agents) {
-        if (a.active < timeline.version) behind++;
-        if (a.active < oldest) oldest = a.active;
-      }
-      metrics.staleNodesSeries.record(now, behind);
+      if (from !== to) active.move(from, to);
+      metrics.staleNodesSeries.record(now, active.behind(timeline.version));
       // Stale-endpoint window: from the change that removed an endpoint until the last node's rules
       // stopped sending new connections to it.
+      const oldest = active.oldest;
       for (; everywhere < oldest; everywhere++) {
         const c = timeline.change(everywhere + 1);
         if (c.removed.length > 0) metrics.staleEndpointWindow.record(now - c.triggerTime);
