@@ -120,3 +120,31 @@ test('the programming probe measures network programming latency on a static clu
   assert.ok(large['syncDuration.p50']! > small['syncDuration.p50']!);
   assert.ok(small['staleEndpointWindow.p50']! > 0);
 });
+
+test('every mode: a deleted backend fails new connections only until the node syncs, then they succeed again', () => {
+  for (const mode of PROXY_MODES) {
+    const c = config(mode, 1);
+    c.cluster = { ...c.cluster, nodes: 2, endpointsPerService: 4 };
+    c.traffic = { ...c.traffic, connectionsPerSecond: 500, sourceNodes: 2, targetServices: 1 };
+    c.durationNs = 60 * SECOND;
+    c.timeseriesIntervalNs = 100 * MS;
+    // About two kills a minute among the 4 pods, each gone at once (no grace period).
+    c.churn = [{ kind: 'pod-kill', start: 2 * SECOND, every: 10 * SECOND, fraction: 0.5, gracefulTermination: false, terminationGracePeriod: 0 }];
+    const out = runModel(c);
+    const m = out.metrics;
+    assert.ok(m['churn.podKills']! >= 1, `${mode}: a pod was killed`);
+    assert.ok(m['connections.ok']! > 0.9 * m['connections.total']!, `${mode}: connections reach a backend`);
+    assert.ok(m['failedConnections.count']! > 0, `${mode}: connections to the deleted pod fail before the sync`);
+    // Failures come in bursts, one per kill, each shorter than minSyncPeriod + a sync + watch lag.
+    const failed = out.timeseries.filter((r) => r.series === 'failedConnections');
+    const bursts: [number, number][] = [];
+    for (const r of failed) {
+      if (r.value === 0) continue;
+      const last = bursts[bursts.length - 1];
+      if (last && r.t - last[1] <= 300 * MS) last[1] = r.t;
+      else bursts.push([r.t, r.t]);
+    }
+    assert.ok(bursts.length <= m['churn.podKills']!, `${mode}: ${bursts.length} bursts for ${m['churn.podKills']} kills`);
+    for (const [from, to] of bursts) assert.ok(to - from <= 1500 * MS, `${mode}: failures from ${from} to ${to}`);
+  }
+});
