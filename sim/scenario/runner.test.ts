@@ -39,8 +39,9 @@ test('results are identical with --jobs 1 and --jobs 2', async () => {
   assert.equal(new Set(p99).size, 3);
 });
 
-test('an abort stops the study and keeps the runs that finished, marked partial', async () => {
-  // Runs of the second point block for 5s each: the abort after the first point's runs must not wait for them.
+test('an abort stops the study and keeps the runs that finished, marked partial', { timeout: 120_000 }, async () => {
+  // Runs of the second point block for 10 minutes each: the abort after the first point's runs must
+  // not wait for them (if it did, the test would hit its timeout).
   const loaded = load(`
 name: interrupted
 question: Are finished runs kept when the study is stopped?
@@ -48,7 +49,7 @@ assumptions: "each run of the slow point blocks for \${sleepMs} ms"
 replications: 2
 cluster: { services: { count: 10, endpointsPerService: 1 } }
 sweep:
-  sleepMs: [0, 5000]
+  sleepMs: [0, 600000]
 `);
   const controller = new AbortController();
   const progress: ProgressSink = {
@@ -58,16 +59,13 @@ sweep:
     },
     stop() {},
   };
-  const before = process.hrtime.bigint();
   const study = await runStudy(loaded, { jobs: 2, modelUrl: MODEL, signal: controller.signal, progress });
-  const waitedMs = Number(process.hrtime.bigint() - before) / 1e6;
   assert.equal(study.partial, true);
   assert.equal(study.planned, 4);
   assert.deepEqual(
     study.runs.map((r) => r.spec.index),
     [0, 1],
   );
-  assert.ok(waitedMs < 4000, `the abort waited for the blocked runs (${waitedMs} ms)`);
 });
 
 test('an abort before the start runs nothing', async () => {
