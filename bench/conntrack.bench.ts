@@ -11,11 +11,25 @@
  *   gc pass (ConntrackTable.gcScan over every bucket) reaps them; the pass also visits every resident
  *   entry, which is the real cost of the kernel's gc worker at that size.
  *
- * Figures reported beside the timing say what one call did in the simulated table.
+ * And the node packet path (sim/net/node.ts) with kube-proxy's rules for `services` ClusterIPs (one
+ * endpoint each, on another node):
+ * - node/first packet: 1000 SYNs of new connections from a pod, each through PREROUTING (conntrack,
+ *   the nat walk that picks the DNAT), routing, FORWARD, POSTROUTING and confirm; the entries are
+ *   deleted after the batch (inside the timing).
+ * - node/established packet: 1000 ACKs of established connections (conntrack lookup, NAT from the
+ *   entry, no nat walk).
+ *
+ * Figures reported beside the timing say what one call did in the simulated table and path.
  */
 import { ConntrackTable, CtLookup, GcScanResult } from '../sim/conntrack/table.ts';
 import { KERNEL_TIMEOUTS, kubeProxyHashsize, type ConntrackTimeouts } from '../sim/conntrack/timeouts.ts';
 import { makePacket, TCP_ACK, TCP_SYN, type Packet } from '../sim/net/packet.ts';
+import { compileRuleset } from '../sim/netfilter/compile.ts';
+import { proxyStateFromObjects } from '../sim/proxy/from-api.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../sim/proxy/iptables/golden-fixtures.ts';
+import { nodeRuleset } from '../sim/proxy/iptables/node-ruleset.ts';
+import { RandomStream } from '../sim/engine/random.ts';
+import { Node } from '../sim/net/node.ts';
 import type { BenchSuite, BenchTask } from './suite.ts';
 
 const BATCH = 1000;
@@ -143,11 +157,111 @@ function expireTask(size: number): BenchTask {
   };
 }
 
+/** ClusterIP of service i: 172.30.0.0/16 from .0.1 up. */
+function clusterIp(i: number): number {
+  return (0xac1e0000 + i + 1) >>> 0;
+}
+
+/** A node (pod bridge cni0 10.0.1.0/24, eth0 192.168.0.2/24) with kube-proxy's rules for `services` ClusterIPs. */
+function kubeProxyNode(services: number): Node {
+  const svcs = [];
+  const slices = [];
+  for (let i = 0; i < services; i++) {
+    const ip = clusterIp(i);
+    const dotted = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+    svcs.push(testService('bench', `svc${i}`, { clusterIP: dotted, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }));
+    const j = i + 1;
+    slices.push(testSlice('bench', `svc${i}`, [{ ip: `10.${180 + (j >> 16)}.${(j >> 8) & 255}.${j & 255}` }], [{ name: 'p80', port: 8080 }]));
+  }
+  const rs = compileRuleset(nodeRuleset(proxyStateFromObjects(svcs, slices, 'test-node'), { ...FAKE_PROXIER_OPTIONS, nfacct: false }).ruleset);
+  return new Node({
+    name: 'bench',
+    interfaces: [
+      { name: 'eth0', addr: 0xc0a80002, prefix: 24 },
+      { name: 'cni0', addr: 0x0a000101, prefix: 24 },
+    ],
+    routes: [{ dst: { addr: 0, prefix: 0, mask: 0 }, dev: 'eth0', via: 0xc0a80001 }],
+    conntrack: { max: 0, buckets: 65536 },
+    ruleset: rs,
+    random: new RandomStream(1, 'bench/netfilter'),
+  });
+}
+
+function nodeFirstPacketTask(services: number): BenchTask {
+  let node: Node;
+  const p = makePacket({ proto: 'tcp', src: 0, dst: 0, sport: 0, dport: 80 });
+  const ids = new Int32Array(BATCH);
+  let x = 7;
+  let rules = 0;
+  let simNs = 0;
+  return {
+    name: `node/first packet services=${services}`,
+    beforeAll: () => {
+      node = kubeProxyNode(services);
+    },
+    fn: () => {
+      rules = 0;
+      simNs = 0;
+      for (let k = 0; k < BATCH; k++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        set(p, 0x0a000105, 20000 + k, clusterIp(x % services), 80, TCP_SYN);
+        p.costNs = 0;
+        const r = node.receive(p, 'cni0', SECOND);
+        if (r.delivery !== 'forward' || !r.dnat) throw new Error(`node bench: SYN not DNATed and forwarded (${r.dropReason})`);
+        rules += r.hook.rulesVisited;
+        simNs += r.costNs;
+        ids[k] = r.ctEntry;
+      }
+      for (let k = 0; k < BATCH; k++) node.conntrack.remove(ids[k]!, SECOND);
+    },
+    per: { unit: 'first packet', count: BATCH },
+    figures: () => ({ rulesVisitedPerPacket: rules / BATCH, simulatedNsPerPacket: Math.round(simNs / BATCH) }),
+  };
+}
+
+function nodeEstablishedTask(services: number): BenchTask {
+  let node: Node;
+  const p = makePacket({ proto: 'tcp', src: 0, dst: 0, sport: 0, dport: 80 });
+  let rules = 0;
+  let simNs = 0;
+  return {
+    name: `node/established packet services=${services}`,
+    beforeAll: () => {
+      node = kubeProxyNode(services);
+      for (let k = 0; k < BATCH; k++) {
+        set(p, 0x0a000105, 30000 + k, clusterIp(k % services), 80, TCP_SYN);
+        const r = node.receive(p, 'cni0', 0);
+        set(p, p.dst, p.dport, 0x0a000105, 30000 + k, TCP_SYN | TCP_ACK);
+        node.receive(p, 'eth0', 0);
+        if (r.delivery !== 'forward') throw new Error('node bench: handshake failed');
+      }
+    },
+    fn: () => {
+      rules = 0;
+      simNs = 0;
+      for (let k = 0; k < BATCH; k++) {
+        set(p, 0x0a000105, 30000 + k, clusterIp(k % services), 80, TCP_ACK);
+        p.costNs = 0;
+        const r = node.receive(p, 'cni0', SECOND);
+        if (r.delivery !== 'forward' || r.newConnection) throw new Error('node bench: ACK not forwarded on its entry');
+        rules += r.hook.rulesVisited;
+        simNs += r.costNs;
+      }
+    },
+    per: { unit: 'packet', count: BATCH },
+    figures: () => ({ rulesVisitedPerPacket: rules / BATCH, simulatedNsPerPacket: Math.round(simNs / BATCH) }),
+  };
+}
+
 const suite: BenchSuite = {
   name: 'conntrack',
   tasks: ({ quick }) => {
     const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
-    return sizes.flatMap((s) => [insertTask(s), lookupTask(s), expireTask(s)]);
+    const services = quick ? [1000] : [1000, 10_000];
+    return [
+      ...sizes.flatMap((s) => [insertTask(s), lookupTask(s), expireTask(s)]),
+      ...services.flatMap((n) => [nodeFirstPacketTask(n), nodeEstablishedTask(n)]),
+    ];
   },
 };
 export default suite;
