@@ -230,7 +230,11 @@ export function resolveFenceposts(d: Deployment, replicas: number): { surge: num
  * the decimal hash mapped onto the vowel-free alphabet). The real one hashes a spew dump of the Go
  * struct; this hashes the template's JSON, so names look alike but differ from the real cluster's.
  */
+const templateHashes = new WeakMap<object, string>();
+
 export function templateHash(d: Deployment): string {
+  const known = templateHashes.get(d.spec.template);
+  if (known !== undefined) return known;
   const text = JSON.stringify(d.spec.template);
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -241,5 +245,6 @@ export function templateHash(d: Deployment): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   let out = '';
   for (let i = 0; i < dec.length; i++) out += alphabet[dec.charCodeAt(i) % alphabet.length];
+  templateHashes.set(d.spec.template, out);
   return out;
 }

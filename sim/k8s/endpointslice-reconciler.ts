@@ -107,6 +107,10 @@ export function endpointPortsFor(service: Service, pod: Pod): EndpointPort[] {
 /** NewPortMapKey: slices are grouped by their exact (sorted) port list. */
 export function portMapKey(ports: readonly EndpointPort[] | undefined): string {
   if (!ports || ports.length === 0) return '';
+  if (ports.length === 1) {
+    const p = ports[0]!;
+    return `${p.name ?? ''}/${p.protocol ?? 'TCP'}/${p.port ?? ''}/${p.appProtocol ?? ''}`;
+  }
   const parts = ports.map((p) => `${p.name ?? ''}/${p.protocol ?? 'TCP'}/${p.port ?? ''}/${p.appProtocol ?? ''}`);
   parts.sort();
   return parts.join(',');
@@ -163,12 +167,15 @@ export function podToEndpoint(pod: Pod, node: Node | undefined, service: Service
 
 /** hashEndpoint: identity is addresses + hostname + target namespace/name; the rest may change in place. */
 export function endpointHash(ep: Endpoint): string {
+  const known = endpointHashes.get(ep);
+  if (known !== undefined) return known;
   const addrs = ep.addresses.length > 1 ? [...ep.addresses].sort() : ep.addresses;
   return `${addrs.join(',')}|${ep.hostname ?? ''}|${ep.targetRef?.namespace ?? ''}/${ep.targetRef?.name ?? ''}`;
 }
 
 /** EndpointsEqualBeyondHash: nodeName, zone, the three conditions and targetRef (minus resourceVersion). */
 export function endpointsEqualBeyondHash(a: Endpoint, b: Endpoint): boolean {
+  if (a === b) return true;
   if (a.nodeName !== b.nodeName || a.zone !== b.zone) return false;
   const ca = a.conditions ?? {};
   const cb = b.conditions ?? {};
@@ -177,6 +184,43 @@ export function endpointsEqualBeyondHash(a: Endpoint, b: Endpoint): boolean {
   const tb = b.targetRef;
   if (!ta || !tb) return ta === tb;
   return ta.kind === tb.kind && ta.namespace === tb.namespace && ta.name === tb.name && ta.uid === tb.uid;
+}
+
+/**
+ * What one pod version contributes to one Service version: its ports, their port-map key, its endpoint
+ * and the endpoint's hash. Objects are immutable versions, so the entry stays valid while the pod, the
+ * Service and the node are the same objects; a sync of a large Service then rebuilds only the entries
+ * of the pods that changed, and an unchanged endpoint is the same object as before (compared by
+ * identity first). The real controller recomputes them (it is Go and its pods are few per Service).
+ */
+interface PodEntry {
+  service: Service;
+  node: Node | undefined;
+  addressType: AddressType;
+  ports: EndpointPort[];
+  portKey: string;
+  ep: Endpoint;
+  hash: string;
+}
+const podEntries = new WeakMap<Pod, PodEntry>();
+const endpointHashes = new WeakMap<Endpoint, string>();
+
+function podEntry(pod: Pod, node: Node | undefined, service: Service, addressType: AddressType): PodEntry {
+  const c = podEntries.get(pod);
+  if (c && c.service === service && c.node === node && c.addressType === addressType) return c;
+  const ports = endpointPortsFor(service, pod);
+  const ep = podToEndpoint(pod, node, service, addressType);
+  const hash = endpointHash(ep);
+  endpointHashes.set(ep, hash);
+  const e: PodEntry = { service, node, addressType, ports, portKey: portMapKey(ports), ep, hash };
+  podEntries.set(pod, e);
+  return e;
+}
+
+function cachedHash(ep: Endpoint): string {
+  let h = endpointHashes.get(ep);
+  if (h === undefined) endpointHashes.set(ep, (h = endpointHash(ep)));
+  return h;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -308,10 +352,6 @@ function reconcileByAddressType(input: ReconcileInput, existing: EndpointSlice[]
   const desiredByPortMap = new Map<string, { ports: EndpointPort[]; set: Map<string, Endpoint> }>();
   for (const pod of input.pods) {
     if (!shouldPodBeInEndpoints(pod)) continue;
-    const ports = endpointPortsFor(service, pod);
-    const k = portMapKey(ports);
-    let d = desiredByPortMap.get(k);
-    if (!d) desiredByPortMap.set(k, (d = { ports, set: new Map() }));
     let node: Node | undefined;
     if (input.nodes && pod.spec.nodeName !== undefined) {
       node = input.nodes(pod.spec.nodeName);
@@ -319,8 +359,10 @@ function reconcileByAddressType(input: ReconcileInput, existing: EndpointSlice[]
       // publishes not-ready addresses (reconciler.go reconcileByAddressType).
       if (!node && !service.spec.publishNotReadyAddresses) continue;
     }
-    const ep = podToEndpoint(pod, node, service, addressType);
-    if (ep.addresses.length > 0) d.set.set(endpointHash(ep), ep);
+    const c = podEntry(pod, node, service, addressType);
+    let d = desiredByPortMap.get(c.portKey);
+    if (!d) desiredByPortMap.set(c.portKey, (d = { ports: c.ports, set: new Map() }));
+    if (c.ep.addresses.length > 0) d.set.set(c.hash, c.ep);
   }
 
   for (const [k, d] of desiredByPortMap) {
@@ -402,7 +444,7 @@ function reconcileByPortMapping(
     const kept: Endpoint[] = [];
     let updated = false;
     for (const ep of s.endpoints) {
-      const h = endpointHash(ep);
+      const h = cachedHash(ep);
       const got = desired.get(h);
       if (got) {
         if (endpointsEqualBeyondHash(got, ep)) kept.push(ep); // share the existing version

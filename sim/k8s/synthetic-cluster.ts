@@ -5,7 +5,6 @@ import { LABEL_POD_TEMPLATE_HASH, templateHash } from './deployment-controller.t
 import { reconcileEndpointSlices } from './endpointslice-reconciler.ts';
 import { ClusterIPAllocator, formatCidr, formatIPv4, NodeCidrAllocator, parseCidr, PodIPAllocator, type Cidr } from './ipam.ts';
 import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, type ReplicaSet, type Service } from './objects.ts';
-import { Scheduler } from './scheduler.ts';
 import { condition } from './sim-times.ts';
 
 /**
@@ -77,7 +76,6 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
     api.commit<T>({ kind: obj.kind as T['kind'], key: objectKey(obj.metadata), client: 'synthetic-cluster', mutate: () => obj });
   const now = sim.now;
 
-  const scheduler = new Scheduler(api);
   const nodes: SyntheticCluster['nodes'] = [];
   const podIPs = new Map<string, PodIPAllocator>();
   for (let i = 0; i < o.nodes; i++) {
@@ -93,7 +91,6 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
     });
     nodes.push({ name, ip, podCIDR: cidr });
     podIPs.set(name, new PodIPAllocator(cidr));
-    scheduler.addNode(name);
   }
 
   const clusterIPs = new ClusterIPAllocator(svcCidr, sim.rng('k8s/ipam/cluster-ip'));
@@ -144,7 +141,8 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
     })!.object;
     const svcPods: Pod[] = [];
     for (let e = 0; e < o.endpointsPerService; e++) {
-      const node = scheduler.place()!;
+      // Round robin: what the scheduler's least-loaded choice gives for identical pods on empty nodes.
+      const node = nodes[pods % o.nodes]!.name;
       const ip = formatIPv4(podIPs.get(node)!.allocate()!);
       const podName = api.generateName('Pod', ns, `${rsName}-`);
       const pod = put<Pod>({
@@ -152,7 +150,7 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
         kind: 'Pod',
         metadata: { name: podName, namespace: ns, generateName: `${rsName}-`, labels: podLabels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
         spec: { ...d.spec.template.spec, nodeName: node },
-        status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: nodes[Number(node.slice(5))]!.ip, conditions: [ready, containersReady] },
+        status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: nodes[pods % o.nodes]!.ip, conditions: [ready, containersReady] },
       })!.object;
       svcPods.push(pod);
       pods++;

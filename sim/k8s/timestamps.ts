@@ -27,9 +27,18 @@ function civil(unixSeconds: number): string {
   return `${String(y).padStart(4, '0')}-${p2(m)}-${p2(d)}T${p2(hh)}:${p2(mm)}:${p2(ss)}`;
 }
 
+// Many objects are stamped within the same second: the last second's text is kept.
+let lastSecond = NaN;
+let lastText = '';
+
 /** metav1.Time form: `2026-01-01T00:00:05Z`. */
 export function formatTimestamp(t: Nanos): string {
-  return civil(SIM_EPOCH_UNIX_SECONDS + Math.floor(t / 1e9)) + 'Z';
+  const s = Math.floor(t / 1e9);
+  if (s !== lastSecond) {
+    lastText = civil(SIM_EPOCH_UNIX_SECONDS + s) + 'Z';
+    lastSecond = s;
+  }
+  return lastText;
 }
 
 /** time.RFC3339Nano form: fractional seconds with trailing zeros removed (`...:05.25Z`). */

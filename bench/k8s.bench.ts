@@ -1,0 +1,108 @@
+import type { BenchSuite, BenchTask } from './suite.ts';
+import { Simulator } from '../sim/engine/simulator.ts';
+import { MS, SECOND } from '../sim/engine/time.ts';
+import { ControlPlane, samplerOf } from '../sim/k8s/control-plane.ts';
+import { reconcileEndpointSlices } from '../sim/k8s/endpointslice-reconciler.ts';
+import type { EndpointSlice, Node, Pod, Service } from '../sim/k8s/objects.ts';
+
+/**
+ * The Kubernetes control plane's own cost: the EndpointSlice reconcile of one large Service (what every
+ * pod change of that Service costs the simulated controller), and a short churn run of the whole
+ * control plane (kubelets, controllers, watches) per simulated event.
+ */
+
+const ENDPOINTS = 1000;
+
+function service(): Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'big', namespace: 'default', uid: 'svc-uid' },
+    spec: { clusterIP: '10.96.0.10', selector: { app: 'big' }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+  };
+}
+
+function pod(i: number, ready: boolean): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `big-${i}`, namespace: 'default', uid: `pod-${i}`, labels: { app: 'big' } },
+    spec: { nodeName: `node-${i % 20}`, containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] }] },
+    status: { phase: 'Running', podIP: `10.244.${i >> 8}.${i & 255}`, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  };
+}
+
+function reconcileTasks(): BenchTask[] {
+  const svc = service();
+  const nodes = new Map<string, Node>(Array.from({ length: 20 }, (_, i) => [`node-${i}`, { apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${i}`, labels: { 'topology.kubernetes.io/zone': `zone-${i % 3}` } }, spec: {} } as Node]));
+  const lookup = (n: string) => nodes.get(n);
+  const pods = Array.from({ length: ENDPOINTS }, (_, i) => pod(i, true));
+  let n = 0;
+  const generateName = (p: string) => `${p}${(n++).toString(36)}`;
+  let existing: EndpointSlice[] = [];
+  const changed = pods.slice();
+  let lastWrites = 0;
+  return [
+    {
+      name: `k8s/reconcile endpoints=${ENDPOINTS} from empty`,
+      fn: () => {
+        const ch = reconcileEndpointSlices({ service: svc, pods, existing: [], nodes: lookup, generateName });
+        lastWrites = ch.create.length;
+      },
+      per: { unit: 'endpoint', count: ENDPOINTS },
+      figures: () => ({ slicesWritten: lastWrites }),
+    },
+    {
+      name: `k8s/reconcile endpoints=${ENDPOINTS} one pod changed`,
+      beforeAll: () => {
+        existing = reconcileEndpointSlices({ service: svc, pods, existing: [], nodes: lookup, generateName }).create;
+      },
+      fn: () => {
+        // A new version of one pod, not Ready, against slices where it is Ready: one slice rewritten.
+        changed[500] = pod(500, false);
+        const ch = reconcileEndpointSlices({ service: svc, pods: changed, existing, nodes: lookup, generateName });
+        lastWrites = ch.update.length + ch.create.length + ch.delete.length;
+      },
+      per: { unit: 'sync', count: 1 },
+      figures: () => ({ slicesWritten: lastWrites }),
+    },
+  ];
+}
+
+function churnTask(quick: boolean): BenchTask {
+  const services = quick ? 100 : 300;
+  const duration = 10 * SECOND;
+  let events = 0;
+  let apiWrites = 0;
+  return {
+    name: `k8s/control-plane churn services=${services} endpoints=10 nodes=20 10s`,
+    fn: () => {
+      const sim = new Simulator({ seed: 1 });
+      const cp = new ControlPlane(sim, {
+        nodes: 20,
+        services,
+        endpointsPerService: 10,
+        watchLatency: samplerOf({ kind: 'lognormal', median: 5 * MS, p99: 50 * MS }),
+        apiWriteLatency: samplerOf({ kind: 'lognormal', median: 5 * MS, p99: 50 * MS }),
+        podStartupLatency: samplerOf({ kind: 'lognormal', median: 2 * SECOND, p99: 10 * SECOND }),
+        churn: [
+          { kind: 'rolling-update', start: 0, every: 2 * SECOND, fraction: 0.02 },
+          { kind: 'pod-kill', start: 0, every: SECOND, ratePerMinute: 120 },
+        ],
+      });
+      for (const node of cp.nodes()) cp.watchEndpointSlices(`kube-proxy/${node.name}`, () => {});
+      cp.start();
+      sim.run(duration);
+      events = sim.executed;
+      apiWrites = cp.api.writes;
+    },
+    per: { unit: 'run', count: 1 },
+    figures: () => ({ events, apiWrites }),
+  };
+}
+
+const suite: BenchSuite = {
+  name: 'k8s',
+  tasks: ({ quick }) => [...reconcileTasks(), churnTask(quick)],
+};
+export default suite;
