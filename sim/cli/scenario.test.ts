@@ -139,6 +139,22 @@ test('mistakes in charts and expect lines are found before any run, at their lin
   assert.equal(existsSync(out), false);
 });
 
+test("the model's refusal of a setting stops the study as an InputError, with nothing written", async () => {
+  const dir = scratch();
+  const out = join(dir, 'out');
+  // The stand-in model refuses the points whose `fail` parameter is `input`.
+  const text = TINY.replace('sweep:\n', 'sweep:\n  fail: [none, input]\n') + 'assumptions: "\${fail}"\n';
+  const file = scenarioFile(dir, text, 'refused.yaml');
+  const io = { ...capture(), modelUrl: new URL('../scenario/testing/deterministic-model.ts', import.meta.url).href };
+  await assert.rejects(runScenarioCommand([file], flags({ out, jobs: '2' }), io), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.equal(e.exitCode, 2);
+    assert.equal(e.message, 'proxy.mode: expected a mode this model simulates, found "iptables" (on purpose)');
+    return true;
+  });
+  assert.equal(existsSync(out), false);
+});
+
 test('bad flags are InputErrors naming the flag', async () => {
   const dir = scratch();
   const file = scenarioFile(dir, TINY);

@@ -15,7 +15,9 @@ import { runStudy } from '../scenario/runner.ts';
  * `svcsim scenario [FILE...]` (`npm run scenario`): runs each study and writes its run folder.
  *
  * Every file is loaded and checked (schema, sweep, charts, expect lines) before the first run starts,
- * so a mistake in any of them exits 2 with nothing written. Runs go to a pool of worker threads; the
+ * so a mistake in any of them exits 2 with nothing written. A mistake only the model can see (a
+ * setting it does not simulate) stops the study it is in before that study writes anything; studies
+ * of earlier files on the command line have been written by then. Runs go to a pool of worker threads; the
  * outputs do not depend on --jobs. Ctrl-C stops the study in progress, writes what finished (marked
  * partial) and exits 130, like a shell does for SIGINT; a second Ctrl-C exits at once.
  *
@@ -56,6 +58,8 @@ export interface ScenarioIo {
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream & { isTTY?: boolean };
   signal?: AbortSignal;
+  /** file: URL of the module exporting runPoint; default the model (tests use a stand-in). */
+  modelUrl?: string;
 }
 
 export async function runScenarioCommand(files: string[], flags: ScenarioFlags, io: ScenarioIo = { out: process.stdout, err: process.stderr }): Promise<number> {
@@ -106,7 +110,7 @@ async function runOne(study: LoadedScenario, outDir: string, jobs: number, junit
   io.err.write(
     `svcsim: ${study.name}${study.quick ? ' (--quick)' : ''}: ${study.points.length} point${study.points.length === 1 ? '' : 's'}${skipped} x ${study.replications} replication${study.replications === 1 ? '' : 's'} = ${runs} run${runs === 1 ? '' : 's'} on ${Math.min(jobs, runs)} worker${Math.min(jobs, runs) === 1 ? '' : 's'}\n`,
   );
-  const result = await runStudy(study, { jobs, modelUrl: MODEL_URL, signal, progress: studyProgress(study, io.err) });
+  const result = await runStudy(study, { jobs, signal, progress: studyProgress(study, io.err), modelUrl: io.modelUrl ?? MODEL_URL });
   const written = await writeRunOutputs(toReportInput(study, result), outDir, junit === undefined ? {} : { junit });
 
   const out = io.out;
