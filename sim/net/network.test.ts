@@ -73,11 +73,16 @@ test('a pod connects to a ClusterIP across nodes: DNAT on the client node, repli
     if (p.tcpFlags === (TCP_SYN | TCP_ACK)) n.sendFromPod(CLIENT, replyTo(p, TCP_ACK));
     if (p.tcpFlags === (TCP_FIN | TCP_ACK)) n.sendFromPod(CLIENT, replyTo(p, TCP_ACK));
   });
+  // One capture at every link end, and one of node a alone (what tcpdump -i any on a would show).
   const pcap = new PcapWriter();
-  net.tap = (now, p) => pcap.add(now, p);
+  const onA = new PcapWriter();
+  net.tap = (now, p, where) => {
+    pcap.add(now, p);
+    if (where.at === 'a') onA.add(now, p);
+  };
   net.sendFromPod(CLIENT, makePacket({ proto: 'tcp', src: CLIENT, sport: 40000, dst: VIP, dport: 80, tcpFlags: TCP_SYN }));
   sim.run(SECOND);
-  net.sendFromPod(CLIENT, makePacket({ proto: 'tcp', src: CLIENT, sport: 40000, dst: VIP, dport: 80, tcpFlags: TCP_FIN | TCP_ACK }));
+  net.sendFromPod(CLIENT, makePacket({ proto: 'tcp', src: CLIENT, sport: 40000, dst: VIP, dport: 80, tcpFlags: TCP_FIN | TCP_ACK, size: 40 }));
   sim.run(2 * SECOND);
 
   // The client only ever sees the Service address.
@@ -109,7 +114,9 @@ test('a pod connects to a ClusterIP across nodes: DNAT on the client node, repli
     ['172.30.0.41', 80], [formatIPv4(backend), 8080], [formatIPv4(backend), 8080],
   ]);
   for (let i = 1; i < records.length; i++) assert.ok(records[i]!.timeNs >= records[i - 1]!.timeNs);
-  if (process.env.SVCSIM_PCAP_OUT) pcap.writeTo(process.env.SVCSIM_PCAP_OUT);
+  assert.equal(onA.count, 6);
+  // SVCSIM_PCAP_OUT=FILE keeps node a's capture, for a look in Wireshark.
+  if (process.env.SVCSIM_PCAP_OUT) onA.writeTo(process.env.SVCSIM_PCAP_OUT);
 });
 
 test('drops are counted where they happen: REJECT, no neighbour, a pod deleted under a packet, early_drop fallout', () => {

@@ -20,7 +20,7 @@ import type { Simulator } from '../engine/simulator.ts';
 import type { Nanos } from '../engine/time.ts';
 import { formatIPv4, type IPv4 } from './ipv4.ts';
 import { ConntrackGcWorker, type GcWorkerOptions } from '../conntrack/gc.ts';
-import { makePacket, type Packet } from './packet.ts';
+import { makePacket, TCP_SYN, type Packet } from './packet.ts';
 import type { Node, PathResult } from './node.ts';
 
 export const DROP_NEIGH_UNREACHABLE = 'neighbour unreachable';
@@ -294,7 +294,10 @@ export class Network {
   }
 }
 
-/** The answer of the other end: addresses and ports swapped, the given TCP flags. */
-export function replyTo(p: Packet, tcpFlags: number, size = 60): Packet {
+/**
+ * The answer of the other end: addresses and ports swapped, the given TCP flags. Default size: a
+ * SYN/ACK with the usual options (60 bytes), a bare TCP segment (40), or 60 for other protocols.
+ */
+export function replyTo(p: Packet, tcpFlags: number, size = p.proto !== 'tcp' || tcpFlags & TCP_SYN ? 60 : 40): Packet {
   return makePacket({ proto: p.proto, src: p.dst, sport: p.dport, dst: p.src, dport: p.sport, tcpFlags: p.proto === 'tcp' ? tcpFlags : 0, size });
 }
