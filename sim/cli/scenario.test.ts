@@ -155,6 +155,18 @@ test("the model's refusal of a setting stops the study as an InputError, with no
   assert.equal(existsSync(out), false);
 });
 
+test('several files with --out get a folder each, named after the study', async () => {
+  const dir = scratch();
+  const small = TINY.replace('services: [10, 30]', 'services: [10]');
+  const a = scenarioFile(dir, small, 'a.yaml');
+  const b = scenarioFile(dir, small.replace('name: tiny', 'name: tiny-two'), 'b.yaml');
+  const io = capture();
+  assert.equal(await runScenarioCommand([a, b], flags({ out: join(dir, 'out'), replications: '1', jobs: '2' }), io), 0);
+  assert.ok(existsSync(join(dir, 'out', 'tiny', 'report.html')));
+  assert.ok(existsSync(join(dir, 'out', 'tiny-two', 'report.html')));
+  assert.match(io.text().out, /tiny: [^]*tiny-two: /);
+});
+
 test('bad flags are InputErrors naming the flag', async () => {
   const dir = scratch();
   const file = scenarioFile(dir, TINY);
