@@ -210,3 +210,32 @@ test('same seed, same run', () => {
   };
   assert.deepEqual(run(), run());
 });
+
+test('delays: samplerOf follows the schema\'s distributions; { stream, sample } draws from that one named stream', () => {
+  const sim = new Simulator({ seed: 11 });
+  const r = sim.rng('test/sampler');
+  const ln = samplerOf({ kind: 'lognormal', median: 5 * MS, p99: 50 * MS });
+  const xs = Array.from({ length: 20000 }, () => ln(r)).sort((a, b) => a - b);
+  const median = xs[10000]!;
+  const p99 = xs[19800]!;
+  assert.ok(Math.abs(median - 5 * MS) < 0.3 * MS, `median ${median}`);
+  assert.ok(Math.abs(p99 - 50 * MS) < 6 * MS, `p99 ${p99}`);
+  assert.ok(xs.every((x) => Number.isInteger(x)));
+  assert.equal(samplerOf({ kind: 'constant', value: 7 })(r), 7);
+  const u = samplerOf({ kind: 'uniform', min: 10, max: 20 });
+  assert.ok(Array.from({ length: 100 }, () => u(r)).every((x) => x >= 10 && x <= 20));
+
+  // The named-stream form: every pod's startup comes from k8s/test/startup, whatever the node.
+  const drawn: number[] = [];
+  const sim2 = new Simulator({ seed: 12 });
+  const cp = new ControlPlane(sim2, {
+    ...base,
+    podStartupLatency: { stream: 'k8s/test/startup', sample: (rng) => { const v = Math.round(rng.uniform(1, 2) * SECOND); drawn.push(v); return v; } },
+    churn: [{ kind: 'pod-kill', start: 0, every: SECOND, ratePerMinute: 10 }],
+  });
+  cp.start();
+  sim2.run(30 * SECOND);
+  const check = new Simulator({ seed: 12 }).rng('k8s/test/startup');
+  assert.ok(drawn.length > 0);
+  assert.deepEqual(drawn, drawn.map(() => Math.round(check.uniform(1, 2) * SECOND)));
+});

@@ -35,6 +35,14 @@
  * - `stats()`: counters for reports and benchmarks.
  * All durations are integer ns. Delays are samplers `(rng) => ns` drawing from the component's own
  * stream, or `{ stream, sample }` to draw from one named stream.
+ *
+ * From a resolved scenario (sim/scenario/schema.ts): cluster.nodes, cluster.services.count and
+ * .endpointsPerService, serviceCIDR, clusterCIDR pass as they are; nodeCIDRMaskSize only when the file
+ * sets it (undefined picks a CIDR that holds the node's pods; the schema's default 24 holds 253, far
+ * fewer than the synthetic studies put on a node); controlPlane.watchLatency, apiWriteLatency and
+ * podStartupLatency through `samplerOf`; endpointSliceBatchPeriod, maxEndpointsPerSlice,
+ * readinessProbe, nodeMonitorGracePeriod, podEvictionTimeout as they are; `churn` as it is (ChurnSpec
+ * has the same fields), with `start` set to the warm-up where the file leaves it out.
  */
 import type { Simulator } from '../engine/simulator.ts';
 import type { RandomStream } from '../engine/random.ts';
