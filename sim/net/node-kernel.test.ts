@@ -1,7 +1,9 @@
 /**
  * The node packet path against a real kernel (test/golden/conntrack/README.md, "node path"): kube-proxy's
  * rules restored in a network namespace that forwards between a pod veth (cni0) and the node network
- * (eth0); a pod and a host outside the cluster CIDR each made one TCP connection to the ClusterIP.
+ * (eth0). A pod and a host outside the cluster CIDR (masqueraded) each made one TCP connection to a
+ * ClusterIP whose endpoint is on another host; the pod connected to a Service whose only endpoint is
+ * itself (hairpin: masqueraded to the cni0 address); and the pod sent one UDP query to a UDP Service.
  * Every packet the kernel received is replayed through the simulated node, which must send out exactly
  * the packet the kernel sent (same interface, addresses, ports after DNAT / MASQUERADE / un-NAT), and
  * list the same conntrack entries.
@@ -14,6 +16,7 @@ import { conntrackList } from '../conntrack/list.ts';
 import { parseIptablesSave } from '../netfilter/iptables-save.ts';
 import { formatIPv4, parseCidr, parseIPv4 } from './ipv4.ts';
 import { makePacket } from './packet.ts';
+import type { Protocol } from './protocol.ts';
 import { Node } from './node.ts';
 
 const GOLDEN = 'test/golden/conntrack';
@@ -21,6 +24,7 @@ const GOLDEN = 'test/golden/conntrack';
 interface Captured {
   t: number;
   iface: string;
+  proto: Protocol;
   src: number;
   sport: number;
   dst: number;
@@ -33,11 +37,11 @@ function readCapture(): Captured[] {
   const out: Captured[] = [];
   for (const line of readFileSync(`${GOLDEN}/kernel-6.18-node-path-packets.txt`, 'utf8').split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const m = /^(\d+) (\S+) ([\d.]+):(\d+) > ([\d.]+):(\d+) (0x[0-9a-f]+)$/.exec(line);
+    const m = /^(\d+) (\S+) (tcp|udp) ([\d.]+):(\d+) > ([\d.]+):(\d+) (0x[0-9a-f]+|-)$/.exec(line);
     assert.ok(m, `capture line: ${line}`);
     out.push({
-      t: Number(m[1]), iface: m[2]!, src: parseIPv4(m[3]!), sport: Number(m[4]), dst: parseIPv4(m[5]!), dport: Number(m[6]),
-      flags: Number(m[7]), text: `${m[2]} ${m[3]}:${m[4]} > ${m[5]}:${m[6]} ${m[7]}`,
+      t: Number(m[1]), iface: m[2]!, proto: m[3] as Protocol, src: parseIPv4(m[4]!), sport: Number(m[5]), dst: parseIPv4(m[6]!),
+      dport: Number(m[7]), flags: m[8] === '-' ? 0 : Number(m[8]), text: line.slice(line.indexOf(' ') + 1),
     });
   }
   return out;
@@ -62,16 +66,24 @@ function kernelNode(): Node {
   });
 }
 
-const fmt = (iface: string, p: { src: number; sport: number; dst: number; dport: number; tcpFlags: number }) =>
-  `${iface} ${formatIPv4(p.src)}:${p.sport} > ${formatIPv4(p.dst)}:${p.dport} 0x${p.tcpFlags.toString(16).padStart(4, '0')}`;
+const fmt = (iface: string, p: { proto: Protocol; src: number; sport: number; dst: number; dport: number; tcpFlags: number }) =>
+  `${iface} ${p.proto} ${formatIPv4(p.src)}:${p.sport} > ${formatIPv4(p.dst)}:${p.dport} ${p.proto === 'tcp' ? `0x${p.tcpFlags.toString(16).padStart(4, '0')}` : '-'}`;
+
+/** Packets the kernel received come from the pod (cni0) or from hosts of the node network (eth0), never from its own addresses. */
+const OWN = new Set([parseIPv4('10.0.1.1'), parseIPv4('192.168.0.2')]);
+const PEERS = new Set([parseIPv4('10.180.0.1'), parseIPv4('192.168.0.9')]);
+function isIngress(c: Captured): boolean {
+  return c.iface === 'cni0' ? c.src === parseIPv4('10.0.1.5') : !OWN.has(c.src) && !PEERS.has(c.dst);
+}
+
+function replay(node: Node, c: Captured) {
+  const p = makePacket({ proto: c.proto, src: c.src, sport: c.sport, dst: c.dst, dport: c.dport, tcpFlags: c.flags });
+  return { p, r: node.receive(p, c.iface, c.t) };
+}
 
 test('replaying a real kernel capture: every forwarded packet leaves translated as the kernel sent it', () => {
   const cap = readCapture();
   const node = kernelNode();
-  // Packets the kernel received come from the pod (cni0) or from the node network's hosts (eth0),
-  // never from the node's own addresses; each is followed in the capture by the packet it became.
-  const own = new Set([parseIPv4('10.0.1.1'), parseIPv4('192.168.0.2')]);
-  const isIngress = (c: Captured) => (c.iface === 'cni0' ? c.src === parseIPv4('10.0.1.5') : !own.has(c.src) && c.dst !== parseIPv4('10.180.0.1') && c.dst !== parseIPv4('192.168.0.9'));
   const expected: string[] = [];
   const produced: string[] = [];
   let replayed = 0;
@@ -80,34 +92,28 @@ test('replaying a real kernel capture: every forwarded packet leaves translated 
       expected.push(c.text);
       continue;
     }
-    const p = makePacket({ proto: 'tcp', src: c.src, sport: c.sport, dst: c.dst, dport: c.dport, tcpFlags: c.flags });
-    const r = node.receive(p, c.iface, c.t);
+    const { p, r } = replay(node, c);
     assert.equal(r.delivery, 'forward', `${c.text}: ${r.dropReason}`);
     produced.push(fmt(r.outIface, p));
     replayed++;
   }
-  assert.equal(replayed, 20);
+  assert.equal(replayed, 32);
   assert.deepEqual(produced, expected);
 });
 
 test('the conntrack listing after the replay is the kernel\'s (timeouts aside: wall time passed before the dump)', () => {
   const cap = readCapture();
   const node = kernelNode();
-  const own = new Set([parseIPv4('10.0.1.1'), parseIPv4('192.168.0.2')]);
-  for (const c of cap) {
-    const ingress = c.iface === 'cni0' ? c.src === parseIPv4('10.0.1.5') : !own.has(c.src) && c.dst !== parseIPv4('10.180.0.1') && c.dst !== parseIPv4('192.168.0.9');
-    if (ingress) node.receive(makePacket({ proto: 'tcp', src: c.src, sport: c.sport, dst: c.dst, dport: c.dport, tcpFlags: c.flags }), c.iface, c.t);
-  }
+  for (const c of cap) if (isIngress(c)) replay(node, c);
   const last = cap[cap.length - 1]!.t;
   const norm = (text: string) => text.split('\n').filter(Boolean).map((l) => l.replace(/^(\S+ +\d+ )\d+ /, '$1T ')).sort();
   const kernel = readFileSync(`${GOLDEN}/kernel-6.18-node-path-conntrack.txt`, 'utf8');
   assert.deepEqual(norm(conntrackList(node.conntrack, last)), norm(kernel));
-  // The timeouts count down TIME_WAIT (120 s) from each connection's last packet, as the kernel's do:
-  // the two entries' remaining times differ by the time between the connections (to the second).
-  const secs = (text: string) => new Map(text.split('\n').filter(Boolean).map((l) => [/src=(\S+)/.exec(l)![1]!, Number(l.split(/ +/)[2])]));
-  const sim = secs(conntrackList(node.conntrack, last));
-  const real = secs(kernel);
-  assert.ok(Math.max(...sim.values()) <= 120);
-  const gap = (m: Map<string, number>) => m.get('192.168.0.9')! - m.get('10.0.1.5')!;
-  assert.ok(Math.abs(gap(sim) - gap(real)) <= 1, `sim ${[...sim]} kernel ${[...real]}`);
+  // Each entry's remaining time is the kernel's plus one constant (the wall time between the last
+  // packet and the kernel's dump), to the second: TIME_WAIT 120 s and UDP 30 s from each flow's last packet.
+  const left = (text: string) => new Map(text.split('\n').filter(Boolean).map((l) => [l.replace(/^(\S+ +\d+ )\d+ /, '$1T '), Number(l.split(/ +/)[2])]));
+  const sim = left(conntrackList(node.conntrack, last));
+  const real = left(kernel);
+  const offsets = [...sim].map(([k, v]) => v - real.get(k)!);
+  assert.ok(Math.max(...offsets) - Math.min(...offsets) <= 1, `offsets ${offsets}`);
 });

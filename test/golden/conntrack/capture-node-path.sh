@@ -3,7 +3,7 @@
 # Usage: capture-node-path.sh RULES_FILE OUT_DIR   (root; iptables, conntrack, tshark, python3)
 # Writes OUT_DIR/packets.txt (both interfaces of the node, merged in time order) and OUT_DIR/conntrack.txt.
 set -euo pipefail
-RULES=$1; OUT=$2; rm -f $OUT/ready
+RULES=$1; OUT=$2; rm -f $OUT/ready $OUT/ready2
 P=ctv$$; N=$P-node; C=$P-cl; B=$P-be
 cleanup() { for ns in $N $C $B; do ip netns pids $ns 2>/dev/null | xargs -r kill 2>/dev/null || true; ip netns del $ns 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -24,8 +24,8 @@ ip -n $B route add 10.0.1.0/24 via 192.168.0.2
 ip -n $B route add 172.30.0.0/16 via 192.168.0.2
 ip netns exec $N sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
 ip netns exec $N iptables-restore < "$RULES"
-ip netns exec $N tshark -q -i cni0 -f tcp -w $OUT/cni0.pcap >/dev/null 2>&1 &
-ip netns exec $N tshark -q -i eth0 -f tcp -w $OUT/eth0.pcap >/dev/null 2>&1 &
+ip netns exec $N tshark -q -i cni0 -f 'tcp or udp' -w $OUT/cni0.pcap >/dev/null 2>&1 &
+ip netns exec $N tshark -q -i eth0 -f 'tcp or udp' -w $OUT/eth0.pcap >/dev/null 2>&1 &
 sleep 3
 ip netns exec $B python3 -c '
 import socket
@@ -35,22 +35,45 @@ for _ in range(2):
     c, _a = s.accept(); c.recv(1); c.sendall(b"y"); c.recv(1); c.close()
 ' &
 for _ in $(seq 100); do [ -e $OUT/ready ] && break; sleep 0.1; done
+# A UDP responder on the endpoint (DNS-like: one datagram in, one out).
+ip netns exec $B python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.180.0.1", 5353))
+d, a = s.recvfrom(512); s.sendto(d, a)
+' &
+# The pod itself listens on 8080: the hairpin Service sends the pod back to itself (masqueraded).
+ip netns exec $C python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.0.1.5", 8080)); s.listen(1)
+open("'$OUT'/ready2", "w").close()
+c, _a = s.accept(); c.recv(1); c.sendall(b"y"); c.recv(1); c.close()
+' &
+for _ in $(seq 100); do [ -e $OUT/ready2 ] && break; sleep 0.1; done
+sleep 0.5
 client='
 import socket, sys
 s = socket.socket()
 if len(sys.argv) > 1: s.bind((sys.argv[1], 0))
-s.connect(("172.30.0.41", 80)); s.sendall(b"x"); s.recv(1); s.close()
+s.connect((sys.argv[2] if len(sys.argv) > 2 else "172.30.0.41", 80)); s.sendall(b"x"); s.recv(1); s.close()
 '
 ip netns exec $C python3 -c "$client"
 sleep 0.3
 ip netns exec $B python3 -c "$client" 192.168.0.9
+sleep 0.3
+ip netns exec $C python3 -c "$client" 10.0.1.5 172.30.0.42
+sleep 0.3
+ip netns exec $C python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(b"q", ("172.30.0.43", 53)); s.recvfrom(512)
+'
 sleep 1
-ip netns exec $N conntrack -L > $OUT/conntrack.txt 2>$OUT/conntrack.err
+ip netns exec $N conntrack -L 2>$OUT/conntrack.err | sort > $OUT/conntrack.txt
 sleep 0.5
 ip netns pids $N | xargs -r kill -INT
 sleep 1
 for i in cni0 eth0; do
-  tshark -r $OUT/$i.pcap -T fields -E separator=' ' -e frame.time_epoch -e ip.src -e tcp.srcport -e ip.dst -e tcp.dstport -e tcp.flags > $OUT/$i.txt
+  tshark -r $OUT/$i.pcap -T fields -E separator=/s -E occurrence=f -e frame.time_epoch -e ip.proto -e ip.src -e tcp.srcport -e udp.srcport -e ip.dst -e tcp.dstport -e udp.dstport -e tcp.flags > $OUT/$i.txt
 done
 python3 - "$OUT" <<'PY'
 import sys
@@ -59,11 +82,12 @@ out = sys.argv[1]
 rows = []
 for iface in ['cni0', 'eth0']:
     for line in open(f'{out}/{iface}.txt'):
-        t, src, sp, dst, dp, fl = line.split()
-        rows.append((Decimal(t), iface, src, sp, dst, dp, fl))
+        t, proto, src, tsp, usp, dst, tdp, udp, fl = line.rstrip('\n').split(' ')
+        name = {'6': 'tcp', '17': 'udp'}[proto]
+        rows.append((Decimal(t), iface, name, src, tsp or usp, dst, tdp or udp, fl or '-'))
 rows.sort(key=lambda r: r[0])
 with open(f'{out}/packets.txt', 'w') as f:
-    f.write('# ns since first packet, interface of the node namespace, packet as captured there (tshark), TCP flags\n')
-    for t, iface, src, sp, dst, dp, fl in rows:
-        f.write(f'{int((t - rows[0][0]) * 10**9)} {iface} {src}:{sp} > {dst}:{dp} {fl}\n')
+    f.write('# ns since first packet, interface of the node namespace, protocol, packet as captured there (tshark), TCP flags\n')
+    for t, iface, name, src, sp, dst, dp, fl in rows:
+        f.write(f'{int((t - rows[0][0]) * 10**9)} {iface} {name} {src}:{sp} > {dst}:{dp} {fl}\n')
 PY
