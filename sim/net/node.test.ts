@@ -305,3 +305,19 @@ test('accounting: every packet is delivered, forwarded or dropped with a reason 
     { numRuns: 150, seed: 42 },
   );
 });
+
+test('an unbound local socket gets its source address from routing; a local destination loops back through INPUT', () => {
+  const node = makeNode();
+  const p = tcp(0, 33001, VIP, 80, TCP_SYN);
+  const r = node.send(p, 0);
+  assert.equal(r.delivery, 'forward');
+  assert.equal(p.src, NODE_IP, 'eth0 address: the default route and the endpoint route both leave by eth0');
+  const q = tcp(0, 33002, ip('10.0.1.1'), 22, TCP_SYN);
+  const trace: string[] = [];
+  node.trace = trace;
+  const r2 = node.send(q, 0);
+  assert.equal(r2.delivery, 'local');
+  assert.equal(q.src, ip('10.0.1.1'));
+  assert.deepEqual(trace.filter((s) => /^[A-Z]+$/.test(s)), ['OUTPUT', 'POSTROUTING', 'PREROUTING', 'INPUT']);
+  assert.equal(node.conntrack.count, 2);
+});
