@@ -165,6 +165,7 @@ export class ControlPlane {
   readonly replicaSetController: ReplicaSetController;
   readonly deploymentController: DeploymentController;
   readonly nodeLifecycle: NodeLifecycleController;
+  readonly scheduler: Scheduler;
   readonly churn: Churn;
   private readonly sliceCommitListeners: ((c: SliceCommit) => void)[] = [];
   private readonly changeListeners: ((r: EndpointChangeRecord) => void)[] = [];
@@ -201,7 +202,7 @@ export class ControlPlane {
       concurrentSyncs: options.concurrentEndpointSyncs,
     });
     this.endpointSliceController.onSliceCommit = (c) => this.sliceCommitted(c);
-    const scheduler = new Scheduler(this.api);
+    const scheduler = (this.scheduler = new Scheduler(this.api));
     for (const n of this.cluster.nodes) scheduler.addNode(n.name);
     this.replicaSetController = new ReplicaSetController(sim, this.api, scheduler);
     this.deploymentController = new DeploymentController(sim, this.api);
@@ -234,6 +235,7 @@ export class ControlPlane {
     }
     for (const [name, k] of this.kubelets) k.start(byNode.get(name) ?? []);
     this.endpointSliceController.start();
+    this.scheduler.start();
     this.replicaSetController.start();
     this.deploymentController.start();
     if (this.changeListeners.length > 0) this.trackPodTimes();

@@ -1,4 +1,5 @@
-import type { ApiServer } from './apiserver.ts';
+import type { ApiServer, WatchEvent } from './apiserver.ts';
+import { ZERO_LATENCY } from './latency.ts';
 import type { Node } from './objects.ts';
 
 /**
@@ -13,13 +14,34 @@ import type { Node } from './objects.ts';
  * - among those, the node with the fewest pods wins (the scoring plugins' effect for identical pods:
  *   NodeResourcesFit LeastAllocated and the default PodTopologySpread); ties go to the first examined.
  * Scheduling itself takes no simulated time here; the pod is created already bound (spec.nodeName).
+ * Node state comes from the API store and, once `start`ed, from a Node watch without delay (the
+ * scheduler's node cache), kept as the set of nodes that cannot take pods.
  */
 export class Scheduler {
   private readonly nodes: string[] = [];
   private readonly podsOn = new Map<string, number>();
   private nextStart = 0;
+  private readonly blocked = new Set<string>();
+  private started = false;
 
   constructor(private readonly api: ApiServer) {}
+
+  /** Follows Node changes (taints, Ready) instead of reading each node from the store per pod. */
+  start(): void {
+    for (const name of this.nodes) if (!schedulable(this.api.get<Node>('Node', name))) this.blocked.add(name);
+    this.api.watch({
+      name: 'kube-scheduler',
+      kind: 'Node',
+      latency: ZERO_LATENCY,
+      sendInitialEvents: false,
+      handler: (e) => {
+        const ev = e as WatchEvent<Node>;
+        if (ev.type !== 'DELETED' && schedulable(ev.object)) this.blocked.delete(ev.key);
+        else this.blocked.add(ev.key);
+      },
+    });
+    this.started = true;
+  }
 
   addNode(name: string): void {
     if (this.podsOn.has(name)) return;
@@ -54,7 +76,7 @@ export class Scheduler {
     let examined = 0;
     for (; examined < n && found < want; examined++) {
       const name = this.nodes[(this.nextStart + examined) % n]!;
-      if (!schedulable(this.api.get<Node>('Node', name))) continue;
+      if (this.started ? this.blocked.has(name) : !schedulable(this.api.get<Node>('Node', name))) continue;
       found++;
       const p = this.podsOn.get(name)!;
       if (p < bestPods) {
