@@ -51,3 +51,17 @@ export function conntrackListSummary(shown: number): string {
 export function conntrackCount(table: ConntrackTable): string {
   return `${table.count}\n`;
 }
+
+/**
+ * `conntrack -S`: the per-CPU statistics line as conntrack-tools 1.4.7 prints it ("cpu=%-4u\t", then
+ * "name=value " per counter, checked against a 6.18 kernel). The simulator has one CPU. Current kernels
+ * no longer count `found` and `insert` (both stay 0 on a real 6.18 host after connections), so neither
+ * is printed from the table; `early_drop` includes the gc worker's evictions under pressure.
+ */
+export function conntrackStats(table: ConntrackTable): string {
+  const s = table.stats;
+  return (
+    `cpu=${'0'.padEnd(4)}\tfound=0 invalid=${s.invalid} insert=0 insert_failed=${s.insertFailed} drop=${s.drop} ` +
+    `early_drop=${s.earlyDrop} error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n`
+  );
+}
