@@ -76,10 +76,11 @@ export async function runScenarioCommand(files: string[], flags: ScenarioFlags, 
   // Everything is read and checked before anything runs.
   const studies = paths.map((p) => loadScenario(p, opts));
   studies.forEach(precheckStudy);
-  const outDirs = studies.map((s) => resolve(flags.out === undefined ? resolve('out', s.name) : paths.length > 1 ? resolve(flags.out, s.name) : flags.out));
+  const outDirs = studies.map((s) => (flags.out === undefined ? resolve('out', s.name) : paths.length > 1 ? resolve(flags.out, s.name) : resolve(flags.out)));
   outDirs.forEach((dir, i) => {
-    const j = outDirs.indexOf(dir);
-    if (j !== i) throw new InputError(`${paths[i]}: name`, 'scenarios with distinct names (each names its run folder)', `${JSON.stringify(studies[i]!.name)} twice`);
+    if (outDirs.indexOf(dir) !== i) {
+      throw new InputError(studies[i]!.placeOf(['name']), 'scenarios with distinct names (each names its run folder)', `${JSON.stringify(studies[i]!.name)} twice`);
+    }
   });
 
   const interrupt = new AbortController();
