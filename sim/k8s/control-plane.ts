@@ -154,6 +154,8 @@ interface PodTimes {
   notReadyAt: Nanos;
   terminatingAt: Nanos;
   deletedAt: Nanos;
+  /** A 'removed' record was emitted: the entry can go once the pod is deleted. */
+  removedFromSlices: boolean;
 }
 
 export class ControlPlane {
@@ -312,9 +314,10 @@ export class ControlPlane {
 
   private podEvent(e: WatchEvent<Pod>): void {
     let t = this.podTimes.get(e.key);
-    if (!t) this.podTimes.set(e.key, (t = { createdAt: e.type === 'ADDED' ? e.committedAt : -1, readyAt: -1, notReadyAt: -1, terminatingAt: -1, deletedAt: -1 }));
+    if (!t) this.podTimes.set(e.key, (t = { createdAt: e.type === 'ADDED' ? e.committedAt : -1, readyAt: -1, notReadyAt: -1, terminatingAt: -1, deletedAt: -1, removedFromSlices: false }));
     if (e.type === 'DELETED') {
       t.deletedAt = e.committedAt;
+      if (t.removedFromSlices) this.podTimes.delete(e.key);
       return;
     }
     const pod = e.object;
@@ -387,7 +390,11 @@ export class ControlPlane {
       t1: c.committedAt,
       slice: c.slice.metadata.name,
     };
-    if (removed && t && t.deletedAt >= 0) this.podTimes.delete(podKey);
+    if (removed && t) {
+      // Kept until the pod is deleted too (the endpoint usually leaves its slice before that).
+      if (t.deletedAt >= 0) this.podTimes.delete(podKey);
+      else t.removedFromSlices = true;
+    }
     for (const l of this.changeListeners) l(r);
   }
 }
