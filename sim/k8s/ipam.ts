@@ -113,9 +113,15 @@ export class PodIPAllocator {
   release(ip: number): void {
     this.used.delete(ip);
   }
-  /** Marks an address in use (a pod that already runs when the simulation starts). */
+  /**
+   * Marks an address in use (a pod that already runs when the simulation starts). Those pods were
+   * allocated upward from .2, so host-local's last_reserved_ip is the highest of them: the next pod
+   * gets the address after it, not the one a just-deleted pod freed (containernetworking/plugins,
+   * plugins/ipam/host-local/backend/allocator/allocator.go, GetIter starts after the last reserved IP).
+   */
   reserve(ip: number): void {
     this.used.add(ip);
+    if (ip > this.last) this.last = ip;
   }
   get inUse(): number {
     return this.used.size;
