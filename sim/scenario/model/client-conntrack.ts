@@ -4,6 +4,7 @@ import { ConntrackTable, CtLookup } from '../../conntrack/table.ts';
 import type { ConntrackTimeouts } from '../../conntrack/timeouts.ts';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../../net/packet.ts';
 import { parseIPv4 } from '../../net/ipv4.ts';
+import { PROTOCOL_NUMBER } from '../../net/protocol.ts';
 
 /**
  * The conntrack table of each client node, fed with the packets of every connection its pods open:
@@ -20,6 +21,7 @@ import { parseIPv4 } from '../../net/ipv4.ts';
 const PORT_LO = 32768;
 const PORT_HI = 60999;
 const CLIENT_BASE = parseIPv4('172.16.0.0');
+const UDP = PROTOCOL_NUMBER.udp;
 
 export interface OpenResult {
   /** Entry number in the node's table, or -1 when conntrack dropped the SYN. */
@@ -29,11 +31,27 @@ export interface OpenResult {
   client: number;
 }
 
+/** A UDP client socket's conntrack binding to a Service: where its datagrams are DNATed. */
+export interface UdpBinding {
+  ep: number;
+  epPort: number;
+  sport: number;
+  client: number;
+}
+
+/**
+ * A UDP client pod's long-lived socket: one source port for the pod's whole life, the pattern
+ * (statsd, syslog, DNS forwarders, game and media clients) for which stale UDP conntrack entries
+ * matter. Chosen inside ip_local_port_range.
+ */
+const UDP_SPORT = 40000;
+
 export class ClientConntrack {
   private readonly tables = new Map<number, ConntrackTable>();
   private readonly ports = new Map<number, number>();
   private readonly ct = new CtLookup();
   private readonly p: Packet = makePacket({ proto: 'tcp', src: 0, dst: 0 });
+  private readonly pu: Packet = makePacket({ proto: 'udp', src: 0, dst: 0 });
 
   constructor(
     private readonly sim: Simulator,
@@ -61,7 +79,7 @@ export class ClientConntrack {
   /** The SYN of a new connection from client pod `pod` on `node` to vip:port, DNATed to ep:epPort. */
   open(node: number, pod: number, vip: number, port: number, ep: number, epPort: number, now: number): OpenResult {
     const t = this.table(node);
-    const client = (CLIENT_BASE + node * 256 + 2 + pod) >>> 0;
+    const client = clientIp(node, pod);
     const key = node * 256 + pod;
     const sport = this.ports.get(key) ?? PORT_LO;
     this.ports.set(key, sport >= PORT_HI ? PORT_LO : sport + 1);
@@ -94,6 +112,67 @@ export class ClientConntrack {
     this.send(t, o.client, o.sport, vip, port, TCP_ACK, now);
   }
 
+  /** The pod's socket sends to vip:port over a live entry: the DNAT it keeps using; null if there is none yet. */
+  udpBinding(node: number, pod: number, vip: number, port: number, now: number): UdpBinding | null {
+    const t = this.tables.get(node);
+    if (!t) return null;
+    const client = clientIp(node, pod);
+    const n = t.findNode(UDP, client, UDP_SPORT, vip, port, now);
+    if (n < 0 || (n & 1) !== 0) return null;
+    // The datagram itself refreshes the entry's timer, answered or not: a socket that keeps sending to
+    // a gone endpoint keeps its stale entry alive for good, unless something deletes it.
+    this.sendUdp(t, client, UDP_SPORT, vip, port, now);
+    const e = t.entry(n >> 1);
+    return { ep: e.reply.src, epPort: e.reply.sport, sport: UDP_SPORT, client };
+  }
+
+  /** The socket's first datagram to vip:port, DNATed by the rules to ep:epPort. */
+  udpOpen(node: number, pod: number, vip: number, port: number, ep: number, epPort: number, now: number): OpenResult {
+    const t = this.table(node);
+    const client = clientIp(node, pod);
+    const ok = this.sendUdp(t, client, UDP_SPORT, vip, port, now);
+    if (!ok || this.ct.entry < 0) return { entry: -1, dropReason: this.ct.dropReason ?? 'conntrack: invalid', sport: UDP_SPORT, client };
+    const e = this.ct.entry;
+    if (!t.isConfirmed(e)) {
+      t.setDnat(e, ep, epPort);
+      if (!t.confirm(e, now)) return { entry: -1, dropReason: 'conntrack insert failed', sport: UDP_SPORT, client };
+    }
+    return { entry: e, dropReason: null, sport: UDP_SPORT, client };
+  }
+
+  /** The backend's answer datagram (the entry is replied; assured once traffic flows both ways). */
+  udpReply(node: number, b: UdpBinding, now: number): void {
+    this.sendUdp(this.table(node), b.ep, b.epPort, b.client, b.sport, now);
+  }
+
+  /**
+   * kube-proxy after a sync that removed UDP endpoints (pkg/proxy/conntrack/cleanup.go
+   * CleanStaleEntries): delete the entries DNATed from the Service IP to a removed endpoint (reply
+   * source = that endpoint), so the next datagram is load-balanced again by the current rules.
+   */
+  udpCleanup(node: number, vip: number, ep: number, now: number): number {
+    const t = this.tables.get(node);
+    return t ? t.deleteByReplySrc('udp', ep, vip, now) : 0;
+  }
+
+  /**
+   * Same file: a Service that had no endpoints got some. Entries to its IP were created while the
+   * rules rejected it; kube-proxy deletes those by original destination so new ones are DNATed.
+   */
+  udpCleanupService(node: number, vip: number, now: number): number {
+    const t = this.tables.get(node);
+    return t ? t.deleteByOriginalDst('udp', vip, undefined, now) : 0;
+  }
+
+  private sendUdp(t: ConntrackTable, src: number, sport: number, dst: number, dport: number, now: number): boolean {
+    const p = this.pu;
+    p.src = src;
+    p.sport = sport;
+    p.dst = dst;
+    p.dport = dport;
+    return t.track(p, now, this.ct);
+  }
+
   private send(t: ConntrackTable, src: number, sport: number, dst: number, dport: number, flags: number, now: number): boolean {
     const p = this.p;
     p.src = src;
@@ -103,4 +182,8 @@ export class ClientConntrack {
     p.tcpFlags = flags;
     return t.track(p, now, this.ct);
   }
+}
+
+function clientIp(node: number, pod: number): number {
+  return (CLIENT_BASE + node * 256 + 2 + pod) >>> 0;
 }

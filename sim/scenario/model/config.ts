@@ -39,6 +39,8 @@ export interface ModelConfig {
   costs: CostModel;
   traffic: {
     model: 'open' | 'closed';
+    /** tcp: a connection per exchange; udp: a long-lived socket per client pod (see ClientConntrack). */
+    protocol: 'tcp' | 'udp';
     /** Open loop: Poisson arrivals of new connections, cluster-wide. */
     connectionsPerSecond: number;
     /** Closed loop: concurrent clients and the pause between a client's connections. */

@@ -1,5 +1,6 @@
 import { Simulator } from '../../engine/simulator.ts';
 import { HOUR } from '../../engine/time.ts';
+import { parseIPv4 } from '../../net/ipv4.ts';
 import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel } from '../../proxy/modes/index.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
@@ -41,8 +42,21 @@ export function runModel(config: ModelConfig): RunOutput {
   /** Every change up to this version is active on all nodes. */
   let everywhere = 0;
   const active = new ActiveVersions(config.cluster.nodes);
+  const udp = config.traffic.protocol === 'udp';
+  let traffic: TrafficModel | null = null;
+  /** kube-proxy's conntrack cleanup after a successful sync, for the UDP changes it programmed. */
+  const cleanStaleUdp = (node: number, from: number, to: number, now: number) => {
+    const ct = traffic?.conntrack;
+    if (!ct) return;
+    for (let v = from + 1; v <= to; v++) {
+      const c = timeline.change(v);
+      const vip = traffic!.vip(c.service);
+      if (timeline.endpointsAt(c.service, v - 1).length === 0) ct.udpCleanupService(node, vip, now);
+      for (const ep of c.removed) ct.udpCleanup(node, vip, parseIPv4(ep.slice(0, ep.lastIndexOf(':'))), now);
+    }
+  };
   const observer: SyncObserver = {
-    onSyncEnd(_node, from, to, now, ok, durationNs, full, units) {
+    onSyncEnd(node, from, to, now, ok, durationNs, full, units) {
       metrics.syncs++;
       metrics.syncsSeries.record(now, 1);
       metrics.syncDuration.record(durationNs);
@@ -56,6 +70,7 @@ export function runModel(config: ModelConfig): RunOutput {
       // time from its trigger to now (pkg/proxy/metrics, observed at the end of syncProxyRules).
       for (let v = from + 1; v <= to; v++) metrics.networkProgrammingLatency.record(now - timeline.change(v).triggerTime);
       if (from !== to) active.move(from, to);
+      if (udp) cleanStaleUdp(node, from, to, now);
       metrics.staleNodesSeries.record(now, active.behind(timeline.version));
       // Stale-endpoint window: from the change that removed an endpoint until the last node's rules
       // stopped sending new connections to it.
@@ -80,7 +95,7 @@ export function runModel(config: ModelConfig): RunOutput {
   controlPlane?.onEndpointChange((r) => {
     if (r.t1 >= config.warmupNs) sliceLatency.record(r.t1 - r.t0);
   });
-  const traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness);
+  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness);
   const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
   if (mode.natInConntrack) {
     conntrack.start(config.durationNs);

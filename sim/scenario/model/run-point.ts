@@ -38,7 +38,8 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   if (services.ports !== 1) throw new InputError('cluster.services.ports', '1 (the run model simulates one port per Service for now)', String(services.ports));
   if (services.sessionAffinity !== 'None') throw new InputError('cluster.services.sessionAffinity', 'None (session affinity is rendered but not yet simulated in runs)', services.sessionAffinity);
   if (services.trafficPolicy !== 'Cluster') throw new InputError('cluster.services.trafficPolicy', 'Cluster (Local policies are rendered but not yet simulated in runs)', services.trafficPolicy);
-  if (s.traffic.protocol !== 'tcp') throw new InputError('traffic.protocol', 'tcp (UDP clients are not simulated yet)', s.traffic.protocol);
+  if ((s.traffic.protocol === 'udp') !== (services.protocol === 'UDP'))
+    throw new InputError('traffic.protocol', `the protocol of the Services' port (cluster.services.protocol is ${services.protocol})`, s.traffic.protocol);
   if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
   return {
     seed,
@@ -66,6 +67,7 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
     costs: s.costs,
     traffic: {
       model: s.traffic.model,
+      protocol: s.traffic.protocol,
       connectionsPerSecond: s.traffic.connectionsPerSecond,
       clients: s.traffic.clients,
       thinkTime: s.traffic.thinkTime,

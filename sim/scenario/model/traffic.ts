@@ -6,8 +6,8 @@ import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
 import type { RunMetrics } from './metrics.ts';
 import type { PodLiveness } from './liveness.ts';
-import { ClientConntrack, type OpenResult } from './client-conntrack.ts';
-import { parseIPv4 } from '../../net/ipv4.ts';
+import { ClientConntrack, type OpenResult, type UdpBinding } from './client-conntrack.ts';
+import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { sampleNs } from './sample.ts';
 
 /** A connection open between its handshake and its close (a record, not a closure, per connection). */
@@ -68,6 +68,11 @@ export class TrafficModel {
     this.vips = Uint32Array.from(timeline.services, (sp) => parseIPv4(sp.clusterIP));
   }
 
+  /** The ClusterIP of service `i`, as an integer. */
+  vip(i: number): number {
+    return this.vips[i]!;
+  }
+
   start(): void {
     const t = this.config.traffic;
     if (t.model === 'closed') {
@@ -103,8 +108,12 @@ export class TrafficModel {
 
   /** One connection from client pod `pod` on `node`; returns how long the client waits for its end. */
   private connect(node: number, pod: number): number {
-    const sim = this.sim;
     const service = this.pick.integer(0, this.config.traffic.targetServices - 1);
+    if (this.config.traffic.protocol === 'udp' && this.mode.natInConntrack) {
+      const reused = this.conntrack.udpBinding(node, pod, this.vips[service]!, this.timeline.services[service]!.port, this.sim.now);
+      if (reused) return this.udpExchange(node, pod, service, reused.ep, reused.epPort, reused, null);
+    }
+    const sim = this.sim;
     const agent = this.agents[node]!;
     const version = agent.active;
     const endpoints = this.timeline.endpointsAt(service, version);
@@ -129,6 +138,10 @@ export class TrafficModel {
       // kube-proxy's REJECT for a service without endpoints: ICMP port unreachable, at once.
       if (measured) this.metrics.connection(sim.now, 'refused', 'service has no endpoints');
       return t.rttNs;
+    }
+    if (t.protocol === 'udp') {
+      const ep = endpoints[chosen]!;
+      return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.port, null, cost.costNs);
     }
     const ep = endpoints[chosen]!;
     const answer = this.liveness.answer(ep.ip, sim.now);
@@ -172,6 +185,51 @@ export class TrafficModel {
     this.metrics.cpuPerConnection.record(cost.costNs + laterNs);
     this.metrics.connection(sim.now, 'ok');
     return lifetime;
+  }
+
+  /**
+   * One UDP exchange (requestsPerConnection request/response datagrams) from the client pod's
+   * long-lived socket. Its first datagram to a Service creates the conntrack entry with the DNAT the
+   * node's rules chose; later exchanges follow that entry whatever the rules say now, for as long as
+   * it lives (nf_conntrack_udp_timeout, or _stream once assured), which is why kube-proxy deletes UDP
+   * entries of endpoints that went away (ClientConntrack.udpCleanup). `firstPacketNs` is null when the
+   * entry already existed (no rule walk).
+   */
+  private udpExchange(node: number, pod: number, service: number, epIp: number, epPort: number, existing: UdpBinding | null, firstPacketNs: number | null): number {
+    const sim = this.sim;
+    const t = this.config.traffic;
+    const measured = sim.now >= this.config.warmupNs;
+    const vip = this.vips[service]!;
+    const port = this.timeline.services[service]!.port;
+    let binding = existing;
+    if (!binding && this.mode.natInConntrack) {
+      const open = this.conntrack.udpOpen(node, pod, vip, port, epIp, epPort, sim.now);
+      if (open.entry < 0) {
+        if (measured) this.metrics.connection(sim.now, 'dropped', open.dropReason ?? 'conntrack');
+        return t.connectTimeoutNs;
+      }
+      binding = { ep: epIp, epPort, sport: open.sport, client: open.client };
+    }
+    const answer = this.liveness.answer(formatIPv4(epIp), sim.now);
+    if (answer === 'silent') {
+      if (measured) this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
+      return t.connectTimeoutNs;
+    }
+    if (answer === 'refusing') {
+      // ICMP port unreachable: the socket reports ECONNREFUSED; the conntrack entry stays.
+      if (measured) this.metrics.connection(sim.now, 'refused', 'endpoint port unreachable (ICMP)');
+      return t.rttNs;
+    }
+    if (binding) this.conntrack.udpReply(node, binding, sim.now);
+    const laterNs = (2 * t.requestsPerConnection - (firstPacketNs === null ? 0 : 1)) * this.mode.laterPacketNs();
+    let lifetime = (firstPacketNs ?? 0) + laterNs;
+    for (let r = 0; r < t.requestsPerConnection; r++) lifetime += t.rttNs + sampleNs(t.requestTime, this.requestTimes);
+    if (measured) {
+      if (firstPacketNs !== null) this.metrics.connectLatency.record(t.rttNs + firstPacketNs + this.mode.laterPacketNs());
+      this.metrics.cpuPerConnection.record((firstPacketNs ?? 0) + laterNs);
+      this.metrics.connection(sim.now, 'ok');
+    }
+    return Math.round(lifetime);
   }
 
   /** @internal */
