@@ -147,3 +147,79 @@ test('bad input: one message, exit 2, nothing on stdout', () => {
     assert.match(r.stderr, re, args.join(' '));
   }
 });
+
+// ------------------------------------------------------------ against the real kernel
+// test/golden/netfilter/kernel/ holds what Linux did with the same dump (capture.sh: iptables-legacy
+// in network namespaces, the raw table's TRACE target, conntrack -L after the client's connections).
+
+const K = join(G, 'kernel');
+
+test('kernel TRACE: a DNS packet visits the same table:chain:type:rulenum steps, with the same addresses', () => {
+  const fields = (line: string) => {
+    const m = /^TRACE: (\S+) IN=(\S*) OUT=(\S*) .*?SRC=(\S+) DST=(\S+) .*?PROTO=(\S+) SPT=(\d+) DPT=(\d+)/.exec(line);
+    assert.ok(m, line);
+    return m.slice(1).join(' ');
+  };
+  // The kernel's raw table held the TRACE rule itself; the dump has no raw table.
+  const kernel = readFileSync(join(K, 'trace-dns.log'), 'utf8').trim().split('\n').filter((l) => !l.startsWith('TRACE: raw:')).map(fields);
+  assert.ok(kernel.length >= 15);
+  const r = runTrace({ rules: LEGACY, packet: 'udp 10.244.2.8:40053 > 10.96.0.10:53', nodeIp: '172.18.0.3,10.244.0.1', outIface: 'pods0' });
+  const ours = formatTraceText(r).split('\n').filter((l) => l.startsWith('TRACE: ')).map(fields);
+  assert.deepEqual(ours, kernel);
+});
+
+interface KernelConn {
+  packet: string;
+  dnat: string;
+  masqueraded: boolean;
+}
+
+function kernelConnections(): KernelConn[] {
+  return readFileSync(join(K, 'conntrack.txt'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const m = /^(tcp|udp) .*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+) .*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/.exec(l);
+      assert.ok(m, l);
+      const [, proto, src, dst, sport, dport, rsrc, rdst, rsport] = m;
+      return { packet: `${proto} ${src}:${sport} > ${dst}:${dport}`, dnat: `${rsrc}:${rsport}`, masqueraded: rdst !== src };
+    });
+}
+
+test('kernel conntrack: every connection was DNATed to an endpoint svcsim can choose, masqueraded exactly when svcsim says', () => {
+  const conns = kernelConnections();
+  assert.equal(conns.length, 308);
+  const opts = { rules: LEGACY, nodeIp: '172.18.0.3,10.244.0.1', outIface: 'pods0' };
+  const possible = (packet: string) => new Set(Array.from({ length: 24 }, (_, s) => runTrace({ ...opts, packet, seed: String(s) }).dnat));
+  const cache = new Map<string, { dnats: Set<string | null>; masquerade: boolean }>();
+  for (const c of conns) {
+    const key = c.packet.replace(/:\d+ >/, ':1 >');
+    let mine = cache.get(key);
+    if (!mine) {
+      mine = { dnats: possible(c.packet), masquerade: runTrace({ ...opts, packet: c.packet }).masquerade };
+      cache.set(key, mine);
+    }
+    assert.ok(mine.dnats.has(c.dnat), `${c.packet}: the kernel chose ${c.dnat}, svcsim only ${[...mine.dnats].join(' ')}`);
+    assert.equal(mine.masquerade, c.masqueraded, c.packet);
+  }
+  // The Service without endpoints: the kernel refused the connection (ECONNREFUSED from the ICMP
+  // port unreachable) and kept no entry; svcsim rejects it with icmp-port-unreachable.
+  assert.match(readFileSync(join(K, 'client.txt'), 'utf8'), /^no-endpoints 111$/m);
+  assert.ok(conns.every((c) => !c.packet.includes('10.96.45.17')));
+  const rej = runTrace({ ...opts, packet: 'tcp 10.244.2.8:40080 > 10.96.45.17:80' });
+  assert.deepEqual([rej.verdict, rej.rejectWith], ['REJECT', 'icmp-port-unreachable']);
+});
+
+test('kernel conntrack: the endpoint split of 300 connections matches svcsim\'s over 300 seeds (chi-square, 2 df)', () => {
+  const count = (dnats: string[]) => ['10.244.1.5:8080', '10.244.2.9:8080', '10.244.3.14:8080'].map((d) => dnats.filter((x) => x === d).length);
+  const kernel = count(kernelConnections().filter((c) => c.packet.startsWith('tcp 10.244.2.8:') && c.packet.endsWith('10.96.112.40:80')).map((c) => c.dnat));
+  assert.equal(kernel.reduce((a, b) => a + b), 300);
+  const ours = count(Array.from({ length: 300 }, (_, s) => runTrace({ ...web, packet: `tcp 10.244.2.8:${41000 + s} > 10.96.112.40:80`, seed: String(s) }).dnat!));
+  // Two-sample chi-square on a 2x3 table; 13.82 is the 0.001 critical value for 2 degrees of freedom.
+  let chi2 = 0;
+  for (let k = 0; k < 3; k++) {
+    const expected = (kernel[k]! + ours[k]!) / 2;
+    chi2 += (kernel[k]! - expected) ** 2 / expected + (ours[k]! - expected) ** 2 / expected;
+  }
+  assert.ok(chi2 < 13.82, `kernel ${kernel} vs svcsim ${ours}: chi-square ${chi2.toFixed(2)}`);
+});
