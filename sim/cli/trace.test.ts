@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../engine/input-error.ts';
+import { DEFAULT_COSTS, withCosts } from '../net/cost-model.ts';
 import { formatTraceText, parsePacketSpec, runTrace, traceJson, type TraceOptions } from './trace.ts';
 
 // Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
@@ -23,10 +24,17 @@ function cli(...args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+// The goldens print the cost line, so they are made with a fixed cost table (the defaults they were
+// first recorded with) rather than DEFAULT_COSTS, which calibration changes; one test below checks
+// that the command itself charges and prints DEFAULT_COSTS.
+const GOLDEN_COSTS = withCosts(DEFAULT_COSTS, {
+  hookNs: 150, perRuleNs: { legacy: 4.6, nft: 9 }, perMatchNs: 2, chainJumpNs: 10, nftRuleNs: 9, nftLookupNs: 40,
+});
+
 const web: TraceOptions = { rules: LEGACY, packet: 'tcp 10.244.2.8:40000 > 10.96.112.40:80', nodeIp: '172.18.0.3', seed: '1' };
 
 test('trace golden: a pod-to-ClusterIP packet through a real legacy kube-proxy dump', () => {
-  const r = runTrace(web);
+  const r = runTrace({ ...web, costs: GOLDEN_COSTS });
   golden('trace-legacy.txt', formatTraceText(r));
   // From a pod on another node: PREROUTING (DNAT), then forwarded.
   assert.deepEqual(r.hooks, ['PREROUTING', 'FORWARD', 'POSTROUTING']);
@@ -36,7 +44,7 @@ test('trace golden: a pod-to-ClusterIP packet through a real legacy kube-proxy d
 });
 
 test('trace golden: the same through `nft list ruleset` text (--format nft)', () => {
-  const r = runTrace({ rules: NFT, format: 'nft', packet: 'tcp 10.0.1.5:40000 > 172.30.0.44:80', nodeIp: '192.168.0.2', seed: '1' });
+  const r = runTrace({ rules: NFT, format: 'nft', packet: 'tcp 10.0.1.5:40000 > 172.30.0.44:80', nodeIp: '192.168.0.2', seed: '1', costs: GOLDEN_COSTS });
   golden('trace-nft.txt', formatTraceText(r));
   assert.match(r.dnat!, /^10\.180\.0\.[45]:80$/);
 });
@@ -65,6 +73,18 @@ test('--json: verdict, dnat, masquerade, rulesVisited and steps (table, chain, r
   const r = cli('--rules', LEGACY, '--packet', 'tcp 192.168.9.9:40000 > 10.96.112.40:80', '--node-ip', '172.18.0.3', '--json');
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), j);
+});
+
+test('the command charges DEFAULT_COSTS and says so in the cost line', () => {
+  const c = DEFAULT_COSTS;
+  const text = formatTraceText(runTrace(web));
+  assert.ok(text.includes(`(${c.hookNs} ns per hook, ${c.perRuleNs.legacy} ns per rule, ${c.perMatchNs} ns per match, ${c.chainJumpNs} ns per jump)`), text);
+  const r = runTrace(web);
+  const hooks = r.hooks.length;
+  const expected = hooks * c.hookNs + r.rulesVisited * c.perRuleNs.legacy + r.matchesEvaluated! * c.perMatchNs + r.jumps! * c.chainJumpNs;
+  assert.ok(Math.abs(r.costNs - expected) < 1e-6, `${r.costNs} vs ${expected}`);
+  const pinned = runTrace({ ...web, costs: GOLDEN_COSTS });
+  assert.equal(pinned.rulesVisited, r.rulesVisited);
 });
 
 test('the statistic match draws from the --seed stream: same seed, same endpoint; seeds spread over all three', () => {

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../engine/input-error.ts';
 import { RandomStream } from '../engine/random.ts';
-import { DEFAULT_COSTS, type IptablesBackend } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, type CostModel, type IptablesBackend } from '../net/cost-model.ts';
 import { formatIPv4, tryParseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_SYN, type Packet } from '../net/packet.ts';
 import type { Protocol } from '../net/protocol.ts';
@@ -49,6 +49,8 @@ export interface TraceOptions {
   backend?: string;
   ipset?: string;
   json?: boolean;
+  /** The cost table (library callers and tests; the command uses DEFAULT_COSTS). */
+  costs?: CostModel;
 }
 
 /** One line of the trace: where, what the rule says, and the packet as it was there. */
@@ -85,6 +87,8 @@ export interface TraceReport {
   chainsEntered: number | null;
   jumps: number | null;
   costNs: number;
+  /** The cost table the simulated ns were charged from (printed in the cost line). */
+  costs: CostModel;
   warnings: string[];
 }
 
@@ -204,7 +208,7 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
   const steps: TraceStep[] = [];
   const ctx: EvalContext = {
     backend,
-    costs: DEFAULT_COSTS,
+    costs: common.costs,
     firstPacket: (common.ctState & CT_NEW) !== 0,
     ctState: common.ctState,
     random: new RandomStream(common.seed, 'trace/statistic'),
@@ -270,6 +274,7 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
     chainsEntered: res.chainsEntered,
     jumps: res.jumps,
     costNs: res.costNs,
+    costs: common.costs,
     warnings: loaded.warnings.map((w) => `${w.where}: ${w.message}`),
   };
 }
@@ -307,7 +312,7 @@ function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): Tra
     localAddresses: common.local,
     numgen: new RandomStream(common.seed, 'trace/statistic'),
     dynamic: new DynamicSets(),
-    costs: DEFAULT_COSTS,
+    costs: common.costs,
     trace,
   };
   const lines: TraceLine[] = [];
@@ -386,6 +391,7 @@ function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): Tra
     chainsEntered: null,
     jumps: null,
     costNs: totals.costNs,
+    costs: common.costs,
     warnings: [],
   };
 }
@@ -393,6 +399,7 @@ function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): Tra
 // ------------------------------------------------------------------ the command
 
 interface Common {
+  costs: CostModel;
   seed: number;
   hooks: Hook[] | undefined;
   local: Set<number>;
@@ -411,6 +418,7 @@ export function runTrace(o: TraceOptions): TraceReport {
   const p = parsePacketSpec(o.packet);
   p.mark = parseMark(o.mark);
   const common: Common = {
+    costs: o.costs ?? DEFAULT_COSTS,
     seed: parseSeed(o.seed),
     hooks: parseHooks(o.hook),
     local: parseNodeIps(o.nodeIp),
@@ -456,7 +464,7 @@ export function formatTraceText(r: TraceReport): string {
   if (r.chainsEntered !== null) counts.push(`chains entered ${r.chainsEntered}`);
   if (r.jumps !== null) counts.push(`jumps ${r.jumps}`);
   out.push(`totals:    ${counts.join(', ')}`);
-  const c = DEFAULT_COSTS;
+  const c = r.costs;
   const model =
     r.format === 'nft'
       ? `${c.hookNs} ns per base chain, ${c.nftRuleNs} ns per rule, ${c.nftLookupNs} ns per lookup`
