@@ -189,6 +189,8 @@ export class ApiServer {
   resourceVersion = 0;
   /** Writes committed and watch events emitted (counted once, not per watcher). */
   writes = 0;
+  /** Objects removed from the store, per kind (a graceful pod delete counts when it completes). */
+  private readonly deletedByKind = new Map<Kind, number>();
   readonly watchLatency: Latency;
   readonly writeLatency: Latency;
   private readonly store = new Map<Kind, Map<string, KubeObject>>();
@@ -223,6 +225,11 @@ export class ApiServer {
 
   count(kind: Kind): number {
     return this.store.get(kind)?.size ?? 0;
+  }
+
+  /** Objects of a kind removed from the store so far (DELETED events committed). */
+  deletions(kind: Kind): number {
+    return this.deletedByKind.get(kind) ?? 0;
   }
 
   /** metadata.generateName: prefix + 5 random characters, retried until the name is free. */
@@ -284,6 +291,7 @@ export class ApiServer {
       type = 'DELETED';
       obj = { ...cur!, metadata: { ...cur!.metadata, resourceVersion: String(rv) } };
       b.delete(req.key);
+      this.deletedByKind.set(req.kind, (this.deletedByKind.get(req.kind) ?? 0) + 1);
     } else {
       type = cur === undefined ? 'ADDED' : 'MODIFIED';
       const meta = { ...next.metadata, resourceVersion: String(rv) };

@@ -98,6 +98,8 @@ test('rolling update with maxSurge 1, maxUnavailable 0: never more than 5 pods, 
   assert.ok(hash, 'the rollout was a restart');
   const pods = podsOf(r.cp);
   assert.equal(pods.length, 4, 'old pods are gone after their grace period');
+  assert.equal(r.cp.stats().podsDeleted, 4, 'the 4 old pods, removed by their kubelets');
+  assert.equal(r.cp.stats().podsDeletedByReplicaSets, 4, 'deleted by the old ReplicaSet\'s scale-down');
   const sets = r.cp.deploymentController.replicaSetsOf('default/svc-0');
   assert.equal(sets.length, 2);
   const [old, neu] = sets;
@@ -137,11 +139,21 @@ test('endpoint change records: each new pod reports Ready at its condition insta
 test('pod kills at a rate: pods are deleted gracefully and replaced by the ReplicaSet', () => {
   const sim = new Simulator({ seed: 3 });
   const cp = new ControlPlane(sim, { ...base, services: 3, endpointsPerService: 3, churn: [{ kind: 'pod-kill', start: 0, every: 10 * SECOND, ratePerMinute: 30, terminationGracePeriod: 5 * SECOND }] });
+  let removed = 0;
+  let killedBefore55s = 0;
+  cp.api.watch({ name: 'test', kind: 'Pod', sendInitialEvents: false, handler: (e) => {
+    if (e.type === 'DELETED') removed++;
+    else if (e.object.metadata.deletionTimestamp !== undefined && e.previous?.metadata.deletionTimestamp === undefined && e.committedAt < 55 * SECOND) killedBefore55s++;
+  } });
   cp.start();
   sim.run(60 * SECOND);
   const kills = cp.stats().churn.podKills;
   assert.ok(kills >= 15 && kills <= 50, `about 30 kills in a minute, got ${kills}`);
   assert.equal(cp.stats().podsCreated, kills);
+  // Kubectl's deletes, not the ReplicaSet's: each killed pod is removed once its 5s grace period is over.
+  assert.equal(cp.stats().podsDeleted, removed);
+  assert.ok(removed >= killedBefore55s && removed <= kills, `${removed} removed, ${killedBefore55s} killed before 55s, ${kills} kills`);
+  assert.equal(cp.stats().podsDeletedByReplicaSets, 0);
   sim.run(70 * SECOND); // the last kills' replacements start and pass their probe
   const active = podsOf(cp).filter(isActive);
   assert.equal(active.length, 9);

@@ -139,8 +139,17 @@ export interface ControlPlaneStats {
   resourceVersion: number;
   endpointSliceSyncs: number;
   endpointSliceWrites: number;
+  /** Pods the ReplicaSet controller created (replacements, surge, scale-up). */
   podsCreated: number;
+  /**
+   * Pods removed from the API server, whoever deleted them (kubectl's pod kills, ReplicaSet scale-down
+   * in rollouts and scale events, the node lifecycle controller's evictions): a graceful delete counts
+   * when it completes, once the kubelet confirms the containers stopped (status.go's final delete with
+   * grace 0), so a pod still in its grace period at the end of a run is not counted yet.
+   */
   podsDeleted: number;
+  /** Pods the ReplicaSet controller asked to delete (scale-down); a subset of the deletions above, issued. */
+  podsDeletedByReplicaSets: number;
   pods: number;
   endpointSlices: number;
   kubeletStatusWrites: number;
@@ -296,7 +305,8 @@ export class ControlPlane {
       endpointSliceSyncs: this.endpointSliceController.syncs,
       endpointSliceWrites: this.endpointSliceController.sliceWrites,
       podsCreated: this.replicaSetController.podsCreated,
-      podsDeleted: this.replicaSetController.podsDeleted,
+      podsDeleted: this.api.deletions('Pod'),
+      podsDeletedByReplicaSets: this.replicaSetController.podsDeleted,
       pods: this.api.count('Pod'),
       endpointSlices: this.api.count('EndpointSlice'),
       kubeletStatusWrites,
