@@ -208,3 +208,33 @@ test('TestSyncProxyRulesLargeClusterMode: over 1000 endpoints, no per-endpoint c
   assert.ok(restoreText(r).includes('-X KUBE-SEP-SU5STNODRYEWJAUF'));
   assert.ok(!r.kernelNatChains.has('KUBE-SVC-EBDQOQU5SJFXRIL3'));
 });
+
+// TestInternalTrafficPolicyE2E (kubernetes/kubernetes pkg/proxy/iptables/proxier_test.go, v1.27-era
+// form with expected dumps; the nfacct counter on KUBE-FORWARD's INVALID rule came later, so off here).
+// A Service port without a name ("ns1/svc1" in comments), three ready endpoints, one on this node.
+// Covers kube-proxy's n=3 probabilities (0.3333333333, 0.5000000000, then a plain jump), the
+// KUBE-SVL chain of internalTrafficPolicy Local and its DROP when the node has no local endpoint.
+test('TestInternalTrafficPolicyE2E: Cluster (n=3 probabilities), Local, Local without local endpoints', () => {
+  const cases: { name: string; policy: 'Cluster' | 'Local'; hosts: string[]; golden: string }[] = [
+    { name: 'internalTrafficPolicy is cluster', policy: 'Cluster', hosts: ['test-node', 'host1', 'host2'], golden: 'internal-policy-cluster.rules' },
+    { name: 'internalTrafficPolicy is local and there are local endpoints', policy: 'Local', hosts: ['test-node', 'host1', 'host2'], golden: 'internal-policy-local.rules' },
+    { name: 'internalTrafficPolicy is local and there are no local endpoints', policy: 'Local', hosts: ['host0', 'host1', 'host2'], golden: 'internal-policy-local-no-endpoints.rules' },
+  ];
+  for (const c of cases) {
+    const svc = testService('ns1', 'svc1', {
+      clusterIP: '172.30.1.1',
+      selector: { foo: 'bar' },
+      internalTrafficPolicy: c.policy,
+      ports: [{ name: '', port: 80, protocol: 'TCP' }],
+    });
+    const slice = testSlice(
+      'ns1',
+      'svc1',
+      c.hosts.map((h, i) => ({ ip: `10.0.1.${i + 1}`, nodeName: h, ready: true })),
+      [{ name: '', port: 80 }],
+    );
+    const state = proxyStateFromObjects([svc], [slice], 'test-node');
+    const r = new IptablesProxier({ ...FAKE_PROXIER_OPTIONS, nfacct: false }).sync({ state, full: true });
+    assert.equal(normalizeRestoreText(restoreText(r)), normalizeRestoreText(golden(c.golden)), c.name);
+  }
+});
