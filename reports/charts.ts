@@ -77,7 +77,8 @@ export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, fiel
   });
 }
 
-interface Datum {
+/** One mark of a chart before unit scaling: the mean at x of one series, and its 95% CI (lo..hi). */
+export interface ChartDatum {
   x: ParamValue;
   series: string;
   y: number;
@@ -99,9 +100,9 @@ function varyingParams(sweep: Sweep): string[] {
     .map(([k]) => k);
 }
 
-function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Sweep): Datum[] {
+function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Sweep): ChartDatum[] {
   const varying = varyingParams(sweep);
-  const data: Datum[] = [];
+  const data: ChartDatum[] = [];
   for (const p of points) {
     const s = p.metrics[chart.y];
     const x = p.point[chart.x];
@@ -112,13 +113,13 @@ function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Swe
   return data;
 }
 
-function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep): Datum[] {
+function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep): ChartDatum[] {
   const varying = varyingParams(sweep);
   const { names, groups } = groupByPoint(
     rows.filter((r) => r.series === chart.y),
     sweep,
   );
-  const data: Datum[] = [];
+  const data: ChartDatum[] = [];
   for (const g of groups) {
     const byT = new Map<number, number[]>();
     for (const r of g.rows) {
@@ -137,6 +138,14 @@ function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep
   return data;
 }
 
+/**
+ * The numbers a chart draws, in base units: per point (or per interval of simulated time) the mean
+ * over replications with its CI, labelled with its series. The report's answer reads the same numbers.
+ */
+export function chartDatums(chart: ChartSpec, input: ChartData): ChartDatum[] {
+  return chart.x === TIME ? timeData(chart, input.timeseries ?? [], input.sweep) : sweepData(chart, input.points, input.sweep);
+}
+
 export interface ChartData {
   points: readonly PointSummary[];
   sweep: Sweep;
@@ -150,7 +159,7 @@ export interface ChartData {
  */
 export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopLevelSpec } | { missing: string } {
   const overTime = chart.x === TIME;
-  const raw = overTime ? timeData(chart, input.timeseries ?? [], input.sweep) : sweepData(chart, input.points, input.sweep);
+  const raw = chartDatums(chart, input);
   if (raw.length === 0) return { missing: overTime ? `no time series named ${chart.y}` : `no point measured ${chart.y}` };
 
   const unit = metricInfo(chart.y, input.metrics).unit;

@@ -1,4 +1,5 @@
 import type { ChartOutput } from './charts.ts';
+import { expectationsVerdict } from './answer.ts';
 import type { ExpectationResult } from './expectations.ts';
 import { studyMetrics } from './headline.ts';
 import { byCodeUnit, gridPoints, pointLabel } from './points.ts';
@@ -9,9 +10,9 @@ import type { PointSummary, ScenarioMeta } from './types.ts';
  * The report as a list of blocks, written once and rendered twice: report.md (reports/report-md.ts)
  * and report.html (reports/report-html.ts). Text in blocks is plain; each renderer escapes it.
  *
- * Order: the question, a partial marker when the run was interrupted, the setup, the charts, the
- * expectations and whether they held, the summary tables (headline metrics first), the model's
- * assumptions, and the files of the run folder.
+ * Order: the question, a partial marker when the run was interrupted, the answer the figures give,
+ * the setup, the charts, the expectations and whether they held, the summary tables (headline
+ * metrics first), the model's assumptions, and the files of the run folder.
  */
 
 export type Align = 'left' | 'right';
@@ -36,6 +37,8 @@ export interface ReportModel {
   charts: ChartOutput[];
   /** Files of the run folder, relative to it, for the last section. */
   files: string[];
+  /** What each chart's numbers say (reports/answer.ts answerFromCharts), in chart order. */
+  answer?: string[];
 }
 
 function plural(n: number, word: string): string {
@@ -158,6 +161,22 @@ function results(model: ReportModel): Block[] {
   return blocks;
 }
 
+/** The answer its figures give: computed sentences, one per chart, and the expectations' verdict. */
+function answer(model: ReportModel): Block[] {
+  const items = [...(model.answer ?? [])];
+  const verdict = expectationsVerdict(model.expectations);
+  if (verdict !== undefined) items.push(verdict);
+  if (items.length === 0) return [];
+  return [
+    { kind: 'heading', level: 2, text: 'Answer from the figures' },
+    {
+      kind: 'paragraph',
+      text: 'Read from the means over replications that the charts draw (the Results section gives their intervals); the sentences are computed from the numbers, so they say what changed and by how much, not why. The assumptions below bound how far they carry to a real cluster.',
+    },
+    { kind: 'list', items },
+  ];
+}
+
 function assumptions(model: ReportModel): Block[] {
   const items = [
     ...model.meta.assumptions,
@@ -181,7 +200,7 @@ export function buildReportBlocks(model: ReportModel): Block[] {
       text: `The run was interrupted: ${runs.finished} of ${plural(runs.expected, 'run')} finished. Every figure below covers only the runs that finished.`,
     });
   }
-  blocks.push(...setup(model), ...charts(model), ...expectations(model), ...results(model), ...assumptions(model));
+  blocks.push(...answer(model), ...setup(model), ...charts(model), ...expectations(model), ...results(model), ...assumptions(model));
   blocks.push({ kind: 'heading', level: 2, text: 'Files' }, { kind: 'list', items: model.files });
   return blocks;
 }

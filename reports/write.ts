@@ -1,5 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../sim/io/atomic-write.ts';
+import { answerFromCharts } from './answer.ts';
 import { checkChartSpecs, renderScenarioCharts } from './charts.ts';
 import { runsCsv, summaryCsv, timeseriesCsv } from './csv.ts';
 import { checkExpectations, parseExpectations, type ExpectationResult } from './expectations.ts';
@@ -71,7 +72,8 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
 
   const { names, metrics, points } = summarizePoints(input.runs, sweep);
   const expectations = checkExpectations(parsed, points, names, meta.metrics);
-  const charts = await renderScenarioCharts(meta.charts, { points, sweep, timeseries: input.timeseries ?? [], metrics: meta.metrics });
+  const chartData = { points, sweep, timeseries: input.timeseries ?? [], metrics: meta.metrics };
+  const charts = await renderScenarioCharts(meta.charts, chartData);
 
   const outputs: [string, string | Uint8Array][] = [
     ['runs.csv', runsCsv(input.runs, sweep)],
@@ -84,7 +86,8 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
     outputs.push([`charts/${c.name}.svg`, c.rendered.svg], [`charts/${c.name}.png`, c.rendered.png]);
   }
   const listed = [...outputs.map(([f]) => (FILE_NOTES[f] ? `${f}: ${FILE_NOTES[f]}` : f)), 'report.md, report.html: this report'];
-  const blocks = buildReportBlocks({ meta, names, metrics, points, expectations, charts, files: listed });
+  const answer = answerFromCharts(meta.charts, chartData);
+  const blocks = buildReportBlocks({ meta, names, metrics, points, expectations, charts, files: listed, answer });
   outputs.push(['report.md', renderReportMarkdown(blocks)], ['report.html', renderReportHtml(blocks, `${meta.name}: svcsim report`)]);
 
   const files: string[] = [];
