@@ -39,6 +39,7 @@ export function resultsTable(r: BenchResults): string {
   const lines = [
     pad(rows),
     '',
+    `times are ${r.clock === 'process-cpu' ? "the process's CPU time (bench/measure.ts)" : `${r.clock} time`}; load average at the end ${r.host.loadavg.join(' ')} on ${r.host.cpus} cores`,
     `reference ${r.reference.name}: ${refs}`,
     `reference drift over the run: ${r.reference.driftPct.toFixed(1)}%${r.reference.driftPct > 10 ? '  (the machine is busy: ratios are less certain)' : ''}`,
   ];

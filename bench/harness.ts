@@ -7,7 +7,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { loadSuite, type LoadedSuite } from './discover.ts';
-import { timeFunction, type Timing, type TimingProfile } from './measure.ts';
+import { CLOCK, timeFunction, type Timing, type TimingProfile } from './measure.ts';
 import { REFERENCE_NAME, referenceWorkload } from './reference.ts';
 import { RESULTS_SCHEMA, type BenchResults, type ReferenceRecord, type TaskResultRecord } from './results.ts';
 import type { BenchTask } from './suite.ts';
@@ -89,6 +89,7 @@ export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
   return {
     schema: RESULTS_SCHEMA,
     quick: opts.quick,
+    clock: CLOCK,
     host: {
       node: process.version,
       platform: process.platform,

@@ -11,6 +11,7 @@ function results(tasks: TaskResultRecord[]): BenchResults {
   return {
     schema: RESULTS_SCHEMA,
     quick: true,
+    clock: 'process-cpu',
     host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'x', loadavg: [0, 0, 0] },
     startedAt: '2026-01-01T00:00:00.000Z',
     reference: { name: 'ref', measurements: [{ at: 'before s', meanNs: 1000, rme: 1 }], driftPct: 0 },

@@ -35,6 +35,8 @@ export interface ReferenceRecord {
 export interface BenchResults {
   schema: number;
   quick: boolean;
+  /** What the times were measured with: "process-cpu" (bench/measure.ts says why). */
+  clock: string;
   host: { node: string; platform: string; arch: string; cpus: number; cpuModel: string; loadavg: number[] };
   startedAt: string;
   reference: {
