@@ -22,9 +22,10 @@
  *   its partial sync in simulated time (the simulator's cost of one change cluster-wide).
  * Figures: the simulated full and partial sync durations per node from the mode model, the
  * simulated CPU cost of a new connection's first packet (service at the middle of KUBE-SERVICES,
- * the mean over Go's random map order) and of a later packet, and the heap the 5,000 agents take
- * over the shared timeline (measured after a forced gc), i.e. the scale check of 5,000 nodes x
- * 10,000 services.
+ * the mean over Go's random map order) and of a later packet, and the heap (after a forced gc) of
+ * what every node shares (service ports, endpoints and the EndpointTimeline: timelineHeapMB) and of
+ * the 5,000 agents on top of it (agentsHeapMB), i.e. the scale check of 5,000 nodes x 10,000
+ * services: no node holds rule text; a node is the timeline version it heard and the one it runs.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -264,9 +265,9 @@ function syncLoopTask(mode: ProxyMode, services: number): BenchTask {
   return {
     name: `proxy/sync loop mode=${mode} nodes=${NODES} services=${services}`,
     beforeAll: () => {
-      c = cluster(services);
       gc();
       const h0 = process.memoryUsage().heapUsed;
+      c = cluster(services);
       timeline = new EndpointTimeline();
       c.ports.forEach((p, i) => timeline!.addService(p, c!.endpoints[i]!));
       gc();
