@@ -8,7 +8,11 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  *   address and pay nothing for the service (no NAT conntrack entry on the client's node);
  * - backend choice is random (Cilium's default; Maglev is optional);
  * - the agent updates BPF map elements per changed backend (one bpf() call each) after its own
- *   processing lag; there is no rule rewrite, so a sync's cost follows the changes, not the size.
+ *   processing lag; there is no rule rewrite, so a sync's cost follows the changes, not the size;
+ * - sessionAffinity ClientIP: Cilium's LB affinity map (bpf/lib/lb.h lb4_affinity_backend_id_by_netns /
+ *   lb4_update_affinity_by_netns; keyed by the pod's network namespace for socket-level LB): one
+ *   lookup before the backend choice and one update after it, on every new connection; an entry
+ *   older than the Service's timeout, or whose backend is gone from the backend map, is not used.
  */
 const LOOKUPS = 2;
 /** Kernel memory per service map entry (~64 bytes) and backend entry (~48 bytes). */
@@ -21,14 +25,16 @@ export function ebpfModel({ costs }: ModeOptions): ModeModel {
     selection: 'random',
     natInConntrack: false,
     activationLagNs: costs.ebpfAgentLagNs,
+    affinityStore: 'timeout',
     syncCost(w: SyncWork): SyncCost {
       let updates = 0;
       if (w.full) updates = w.services + w.endpoints;
       else for (const c of w.changed) updates += Math.max(c.before, c.after) + 1;
       return { durationNs: updates * costs.ebpfMapUpdateNs, units: updates };
     },
-    firstPacket(_p: FirstPacketInput): FirstPacketCost {
-      return { rulesVisited: 0, lookups: LOOKUPS, costNs: LOOKUPS * costs.ebpfLookupNs };
+    firstPacket(p: FirstPacketInput): FirstPacketCost {
+      const lookups = LOOKUPS + (p.affinity && p.endpoints > 0 ? 2 : 0);
+      return { rulesVisited: 0, lookups, costNs: lookups * costs.ebpfLookupNs };
     },
     laterPacketNs: () => 0,
     kernelObjects(services: number, endpoints: number): KernelObjects {

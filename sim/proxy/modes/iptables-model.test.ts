@@ -13,7 +13,9 @@ import { renderRuleSpec } from '../../netfilter/rule-syntax.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../iptables/golden-fixtures.ts';
 import { nodeRuleset } from '../iptables/node-ruleset.ts';
-import { iptablesModel } from './iptables-model.ts';
+import { iptablesLinesPerService, iptablesModel } from './iptables-model.ts';
+import { SessionAffinity } from './session-affinity.ts';
+import type { ServiceSpec } from '../../k8s/objects.ts';
 
 /**
  * The run model charges a new connection the rules of an analytic walk (iptables-model.ts) instead of
@@ -23,20 +25,20 @@ import { iptablesModel } from './iptables-model.ts';
  * checks that the rules visited and the CPU cost (plus the conntrack insert, which the node path
  * charges outside netfilter) equal the formula for the same chain position and chosen endpoint.
  */
-function cluster(withEndpoints: number, without: number, endpoints: number) {
+function cluster(withEndpoints: number, without: number, endpoints: number, extra: Partial<ServiceSpec> = {}) {
   const services = [];
   const slices = [];
   for (let i = 0; i < withEndpoints + without; i++) {
     const ip = `172.30.${i >> 8}.${i & 255}`;
-    services.push(testService('ns', `svc${i}`, { clusterIP: ip, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }));
+    services.push(testService('ns', `svc${i}`, { clusterIP: ip, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
     if (i < withEndpoints) {
       const eps = Array.from({ length: endpoints }, (_, e) => ({ ip: `10.180.${i}.${e + 1}` }));
       slices.push(testSlice('ns', `svc${i}`, eps, [{ name: 'p80', port: 8080 }]));
     }
   }
   const state = proxyStateFromObjects(services, slices, FAKE_PROXIER_OPTIONS.nodeName);
-  const { ruleset } = nodeRuleset(state, FAKE_PROXIER_OPTIONS);
-  return { ruleset, compiled: compileRuleset(ruleset) };
+  const { ruleset, sync } = nodeRuleset(state, FAKE_PROXIER_OPTIONS);
+  return { ruleset, compiled: compileRuleset(ruleset), state, restoreLines: sync.restoreLines };
 }
 
 function ctx(seed: number): EvalContext {
@@ -123,4 +125,69 @@ test('rules visited by a first packet to a Service without endpoints equal the m
     }),
     { numRuns: 30 },
   );
+});
+
+test('sessionAffinity ClientIP: rcheck rules walked, endpoint kept and cost equal the model fed by SessionAffinity (xt_recent lists)', () => {
+  const T = 10; // timeoutSeconds
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 1000 }),
+      // Connections: which client (a few, or enough to overflow a list's 100 entries) and the pause before it.
+      fc.array(fc.record({ client: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 140 })), gapS: fc.constantFrom(0, 1, 4, 9, 11, 30) }), { minLength: 1, maxLength: 160 }),
+      (withEps, without, endpoints, pick, seed, connections) => {
+        const { ruleset, compiled, state } = cluster(withEps, without, endpoints, { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: T } } });
+        const service = pick % withEps;
+        const vip = `172.30.${service >> 8}.${service & 255}`;
+        const natServices = ruleset.tables.get('nat')!.chains.get('KUBE-SERVICES')!.rules;
+        const position = natServices.findIndex((r) => renderRuleSpec(r).includes(`-d ${vip}/32`));
+        const eps = [...state.endpoints.values()].find((l) => l[0]!.ip.startsWith(`10.180.${service}.`))!;
+        const affinity = new SessionAffinity('xt_recent', T * 1e9);
+        const model = iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy', sessionAffinity: true });
+        const c = ctx(seed);
+        let sport = 30000;
+        for (const { client, gapS } of connections) {
+          c.nowNs += gapS * 1e9;
+          const src = parseIPv4(`10.0.1.${client + 5}`);
+          const a = affinity.check(0, service, src, eps, c.nowNs);
+          const walk = { checked: a.checked, hit: a.index >= 0 };
+          const pinned = a.index;
+          const res = newHookResult();
+          const p = makePacket({ proto: 'tcp', src, dst: parseIPv4(vip), sport: sport++, dport: 80 });
+          for (const hook of ['PREROUTING', 'FORWARD', 'POSTROUTING'] as const) assert.equal(evaluateHook(compiled, hook, p, c, res), 'ACCEPT');
+          const chosen = eps.findIndex((e) => e.ip === formatIPv4(p.dst));
+          if (pinned >= 0) assert.equal(chosen, pinned, 'the client returns to its endpoint');
+          const m = model.firstPacket({ services: withEps + without, servicesWithoutEndpoints: without, position, endpoints, chosen, affinity: walk });
+          assert.equal(m.rulesVisited, res.rulesVisited, `position ${position}, chosen ${chosen}, ${JSON.stringify(walk)}`);
+          assert.ok(Math.abs(m.costNs - (res.costNs + DEFAULT_COSTS.conntrackInsertNs)) < 1e-6, `cost ${m.costNs} vs ${res.costNs} + conntrack insert`);
+          affinity.record(0, service, src, eps[chosen]!.endpoint, c.nowNs);
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test('affinity rules cost more restore lines and rules, as kube-proxy writes them', () => {
+  const lines = (affinity: boolean, eps: number) => {
+    const { ruleset } = cluster(3, 1, eps, affinity ? { sessionAffinity: 'ClientIP' } : {});
+    let rules = 0;
+    for (const t of ruleset.tables.values()) for (const ch of t.chains.values()) rules += ch.rules.length;
+    return rules;
+  };
+  // One rcheck rule per endpoint of each of the 3 Services with endpoints.
+  assert.equal(lines(true, 4) - lines(false, 4), 3 * 4);
+  const m = (a: boolean) => iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy', sessionAffinity: a }).kernelObjects(4, 12).rules;
+  assert.equal(m(true) - m(false), 12);
+  // iptables-restore input of a full sync: one Service more with e endpoints adds iptablesLinesPerService(e).
+  for (const affinity of [false, true]) {
+    const extra: Partial<ServiceSpec> = affinity ? { sessionAffinity: 'ClientIP' } : {};
+    for (const e of [1, 3]) {
+      const grown = cluster(4, 1, e, extra).restoreLines - cluster(3, 1, e, extra).restoreLines;
+      assert.equal(grown, iptablesLinesPerService(e, affinity), `${e} endpoints, affinity ${affinity}`);
+    }
+  }
 });

@@ -2,7 +2,7 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
 
 /**
  * iptables mode as kube-proxy (v1.33+, pkg/proxy/iptables/proxier.go) programs it for ClusterIP
- * service ports with a cluster CIDR configured (the local detector) and no session affinity.
+ * service ports with a cluster CIDR configured (the local detector), with or without ClientIP affinity.
  *
  * Lines kube-proxy feeds to `iptables-restore --noflush` per service port with n endpoints:
  *   :KUBE-SVC-X and n x :KUBE-SEP-Y chain lines      1 + n
@@ -24,6 +24,14 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  *   nat POSTROUTING: 1 jump; KUBE-POSTROUTING: 1 RETURN.
  * KUBE-SERVICES is written in Go map order, which changes every sync, so a service's position is
  * uniform over the chain and redrawn per node per sync.
+ *
+ * sessionAffinity ClientIP (writeServiceToEndpointRules in pkg/proxy/iptables/proxier.go): KUBE-SVC-X
+ * starts, after the masquerade check, with one `-m recent --name KUBE-SEP-Y --rcheck --seconds T
+ * --reap -j KUBE-SEP-Y` rule per endpoint, in endpoint order, before the statistic rules, and each
+ * KUBE-SEP-Y's DNAT rule gains `-m recent --name KUBE-SEP-Y --set`. A first packet walks the rcheck
+ * rules up to the endpoint whose list holds its source address (and skips the statistic rules) or,
+ * on a miss, all n of them and then the statistic rules: each rcheck rule evaluates its comment and
+ * recent matches, the DNAT rule one more (--set). Lines per port: 3 + 5n.
  */
 const BASE_LINES = 36; // table headers, COMMITs, fixed chains and their rules (kube-proxy's "base" rule set)
 const FIXED_RULES = 1 + 1 + 2 + 4 + 3 + 1 + 1; // PREROUTING jump, SVC masq check, SEP rules, FORWARD jumps, KUBE-FORWARD, POSTROUTING jump, RETURN
@@ -50,25 +58,29 @@ const NO_ENDPOINT_JUMPS = 4;
 /** Kernel memory per iptables rule: struct ipt_entry (112 bytes) plus matches and target, ~300 bytes. */
 const RULE_BYTES = 300;
 
-export function iptablesLinesPerService(endpoints: number): number {
-  return endpoints === 0 ? 1 : 3 + 4 * endpoints;
+/** restore lines of one service port with `endpoints` endpoints (with affinity: a rcheck rule each). */
+export function iptablesLinesPerService(endpoints: number, affinity = false): number {
+  return endpoints === 0 ? 1 : 3 + (affinity ? 5 : 4) * endpoints;
 }
 
-export function iptablesModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel {
-  const rules = (services: number, endpoints: number) => services * 2 + endpoints * 3 + 20;
+export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = false }: ModeOptions): ModeModel {
+  /** Rules per endpoint: SEP's two, the SVC statistic jump, and with affinity the SVC rcheck jump. */
+  const perEndpoint = sessionAffinity ? 4 : 3;
+  const rules = (services: number, endpoints: number) => services * 2 + endpoints * perEndpoint + 20;
   return {
     mode: 'iptables',
     selection: 'random',
     natInConntrack: true,
     activationLagNs: 0,
+    affinityStore: 'xt_recent',
     syncCost(w: SyncWork): SyncCost {
       let lines = BASE_LINES;
       if (w.full) {
-        lines += (w.services - w.servicesWithoutEndpoints) * 3 + w.servicesWithoutEndpoints + 4 * w.endpoints;
+        lines += (w.services - w.servicesWithoutEndpoints) * 3 + w.servicesWithoutEndpoints + (perEndpoint + 1) * w.endpoints;
       } else {
         lines += w.services; // KUBE-SERVICES (and filter rejects) rewritten whole
         for (const c of w.changed) {
-          lines += c.after === 0 ? 0 : 2 + 4 * c.after; // chains and rules of the changed port
+          lines += c.after === 0 ? 0 : 2 + (perEndpoint + 1) * c.after; // chains and rules of the changed port
           lines += 2 * Math.max(0, c.before - c.after); // ":KUBE-SEP-Z" + "-X KUBE-SEP-Z" for stale chains
         }
       }
@@ -83,9 +95,8 @@ export function iptablesModel({ costs, iptablesBackend: b }: ModeOptions): ModeM
             // addrtype jump), then FORWARD's first three jumps, KUBE-FORWARD's 3 rules and filter
             // KUBE-SERVICES down to the port's REJECT.
             1 + (p.services - p.servicesWithoutEndpoints + 1) + 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1)
-          : FIXED_RULES + (p.position + 1) + (p.chosen + 1) + p.servicesWithoutEndpoints;
-      const matches =
-        p.endpoints === 0 ? NO_ENDPOINT_MATCHES : FIXED_MATCHES + 2 * p.chosen + (p.chosen < p.endpoints - 1 ? 1 : 0);
+          : FIXED_RULES + (p.position + 1) + serviceChainRules(p) + p.servicesWithoutEndpoints;
+      const matches = p.endpoints === 0 ? NO_ENDPOINT_MATCHES : endpointMatches(p);
       const jumps = p.endpoints === 0 ? NO_ENDPOINT_JUMPS : JUMPS;
       const costNs =
         (p.endpoints === 0 ? NO_ENDPOINT_HOOKS : HOOKS) * costs.hookNs +
@@ -101,4 +112,23 @@ export function iptablesModel({ costs, iptablesBackend: b }: ModeOptions): ModeM
       return { rules: r, setElements: 0, memoryBytes: r * RULE_BYTES };
     },
   };
+}
+
+/** KUBE-SVC-X rules after its masquerade check: rcheck rules (affinity), then statistic rules unless a rcheck hit. */
+function serviceChainRules(p: FirstPacketInput): number {
+  const a = p.affinity;
+  if (!a) return p.chosen + 1;
+  return a.checked + (a.hit ? 0 : p.chosen + 1);
+}
+
+/**
+ * Extension matches with endpoints: the fixed ones, the statistic rules' (a skipped rule its comment
+ * and statistic match, the chosen one its statistic unless it is the last; its comment is among the
+ * fixed ones), and with affinity two per rcheck rule walked (comment, recent) plus the SEP's --set.
+ * An affinity hit walks no statistic rule, so the chosen rule's comment is not evaluated either.
+ */
+function endpointMatches(p: FirstPacketInput): number {
+  const a = p.affinity;
+  const statistic = a?.hit ? -1 : 2 * p.chosen + (p.chosen < p.endpoints - 1 ? 1 : 0);
+  return FIXED_MATCHES + statistic + (a ? 2 * a.checked + 1 : 0);
 }

@@ -13,6 +13,17 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * Sync: the ipvs proxier has no partial sync. Every sync lists the virtual servers and, per virtual
  * server, its real servers over netlink, then adds or deletes what differs; it also restores its
  * small fixed iptables rule set and the ipsets.
+ *
+ * sessionAffinity ClientIP: kube-proxy makes the virtual server persistent (`-p T`, flag
+ * IP_VS_SVC_F_PERSISTENT with timeout T: pkg/proxy/ipvs/proxier.go syncService). The kernel's
+ * ip_vs_sched_persist (net/netfilter/ipvs/ip_vs_core.c) first looks up a persistence template for
+ * (client IP, VIP, port): if one exists and its real server is still there, the connection goes to
+ * it without calling the scheduler (so rr does not advance); otherwise the scheduler picks and a new
+ * template is created. Each new connection re-arms the template's timer to T (ip_vs_conn_put);
+ * templates of deleted real servers are dropped (ip_vs_check_template), and kube-proxy sets
+ * expire_quiescent_template so weight-0 ones go too. Templates held alive by still-open connections
+ * are not modelled (connections here are short against T). Cost: one template lookup more, and no
+ * scheduler on a hit.
  */
 const RULES = 9;
 const LOOKUPS = 3; // two ipset lookups and the IPVS service table
@@ -29,6 +40,7 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
     selection: 'round-robin',
     natInConntrack: true,
     activationLagNs: 0,
+    affinityStore: 'timeout',
     syncCost(w: SyncWork): SyncCost {
       let objects = 0;
       if (w.full) objects += w.services + w.endpoints; // ensure every VS and RS on the first sync
@@ -45,8 +57,11 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       // No real servers: the virtual server still exists; kube-proxy >= 1.28 rejects through an
       // iptables rule matching KUBE-CLUSTER-IP without endpoints, one rule on the same path.
       const rulesVisited = p.endpoints === 0 ? RULES - 3 : RULES;
-      const costNs = HOOKS * costs.hookNs + rulesVisited * costs.perRuleNs[b] + LOOKUPS * costs.nftLookupNs + costs.ipvsScheduleNs + costs.conntrackInsertNs;
-      return { rulesVisited, lookups: LOOKUPS, costNs };
+      const persistent = p.endpoints > 0 && p.affinity !== undefined;
+      const lookups = LOOKUPS + (persistent ? 1 : 0);
+      const scheduled = !(persistent && p.affinity!.hit);
+      const costNs = HOOKS * costs.hookNs + rulesVisited * costs.perRuleNs[b] + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0) + costs.conntrackInsertNs;
+      return { rulesVisited, lookups, costNs };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number): KernelObjects {

@@ -34,6 +34,18 @@ export interface FirstPacketInput {
   /** Endpoints usable for the service in the node's active rules, and the index chosen. */
   endpoints: number;
   chosen: number;
+  /**
+   * Session affinity (ClientIP) checks made before the choice; absent when the Service has none.
+   * iptables and nftables check one rule per endpoint, in endpoint order (`-m recent --rcheck`,
+   * `ip saddr @affinity-…`): `checked` is the index of the endpoint that holds the client plus one on
+   * a hit (then `chosen` is that endpoint and no random choice is made), all endpoints on a miss.
+   */
+  affinity?: AffinityWalk;
+}
+
+export interface AffinityWalk {
+  checked: number;
+  hit: boolean;
 }
 
 export interface FirstPacketCost {
@@ -65,9 +77,22 @@ export interface ModeModel {
   kernelObjects(services: number, endpoints: number): KernelObjects;
   /** Extra delay after a sync before rules act (e.g. an agent's own lag); 0 for kube-proxy modes. */
   readonly activationLagNs: number;
+  /**
+   * Where the mode keeps ClientIP affinity (see session-affinity.ts): xt_recent lists, one per
+   * endpoint, bounded and reaped as the kernel module does (iptables), or entries that simply expire
+   * `timeout` after their last use (nftables sets, IPVS persistence templates, Cilium's affinity
+   * map, the userspace proxy's in-memory table).
+   */
+  readonly affinityStore: 'xt_recent' | 'timeout';
 }
 
 export interface ModeOptions {
   costs: CostModel;
   iptablesBackend: IptablesBackend;
+  /**
+   * Every Service of the run has sessionAffinity ClientIP (the synthetic cluster's Services are
+   * identical): the rules kube-proxy writes per endpoint grow, which the sync cost and the kernel
+   * objects count. Default false.
+   */
+  sessionAffinity?: boolean;
 }

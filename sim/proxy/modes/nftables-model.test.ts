@@ -12,6 +12,10 @@ import { proxyStateFromObjects } from '../from-api.ts';
 import { testService, testSlice } from '../iptables/golden-fixtures.ts';
 import { NftablesProxier } from '../nftables/proxier.ts';
 import { nftablesModel } from './nftables-model.ts';
+import { SessionAffinity } from './session-affinity.ts';
+import type { ServiceSpec } from '../../k8s/objects.ts';
+import { formatIPv4 } from '../../net/ipv4.ts';
+import type { Endpoint } from '../endpoint.ts';
 
 /**
  * As iptables-model.test.ts does for iptables: kube-proxy's nftables rule set, written by the
@@ -20,14 +24,39 @@ import { nftablesModel } from './nftables-model.ts';
  */
 const OPTIONS = { nodeName: 'test-node', nodeIP: '192.168.0.2', clusterCIDR: '10.0.0.0/8', serviceCIDRs: ['172.30.0.0/16'], nodePortIPs: ['192.168.0.2'], masqueradeMark: '0x4000' };
 
-function ruleset(withEndpoints: number, without: number, endpoints: number) {
+function build(withEndpoints: number, without: number, endpoints: number, extra: Partial<ServiceSpec> = {}) {
   const services = [];
   const slices = [];
   for (let i = 0; i < withEndpoints + without; i++) {
-    services.push(testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }));
+    services.push(testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
     if (i < withEndpoints) slices.push(testSlice('ns', `svc${i}`, Array.from({ length: endpoints }, (_, e) => ({ ip: `10.180.${i}.${e + 1}` })), [{ name: 'p80', port: 8080 }]));
   }
-  return new NftablesProxier(OPTIONS).sync({ state: proxyStateFromObjects(services, slices, 'test-node'), full: true }).ruleset;
+  const state = proxyStateFromObjects(services, slices, 'test-node');
+  const sync = new NftablesProxier(OPTIONS).sync({ state, full: true });
+  return { rs: sync.ruleset, lines: sync.lines, state };
+}
+
+function ruleset(withEndpoints: number, without: number, endpoints: number) {
+  return build(withEndpoints, without, endpoints).rs;
+}
+
+/** A pod's first packet through prerouting, forward and postrouting: what the nft model charged. */
+function walk(rs: ReturnType<typeof ruleset>, ctx: Parameters<typeof evaluateHook>[3], src: number, dst: number, sport: number) {
+  const p = makePacket({ proto: 'tcp', src, dst, sport, dport: 80 });
+  const res = newHookResult();
+  let rules = 0;
+  let lookups = 0;
+  let cost = 0;
+  let verdict = 'accept';
+  for (const hook of ['prerouting', 'forward', 'postrouting'] as const) {
+    const r = evaluateHook(rs, hook, p, ctx, res);
+    rules += r.rulesVisited;
+    lookups += r.lookups;
+    cost += r.costNs;
+    verdict = r.verdict;
+    if (verdict !== 'accept') break;
+  }
+  return { rules, lookups, cost, verdict, dst: formatIPv4(p.dst) };
 }
 
 test('first-packet rules, lookups and cost of the nftables mode model equal a walk of kube-proxy\'s table', () => {
@@ -68,4 +97,61 @@ test('first-packet rules, lookups and cost of the nftables mode model equal a wa
     }),
     { numRuns: 40 },
   );
+});
+
+test('sessionAffinity ClientIP: affinity-set lookups, endpoint kept and cost equal the model fed by SessionAffinity', () => {
+  const T = 10;
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.nat(),
+      fc.array(fc.record({ client: fc.integer({ min: 0, max: 4 }), gapS: fc.constantFrom(0, 1, 4, 9, 10, 11, 30) }), { minLength: 1, maxLength: 40 }),
+      (withEps, without, endpoints, pick, connections) => {
+        const { rs, state } = build(withEps, without, endpoints, { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: T } } });
+        const service = pick % withEps;
+        const eps: readonly Endpoint[] = [...state.endpoints.values()].find((l) => l[0]!.ip.startsWith(`10.180.${service}.`))!;
+        const ctx = {
+          nowNs: 0,
+          ctState: CT_STATE_BITS.new,
+          localAddresses: new Set([parseIPv4('192.168.0.2')]),
+          numgen: new RandomStream(pick, 'test/numgen'),
+          dynamic: new DynamicSets(),
+          costs: DEFAULT_COSTS,
+        };
+        const affinity = new SessionAffinity('timeout', T * 1e9);
+        const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft', sessionAffinity: true });
+        let sport = 30000;
+        for (const { client, gapS } of connections) {
+          ctx.nowNs += gapS * 1e9;
+          const src = parseIPv4(`10.0.1.${client + 5}`);
+          const a = affinity.check(0, service, src, eps, ctx.nowNs);
+          const affinityWalk = { checked: a.checked, hit: a.index >= 0 };
+          const pinned = a.index;
+          const w = walk(rs, ctx, src, parseIPv4(`172.30.${service >> 8}.${service & 255}`), sport++);
+          assert.equal(w.verdict, 'accept');
+          const chosen = eps.findIndex((e) => e.ip === w.dst);
+          if (pinned >= 0) assert.equal(chosen, pinned, 'the client returns to its endpoint');
+          const m = model.firstPacket({ services: withEps + without, servicesWithoutEndpoints: without, position: 0, endpoints, chosen, affinity: affinityWalk });
+          assert.equal(m.rulesVisited, w.rules, `rules, ${JSON.stringify(affinityWalk)}`);
+          assert.equal(m.lookups, w.lookups, 'lookups');
+          assert.ok(Math.abs(m.costNs - (w.cost + DEFAULT_COSTS.conntrackInsertNs)) < 1e-6, `cost ${m.costNs} vs ${w.cost} + conntrack insert`);
+          affinity.record(0, service, src, eps[chosen]!.endpoint, ctx.nowNs);
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test('a full sync\'s transaction lines grow per endpoint as the model counts them, with and without affinity', () => {
+  for (const affinity of [false, true]) {
+    const extra: Partial<ServiceSpec> = affinity ? { sessionAffinity: 'ClientIP' } : {};
+    const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft', sessionAffinity: affinity });
+    const a = build(4, 1, 2, extra).lines;
+    const b = build(4, 1, 5, extra).lines;
+    const units = (eps: number) => model.syncCost({ full: true, services: 5, servicesWithoutEndpoints: 1, endpoints: 4 * eps, changed: [] }).units;
+    assert.equal(b - a, units(5) - units(2), affinity ? 'with affinity' : 'without');
+  }
 });

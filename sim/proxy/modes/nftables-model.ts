@@ -19,6 +19,15 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * its 2 rules, the service-ips element, and per endpoint add + flush of its chain and 2 rules:
  * 5 + 4n lines. Unlike iptables, a partial sync touches only changed chains and map elements; stale
  * endpoint chains are deleted (1 line each).
+ *
+ * sessionAffinity ClientIP (pkg/proxy/nftables/proxier.go): an `affinity-HASH-…` set (flags dynamic,
+ * timeout; timeout T) per endpoint, re-added every sync; the service chain starts, after the
+ * masquerade check, with one `ip saddr @affinity-… goto endpoint-…` rule per endpoint, in endpoint
+ * order, before the numgen vmap; each endpoint chain gains `update @affinity-… { ip saddr }`. A
+ * first packet looks its source up in the sets in order until one holds it (then skips numgen) or
+ * through all n, then numgen; the endpoint chain runs one more rule (the update, which the nft model
+ * does not charge as a lookup). Lines per port: 5 + 7n (a set, a lookup rule and an update rule more
+ * per endpoint).
  */
 const BASE_LINES = 60;
 const RULES = 15;
@@ -29,32 +38,44 @@ const NO_ENDPOINT = { rules: 8, lookups: 4, baseChains: 3 };
 const RULE_BYTES = 250;
 const ELEMENT_BYTES = 100;
 
-export function nftablesModel({ costs }: ModeOptions): ModeModel {
+export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): ModeModel {
+  /** Transaction lines per endpoint: add + flush of its chain, its rules, with affinity its set and lookup rule. */
+  const perEndpoint = sessionAffinity ? 7 : 4;
   return {
     mode: 'nftables',
     selection: 'random',
     natInConntrack: true,
     activationLagNs: 0,
+    affinityStore: 'timeout',
     syncCost(w: SyncWork): SyncCost {
       let lines = BASE_LINES;
-      if (w.full) lines += 5 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + 4 * w.endpoints;
+      if (w.full) lines += 5 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints;
       else
         for (const c of w.changed) {
-          lines += c.after === 0 ? 2 : 5 + 4 * c.after;
+          lines += c.after === 0 ? 2 : 5 + perEndpoint * c.after;
           lines += Math.max(0, c.before - c.after);
         }
       return { durationNs: costs.nftTransactionBaseNs + lines * costs.nftNsPerLine, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
-      const w = p.endpoints === 0 ? NO_ENDPOINT : { rules: RULES, lookups: LOOKUPS, baseChains: BASE_CHAINS };
+      const a = p.endpoints === 0 ? undefined : p.affinity;
+      // Affinity: the set lookups walked; a hit skips the numgen vmap (a rule and a lookup); the update rule.
+      const skip = a?.hit ? 1 : 0;
+      const w =
+        p.endpoints === 0
+          ? NO_ENDPOINT
+          : a
+            ? { rules: RULES + a.checked - skip + 1, lookups: LOOKUPS + a.checked - skip, baseChains: BASE_CHAINS }
+            : { rules: RULES, lookups: LOOKUPS, baseChains: BASE_CHAINS };
       const costNs = w.baseChains * costs.hookNs + w.rules * costs.nftRuleNs + w.lookups * costs.nftLookupNs + costs.conntrackInsertNs;
       return { rulesVisited: w.rules, lookups: w.lookups, costNs };
     },
     // Later packets skip nat but still enter the filter base chains and postrouting's hook.
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number): KernelObjects {
-      const rules = 2 * services + 2 * endpoints + 30;
-      const setElements = 2 * services + endpoints; // service-ips, cluster-ips, numgen vmap entries
+      const rules = 2 * services + (sessionAffinity ? 4 : 2) * endpoints + 30;
+      // service-ips, cluster-ips, numgen vmap entries (affinity sets fill with clients as they come; not counted)
+      const setElements = 2 * services + endpoints;
       return { rules, setElements, memoryBytes: rules * RULE_BYTES + setElements * ELEMENT_BYTES };
     },
   };

@@ -6,7 +6,10 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * KUBE-PORTALS-HOST held one REDIRECT rule per service port (a linear walk), and every packet was
  * copied through the kube-proxy process (userspaceHopNs each way). Endpoints were chosen round robin
  * in memory; endpoint changes updated the in-memory balancer without touching iptables, while a
- * service change ran one `iptables -A/-D` per rule (cost grows with the table).
+ * service change ran one `iptables -A/-D` per rule (cost grows with the table). sessionAffinity
+ * ClientIP lived in the same balancer (pkg/proxy/userspace/roundrobin.go: a map from client IP to
+ * endpoint and last use, honoured while younger than stickyMaxAgeSeconds, entries of removed
+ * endpoints dropped on the endpoints update), an in-memory lookup within the proxy hop's cost.
  */
 const FIXED_RULES = 2;
 const HOOKS = 2;
@@ -20,6 +23,7 @@ export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): Mode
     selection: 'round-robin',
     natInConntrack: true,
     activationLagNs: 0,
+    affinityStore: 'timeout',
     syncCost(w: SyncWork): SyncCost {
       // Endpoint changes only touch the proxy's memory; a full sync re-ensures every portal rule.
       // Each `iptables` call swaps the whole table, so it costs in proportion to the table's size.

@@ -184,6 +184,7 @@ export class ClientConntrack {
   }
 }
 
-function clientIp(node: number, pod: number): number {
+/** The address of client pod `pod` on `node` (172.16.0.0/12, a /24 per node). */
+export function clientIp(node: number, pod: number): number {
   return (CLIENT_BASE + node * 256 + 2 + pod) >>> 0;
 }

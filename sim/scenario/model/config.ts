@@ -23,6 +23,14 @@ export interface ModelConfig {
     /** Service port and protocol of every synthetic service. */
     port: number;
     protocol: 'TCP' | 'UDP';
+    /**
+     * spec.sessionAffinity of every Service, and spec.sessionAffinityConfig.clientIP.timeoutSeconds
+     * (in ns, whole seconds). ClientIP: each node's data plane sends a client back to the endpoint it
+     * chose last while that endpoint is in the node's rules and the timeout has not passed
+     * (sim/proxy/modes/session-affinity.ts).
+     */
+    sessionAffinity: 'None' | 'ClientIP';
+    sessionAffinityTimeoutNs: number;
     serviceCIDR?: string;
     clusterCIDR?: string;
   };

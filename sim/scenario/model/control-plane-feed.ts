@@ -29,14 +29,16 @@ export class ControlPlaneFeed implements PodLiveness {
   private readonly rvs: number[] = [];
   private readonly versions: number[] = [];
 
+  /** `affinitySeconds`: the Services' ClientIP affinity timeout (0: none), which the control plane's own Services do not carry. */
   constructor(
     private readonly cp: ControlPlane,
     private readonly timeline: EndpointTimeline,
+    affinitySeconds = 0,
   ) {
     for (const s of cp.services()) {
       this.index.set(s.key, this.ports.length);
       this.slices.set(s.key, new Map());
-      this.ports.push(clusterIPPort(s.namespace, s.name, 'http', s.clusterIP, s.port, s.protocol));
+      this.ports.push(clusterIPPort(s.namespace, s.name, 'http', s.clusterIP, s.port, s.protocol, affinitySeconds));
     }
     for (const slice of cp.endpointSlices()) {
       const key = serviceKey(slice);

@@ -28,6 +28,9 @@ export class RunMetrics {
   readonly staleEndpointWindow = new Histogram();
   syncs = 0;
   syncFailures = 0;
+  /** ClientIP affinity: new connections sent back to a remembered endpoint, and those chosen afresh. */
+  affinityHits = 0;
+  affinityMisses = 0;
   readonly series: TimeSeries[];
   readonly failedSeries: TimeSeries;
   readonly connectionsSeries: TimeSeries;

@@ -13,7 +13,7 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   warmupNs: SECOND,
   timeseriesIntervalNs: SECOND,
   programmingProbeNs: 0,
-  cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP' },
+  cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP', sessionAffinity: 'None', sessionAffinityTimeoutNs: 10800 * SECOND },
   proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
   costs: DEFAULT_COSTS,
   traffic: { model: 'open', protocol: 'tcp', clients: 0, thinkTime: { kind: 'constant', value: 0 }, connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS } },
@@ -175,5 +175,87 @@ test('UDP: a client socket keeps its conntrack DNAT; kube-proxy deletes entries 
     if (i < bins.length && bins[i]! - bins[i - 1]! <= c.timeseriesIntervalNs) continue;
     assert.ok(bins[i - 1]! - burstStart <= SECOND, `failures from ${burstStart / 1e9} s to ${bins[i - 1]! / 1e9} s`);
     burstStart = bins[i]!;
+  }
+});
+
+const withAffinity = (c: ModelConfig, timeoutNs = 10800 * SECOND): ModelConfig => ({ ...c, cluster: { ...c.cluster, sessionAffinity: 'ClientIP', sessionAffinityTimeoutNs: timeoutNs } });
+
+test('ClientIP affinity: every mode sends a client pod back to its endpoint; only its first connection to each Service chooses', () => {
+  for (const mode of PROXY_MODES) {
+    const c = withAffinity(config(mode, 10));
+    c.warmupNs = 0;
+    c.cluster = { ...c.cluster, nodes: 2 };
+    c.traffic = { ...c.traffic, sourceNodes: 2, clientPodsPerNode: 3 };
+    const m = runModel(c).metrics;
+    // 2 nodes x 3 client pods x 10 Services, each pair seen many times in 10,000 connections.
+    assert.equal(m['affinity.misses'], 2 * 3 * 10, mode);
+    assert.equal(m['affinity.hits']! + m['affinity.misses']!, m['connections.total'], mode);
+    assert.equal(m['connections.ok'], m['connections.total'], mode);
+    assert.ok(Number.isNaN(runModel(config(mode, 10)).metrics['affinity.hits']), `${mode}: no affinity figures without affinity`);
+  }
+});
+
+test('ClientIP affinity: a client that comes back after the timeout chooses again', () => {
+  const run = (timeoutNs: number) => {
+    const c = withAffinity(config('iptables', 1), timeoutNs);
+    c.warmupNs = 0;
+    c.durationNs = 60 * SECOND;
+    c.cluster = { ...c.cluster, nodes: 1 };
+    c.traffic = { ...c.traffic, sourceNodes: 1, connectionsPerSecond: 0.5 };
+    return runModel(c).metrics;
+  };
+  const short = run(SECOND);
+  const long = run(10800 * SECOND);
+  assert.equal(long['affinity.misses'], 1);
+  // Poisson arrivals at 0.5/s: a gap of 1 s or more (a miss) has probability e^-0.5 = 0.61.
+  const total = short['connections.total']!;
+  assert.ok(total > 15, `${total} connections`);
+  assert.ok(short['affinity.misses']! > 0.4 * total && short['affinity.misses']! < 0.85 * total, `${short['affinity.misses']} misses of ${total}`);
+});
+
+test('ClientIP affinity and hard kills: a client pinned to a killed pod fails on every connection until its node syncs, then moves', () => {
+  const run = (affinity: boolean, mode: ProxyMode = 'iptables') => {
+    let c = config(mode, 1);
+    if (affinity) c = withAffinity(c);
+    c.cluster = { ...c.cluster, nodes: 1, endpointsPerService: 4 };
+    c.traffic = { ...c.traffic, connectionsPerSecond: 200, sourceNodes: 1, targetServices: 1 };
+    c.durationNs = 60 * SECOND;
+    c.timeseriesIntervalNs = 100 * MS;
+    // Poisson kills, 30 a minute among the 4 pods, each gone at once.
+    c.churn = [{ kind: 'pod-kill', start: 2 * SECOND, every: 5 * SECOND, ratePerMinute: 30, gracefulTermination: false, terminationGracePeriod: 0 }];
+    return runModel(c);
+  };
+  const c100 = 100 * MS;
+  for (const mode of ['iptables', 'nftables', 'ipvs'] as const) {
+    const pinned = run(true, mode);
+    const spread = run(false, mode);
+    const fraction = (out: ReturnType<typeof runModel>) => {
+      // Failed / all connections over the inside of each burst: 100 ms bins with failures whose
+      // neighbours have failures too (a burst's first and last bins are cut by the kill and the sync).
+      const failedAt = new Map(out.timeseries.filter((r) => r.series === 'failedConnections' && r.value > 0).map((r) => [r.t, r.value]));
+      const step = c100;
+      let failed = 0;
+      let all = 0;
+      for (const r of out.timeseries) {
+        if (r.series !== 'connections' || !failedAt.has(r.t) || !failedAt.has(r.t - step) || !failedAt.has(r.t + step)) continue;
+        failed += failedAt.get(r.t)!;
+        all += r.value;
+      }
+      let total = 0;
+      for (const v of failedAt.values()) total += v;
+      return { failed: total, share: all ? failed / all : NaN, inside: all, bins: failedAt.size };
+    };
+    const p = fraction(pinned);
+    const s = fraction(spread);
+    assert.ok(pinned.metrics['churn.podKills']! >= 5, `${mode}: pods were killed (${pinned.metrics['churn.podKills']})`);
+    assert.ok(p.failed > 0 && s.failed > 0, `${mode}: kills hit the pinned pod (${p.failed}) and the spread traffic (${s.failed})`);
+    // One client pod, pinned: while its pod is gone every connection fails; spread over 4 endpoints,
+    // about a quarter do (a half when two kills overlap).
+    assert.ok(p.inside > 50 && s.inside > 50, `${mode}: bursts long enough to measure (${p.inside}, ${s.inside} connections)`);
+    assert.ok(p.share > 0.95, `${mode}: pinned share ${p.share}`);
+    assert.ok(s.share < 0.75, `${mode}: spread share ${s.share}`);
+    // ... and only until the node's sync drops the endpoint (and the client's pin with it).
+    assert.ok(p.bins <= pinned.metrics['churn.podKills']! * 15, `${mode}: ${p.bins} failing bins`);
+    assert.equal(pinned.metrics['connections.total']! - pinned.metrics['connections.ok']!, p.failed, mode);
   }
 });

@@ -1,11 +1,12 @@
 import { Simulator } from '../../engine/simulator.ts';
-import { HOUR } from '../../engine/time.ts';
+import { HOUR, SECOND } from '../../engine/time.ts';
 import { parseIPv4 } from '../../net/ipv4.ts';
 import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel } from '../../proxy/modes/index.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import { ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
 import { ActiveVersions } from '../../proxy/sync/active-versions.ts';
+import { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { ModelConfig } from './config.ts';
 import { RunMetrics, type RunOutput } from './metrics.ts';
 import { syntheticCluster } from './synthetic-cluster.ts';
@@ -30,13 +31,15 @@ export function runModel(config: ModelConfig): RunOutput {
   let feed: ControlPlaneFeed | null = null;
   if (config.churn.length > 0) {
     controlPlane = buildControlPlane(sim, config);
-    feed = new ControlPlaneFeed(controlPlane, timeline);
+    feed = new ControlPlaneFeed(controlPlane, timeline, affinitySeconds(config));
   } else {
-    const cluster = syntheticCluster(config.cluster);
+    const cluster = syntheticCluster({ ...config.cluster, affinitySeconds: affinitySeconds(config) });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
 
-  const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend });
+  const sessionAffinity = config.cluster.sessionAffinity === 'ClientIP';
+  const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
+  const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
   const agents: ProxyAgent[] = [];
   /** Every change up to this version is active on all nodes. */
@@ -55,6 +58,20 @@ export function runModel(config: ModelConfig): RunOutput {
       for (const ep of c.removed) ct.udpCleanup(node, vip, parseIPv4(ep.slice(0, ep.lastIndexOf(':'))), now);
     }
   };
+  /**
+   * The sync that removed an endpoint from a node's rules also removed what pinned clients to it:
+   * its KUBE-SEP chain and with it the xt_recent list, its nft affinity set, its IPVS real server
+   * (templates to it are no longer used), its Cilium backend. An endpoint removed and back within
+   * the synced changes keeps its state.
+   */
+  const forgetRemoved = (a: SessionAffinity, node: number, from: number, to: number) => {
+    for (let v = from + 1; v <= to; v++) {
+      const c = timeline.change(v);
+      if (c.removed.length === 0) continue;
+      const current = timeline.endpointsAt(c.service, to);
+      for (const ep of c.removed) if (!current.some((e) => e.endpoint === ep)) a.forget(node, c.service, ep);
+    }
+  };
   const observer: SyncObserver = {
     onSyncEnd(node, from, to, now, ok, durationNs, full, units) {
       metrics.syncs++;
@@ -71,6 +88,7 @@ export function runModel(config: ModelConfig): RunOutput {
       for (let v = from + 1; v <= to; v++) metrics.networkProgrammingLatency.record(now - timeline.change(v).triggerTime);
       if (from !== to) active.move(from, to);
       if (udp) cleanStaleUdp(node, from, to, now);
+      if (affinity) forgetRemoved(affinity, node, from, to);
       metrics.staleNodesSeries.record(now, active.behind(timeline.version));
       // Stale-endpoint window: from the change that removed an endpoint until the last node's rules
       // stopped sending new connections to it.
@@ -95,7 +113,7 @@ export function runModel(config: ModelConfig): RunOutput {
   controlPlane?.onEndpointChange((r) => {
     if (r.t1 >= config.warmupNs) sliceLatency.record(r.t1 - r.t0);
   });
-  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness);
+  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness, affinity);
   const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
   if (mode.natInConntrack) {
     conntrack.start(config.durationNs);
@@ -115,6 +133,9 @@ export function runModel(config: ModelConfig): RunOutput {
       'kernel.memoryBytes': objects.memoryBytes,
       ...conntrack.figures(config.durationNs),
       ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version) : {}),
+      // NaN without affinity: every run of a study has the same columns (run-point-contract.ts).
+      'affinity.hits': affinity ? metrics.affinityHits : NaN,
+      'affinity.misses': affinity ? metrics.affinityMisses : NaN,
       'sim.events': sim.executed,
     },
     config.durationNs,
@@ -122,6 +143,11 @@ export function runModel(config: ModelConfig): RunOutput {
 }
 
 export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
+
+/** The Services' stickyMaxAgeSeconds: 0 without ClientIP affinity. */
+function affinitySeconds(config: ModelConfig): number {
+  return config.cluster.sessionAffinity === 'ClientIP' ? Math.round(config.cluster.sessionAffinityTimeoutNs / SECOND) : 0;
+}
 
 function sampler(d: Distribution): (rng: RandomStream) => number {
   return (rng) => sampleNs(d, rng);

@@ -1,5 +1,5 @@
 import { InputError } from '../../engine/input-error.ts';
-import { HOUR, US } from '../../engine/time.ts';
+import { HOUR, SECOND, US, formatDuration } from '../../engine/time.ts';
 import type { RunPoint, RunPointInput, RunPointResult } from '../run-point-contract.ts';
 import type { ModelConfig } from './config.ts';
 import { runModel } from './run-model.ts';
@@ -19,6 +19,8 @@ export const runPoint: RunPoint = (input: RunPointInput): RunPointResult => {
 
 /** kube-proxy's FullSyncPeriod (pkg/proxy/util): a full sync at least hourly, also the runner's max interval. */
 const FULL_SYNC_PERIOD_NS = HOUR;
+/** core.MaxClientIPServiceAffinitySeconds: a day. */
+const MAX_CLIENT_IP_AFFINITY_NS = 86400 * SECOND;
 /** Pod-to-pod round trip across nodes on an idle overlay (assumption, the order of a veth + VXLAN hop each way). */
 const POD_RTT_NS = 100 * US;
 
@@ -36,7 +38,11 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   const services = s.cluster.services;
   if (!services) throw new InputError('cluster.manifests', 'cluster.services (the run model builds synthetic clusters; manifests serve `svcsim render` and `endpoints` for now)', 'a manifests path');
   if (services.ports !== 1) throw new InputError('cluster.services.ports', '1 (the run model simulates one port per Service for now)', String(services.ports));
-  if (services.sessionAffinity !== 'None') throw new InputError('cluster.services.sessionAffinity', 'None (session affinity is rendered but not yet simulated in runs)', services.sessionAffinity);
+  const affinityTimeout = services.sessionAffinityTimeout;
+  // Kubernetes validation (pkg/apis/core/validation ValidateService): timeoutSeconds in (0, 86400],
+  // whole seconds; kube-proxy writes it as `--seconds` / `timeout Ns` / `-p`.
+  if (services.sessionAffinity === 'ClientIP' && (affinityTimeout % SECOND !== 0 || affinityTimeout <= 0 || affinityTimeout > MAX_CLIENT_IP_AFFINITY_NS))
+    throw new InputError('cluster.services.sessionAffinityTimeout', 'whole seconds from 1s to 86400s (sessionAffinityConfig.clientIP.timeoutSeconds)', formatDuration(affinityTimeout));
   if (services.trafficPolicy !== 'Cluster') throw new InputError('cluster.services.trafficPolicy', 'Cluster (Local policies are rendered but not yet simulated in runs)', services.trafficPolicy);
   if ((s.traffic.protocol === 'udp') !== (services.protocol === 'UDP'))
     throw new InputError('traffic.protocol', `the protocol of the Services' port (cluster.services.protocol is ${services.protocol})`, s.traffic.protocol);
@@ -53,6 +59,8 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
       endpointsPerService: services.endpointsPerService,
       port: 80,
       protocol: services.protocol,
+      sessionAffinity: services.sessionAffinity,
+      sessionAffinityTimeoutNs: affinityTimeout,
       serviceCIDR: s.cluster.serviceCIDR,
       clusterCIDR: s.cluster.clusterCIDR,
     },

@@ -23,6 +23,8 @@ export interface SyntheticClusterOptions {
   endpointsPerService: number;
   port: number;
   protocol: 'TCP' | 'UDP';
+  /** Whole seconds of ClientIP affinity (spec.sessionAffinityConfig.clientIP.timeoutSeconds); 0: none. */
+  affinitySeconds?: number;
   serviceCIDR?: string;
   clusterCIDR?: string;
 }
@@ -37,7 +39,7 @@ export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
   const endpoints: Endpoint[][] = [];
   let pod = 0;
   for (let s = 0; s < o.services; s++) {
-    ports.push(clusterIPPort('default', `svc-${s}`, 'http', formatIPv4((svcBase + 10 + s) >>> 0), o.port, o.protocol));
+    ports.push(clusterIPPort('default', `svc-${s}`, 'http', formatIPv4((svcBase + 10 + s) >>> 0), o.port, o.protocol, o.affinitySeconds ?? 0));
     const list: Endpoint[] = [];
     for (let e = 0; e < o.endpointsPerService; e++) {
       const node = pod % o.nodes;
@@ -50,8 +52,11 @@ export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
   return { ports, endpoints };
 }
 
-/** A ClusterIP-only service port as kube-proxy's ServicePort (no node port, Cluster policies, no affinity). */
-export function clusterIPPort(namespace: string, name: string, port: string, clusterIP: string, number: number, protocol: 'TCP' | 'UDP' | 'SCTP'): ServicePort {
+/**
+ * A ClusterIP-only service port as kube-proxy's ServicePort (no node port, Cluster policies), with
+ * ClientIP affinity for `affinitySeconds` seconds when that is above 0.
+ */
+export function clusterIPPort(namespace: string, name: string, port: string, clusterIP: string, number: number, protocol: 'TCP' | 'UDP' | 'SCTP', affinitySeconds = 0): ServicePort {
   const portName: ServicePortName = { namespace, name, port, protocol };
   return {
     portName,
@@ -65,8 +70,8 @@ export function clusterIPPort(namespace: string, name: string, port: string, clu
     loadBalancerVIPs: [],
     loadBalancerSourceRanges: [],
     healthCheckNodePort: 0,
-    sessionAffinity: 'None',
-    stickyMaxAgeSeconds: 0,
+    sessionAffinity: affinitySeconds > 0 ? 'ClientIP' : 'None',
+    stickyMaxAgeSeconds: affinitySeconds,
     externalPolicyLocal: false,
     internalPolicyLocal: false,
   };

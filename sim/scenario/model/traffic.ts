@@ -1,12 +1,13 @@
 import type { Simulator } from '../../engine/simulator.ts';
 import type { RandomStream } from '../../engine/random.ts';
-import type { ModeModel } from '../../proxy/modes/mode-model.ts';
+import type { AffinityWalk, ModeModel } from '../../proxy/modes/mode-model.ts';
+import type { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
 import type { RunMetrics } from './metrics.ts';
 import type { PodLiveness } from './liveness.ts';
-import { ClientConntrack, type OpenResult, type UdpBinding } from './client-conntrack.ts';
+import { ClientConntrack, clientIp, type OpenResult, type UdpBinding } from './client-conntrack.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { sampleNs } from './sample.ts';
 
@@ -37,6 +38,11 @@ interface Client {
  * Each connection goes to a Service chosen uniformly. The first packet is decided by
  * the client node's *active* rules (the version of its last successful sync), which is how traffic
  * still reaches pods that are gone until that node syncs. Later packets follow conntrack.
+ * With ClientIP session affinity the node's data plane first looks for the endpoint it last sent the
+ * client pod's address to (SessionAffinity: xt_recent lists, nft sets, IPVS templates, ...); a hit
+ * goes there again, a miss chooses as usual, and either way the choice is remembered when the
+ * first packet gets through conntrack (the `--set` / `update` is in the endpoint chain, which a
+ * packet dropped by a full conntrack table never reaches).
  */
 export class TrafficModel {
   private readonly arrivals: RandomStream;
@@ -49,6 +55,8 @@ export class TrafficModel {
   readonly conntrack: ClientConntrack;
   private readonly vips: Uint32Array;
   private readonly ipCache = new Map<string, number>();
+  /** The affinity checks of the connection being opened (one record, reused). */
+  private readonly walk: AffinityWalk = { checked: 0, hit: false };
 
   constructor(
     private readonly sim: Simulator,
@@ -58,6 +66,7 @@ export class TrafficModel {
     private readonly mode: ModeModel,
     private readonly metrics: RunMetrics,
     private readonly liveness: PodLiveness,
+    private readonly affinity: SessionAffinity | null = null,
   ) {
     this.arrivals = sim.rng('traffic/arrivals');
     this.pick = sim.rng('traffic/destinations');
@@ -118,7 +127,16 @@ export class TrafficModel {
     const version = agent.active;
     const endpoints = this.timeline.endpointsAt(service, version);
     const n = endpoints.length;
-    const chosen = n === 0 ? 0 : this.choose(node, service, n);
+    const client = clientIp(node, pod);
+    let chosen = 0;
+    let walk: AffinityWalk | undefined;
+    if (n > 0 && this.affinity) {
+      const a = this.affinity.check(node, service, client, endpoints, sim.now);
+      walk = this.walk;
+      walk.checked = a.checked;
+      walk.hit = a.index >= 0;
+      chosen = walk.hit ? a.index : this.choose(node, service, n);
+    } else if (n > 0) chosen = this.choose(node, service, n);
     const withEndpoints = this.timeline.services.length - this.timeline.servicesWithoutEndpointsAt(version);
     const position = servicePosition(node, agent.generation, service, n === 0 ? Math.max(1, this.timeline.servicesWithoutEndpointsAt(version)) : Math.max(1, withEndpoints));
     const cost = this.mode.firstPacket({
@@ -127,11 +145,13 @@ export class TrafficModel {
       position,
       endpoints: n,
       chosen,
+      ...(walk ? { affinity: walk } : {}),
     });
     const measured = sim.now >= this.config.warmupNs;
     if (measured) {
       this.metrics.firstPacketLatency.record(cost.costNs);
       this.metrics.rulesVisited.record(cost.rulesVisited);
+      if (walk) walk.hit ? this.metrics.affinityHits++ : this.metrics.affinityMisses++;
     }
     const t = this.config.traffic;
     if (n === 0) {
@@ -141,7 +161,7 @@ export class TrafficModel {
     }
     if (t.protocol === 'udp') {
       const ep = endpoints[chosen]!;
-      return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.port, null, cost.costNs);
+      return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.port, null, cost.costNs, walk ? ep.endpoint : null);
     }
     const ep = endpoints[chosen]!;
     const answer = this.liveness.answer(ep.ip, sim.now);
@@ -158,6 +178,7 @@ export class TrafficModel {
         return t.connectTimeoutNs;
       }
     }
+    if (walk) this.affinity!.record(node, service, client, ep.endpoint, sim.now);
     if (answer === 'silent') {
       // SYN retransmits go unanswered; the SYN_SENT entry stays until its timeout.
       if (measured) this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
@@ -193,9 +214,10 @@ export class TrafficModel {
    * node's rules chose; later exchanges follow that entry whatever the rules say now, for as long as
    * it lives (nf_conntrack_udp_timeout, or _stream once assured), which is why kube-proxy deletes UDP
    * entries of endpoints that went away (ClientConntrack.udpCleanup). `firstPacketNs` is null when the
-   * entry already existed (no rule walk).
+   * entry already existed (no rule walk). `affinityEndpoint`: the endpoint to remember for the
+   * client when the datagram gets through (ClientIP affinity), else null.
    */
-  private udpExchange(node: number, pod: number, service: number, epIp: number, epPort: number, existing: UdpBinding | null, firstPacketNs: number | null): number {
+  private udpExchange(node: number, pod: number, service: number, epIp: number, epPort: number, existing: UdpBinding | null, firstPacketNs: number | null, affinityEndpoint: string | null = null): number {
     const sim = this.sim;
     const t = this.config.traffic;
     const measured = sim.now >= this.config.warmupNs;
@@ -210,6 +232,7 @@ export class TrafficModel {
       }
       binding = { ep: epIp, epPort, sport: open.sport, client: open.client };
     }
+    if (affinityEndpoint !== null) this.affinity!.record(node, service, clientIp(node, pod), affinityEndpoint, sim.now);
     const answer = this.liveness.answer(formatIPv4(epIp), sim.now);
     if (answer === 'silent') {
       if (measured) this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
