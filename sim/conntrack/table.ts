@@ -17,6 +17,17 @@
  *
  * Storage is struct-of-arrays in typed arrays indexed by entry number, with a free list, so the per-packet
  * path allocates nothing and a million entries cost a few tens of megabytes.
+ *
+ * The hash is sized to use. `buckets` (nf_conntrack_buckets) fixes each tuple's bucket and so the
+ * order of chains and of a `conntrack -L` dump, but a table allocates only enough physical bucket
+ * heads for the nodes it holds: physical bucket = logical bucket >> shift, and the shift drops by one
+ * (the heads double) whenever there are more linked nodes than heads, down to one head per logical
+ * bucket. A physical chain therefore holds the chains of a few neighbouring logical buckets
+ * interleaved; since new nodes go to the head and removal keeps order, each logical chain's own order
+ * is exactly the kernel's, and walks that must follow it (lookup, early drop, gc, listing) take the
+ * nodes of one logical bucket in that order. Every node records its logical bucket. A simulated node
+ * with a few connections thus costs a few hundred bytes instead of 4 bytes per kernel bucket
+ * (128 KiB at kube-proxy's default 32768 buckets), and a gc pass visits the physical heads only.
  */
 import type { Packet } from '../net/packet.ts';
 import { PROTOCOL_NUMBER, protocolFromNumber, type Protocol } from '../net/protocol.ts';
@@ -157,8 +168,13 @@ export class ConntrackTable {
 
   private readonly seed: number;
   private readonly tcpTimeout: Float64Array;
-  private readonly heads: Int32Array;
+  /** Physical bucket heads: logical bucket b is in heads[b >>> shift]. */
+  private heads: Int32Array;
+  private shift: number;
+  /** Tuple nodes linked into the hash (2 per confirmed entry). */
+  private linked = 0;
   // Per tuple node (entry * 2 + dir).
+  private nBucket: Int32Array;
   private nSrc: Uint32Array;
   private nDst: Uint32Array;
   private nPorts: Uint32Array;
@@ -175,7 +191,6 @@ export class ConntrackTable {
   private used = 0;
   private free: Int32Array;
   private freeCount = 0;
-  private scratch: Int32Array = new Int32Array(64);
 
   constructor(options: ConntrackOptions) {
     if (!(options.max >= 0) || !Number.isInteger(options.max)) throw new RangeError(`conntrack max must be an integer >= 0, got ${options.max}`);
@@ -186,9 +201,14 @@ export class ConntrackTable {
     this.tcpLoose = options.tcpLoose ?? true;
     this.seed = (options.hashSeed ?? 0x9e3779b9) >>> 0;
     this.tcpTimeout = tcpTimeoutByState(this.timeouts.tcp);
-    this.heads = new Int32Array(this.buckets).fill(-1);
+    // Start with at most INITIAL_HEADS physical buckets.
+    let shift = 0;
+    while (((this.buckets - 1) >>> shift) + 1 > INITIAL_HEADS) shift++;
+    this.shift = shift;
+    this.heads = new Int32Array(((this.buckets - 1) >>> shift) + 1).fill(-1);
     this.occupancy = new TimeWeighted(options.now ?? 0, 0);
-    const cap = 256;
+    const cap = INITIAL_ENTRIES;
+    this.nBucket = new Int32Array(cap * 2);
     this.nSrc = new Uint32Array(cap * 2);
     this.nDst = new Uint32Array(cap * 2);
     this.nPorts = new Uint32Array(cap * 2);
@@ -225,6 +245,11 @@ export class ConntrackTable {
     return Math.floor((hash * this.buckets) / 4294967296);
   }
 
+  /** Bucket heads allocated now (grows with the entries up to `buckets`; see the file comment). */
+  get physicalBuckets(): number {
+    return this.heads.length;
+  }
+
   /**
    * The tuple node (entry * 2 + dir) whose tuple equals the given one, or -1. Expired entries met in the
    * chain are reaped, as ____nf_conntrack_find does.
@@ -232,16 +257,19 @@ export class ConntrackTable {
   findNode(proto: number, src: number, sport: number, dst: number, dport: number, now: Nanos): number {
     const b = this.bucketOf(this.hash(proto, src, sport, dst, dport));
     const ports = ((sport << 16) | dport) >>> 0;
-    let n = this.heads[b]!;
+    let n = this.heads[b >>> this.shift]!;
     while (n >= 0) {
       let next = this.nNext[n]!;
-      const e = n >> 1;
-      if (this.eExpires[e]! <= now) {
-        // Reaping unlinks both nodes of the entry; step over the other one if it comes next.
-        while (next >= 0 && next >> 1 === e) next = this.nNext[next]!;
-        this.reap(e, now);
-      } else if (this.nSrc[n] === src && this.nDst[n] === dst && this.nPorts[n] === ports && this.eProto[e] === proto) {
-        return n;
+      // Only bucket b's nodes are met, as in the kernel's chain (the physical chain holds others too).
+      if (this.nBucket[n] === b) {
+        const e = n >> 1;
+        if (this.eExpires[e]! <= now) {
+          // Reaping unlinks both nodes of the entry; step over the other one if it comes next.
+          while (next >= 0 && next >> 1 === e) next = this.nNext[next]!;
+          this.reap(e, now);
+        } else if (this.nSrc[n] === src && this.nDst[n] === dst && this.nPorts[n] === ports && this.eProto[e] === proto) {
+          return n;
+        }
       }
       n = next;
     }
@@ -342,6 +370,7 @@ export class ConntrackTable {
     }
     this.link(o);
     this.link(r);
+    if (this.linked > this.heads.length && this.shift > 0) this.growHeads();
     this.eStatus[e] = status | IPS_CONFIRMED;
     this.stats.insert++;
     return true;
@@ -489,9 +518,14 @@ export class ConntrackTable {
    * chain from its head, ORIGINAL-direction nodes only. Expired entries not yet reaped are skipped.
    */
   *entries(now: Nanos): IterableIterator<number> {
-    for (let b = 0; b < this.buckets; b++) {
-      for (let n = this.heads[b]!; n >= 0; n = this.nNext[n]!) {
-        if ((n & 1) === 0 && this.eExpires[n >> 1]! > now) yield n >> 1;
+    const nodes: number[] = [];
+    for (let ph = 0; ph < this.heads.length; ph++) {
+      nodes.length = 0;
+      for (let n = this.heads[ph]!; n >= 0; n = this.nNext[n]!) if ((n & 1) === 0) nodes.push(n);
+      if (this.shift > 0) sortByBucket(nodes, this.nBucket);
+      for (const n of nodes) {
+        const e = n >> 1;
+        if (this.eStatus[e]! & IPS_CONFIRMED && this.eExpires[e]! > now) yield e;
       }
     }
   }
@@ -547,13 +581,22 @@ export class ConntrackTable {
     const max95 = this.earlyDropPressure && this.max > 0 ? Math.floor(this.max / 100) * 95 : 0;
     const end = Math.min(this.buckets, fromBucket + count);
     let scanned = 0, expired = 0, evicted = 0, sum = 0, live = 0;
-    for (let b = fromBucket; b < end; b++) {
-      let n = this.heads[b]!;
-      while (n >= 0) {
-        // The whole entry may be removed below, taking `next` with it if it is the entry's other node.
-        let next = this.nNext[n]!;
-        while (next >= 0 && next >> 1 === n >> 1) next = this.nNext[next]!;
+    const bucketOfNode = this.nBucket;
+    const phEnd = end > fromBucket ? ((end - 1) >>> this.shift) + 1 : 0;
+    for (let ph = fromBucket >>> this.shift; ph < phEnd; ph++) {
+      // The nodes of buckets [fromBucket, end) in this physical chain, bucket by bucket in chain order.
+      // The walk removes entries (both nodes) as it goes, so each step looks at the chain as it is then:
+      // nodes of entries already removed are passed over.
+      const k = this.collect(ph, fromBucket, end);
+      const s = scratch;
+      let i = 0;
+      while (i < k) {
+        const n = s[i]!;
         const e = n >> 1;
+        // The next node of the chain; the entry's own other node is stepped over when it comes next
+        // (the entry may be removed below, taking it along).
+        let j = this.nextLive(s, i + 1, k);
+        if (j < k && s[j]! >> 1 === e && bucketOfNode[s[j]!] === bucketOfNode[n]) j = this.nextLive(s, j + 1, k);
         // Like the kernel's, the scan meets each entry once per tuple node (twice if it stays).
         scanned++;
         const left = this.eExpires[e]! - now;
@@ -568,7 +611,8 @@ export class ConntrackTable {
           sum += Math.min(Math.max(left, GC_CLAMP_MIN), GC_CLAMP_MAX);
           live++;
         }
-        n = next;
+        // A node of the next bucket may belong to the entry just removed.
+        i = this.nextLive(s, j, k);
       }
     }
     result.scanned = scanned;
@@ -700,18 +744,10 @@ export class ConntrackTable {
     for (let i = 0; i < NF_CT_EVICTION_RANGE; i++) {
       if (i > 0) b = (b + 1) % this.buckets;
       // Collect the chain first: deleting an entry unlinks both of its nodes.
-      let k = 0;
-      for (let n = this.heads[b]!; n >= 0; n = this.nNext[n]!) {
-        if (k === this.scratch.length) {
-          const s = new Int32Array(k * 2);
-          s.set(this.scratch);
-          this.scratch = s;
-        }
-        this.scratch[k++] = n;
-      }
+      const k = this.collect(b >>> this.shift, b, b + 1);
       let drops = 0;
       for (let j = 0; j < k; j++) {
-        const e = this.scratch[j]! >> 1;
+        const e = scratch[j]! >> 1;
         const s = this.eStatus[e]!;
         if (!(s & IPS_CONFIRMED)) continue; // already removed earlier in this chain
         if (this.eExpires[e]! <= now) {
@@ -737,25 +773,86 @@ export class ConntrackTable {
 
   private link(n: number): void {
     const b = this.bucketOf(this.hash(this.eProto[n >> 1]!, this.nSrc[n]!, this.nPorts[n]! >>> 16, this.nDst[n]!, this.nPorts[n]! & 0xffff));
-    this.nNext[n] = this.heads[b]!;
-    this.heads[b] = n;
+    const ph = b >>> this.shift;
+    this.nBucket[n] = b;
+    this.nNext[n] = this.heads[ph]!;
+    this.heads[ph] = n;
+    this.linked++;
   }
 
   private unlink(n: number): void {
-    const b = this.bucketOf(this.hash(this.eProto[n >> 1]!, this.nSrc[n]!, this.nPorts[n]! >>> 16, this.nDst[n]!, this.nPorts[n]! & 0xffff));
-    let cur = this.heads[b]!;
+    const ph = this.nBucket[n]! >>> this.shift;
+    let cur = this.heads[ph]!;
     if (cur === n) {
-      this.heads[b] = this.nNext[n]!;
+      this.heads[ph] = this.nNext[n]!;
+      this.linked--;
       return;
     }
     while (cur >= 0) {
       const next = this.nNext[cur]!;
       if (next === n) {
         this.nNext[cur] = this.nNext[n]!;
+        this.linked--;
         return;
       }
       cur = next;
     }
+  }
+
+  /**
+   * Doubles the physical heads (one shift less). Each physical chain is split in two by appending its
+   * nodes in order, so every logical bucket keeps its chain order.
+   */
+  private growHeads(): void {
+    const shift = this.shift - 1;
+    const size = ((this.buckets - 1) >>> shift) + 1;
+    const heads = new Int32Array(size).fill(-1);
+    const tails = new Int32Array(size).fill(-1);
+    const old = this.heads;
+    for (let ph = 0; ph < old.length; ph++) {
+      let n = old[ph]!;
+      while (n >= 0) {
+        const next = this.nNext[n]!;
+        const to = this.nBucket[n]! >>> shift;
+        this.nNext[n] = -1;
+        if (tails[to]! < 0) heads[to] = n;
+        else this.nNext[tails[to]!] = n;
+        tails[to] = n;
+        n = next;
+      }
+    }
+    this.heads = heads;
+    this.shift = shift;
+  }
+
+  /**
+   * Puts the nodes of logical buckets [from, to) found in physical chain `ph` into `scratch`, ordered
+   * by bucket and, within a bucket, in chain order. Returns how many.
+   */
+  private collect(ph: number, from: number, to: number): number {
+    let k = 0;
+    let sorted = true;
+    let last = -1;
+    for (let n = this.heads[ph]!; n >= 0; n = this.nNext[n]!) {
+      const b = this.nBucket[n]!;
+      if (b < from || b >= to) continue;
+      if (k === scratch.length) {
+        const s = new Int32Array(k * 2);
+        s.set(scratch);
+        scratch = s;
+      }
+      scratch[k++] = n;
+      if (b < last) sorted = false;
+      last = b;
+    }
+    if (!sorted) sortScratchByBucket(k, this.nBucket);
+    return k;
+  }
+
+  /** First index from `i` whose node's entry is still in the table (not removed by this walk). */
+  private nextLive(s: Int32Array, i: number, k: number): number {
+    while (i < k && !(this.eStatus[s[i]! >> 1]! & IPS_CONFIRMED)) i++;
+    return i;
   }
 
   /** Returns an entry's slot to the free list (nf_conntrack_free). */
@@ -769,6 +866,9 @@ export class ConntrackTable {
 
   private grow(): void {
     const cap = this.capacity * 2;
+    const nb = new Int32Array(cap * 2);
+    nb.set(this.nBucket);
+    this.nBucket = nb;
     this.nSrc = growU32(this.nSrc, cap * 2);
     this.nDst = growU32(this.nDst, cap * 2);
     this.nPorts = growU32(this.nPorts, cap * 2);
@@ -807,6 +907,41 @@ export class GcScanResult {
 /** GC_SCAN_INTERVAL_MIN and GC_SCAN_INTERVAL_CLAMP in nf_conntrack_core.c. */
 const GC_CLAMP_MIN = 1_000_000_000;
 const GC_CLAMP_MAX = 300_000_000_000;
+
+/** Physical bucket heads and entry slots of a new table (both grow by doubling). */
+const INITIAL_HEADS = 16;
+const INITIAL_ENTRIES = 16;
+
+/** Shared work array of the chain walks that collect first (early drop, gc); they never nest. */
+let scratch = new Int32Array(64);
+
+/** Stable insertion sort of scratch[0, k) by logical bucket (physical chains are a few nodes long). */
+function sortScratchByBucket(k: number, bucketOf: Int32Array): void {
+  for (let i = 1; i < k; i++) {
+    const n = scratch[i]!;
+    const b = bucketOf[n]!;
+    let j = i - 1;
+    while (j >= 0 && bucketOf[scratch[j]!]! > b) {
+      scratch[j + 1] = scratch[j]!;
+      j--;
+    }
+    scratch[j + 1] = n;
+  }
+}
+
+/** The same for a listing's own array. */
+function sortByBucket(nodes: number[], bucketOf: Int32Array): void {
+  for (let i = 1; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    const b = bucketOf[n]!;
+    let j = i - 1;
+    while (j >= 0 && bucketOf[nodes[j]!]! > b) {
+      nodes[j + 1] = nodes[j]!;
+      j--;
+    }
+    nodes[j + 1] = n;
+  }
+}
 
 const PKT_ACCEPT = 1;
 const PKT_INVALID = 0;
