@@ -76,3 +76,8 @@ test('the expectations verdict counts checks, lines, failures and what was not m
   assert.equal(expectationsVerdict(results), 'Expectations: 11 of 21 checks (3 expect: lines over the points each selects) held, 1 failed, 9 not measured.');
   assert.equal(expectationsVerdict([]), undefined);
 });
+
+test('a chart of a selection reads only its points and says which', () => {
+  const [line] = answerFromCharts([{ title: 'L', x: 'services', y: 'firstPacketLatency.p99', where: { mode: 'nftables' } }], { points, sweep });
+  assert.equal(line, 'L (firstPacketLatency.p99; mode=nftables): From services=100 to services=10000: the mean stays at 1.43µs.');
+});

@@ -1,4 +1,4 @@
-import { chartDatums, TIME, type ChartData, type ChartDatum } from './charts.ts';
+import { chartDatums, TIME, whereText, type ChartData, type ChartDatum } from './charts.ts';
 import type { ExpectationResult } from './expectations.ts';
 import { formatValue, metricInfo, significant } from './units.ts';
 import type { ChartSpec, MetricUnit, ParamValue } from './types.ts';
@@ -125,7 +125,8 @@ export function answerFromCharts(charts: readonly ChartSpec[], input: ChartData)
     if (data.length === 0) continue;
     const unit = metricInfo(chart.y, input.metrics).unit;
     const text = chart.x === TIME ? timeSentence(data, unit) : sweepSentence(chart, data, input.sweep[chart.x] ?? [], unit);
-    if (text !== '') out.push(`${chart.title} (${chart.y}${chart.x === TIME ? ' over time' : ''}): ${text}.`);
+    const where = whereText(chart);
+    if (text !== '') out.push(`${chart.title} (${chart.y}${chart.x === TIME ? ' over time' : ''}${where ? `; ${where}` : ''}): ${text}.`);
   }
   return out;
 }

@@ -60,3 +60,21 @@ test('chart specs: x and color must be sweep parameters; file names are unique',
   assert.throws(() => checkChartSpecs([{ title: 'a', x: 'services', y: 'm', kind: 'pie' as 'bar' }], sweep), /charts\[0\]\.kind: expected one of line, bar, point, found "pie"/);
   assert.deepEqual(chartFileNames([{ title: 'Sync (p50)', x: 'a', y: 'b' }, { title: 'sync p50', x: 'a', y: 'b' }, { title: 'x', name: 'kernel', x: 'a', y: 'b' }]), ['sync-p50', 'sync-p50-2', 'kernel']);
 });
+
+test('where: a chart of a selection draws only its points, labels by what still varies, and names it under the title', () => {
+  const s = spec({ title: 't', x: 'time', y: 'conntrack.entries', color: 'mode', where: { services: 1000 } });
+  const values = s.data.values as Json[];
+  // services is fixed by the selection, so it no longer joins the labels or the legend title.
+  assert.deepEqual([...new Set(values.map((v) => v.series))], ['iptables', 'nftables', 'ipvs']);
+  assert.equal(s.layer[1].encoding.color.title, 'mode');
+  assert.deepEqual(s.title, { text: 't', subtitle: 'services=1000' });
+  const two = spec({ title: 'p', x: 'services', y: 'firstPacketLatency.p99', color: 'mode', where: { mode: ['ipvs', 'iptables'] } });
+  assert.deepEqual([...new Set((two.data.values as Json[]).map((v) => v.series))], ['iptables', 'ipvs']);
+  assert.deepEqual(buildChartSpec({ title: 'n', x: 'services', y: 'firstPacketLatency.p99', where: { mode: 'userspace' } }, data), {
+    missing: 'no point measured firstPacketLatency.p99 among the points where mode=userspace',
+  });
+  assert.throws(
+    () => checkChartSpecs([{ title: 'a', x: 'services', y: 'm', where: { mdoe: 'ipvs' } }], input.meta.sweep),
+    (e: unknown) => e instanceof InputError && e.message === 'charts[0].where.mdoe: expected a sweep parameter (mode, services), found "mdoe" (did you mean mode?)',
+  );
+});

@@ -65,6 +65,7 @@ export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, fiel
       const near = closest(c.y, metrics);
       throw new InputError(`${at}.y`, 'a metric the runs measure', JSON.stringify(c.y), near ? `did you mean ${near}?` : undefined);
     }
+    if (c.where !== undefined) checkWhere(c.where, sweep, `${at}.where`);
     for (const [k, allowed] of [
       ['xScale', ['log', 'linear']],
       ['yScale', ['log', 'linear']],
@@ -75,6 +76,24 @@ export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, fiel
       if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw new InputError(`${at}.${k}`, `one of ${allowed.join(', ')}`, JSON.stringify(v));
     }
   });
+}
+
+/** A chart's `where`: a map of sweep parameters to a value or a list of values. */
+function checkWhere(where: NonNullable<ChartSpec['where']>, sweep: Sweep, at: string): void {
+  if (where === null || typeof where !== 'object' || Array.isArray(where)) throw new InputError(at, 'a map of sweep parameters to values', JSON.stringify(where));
+  const params = Object.keys(sweep);
+  for (const [name, sel] of Object.entries(where)) {
+    if (!params.includes(name)) {
+      const near = closest(name, params);
+      throw new InputError(`${at}.${name}`, `a sweep parameter (${params.join(', ') || 'the study has none'})`, JSON.stringify(name), near ? `did you mean ${near}?` : undefined);
+    }
+    for (const v of Array.isArray(sel) ? sel : [sel]) {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) throw new InputError(`${at}.${name}`, 'a value of the parameter, or a list of them', JSON.stringify(v));
+    }
+    // A value the sweep lacks is not an error here: --quick or --set may have reduced the sweep the file
+    // wrote, and the chart then selects nothing and says so. The scenario loader checks the values
+    // against the file's sweep, where it can name the line (sim/scenario/precheck.ts).
+  }
 }
 
 /** One mark of a chart before unit scaling: the mean at x of one series, and its 95% CI (lo..hi). */
@@ -94,6 +113,38 @@ function seriesLabel(point: SweepPoint, chart: ChartSpec, varying: readonly stri
   return parts.join(', ');
 }
 
+/** The sweep as the chart sees it: each parameter its `where` names keeps only the values selected. */
+export function chartSweep(chart: ChartSpec, sweep: Sweep): Sweep {
+  if (!chart.where) return sweep;
+  const out: Sweep = {};
+  for (const [name, values] of Object.entries(sweep)) {
+    const sel = chart.where[name];
+    if (sel === undefined) out[name] = values;
+    else {
+      const wanted = (Array.isArray(sel) ? sel : [sel]).map(String);
+      out[name] = values.filter((v) => wanted.includes(String(v)));
+    }
+  }
+  return out;
+}
+
+function selected(point: SweepPoint, chart: ChartSpec): boolean {
+  if (!chart.where) return true;
+  for (const [name, sel] of Object.entries(chart.where)) {
+    const v = point[name];
+    if (v === undefined || !(Array.isArray(sel) ? sel : [sel]).some((w) => String(w) === String(v))) return false;
+  }
+  return true;
+}
+
+/** `churn=pod-kill, minSyncPeriod=1s`: the selection, for titles and sentences; '' without one. */
+export function whereText(chart: ChartSpec): string {
+  if (!chart.where) return '';
+  return Object.entries(chart.where)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : v}`)
+    .join(', ');
+}
+
 function varyingParams(sweep: Sweep): string[] {
   return Object.entries(sweep)
     .filter(([, v]) => v.length > 1)
@@ -101,9 +152,10 @@ function varyingParams(sweep: Sweep): string[] {
 }
 
 function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Sweep): ChartDatum[] {
-  const varying = varyingParams(sweep);
+  const varying = varyingParams(chartSweep(chart, sweep));
   const data: ChartDatum[] = [];
   for (const p of points) {
+    if (!selected(p.point, chart)) continue;
     const s = p.metrics[chart.y];
     const x = p.point[chart.x];
     if (!s || x === undefined || Number.isNaN(s.mean)) continue;
@@ -114,9 +166,9 @@ function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Swe
 }
 
 function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep): ChartDatum[] {
-  const varying = varyingParams(sweep);
+  const varying = varyingParams(chartSweep(chart, sweep));
   const { names, groups } = groupByPoint(
-    rows.filter((r) => r.series === chart.y),
+    rows.filter((r) => r.series === chart.y && selected(r.point, chart)),
     sweep,
   );
   const data: ChartDatum[] = [];
@@ -160,7 +212,10 @@ export interface ChartData {
 export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopLevelSpec } | { missing: string } {
   const overTime = chart.x === TIME;
   const raw = chartDatums(chart, input);
-  if (raw.length === 0) return { missing: overTime ? `no time series named ${chart.y}` : `no point measured ${chart.y}` };
+  if (raw.length === 0) {
+    const among = chart.where ? ` among the points where ${whereText(chart)}` : '';
+    return { missing: overTime ? `no time series named ${chart.y}${among}` : `no point measured ${chart.y}${among}` };
+  }
 
   const unit = metricInfo(chart.y, input.metrics).unit;
   const magnitude = Math.max(...raw.map((d) => Math.max(Math.abs(d.y), Math.abs(d.hi))));
@@ -178,7 +233,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   });
 
   const kind = chart.kind ?? 'line';
-  const xValues = overTime ? [] : input.sweep[chart.x] ?? [];
+  const xValues = overTime ? [] : chartSweep(chart, input.sweep)[chart.x] ?? [];
   const xNumeric = overTime || (xValues.length > 0 && xValues.every((v) => typeof v === 'number'));
   const xQuantitative = xNumeric && kind !== 'bar';
   const x: Record<string, unknown> = {
@@ -205,7 +260,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   const seriesNames = [...new Set(data.map((d) => d.series))];
   const hasSeries = seriesNames.length > 1 || (seriesNames.length === 1 && seriesNames[0] !== '');
   // The legend's title names what the labels are made of: the color parameter, then the others that vary.
-  const labelParts = [...(chart.color !== undefined ? [chart.color] : []), ...varyingParams(input.sweep).filter((n) => n !== chart.x && n !== chart.color)];
+  const labelParts = [...(chart.color !== undefined ? [chart.color] : []), ...varyingParams(chartSweep(chart, input.sweep)).filter((n) => n !== chart.x && n !== chart.color)];
   const legendTitle = labelParts.length > 0 ? labelParts.join(', ') : 'series';
   const color = hasSeries ? { field: 'series', type: 'nominal', title: legendTitle, sort: seriesNames } : undefined;
   const encoding: Record<string, unknown> = { x, y };
@@ -230,7 +285,8 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
 
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: chart.title,
+    // A chart of a selection says which, under its title.
+    title: chart.where ? { text: chart.title, subtitle: whereText(chart) } : chart.title,
     width: CHART_WIDTH,
     height: CHART_HEIGHT,
     background: 'white',

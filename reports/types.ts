@@ -79,6 +79,11 @@ export interface ChartSpec {
   errorBars?: 'ci95' | 'none';
   /** File name under charts/ without extension; default: the title in kebab case. */
   name?: string;
+  /**
+   * Only the sweep points whose parameters take these values (a value or a list of values per
+   * parameter), so a study of many parameters draws readable charts: `{ churn: pod-kill, minSyncPeriod: 1s }`.
+   */
+  where?: Record<string, ParamValue | ParamValue[]>;
 }
 
 /** What the runner knows about the study; everything summary.json needs to reproduce it. */

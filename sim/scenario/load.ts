@@ -51,6 +51,11 @@ export interface LoadedScenario {
   /** Grid points skipped by `exclude:`. */
   excluded: number;
   quick: boolean;
+  /**
+   * Whether the values of a sweep parameter are the file's own list, or a list --quick or --set put
+   * in its place (which may leave out values other fields name, such as a chart's `where`).
+   */
+  sweepOverridden(name: string): boolean;
   /** "file:line:col: field.path" (or the flag that set it) for a field, to report a later mistake there. */
   placeOf(path: FieldPath): string;
 }
@@ -105,6 +110,7 @@ function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario 
     points,
     excluded: grid.length - kept.length,
     quick,
+    sweepOverridden: (name) => sweepOverridden(origins, name),
     placeOf: (path) => origins.place(path).where,
   };
 }
@@ -121,11 +127,6 @@ function readExclude(template: Record<string, unknown>, sweep: { name: string; v
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new InputError(origins.place(['exclude']).where, 'a list of sweep points to skip, such as [{ mode: userspace, services: [20000, 50000] }]', 'a ' + typeof raw);
   const names = sweep.map((s) => s.name);
-  // A sweep list replaced by --set or the quick: block may leave out values an exclusion names.
-  const overridden = (path: FieldPath) => {
-    const o = origins.resolve(path);
-    return o.kind === 'flag' || o.path.join('.') !== path.join('.');
-  };
   return raw.map((entry, i) => {
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).length === 0) {
       throw new InputError(origins.place(['exclude', i]).where, 'a mapping of sweep parameters to values, such as { mode: userspace }', foundText(entry));
@@ -145,7 +146,8 @@ function readExclude(template: Record<string, unknown>, sweep: { name: string; v
       values.forEach((value, j) => {
         const at: FieldPath = Array.isArray(v) ? ['exclude', i, name, j] : ['exclude', i, name];
         if (!['string', 'number', 'boolean'].includes(typeof value)) throw new InputError(origins.place(at).where, 'a string, number or boolean', foundText(value));
-        if (!overridden(['sweep', name]) && !param.values.includes(value as SweepValue)) {
+        // A sweep list replaced by --set or the quick: block may leave out values an exclusion names.
+        if (!sweepOverridden(origins, name) && !param.values.includes(value as SweepValue)) {
           throw new InputError(
             origins.place(at).where,
             `a value of sweep.${name} (${param.values.map((x) => JSON.stringify(x)).join(', ')})`,
@@ -158,6 +160,13 @@ function readExclude(template: Record<string, unknown>, sweep: { name: string; v
     }
     return out;
   });
+}
+
+/** A sweep list written by --set or the quick: block rather than at sweep.NAME in the file. */
+function sweepOverridden(origins: FieldOrigins, name: string): boolean {
+  const path: FieldPath = ['sweep', name];
+  const o = origins.resolve(path);
+  return o.kind === 'flag' || o.path.join('.') !== path.join('.');
 }
 
 function matchesExclusion(point: SweepPoint, e: Exclusion): boolean {

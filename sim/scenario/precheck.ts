@@ -3,6 +3,7 @@ import { parseExpectations } from '../../reports/expectations.ts';
 import type { ChartSpec } from '../../reports/types.ts';
 import { InputError, isInputError } from '../engine/input-error.ts';
 import type { LoadedScenario } from './load.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
 import { reportSweep } from './report-input.ts';
 
@@ -20,8 +21,34 @@ export function precheckStudy(loaded: LoadedScenario): void {
   });
   try {
     checkChartSpecs(first.charts as ChartSpec[], sweep);
+    checkChartSelections(loaded);
   } catch (e) {
     if (!isInputError(e) || !/^charts\[\d+\]/.test(e.where)) throw e;
     throw new InputError(loaded.placeOf(parseFieldPath(e.where, e.where)), e.expected, e.found, e.hint);
   }
+}
+
+/**
+ * A chart's `where:` values must be values of the sweep as the file writes it; a list --quick or --set
+ * replaced may lack some, and the chart then draws nothing and says so in the report.
+ */
+function checkChartSelections(loaded: LoadedScenario): void {
+  const charts = loaded.points[0]!.scenario.charts;
+  charts.forEach((chart, i) => {
+    for (const [name, sel] of Object.entries(chart.where ?? {})) {
+      const param = loaded.sweep.find((s) => s.name === name);
+      if (!param || loaded.sweepOverridden(name)) continue;
+      const values = Array.isArray(sel) ? sel : [sel];
+      values.forEach((v, j) => {
+        if (param.values.some((x) => String(x) === String(v))) return;
+        const at = Array.isArray(sel) ? ['charts', i, 'where', name, j] : ['charts', i, 'where', name];
+        throw new InputError(
+          loaded.placeOf(at),
+          `a value of sweep.${name} (${param.values.map((x) => JSON.stringify(x)).join(', ')})`,
+          JSON.stringify(v),
+          didYouMean(String(v), param.values.map(String)),
+        );
+      });
+    }
+  });
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ChartSpec as ReportChart, ReportInput, RunRow, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
 import { SECOND } from '../engine/time.ts';
 import type { LoadedScenario } from './load.ts';
+import type { ResolvedScenario } from './schema.ts';
 import { MODEL_METRICS } from './metric-info.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
@@ -29,7 +30,7 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       seed: loaded.seed,
       replications: loaded.replications,
       sweep,
-      charts: first.charts as ReportChart[],
+      charts: first.charts.map(reportChart),
       expectations: first.expect,
       partial: study.partial,
       metrics: MODEL_METRICS,
@@ -50,6 +51,15 @@ export function reportSweep(loaded: LoadedScenario): Record<string, (string | nu
 /** reports/ takes strings and numbers; a boolean sweep value is written as "true"/"false". */
 function reportValue(v: string | number | boolean): string | number {
   return typeof v === 'boolean' ? String(v) : v;
+}
+
+/** A chart as reports/ takes it: its `where` values as the points carry them (booleans as text). */
+function reportChart(chart: ResolvedScenario['charts'][number]): ReportChart {
+  const { where, ...rest } = chart;
+  if (where === undefined) return rest;
+  const out: NonNullable<ReportChart['where']> = {};
+  for (const [k, v] of Object.entries(where)) out[k] = Array.isArray(v) ? v.map(reportValue) : reportValue(v);
+  return { ...rest, where: out };
 }
 
 function reportPoint(p: SweepPoint): ReportPoint {

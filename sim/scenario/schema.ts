@@ -350,6 +350,8 @@ const churnSchema = z
   })
   .describe('Workload churn that changes endpoints during the run.');
 
+const sweepValue = z.union([z.string(), z.number(), z.boolean()]);
+
 const metricsSchema = z
   .strictObject({
     interval: duration('Bucket width of timeseries.csv. Default 1s.').prefault('1s'),
@@ -373,10 +375,12 @@ const chartSchema = z
       .default('ci95')
       .describe('ci95: the 95% confidence interval of the mean over replications; none. Default ci95.'),
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('File name under charts/ without extension. Default: the title in kebab case.'),
+    where: z
+      .record(z.string(), z.union([sweepValue, z.array(sweepValue).min(1)]))
+      .optional()
+      .describe('Only the sweep points whose parameters take these values (a value or a list per parameter), e.g. { churn: pod-kill, minSyncPeriod: 1s }. Default: every point.'),
   })
   .describe('A chart of the results.');
-
-const sweepValue = z.union([z.string(), z.number(), z.boolean()]);
 const sweepSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.array(sweepValue).min(1))
   .describe('Parameters and their values; runs cover every combination. Reference a parameter in any field as "${name}" (a whole-field reference keeps the value\'s type).');
