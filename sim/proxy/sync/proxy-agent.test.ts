@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../../engine/simulator.ts';
-import { HOUR, MS, SECOND } from '../../engine/time.ts';
+import { HOUR, MINUTE, MS, SECOND } from '../../engine/time.ts';
 import { DEFAULT_COSTS } from '../../net/cost-model.ts';
 import { makeEndpoint } from '../endpoint.ts';
 import { modeModel } from '../modes/index.ts';
@@ -9,7 +9,7 @@ import { clusterIPPort } from '../../scenario/model/synthetic-cluster.ts';
 import { EndpointTimeline } from './endpoint-timeline.ts';
 import { ProxyAgent, type SyncObserver } from './proxy-agent.ts';
 
-interface Sync { from: number; to: number; at: number; ok: boolean; full: boolean }
+interface Sync { from: number; to: number; at: number; ok: boolean; full: boolean; start: number }
 
 function setup(failures: (n: number) => boolean = () => false) {
   const sim = new Simulator({ seed: 1 });
@@ -17,7 +17,7 @@ function setup(failures: (n: number) => boolean = () => false) {
   for (let s = 0; s < 10; s++)
     timeline.addService(clusterIPPort('ns', `svc${s}`, 'p80', `172.30.0.${s + 1}`, 80, 'TCP'), [makeEndpoint({ ip: `10.0.${s}.1`, port: 8080 })]);
   const syncs: Sync[] = [];
-  const observer: SyncObserver = { onSyncEnd: (_n, from, to, at, ok, _d, full) => syncs.push({ from, to, at, ok, full }) };
+  const observer: SyncObserver = { onSyncEnd: (_n, from, to, at, ok, d, full) => syncs.push({ from, to, at, ok, full, start: at - d }) };
   const mode = modeModel('iptables', { costs: DEFAULT_COSTS, iptablesBackend: 'legacy' });
   let n = 0;
   const agent = new ProxyAgent(sim, 0, timeline, mode, { intervals: { minInterval: SECOND, retryInterval: 30 * SECOND, maxInterval: HOUR }, syncFailureProbability: 0, fullSyncPeriodNs: HOUR }, observer);
@@ -59,4 +59,38 @@ test('a failed sync keeps the old rules active, retries after syncPeriod, and th
   // BoundedFrequencyRunner.RetryAfter(syncPeriod): the retry starts 30 s after the failure.
   const failedAt = syncs[1]!.at;
   assert.ok(retry.at > failedAt + 30 * SECOND && retry.at < failedAt + 31 * SECOND, `retry at ${retry.at}`);
+});
+
+test('an idle node still syncs once per FullSyncPeriod (the runner\'s maxInterval), and each of those is a full sync', () => {
+  const { sim, agent, syncs } = setup();
+  agent.startLoop();
+  sim.run(3 * HOUR + 30 * MINUTE);
+  // The start-up sync, then one an hour after the end of the previous one.
+  assert.equal(syncs.length, 4);
+  assert.ok(syncs.every((s) => s.full && s.ok));
+  for (let i = 1; i < syncs.length; i++) {
+    const gap = syncs[i]!.start - syncs[i - 1]!.at;
+    assert.equal(gap, HOUR, `sync ${i} starts an hour after the previous one ended`);
+  }
+});
+
+test('with changes every 10 minutes, a partial sync becomes full once an hour has passed since the last full one started', () => {
+  const { sim, timeline, agent, syncs } = setup();
+  agent.startLoop();
+  for (let k = 0; k < 20; k++) {
+    sim.scheduleAt(5 * MINUTE + k * 10 * MINUTE, () => agent.heardUpTo(change(timeline, k % 10, k, sim.now)));
+  }
+  sim.run(3 * HOUR + 30 * MINUTE);
+  assert.equal(syncs.length, 21, 'the start-up sync and one per change (an idle runner syncs at once)');
+  let lastFull = -Infinity;
+  for (const s of syncs) {
+    // kube-proxy: doFullSync when time.Since(lastFullSync) > FullSyncPeriod (pkg/proxy/iptables/proxier.go).
+    assert.equal(s.full, s.start - lastFull > HOUR, `sync starting at ${s.start / MINUTE} min`);
+    if (s.full) lastFull = s.start;
+  }
+  assert.deepEqual(
+    syncs.filter((s) => s.full).map((s) => Math.floor(s.start / MINUTE)),
+    // 125 and 195 are exactly an hour after a full sync's start: not yet over FullSyncPeriod.
+    [0, 65, 135],
+  );
 });

@@ -68,7 +68,9 @@ export class ProxyAgent implements SyncJob {
   }
 
   start(now: number): { durationNs: number; ok: boolean } {
-    if (now - this.lastFullSync >= this.options.fullSyncPeriodNs) this.full = true;
+    // doFullSync := needFullSync || time.Since(lastFullSync) > FullSyncPeriod (syncProxyRules in
+    // pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go).
+    if (now - this.lastFullSync > this.options.fullSyncPeriodNs) this.full = true;
     this.target = this.heard;
     this.startedAt = now;
     const work = this.describe(this.active, this.target, this.full);
