@@ -7,6 +7,7 @@ import { ApiServer } from './apiserver.ts';
 import { ControlPlane, samplerOf, type ControlPlaneOptions, type EndpointChangeRecord } from './control-plane.ts';
 import { resolveFenceposts } from './deployment-controller.ts';
 import type { Deployment, EndpointSlice, Node, Pod } from './objects.ts';
+import { withDeletion } from './pod-status.ts';
 import { isActive } from './replicaset-controller.ts';
 import { Scheduler } from './scheduler.ts';
 import { autoMaskSize, generateCluster } from './synthetic-cluster.ts';
@@ -250,4 +251,36 @@ test('delays: samplerOf follows the schema\'s distributions; { stream, sample } 
   const check = new Simulator({ seed: 12 }).rng('k8s/test/startup');
   assert.ok(drawn.length > 0);
   assert.deepEqual(drawn, drawn.map(() => Math.round(check.uniform(1, 2) * SECOND)));
+});
+
+test('a deleted pod through controller, kubelet and API: ready=false serving=true terminating=true for its grace period, then out of the slice', () => {
+  const sim = new Simulator({ seed: 6 });
+  const cp = new ControlPlane(sim, { ...base, readinessProbe: { initialDelay: 0, period: 1 * SECOND, timeout: 1 * SECOND, successThreshold: 1, failureThreshold: 3 } });
+  cp.start();
+  sim.run(1 * SECOND);
+  const victim = podsOf(cp)[0]!;
+  const key = `default/${victim.metadata.name}`;
+  // `kubectl delete pod --grace-period=10`: the deletionTimestamp is set, the pod stays until the kubelet confirms.
+  cp.api.submit<Pod>({ kind: 'Pod', key, client: 'kubectl', mutate: (cur) => (cur ? withDeletion(cur, 10 * SECOND, sim.now) : undefined) });
+  const entry = () => [...cp.endpointSlices()].flatMap((s) => s.endpoints).find((e) => e.targetRef?.name === victim.metadata.name);
+  const seen: string[] = [];
+  const at: number[] = [];
+  const sample = () => {
+    const e = entry();
+    const c = e ? `${e.conditions?.ready}/${e.conditions?.serving}/${e.conditions?.terminating}` : 'gone';
+    if (seen[seen.length - 1] !== c) {
+      seen.push(c);
+      at.push(sim.now);
+    }
+    if (sim.now < 20 * SECOND) sim.schedule(10 * MS, sample);
+  };
+  sample();
+  sim.run(20 * SECOND);
+  // The probe keeps passing while the process serves its grace period (kubelet.ts), so serving stays true.
+  assert.deepEqual(seen, ['true/true/false', 'false/true/true', 'gone']);
+  const terminatingFor = at[2]! - at[1]!;
+  assert.ok(terminatingFor >= 10 * SECOND - 100 * MS && terminatingFor <= 10 * SECOND + 200 * MS, `terminating for ${terminatingFor} ns, about the 10 s grace period`);
+  assert.equal(cp.api.get<Pod>('Pod', key), undefined, 'the kubelet confirmed the deletion');
+  const others = [...cp.endpointSlices()].flatMap((s) => s.endpoints).filter((e) => e.conditions?.ready);
+  assert.equal(others.length, 4, 'three survivors and the ReplicaSet\'s replacement');
 });

@@ -37,6 +37,19 @@ function apply(existing: EndpointSlice[], service: Service, pods: Pod[], max = 1
   return { slices: [...existing.filter((s) => !gone.has(s.metadata.name)), ...ch.update, ...ch.create], writes: ch.create.length + ch.update.length + ch.delete.length };
 }
 
+// kubernetes/kubernetes staging/src/k8s.io/endpointslice/reconciler_test.go TestReconcileManyPods: 250
+// pods, every third not ready (a not-ready pod is still an endpoint, ready=false), and no existing
+// slice give exactly 3 creates, filling two slices completely.
+test('TestReconcileManyPods: 250 pods, every third not ready, give 3 creates of 100, 100 and 50 endpoints', () => {
+  const pods = Array.from({ length: 250 }, (_, i) => pod(i, { ready: i % 3 !== 0 }));
+  const ch = reconcileEndpointSlices({ service: svc(), pods, existing: [], generateName: gen });
+  assert.deepEqual([ch.create.length, ch.update.length, ch.delete.length], [3, 0, 0]);
+  assert.deepEqual(ch.create.map((s) => s.endpoints.length).sort((a, b) => b - a), [100, 100, 50]);
+  const eps = ch.create.flatMap((s) => s.endpoints);
+  assert.equal(eps.filter((e) => e.conditions?.ready === false).length, 84);
+  assert.equal(new Set(eps.map((e) => e.addresses[0])).size, 250);
+});
+
 test('250 ready pods give 3 slices of at most 100 endpoints', () => {
   const pods = Array.from({ length: 250 }, (_, i) => pod(i));
   const { slices } = apply([], svc(), pods);
