@@ -81,3 +81,17 @@ test('a chart of a selection reads only its points and says which', () => {
   const [line] = answerFromCharts([{ title: 'L', x: 'services', y: 'firstPacketLatency.p99', where: { mode: 'nftables' } }], { points, sweep });
   assert.equal(line, 'L (firstPacketLatency.p99; mode=nftables): From services=100 to services=10000: the mean stays at 1.43µs.');
 });
+
+test('series labels keep their parameters in parentheses; equal neighbours share a value; all equal is said once', () => {
+  const sw = { mode: ['iptables', 'ipvs'], graceful: ['true', 'false'], rate: [0.05] };
+  const pts = [
+    point({ mode: 'iptables', graceful: 'true', rate: 0.05 }, { 'failedConnections.rate': [0] }),
+    point({ mode: 'iptables', graceful: 'false', rate: 0.05 }, { 'failedConnections.rate': [0.0005] }),
+    point({ mode: 'ipvs', graceful: 'true', rate: 0.05 }, { 'failedConnections.rate': [0] }),
+    point({ mode: 'ipvs', graceful: 'false', rate: 0.05 }, { 'failedConnections.rate': [0.0004] }),
+  ];
+  const [line] = answerFromCharts([{ title: 'F', x: 'rate', y: 'failedConnections.rate', color: 'mode' }], { points: pts, sweep: sw });
+  assert.equal(line, 'F (failedConnections.rate): At rate=0.05 (the only value), lowest to highest: iptables (graceful=true), ipvs (graceful=true) 0%, ipvs (graceful=false) 0.04%, iptables (graceful=false) 0.05%.');
+  const [zero] = answerFromCharts([{ title: 'Z', x: 'rate', y: 'failedConnections.rate', color: 'mode', where: { graceful: 'true' } }], { points: pts, sweep: sw });
+  assert.equal(zero, 'Z (failedConnections.rate; graceful=true): At rate=0.05 (the only value), all 2 series are at 0%.');
+});

@@ -45,9 +45,26 @@ function ratioText(first: number, last: number): string {
   return r >= 1 ? ` (×${significant(r)})` : ` (−${significant((1 - r) * 100)}%)`;
 }
 
-/** Series label for a sentence; a chart with a single unnamed series speaks of "the mean". */
+/**
+ * Series label for a sentence: `iptables, graceful=true` reads `iptables (graceful=true)` so it
+ * survives a comma-separated list; a chart with a single unnamed series speaks of "the mean".
+ */
 function named(label: string): string {
-  return label === '' ? 'the mean' : label;
+  if (label === '') return 'the mean';
+  const [head, ...rest] = label.split(', ');
+  return rest.length === 0 ? head! : `${head} (${rest.join(', ')})`;
+}
+
+/** `a 0%, b 0%, c 1%` as `a, b 0%, c 1%`: neighbours that print the same value share it. */
+function ranked(data: readonly ChartDatum[], fmt: (v: number) => string): string {
+  const groups: { names: string[]; value: string }[] = [];
+  for (const d of data) {
+    const value = fmt(d.y);
+    const last = groups[groups.length - 1];
+    if (last && last.value === value) last.names.push(named(d.series));
+    else groups.push({ names: [named(d.series)], value });
+  }
+  return groups.map((g) => `${g.names.join(', ')} ${g.value}`).join(', ');
 }
 
 function sweepSentence(chart: ChartSpec, data: readonly ChartDatum[], xValues: readonly ParamValue[], unit: MetricUnit): string {
@@ -85,11 +102,15 @@ function sweepSentence(chart: ChartSpec, data: readonly ChartDatum[], xValues: r
     const high = atLast[atLast.length - 1]!;
     const where = xs.length > 1 ? `At ${chart.x}=${lastX}` : `At ${chart.x}=${lastX} (the only value)`;
     let text =
-      atLast.length <= MAX_LISTED_SERIES
-        ? `${where}, lowest to highest: ${atLast.map((d) => `${named(d.series)} ${fmt(d.y)}`).join(', ')}`
+      low.y === high.y
+        ? `${where}, all ${atLast.length} series are at ${fmt(low.y)}`
+        : atLast.length <= MAX_LISTED_SERIES
+        ? `${where}, lowest to highest: ${ranked(atLast, fmt)}`
         : `${where}, lowest ${named(low.series)} ${fmt(low.y)}, highest ${named(high.series)} ${fmt(high.y)} (of ${atLast.length} series)`;
     if (low.y > 0 && !same(low.y, high.y)) text += `; the highest is ${significant(high.y / low.y)}× the lowest`;
-    if (same(low.y, high.y)) text += '; all within 2% of each other';
+    if (low.y === high.y) {
+      // Nothing to compare.
+    } else if (same(low.y, high.y)) text += '; all within 2% of each other';
     else if (high.lo <= low.hi) text += ' — but their 95% intervals overlap, so these replications do not separate them';
     parts.push(text);
   }
@@ -111,7 +132,8 @@ function timeSentence(data: readonly ChartDatum[], unit: MetricUnit): string {
     if (g) g.labels.push(named(d.label));
     else groups.set(d.text, { labels: [named(d.label)], peak: d.peak });
   }
-  const entries = [...groups].map(([text, g]) => ({ text: `${g.labels.join(' and ')}: ${text}`, peak: g.peak }));
+  const listed = (labels: string[]): string => (labels.length === 1 ? labels[0]! : `${labels.slice(0, -1).join(', ')} and ${labels[labels.length - 1]}`);
+  const entries = [...groups].map(([text, g]) => ({ text: `${listed(g.labels)}: ${text}`, peak: g.peak }));
   if (entries.length <= MAX_LISTED_SERIES) return entries.map((e) => e.text).join('; ');
   const sorted = [...entries].sort((a, b) => a.peak - b.peak);
   return `highest ${sorted[sorted.length - 1]!.text}; lowest ${sorted[0]!.text} (of ${described.length} series)`;
