@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { EndpointSlice, Service } from '../../k8s/objects.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
+import { changedServices } from '../proxy-state.ts';
 import { testService, testSlice } from '../iptables/golden-fixtures.ts';
 import { hashAndTruncate } from './chain-names.ts';
 import { NftablesProxier, transactionText, type NftablesProxierOptions } from './proxier.ts';
@@ -188,4 +190,52 @@ test('renderNftablesMode gives list text, transaction text and its line count', 
   assert.equal(out.ruleset, readFileSync(`${DIR}/overall.list.nft`, 'utf8'));
   assert.equal(out.transactionLines, 177);
   assert.equal(out.transaction, readFileSync(`${DIR}/overall.transaction.nft`, 'utf8'));
+});
+
+// TestSyncProxyRulesRepeated (kubernetes/kubernetes pkg/proxy/nftables/proxier_test.go), its first
+// seven syncs: the kernel's state after each (Fake.Dump() = baseRules + the step's lines, compared
+// after sortNFTablesTransaction) and, where that test checks it, the number of operations in the
+// sync's own transaction (LastTransaction.NumOperations(); deleting stale chains is a transaction of
+// its own and is not counted).
+test('TestSyncProxyRulesRepeated: state after each sync and operations per partial transaction', () => {
+  const base = readFileSync(`${DIR}/base.nft`, 'utf8');
+  const svc = (ns: string, name: string, ip: string, port: number, portName: string) =>
+    testService(ns, name, { type: 'ClusterIP', clusterIP: ip, ports: [{ name: portName, port, protocol: 'TCP' }] });
+  const svc1 = svc('ns1', 'svc1', '172.30.0.41', 80, 'p80');
+  const svc2 = svc('ns2', 'svc2', '172.30.0.42', 8080, 'p8080');
+  const svc3 = svc('ns3', 'svc3', '172.30.0.43', 80, 'p80');
+  const svc4 = svc('ns4', 'svc4', '172.30.0.44', 80, 'p80');
+  const eps1 = testSlice('ns1', 'svc1', [{ ip: '10.0.1.1' }], p80);
+  const eps2 = testSlice('ns2', 'svc2', [{ ip: '10.0.2.1' }], [{ name: 'p8080', port: 8080 }]);
+  const eps3 = testSlice('ns3', 'svc3', [{ ip: '10.0.3.1' }], p80);
+  const eps3update = testSlice('ns3', 'svc3', [{ ip: '10.0.3.2' }], p80);
+  const eps4 = testSlice('ns4', 'svc4', [{ ip: '10.0.4.1' }], p80);
+
+  const p = new NftablesProxier(FAKE_NFT_OPTIONS);
+  let prev = proxyStateFromObjects([], [], 'test-node');
+  let first = true;
+  const step = (n: number, services: Service[], slices: EndpointSlice[], nowNs: number, operations?: number) => {
+    const state = proxyStateFromObjects(services, slices, 'test-node');
+    const r = p.sync({ state, full: first, changedServices: changedServices(prev, state), nowNs });
+    first = false;
+    prev = state;
+    const expected = base + readFileSync(`${DIR}/repeated-${n}.nft`, 'utf8');
+    assert.equal(sortNftTransaction(renderDump(r.ruleset)), sortNftTransaction(expected), `state after sync ${n}`);
+    if (operations !== undefined) assert.equal(r.commands.length, operations, `operations of sync ${n}`);
+    return r;
+  };
+  step(1, [svc1, svc2], [eps1, eps2], 0);
+  // Add a service and its endpoints: 2 elements, add+flush of 2 chains, 2 rules in each.
+  step(2, [svc1, svc2, svc3], [eps1, eps2, eps3], 0, 10);
+  // Delete a service: its chains are flushed, not deleted yet; 2 elements deleted.
+  step(3, [svc1, svc3], [eps1, eps2, eps3], 0, 4);
+  // Two seconds later (the test's ageStaleChains): the stale chains go in their own transaction.
+  const r4 = step(4, [svc1, svc3], [eps1, eps2, eps3], 2e9, 0);
+  assert.equal(r4.cleanup.length, 2);
+  // A service without endpoints: cluster-ips and no-endpoint-services elements.
+  step(5, [svc1, svc3, svc4], [eps1, eps2, eps3], 2e9, 2);
+  // Its endpoints arrive: service-ips element added, no-endpoint-services element deleted, 2 chains.
+  step(6, [svc1, svc3, svc4], [eps1, eps2, eps3, eps4], 2e9, 10);
+  // An endpoint of svc3 changes: the old endpoint chain stays (flushed) until it has been stale a second.
+  step(7, [svc1, svc3, svc4], [eps1, eps2, eps3update, eps4], 2e9);
 });
