@@ -47,6 +47,35 @@ test('label mismatch: the slice set is empty and --explain names the label first
   assert.match(why.split('\n').slice(0, 4).join('\n'), /likely cause: selector mismatch.*label app: web-v2 where the selector wants web/);
 });
 
+test('--explain on a Service with no usable endpoints states the likely cause first, one case per reason', () => {
+  const cases: [string, RegExp][] = [
+    ['probe/api', /^ {2}likely cause: 2 of 2 selected pod\(s\) are not Ready: condition Ready=False \(ContainersReady=False, phase Running\)/],
+    ['drain/api', /^ {2}likely cause: all 2 selected pod\(s\) are terminating/],
+    ['pending/api', /^ {2}likely cause: 1 pod\(s\) match the selector but none has a pod IP yet/],
+    ['ports/api', /^ {2}likely cause: service port "http" 80\/TCP: targetPort "web" is not the name of a TCP container port in any selected pod/],
+    ['lonely/api', /^ {2}likely cause: no pod in namespace lonely matches the selector app=api; 7 matching pod\(s\) are in namespace probe, drain, pending, ports, elsewhere/],
+  ];
+  const outs: string[] = [];
+  for (const [ref, re] of cases) {
+    const out = runEndpoints(opts('causes.yaml', { explain: ref }));
+    const lines = out.split('\n');
+    assert.equal(lines[0], `Service ${ref}`);
+    assert.match(lines[3]!, re, `${ref}: the likely cause is the line after the summary`);
+    assert.equal(lines[4], 'pods:');
+    outs.push(out);
+  }
+  golden('causes.explain.txt', outs.join('\n'));
+  // The pod-level reasons name what decided each one.
+  const drain = runEndpoints(opts('causes.yaml', { explain: 'drain/api' }));
+  assert.match(drain, /drain\/api-1 +IN  ready=false serving=true terminating=true\n +- terminating \(deletionTimestamp 2026-01-01T00:00:30Z\)/);
+  const pending = runEndpoints(opts('causes.yaml', { explain: 'pending/api' }));
+  assert.match(pending, /pending\/api-1 +OUT\n +- no pod IP \(status\.podIP empty, phase Pending\)/);
+  // JSON carries the same verdicts for scripts.
+  const json = JSON.parse(runEndpoints(opts('causes.yaml', { explain: 'probe/api', output: 'json' }))) as { likelyCause: string; pods: { pod: string; outcome: string; ready: boolean }[] };
+  assert.match(json.likelyCause, /not Ready: condition Ready=False/);
+  assert.deepEqual(json.pods.filter((p) => p.outcome === 'in').map((p) => [p.pod, p.ready]), [['probe/api-1', false], ['probe/api-2', false]]);
+});
+
 test('endpoints: same input, same output (slice names are seeded)', () => {
   assert.equal(runEndpoints(opts('mixed.yaml')), runEndpoints(opts('mixed.yaml')));
 });
