@@ -26,6 +26,9 @@ export function ebpfModel({ costs }: ModeOptions): ModeModel {
     natInConntrack: false,
     activationLagNs: costs.ebpfAgentLagNs,
     affinityStore: 'timeout',
+    // Cilium: a Service without a backend usable from this node answers per
+    // --service-no-backend-response, default reject (ICMP).
+    noLocalEndpoints: 'reject',
     syncCost(w: SyncWork): SyncCost {
       let updates = 0;
       if (w.full) updates = w.services + w.endpoints;

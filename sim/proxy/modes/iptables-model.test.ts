@@ -25,14 +25,14 @@ import type { ServiceSpec } from '../../k8s/objects.ts';
  * checks that the rules visited and the CPU cost (plus the conntrack insert, which the node path
  * charges outside netfilter) equal the formula for the same chain position and chosen endpoint.
  */
-function cluster(withEndpoints: number, without: number, endpoints: number, extra: Partial<ServiceSpec> = {}) {
+function cluster(withEndpoints: number, without: number, endpoints: number, extra: Partial<ServiceSpec> = {}, nodeOf: (service: number, e: number) => string = () => '') {
   const services = [];
   const slices = [];
   for (let i = 0; i < withEndpoints + without; i++) {
     const ip = `172.30.${i >> 8}.${i & 255}`;
     services.push(testService('ns', `svc${i}`, { clusterIP: ip, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
     if (i < withEndpoints) {
-      const eps = Array.from({ length: endpoints }, (_, e) => ({ ip: `10.180.${i}.${e + 1}` }));
+      const eps = Array.from({ length: endpoints }, (_, e) => ({ ip: `10.180.${i}.${e + 1}`, ...(nodeOf(i, e) ? { nodeName: nodeOf(i, e) } : {}) }));
       slices.push(testSlice('ns', `svc${i}`, eps, [{ name: 'p80', port: 8080 }]));
     }
   }
@@ -190,4 +190,53 @@ test('affinity rules cost more restore lines and rules, as kube-proxy writes the
       assert.equal(grown, iptablesLinesPerService(e, affinity), `${e} endpoints, affinity ${affinity}`);
     }
   }
+});
+
+test('internalTrafficPolicy Local: a node walks only its local endpoints, and drops what has none here, as the model counts', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 1000 }),
+      (withEps, without, endpoints, here, pick, seed) => {
+        // Endpoint e of Service i runs on this node when here[i * 5 + e].
+        const node = FAKE_PROXIER_OPTIONS.nodeName;
+        const { ruleset, compiled, state } = cluster(withEps, without, endpoints, { internalTrafficPolicy: 'Local' }, (i, e) => (here[i * 5 + e] ? node : 'other-node'));
+        const service = pick % (withEps + without);
+        const vip = `172.30.${service >> 8}.${service & 255}`;
+        const all = [...state.endpoints.values()].find((l) => l[0]!.ip.startsWith(`10.180.${service}.`)) ?? [];
+        const local = all.filter((e) => e.isLocal);
+        // What the run model knows per node: Services whose traffic the node rejects or drops.
+        let notHere = 0;
+        for (let i = 0; i < withEps + without; i++) if (i >= withEps || !Array.from({ length: endpoints }, (_, e) => here[i * 5 + e]).some(Boolean)) notHere++;
+        const rejectsAndDrops = ruleset.tables.get('filter')!.chains.get('KUBE-SERVICES')!.rules;
+        assert.equal(rejectsAndDrops.length, notHere);
+        const c = ctx(seed);
+        const res = newHookResult();
+        const p = makePacket({ proto: 'tcp', src: parseIPv4('10.0.1.5'), dst: parseIPv4(vip), sport: 40000, dport: 80 });
+        const model = iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy' });
+        let position: number;
+        let chosen = 0;
+        if (local.length > 0) {
+          position = ruleset.tables.get('nat')!.chains.get('KUBE-SERVICES')!.rules.findIndex((r) => renderRuleSpec(r).includes(`-d ${vip}/32`));
+          for (const hook of ['PREROUTING', 'FORWARD', 'POSTROUTING'] as const) assert.equal(evaluateHook(compiled, hook, p, c, res), 'ACCEPT');
+          chosen = local.findIndex((e) => e.ip === formatIPv4(p.dst));
+          assert.ok(chosen >= 0, 'DNAT to a local endpoint');
+        } else {
+          position = rejectsAndDrops.findIndex((r) => renderRuleSpec(r).includes(`-d ${vip}/32`));
+          assert.equal(evaluateHook(compiled, 'PREROUTING', p, c, res), 'ACCEPT');
+          assert.equal(evaluateHook(compiled, 'FORWARD', p, c, res), all.length > 0 ? 'DROP' : 'REJECT');
+        }
+        assert.ok(position >= 0);
+        const m = model.firstPacket({ services: withEps + without, servicesWithoutEndpoints: notHere, position, endpoints: local.length, chosen, ...(local.length === 0 && all.length > 0 ? { noLocalEndpoints: true } : {}) });
+        assert.equal(m.rulesVisited, res.rulesVisited, `position ${position}, ${local.length} local of ${all.length}`);
+        assert.ok(Math.abs(m.costNs - (res.costNs + DEFAULT_COSTS.conntrackInsertNs)) < 1e-6, `cost ${m.costNs} vs ${res.costNs} + conntrack insert`);
+        assert.equal(model.noLocalEndpoints, 'drop');
+      },
+    ),
+    { numRuns: 60 },
+  );
 });

@@ -73,6 +73,9 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
     natInConntrack: true,
     activationLagNs: 0,
     affinityStore: 'xt_recent',
+    // serviceContext in pkg/proxy/iptables/proxier.go: internal Local without local endpoints ->
+    // `-j DROP` with comment "... has no local endpoints" in filter KUBE-SERVICES.
+    noLocalEndpoints: 'drop',
     syncCost(w: SyncWork): SyncCost {
       let lines = BASE_LINES;
       if (w.full) {

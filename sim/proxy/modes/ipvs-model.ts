@@ -41,6 +41,9 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
     natInConntrack: true,
     activationLagNs: 0,
     affinityStore: 'timeout',
+    // The virtual server stays with no real server (the proxier's Local list is empty); IPVS finds no
+    // destination and ip_vs_leave answers ICMP port unreachable (net/netfilter/ipvs/ip_vs_core.c).
+    noLocalEndpoints: 'reject',
     syncCost(w: SyncWork): SyncCost {
       let objects = 0;
       if (w.full) objects += w.services + w.endpoints; // ensure every VS and RS on the first sync

@@ -41,6 +41,12 @@ export interface FirstPacketInput {
    * a hit (then `chosen` is that endpoint and no random choice is made), all endpoints on a miss.
    */
   affinity?: AffinityWalk;
+  /**
+   * `endpoints` is 0 because none of the Service's endpoints is on this node (internalTrafficPolicy
+   * Local) while it has some elsewhere: kube-proxy's rule for the port drops instead of rejecting
+   * (see ModeModel.noLocalEndpoints).
+   */
+  noLocalEndpoints?: boolean;
 }
 
 export interface AffinityWalk {
@@ -84,6 +90,13 @@ export interface ModeModel {
    * map, the userspace proxy's in-memory table).
    */
   readonly affinityStore: 'xt_recent' | 'timeout';
+  /**
+   * What a pod's connection to an internalTrafficPolicy Local Service meets on a node without a local
+   * endpoint (the Service has endpoints elsewhere): 'drop' (kube-proxy's iptables and nftables DROP /
+   * drop verdict: the SYN is lost and the client retries until its connect timeout) or 'reject'
+   * (an immediate ICMP port unreachable).
+   */
+  readonly noLocalEndpoints: 'drop' | 'reject';
 }
 
 export interface ModeOptions {

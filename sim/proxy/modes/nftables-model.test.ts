@@ -24,12 +24,13 @@ import type { Endpoint } from '../endpoint.ts';
  */
 const OPTIONS = { nodeName: 'test-node', nodeIP: '192.168.0.2', clusterCIDR: '10.0.0.0/8', serviceCIDRs: ['172.30.0.0/16'], nodePortIPs: ['192.168.0.2'], masqueradeMark: '0x4000' };
 
-function build(withEndpoints: number, without: number, endpoints: number, extra: Partial<ServiceSpec> = {}) {
+function build(withEndpoints: number, without: number, endpoints: number, extra: Partial<ServiceSpec> = {}, nodeOf: (service: number, e: number) => string = () => '') {
   const services = [];
   const slices = [];
   for (let i = 0; i < withEndpoints + without; i++) {
     services.push(testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
-    if (i < withEndpoints) slices.push(testSlice('ns', `svc${i}`, Array.from({ length: endpoints }, (_, e) => ({ ip: `10.180.${i}.${e + 1}` })), [{ name: 'p80', port: 8080 }]));
+    const ep = (e: number) => ({ ip: `10.180.${i}.${e + 1}`, ...(nodeOf(i, e) ? { nodeName: nodeOf(i, e) } : {}) });
+    if (i < withEndpoints) slices.push(testSlice('ns', `svc${i}`, Array.from({ length: endpoints }, (_, e) => ep(e)), [{ name: 'p80', port: 8080 }]));
   }
   const state = proxyStateFromObjects(services, slices, 'test-node');
   const sync = new NftablesProxier(OPTIONS).sync({ state, full: true });
@@ -154,4 +155,27 @@ test('a full sync\'s transaction lines grow per endpoint as the model counts the
     const units = (eps: number) => model.syncCost({ full: true, services: 5, servicesWithoutEndpoints: 1, endpoints: 4 * eps, changed: [] }).units;
     assert.equal(b - a, units(5) - units(2), affinity ? 'with affinity' : 'without');
   }
+});
+
+test('internalTrafficPolicy Local: local endpoints only, and a drop verdict where there is none, as the model counts', () => {
+  const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft' });
+  assert.equal(model.noLocalEndpoints, 'drop');
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), fc.nat(), (withEps, without, endpoints, here, pick) => {
+      const { rs, state } = build(withEps, without, endpoints, { internalTrafficPolicy: 'Local' }, (i, e) => (here[i * 5 + e] ? 'test-node' : 'other-node'));
+      const service = pick % (withEps + without);
+      const all = [...state.endpoints.values()].find((l) => l[0]!.ip.startsWith(`10.180.${service}.`)) ?? [];
+      const local = all.filter((e) => e.isLocal);
+      const ctx = { nowNs: 0, ctState: CT_STATE_BITS.new, localAddresses: new Set([parseIPv4('192.168.0.2')]), numgen: new RandomStream(pick, 'test/numgen'), dynamic: new DynamicSets(), costs: DEFAULT_COSTS };
+      const w = walk(rs, ctx, parseIPv4('10.0.1.5'), parseIPv4(`172.30.${service >> 8}.${service & 255}`), 40000);
+      assert.equal(w.verdict, local.length > 0 ? 'accept' : all.length > 0 ? 'drop' : 'reject');
+      const chosen = local.findIndex((e) => e.ip === w.dst);
+      if (local.length > 0) assert.ok(chosen >= 0, 'DNAT to a local endpoint');
+      const m = model.firstPacket({ services: withEps + without, servicesWithoutEndpoints: 0, position: 0, endpoints: local.length, chosen: Math.max(0, chosen), ...(local.length === 0 && all.length > 0 ? { noLocalEndpoints: true } : {}) });
+      assert.equal(m.rulesVisited, w.rules, 'rules');
+      assert.equal(m.lookups, w.lookups, 'lookups');
+      assert.ok(Math.abs(m.costNs - (w.cost + DEFAULT_COSTS.conntrackInsertNs)) < 1e-6, `cost ${m.costNs} vs ${w.cost} + conntrack insert`);
+    }),
+    { numRuns: 60 },
+  );
 });

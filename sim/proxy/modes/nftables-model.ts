@@ -34,6 +34,8 @@ const RULES = 15;
 const LOOKUPS = 6;
 const BASE_CHAINS = 4;
 const NO_ENDPOINT = { rules: 8, lookups: 4, baseChains: 3 };
+/** internalTrafficPolicy Local, no endpoint on this node: the map's `drop` verdict ends the walk a rule earlier (no reject chain). */
+const NO_LOCAL_ENDPOINT = { rules: 7, lookups: 4, baseChains: 3 };
 /** Kernel memory per nft rule (~250 bytes with expressions) and per set/map element (~100 bytes). */
 const RULE_BYTES = 250;
 const ELEMENT_BYTES = 100;
@@ -47,6 +49,9 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     natInConntrack: true,
     activationLagNs: 0,
     affinityStore: 'timeout',
+    // pkg/proxy/nftables/proxier.go: internal Local without local endpoints -> a `drop` verdict in
+    // the no-endpoint-services map.
+    noLocalEndpoints: 'drop',
     syncCost(w: SyncWork): SyncCost {
       let lines = BASE_LINES;
       if (w.full) lines += 5 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints;
@@ -63,7 +68,9 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
       const skip = a?.hit ? 1 : 0;
       const w =
         p.endpoints === 0
-          ? NO_ENDPOINT
+          ? p.noLocalEndpoints
+            ? NO_LOCAL_ENDPOINT
+            : NO_ENDPOINT
           : a
             ? { rules: RULES + a.checked - skip + 1, lookups: LOOKUPS + a.checked - skip, baseChains: BASE_CHAINS }
             : { rules: RULES, lookups: LOOKUPS, baseChains: BASE_CHAINS };

@@ -24,6 +24,8 @@ export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): Mode
     natInConntrack: true,
     activationLagNs: 0,
     affinityStore: 'timeout',
+    // Never reached: the userspace proxy had no internalTrafficPolicy (run-point refuses the pair).
+    noLocalEndpoints: 'reject',
     syncCost(w: SyncWork): SyncCost {
       // Endpoint changes only touch the proxy's memory; a full sync re-ensures every portal rule.
       // Each `iptables` call swaps the whole table, so it costs in proportion to the table's size.

@@ -31,6 +31,11 @@ export interface ModelConfig {
      */
     sessionAffinity: 'None' | 'ClientIP';
     sessionAffinityTimeoutNs: number;
+    /**
+     * spec.internalTrafficPolicy of every Service. Local: a node's rules hold only the endpoints on
+     * that node, and a client on a node without one is dropped (sim/scenario/model/local-endpoints.ts).
+     */
+    trafficPolicy: 'Cluster' | 'Local';
     serviceCIDR?: string;
     clusterCIDR?: string;
   };

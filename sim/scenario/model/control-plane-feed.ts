@@ -29,12 +29,18 @@ export class ControlPlaneFeed implements PodLiveness {
   private readonly rvs: number[] = [];
   private readonly versions: number[] = [];
 
-  /** `affinitySeconds`: the Services' ClientIP affinity timeout (0: none), which the control plane's own Services do not carry. */
+  private readonly internalLocal: boolean;
+
+  /**
+   * `affinitySeconds`: the Services' ClientIP affinity timeout (0: none); `internalLocal`: their
+   * internalTrafficPolicy is Local. The control plane's own Service objects carry neither.
+   */
   constructor(
     private readonly cp: ControlPlane,
     private readonly timeline: EndpointTimeline,
-    affinitySeconds = 0,
+    { affinitySeconds = 0, internalLocal = false }: { affinitySeconds?: number; internalLocal?: boolean } = {},
   ) {
+    this.internalLocal = internalLocal;
     for (const s of cp.services()) {
       this.index.set(s.key, this.ports.length);
       this.slices.set(s.key, new Map());
@@ -69,7 +75,7 @@ export class ControlPlaneFeed implements PodLiveness {
     else byName.set(c.slice.metadata.name!, c.slice);
     const before = this.timeline.endpointsAt(i, this.timeline.version);
     const after = this.programmed(i);
-    if (!sameEndpoints(before, after)) this.timeline.apply(i, after, c.triggerTime);
+    if (!sameEndpoints(before, after, this.internalLocal)) this.timeline.apply(i, after, c.triggerTime);
     // The callback runs at the commit, so the API server's last resourceVersion is this write's
     // (for a DELETED slice the object still carries its previous version).
     this.rvs.push(this.cp.api.resourceVersion);
@@ -96,6 +102,9 @@ export class ControlPlaneFeed implements PodLiveness {
     const merged = endpointsFromSlices([...this.slices.get(sp.portName.namespace + '/' + sp.portName.name)!.values()], '');
     const all: Endpoint[] = [];
     for (const list of merged.values()) all.push(...list);
+    // Local: each node narrows this to its own endpoints (LocalEndpoints), ready ones first, else
+    // serving-terminating ones, so the timeline keeps every endpoint either could pick.
+    if (this.internalLocal) return all.filter((e) => e.ready || (e.serving && e.terminating));
     return categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints;
   }
 }
@@ -104,8 +113,14 @@ function serviceKey(slice: EndpointSlice): string {
   return `${slice.metadata.namespace ?? 'default'}/${slice.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
 }
 
-function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+/** Same endpoints; with `conditions`, also the same ready and terminating state (which Local lists depend on). */
+function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[], conditions: boolean): boolean {
   if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k]!.endpoint !== b[k]!.endpoint) return false;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k]!;
+    const y = b[k]!;
+    if (x.endpoint !== y.endpoint) return false;
+    if (conditions && (x.ready !== y.ready || x.terminating !== y.terminating || x.nodeName !== y.nodeName)) return false;
+  }
   return true;
 }

@@ -27,6 +27,8 @@ export class ProgrammingProbe {
     private readonly agents: readonly ProxyAgent[],
     private readonly everyNs: number,
     private readonly watchLatency: Distribution,
+    /** internalTrafficPolicy Local: never flap a node's last local endpoint (that would drop its clients). */
+    private readonly keepLastLocal = false,
   ) {
     this.rng = sim.rng('metrics/programming-probe');
     this.watch = sim.rng('metrics/programming-probe/watch');
@@ -49,11 +51,15 @@ export class ProgrammingProbe {
     } else {
       const service = this.rng.integer(0, t.services.length - 1);
       const list = t.endpointsAt(service, t.version);
-      // A Service with a single endpoint keeps it: the probe must not make a Service reject.
+      // A Service with a single endpoint keeps it: the probe must not make a Service reject (with
+      // Local, nor a node drop: the flapped endpoint must have a neighbour on its node).
       if (list.length > 1) {
         const k = this.rng.integer(0, list.length - 1);
-        this.flapped = { service, endpoint: list[k]! };
-        t.apply(service, list.filter((_, i) => i !== k), now);
+        const ep = list[k]!;
+        if (!this.keepLastLocal || list.some((e, i) => i !== k && e.nodeName === ep.nodeName)) {
+          this.flapped = { service, endpoint: ep };
+          t.apply(service, list.filter((_, i) => i !== k), now);
+        }
       }
     }
     const version = t.version;

@@ -13,7 +13,7 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   warmupNs: SECOND,
   timeseriesIntervalNs: SECOND,
   programmingProbeNs: 0,
-  cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP', sessionAffinity: 'None', sessionAffinityTimeoutNs: 10800 * SECOND },
+  cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP', sessionAffinity: 'None', sessionAffinityTimeoutNs: 10800 * SECOND, trafficPolicy: 'Cluster' },
   proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
   costs: DEFAULT_COSTS,
   traffic: { model: 'open', protocol: 'tcp', clients: 0, thinkTime: { kind: 'constant', value: 0 }, connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS } },
@@ -258,4 +258,56 @@ test('ClientIP affinity and hard kills: a client pinned to a killed pod fails on
     assert.ok(p.bins <= pinned.metrics['churn.podKills']! * 15, `${mode}: ${p.bins} failing bins`);
     assert.equal(pinned.metrics['connections.total']! - pinned.metrics['connections.ok']!, p.failed, mode);
   }
+});
+
+const local = (c: ModelConfig): ModelConfig => ({ ...c, cluster: { ...c.cluster, trafficPolicy: 'Local' } });
+
+test('internalTrafficPolicy Local: clients on a node without a local endpoint are dropped (iptables, nftables) or refused (ipvs, ebpf)', () => {
+  for (const mode of ['iptables', 'nftables', 'ipvs', 'ebpf'] as const) {
+    // 5 nodes, 2 endpoints per Service placed round-robin: each Service has local endpoints on 2 nodes of 5.
+    const c = local(config(mode, 50));
+    c.cluster = { ...c.cluster, endpointsPerService: 2 };
+    const m = runModel(c).metrics;
+    const total = m['connections.total']!;
+    const failed = mode === 'iptables' || mode === 'nftables' ? m['connections.dropped']! : m['connections.refused']!;
+    assert.ok(failed > 0.55 * total && failed < 0.65 * total, `${mode}: ${failed} of ${total} failed (expected 3/5)`);
+    assert.equal(failed, m['drops.no_local_endpoints'], `${mode}: every failure names the missing local endpoint`);
+    assert.equal(m['connections.ok']! + failed, total, mode);
+    const cluster = runModel(config(mode, 50)).metrics;
+    assert.equal(cluster['connections.ok'], cluster['connections.total'], `${mode}: Cluster policy reaches every endpoint from every node`);
+  }
+});
+
+test('internalTrafficPolicy Local: a node programs only its own endpoints (fewer rules, shorter syncs), and its clients reach them', () => {
+  const run = (policy: 'Cluster' | 'Local', mode: ProxyMode) => {
+    let c = config(mode, 400);
+    if (policy === 'Local') c = local(c);
+    // 4 endpoints on each of the 5 nodes: every node has 4 local endpoints of each Service (20 in all).
+    c.cluster = { ...c.cluster, endpointsPerService: 20 };
+    c.programmingProbeNs = 500 * MS;
+    return runModel(c).metrics;
+  };
+  for (const mode of ['iptables', 'nftables'] as const) {
+    const l = run('Local', mode);
+    const cl = run('Cluster', mode);
+    assert.equal(l['connections.ok'], l['connections.total'], `${mode}: no drops with local endpoints everywhere`);
+    assert.ok(l['kernel.rules']! < cl['kernel.rules']!, `${mode}: rules ${l['kernel.rules']} vs ${cl['kernel.rules']}`);
+    assert.ok(l['fullSyncDuration.mean']! < cl['fullSyncDuration.mean']!, `${mode}: full sync ${l['fullSyncDuration.mean']} vs ${cl['fullSyncDuration.mean']}`);
+    assert.ok(l['syncUnits.max']! < cl['syncUnits.max']!, `${mode}: sync units ${l['syncUnits.max']} vs ${cl['syncUnits.max']}`);
+  }
+  // iptables: the probability cascade walks local endpoints only: 4 instead of 20.
+  assert.ok(run('Local', 'iptables')['rulesVisited.mean']! < run('Cluster', 'iptables')['rulesVisited.mean']! - 5);
+});
+
+test('internalTrafficPolicy Local with churn: a hard-killed local pod fails its node\'s clients until the sync, then they are dropped until a local pod is ready again', () => {
+  const c = local(config('iptables', 1));
+  c.cluster = { ...c.cluster, nodes: 2, endpointsPerService: 2 };
+  c.traffic = { ...c.traffic, connectionsPerSecond: 200, sourceNodes: 2, targetServices: 1 };
+  c.durationNs = 40 * SECOND;
+  c.churn = [{ kind: 'pod-kill', start: 2 * SECOND, every: 10 * SECOND, ratePerMinute: 6, gracefulTermination: false, terminationGracePeriod: 0 }];
+  const m = runModel(c).metrics;
+  assert.ok(m['churn.podKills']! >= 1, 'pods were killed');
+  assert.ok(m['connections.timeout']! + m['connections.reset']! > 0, 'connections to the killed pod failed before the sync');
+  assert.ok(m['drops.no_local_endpoints']! > 0, 'then the node had no local endpoint until the replacement was ready');
+  assert.deepEqual(runModel(c).metrics, m, 'deterministic');
 });

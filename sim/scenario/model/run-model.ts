@@ -2,7 +2,8 @@ import { Simulator } from '../../engine/simulator.ts';
 import { HOUR, SECOND } from '../../engine/time.ts';
 import { parseIPv4 } from '../../net/ipv4.ts';
 import { Histogram } from '../../engine/stats/histogram.ts';
-import { modeModel } from '../../proxy/modes/index.ts';
+import { modeModel, type ModeModel, type SyncWork } from '../../proxy/modes/index.ts';
+import { LocalEndpoints } from './local-endpoints.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import { ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
 import { ActiveVersions } from '../../proxy/sync/active-versions.ts';
@@ -27,15 +28,19 @@ import type { RandomStream } from '../../engine/random.ts';
 export function runModel(config: ModelConfig): RunOutput {
   const sim = new Simulator({ seed: config.seed });
   const timeline = new EndpointTimeline();
+  const internalLocal = config.cluster.trafficPolicy === 'Local';
   let controlPlane: ControlPlane | null = null;
   let feed: ControlPlaneFeed | null = null;
   if (config.churn.length > 0) {
     controlPlane = buildControlPlane(sim, config);
-    feed = new ControlPlaneFeed(controlPlane, timeline, affinitySeconds(config));
+    feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal });
   } else {
     const cluster = syntheticCluster({ ...config.cluster, affinitySeconds: affinitySeconds(config) });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
+  // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
+  const nodeNames = controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
+  const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
 
   const sessionAffinity = config.cluster.sessionAffinity === 'ClientIP';
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
@@ -104,7 +109,7 @@ export function runModel(config: ModelConfig): RunOutput {
     syncFailureProbability: config.proxy.syncFailureProbability,
     fullSyncPeriodNs: config.proxy.fullSyncPeriodNs,
   };
-  for (let n = 0; n < config.cluster.nodes; n++) agents.push(new ProxyAgent(sim, n, timeline, mode, agentOptions, observer));
+  for (let n = 0; n < config.cluster.nodes; n++) agents.push(new ProxyAgent(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, observer));
 
   // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
   const liveness: PodLiveness = feed ?? { answer: () => 'serving' };
@@ -113,7 +118,7 @@ export function runModel(config: ModelConfig): RunOutput {
   controlPlane?.onEndpointChange((r) => {
     if (r.t1 >= config.warmupNs) sliceLatency.record(r.t1 - r.t0);
   });
-  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness, affinity);
+  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness, affinity, local);
   const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
   if (mode.natInConntrack) {
     conntrack.start(config.durationNs);
@@ -121,11 +126,12 @@ export function runModel(config: ModelConfig): RunOutput {
   }
   for (const a of agents) a.startLoop();
   controlPlane?.start();
-  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency).start();
+  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, internalLocal).start();
   traffic.start();
   sim.run(config.durationNs);
 
-  const objects = mode.kernelObjects(timeline.services.length, timeline.totalEndpointsAt(timeline.version));
+  // Kernel objects of one node (node 0, with Local: its own endpoints).
+  const objects = mode.kernelObjects(timeline.services.length, local ? local.totalAt(0, timeline.version) : timeline.totalEndpointsAt(timeline.version));
   return metrics.output(
     {
       'kernel.rules': objects.rules,
@@ -143,6 +149,26 @@ export function runModel(config: ModelConfig): RunOutput {
 }
 
 export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
+
+/**
+ * internalTrafficPolicy Local: node `n`'s syncs write only its own endpoints (an SVL chain and SEP
+ * chains for the local ones, a DROP rule for ports with none here), so its sync cost is the mode's for
+ * the node's counts. The agent describes a sync in cluster-wide counts; this recounts the same sync
+ * (from the node's active version to the one it heard, which ProxyAgent.start checks out just before
+ * asking for the cost) in the node's own.
+ */
+function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: EndpointTimeline, agents: readonly ProxyAgent[], n: number): ModeModel {
+  return {
+    ...mode,
+    syncCost(w: SyncWork) {
+      const agent = agents[n]!;
+      const from = agent.active;
+      const to = agent.heard;
+      const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => ({ before: local.at(n, s, from).length, after: local.at(n, s, to).length }));
+      return mode.syncCost({ full: w.full, services: w.services, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed });
+    },
+  };
+}
 
 /** The Services' stickyMaxAgeSeconds: 0 without ClientIP affinity. */
 function affinitySeconds(config: ModelConfig): number {

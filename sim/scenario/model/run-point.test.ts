@@ -30,6 +30,11 @@ test('an affinity timeout Kubernetes would not accept is refused, naming the fie
 });
 
 test('what the model does not simulate yet is refused, naming the field', () => {
-  refused(', trafficPolicy: Local', 'cluster.services.trafficPolicy');
   refused(', ports: 2', 'cluster.services.ports');
+});
+
+test('internalTrafficPolicy Local reaches the model, except with the userspace proxy, which never had it', () => {
+  assert.equal(configOf('').cluster.trafficPolicy, 'Cluster');
+  assert.equal(configOf(', trafficPolicy: Local').cluster.trafficPolicy, 'Local');
+  assert.throws(() => configOf(', trafficPolicy: Local', 'proxy: { mode: userspace }\n'), (e: unknown) => e instanceof InputError && e.where === 'cluster.services.trafficPolicy');
 });

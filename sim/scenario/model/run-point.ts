@@ -43,7 +43,9 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   // whole seconds; kube-proxy writes it as `--seconds` / `timeout Ns` / `-p`.
   if (services.sessionAffinity === 'ClientIP' && (affinityTimeout % SECOND !== 0 || affinityTimeout <= 0 || affinityTimeout > MAX_CLIENT_IP_AFFINITY_NS))
     throw new InputError('cluster.services.sessionAffinityTimeout', 'whole seconds from 1s to 86400s (sessionAffinityConfig.clientIP.timeoutSeconds)', formatDuration(affinityTimeout));
-  if (services.trafficPolicy !== 'Cluster') throw new InputError('cluster.services.trafficPolicy', 'Cluster (Local policies are rendered but not yet simulated in runs)', services.trafficPolicy);
+  // internalTrafficPolicy went GA in 1.26, the release that removed the userspace proxy, which never implemented it.
+  if (services.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
+    throw new InputError('cluster.services.trafficPolicy', 'Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
   if ((s.traffic.protocol === 'udp') !== (services.protocol === 'UDP'))
     throw new InputError('traffic.protocol', `the protocol of the Services' port (cluster.services.protocol is ${services.protocol})`, s.traffic.protocol);
   if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
@@ -61,6 +63,7 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
       protocol: services.protocol,
       sessionAffinity: services.sessionAffinity,
       sessionAffinityTimeoutNs: affinityTimeout,
+      trafficPolicy: services.trafficPolicy,
       serviceCIDR: s.cluster.serviceCIDR,
       clusterCIDR: s.cluster.clusterCIDR,
     },

@@ -2,6 +2,7 @@ import type { Simulator } from '../../engine/simulator.ts';
 import type { RandomStream } from '../../engine/random.ts';
 import type { AffinityWalk, ModeModel } from '../../proxy/modes/mode-model.ts';
 import type { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
+import type { LocalEndpoints } from './local-endpoints.ts';
 import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
@@ -43,6 +44,10 @@ interface Client {
  * goes there again, a miss chooses as usual, and either way the choice is remembered when the
  * first packet gets through conntrack (the `--set` / `update` is in the endpoint chain, which a
  * packet dropped by a full conntrack table never reaches).
+ * With internalTrafficPolicy Local a node's rules hold its own endpoints only (LocalEndpoints): a
+ * client there is balanced over them, and on a node with none (while the Service has endpoints
+ * elsewhere) the mode drops the SYN (iptables, nftables: the client waits out its connect timeout)
+ * or rejects it (ModeModel.noLocalEndpoints).
  */
 export class TrafficModel {
   private readonly arrivals: RandomStream;
@@ -67,6 +72,7 @@ export class TrafficModel {
     private readonly metrics: RunMetrics,
     private readonly liveness: PodLiveness,
     private readonly affinity: SessionAffinity | null = null,
+    private readonly local: LocalEndpoints | null = null,
   ) {
     this.arrivals = sim.rng('traffic/arrivals');
     this.pick = sim.rng('traffic/destinations');
@@ -125,8 +131,12 @@ export class TrafficModel {
     const sim = this.sim;
     const agent = this.agents[node]!;
     const version = agent.active;
-    const endpoints = this.timeline.endpointsAt(service, version);
+    const anywhere = this.timeline.endpointsAt(service, version);
+    const endpoints = this.local ? this.local.at(node, service, version) : anywhere;
+    // Ports this node rejects or drops: their rules are in filter KUBE-SERVICES, not nat.
+    const without = this.local ? this.local.withoutAt(node, version) : this.timeline.servicesWithoutEndpointsAt(version);
     const n = endpoints.length;
+    const noLocal = n === 0 && anywhere.length > 0;
     const client = clientIp(node, pod);
     let chosen = 0;
     let walk: AffinityWalk | undefined;
@@ -137,15 +147,16 @@ export class TrafficModel {
       walk.hit = a.index >= 0;
       chosen = walk.hit ? a.index : this.choose(node, service, n);
     } else if (n > 0) chosen = this.choose(node, service, n);
-    const withEndpoints = this.timeline.services.length - this.timeline.servicesWithoutEndpointsAt(version);
-    const position = servicePosition(node, agent.generation, service, n === 0 ? Math.max(1, this.timeline.servicesWithoutEndpointsAt(version)) : Math.max(1, withEndpoints));
+    const withEndpoints = this.timeline.services.length - without;
+    const position = servicePosition(node, agent.generation, service, n === 0 ? Math.max(1, without) : Math.max(1, withEndpoints));
     const cost = this.mode.firstPacket({
       services: this.timeline.services.length,
-      servicesWithoutEndpoints: this.timeline.servicesWithoutEndpointsAt(version),
+      servicesWithoutEndpoints: without,
       position,
       endpoints: n,
       chosen,
       ...(walk ? { affinity: walk } : {}),
+      ...(noLocal ? { noLocalEndpoints: true } : {}),
     });
     const measured = sim.now >= this.config.warmupNs;
     if (measured) {
@@ -154,9 +165,14 @@ export class TrafficModel {
       if (walk) walk.hit ? this.metrics.affinityHits++ : this.metrics.affinityMisses++;
     }
     const t = this.config.traffic;
+    if (noLocal && this.mode.noLocalEndpoints === 'drop') {
+      // kube-proxy's DROP "has no local endpoints": the SYN (or datagram) is lost; the client retries until it gives up.
+      if (measured) this.metrics.connection(sim.now, 'dropped', 'no local endpoints');
+      return t.connectTimeoutNs;
+    }
     if (n === 0) {
       // kube-proxy's REJECT for a service without endpoints: ICMP port unreachable, at once.
-      if (measured) this.metrics.connection(sim.now, 'refused', 'service has no endpoints');
+      if (measured) this.metrics.connection(sim.now, 'refused', noLocal ? 'no local endpoints' : 'service has no endpoints');
       return t.rttNs;
     }
     if (t.protocol === 'udp') {
