@@ -19,6 +19,11 @@
  * - node/established packet: 1000 ACKs of established connections (conntrack lookup, NAT from the
  *   entry, no nat walk).
  *
+ * - client tables: what a large scenario pays per node (sim/scenario/model/client-conntrack.ts keeps
+ *   one table per client node): 1000 tables at kube-proxy's defaults (nf_conntrack_max 131072,
+ *   32768 buckets), each given 20 connections and one full gc pass. The hash is sized to use, so this
+ *   does not grow with nf_conntrack_buckets; before, each table allocated 128 KiB of bucket heads.
+ *
  * Figures reported beside the timing say what one call did in the simulated table and path.
  */
 import { ConntrackTable, CtLookup, GcScanResult } from '../sim/conntrack/table.ts';
@@ -157,6 +162,38 @@ function expireTask(size: number): BenchTask {
   };
 }
 
+const CLIENT_TABLES = 1000;
+const CLIENT_CONNECTIONS = 20;
+
+function clientTablesTask(): BenchTask {
+  const lk = new CtLookup();
+  const r = new GcScanResult();
+  const p = makePacket({ proto: 'tcp', src: 0, dst: VIP, sport: 0, dport: 80 });
+  let heads = 0;
+  let scanned = 0;
+  return {
+    name: `conntrack/client tables nodes=${CLIENT_TABLES}`,
+    fn: () => {
+      heads = 0;
+      scanned = 0;
+      for (let i = 0; i < CLIENT_TABLES; i++) {
+        const t = new ConntrackTable({ max: 131072, buckets: kubeProxyHashsize(131072), timeouts: TIMEOUTS });
+        for (let k = 0; k < CLIENT_CONNECTIONS; k++) {
+          set(p, (0xac100000 + i) >>> 0, 32768 + k, VIP, 80, TCP_SYN);
+          t.track(p, 0, lk);
+          t.setDnat(lk.entry, BACKEND + k, 8080);
+          t.confirm(lk.entry, 0);
+        }
+        t.gcScan(0, t.buckets, SECOND, r);
+        heads += t.physicalBuckets;
+        scanned += r.scanned;
+      }
+    },
+    per: { unit: 'table', count: CLIENT_TABLES },
+    figures: () => ({ bucketHeadsPerTable: heads / CLIENT_TABLES, nodesScannedPerTable: scanned / CLIENT_TABLES }),
+  };
+}
+
 /** ClusterIP of service i: 172.30.0.0/16 from .0.1 up. */
 function clusterIp(i: number): number {
   return (0xac1e0000 + i + 1) >>> 0;
@@ -261,6 +298,7 @@ const suite: BenchSuite = {
     return [
       ...sizes.flatMap((s) => [insertTask(s), lookupTask(s), expireTask(s)]),
       ...services.flatMap((n) => [nodeFirstPacketTask(n), nodeEstablishedTask(n)]),
+      clientTablesTask(),
     ];
   },
 };

@@ -260,8 +260,9 @@ export class ConntrackTable {
     let n = this.heads[b >>> this.shift]!;
     while (n >= 0) {
       let next = this.nNext[n]!;
-      // Only bucket b's nodes are met, as in the kernel's chain (the physical chain holds others too).
-      if (this.nBucket[n] === b) {
+      // Only bucket b's nodes are met, as in the kernel's chain (a physical chain holds others too
+      // until the heads are fully grown).
+      if (this.shift === 0 || this.nBucket[n] === b) {
         const e = n >> 1;
         if (this.eExpires[e]! <= now) {
           // Reaping unlinks both nodes of the entry; step over the other one if it comes next.
@@ -582,7 +583,33 @@ export class ConntrackTable {
     const end = Math.min(this.buckets, fromBucket + count);
     let scanned = 0, expired = 0, evicted = 0, sum = 0, live = 0;
     const bucketOfNode = this.nBucket;
-    const phEnd = end > fromBucket ? ((end - 1) >>> this.shift) + 1 : 0;
+    // Fully grown heads (one per bucket): the chains are the kernel's, walked as they are.
+    for (let b = this.shift === 0 ? fromBucket : end; b < end; b++) {
+      let n = this.heads[b]!;
+      while (n >= 0) {
+        // The whole entry may be removed below, taking `next` with it if it is the entry's other node.
+        let next = this.nNext[n]!;
+        while (next >= 0 && next >> 1 === n >> 1) next = this.nNext[next]!;
+        const e = n >> 1;
+        // Like the kernel's, the scan meets each entry once per tuple node (twice if it stays).
+        scanned++;
+        const left = this.eExpires[e]! - now;
+        if (left <= 0) {
+          this.reap(e, now);
+          expired++;
+        } else if (max95 > 0 && this.count >= max95 && this.gcCanEarlyDrop(e)) {
+          this.remove(e, now);
+          this.stats.earlyDrop++;
+          evicted++;
+        } else {
+          sum += Math.min(Math.max(left, GC_CLAMP_MIN), GC_CLAMP_MAX);
+          live++;
+        }
+        n = next;
+      }
+    }
+    // Shared physical chains: the same walk, over each bucket's nodes taken out of its chain.
+    const phEnd = this.shift > 0 && end > fromBucket ? ((end - 1) >>> this.shift) + 1 : 0;
     for (let ph = fromBucket >>> this.shift; ph < phEnd; ph++) {
       // The nodes of buckets [fromBucket, end) in this physical chain, bucket by bucket in chain order.
       // The walk removes entries (both nodes) as it goes, so each step looks at the chain as it is then:
@@ -774,14 +801,17 @@ export class ConntrackTable {
   private link(n: number): void {
     const b = this.bucketOf(this.hash(this.eProto[n >> 1]!, this.nSrc[n]!, this.nPorts[n]! >>> 16, this.nDst[n]!, this.nPorts[n]! & 0xffff));
     const ph = b >>> this.shift;
-    this.nBucket[n] = b;
+    // Once the heads are fully grown (shift 0) they stay so and nothing reads a node's bucket again.
+    if (this.shift > 0) this.nBucket[n] = b;
     this.nNext[n] = this.heads[ph]!;
     this.heads[ph] = n;
     this.linked++;
   }
 
   private unlink(n: number): void {
-    const ph = this.nBucket[n]! >>> this.shift;
+    const ph = this.shift === 0
+      ? this.bucketOf(this.hash(this.eProto[n >> 1]!, this.nSrc[n]!, this.nPorts[n]! >>> 16, this.nDst[n]!, this.nPorts[n]! & 0xffff))
+      : this.nBucket[n]! >>> this.shift;
     let cur = this.heads[ph]!;
     if (cur === n) {
       this.heads[ph] = this.nNext[n]!;
@@ -834,7 +864,7 @@ export class ConntrackTable {
     let sorted = true;
     let last = -1;
     for (let n = this.heads[ph]!; n >= 0; n = this.nNext[n]!) {
-      const b = this.nBucket[n]!;
+      const b = this.shift === 0 ? ph : this.nBucket[n]!;
       if (b < from || b >= to) continue;
       if (k === scratch.length) {
         const s = new Int32Array(k * 2);
