@@ -44,6 +44,11 @@ export interface Expectation {
   /** The value as written, e.g. `100us`. */
   limitText: string;
   limitKind: LimitKind;
+  /**
+   * The selector names a value the file's sweep has but this run's does not (--quick or --set
+   * replaced the list): the line does not apply to this run and is not checked.
+   */
+  outOfRun?: boolean;
 }
 
 export type ExpectationStatus = 'pass' | 'fail' | 'not-measured';
@@ -92,6 +97,12 @@ export interface ParseOptions {
   metrics?: Record<string, MetricInfo>;
   /** When given, a metric not in this list is an error (with a suggestion). */
   knownMetrics?: readonly string[];
+  /**
+   * The sweep as the scenario file writes it, when --quick or --set replaced some of its lists:
+   * selectors may name its values too (`ebpf.firstPacketLatency.p99` stays a selector when a
+   * --set left ebpf out), and such a line is marked `outOfRun` rather than read as a metric name.
+   */
+  declaredSweep?: Sweep;
 }
 
 /** Parses every `expect:` line; the first mistake throws an InputError naming `expect[i]` and the column. */
@@ -128,7 +139,9 @@ export function parseExpectation(line: unknown, index: number, sweep: Sweep, opt
   const second = OP.exec(rhs.text);
   if (second) throw new InputError(where(rhs.at + second.index), 'one comparison per line', JSON.stringify(second[0]));
 
-  const { selector, metric } = parseSelector(lhs, sweep, where, options.knownMetrics);
+  const selectable = withDeclaredValues(sweep, options.declaredSweep);
+  const { selector, metric } = parseSelector(lhs, selectable, where, options.knownMetrics);
+  const outOfRun = Object.entries(selector).some(([name, v]) => !(sweep[name] ?? []).some((x) => String(x) === v));
   if (!METRIC.test(metric.text)) throw new InputError(where(metric.at), 'a metric name such as firstPacketLatency.p99', JSON.stringify(metric.text));
   if (options.knownMetrics && !options.knownMetrics.includes(metric.text)) {
     const near = closest(metric.text, options.knownMetrics);
@@ -136,7 +149,28 @@ export function parseExpectation(line: unknown, index: number, sweep: Sweep, opt
   }
   const value = parseLimit(rhs.text, where(rhs.at));
   checkUnit(metricInfo(metric.text, options.metrics).unit, value.kind, metric.text, rhs.text, where(rhs.at));
-  return { index, text: line.trim(), selector, metric: metric.text, op, limit: value.limit, limitText: rhs.text, limitKind: value.kind };
+  return {
+    index,
+    text: line.trim(),
+    selector,
+    metric: metric.text,
+    op,
+    limit: value.limit,
+    limitText: rhs.text,
+    limitKind: value.kind,
+    ...(outOfRun ? { outOfRun } : {}),
+  };
+}
+
+/** Each parameter of the run's sweep with its values, then the values only the file's list has. */
+function withDeclaredValues(sweep: Sweep, declared: Sweep | undefined): Sweep {
+  if (!declared) return sweep;
+  const out: Sweep = {};
+  for (const [name, values] of Object.entries(sweep)) {
+    const extra = (declared[name] ?? []).filter((d) => !values.some((v) => String(v) === String(d)));
+    out[name] = [...values, ...extra];
+  }
+  return out;
 }
 
 function parseSelector(
@@ -281,7 +315,8 @@ function matches(point: SweepPoint, selector: Record<string, string>): boolean {
 
 /**
  * Checks each expectation at each point it selects (points in the order given, which is sweep order
- * for `summarizePoints`). One result per (expectation, point).
+ * for `summarizePoints`). One result per (expectation, point); a line `outOfRun` (it selects values
+ * this run's sweep left out) gives none.
  */
 export function checkExpectations(
   expectations: readonly Expectation[],
@@ -291,6 +326,7 @@ export function checkExpectations(
 ): ExpectationResult[] {
   const results: ExpectationResult[] = [];
   for (const e of expectations) {
+    if (e.outOfRun) continue;
     const unit = metricInfo(e.metric, declared).unit;
     const selected = points.filter((p) => matches(p.point, e.selector));
     if (selected.length === 0) {

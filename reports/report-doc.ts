@@ -37,6 +37,8 @@ export interface ReportModel {
   charts: ChartOutput[];
   /** Files of the run folder, relative to it, for the last section. */
   files: string[];
+  /** `expect[i] text` of lines that select only sweep values this run left out. */
+  notChecked?: string[];
   /** What each chart's numbers say (reports/answer.ts answerFromCharts), in chart order. */
   answer?: string[];
 }
@@ -92,7 +94,17 @@ function charts(model: ReportModel): Block[] {
 const STATUS_TEXT: Record<ExpectationResult['status'], string> = { pass: 'held', fail: 'FAILED', 'not-measured': 'NOT MEASURED' };
 
 function expectations(model: ReportModel): Block[] {
-  if (model.expectations.length === 0) return [];
+  const notChecked = model.notChecked ?? [];
+  const skipped: Block[] =
+    notChecked.length === 0
+      ? []
+      : [
+          {
+            kind: 'paragraph',
+            text: `Not checked in this run, as they select only sweep values that --quick or --set left out: ${notChecked.join('; ')}.`,
+          },
+        ];
+  if (model.expectations.length === 0) return skipped.length ? [{ kind: 'heading', level: 2, text: 'Expectations' }, ...skipped] : [];
   const held = model.expectations.filter((e) => e.passed).length;
   const rows = model.expectations.map((e) => {
     const unit = metricInfo(e.metric, model.meta.metrics).unit;
@@ -110,6 +122,7 @@ function expectations(model: ReportModel): Block[] {
       text: `${held} of ${plural(model.expectations.length, 'check')} held. Each line is checked at every sweep point it selects, against the mean over replications.`,
     },
     { kind: 'table', header: ['result', 'expectation', 'point', 'mean', '95% CI', 'wrong side by'], rows, align: ['left', 'left', 'left', 'right', 'right', 'right'] },
+    ...skipped,
   ];
 }
 

@@ -98,6 +98,11 @@ export interface ScenarioMeta {
   replications: number;
   /** Sweep parameters in the order the scenario declares them, each with its values in order. */
   sweep: Record<string, ParamValue[]>;
+  /**
+   * The lists of the scenario file's sweep that --quick or --set replaced, as the file writes them:
+   * an `expect:` line selecting only values left out of `sweep` is not checked in this run.
+   */
+  declaredSweep?: Record<string, ParamValue[]>;
   charts: ChartSpec[];
   /** The `expect:` lines as written; parsed by reports/expectations.ts. */
   expectations: string[];

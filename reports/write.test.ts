@@ -160,3 +160,17 @@ test('writeRunOutputs: a chart of a metric no run measured is named in the repor
   assert.ok(!out.files.some((f) => f.startsWith('charts/')));
   assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /\*\*Drops\*\*: not drawn \(no point measured conntrack\.drops\)\./);
 });
+
+test('writeRunOutputs: lines selecting only sweep values --quick or --set left out are listed as not checked', async () => {
+  const dir = tmp();
+  const input = fixtureInput({ expectations: ['ebpf.firstPacketLatency.p99 < 10us', 'nftables.firstPacketLatency.p99 < 100us'] });
+  input.meta.declaredSweep = { mode: ['iptables', 'nftables', 'ipvs', 'ebpf'] };
+  const out = await writeRunOutputs(input, dir);
+  assert.deepEqual(out.notChecked, ['expect[0] ebpf.firstPacketLatency.p99 < 10us']);
+  assert.equal(out.failedExpectations, 0);
+  assert.deepEqual(
+    out.expectations.map((e) => e.index),
+    [1, 1],
+  );
+  assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /Not checked in this run, as they select only sweep values that --quick or --set left out: expect\\\[0\\\] ebpf\.firstPacketLatency\.p99 \\< 10us\./);
+});

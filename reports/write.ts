@@ -41,6 +41,8 @@ export interface WrittenOutputs {
   expectations: ExpectationResult[];
   /** How many of `expectations` did not hold (failed or not measured). */
   failedExpectations: number;
+  /** `expect[i] text` of the lines that select only sweep values this run left out (not checked). */
+  notChecked: string[];
   /** A short plain-text table of the headline numbers for the terminal. */
   headline: string;
   /** Absolute path of report.html. */
@@ -58,8 +60,8 @@ const FILE_NOTES: Record<string, string> = {
  * Checks the study's `charts:` and `expect:` before any run, so a typo fails in a second rather than
  * after the sweep: the same checks writeRunOutputs makes first. Throws an InputError.
  */
-export function checkReportSpec(meta: Pick<ScenarioMeta, 'sweep' | 'charts' | 'expectations' | 'metrics'>): void {
-  parseExpectations(meta.expectations, meta.sweep, { metrics: meta.metrics });
+export function checkReportSpec(meta: Pick<ScenarioMeta, 'sweep' | 'declaredSweep' | 'charts' | 'expectations' | 'metrics'>): void {
+  parseExpectations(meta.expectations, meta.sweep, { metrics: meta.metrics, ...(meta.declaredSweep ? { declaredSweep: meta.declaredSweep } : {}) });
   checkChartSpecs(meta.charts, meta.sweep);
 }
 
@@ -67,7 +69,8 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
   const { meta } = input;
   const sweep = meta.sweep;
   // Mistakes in the study's own text first, before anything is written.
-  const parsed = parseExpectations(meta.expectations, sweep, { metrics: meta.metrics });
+  const parsed = parseExpectations(meta.expectations, sweep, { metrics: meta.metrics, ...(meta.declaredSweep ? { declaredSweep: meta.declaredSweep } : {}) });
+  const notChecked = parsed.filter((e) => e.outOfRun).map((e) => `expect[${e.index}] ${e.text}`);
   checkChartSpecs(meta.charts, sweep);
 
   const { names, metrics, points } = summarizePoints(input.runs, sweep);
@@ -87,7 +90,7 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
   }
   const listed = [...outputs.map(([f]) => (FILE_NOTES[f] ? `${f}: ${FILE_NOTES[f]}` : f)), 'report.md, report.html: this report'];
   const answer = answerFromCharts(meta.charts, chartData);
-  const blocks = buildReportBlocks({ meta, names, metrics, points, expectations, charts, files: listed, answer });
+  const blocks = buildReportBlocks({ meta, names, metrics, points, expectations, notChecked, charts, files: listed, answer });
   outputs.push(['report.md', renderReportMarkdown(blocks)], ['report.html', renderReportHtml(blocks, `${meta.name}: svcsim report`)]);
 
   const files: string[] = [];
@@ -104,6 +107,7 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
     files,
     expectations,
     failedExpectations: expectations.filter((e) => !e.passed).length,
+    notChecked,
     headline: headlineTable(meta, points, names, metrics),
     reportPath: resolve(outDir, 'report.html'),
   };

@@ -124,6 +124,9 @@ async function runOne(study: LoadedScenario, outDir: string, jobs: number, junit
     // The message already says FAILED or NOT MEASURED, which point and by how much.
     for (const e of written.expectations) if (!e.passed) out.write(`  ${e.message}\n`);
   }
+  if (written.notChecked.length > 0) {
+    out.write(`not checked (they select only sweep values --quick or --set left out): ${written.notChecked.join('; ')}\n`);
+  }
   if (result.partial) return 130;
   return written.failedExpectations > 0 ? 1 : 0;
 }

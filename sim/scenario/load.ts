@@ -56,6 +56,8 @@ export interface LoadedScenario {
    * in its place (which may leave out values other fields name, such as a chart's `where`).
    */
   sweepOverridden(name: string): boolean;
+  /** The sweep lists as the file writes them, before --quick and --set (lists of scalars only). */
+  declaredSweep: Record<string, SweepValue[]>;
   /** "file:line:col: field.path" (or the flag that set it) for a field, to report a later mistake there. */
   placeOf(path: FieldPath): string;
 }
@@ -78,6 +80,7 @@ function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario 
   const template = src.docs[0]!.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
   const origins = new FieldOrigins(src);
 
+  const declaredSweep = scalarLists(template.sweep);
   const quick = opts.quick === true && applyQuick(template, origins);
   for (const arg of opts.set ?? []) applySet(template, parseSetArg(arg), origins);
   if (opts.seed !== undefined) {
@@ -111,6 +114,7 @@ function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario 
     excluded: grid.length - kept.length,
     quick,
     sweepOverridden: (name) => sweepOverridden(origins, name),
+    declaredSweep,
     placeOf: (path) => origins.place(path).where,
   };
 }
@@ -160,6 +164,16 @@ function readExclude(template: Record<string, unknown>, sweep: { name: string; v
     }
     return out;
   });
+}
+
+/** The lists of scalars in a `sweep:` mapping as written; anything else is left to readSweep to report. */
+function scalarLists(sweep: unknown): Record<string, SweepValue[]> {
+  const out: Record<string, SweepValue[]> = {};
+  if (sweep === null || typeof sweep !== 'object' || Array.isArray(sweep)) return out;
+  for (const [name, values] of Object.entries(sweep)) {
+    if (Array.isArray(values) && values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) out[name] = values as SweepValue[];
+  }
+  return out;
 }
 
 /** A sweep list written by --set or the quick: block rather than at sweep.NAME in the file. */

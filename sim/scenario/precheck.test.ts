@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { InputError } from '../engine/input-error.ts';
 import { loadScenarioText } from './load.ts';
 import { precheckStudy } from './precheck.ts';
+import { declaredSweep } from './report-input.ts';
 
 /** The checks made before any run: charts and expect lines, reported where they are written. */
 const STUDY = `name: where
@@ -36,4 +37,13 @@ test("a chart's where: names sweep parameters and values of the sweep the file w
 
 test('a sweep reduced by --set may leave out values a where: names (the chart then draws nothing)', () => {
   precheckStudy(loadScenarioText(STUDY, 'case.yaml', { set: ['sweep.mode=[iptables]'] }));
+});
+
+test('expect: lines may select values of the sweep the file writes that --set left out; reports/ gets those lists', () => {
+  const text = STUDY + 'expect:\n  - nftables.firstPacketLatency.p99 < 100us\n';
+  const loaded = loadScenarioText(text, 'case.yaml', { set: ['sweep.mode=[iptables]'] });
+  precheckStudy(loaded);
+  assert.deepEqual(declaredSweep(loaded), { declaredSweep: { mode: ['iptables', 'nftables'] } });
+  assert.deepEqual(declaredSweep(loadScenarioText(text, 'case.yaml')), {});
+  fails(text.replace('nftables.first', 'mode=nftable:first'), 'case.yaml:12:5: expect[0], column 6 of the line: expected a value of mode (iptables, nftables), found "nftable"');
 });

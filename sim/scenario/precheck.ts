@@ -5,7 +5,7 @@ import { InputError, isInputError } from '../engine/input-error.ts';
 import type { LoadedScenario } from './load.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
-import { reportSweep } from './report-input.ts';
+import { declaredSweep, reportSweep } from './report-input.ts';
 
 /**
  * The checks of a study's own text that reports/ would otherwise make after every run has finished:
@@ -17,6 +17,7 @@ export function precheckStudy(loaded: LoadedScenario): void {
   const first = loaded.points[0]!.scenario;
   const sweep = reportSweep(loaded);
   parseExpectations(first.expect, sweep, {
+    ...declaredSweep(loaded),
     where: (index, column) => `${loaded.placeOf(['expect', index])}, column ${column} of the line`,
   });
   try {

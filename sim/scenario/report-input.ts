@@ -30,6 +30,7 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       seed: loaded.seed,
       replications: loaded.replications,
       sweep,
+      ...declaredSweep(loaded),
       charts: first.charts.map(reportChart),
       expectations: first.expect,
       partial: study.partial,
@@ -46,6 +47,16 @@ export function reportSweep(loaded: LoadedScenario): Record<string, (string | nu
   const sweep: Record<string, (string | number)[]> = {};
   for (const s of loaded.sweep) sweep[s.name] = s.values.map(reportValue);
   return sweep;
+}
+
+/** The file's own lists of the sweep parameters --quick or --set replaced, when there are any. */
+export function declaredSweep(loaded: LoadedScenario): { declaredSweep?: Record<string, (string | number)[]> } {
+  const out: Record<string, (string | number)[]> = {};
+  for (const s of loaded.sweep) {
+    const declared = loaded.declaredSweep[s.name];
+    if (declared && loaded.sweepOverridden(s.name)) out[s.name] = declared.map(reportValue);
+  }
+  return Object.keys(out).length > 0 ? { declaredSweep: out } : {};
 }
 
 /** reports/ takes strings and numbers; a boolean sweep value is written as "true"/"false". */
