@@ -13,11 +13,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomStream } from '../../engine/random.ts';
-import type { ServiceSpec } from '../../k8s/objects.ts';
 import { DEFAULT_COSTS } from '../../net/cost-model.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket } from '../../net/packet.ts';
-import type { Protocol } from '../../net/protocol.ts';
 import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
 import { newHookResult, type EvalContext } from '../../netfilter/context.ts';
 import { evaluateHook } from '../../netfilter/evaluate.ts';
@@ -25,22 +23,21 @@ import { walkPath } from '../../netfilter/packet-path.ts';
 import { RecentTables } from '../../netfilter/recent.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice, type TestEndpoint } from './golden-fixtures.ts';
+import {
+  internalExternalMasquerade,
+  servicePort,
+  TEST_EXTERNAL_CLIENT,
+  TEST_EXTERNAL_CLIENT_BLOCKED,
+  TEST_NODE_IPS,
+  type PacketFlow,
+} from '../packet-flow-fixtures.ts';
 import { nodeRuleset } from './node-ruleset.ts';
 
-/** proxier_test.go's testNodeIPs (IPv4 ones): the node's own addresses. */
-const NODE_IPS = ['192.168.0.2', '192.168.1.2', '192.168.99.11'];
-const EXTERNAL_CLIENT = '203.0.113.2';
-const EXTERNAL_CLIENT_BLOCKED = '203.0.113.130';
-
-interface Flow {
-  name: string;
-  src: string;
-  dst: string;
-  dport: number;
-  proto?: Protocol;
-  output: string;
-  masq?: boolean;
-}
+type Flow = PacketFlow;
+const NODE_IPS = TEST_NODE_IPS;
+const EXTERNAL_CLIENT = TEST_EXTERNAL_CLIENT;
+const EXTERNAL_CLIENT_BLOCKED = TEST_EXTERNAL_CLIENT_BLOCKED;
+const port = servicePort;
 
 function rules(services: ReturnType<typeof testService>[], slices: ReturnType<typeof testSlice>[]): CompiledRuleset {
   const state = proxyStateFromObjects(services, slices, 'test-node');
@@ -85,13 +82,6 @@ function runPacketFlowTests(rs: CompiledRuleset, flows: Flow[]): void {
     if (f.masq !== undefined && want !== 'REJECT' && want !== 'DROP' && want !== '') assert.equal(got.masq, f.masq, `${f.name}: masq`);
   }
 }
-
-const port = (name: string, p: number, protocol: 'TCP' | 'UDP' | 'SCTP' = 'TCP', extra: Partial<NonNullable<ServiceSpec['ports']>[number]> = {}) => ({
-  name,
-  port: p,
-  protocol,
-  ...extra,
-});
 
 test('TestNoEndpointsReject: ClusterIP, external IP, NodePort and LoadBalancer IP of a service without endpoints reject', () => {
   const rs = rules(
@@ -190,88 +180,11 @@ test('TestLoadBalancer: source ranges drop other clients and pods, allow the nod
   ]);
 });
 
-// TestInternalExternalMasquerade (proxier_test.go of the iptables and nftables modes share it): three
-// LoadBalancers with a local and a remote endpoint each, svc2 with externalTrafficPolicy Local and
-// svc3 with internalTrafficPolicy Local; the same flows under four configurations.
 test('TestInternalExternalMasquerade: eTP/iTP Local, masquerading and short-circuits with and without a local detector and --masquerade-all', () => {
-  const lb = (ns: string, name: string, ip: string, nodePort: number, hc: number, vip: string, extra: Partial<ServiceSpec> = {}) =>
-    testService(ns, name, { type: 'LoadBalancer', clusterIP: ip, ports: [port('p80', 80, 'TCP', { nodePort })], healthCheckNodePort: hc, ...extra }, [{ ip: vip }]);
-  const services = [
-    lb('ns1', 'svc1', '172.30.0.41', 3001, 30001, '1.2.3.4'),
-    lb('ns2', 'svc2', '172.30.0.42', 3002, 30002, '5.6.7.8', { externalTrafficPolicy: 'Local' }),
-    lb('ns3', 'svc3', '172.30.0.43', 3003, 30003, '9.10.11.12', { internalTrafficPolicy: 'Local' }),
-  ];
-  const slices = [1, 2, 3].map((i) =>
-    testSlice(`ns${i}`, `svc${i}`, [{ ip: `10.180.0.${i}`, nodeName: 'test-node' }, { ip: `10.180.1.${i}`, nodeName: 'remote' }], [{ name: 'p80', port: 80 }]),
-  );
-  const pod = '10.0.0.2';
-  const node = '192.168.0.2';
-  const all = (i: number) => `10.180.0.${i}:80, 10.180.1.${i}:80`;
-  const flows: Flow[] = [
-    { name: 'pod to ClusterIP', src: pod, dst: '172.30.0.41', dport: 80, output: all(1), masq: false },
-    { name: 'pod to NodePort', src: pod, dst: node, dport: 3001, output: all(1), masq: true },
-    { name: 'pod to LB', src: pod, dst: '1.2.3.4', dport: 80, output: all(1), masq: true },
-    { name: 'node to ClusterIP', src: node, dst: '172.30.0.41', dport: 80, output: all(1), masq: true },
-    { name: 'node to NodePort', src: node, dst: node, dport: 3001, output: all(1), masq: true },
-    { name: 'node to LB', src: node, dst: '1.2.3.4', dport: 80, output: all(1), masq: true },
-    { name: 'external to ClusterIP', src: EXTERNAL_CLIENT, dst: '172.30.0.41', dport: 80, output: all(1), masq: true },
-    { name: 'external to NodePort', src: EXTERNAL_CLIENT, dst: node, dport: 3001, output: all(1), masq: true },
-    { name: 'external to LB', src: EXTERNAL_CLIENT, dst: '1.2.3.4', dport: 80, output: all(1), masq: true },
-    { name: 'pod to ClusterIP with eTP:Local', src: pod, dst: '172.30.0.42', dport: 80, output: all(2), masq: false },
-    { name: 'pod to NodePort with eTP:Local', src: pod, dst: node, dport: 3002, output: all(2), masq: false },
-    { name: 'pod to LB with eTP:Local', src: pod, dst: '5.6.7.8', dport: 80, output: all(2), masq: false },
-    { name: 'node to ClusterIP with eTP:Local', src: node, dst: '172.30.0.42', dport: 80, output: all(2), masq: true },
-    // (upstream's case uses svc1's NodePort here)
-    { name: 'node to NodePort with eTP:Local', src: node, dst: node, dport: 3001, output: all(1), masq: true },
-    { name: 'node to LB with eTP:Local', src: node, dst: '5.6.7.8', dport: 80, output: all(2), masq: true },
-    { name: 'external to ClusterIP with eTP:Local', src: EXTERNAL_CLIENT, dst: '172.30.0.42', dport: 80, output: all(2), masq: true },
-    { name: 'external to NodePort with eTP:Local', src: EXTERNAL_CLIENT, dst: node, dport: 3002, output: '10.180.0.2:80', masq: false },
-    { name: 'external to LB with eTP:Local', src: EXTERNAL_CLIENT, dst: '5.6.7.8', dport: 80, output: '10.180.0.2:80', masq: false },
-    { name: 'pod to ClusterIP with iTP:Local', src: pod, dst: '172.30.0.43', dport: 80, output: '10.180.0.3:80', masq: false },
-    { name: 'pod to NodePort with iTP:Local', src: pod, dst: node, dport: 3003, output: all(3), masq: true },
-    { name: 'pod to LB with iTP:Local', src: pod, dst: '9.10.11.12', dport: 80, output: all(3), masq: true },
-    { name: 'node to ClusterIP with iTP:Local', src: node, dst: '172.30.0.43', dport: 80, output: '10.180.0.3:80', masq: true },
-    { name: 'node to NodePort with iTP:Local', src: node, dst: node, dport: 3003, output: all(3), masq: true },
-    { name: 'node to LB with iTP:Local', src: node, dst: '9.10.11.12', dport: 80, output: all(3), masq: true },
-    { name: 'external to ClusterIP with iTP:Local', src: EXTERNAL_CLIENT, dst: '172.30.0.43', dport: 80, output: '10.180.0.3:80', masq: true },
-    { name: 'external to NodePort with iTP:Local', src: EXTERNAL_CLIENT, dst: node, dport: 3003, output: all(3), masq: true },
-    { name: 'external to LB with iTP:Local', src: EXTERNAL_CLIENT, dst: '9.10.11.12', dport: 80, output: all(3), masq: true },
-  ];
-  type Override = { output?: string; masq?: boolean };
-  const noDetector: Record<string, Override> = {
-    // Without a local detector all traffic to a ClusterIP is taken to come from a pod: no masquerade.
-    'node to ClusterIP': { masq: false },
-    'node to ClusterIP with eTP:Local': { masq: false },
-    'node to ClusterIP with iTP:Local': { masq: false },
-    'external to ClusterIP': { masq: false },
-    'external to ClusterIP with eTP:Local': { masq: false },
-    'external to ClusterIP with iTP:Local': { masq: false },
-    // And no eTP:Local short-circuit for pod traffic: pods get the local endpoint only.
-    'pod to NodePort with eTP:Local': { output: '10.180.0.2:80' },
-    'pod to LB with eTP:Local': { output: '10.180.0.2:80' },
-  };
-  const masqAll: Record<string, Override> = {
-    'pod to ClusterIP': { masq: true },
-    'pod to ClusterIP with eTP:Local': { masq: true },
-    'pod to ClusterIP with iTP:Local': { masq: true },
-  };
-  const cases: { name: string; masqueradeAll: boolean; localDetector: boolean; overrides: Record<string, Override> }[] = [
-    { name: 'base', masqueradeAll: false, localDetector: true, overrides: {} },
-    { name: 'no LocalTrafficDetector', masqueradeAll: false, localDetector: false, overrides: noDetector },
-    { name: 'masqueradeAll', masqueradeAll: true, localDetector: true, overrides: masqAll },
-    {
-      name: 'masqueradeAll, no LocalTrafficDetector',
-      masqueradeAll: true,
-      localDetector: false,
-      overrides: { ...masqAll, 'pod to NodePort with eTP:Local': noDetector['pod to NodePort with eTP:Local']!, 'pod to LB with eTP:Local': noDetector['pod to LB with eTP:Local']! },
-    },
-  ];
-  for (const c of cases) {
-    const state = proxyStateFromObjects(services, slices, 'test-node');
+  const t = internalExternalMasquerade();
+  const state = proxyStateFromObjects(t.services, t.slices, 'test-node');
+  for (const c of t.cases) {
     const options = { ...FAKE_PROXIER_OPTIONS, masqueradeAll: c.masqueradeAll, clusterCIDR: c.localDetector ? FAKE_PROXIER_OPTIONS.clusterCIDR : undefined };
-    const rs = compileRuleset(nodeRuleset(state, options).ruleset);
-    const overridden = flows.map((f) => ({ ...f, ...c.overrides[f.name], name: `${c.name}: ${f.name}` }));
-    assert.equal(Object.keys(c.overrides).filter((k) => !flows.some((f) => f.name === k)).length, 0, 'every override names a flow');
-    runPacketFlowTests(rs, overridden);
+    runPacketFlowTests(compileRuleset(nodeRuleset(state, options).ruleset), c.flows);
   }
 });
