@@ -1,5 +1,5 @@
 /**
- * `npm run bench:engine [-- --events E] [--queue heap4|fastpriorityqueue] [--repeat N] [--ns3]`
+ * `npm run bench:engine [-- --events E] [--queue radix|heap4|fastpriorityqueue] [--repeat N] [--ns3]`
  *
  * Runs the hold model at P = 1e3, 1e5, 1e6 and prints one line per P in the format of
  * ../shared/tools/ns3-hold/run.sh (`svcsim pending=P events=E seconds=S events_per_s=R`), the median
@@ -22,7 +22,7 @@ const value = (name: string, def: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : def;
 };
 const events = Number(value('--events', '5000000'));
-const queue = value('--queue', 'heap4') as QueueKind;
+const queue = value('--queue', 'radix') as QueueKind;
 const repeat = Number(value('--repeat', '3'));
 const sizes = value('--pending', '1000,100000,1000000').split(',').map(Number);
 
@@ -45,7 +45,7 @@ for (const P of sizes) {
   const mid = runs.find((r) => r.eventsPerSecond === median(runs.map((x) => x.eventsPerSecond)))!;
   ours.set(P, mid.eventsPerSecond);
   console.log(holdLine(mid));
-  console.log(`# queue=${queue} runs=${runs.map((r) => Math.round(r.eventsPerSecond)).join(',')} rss_after_schedule_mb=${(mid.rssBytes / 2 ** 20).toFixed(0)}`);
+  console.log(`# queue=${queue} runs=${runs.map((r) => Math.round(r.eventsPerSecond)).join(',')} rss_after_schedule_mb=${(mid.rssBytes / 2 ** 20).toFixed(0)} peak_rss_mb=${(mid.peakRssBytes / 2 ** 20).toFixed(0)}`);
 }
 
 if (flag('--ns3')) {

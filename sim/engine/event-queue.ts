@@ -1,10 +1,13 @@
 /**
  * The pending-event set, seen by the simulator as opaque slot numbers keyed by (time, seq).
- * `seq` is the scheduling order, unique per event, so (time, seq) is a strict total order and events
- * at the same time run in the order they were scheduled.
+ * `seq` is the scheduling order, unique per event and increasing with each push, so (time, seq) is a
+ * strict total order and events at the same time run in the order they were scheduled. Times pushed
+ * are never before the time of the last pop (the simulator's `now`), which a monotone queue may use.
  *
- * Two implementations exist so the choice is made by measurement (`npm run bench:engine`):
- * - QuaternaryHeapQueue: a 4-ary heap on typed arrays, keys stored inline (the default);
+ * Implementations, chosen by measurement (`npm run bench:engine`); all give the same order:
+ * - RadixHeapQueue: a radix heap keyed by the bit pattern of the time, O(1) per push and amortized
+ *   O(1) per pop whatever the number pending (the default);
+ * - QuaternaryHeapQueue: a 4-ary heap on typed arrays, keys stored inline;
  * - FastPriorityQueueQueue: fastpriorityqueue over small records (the reference).
  */
 export interface EventQueue {
@@ -17,4 +20,4 @@ export interface EventQueue {
   clear(): void;
 }
 
-export type QueueKind = 'heap4' | 'fastpriorityqueue';
+export type QueueKind = 'radix' | 'heap4' | 'fastpriorityqueue';

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Simulator } from './simulator.ts';
 import type { QueueKind } from './event-queue.ts';
 
-const kinds: QueueKind[] = ['heap4', 'fastpriorityqueue'];
+const kinds: QueueKind[] = ['radix', 'heap4', 'fastpriorityqueue'];
 
 for (const queue of kinds) {
   test(`[${queue}] events run in (time, scheduling order)`, () => {

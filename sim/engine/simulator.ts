@@ -1,6 +1,7 @@
 import type { EventQueue, QueueKind } from './event-queue.ts';
 import { QuaternaryHeapQueue } from './quaternary-heap-queue.ts';
 import { FastPriorityQueueQueue } from './fast-priority-queue-queue.ts';
+import { RadixHeapQueue } from './radix-heap-queue.ts';
 import { RandomStreams, type RandomStream } from './random.ts';
 import type { Nanos } from './time.ts';
 
@@ -48,7 +49,8 @@ export class Simulator {
 
   constructor(options: SimulatorOptions = {}) {
     this.streams = new RandomStreams(options.seed ?? 1);
-    this.queue = options.queue === 'fastpriorityqueue' ? new FastPriorityQueueQueue() : new QuaternaryHeapQueue();
+    const kind = options.queue ?? 'radix';
+    this.queue = kind === 'heap4' ? new QuaternaryHeapQueue() : kind === 'fastpriorityqueue' ? new FastPriorityQueueQueue() : new RadixHeapQueue();
   }
 
   /** The named random stream (same object for the same name; see RandomStreams). */

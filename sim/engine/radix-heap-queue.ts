@@ -1,0 +1,172 @@
+import type { EventQueue } from './event-queue.ts';
+import { QuaternaryHeapQueue } from './quaternary-heap-queue.ts';
+
+/**
+ * Keys are split into 16 hexadecimal digits (4 bits). Bucket 16p + d holds the keys whose highest
+ * digit differing from `last` is digit p and has the value d there (d is then greater than `last`'s
+ * digit, so never 0 at the same p); bucket 0 holds keys equal to `last`. Ordered by index, buckets
+ * are ordered by key. Wider digits mean fewer moves per event (about 3 instead of 5 for binary
+ * digits in the hold model) for more buckets to keep track of.
+ */
+const BUCKETS = 256;
+const WORDS = BUCKETS / 32;
+
+/**
+ * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
+ * problem", JACM 1990): a monotone priority queue, which is exactly what a simulator's pending set
+ * is, since nothing is ever scheduled before `now`. Keys are the IEEE-754 bit patterns of the event
+ * times: for times >= 0 the 64-bit pattern orders like the number, so integer and fractional times
+ * both work, unconverted. An event sits in the bucket of the highest bit in which its key differs
+ * from `last`, the key last taken out; a push is an append, O(1). When bucket 0 (keys equal to
+ * `last`) runs dry, the lowest non-empty bucket is scanned for its least key, that key becomes
+ * `last`, and the bucket's events are spread into lower buckets. An event only ever moves to lower
+ * buckets, so it is moved at most 64 times and in practice two or three, and each move is a
+ * sequential copy within typed arrays. Unlike a heap, the cost per event does not grow with the
+ * number pending; unlike a calendar queue (ns-3's CalendarScheduler) it needs no bucket width tuned
+ * to the spacing of event times, which in svcsim spans nanosecond packet hops to minute-long timers.
+ *
+ * Order among equal times needs no sequence numbers: every bucket is a FIFO in scheduling order.
+ * A push appends the newest event; a bucket is refilled only when it is empty (the events spread out
+ * of the lowest non-empty bucket land in strictly lower, hence empty, buckets), and then receives a
+ * subsequence of a list already in scheduling order. So bucket 0 pops equal times first-scheduled
+ * first, by induction.
+ *
+ * One case breaks monotonicity: `peekTime` may advance `last` to the next event's time while the
+ * simulator stops short of it (run(until)), after which an event may be scheduled between `now` and
+ * `last`. Such events are all earlier than every event in the radix heap, so they go to a small
+ * 4-ary heap (`early`) that is served first; it is empty in steady state.
+ */
+export class RadixHeapQueue implements EventQueue {
+  size = 0;
+  /**
+   * [0]: the key last taken out (or the least key, once peeked); every key in the buckets is >= it.
+   * Kept in typed arrays, with its bit pattern in `lastBits` ([0] low word, [1] high word), so these
+   * hot fields never change representation (a field that goes from small integer to double costs
+   * V8 a deoptimization of everything that inlined it).
+   */
+  private readonly last = new Float64Array(1);
+  private readonly lastBits = new Int32Array(this.last.buffer);
+  /** Per bucket, [time, slot] pairs; `bits` views the same memory to read a time's bit pattern. */
+  private readonly pairs: Float64Array[] = [];
+  private readonly bits: Int32Array[] = [];
+  private readonly len = new Int32Array(BUCKETS);
+  /** Read position in bucket 0, which is drained front to back. */
+  private head = 0;
+  /** Non-empty buckets (bucket b is bit b % 32 of word b / 32) and non-zero words, to find the lowest in O(1). */
+  private readonly mask = new Int32Array(WORDS);
+  private summary = 0;
+  private early: QuaternaryHeapQueue | null = null;
+  private earlySize = 0;
+  private readonly probe = new Float64Array(1);
+  private readonly probeBits = new Int32Array(this.probe.buffer);
+
+  constructor(initialCapacity = 16) {
+    for (let b = 0; b < BUCKETS; b++) {
+      const f = new Float64Array(initialCapacity * 2);
+      this.pairs.push(f);
+      this.bits.push(new Int32Array(f.buffer));
+    }
+  }
+
+  push(time: number, seq: number, slot: number): void {
+    this.size++;
+    // +0 turns a -0 (whose sign bit would sort it last) into 0.
+    time += 0;
+    if (time < this.last[0]!) {
+      (this.early ??= new QuaternaryHeapQueue(16)).push(time, seq, slot);
+      this.earlySize++;
+      return;
+    }
+    this.probe[0] = time;
+    this.append(this.bucketOf(this.probeBits[0]!, this.probeBits[1]!), time, slot);
+  }
+
+  peekTime(): number {
+    if (this.earlySize > 0) return this.early!.peekTime();
+    if (this.head === this.len[0]) this.refill();
+    return this.last[0]!;
+  }
+
+  pop(): number {
+    this.size--;
+    if (this.earlySize > 0) {
+      this.earlySize--;
+      return this.early!.pop();
+    }
+    if (this.head === this.len[0]) this.refill();
+    const slot = this.pairs[0]![2 * this.head + 1]!;
+    if (++this.head === this.len[0]) {
+      this.head = 0;
+      this.len[0] = 0;
+    }
+    return slot;
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.len.fill(0);
+    this.head = 0;
+    this.mask.fill(0);
+    this.summary = 0;
+    this.last[0] = 0;
+    this.early?.clear();
+    this.earlySize = 0;
+  }
+
+  private append(b: number, time: number, slot: number): void {
+    const n = this.len[b]!;
+    let f = this.pairs[b]!;
+    if (2 * n === f.length) f = this.grow(b);
+    f[2 * n] = time;
+    f[2 * n + 1] = slot;
+    this.len[b] = n + 1;
+    if (n === 0 && b > 0) {
+      this.mask[b >> 5] |= 1 << (b & 31);
+      this.summary |= 1 << (b >> 5);
+    }
+  }
+
+  /** The bucket of the key with bit pattern (hi, lo) relative to `last`. */
+  private bucketOf(lo: number, hi: number): number {
+    let x = hi ^ this.lastBits[1]!;
+    if (x !== 0) {
+      const p = (31 - Math.clz32(x)) >> 2;
+      return ((8 + p) << 4) | ((hi >>> (p << 2)) & 15);
+    }
+    x = lo ^ this.lastBits[0]!;
+    if (x === 0) return 0;
+    const p = (31 - Math.clz32(x)) >> 2;
+    return (p << 4) | ((lo >>> (p << 2)) & 15);
+  }
+
+  /** Bucket 0 is empty: take the least key of the lowest non-empty bucket as `last`, spread that bucket. */
+  private refill(): void {
+    this.head = 0;
+    this.len[0] = 0;
+    const summary = this.summary;
+    if (summary === 0) throw new RangeError('pop from an empty event queue');
+    const w = 31 - Math.clz32(summary & -summary);
+    const word = this.mask[w]!;
+    const b = (w << 5) | (31 - Math.clz32(word & -word));
+    const f = this.pairs[b]!;
+    const u = this.bits[b]!;
+    const n = this.len[b]!;
+    let min = f[0]!;
+    for (let i = 1; i < n; i++) if (f[2 * i]! < min) min = f[2 * i]!;
+    this.last[0] = min;
+    this.len[b] = 0;
+    const rest = word & ~(1 << (b & 31));
+    this.mask[w] = rest;
+    if (rest === 0) this.summary = summary & ~(1 << w);
+    // Every key here shares digits p and up with the new `last`, so each lands in a lower bucket.
+    for (let i = 0; i < n; i++) this.append(this.bucketOf(u[4 * i]!, u[4 * i + 1]!), f[2 * i]!, f[2 * i + 1]!);
+  }
+
+  private grow(b: number): Float64Array {
+    const f = new Float64Array(this.pairs[b]!.length * 2);
+    f.set(this.pairs[b]!);
+    this.pairs[b] = f;
+    this.bits[b] = new Int32Array(f.buffer);
+    return f;
+  }
+}
