@@ -142,6 +142,12 @@ function deliver(w: Watch, sim: Simulator): void {
     if (w.stopped) return;
     if (w.cursor >= ch.end) {
       w.pending = false;
+      // A channel with one watcher (a kubelet's node-scoped pod watch) rarely reaches trim()'s batch
+      // size: drop its log once that watcher has read it, so old pod versions do not pile up per node.
+      if (ch.watchers.length === 1 && ch.log.length > 0) {
+        ch.base = ch.end;
+        ch.log = [];
+      }
       return;
     }
     const next = ch.log[w.cursor - ch.base]!;

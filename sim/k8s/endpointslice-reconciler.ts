@@ -7,6 +7,7 @@ import {
   isPodReady,
   type AddressType,
   type Endpoint,
+  type EndpointConditions,
   type EndpointPort,
   type EndpointSlice,
   type Node,
@@ -153,7 +154,7 @@ export function podToEndpoint(pod: Pod, node: Node | undefined, service: Service
   const ready = service.spec.publishNotReadyAddresses === true || (serving && !terminating);
   const ep: Endpoint = {
     addresses: podAddresses(pod, addressType),
-    conditions: { ready, serving, terminating },
+    conditions: sharedConditions(ready, serving, terminating),
     targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
   };
   if (pod.spec.nodeName) ep.nodeName = pod.spec.nodeName;
@@ -163,6 +164,15 @@ export function podToEndpoint(pod: Pod, node: Node | undefined, service: Service
     ep.hostname = pod.spec.hostname;
   }
   return ep;
+}
+
+/**
+ * The eight possible condition triples as shared immutable objects: slices hold one per endpoint, and
+ * at 150,000 endpoints a copy each is 7 MB the garbage collector walks for nothing.
+ */
+const CONDITIONS: readonly EndpointConditions[] = Array.from({ length: 8 }, (_, i) => Object.freeze({ ready: (i & 4) !== 0, serving: (i & 2) !== 0, terminating: (i & 1) !== 0 }));
+function sharedConditions(ready: boolean, serving: boolean, terminating: boolean): EndpointConditions {
+  return CONDITIONS[(ready ? 4 : 0) | (serving ? 2 : 0) | (terminating ? 1 : 0)]!;
 }
 
 /** hashEndpoint: identity is addresses + hostname + target namespace/name; the rest may change in place. */
@@ -205,14 +215,35 @@ interface PodEntry {
 const podEntries = new WeakMap<Pod, PodEntry>();
 const endpointHashes = new WeakMap<Endpoint, string>();
 
+/**
+ * A Service's endpoint ports depend on the pod only through its containers' declared ports, and the
+ * pods of one template share their containers array: one ports list (and key) per (Service version,
+ * containers) instead of one per pod.
+ */
+const portsByContainers = new WeakMap<Service, WeakMap<object, { ports: EndpointPort[]; portKey: string }>>();
+function podPorts(service: Service, pod: Pod): { ports: EndpointPort[]; portKey: string } {
+  if (pod.spec.initContainers !== undefined) {
+    const ports = endpointPortsFor(service, pod);
+    return { ports, portKey: portMapKey(ports) };
+  }
+  let bySpec = portsByContainers.get(service);
+  if (!bySpec) portsByContainers.set(service, (bySpec = new WeakMap()));
+  let p = bySpec.get(pod.spec.containers);
+  if (!p) {
+    const ports = endpointPortsFor(service, pod);
+    bySpec.set(pod.spec.containers, (p = { ports, portKey: portMapKey(ports) }));
+  }
+  return p;
+}
+
 function podEntry(pod: Pod, node: Node | undefined, service: Service, addressType: AddressType): PodEntry {
   const c = podEntries.get(pod);
   if (c && c.service === service && c.node === node && c.addressType === addressType) return c;
-  const ports = endpointPortsFor(service, pod);
+  const { ports, portKey } = podPorts(service, pod);
   const ep = podToEndpoint(pod, node, service, addressType);
   const hash = endpointHash(ep);
   endpointHashes.set(ep, hash);
-  const e: PodEntry = { service, node, addressType, ports, portKey: portMapKey(ports), ep, hash };
+  const e: PodEntry = { service, node, addressType, ports, portKey, ep, hash };
   podEntries.set(pod, e);
   return e;
 }

@@ -130,12 +130,23 @@ export class ReplicaSetController {
     this.reportStatus(st, rs, active);
   }
 
+  /**
+   * The owner reference and name prefix the pods of one ReplicaSet share (immutable), keyed by its spec:
+   * status writes make new versions of the ReplicaSet but keep its spec object.
+   */
+  private readonly podMeta = new WeakMap<object, { prefix: string; owners: Pod['metadata']['ownerReferences'] }>();
+
   private create(st: RSState, rs: ReplicaSet, n: number): void {
     const ns = rs.metadata.namespace ?? 'default';
+    let shared = this.podMeta.get(rs.spec);
+    if (!shared) {
+      const owners = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }];
+      this.podMeta.set(rs.spec, (shared = { prefix: `${rs.metadata.name}-`, owners }));
+    }
     for (let i = 0; i < n; i++) {
       const node = this.scheduler.place();
       if (node === undefined) return; // nothing schedulable: the pod would stay Pending
-      const name = this.api.generateName('Pod', ns, `${rs.metadata.name}-`);
+      const name = this.api.generateName('Pod', ns, shared.prefix);
       const key = `${ns}/${name}`;
       const tmpl = rs.spec.template;
       const pod: Pod = {
@@ -144,9 +155,9 @@ export class ReplicaSetController {
         metadata: {
           name,
           namespace: ns,
-          generateName: `${rs.metadata.name}-`,
+          generateName: shared.prefix,
           labels: tmpl.metadata?.labels ?? {},
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+          ownerReferences: shared.owners,
         },
         spec: { ...tmpl.spec, nodeName: node },
         status: { phase: 'Pending' },

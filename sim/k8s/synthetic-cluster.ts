@@ -140,15 +140,18 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
       status: { replicas: o.endpointsPerService, readyReplicas: o.endpointsPerService, availableReplicas: o.endpointsPerService, observedGeneration: 1 },
     })!.object;
     const svcPods: Pod[] = [];
+    // Shared by the ReplicaSet's pods (immutable versions): one owner reference, one prefix.
+    const podOwners = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }];
+    const podPrefix = `${rsName}-`;
     for (let e = 0; e < o.endpointsPerService; e++) {
       // Round robin: what the scheduler's least-loaded choice gives for identical pods on empty nodes.
       const node = nodes[pods % o.nodes]!.name;
       const ip = formatIPv4(podIPs.get(node)!.allocate()!);
-      const podName = api.generateName('Pod', ns, `${rsName}-`);
+      const podName = api.generateName('Pod', ns, podPrefix);
       const pod = put<Pod>({
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: podName, namespace: ns, generateName: `${rsName}-`, labels: podLabels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
+        metadata: { name: podName, namespace: ns, generateName: podPrefix, labels: podLabels, ownerReferences: podOwners },
         spec: { ...d.spec.template.spec, nodeName: node },
         status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: nodes[pods % o.nodes]!.ip, conditions: [ready, containersReady] },
       })!.object;
