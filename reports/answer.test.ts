@@ -95,3 +95,12 @@ test('series labels keep their parameters in parentheses; equal neighbours share
   const [zero] = answerFromCharts([{ title: 'Z', x: 'rate', y: 'failedConnections.rate', color: 'mode', where: { graceful: 'true' } }], { points: pts, sweep: sw });
   assert.equal(zero, 'Z (failedConnections.rate; graceful=true): At rate=0.05 (the only value), all 2 series are at 0%.');
 });
+
+test('a numeric color value is named by its parameter; a series that never changes over time stays', () => {
+  const timeseries: TimeseriesRow[] = [];
+  for (const rate of [120, 480]) {
+    for (let t = 0; t < 3; t++) timeseries.push({ point: { rate }, replication: 0, t: 5 * t, series: 'failedConnections', value: rate === 120 ? 0 : [0, 7, 3][t]! });
+  }
+  const [line] = answerFromCharts([{ title: 'F', x: 'time', y: 'failedConnections', color: 'rate' }], { points: [], sweep: { rate: [120, 480] }, timeseries });
+  assert.equal(line, 'F (failedConnections over time): rate=120: stays at 0; rate=480: peak 7 at t=5s, 3 at the end (t=10s).');
+});

@@ -67,6 +67,15 @@ function ranked(data: readonly ChartDatum[], fmt: (v: number) => string): string
   return groups.map((g) => `${g.names.join(', ')} ${g.value}`).join(', ');
 }
 
+/**
+ * A series label whose first part is a bare number or duration (`4096`, `120s`) is the value of the
+ * chart's color parameter; it gets the parameter's name (`conntrackMax=4096`) so a sentence reads alone.
+ */
+function withColorName(data: readonly ChartDatum[], chart: ChartSpec): ChartDatum[] {
+  if (chart.color === undefined) return [...data];
+  return data.map((d) => (/^[0-9.]/.test(d.series) ? { ...d, series: `${chart.color}=${d.series}` } : d));
+}
+
 function sweepSentence(chart: ChartSpec, data: readonly ChartDatum[], xValues: readonly ParamValue[], unit: MetricUnit): string {
   const fmt = (v: number): string => formatValue(v, unit);
   const rank = (x: ParamValue): number => {
@@ -122,6 +131,7 @@ function timeSentence(data: readonly ChartDatum[], unit: MetricUnit): string {
   const described = bySeries(data).map((s) => {
     const peak = s.data.reduce((a, d) => (d.y > a.y ? d : a));
     const last = s.data.reduce((a, d) => (Number(d.x) > Number(a.x) ? d : a));
+    if (s.data.every((d) => d.y === peak.y)) return { label: s.label, peak: peak.y, text: `stays at ${fmt(peak.y)}` };
     const end = peak === last || same(peak.y, last.y) ? ', still there at the end' : `, ${fmt(last.y)} at the end (t=${last.x}s)`;
     return { label: s.label, peak: peak.y, text: `peak ${fmt(peak.y)} at t=${peak.x}s${end}` };
   });
@@ -143,7 +153,7 @@ function timeSentence(data: readonly ChartDatum[], unit: MetricUnit): string {
 export function answerFromCharts(charts: readonly ChartSpec[], input: ChartData): string[] {
   const out: string[] = [];
   for (const chart of charts) {
-    const data = chartDatums(chart, input);
+    const data = withColorName(chartDatums(chart, input), chart);
     if (data.length === 0) continue;
     const unit = metricInfo(chart.y, input.metrics).unit;
     const text = chart.x === TIME ? timeSentence(data, unit) : sweepSentence(chart, data, input.sweep[chart.x] ?? [], unit);

@@ -40,7 +40,11 @@ export const HEADLINE_MAX_POINTS = 40;
  * replications, with its unit). Plain text, no colours, so it reads the same in a CI log.
  */
 export function headlineTable(meta: ScenarioMeta, points: readonly PointSummary[], names: readonly string[], metrics: readonly string[]): string {
-  const cols = headlineMetrics(meta, metrics);
+  // Filler columns (when the study names fewer than four metrics) only from metrics some point measured.
+  const cols = headlineMetrics(
+    meta,
+    metrics.filter((m) => points.some((p) => (p.metrics[m]?.n ?? 0) > 0)),
+  );
   if (points.length === 0) return '(no run finished)';
   if (cols.length === 0) return '(the runs report no metrics)';
   const shown = points.slice(0, HEADLINE_MAX_POINTS);
