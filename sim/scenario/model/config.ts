@@ -36,6 +36,12 @@ export interface ModelConfig {
      * that node, and a client on a node without one is dropped (sim/scenario/model/local-endpoints.ts).
      */
     trafficPolicy: 'Cluster' | 'Local';
+    /**
+     * Ports per Service (default 1): each its own service port for kube-proxy (Service port
+     * `port + k`, pods' port 8080 + k; synthetic-cluster.ts servicePortsOf). A connection goes to a
+     * Service, then to one of its ports, uniformly.
+     */
+    portsPerService?: number;
     serviceCIDR?: string;
     clusterCIDR?: string;
   };

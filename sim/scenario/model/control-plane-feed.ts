@@ -6,7 +6,7 @@ import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
 import { categorizeEndpoints } from '../../proxy/topology.ts';
 import type { ServicePort } from '../../proxy/service-port.ts';
-import { clusterIPPort } from './synthetic-cluster.ts';
+import { endpointsOnPort, servicePortsOf } from './synthetic-cluster.ts';
 import type { PodAnswer, PodLiveness } from './liveness.ts';
 
 /**
@@ -30,27 +30,37 @@ export class ControlPlaneFeed implements PodLiveness {
   private readonly versions: number[] = [];
 
   private readonly internalLocal: boolean;
+  private readonly perService: number;
 
   /**
    * `affinitySeconds`: the Services' ClientIP affinity timeout (0: none); `internalLocal`: their
-   * internalTrafficPolicy is Local. The control plane's own Service objects carry neither.
+   * internalTrafficPolicy is Local; `portsPerService`: each Service has that many ports. The control
+   * plane's own Service objects carry none of these (they have one port): the feed gives every
+   * Service its ports (servicePortsOf: port k is the Service's port + k, its pods' port + k), each
+   * with the pods the Service's slices list. kube-proxy would read the same from a multi-port
+   * Service's slices, which list every port for the same endpoints; a slice write changes all of a
+   * Service's ports at once.
    */
   constructor(
     private readonly cp: ControlPlane,
     private readonly timeline: EndpointTimeline,
-    { affinitySeconds = 0, internalLocal = false }: { affinitySeconds?: number; internalLocal?: boolean } = {},
+    { affinitySeconds = 0, internalLocal = false, portsPerService = 1 }: { affinitySeconds?: number; internalLocal?: boolean; portsPerService?: number } = {},
   ) {
     this.internalLocal = internalLocal;
+    this.perService = portsPerService;
     for (const s of cp.services()) {
       this.index.set(s.key, this.ports.length);
       this.slices.set(s.key, new Map());
-      this.ports.push(clusterIPPort(s.namespace, s.name, 'http', s.clusterIP, s.port, s.protocol, affinitySeconds));
+      this.ports.push(...servicePortsOf(s.namespace, s.name, s.clusterIP, s.port, s.protocol, portsPerService, affinitySeconds));
     }
     for (const slice of cp.endpointSlices()) {
       const key = serviceKey(slice);
       this.slices.get(key)?.set(slice.metadata.name!, slice);
     }
-    this.ports.forEach((p, i) => timeline.addService(p, this.programmed(i)));
+    for (let i = 0; i < this.ports.length; i += portsPerService) {
+      const base = this.programmed(i);
+      for (let k = 0; k < portsPerService; k++) timeline.addService(this.ports[i + k]!, endpointsOnPort(base, k));
+    }
     cp.onEndpointSliceCommit((c) => this.commit(c));
   }
 
@@ -73,9 +83,12 @@ export class ControlPlaneFeed implements PodLiveness {
     const byName = this.slices.get(c.service)!;
     if (c.type === 'DELETED') byName.delete(c.slice.metadata.name!);
     else byName.set(c.slice.metadata.name!, c.slice);
-    const before = this.timeline.endpointsAt(i, this.timeline.version);
-    const after = this.programmed(i);
-    if (!sameEndpoints(before, after, this.internalLocal)) this.timeline.apply(i, after, c.triggerTime);
+    const base = this.programmed(i);
+    for (let k = 0; k < this.perService; k++) {
+      const before = this.timeline.endpointsAt(i + k, this.timeline.version);
+      const after = endpointsOnPort(base, k);
+      if (!sameEndpoints(before, after, this.internalLocal)) this.timeline.apply(i + k, after, c.triggerTime);
+    }
     // The callback runs at the commit, so the API server's last resourceVersion is this write's
     // (for a DELETED slice the object still carries its previous version).
     this.rvs.push(this.cp.api.resourceVersion);
@@ -97,7 +110,8 @@ export class ControlPlaneFeed implements PodLiveness {
     return found < 0 ? 0 : this.versions[found]!;
   }
 
-  private programmed(i: number): readonly Endpoint[] {
+  /** What kube-proxy programs for the Service whose first service port is `i`, on its first port. */
+  private programmed(i: number): Endpoint[] {
     const sp = this.ports[i]!;
     const merged = endpointsFromSlices([...this.slices.get(sp.portName.namespace + '/' + sp.portName.name)!.values()], '');
     const all: Endpoint[] = [];
@@ -105,7 +119,7 @@ export class ControlPlaneFeed implements PodLiveness {
     // Local: each node narrows this to its own endpoints (LocalEndpoints), ready ones first, else
     // serving-terminating ones, so the timeline keeps every endpoint either could pick.
     if (this.internalLocal) return all.filter((e) => e.ready || (e.serving && e.terminating));
-    return categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints;
+    return [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints];
   }
 }
 

@@ -19,7 +19,8 @@ export class ProgrammingProbe {
   private readonly watch: RandomStream;
   /** Per node: when its watch last delivered (deliveries never overtake each other). */
   private readonly lastDelivery: Float64Array;
-  private flapped: { service: number; endpoint: Endpoint } | null = null;
+  /** The pod taken out: the Service's first service port and the pod's endpoint on each of its ports. */
+  private flapped: { service: number; endpoints: Endpoint[] } | null = null;
 
   constructor(
     private readonly sim: Simulator,
@@ -29,6 +30,8 @@ export class ProgrammingProbe {
     private readonly watchLatency: Distribution,
     /** internalTrafficPolicy Local: never flap a node's last local endpoint (that would drop its clients). */
     private readonly keepLastLocal = false,
+    /** Service ports per Service (consecutive in the timeline): a pod's readiness changes all of them. */
+    private readonly portsPerService = 1,
   ) {
     this.rng = sim.rng('metrics/programming-probe');
     this.watch = sim.rng('metrics/programming-probe/watch');
@@ -43,13 +46,16 @@ export class ProgrammingProbe {
   tick(): void {
     const t = this.timeline;
     const now = this.sim.now;
+    const P = this.portsPerService;
     if (this.flapped) {
-      const { service, endpoint } = this.flapped;
-      const list = t.endpointsAt(service, t.version);
-      t.apply(service, [...list, endpoint].sort(compareEndpoints), now);
+      const { service, endpoints } = this.flapped;
+      endpoints.forEach((endpoint, p) => {
+        const list = t.endpointsAt(service + p, t.version);
+        t.apply(service + p, [...list, endpoint].sort(compareEndpoints), now);
+      });
       this.flapped = null;
     } else {
-      const service = this.rng.integer(0, t.services.length - 1);
+      const service = this.rng.integer(0, t.services.length / P - 1) * P;
       const list = t.endpointsAt(service, t.version);
       // A Service with a single endpoint keeps it: the probe must not make a Service reject (with
       // Local, nor a node drop: the flapped endpoint must have a neighbour on its node).
@@ -57,8 +63,13 @@ export class ProgrammingProbe {
         const k = this.rng.integer(0, list.length - 1);
         const ep = list[k]!;
         if (!this.keepLastLocal || list.some((e, i) => i !== k && e.nodeName === ep.nodeName)) {
-          this.flapped = { service, endpoint: ep };
-          t.apply(service, list.filter((_, i) => i !== k), now);
+          this.flapped = { service, endpoints: [] };
+          for (let p = 0; p < P; p++) {
+            const onPort = t.endpointsAt(service + p, t.version);
+            const gone = onPort.find((e) => e.ip === ep.ip)!;
+            this.flapped.endpoints.push(gone);
+            t.apply(service + p, onPort.filter((e) => e !== gone), now);
+          }
         }
       }
     }

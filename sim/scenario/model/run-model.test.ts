@@ -311,3 +311,34 @@ test('internalTrafficPolicy Local with churn: a hard-killed local pod fails its 
   assert.ok(m['drops.no_local_endpoints']! > 0, 'then the node had no local endpoint until the replacement was ready');
   assert.deepEqual(runModel(c).metrics, m, 'deterministic');
 });
+
+test('ports per Service: each port is a service port of its own for kube-proxy, so 100 Services of 3 ports program like 300 of 1', () => {
+  const run = (services: number, ports: number) => {
+    const c = config('iptables', services);
+    c.cluster = { ...c.cluster, portsPerService: ports };
+    return runModel(c).metrics;
+  };
+  const three = run(100, 3);
+  const single = run(300, 1);
+  assert.equal(three['connections.ok'], three['connections.total']);
+  assert.equal(three['kernel.rules'], single['kernel.rules']);
+  assert.equal(three['syncUnits.max'], single['syncUnits.max'], 'the initial full sync writes the same lines');
+  // KUBE-SERVICES holds 300 rules either way: the mean walk is about the same.
+  assert.ok(Math.abs(three['rulesVisited.mean']! - single['rulesVisited.mean']!) < 15, `${three['rulesVisited.mean']} vs ${single['rulesVisited.mean']}`);
+  assert.ok(three['rulesVisited.mean']! > run(100, 1)['rulesVisited.mean']! + 60);
+});
+
+test('ports per Service with churn: a pod event changes every port of its Service; failures still stop at the sync', () => {
+  for (const mode of ['iptables', 'nftables'] as const) {
+    const c = config(mode, 2);
+    c.cluster = { ...c.cluster, nodes: 2, endpointsPerService: 4, portsPerService: 2 };
+    c.traffic = { ...c.traffic, connectionsPerSecond: 400, sourceNodes: 2, targetServices: 2 };
+    c.durationNs = 30 * SECOND;
+    c.churn = [{ kind: 'pod-kill', start: 2 * SECOND, every: 10 * SECOND, ratePerMinute: 6, gracefulTermination: false, terminationGracePeriod: 0 }];
+    const m = runModel(c).metrics;
+    assert.ok(m['churn.podKills']! >= 1, `${mode}: pods were killed`);
+    assert.ok(m['endpointChanges.count']! > 0 && m['endpointChanges.count']! % 2 === 0, `${mode}: ${m['endpointChanges.count']} changes, in pairs`);
+    assert.ok(m['failedConnections.count']! > 0, `${mode}: connections to the killed pod failed`);
+    assert.ok(m['failedConnections.rate']! < 0.05, `${mode}: only until the sync (${m['failedConnections.rate']})`);
+  }
+});

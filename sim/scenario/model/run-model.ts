@@ -29,13 +29,14 @@ export function runModel(config: ModelConfig): RunOutput {
   const sim = new Simulator({ seed: config.seed });
   const timeline = new EndpointTimeline();
   const internalLocal = config.cluster.trafficPolicy === 'Local';
+  const portsPerService = config.cluster.portsPerService ?? 1;
   let controlPlane: ControlPlane | null = null;
   let feed: ControlPlaneFeed | null = null;
   if (config.churn.length > 0) {
     controlPlane = buildControlPlane(sim, config);
-    feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal });
+    feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService });
   } else {
-    const cluster = syntheticCluster({ ...config.cluster, affinitySeconds: affinitySeconds(config) });
+    const cluster = syntheticCluster({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
@@ -126,7 +127,7 @@ export function runModel(config: ModelConfig): RunOutput {
   }
   for (const a of agents) a.startLoop();
   controlPlane?.start();
-  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, internalLocal).start();
+  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, internalLocal, portsPerService).start();
   traffic.start();
   sim.run(config.durationNs);
 

@@ -29,8 +29,9 @@ test('an affinity timeout Kubernetes would not accept is refused, naming the fie
   refused(', sessionAffinity: ClientIP, sessionAffinityTimeout: 25h', 'cluster.services.sessionAffinityTimeout');
 });
 
-test('what the model does not simulate yet is refused, naming the field', () => {
-  refused(', ports: 2', 'cluster.services.ports');
+test('ports per Service reach the model', () => {
+  assert.equal(configOf('').cluster.portsPerService, 1);
+  assert.equal(configOf(', ports: 3').cluster.portsPerService, 3);
 });
 
 test('internalTrafficPolicy Local reaches the model, except with the userspace proxy, which never had it', () => {

@@ -37,7 +37,6 @@ function conntrackConfig(s: RunPointInput['scenario']): ModelConfig['conntrack']
 export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   const services = s.cluster.services;
   if (!services) throw new InputError('cluster.manifests', 'cluster.services (the run model builds synthetic clusters; manifests serve `svcsim render` and `endpoints` for now)', 'a manifests path');
-  if (services.ports !== 1) throw new InputError('cluster.services.ports', '1 (the run model simulates one port per Service for now)', String(services.ports));
   const affinityTimeout = services.sessionAffinityTimeout;
   // Kubernetes validation (pkg/apis/core/validation ValidateService): timeoutSeconds in (0, 86400],
   // whole seconds; kube-proxy writes it as `--seconds` / `timeout Ns` / `-p`.
@@ -64,6 +63,7 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
       sessionAffinity: services.sessionAffinity,
       sessionAffinityTimeoutNs: affinityTimeout,
       trafficPolicy: services.trafficPolicy,
+      portsPerService: services.ports,
       serviceCIDR: s.cluster.serviceCIDR,
       clusterCIDR: s.cluster.clusterCIDR,
     },

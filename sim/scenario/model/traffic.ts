@@ -123,7 +123,9 @@ export class TrafficModel {
 
   /** One connection from client pod `pod` on `node`; returns how long the client waits for its end. */
   private connect(node: number, pod: number): number {
-    const service = this.pick.integer(0, this.config.traffic.targetServices - 1);
+    // A Service, then one of its ports (no draw with one port): the timeline holds service ports.
+    const ports = this.config.cluster.portsPerService ?? 1;
+    const service = ports > 1 ? this.pick.integer(0, this.config.traffic.targetServices - 1) * ports + this.pick.integer(0, ports - 1) : this.pick.integer(0, this.config.traffic.targetServices - 1);
     if (this.config.traffic.protocol === 'udp' && this.mode.natInConntrack) {
       const reused = this.conntrack.udpBinding(node, pod, this.vips[service]!, this.timeline.services[service]!.port, this.sim.now);
       if (reused) return this.udpExchange(node, pod, service, reused.ep, reused.epPort, reused, null);
