@@ -4,11 +4,14 @@ import { MS, SECOND } from '../sim/engine/time.ts';
 import { ControlPlane, samplerOf } from '../sim/k8s/control-plane.ts';
 import { reconcileEndpointSlices } from '../sim/k8s/endpointslice-reconciler.ts';
 import type { EndpointSlice, Node, Pod, Service } from '../sim/k8s/objects.ts';
+import { FULL_SCALE, runScale, type ScaleResult } from './k8s-scale.ts';
 
 /**
  * The Kubernetes control plane's own cost: the EndpointSlice reconcile of one large Service (what every
  * pod change of that Service costs the simulated controller), and a short churn run of the whole
- * control plane (kubelets, controllers, watches) per simulated event.
+ * control plane (kubelets, controllers, watches) per simulated event, and issue 4's cluster-scale
+ * rollout (bench/k8s-scale.ts) at a fiftieth of its size, so a regression in it shows in bench:check
+ * without a minute-long run (the full size: `npx tsx bench/k8s-scale.ts`).
  */
 
 const ENDPOINTS = 1000;
@@ -101,8 +104,23 @@ function churnTask(quick: boolean): BenchTask {
   };
 }
 
+/** The scale benchmark's rollout (10% of Deployments, a kube-proxy watch per node) at 1/50 of its size. */
+function scaleTask(): BenchTask {
+  const o = { ...FULL_SCALE, nodes: FULL_SCALE.nodes / 50, services: FULL_SCALE.services / 50 };
+  let last: ScaleResult | undefined;
+  return {
+    name: `k8s/rollout-restart 10% nodes=${o.nodes} services=${o.services} pods=${o.services * o.endpointsPerService} until complete`,
+    fn: () => {
+      last = runScale(o);
+    },
+    per: { unit: 'run', count: 1 },
+    figures: () => ({ events: last?.events ?? 0, apiWrites: last?.apiWrites ?? 0, sliceWrites: last?.sliceWrites ?? 0, watchDeliveries: last?.watchDeliveries ?? 0, simulatedS: last?.simulatedS ?? 0 }),
+  };
+}
+
 const suite: BenchSuite = {
   name: 'k8s',
-  tasks: ({ quick }) => [...reconcileTasks(), churnTask(quick)],
+  // The rollout task takes about a second a run: the full form only.
+  tasks: ({ quick }) => [...reconcileTasks(), churnTask(quick), ...(quick ? [] : [scaleTask()])],
 };
 export default suite;
