@@ -104,3 +104,9 @@ test('a numeric color value is named by its parameter; a series that never chang
   const [line] = answerFromCharts([{ title: 'F', x: 'time', y: 'failedConnections', color: 'rate' }], { points: [], sweep: { rate: [120, 480] }, timeseries });
   assert.equal(line, 'F (failedConnections over time): rate=120: stays at 0; rate=480: peak 7 at t=5s, 3 at the end (t=10s).');
 });
+
+test('a series that covers part of the x range (an exclude:) says which part', () => {
+  const part = points.filter((p) => !(p.point.mode === 'ebpf' && p.point.services === 10000));
+  const [line] = answerFromCharts([{ title: 'L', x: 'services', y: 'firstPacketLatency.p99', color: 'mode' }], { points: part, sweep });
+  assert.match(line!, /ebpf 100ns → 300ns \(×3\) \(services=100 to 1000 only\)\. At services=10000, lowest to highest: nftables 1\.45µs, iptables 100µs;/);
+});

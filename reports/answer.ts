@@ -91,11 +91,14 @@ function sweepSentence(chart: ChartSpec, data: readonly ChartDatum[], xValues: r
       const first = s.data[0]!;
       const last = s.data[s.data.length - 1]!;
       if (s.data.length === 1) return `${named(s.label)} ${fmt(first.y)} (only at ${chart.x}=${first.x})`;
+      // A series the sweep runs over part of the range (an exclude:) says which part.
+      const range =
+        String(first.x) === xs[0] && String(last.x) === xs[xs.length - 1] ? '' : ` (${chart.x}=${first.x} to ${last.x} only)`;
       const ys = s.data.map((d) => d.y);
       const max = Math.max(...ys);
       const min = Math.min(...ys);
-      if (same(min, max)) return `${named(s.label)} stays at ${fmt(first.y)}`;
-      let text = `${named(s.label)} ${fmt(first.y)} → ${fmt(last.y)}${ratioText(first.y, last.y)}`;
+      if (same(min, max)) return `${named(s.label)} stays at ${fmt(first.y)}${range}`;
+      let text = `${named(s.label)} ${fmt(first.y)} → ${fmt(last.y)}${ratioText(first.y, last.y)}${range}`;
       const peak = s.data.find((d) => d.y === max)!;
       if (peak !== first && peak !== last && !same(max, Math.max(first.y, last.y))) text += `, peak ${fmt(max)} at ${chart.x}=${peak.x}`;
       return text;
