@@ -17,7 +17,15 @@ import { evaluateHook, newHookResult } from '../../nftables/evaluate.ts';
 import { CT_STATE_BITS } from '../../nftables/key.ts';
 import type { Ruleset } from '../../nftables/types.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { internalExternalMasquerade, TEST_NODE_IPS, type PacketFlow } from '../packet-flow-fixtures.ts';
+import {
+  clusterIPGeneral,
+  internalExternalMasquerade,
+  loadBalancer,
+  noEndpointsReject,
+  TEST_NODE_IPS,
+  type FlowTest,
+  type PacketFlow,
+} from '../packet-flow-fixtures.ts';
 import { NftablesProxier, type NftablesProxierOptions } from './proxier.ts';
 
 /** NewFakeProxier (nftables): node 192.168.0.2, pod CIDR 10.0.0.0/8, service CIDR 172.30.0.0/16, mark 0x4000. */
@@ -62,17 +70,32 @@ function trace(rs: Ruleset, f: PacketFlow): { output: string; masq: boolean } {
   return { output: verdict || [...seen].sort().join(', '), masq };
 }
 
+function runPacketFlowTests(rs: Ruleset, flows: PacketFlow[]): void {
+  for (const f of flows) {
+    const got = trace(rs, f);
+    const want = f.output.split(', ').sort().join(', ');
+    assert.equal(got.output, want, `${f.name}: output`);
+    if (f.masq !== undefined && want !== '' && want !== 'DROP' && want !== 'REJECT') assert.equal(got.masq, f.masq, `${f.name}: masq`);
+  }
+}
+
+const cases: [string, () => FlowTest][] = [
+  ['TestNoEndpointsReject', noEndpointsReject],
+  ['TestClusterIPGeneral', () => clusterIPGeneral('nftables')],
+  ['TestLoadBalancer', loadBalancer],
+];
+for (const [name, make] of cases) {
+  test(`${name} (nftables): packet flows through the table`, () => {
+    const { state, flows } = make();
+    runPacketFlowTests(new NftablesProxier(FAKE).sync({ state, full: true }).ruleset, flows);
+  });
+}
+
 test('TestInternalExternalMasquerade (nftables): eTP/iTP Local, masquerading and short-circuits in four configurations', () => {
   const t = internalExternalMasquerade();
   const state = proxyStateFromObjects(t.services, t.slices, 'test-node');
   for (const c of t.cases) {
     const options = { ...FAKE, masqueradeAll: c.masqueradeAll, clusterCIDR: c.localDetector ? FAKE.clusterCIDR : undefined };
-    const rs = new NftablesProxier(options).sync({ state, full: true }).ruleset;
-    for (const f of c.flows) {
-      const got = trace(rs, f);
-      const want = f.output.split(', ').sort().join(', ');
-      assert.equal(got.output, want, `${f.name}: output`);
-      if (f.masq !== undefined && want !== '' && want !== 'DROP' && want !== 'REJECT') assert.equal(got.masq, f.masq, `${f.name}: masq`);
-    }
+    runPacketFlowTests(new NftablesProxier(options).sync({ state, full: true }).ruleset, c.flows);
   }
 });
