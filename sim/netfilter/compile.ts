@@ -44,11 +44,22 @@ export interface ChainIndex {
   runs: DstRun[];
   /** Names of the chains this chain jumps or goes to (for loop checks). */
   targets: string[];
+  /**
+   * Per rule position: for a jump, the index in `targets` of the chain; for a goto, -(index + 2);
+   * -1 for every other target. The walk jumps without reading the rule's target object.
+   */
+  targetOf: Int32Array;
 }
 
 export interface CompiledChain {
   readonly chain: Chain;
   readonly index: ChainIndex;
+  /**
+   * The compiled chain of each of `index.targets`, resolved when the table is compiled, so a jump
+   * costs an array read rather than a lookup by chain name (whose rule-owned name string is cold
+   * memory in a 100k-rule chain).
+   */
+  readonly jumpTargets: CompiledChain[];
 }
 
 export interface CompiledTable {
@@ -82,8 +93,15 @@ export function buildChainIndex(chain: Chain, index: boolean): ChainIndex {
   const hit = cache.get(chain);
   if (hit) return hit;
   const rules = chain.rules;
-  const targets = new Set<string>();
-  for (const r of rules) if (r.target.kind === 'jump' || r.target.kind === 'goto') targets.add(r.target.chain);
+  const targets = new Map<string, number>();
+  const targetOf = new Int32Array(rules.length).fill(-1);
+  for (let k = 0; k < rules.length; k++) {
+    const tg = rules[k]!.target;
+    if (tg.kind !== 'jump' && tg.kind !== 'goto') continue;
+    let slot = targets.get(tg.chain);
+    if (slot === undefined) targets.set(tg.chain, (slot = targets.size));
+    targetOf[k] = tg.kind === 'jump' ? slot : -(slot + 2);
+  }
   const runs: DstRun[] = [];
   let runOf: Int32Array | null = null;
   if (index) {
@@ -119,20 +137,21 @@ export function buildChainIndex(chain: Chain, index: boolean): ChainIndex {
       i = j;
     }
   }
-  const ci: ChainIndex = { runOf, runs, targets: [...targets] };
+  const ci: ChainIndex = { runOf, runs, targets: [...targets.keys()], targetOf };
   cache.set(chain, ci);
   return ci;
 }
 
 function compileTable(t: Table, index: boolean): CompiledTable {
   const chains = new Map<string, CompiledChain>();
-  for (const [name, chain] of t.chains) chains.set(name, { chain, index: buildChainIndex(chain, index) });
+  for (const [name, chain] of t.chains) chains.set(name, { chain, index: buildChainIndex(chain, index), jumpTargets: [] });
   // Targets must exist and the jump graph must be acyclic.
   for (const [name, c] of chains) {
     for (const target of c.index.targets) {
       const tc = chains.get(target);
       if (!tc) throw new InputError(`table ${t.name}, chain ${name}`, `a jump to an existing chain`, JSON.stringify(target));
       if (tc.chain.builtin) throw new InputError(`table ${t.name}, chain ${name}`, 'a jump to a user-defined chain', `built-in chain ${target}`);
+      c.jumpTargets.push(tc);
     }
   }
   const state = new Map<string, 1 | 2>();

@@ -69,7 +69,10 @@ function walkChain(
   const n = rules.length;
   const runOf = c.index.runOf;
   let i = 0;
+  // Set when the index found rule i by its destination address: its -d is then known to match.
+  let dstKnown = false;
   while (i < n) {
+    dstKnown = false;
     if (runOf !== null) {
       const ri = runOf[i]!;
       if (ri >= 0) {
@@ -88,15 +91,30 @@ function walkChain(
         res.rulesVisited += next - i;
         i = next;
         if (i === run.end) continue;
+        dstKnown = true;
       }
     }
     const r = rules[i]!;
     res.rulesVisited++;
-    if (!ruleMatches(r, p, ctx, res)) {
+    if (!ruleMatches(r, p, ctx, res, dstKnown)) {
       i++;
       continue;
     }
     if (ctx.trace !== null) traceStep(ctx.trace, hook, t.name, c.chain.name, 'rule', i + 1, r, p);
+    const slot = c.index.targetOf[i]!;
+    if (slot >= 0) {
+      // -j CHAIN (see ChainIndex.targetOf).
+      res.jumps++;
+      const out = walkChain(t, c.jumpTargets[slot]!, hook, p, ctx, res);
+      if (out !== CONTINUE) return out;
+      i++;
+      continue;
+    }
+    if (slot < -1) {
+      // -g CHAIN: the end of the target returns to this chain's caller.
+      res.jumps++;
+      return walkChain(t, c.jumpTargets[-slot - 2]!, hook, p, ctx, res);
+    }
     const tg = r.target;
     switch (tg.kind) {
       case 'none':
@@ -115,15 +133,10 @@ function walkChain(
         return REJECT;
       case 'return':
         return CONTINUE;
-      case 'jump': {
-        res.jumps++;
-        const out = walkChain(t, t.chains.get(tg.chain)!, hook, p, ctx, res);
-        if (out !== CONTINUE) return out;
-        break;
-      }
+      case 'jump':
       case 'goto':
-        res.jumps++;
-        return walkChain(t, t.chains.get(tg.chain)!, hook, p, ctx, res);
+        // Taken above, from the index.
+        break;
       case 'dnat':
         res.dnat = true;
         res.origDst = p.dst;

@@ -15,8 +15,12 @@ function ifaceMatches(pattern: string, name: string): boolean {
   return pattern === name;
 }
 
-export function builtinMatches(r: Rule, p: Packet): boolean {
-  if (r.dst !== null && (((p.dst & r.dst.mask) >>> 0) === r.dst.addr) === r.dstNeg) return false;
+/**
+ * `dstKnown`: the caller found the rule by the packet's destination (a compiled destination run, see
+ * compile.ts), so its `-d ADDR/32` is known to match and is not read again.
+ */
+export function builtinMatches(r: Rule, p: Packet, dstKnown = false): boolean {
+  if (!dstKnown && r.dst !== null && (((p.dst & r.dst.mask) >>> 0) === r.dst.addr) === r.dstNeg) return false;
   if (r.src !== null && (((p.src & r.src.mask) >>> 0) === r.src.addr) === r.srcNeg) return false;
   if (r.proto !== null && (PROTOCOL_NUMBER[p.proto] === r.proto) === r.protoNeg) return false;
   if (r.inIface !== null && ifaceMatches(r.inIface, p.inIface) === r.inNeg) return false;
@@ -100,8 +104,8 @@ export function extensionMatches(m: Match, p: Packet, ctx: EvalContext): boolean
 }
 
 /** Full rule test, counting extension matches evaluated into `res`. */
-export function ruleMatches(r: Rule, p: Packet, ctx: EvalContext, res: HookResult): boolean {
-  if (!builtinMatches(r, p)) return false;
+export function ruleMatches(r: Rule, p: Packet, ctx: EvalContext, res: HookResult, dstKnown = false): boolean {
+  if (!builtinMatches(r, p, dstKnown)) return false;
   const ms = r.matches;
   for (let i = 0; i < ms.length; i++) {
     res.matchesEvaluated++;
