@@ -51,6 +51,12 @@ test('bench:check exits 0 within the noise, 1 on a 30% regression, 2 without a b
     assert.equal(run(dir, ['--results', '$D/slow.json', '--threshold', 'x']).code, 2);
     assert.equal(run(dir, ['--results', '$D/slow.json', '--baseline', '$D/new.json', '--update']).code, 0);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'new.json'), 'utf8')), results(true, 130));
+    // several runs: each task judged by its best, and --update writes the best of them
+    const two = run(dir, ['--results', '$D/slow.json', '--results', '$D/same.json', '--baseline', '$D/base.json']);
+    assert.equal(two.code, 0);
+    assert.match(two.out, /each task judged by its best of 2 runs/);
+    assert.equal(run(dir, ['--results', '$D/slow.json', '--results', '$D/same.json', '--baseline', '$D/best.json', '--update']).code, 0);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'best.json'), 'utf8')).tasks[0].ratio, 105);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

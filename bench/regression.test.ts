@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { compareResults, compareTask, comparisonTable } from './regression.ts';
+import { bestOf, compareResults, compareTask, comparisonTable } from './regression.ts';
 import { parseResults, RESULTS_SCHEMA, type BenchResults, type TaskResultRecord } from './results.ts';
 
 function task(name: string, ratio: number, ratioRme: number): TaskResultRecord {
@@ -98,4 +98,26 @@ test('tasks doing a different count of units per call are compared per unit', ()
   // different units cannot be compared per unit: per call it is
   const other = { ...task('hold', 100, 2), per: { unit: 'packet', count: 10 } };
   assert.equal(compareTask(base, other, 0.2).change, 1);
+});
+
+test('bestOf takes each task from its fastest run (per unit), so noise in one run does not fail a task', () => {
+  const a = results([task('x', 100, 2), task('y', 50, 2)]);
+  const b = results([task('x', 300, 2), task('y', 40, 3), task('z', 1, 1)]);
+  const m = bestOf([a, b]);
+  assert.equal(m.runs, 2);
+  assert.deepEqual(m.tasks.map((t) => [t.name, t.ratio, t.runSpreadPct]), [['x', 100, 200], ['y', 40, 25], ['z', 1, 0]]);
+  assert.equal(m.reference.measurements.length, 2);
+  // a run 3x slower on x alone fails; with the other run beside it, x is judged by its best
+  assert.equal(compareResults(a, b).failed, true);
+  assert.equal(compareResults(a, bestOf([b, a])).failed, false);
+  // a baseline whose runs of the same code differed by 200% on x allows x that much, no more
+  assert.equal(compareTask(m.tasks[0]!, task('x', 290, 2), 0.2).verdict, 'ok');
+  assert.equal(compareTask(m.tasks[0]!, task('x', 310, 2), 0.2).verdict, 'slower');
+  assert.equal(compareTask(m.tasks[1]!, task('y', 52, 2), 0.2).verdict, 'slower');
+  // per unit: 2000 ns over 100 events beats 1500 ns over 50
+  const p1 = results([{ ...task('h', 2000, 1), per: { unit: 'event', count: 100 } }]);
+  const p2 = results([{ ...task('h', 1500, 1), per: { unit: 'event', count: 50 } }]);
+  assert.equal(bestOf([p2, p1]).tasks[0]!.ratio, 2000);
+  assert.equal(bestOf([a]), a);
+  assert.throws(() => bestOf([a, { ...b, quick: false }], ['q.json', 'f.json']), /q\.json, f\.json: runs of both the quick and the full form/);
 });

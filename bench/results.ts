@@ -23,6 +23,11 @@ export interface TaskResultRecord {
   ratio: number;
   /** Relative margin of error of the ratio, percent: task rme, reference rme and reference drift combined. */
   ratioRme: number;
+  /**
+   * In a file merging several runs (bestOf): how much the task's per-unit ratio varied between those
+   * runs of the same code, percent ((slowest / fastest - 1) x 100). The gate allows at least this.
+   */
+  runSpreadPct?: number;
 }
 
 export interface ReferenceRecord {
@@ -37,6 +42,8 @@ export interface BenchResults {
   quick: boolean;
   /** What the times were measured with: "process-cpu" (bench/measure.ts says why). */
   clock: string;
+  /** Present when the file merges several runs (bench:check --update with several --results): how many. */
+  runs?: number;
   host: { node: string; platform: string; arch: string; cpus: number; cpuModel: string; loadavg: number[] };
   startedAt: string;
   reference: {
