@@ -193,16 +193,33 @@ export class EndpointSliceController {
     for (const k of affected) this.addAfter(this.state(k), this.batchPeriod);
   }
 
+  /**
+   * The index keys (`namespace\0label=value`) of a labels object. The pods of one ReplicaSet share their
+   * labels object (immutable versions), so the keys are built once per template, not once per pod.
+   */
+  private readonly labelKeys = new WeakMap<object, Map<string, string[]>>();
+  private indexKeys(ns: string, labels: Readonly<Record<string, string>> | undefined): string[] {
+    if (!labels) return [];
+    let byNs = this.labelKeys.get(labels);
+    if (!byNs) this.labelKeys.set(labels, (byNs = new Map()));
+    let keys = byNs.get(ns);
+    if (!keys) {
+      keys = [];
+      for (const k in labels) keys.push(`${ns}\0${k}=${labels[k]}`);
+      byNs.set(ns, keys);
+    }
+    return keys;
+  }
+
   private setPod(key: string, pod: Pod | undefined, old: Pod | undefined): void {
     const ns = (pod ?? old)!.metadata.namespace ?? 'default';
     if (old && old.metadata.labels !== pod?.metadata.labels) {
-      for (const [k, v] of Object.entries(old.metadata.labels ?? {})) this.podIndex.get(`${ns}\0${k}=${v}`)?.delete(key);
+      for (const ik of this.indexKeys(ns, old.metadata.labels)) this.podIndex.get(ik)?.delete(key);
     }
     if (pod) {
       this.pods.set(key, pod);
       if (!old || old.metadata.labels !== pod.metadata.labels) {
-        for (const [k, v] of Object.entries(pod.metadata.labels ?? {})) {
-          const ik = `${ns}\0${k}=${v}`;
+        for (const ik of this.indexKeys(ns, pod.metadata.labels)) {
           let set = this.podIndex.get(ik);
           if (!set) this.podIndex.set(ik, (set = new Set()));
           set.add(key);
@@ -215,8 +232,8 @@ export class EndpointSliceController {
   private servicesFor(pod: Pod, into: Set<string>): void {
     const ns = pod.metadata.namespace ?? 'default';
     const labels = pod.metadata.labels ?? {};
-    for (const k in labels) {
-      const set = this.serviceIndex.get(`${ns}\0${k}=${labels[k]}`);
+    for (const ik of this.indexKeys(ns, pod.metadata.labels)) {
+      const set = this.serviceIndex.get(ik);
       if (!set) continue;
       for (const sk of set) {
         const svc = this.services.get(sk)!.service!;
