@@ -264,3 +264,43 @@ export function loadBalancer(): FlowTest {
     ],
   };
 }
+
+/**
+ * TestExternalTrafficPolicyLocal / TestExternalTrafficPolicyCluster: one LoadBalancer with an
+ * external IP, a remote and a local endpoint. With Local, external clients reach only the local
+ * endpoint and nothing external is masqueraded (pods still reach both); with Cluster, everything
+ * but pod-to-ClusterIP is masqueraded and reaches both.
+ */
+export function externalTrafficPolicy(policy: 'Local' | 'Cluster'): FlowTest {
+  const both = '10.180.0.1:80, 10.180.2.1:80';
+  const local = policy === 'Local';
+  return {
+    ...cluster(
+      [
+        testService(
+          'ns1',
+          'svc1',
+          {
+            type: 'LoadBalancer',
+            externalTrafficPolicy: policy,
+            clusterIP: '172.30.0.41',
+            externalIPs: ['192.168.99.11'],
+            ports: [port('p80', 80, 'TCP', { nodePort: 3001, targetPort: 80 })],
+            ...(local ? { healthCheckNodePort: 30000 } : {}),
+          },
+          [{ ip: '1.2.3.4' }],
+        ),
+      ],
+      [testSlice('ns1', 'svc1', [{ ip: '10.180.0.1' }, { ip: '10.180.2.1', nodeName: 'test-node' }], [{ name: 'p80', port: 80 }])],
+    ),
+    flows: [
+      { name: 'pod to cluster IP', src: '10.0.0.2', dst: '172.30.0.41', dport: 80, output: both, masq: false },
+      { name: 'pod to external IP', src: '10.0.0.2', dst: '192.168.99.11', dport: 80, output: both, masq: !local },
+      { name: 'external to external IP', src: EXTERNAL_CLIENT, dst: '192.168.99.11', dport: 80, output: local ? '10.180.2.1:80' : both, masq: !local },
+      { name: 'pod to LB IP', src: '10.0.0.2', dst: '1.2.3.4', dport: 80, output: both, masq: !local },
+      { name: 'external to LB IP', src: EXTERNAL_CLIENT, dst: '1.2.3.4', dport: 80, output: local ? '10.180.2.1:80' : both, masq: !local },
+      { name: 'pod to NodePort', src: '10.0.0.2', dst: '192.168.0.2', dport: 3001, output: both, masq: !local },
+      { name: 'external to NodePort', src: EXTERNAL_CLIENT, dst: '192.168.0.2', dport: 3001, output: local ? '10.180.2.1:80' : both, masq: !local },
+    ],
+  };
+}

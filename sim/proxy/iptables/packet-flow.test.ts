@@ -25,6 +25,7 @@ import { proxyStateFromObjects } from '../from-api.ts';
 import { FAKE_PROXIER_OPTIONS } from './golden-fixtures.ts';
 import {
   clusterIPGeneral,
+  externalTrafficPolicy,
   internalExternalMasquerade,
   loadBalancer,
   noEndpointsReject,
@@ -79,6 +80,8 @@ const cases: [string, () => FlowTest][] = [
   ['TestNoEndpointsReject', noEndpointsReject],
   ['TestClusterIPGeneral', clusterIPGeneral],
   ['TestLoadBalancer', loadBalancer],
+  ['TestExternalTrafficPolicyLocal', () => externalTrafficPolicy('Local')],
+  ['TestExternalTrafficPolicyCluster', () => externalTrafficPolicy('Cluster')],
 ];
 for (const [name, make] of cases) {
   test(`${name}: packet flows through the rules`, () => {

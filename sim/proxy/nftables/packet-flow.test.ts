@@ -19,6 +19,7 @@ import type { Ruleset } from '../../nftables/types.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import {
   clusterIPGeneral,
+  externalTrafficPolicy,
   internalExternalMasquerade,
   loadBalancer,
   noEndpointsReject,
@@ -83,6 +84,8 @@ const cases: [string, () => FlowTest][] = [
   ['TestNoEndpointsReject', noEndpointsReject],
   ['TestClusterIPGeneral', () => clusterIPGeneral('nftables')],
   ['TestLoadBalancer', loadBalancer],
+  ['TestExternalTrafficPolicyLocal', () => externalTrafficPolicy('Local')],
+  ['TestExternalTrafficPolicyCluster', () => externalTrafficPolicy('Cluster')],
 ];
 for (const [name, make] of cases) {
   test(`${name} (nftables): packet flows through the table`, () => {
