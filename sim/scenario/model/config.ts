@@ -3,6 +3,7 @@ import type { ProxyMode } from '../../proxy/modes/mode-model.ts';
 import type { ConntrackTimeouts } from '../../conntrack/timeouts.ts';
 import type { Distribution } from '../schema.ts';
 import type { ChurnSpec, ProbeSpec } from '../../k8s/control-plane.ts';
+import type { ManifestCluster } from './manifest-cluster.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -42,6 +43,11 @@ export interface ModelConfig {
      * Service, then to one of its ports, uniformly.
      */
     portsPerService?: number;
+    /**
+     * A static cluster from Kubernetes manifests (manifest-cluster.ts) instead of the synthetic one:
+     * its service ports and endpoints, and its nodes (then `nodes` is their number).
+     */
+    manifest?: ManifestCluster;
     serviceCIDR?: string;
     clusterCIDR?: string;
   };

@@ -32,7 +32,11 @@ export function runModel(config: ModelConfig): RunOutput {
   const portsPerService = config.cluster.portsPerService ?? 1;
   let controlPlane: ControlPlane | null = null;
   let feed: ControlPlaneFeed | null = null;
-  if (config.churn.length > 0) {
+  const manifest = config.cluster.manifest;
+  if (manifest) {
+    if (config.churn.length > 0) throw new Error('runModel: a cluster from manifests is static (run-point refuses churn)');
+    manifest.ports.forEach((p, i) => timeline.addService(p, manifest.endpoints[i]!));
+  } else if (config.churn.length > 0) {
     controlPlane = buildControlPlane(sim, config);
     feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService });
   } else {
@@ -40,7 +44,7 @@ export function runModel(config: ModelConfig): RunOutput {
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
-  const nodeNames = controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
+  const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
   const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
 
   const sessionAffinity = config.cluster.sessionAffinity === 'ClientIP';

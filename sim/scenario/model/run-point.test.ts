@@ -2,8 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../engine/input-error.ts';
 import { SECOND } from '../../engine/time.ts';
-import { loadScenarioText } from '../load.ts';
-import { modelConfig } from './run-point.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadScenario, loadScenarioText } from '../load.ts';
+import { modelConfig, runPoint } from './run-point.ts';
 
 /** The model's config for a one-point scenario whose cluster.services carry `services` (YAML flow text). */
 function configOf(services: string, extra = '') {
@@ -38,4 +41,93 @@ test('internalTrafficPolicy Local reaches the model, except with the userspace p
   assert.equal(configOf('').cluster.trafficPolicy, 'Cluster');
   assert.equal(configOf(', trafficPolicy: Local').cluster.trafficPolicy, 'Local');
   assert.throws(() => configOf(', trafficPolicy: Local', 'proxy: { mode: userspace }\n'), (e: unknown) => e instanceof InputError && e.where === 'cluster.services.trafficPolicy');
+});
+
+const MANIFESTS = `apiVersion: v1
+kind: Node
+metadata: { name: worker-a }
+---
+apiVersion: v1
+kind: Node
+metadata: { name: worker-b }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: shop }
+spec:
+  clusterIP: 10.96.0.20
+  POLICY
+  ports: [{ name: http, port: 80, targetPort: 8080 }, { name: admin, port: 81, targetPort: 9090 }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: web-1, namespace: shop, labels: { kubernetes.io/service-name: web } }
+addressType: IPv4
+endpoints:
+  - { addresses: [10.244.1.5], nodeName: worker-a }
+  - { addresses: [10.244.1.6], nodeName: worker-a }
+ports: [{ name: http, port: 8080, protocol: TCP }, { name: admin, port: 9090, protocol: TCP }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: db, namespace: shop }
+spec:
+  clusterIP: 10.96.0.21
+  POLICY
+  ports: [{ name: pg, port: 5432 }]
+EXTRA`;
+
+/** A scenario file next to a manifests file in a fresh folder; returns the model config of its point. */
+function fromManifests(policy = '', extra = '', scenarioExtra = '') {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-manifests-'));
+  writeFileSync(join(dir, 'cluster.yaml'), MANIFESTS.replaceAll('POLICY', policy).replace('EXTRA', extra));
+  const file = join(dir, 'study.yaml');
+  writeFileSync(file, `name: t\nquestion: q\nduration: 3s\nwarmup: 1s\ncluster: { manifests: cluster.yaml }\ntraffic: { connectionsPerSecond: 300 }\n${scenarioExtra}`);
+  const point = loadScenario(file).points[0]!;
+  return { input: { scenario: point.scenario, point: point.params, replication: 0, seed: 1 }, dir };
+}
+
+test('a cluster from manifests: its ClusterIP service ports, endpoints and nodes, static', () => {
+  const { input, dir } = fromManifests();
+  try {
+    const c = modelConfig(input);
+    assert.equal(c.cluster.services, 3, 'web:http, web:admin, db:pg');
+    assert.equal(c.cluster.nodes, 2);
+    assert.deepEqual(c.cluster.manifest!.endpoints.map((l) => l.map((e) => e.endpoint)), [[], ['10.244.1.5:9090', '10.244.1.6:9090'], ['10.244.1.5:8080', '10.244.1.6:8080']]);
+    const m = runPoint(input).metrics;
+    // db has no endpoints: its third of the connections is rejected.
+    const total = m['connections.total']!;
+    assert.ok(m['connections.refused']! > 0.25 * total && m['connections.refused']! < 0.42 * total, `${m['connections.refused']} of ${total}`);
+    assert.equal(m['connections.ok']! + m['connections.refused']!, total);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('manifests: Local Services drop clients on nodes without their pods; what the model cannot run is refused', () => {
+  const local = fromManifests('internalTrafficPolicy: Local');
+  try {
+    const m = runPoint(local.input).metrics;
+    assert.ok(m['drops.no_local_endpoints']! > 0, 'clients on worker-b have no local web pod');
+  } finally {
+    rmSync(local.dir, { recursive: true });
+  }
+  const cases: [string, string, string][] = [
+    ['externalIPs: [192.168.5.5]', '', 'cluster.manifests'],
+    ['', '', 'churn'],
+  ];
+  for (const [policy, extra, field] of cases) {
+    const { input, dir } = fromManifests(policy, extra, field === 'churn' ? 'churn: [{ kind: pod-kill, every: 10s, ratePerMinute: 1 }]\n' : '');
+    try {
+      assert.throws(() => modelConfig(input), (e: unknown) => e instanceof InputError && e.where.startsWith(field), field);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  }
+  const mixed = fromManifests('', '---\napiVersion: v1\nkind: Service\nmetadata: { name: sticky }\nspec: { clusterIP: 10.96.0.30, sessionAffinity: ClientIP, ports: [{ port: 80 }] }\n');
+  try {
+    assert.throws(() => modelConfig(mixed.input), (e: unknown) => e instanceof InputError && /sessionAffinity/.test(e.message));
+  } finally {
+    rmSync(mixed.dir, { recursive: true });
+  }
 });

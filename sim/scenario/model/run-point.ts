@@ -3,6 +3,7 @@ import { HOUR, SECOND, US, formatDuration } from '../../engine/time.ts';
 import type { RunPoint, RunPointInput, RunPointResult } from '../run-point-contract.ts';
 import type { ModelConfig } from './config.ts';
 import { runModel } from './run-model.ts';
+import { manifestCluster } from './manifest-cluster.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../../conntrack/timeouts.ts';
 
 /**
@@ -34,9 +35,10 @@ function conntrackConfig(s: RunPointInput['scenario']): ModelConfig['conntrack']
   return { max, buckets: kubeProxyHashsize(max || 262144), timeouts };
 }
 
-export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
-  const services = s.cluster.services;
-  if (!services) throw new InputError('cluster.manifests', 'cluster.services (the run model builds synthetic clusters; manifests serve `svcsim render` and `endpoints` for now)', 'a manifests path');
+export function modelConfig(input: RunPointInput): ModelConfig {
+  const s = input.scenario;
+  if (s.cluster.manifests !== undefined) return manifestModelConfig(input, s.cluster.manifests);
+  const services = s.cluster.services!;
   const affinityTimeout = services.sessionAffinityTimeout;
   // Kubernetes validation (pkg/apis/core/validation ValidateService): timeoutSeconds in (0, 86400],
   // whole seconds; kube-proxy writes it as `--seconds` / `timeout Ns` / `-p`.
@@ -48,25 +50,53 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
   if ((s.traffic.protocol === 'udp') !== (services.protocol === 'UDP'))
     throw new InputError('traffic.protocol', `the protocol of the Services' port (cluster.services.protocol is ${services.protocol})`, s.traffic.protocol);
   if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
+  return baseConfig(input, {
+    nodes: s.cluster.nodes,
+    services: services.count,
+    endpointsPerService: services.endpointsPerService,
+    port: 80,
+    protocol: services.protocol,
+    sessionAffinity: services.sessionAffinity,
+    sessionAffinityTimeoutNs: affinityTimeout,
+    trafficPolicy: services.trafficPolicy,
+    portsPerService: services.ports,
+    serviceCIDR: s.cluster.serviceCIDR,
+    clusterCIDR: s.cluster.clusterCIDR,
+  });
+}
+
+/**
+ * A static cluster from Kubernetes manifests: their Services and EndpointSlices (manifest-cluster.ts),
+ * no churn (nothing would run the pods), traffic to their ClusterIP service ports chosen uniformly.
+ */
+function manifestModelConfig(input: RunPointInput, file: string): ModelConfig {
+  const s = input.scenario;
+  if (s.churn.length > 0) throw new InputError('churn', 'no churn with cluster.manifests (a cluster from manifests is static in runs)', `${s.churn.length} churn entr${s.churn.length === 1 ? 'y' : 'ies'}`);
+  const protocol = s.traffic.protocol === 'udp' ? 'UDP' : 'TCP';
+  const m = manifestCluster(file, { protocol, nodes: s.cluster.nodes });
+  if (m.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
+    throw new InputError('cluster.manifests', 'Services with internalTrafficPolicy Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
+  return baseConfig(input, {
+    nodes: m.nodeNames.length,
+    services: m.ports.length,
+    endpointsPerService: 0,
+    port: 0,
+    protocol,
+    sessionAffinity: m.sessionAffinity,
+    sessionAffinityTimeoutNs: m.sessionAffinityTimeoutNs,
+    trafficPolicy: m.trafficPolicy,
+    manifest: m,
+  });
+}
+
+function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['cluster']): ModelConfig {
   return {
     seed,
     durationNs: s.duration,
     warmupNs: s.warmup,
     timeseriesIntervalNs: s.metrics.interval,
     programmingProbeNs: s.metrics.programmingProbe,
-    cluster: {
-      nodes: s.cluster.nodes,
-      services: services.count,
-      endpointsPerService: services.endpointsPerService,
-      port: 80,
-      protocol: services.protocol,
-      sessionAffinity: services.sessionAffinity,
-      sessionAffinityTimeoutNs: affinityTimeout,
-      trafficPolicy: services.trafficPolicy,
-      portsPerService: services.ports,
-      serviceCIDR: s.cluster.serviceCIDR,
-      clusterCIDR: s.cluster.clusterCIDR,
-    },
+    cluster,
     proxy: {
       mode: s.proxy.mode,
       iptablesBackend: s.proxy.iptablesBackend,
@@ -85,8 +115,9 @@ export function modelConfig({ scenario: s, seed }: RunPointInput): ModelConfig {
       requestsPerConnection: s.traffic.requestsPerConnection,
       rttNs: POD_RTT_NS,
       connectTimeoutNs: s.traffic.connectTimeout,
-      sourceNodes: s.traffic.sourceNodes === 'all' ? s.cluster.nodes : Math.min(s.traffic.sourceNodes, s.cluster.nodes),
-      targetServices: s.traffic.targetServices === 'all' ? services.count : Math.min(s.traffic.targetServices, services.count),
+      sourceNodes: s.traffic.sourceNodes === 'all' ? cluster.nodes : Math.min(s.traffic.sourceNodes, cluster.nodes),
+      // Services (with manifests: service ports).
+      targetServices: s.traffic.targetServices === 'all' ? cluster.services : Math.min(s.traffic.targetServices, cluster.services),
       clientPodsPerNode: Math.min(250, s.traffic.clientPodsPerNode),
       requestTime: s.traffic.requestTime,
     },
