@@ -110,3 +110,13 @@ test('a series that covers part of the x range (an exclude:) says which part', (
   const [line] = answerFromCharts([{ title: 'L', x: 'services', y: 'firstPacketLatency.p99', color: 'mode' }], { points: part, sweep });
   assert.match(line!, /ebpf 100ns → 300ns \(×3\) \(services=100 to 1000 only\)\. At services=10000, lowest to highest: nftables 1\.45µs, iptables 100µs;/);
 });
+
+test('equal ends with a dip between them: the ends, then the low', () => {
+  const dip = [
+    point({ mode: 'nftables', services: 100 }, { 'firstPacketLatency.p99': [5000] }),
+    point({ mode: 'nftables', services: 1000 }, { 'firstPacketLatency.p99': [2000] }),
+    point({ mode: 'nftables', services: 10000 }, { 'firstPacketLatency.p99': [5010] }),
+  ];
+  const [line] = answerFromCharts([{ title: 'D', x: 'services', y: 'firstPacketLatency.p99' }], { points: dip, sweep: { mode: ['nftables'], services: [100, 1000, 10000] } });
+  assert.equal(line, 'D (firstPacketLatency.p99): From services=100 to services=10000: the mean 5µs at both ends, low 2µs at services=1000.');
+});

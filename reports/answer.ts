@@ -98,9 +98,14 @@ function sweepSentence(chart: ChartSpec, data: readonly ChartDatum[], xValues: r
       const max = Math.max(...ys);
       const min = Math.min(...ys);
       if (same(min, max)) return `${named(s.label)} stays at ${fmt(first.y)}${range}`;
-      let text = `${named(s.label)} ${fmt(first.y)} → ${fmt(last.y)}${ratioText(first.y, last.y)}${range}`;
+      let text = same(first.y, last.y)
+        ? `${named(s.label)} ${fmt(first.y)} at both ends${range}`
+        : `${named(s.label)} ${fmt(first.y)} → ${fmt(last.y)}${ratioText(first.y, last.y)}${range}`;
+      // An extreme between the ends is part of the shape; the ends alone would hide it.
       const peak = s.data.find((d) => d.y === max)!;
       if (peak !== first && peak !== last && !same(max, Math.max(first.y, last.y))) text += `, peak ${fmt(max)} at ${chart.x}=${peak.x}`;
+      const low = s.data.find((d) => d.y === min)!;
+      if (low !== first && low !== last && !same(min, Math.min(first.y, last.y))) text += `, low ${fmt(min)} at ${chart.x}=${low.x}`;
       return text;
     });
     parts.push(`From ${chart.x}=${xs[0]} to ${chart.x}=${xs[xs.length - 1]}: ${trends.join('; ')}`);
