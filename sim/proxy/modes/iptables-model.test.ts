@@ -240,3 +240,32 @@ test('internalTrafficPolicy Local: a node walks only its local endpoints, and dr
     { numRuns: 60 },
   );
 });
+
+test('large-cluster mode (over 1000 endpoints): per-endpoint rules without comments, as the model counts, with and without affinity', () => {
+  for (const affinity of [false, true]) {
+    // 205 Services x 5 endpoints = 1025 endpoints: kube-proxy drops the per-endpoint comments.
+    const { ruleset, compiled, state } = cluster(205, 0, 5, affinity ? { sessionAffinity: 'ClientIP' } : {});
+    const model = iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy', sessionAffinity: affinity });
+    const natServices = ruleset.tables.get('nat')!.chains.get('KUBE-SERVICES')!.rules;
+    const sessions = new SessionAffinity('xt_recent', 10800e9);
+    const c = ctx(3);
+    for (let k = 0; k < 30; k++) {
+      const service = ((k * 37) % 11) * 19; // 11 Services, each several times: affinity hits too
+      const vip = `172.30.${service >> 8}.${service & 255}`;
+      const position = natServices.findIndex((r) => renderRuleSpec(r).includes(`-d ${vip}/32`));
+      const eps = [...state.endpoints.values()].find((l) => l[0]!.ip.startsWith(`10.180.${service}.`))!;
+      const src = parseIPv4('10.0.1.5');
+      c.nowNs += 1e9;
+      const a = sessions.check(0, service, src, eps, c.nowNs);
+      const walk = { checked: a.checked, hit: a.index >= 0 };
+      const res = newHookResult();
+      const p = makePacket({ proto: 'tcp', src, dst: parseIPv4(vip), sport: 40000 + k, dport: 80 });
+      for (const hook of ['PREROUTING', 'FORWARD', 'POSTROUTING'] as const) assert.equal(evaluateHook(compiled, hook, p, c, res), 'ACCEPT');
+      const chosen = eps.findIndex((e) => e.ip === formatIPv4(p.dst));
+      const m = model.firstPacket({ services: 205, servicesWithoutEndpoints: 0, position, endpoints: 5, chosen, largeCluster: true, ...(affinity ? { affinity: walk } : {}) });
+      assert.equal(m.rulesVisited, res.rulesVisited);
+      assert.ok(Math.abs(m.costNs - (res.costNs + DEFAULT_COSTS.conntrackInsertNs)) < 1e-6, `affinity ${affinity}: cost ${m.costNs} vs ${res.costNs} + conntrack insert`);
+      if (affinity) sessions.record(0, service, src, eps[chosen]!.endpoint, c.nowNs);
+    }
+  }
+});

@@ -32,18 +32,21 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * rules up to the endpoint whose list holds its source address (and skips the statistic rules) or,
  * on a miss, all n of them and then the statistic rules: each rcheck rule evaluates its comment and
  * recent matches, the DNAT rule one more (--set). Lines per port: 3 + 5n.
+ *
+ * Above 1000 endpoints (large-cluster mode) the per-endpoint rules lose their comments, one match
+ * less per KUBE-SVC rule walked and in KUBE-SEP (FirstPacketInput.largeCluster).
  */
 const BASE_LINES = 36; // table headers, COMMITs, fixed chains and their rules (kube-proxy's "base" rule set)
 const FIXED_RULES = 1 + 1 + 2 + 4 + 3 + 1 + 1; // PREROUTING jump, SVC masq check, SEP rules, FORWARD jumps, KUBE-FORWARD, POSTROUTING jump, RETURN
 const HOOKS = 3; // PREROUTING, FORWARD, POSTROUTING
 /**
  * Extension matches evaluated on the path (comment, tcp, mark, conntrack, addrtype: every rule whose
- * addresses matched runs its -m modules until one fails), besides the per-SVC-rule ones counted in
- * firstPacket: each skipped `-m statistic` rule costs its comment and statistic match, the chosen
- * one its statistic unless it is the last. Rules that fail on `-d` never reach their modules.
- * Counted against the netfilter model walking kube-proxy's own rule set (iptables-model.test.ts).
+ * addresses matched runs its -m modules until one fails), besides those of the per-endpoint rules
+ * (KUBE-SVC jumps, KUBE-SEP DNAT), which endpointMatches counts. Rules that fail on `-d` or `-s`
+ * never reach their modules. Counted against the netfilter model walking kube-proxy's own rule set
+ * (iptables-model.test.ts).
  */
-const FIXED_MATCHES = 20;
+const FIXED_MATCHES = 18;
 /** Jumps into user chains: 3 in nat PREROUTING (KUBE-SERVICES, SVC, SEP), 4 in filter FORWARD, 1 to KUBE-POSTROUTING. */
 const JUMPS = 8;
 /**
@@ -125,13 +128,15 @@ function serviceChainRules(p: FirstPacketInput): number {
 }
 
 /**
- * Extension matches with endpoints: the fixed ones, the statistic rules' (a skipped rule its comment
- * and statistic match, the chosen one its statistic unless it is the last; its comment is among the
- * fixed ones), and with affinity two per rcheck rule walked (comment, recent) plus the SEP's --set.
- * An affinity hit walks no statistic rule, so the chosen rule's comment is not evaluated either.
+ * Extension matches with endpoints: the fixed ones outside the per-endpoint rules; the KUBE-SEP DNAT
+ * rule's comment; the statistic rules walked (each its comment, and its statistic match unless it is
+ * the last); with affinity, each rcheck rule walked (comment, recent) and the DNAT rule's --set. An
+ * affinity hit walks no statistic rule. In large-cluster mode the per-endpoint rules carry no
+ * comment.
  */
 function endpointMatches(p: FirstPacketInput): number {
+  const comment = p.largeCluster ? 0 : 1;
   const a = p.affinity;
-  const statistic = a?.hit ? -1 : 2 * p.chosen + (p.chosen < p.endpoints - 1 ? 1 : 0);
-  return FIXED_MATCHES + statistic + (a ? 2 * a.checked + 1 : 0);
+  const statistic = a?.hit ? 0 : (p.chosen + 1) * comment + p.chosen + (p.chosen < p.endpoints - 1 ? 1 : 0);
+  return FIXED_MATCHES + comment + statistic + (a ? a.checked * (comment + 1) + 1 : 0);
 }

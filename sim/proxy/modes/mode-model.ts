@@ -47,6 +47,12 @@ export interface FirstPacketInput {
    * (see ModeModel.noLocalEndpoints).
    */
   noLocalEndpoints?: boolean;
+  /**
+   * Endpoints in the node's state exceed kube-proxy's large-cluster threshold (1000,
+   * LARGE_CLUSTER_ENDPOINTS_THRESHOLD in pkg/proxy/iptables/proxier.go): the iptables proxier leaves
+   * the `-m comment` out of the per-endpoint rules (KUBE-SVC jumps, KUBE-SEP rules).
+   */
+  largeCluster?: boolean;
 }
 
 export interface AffinityWalk {

@@ -3,6 +3,7 @@ import type { RandomStream } from '../../engine/random.ts';
 import type { AffinityWalk, ModeModel } from '../../proxy/modes/mode-model.ts';
 import type { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { LocalEndpoints } from './local-endpoints.ts';
+import { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from '../../proxy/iptables/proxier.ts';
 import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
@@ -159,6 +160,8 @@ export class TrafficModel {
       chosen,
       ...(walk ? { affinity: walk } : {}),
       ...(noLocal ? { noLocalEndpoints: true } : {}),
+      // kube-proxy counts every endpoint of its state (all nodes'), whatever the policy.
+      ...(this.timeline.totalEndpointsAt(version) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD ? { largeCluster: true } : {}),
     });
     const measured = sim.now >= this.config.warmupNs;
     if (measured) {
