@@ -3,9 +3,10 @@
  *
  * Runs the hold model at P = 1e3, 1e5, 1e6 and prints one line per P in the format of
  * ../shared/tools/ns3-hold/run.sh (`svcsim pending=P events=E seconds=S events_per_s=R`), the median
- * of --repeat runs (default 3). With --ns3 it then runs ns-3's own event core on the identical
- * workload (that script installs libns3-dev when needed) and prints svcsim's rate over the best ns-3
- * scheduler at each P. Each P runs in a fresh process so one size's heap does not tax the next.
+ * of --repeat runs (default 3). With --ns3 each of those runs is followed by one run of ns-3's own
+ * event core per scheduler on the identical workload (hold.cc of that tool), and it prints the ns-3
+ * medians and svcsim's median rate over the best ns-3 scheduler's at each P. Each run is a fresh
+ * process, so one size's heap does not tax the next.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,35 +35,63 @@ if (flag('--child')) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ours = new Map<number, number>();
-for (const P of sizes) {
-  const runs: HoldResult[] = [];
-  for (let i = 0; i < repeat; i++) {
-    const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--pending', String(P), '--events', String(events), '--queue', queue], { encoding: 'utf8' });
-    if (res.status !== 0) throw new Error(`hold child failed: ${res.stderr}`);
-    runs.push(JSON.parse(res.stdout.trim().split('\n').pop()!));
-  }
-  const mid = runs.find((r) => r.eventsPerSecond === median(runs.map((x) => x.eventsPerSecond)))!;
-  ours.set(P, mid.eventsPerSecond);
-  console.log(holdLine(mid));
-  console.log(`# queue=${queue} runs=${runs.map((r) => Math.round(r.eventsPerSecond)).join(',')} rss_after_schedule_mb=${(mid.rssBytes / 2 ** 20).toFixed(0)} peak_rss_mb=${(mid.peakRssBytes / 2 ** 20).toFixed(0)}`);
+
+function runOurs(P: number): HoldResult {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--pending', String(P), '--events', String(events), '--queue', queue], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`hold child failed: ${res.stderr}`);
+  return JSON.parse(res.stdout.trim().split('\n').pop()!);
 }
 
-if (flag('--ns3')) {
-  const script = join(here, '..', '..', 'shared', 'tools', 'ns3-hold', 'run.sh');
+// ns-3's side: ../shared/tools/ns3-hold/run.sh builds hold.cc against libns3-dev (installing it when
+// missing) into ${TMPDIR:-/tmp}/ns3-hold and runs every scheduler at every P. The first time, the
+// script is run as a whole to build it; then the binary is called per (P, scheduler) so that its runs
+// alternate with svcsim's: on a machine shared with other work, load drifts over the minutes a
+// whole sweep takes, and alternating makes both sides see the same drift.
+const NS3_SCHEDULERS = ['ns3::MapScheduler', 'ns3::HeapScheduler', 'ns3::CalendarScheduler'];
+const script = join(here, '..', '..', 'shared', 'tools', 'ns3-hold', 'run.sh');
+const binary = join(process.env.TMPDIR ?? '/tmp', 'ns3-hold');
+let ns3 = flag('--ns3');
+if (ns3 && !existsSync(binary)) {
   if (!existsSync(script)) {
     console.log(`# ns-3 anchor not found at ${script}`);
+    ns3 = false;
   } else {
-    const res = spawnSync('bash', [script, String(events)], { encoding: 'utf8' });
-    process.stdout.write(res.stdout);
-    const best = new Map<number, number>();
-    for (const line of res.stdout.split('\n')) {
-      const m = /^ns3 \S+ pending=(\d+) .*events_per_s=(\d+)/.exec(line);
-      if (m) best.set(Number(m[1]), Math.max(best.get(Number(m[1])) ?? 0, Number(m[2])));
-    }
-    for (const [P, r] of ours) {
-      const b = best.get(P);
-      if (b) console.log(`ratio pending=${P} svcsim/best_ns3=${(r / b).toFixed(2)}`);
+    spawnSync('bash', [script, '1000'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] });
+    if (!existsSync(binary)) {
+      console.log(`# ${script} did not build ${binary}`);
+      ns3 = false;
     }
   }
+}
+function runNs3(P: number, scheduler: string): number | undefined {
+  const res = spawnSync(binary, [String(P), String(events), scheduler], { encoding: 'utf8' });
+  const m = /events_per_s=(\d+)/.exec(res.stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
+for (const P of sizes) {
+  const runs: HoldResult[] = [];
+  const theirs = new Map<string, number[]>();
+  // The calendar queue degrades badly with a million pending events; run.sh skips it there too.
+  const schedulers = NS3_SCHEDULERS.filter((s) => !(P >= 1_000_000 && s === 'ns3::CalendarScheduler'));
+  for (let i = 0; i < repeat; i++) {
+    runs.push(runOurs(P));
+    if (!ns3) continue;
+    for (const s of schedulers) {
+      const r = runNs3(P, s);
+      if (r !== undefined) theirs.set(s, [...(theirs.get(s) ?? []), r]);
+    }
+  }
+  const mid = runs.find((r) => r.eventsPerSecond === median(runs.map((x) => x.eventsPerSecond)))!;
+  console.log(holdLine(mid));
+  console.log(`# queue=${queue} runs=${runs.map((r) => Math.round(r.eventsPerSecond)).join(',')} rss_after_schedule_mb=${(mid.rssBytes / 2 ** 20).toFixed(0)} peak_rss_mb=${(mid.peakRssBytes / 2 ** 20).toFixed(0)}`);
+  if (!ns3) continue;
+  let best = 0;
+  for (const [s, rs] of theirs) {
+    const m = median(rs);
+    best = Math.max(best, m);
+    console.log(`ns3 ${s} pending=${P} events=${events} events_per_s=${Math.round(m)}`);
+    console.log(`# runs=${rs.join(',')}`);
+  }
+  if (best > 0) console.log(`ratio pending=${P} svcsim/best_ns3=${(mid.eventsPerSecond / best).toFixed(2)}`);
 }

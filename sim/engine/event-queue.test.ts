@@ -84,6 +84,22 @@ test('[radix] events scheduled between now and a peeked next event run first, in
   assert.deepEqual(out, [4, 1, 2, 0, 3]);
 });
 
+test('[radix] events before the sorted run go inside it, in front of it, or ahead of it, in order', () => {
+  const q = new RadixHeapQueue();
+  // Three events a few ns apart form a small bucket that is sorted into the run.
+  for (const [t, s] of [[12, 0], [10, 1], [12, 2], [11, 3]] as const) q.push(t, s, s);
+  assert.equal(q.peekTime(), 10);
+  q.push(11, 4, 4); // inside the run, after the other 11
+  q.push(9, 5, 5); // before the run, nothing popped yet: no room in front
+  assert.equal(q.pop(), 5);
+  assert.equal(q.pop(), 1); // now = 10
+  q.push(10, 6, 6); // in the room left in front of the run
+  q.push(12, 7, 7); // the run's latest time: last
+  const out: number[] = [];
+  while (q.size > 0) out.push(q.pop());
+  assert.deepEqual(out, [6, 3, 4, 0, 2, 7]);
+});
+
 test('[radix] many events at one time keep their scheduling order', () => {
   const q = new RadixHeapQueue();
   const n = 200_000;

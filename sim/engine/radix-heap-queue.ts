@@ -10,31 +10,38 @@ import { QuaternaryHeapQueue } from './quaternary-heap-queue.ts';
  */
 const BUCKETS = 256;
 const WORDS = BUCKETS / 32;
+/**
+ * A lowest bucket of at most this many events is sorted into the run instead of being spread: with
+ * few pending events the low buckets hold one or two events each, and spreading them costs a refill
+ * per event. Chosen by measurement (npm run bench:engine, P = 1e3): 16 to 64 are alike.
+ */
+const SORT_AT_MOST = 32;
 
 /**
  * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
  * problem", JACM 1990): a monotone priority queue, which is exactly what a simulator's pending set
  * is, since nothing is ever scheduled before `now`. Keys are the IEEE-754 bit patterns of the event
  * times: for times >= 0 the 64-bit pattern orders like the number, so integer and fractional times
- * both work, unconverted. An event sits in the bucket of the highest bit in which its key differs
- * from `last`, the key last taken out; a push is an append, O(1). When bucket 0 (keys equal to
- * `last`) runs dry, the lowest non-empty bucket is scanned for its least key, that key becomes
- * `last`, and the bucket's events are spread into lower buckets. An event only ever moves to lower
- * buckets, so it is moved at most 64 times and in practice two or three, and each move is a
- * sequential copy within typed arrays. Unlike a heap, the cost per event does not grow with the
- * number pending; unlike a calendar queue (ns-3's CalendarScheduler) it needs no bucket width tuned
- * to the spacing of event times, which in svcsim spans nanosecond packet hops to minute-long timers.
+ * both work, unconverted. An event sits in the bucket of the highest digit in which its key differs
+ * from `last`; a push is an append, O(1). When the run (bucket 0) is empty, the lowest non-empty
+ * bucket is either sorted into the run, if small, or spread: its least key becomes `last` and its
+ * events move to lower buckets. An event only ever moves to lower buckets, at most 16 times and in
+ * practice two or three, each move a sequential copy within typed arrays. Unlike a heap, the cost
+ * per event does not grow with the number pending; unlike a calendar queue (ns-3's
+ * CalendarScheduler) it needs no bucket width tuned to the spacing of event times, which in svcsim
+ * spans nanosecond packet hops to minute-long timers.
  *
  * Order among equal times needs no sequence numbers: every bucket is a FIFO in scheduling order.
  * A push appends the newest event; a bucket is refilled only when it is empty (the events spread out
  * of the lowest non-empty bucket land in strictly lower, hence empty, buckets), and then receives a
- * subsequence of a list already in scheduling order. So bucket 0 pops equal times first-scheduled
- * first, by induction.
+ * subsequence of a list already in scheduling order; the run is sorted stably and takes later events
+ * after every event at or before their time.
  *
- * One case breaks monotonicity: `peekTime` may advance `last` to the next event's time while the
- * simulator stops short of it (run(until)), after which an event may be scheduled between `now` and
- * `last`. Such events are all earlier than every event in the radix heap, so they go to a small
- * 4-ary heap (`early`) that is served first; it is empty in steady state.
+ * Events before `last` are rare but legal: a short delay while the run spans a few ns, or an event
+ * scheduled after `peekTime` looked ahead and the simulator stopped short (run(until)). They go into
+ * the run at their place, or in front of it, or, when before the run and there is no room in front,
+ * into a small 4-ary heap (`early`) whose events are all before the run's and which is served first;
+ * it is empty in steady state.
  */
 export class RadixHeapQueue implements EventQueue {
   size = 0;
@@ -50,7 +57,10 @@ export class RadixHeapQueue implements EventQueue {
   private readonly pairs: Float64Array[] = [];
   private readonly bits: Int32Array[] = [];
   private readonly len = new Int32Array(BUCKETS);
-  /** Read position in bucket 0, which is drained front to back. */
+  /**
+   * Bucket 0 is the run: events in (time, scheduling order), all at or before `last` and so before
+   * every event in the other buckets; popped from `head` on.
+   */
   private head = 0;
   /** Non-empty buckets (bucket b is bit b % 32 of word b / 32) and non-zero words, to find the lowest in O(1). */
   private readonly mask = new Int32Array(WORDS);
@@ -72,19 +82,49 @@ export class RadixHeapQueue implements EventQueue {
     this.size++;
     // +0 turns a -0 (whose sign bit would sort it last) into 0.
     time += 0;
-    if (time < this.last[0]!) {
+    const last = this.last[0]!;
+    if (time > last) {
+      this.probe[0] = time;
+      this.append(this.bucketOf(this.probeBits[0]!, this.probeBits[1]!), time, slot);
+    } else if (time === last) {
+      this.append(0, time, slot); // the newest event at the run's latest time goes last
+    } else {
+      this.pushBeforeLast(time, seq, slot);
+    }
+  }
+
+  /** An event before `last` (a zero or short delay, or one scheduled after a peek): into the run or `early`. */
+  private pushBeforeLast(time: number, seq: number, slot: number): void {
+    const head = this.head;
+    const n = this.len[0]!;
+    if (head < n && time >= this.pairs[0]![2 * head]!) {
+      // Within the run's span: after every event at or before `time`, shifting the later ones.
+      const r = 2 * n === this.pairs[0]!.length ? this.grow(0) : this.pairs[0]!;
+      let j = n;
+      while (r[2 * j - 2]! > time) {
+        r[2 * j] = r[2 * j - 2]!;
+        r[2 * j + 1] = r[2 * j - 1]!;
+        j--;
+      }
+      r[2 * j] = time;
+      r[2 * j + 1] = slot;
+      this.len[0] = n + 1;
+    } else if (head > 0 && head < n && this.earlySize === 0) {
+      // Before the whole run, in the room its popped events left.
+      const r = this.pairs[0]!;
+      this.head = head - 1;
+      r[2 * head - 2] = time;
+      r[2 * head - 1] = slot;
+    } else {
       (this.early ??= new QuaternaryHeapQueue(16)).push(time, seq, slot);
       this.earlySize++;
-      return;
     }
-    this.probe[0] = time;
-    this.append(this.bucketOf(this.probeBits[0]!, this.probeBits[1]!), time, slot);
   }
 
   peekTime(): number {
     if (this.earlySize > 0) return this.early!.peekTime();
     if (this.head === this.len[0]) this.refill();
-    return this.last[0]!;
+    return this.pairs[0]![2 * this.head]!;
   }
 
   pop(): number {
@@ -139,7 +179,12 @@ export class RadixHeapQueue implements EventQueue {
     return (p << 4) | ((lo >>> (p << 2)) & 15);
   }
 
-  /** Bucket 0 is empty: take the least key of the lowest non-empty bucket as `last`, spread that bucket. */
+  /**
+   * The run is empty: sort the lowest non-empty bucket into it if it is small, else take its least
+   * key as `last` and spread it. Either way every key left in the other buckets keeps its bucket: the
+   * new `last` is one of this bucket's keys, which share all digits above p (and digit p) with the
+   * old one, and the other buckets' keys differ from it first at the same digit as before.
+   */
   private refill(): void {
     this.head = 0;
     this.len[0] = 0;
@@ -151,14 +196,35 @@ export class RadixHeapQueue implements EventQueue {
     const f = this.pairs[b]!;
     const u = this.bits[b]!;
     const n = this.len[b]!;
-    let min = f[0]!;
-    for (let i = 1; i < n; i++) if (f[2 * i]! < min) min = f[2 * i]!;
-    this.last[0] = min;
     this.len[b] = 0;
     const rest = word & ~(1 << (b & 31));
     this.mask[w] = rest;
     if (rest === 0) this.summary = summary & ~(1 << w);
-    // Every key here shares digits p and up with the new `last`, so each lands in a lower bucket.
+    if (n <= SORT_AT_MOST) {
+      // Insertion sort into the run; stable, so equal times stay in scheduling order.
+      let r = this.pairs[0]!;
+      while (r.length < 2 * n) r = this.grow(0);
+      for (let i = 0; i < n; i++) {
+        const t = f[2 * i]!;
+        const sl = f[2 * i + 1]!;
+        let j = i;
+        while (j > 0 && r[2 * j - 2]! > t) {
+          r[2 * j] = r[2 * j - 2]!;
+          r[2 * j + 1] = r[2 * j - 1]!;
+          j--;
+        }
+        r[2 * j] = t;
+        r[2 * j + 1] = sl;
+      }
+      this.len[0] = n;
+      this.last[0] = r[2 * n - 2]!;
+      return;
+    }
+    let min = f[0]!;
+    for (let i = 1; i < n; i++) if (f[2 * i]! < min) min = f[2 * i]!;
+    this.last[0] = min;
+    // Every key here shares digits p and up with the new `last`, so each lands in a lower bucket
+    // (bucket 0, the run, for those equal to it).
     for (let i = 0; i < n; i++) this.append(this.bucketOf(u[4 * i]!, u[4 * i + 1]!), f[2 * i]!, f[2 * i + 1]!);
   }
 
