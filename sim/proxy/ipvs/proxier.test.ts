@@ -113,6 +113,78 @@ test('TestNodePortIPv4 "node port service with protocol sctp and externalTraffic
   assert.ok(hasJump(r.restoreLines, 'KUBE-NODE-PORT', 'ACCEPT', 'KUBE-HEALTH-CHECK-NODE-PORT'));
 });
 
+test('TestExternalIPsNoEndpoint: the external IP gets a virtual server without real servers', () => {
+  const p = new IpvsProxier(fakeOptions([]));
+  p.sync(
+    state(
+      [testService('ns1', 'svc1', { type: 'ClusterIP', clusterIP: '10.20.30.41', externalIPs: ['50.60.70.81'], ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] })],
+      [],
+    ),
+  );
+  assert.deepEqual(ipvsState(p), { '10.20.30.41:80/TCP rr': [], '50.60.70.81:80/TCP rr': [] });
+});
+
+test('TestOnlyLocalExternalIPs: with externalTrafficPolicy Local an external IP has only the local endpoint (IPv6 external IPs filtered out)', () => {
+  const p = new IpvsProxier(fakeOptions([]));
+  p.sync(
+    state(
+      [
+        testService('ns1', 'svc1', {
+          type: 'NodePort',
+          clusterIP: '10.20.30.41',
+          externalIPs: ['50.60.70.81', '2012::51', '127.0.0.1'],
+          externalTrafficPolicy: 'Local',
+          ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }],
+        }),
+      ],
+      [testSlice('ns1', 'svc1', [{ ip: '10.180.0.1', nodeName: HOST }, { ip: '10.180.1.1', nodeName: 'other-node' }], [{ name: 'p80', port: 80 }])],
+    ),
+  );
+  const vs = ipvsState(p);
+  // "Expect 3 ipvs services": the ClusterIP and the two IPv4 external IPs.
+  assert.deepEqual(Object.keys(vs).sort(), ['10.20.30.41:80/TCP rr', '127.0.0.1:80/TCP rr', '50.60.70.81:80/TCP rr']);
+  assert.deepEqual(vs['50.60.70.81:80/TCP rr'], ['10.180.0.1:80 w1']);
+  assert.deepEqual(vs['127.0.0.1:80/TCP rr'], ['10.180.0.1:80 w1']);
+  assert.deepEqual(vs['10.20.30.41:80/TCP rr'], ['10.180.0.1:80 w1', '10.180.1.1:80 w1']);
+});
+
+test('TestOnlyLocalNodePorts: the NodePort has only the local endpoint; KUBE-NODE-PORT returns Local ports before masquerading', () => {
+  const p = new IpvsProxier(fakeOptions(['100.101.102.103']));
+  const r = p.sync(
+    state(
+      [nodePortSvc('TCP', true)],
+      [testSlice('ns1', 'svc1', [{ ip: '10.180.0.1', nodeName: HOST }, { ip: '10.180.1.1', nodeName: 'other-node' }], [{ name: 'p80', port: 80 }])],
+    ),
+  );
+  assert.deepEqual(ipvsState(p)['100.101.102.103:3001/TCP rr'], ['10.180.0.1:80 w1']);
+  assert.deepEqual([...p.ipsets.get('KUBE-NODE-PORT-TCP')!], ['3001']);
+  assert.deepEqual([...p.ipsets.get('KUBE-NODE-PORT-LOCAL-TCP')!], ['3001']);
+  const order = ['RETURN|KUBE-NODE-PORT-LOCAL-TCP', 'KUBE-MARK-MASQ|KUBE-NODE-PORT-TCP', 'ACCEPT|KUBE-HEALTH-CHECK-NODE-PORT'].map(
+    (x) => {
+      const [to, set] = x.split('|') as [string, string];
+      return r.restoreLines.findIndex((l) => hasJump([l], 'KUBE-NODE-PORT', to, set));
+    },
+  );
+  assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), `KUBE-NODE-PORT rules in kube-proxy's order: ${order}`);
+  assert.ok(hasJump(r.restoreLines, 'KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-CLUSTER-IP'));
+  assert.ok(hasJump(r.restoreLines, 'KUBE-SERVICES', 'KUBE-NODE-PORT'));
+  assert.ok(hasJump(r.restoreLines, 'KUBE-SERVICES', 'ACCEPT', 'KUBE-CLUSTER-IP'));
+});
+
+test('TestHealthCheckNodePort: KUBE-HEALTH-CHECK-NODE-PORT holds the health check ports of Local-policy services only', () => {
+  const svc = (name: string, hc: number, policy: 'Local' | 'Cluster') =>
+    testService('ns1', name, {
+      type: 'LoadBalancer',
+      clusterIP: '10.20.30.41',
+      externalTrafficPolicy: policy,
+      healthCheckNodePort: hc,
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3000 }],
+    });
+  const p = new IpvsProxier(fakeOptions(['100.101.102.103']));
+  p.sync(state([svc('valid-svc1', 30000, 'Local'), svc('valid-svc2', 30001, 'Local'), svc('invalid-svc3', 30002, 'Cluster')], []));
+  assert.deepEqual([...p.ipsets.get('KUBE-HEALTH-CHECK-NODE-PORT')!].sort(), ['30000', '30001']);
+});
+
 function lbCase() {
   return state(
     [
