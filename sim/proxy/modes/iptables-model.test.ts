@@ -182,6 +182,14 @@ test('affinity rules cost more restore lines and rules, as kube-proxy writes the
   assert.equal(lines(true, 4) - lines(false, 4), 3 * 4);
   const m = (a: boolean) => iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy', sessionAffinity: a }).kernelObjects(4, 12).rules;
   assert.equal(m(true) - m(false), 12);
+  // A port that loses its endpoints: its jump, masquerade check, statistic and SEP rules go, a REJECT comes.
+  const real = (withEps: number, without: number) => {
+    let rules = 0;
+    for (const t of cluster(withEps, without, 2).ruleset.tables.values()) for (const ch of t.chains.values()) rules += ch.rules.length;
+    return rules;
+  };
+  const model = iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy' });
+  assert.equal(real(3, 0) - real(2, 1), model.kernelObjects(3, 6, 0).rules - model.kernelObjects(3, 4, 1).rules);
   // iptables-restore input of a full sync: one Service more with e endpoints adds iptablesLinesPerService(e).
   for (const affinity of [false, true]) {
     const extra: Partial<ServiceSpec> = affinity ? { sessionAffinity: 'ClientIP' } : {};

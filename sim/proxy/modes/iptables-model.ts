@@ -69,7 +69,8 @@ export function iptablesLinesPerService(endpoints: number, affinity = false): nu
 export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = false }: ModeOptions): ModeModel {
   /** Rules per endpoint: SEP's two, the SVC statistic jump, and with affinity the SVC rcheck jump. */
   const perEndpoint = sessionAffinity ? 4 : 3;
-  const rules = (services: number, endpoints: number) => services * 2 + endpoints * perEndpoint + 20;
+  // Per port with endpoints: its KUBE-SERVICES jump and SVC masquerade check; without: one REJECT / DROP.
+  const rules = (services: number, endpoints: number, without = 0) => (services - without) * 2 + without + endpoints * perEndpoint + 20;
   return {
     mode: 'iptables',
     selection: 'random',
@@ -90,7 +91,7 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
           lines += 2 * Math.max(0, c.before - c.after); // ":KUBE-SEP-Z" + "-X KUBE-SEP-Z" for stale chains
         }
       }
-      const existing = rules(w.services, w.endpoints);
+      const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints);
       const durationNs = costs.restoreBaseNs[b] + lines * costs.restoreNsPerLine[b] + existing * costs.restoreNsPerExistingRule[b];
       return { durationNs, units: lines };
     },
@@ -113,8 +114,8 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       return { rulesVisited, lookups: 0, costNs };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
-    kernelObjects(services: number, endpoints: number): KernelObjects {
-      const r = rules(services, endpoints);
+    kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
+      const r = rules(services, endpoints, without);
       return { rules: r, setElements: 0, memoryBytes: r * RULE_BYTES };
     },
   };

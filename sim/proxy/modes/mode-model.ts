@@ -86,7 +86,8 @@ export interface ModeModel {
   readonly selection: 'random' | 'round-robin';
   /** Whether new connections create conntrack entries on the client's node (socket-LB does not NAT). */
   readonly natInConntrack: boolean;
-  kernelObjects(services: number, endpoints: number): KernelObjects;
+  /** Objects of one node's rules; `servicesWithoutEndpoints`: ports it rejects or drops (one rule or map element each). */
+  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number): KernelObjects;
   /** Extra delay after a sync before rules act (e.g. an agent's own lag); 0 for kube-proxy modes. */
   readonly activationLagNs: number;
   /**

@@ -179,3 +179,13 @@ test('internalTrafficPolicy Local: local endpoints only, and a drop verdict wher
     { numRuns: 60 },
   );
 });
+
+test('kernel rules: a port that loses its endpoints loses its service and endpoint chains\' rules, as the model counts', () => {
+  const rules = (withEps: number, without: number) => {
+    let n = 0;
+    for (const t of build(withEps, without, 2).rs.tables.values()) for (const ch of t.chains.values()) n += ch.rules.length;
+    return n;
+  };
+  const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft' });
+  assert.equal(rules(3, 0) - rules(2, 1), model.kernelObjects(3, 6, 0).rules - model.kernelObjects(3, 4, 1).rules);
+});

@@ -79,8 +79,9 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     },
     // Later packets skip nat but still enter the filter base chains and postrouting's hook.
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
-    kernelObjects(services: number, endpoints: number): KernelObjects {
-      const rules = 2 * services + (sessionAffinity ? 4 : 2) * endpoints + 30;
+    kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
+      // A port without endpoints has no service chain, only a no-endpoint-services element.
+      const rules = 2 * (services - without) + (sessionAffinity ? 4 : 2) * endpoints + 30;
       // service-ips, cluster-ips, numgen vmap entries (affinity sets fill with clients as they come; not counted)
       const setElements = 2 * services + endpoints;
       return { rules, setElements, memoryBytes: rules * RULE_BYTES + setElements * ELEMENT_BYTES };

@@ -136,7 +136,10 @@ export function runModel(config: ModelConfig): RunOutput {
   sim.run(config.durationNs);
 
   // Kernel objects of one node (node 0, with Local: its own endpoints).
-  const objects = mode.kernelObjects(timeline.services.length, local ? local.totalAt(0, timeline.version) : timeline.totalEndpointsAt(timeline.version));
+  const v = timeline.version;
+  const objects = local
+    ? mode.kernelObjects(timeline.services.length, local.totalAt(0, v), local.withoutAt(0, v))
+    : mode.kernelObjects(timeline.services.length, timeline.totalEndpointsAt(v), timeline.servicesWithoutEndpointsAt(v));
   return metrics.output(
     {
       'kernel.rules': objects.rules,
