@@ -342,3 +342,21 @@ test('ports per Service with churn: a pod event changes every port of its Servic
     assert.ok(m['failedConnections.rate']! < 0.05, `${mode}: only until the sync (${m['failedConnections.rate']})`);
   }
 });
+
+test('ClientIP affinity over UDP: a socket walks the rules (and the affinity checks) only while it has no conntrack entry; socket-level LB checks every time', () => {
+  const run = (mode: ProxyMode) => {
+    const c = withAffinity(config(mode, 2));
+    c.warmupNs = 0;
+    c.cluster = { ...c.cluster, nodes: 2, protocol: 'UDP' };
+    c.traffic = { ...c.traffic, protocol: 'udp', connectionsPerSecond: 400, sourceNodes: 2, targetServices: 2 };
+    return runModel(c).metrics;
+  };
+  const ipt = run('iptables');
+  // 2 nodes x 1 client pod x 2 Services: one walk per (socket, Service); the entry carries the rest.
+  assert.equal(ipt['affinity.misses'], 4);
+  assert.equal(ipt['affinity.hits'], 0);
+  assert.equal(ipt['connections.ok'], ipt['connections.total']);
+  const ebpf = run('ebpf');
+  assert.equal(ebpf['affinity.misses'], 4);
+  assert.equal(ebpf['affinity.hits']! + 4, ebpf['connections.total']);
+});
