@@ -75,6 +75,8 @@ test('the expectations verdict counts checks, lines, failures and what was not m
   const results = checkExpectations(parsed, points, ['mode', 'services']);
   assert.equal(expectationsVerdict(results), 'Expectations: 11 of 21 checks (3 expect: lines over the points each selects) held, 1 failed, 9 not measured.');
   assert.equal(expectationsVerdict([]), undefined);
+  assert.equal(expectationsVerdict([], 1), 'Expectations: 1 expect: line not checked (only sweep values --quick or --set left out).');
+  assert.match(expectationsVerdict(results, 2)!, /9 not measured; 2 expect: lines not checked \(only sweep values --quick or --set left out\)\.$/);
 });
 
 test('a chart of a selection reads only its points and says which', () => {

@@ -172,8 +172,9 @@ export function answerFromCharts(charts: readonly ChartSpec[], input: ChartData)
 }
 
 /** The expectations' verdict in one line, or nothing when the study has none. */
-export function expectationsVerdict(expectations: readonly ExpectationResult[]): string | undefined {
-  if (expectations.length === 0) return undefined;
+export function expectationsVerdict(expectations: readonly ExpectationResult[], notChecked = 0): string | undefined {
+  const skipped = notChecked > 0 ? `${notChecked} expect: line${notChecked === 1 ? '' : 's'} not checked (only sweep values --quick or --set left out)` : '';
+  if (expectations.length === 0) return skipped ? `Expectations: ${skipped}.` : undefined;
   const held = expectations.filter((e) => e.passed).length;
   const failed = expectations.filter((e) => e.status === 'fail').length;
   const missing = expectations.length - held - failed;
@@ -181,5 +182,6 @@ export function expectationsVerdict(expectations: readonly ExpectationResult[]):
   let text = `Expectations: ${held} of ${expectations.length} checks (${lines} expect: line${lines === 1 ? '' : 's'} over the points each selects) held`;
   if (failed > 0) text += `, ${failed} failed`;
   if (missing > 0) text += `, ${missing} not measured`;
+  if (skipped) text += `; ${skipped}`;
   return `${text}.`;
 }

@@ -177,7 +177,7 @@ function results(model: ReportModel): Block[] {
 /** The answer its figures give: computed sentences, one per chart, and the expectations' verdict. */
 function answer(model: ReportModel): Block[] {
   const items = [...(model.answer ?? [])];
-  const verdict = expectationsVerdict(model.expectations);
+  const verdict = expectationsVerdict(model.expectations, model.notChecked?.length ?? 0);
   if (verdict !== undefined) items.push(verdict);
   if (items.length === 0) return [];
   return [
