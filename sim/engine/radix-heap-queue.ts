@@ -16,6 +16,8 @@ const WORDS = BUCKETS / 32;
  * per event. Chosen by measurement (npm run bench:engine, P = 1e3): 16 to 64 are alike.
  */
 const SORT_AT_MOST = 32;
+/** An event is put into the run only if at most this many run events are later than it (see `side`). */
+const SHIFT_AT_MOST = 64;
 
 /**
  * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
@@ -39,9 +41,8 @@ const SORT_AT_MOST = 32;
  *
  * Events before `last` are rare but legal: a short delay while the run spans a few ns, or an event
  * scheduled after `peekTime` looked ahead and the simulator stopped short (run(until)). They go into
- * the run at their place, or in front of it, or, when before the run and there is no room in front,
- * into a small 4-ary heap (`early`) whose events are all before the run's and which is served first;
- * it is empty in steady state.
+ * the run at their place if few run events are later, or in front of the run, or else into a small
+ * 4-ary heap (`side`) merged with the run at pop; it is empty in steady state.
  */
 export class RadixHeapQueue implements EventQueue {
   size = 0;
@@ -65,8 +66,13 @@ export class RadixHeapQueue implements EventQueue {
   /** Non-empty buckets (bucket b is bit b % 32 of word b / 32) and non-zero words, to find the lowest in O(1). */
   private readonly mask = new Int32Array(WORDS);
   private summary = 0;
-  private early: QuaternaryHeapQueue | null = null;
-  private earlySize = 0;
+  /**
+   * Events before `last` that did not go into the run: a 4-ary heap on (time, seq), empty in steady
+   * state. While it holds any, every event before `last` goes to it (so a tie with the run is always
+   * the run's first); it is drained before the run is refilled, as all its events are before `last`.
+   */
+  private side: QuaternaryHeapQueue | null = null;
+  private sideSize = 0;
   private readonly probe = new Float64Array(1);
   private readonly probeBits = new Int32Array(this.probe.buffer);
 
@@ -93,45 +99,55 @@ export class RadixHeapQueue implements EventQueue {
     }
   }
 
-  /** An event before `last` (a zero or short delay, or one scheduled after a peek): into the run or `early`. */
+  /**
+   * An event before `last` (a short delay while the run spans a few ns, or one scheduled after
+   * `peekTime` looked ahead and the simulator stopped short): into the run at its place, or in the
+   * room in front of it, or else into `side`.
+   */
   private pushBeforeLast(time: number, seq: number, slot: number): void {
     const head = this.head;
     const n = this.len[0]!;
-    if (head < n && time >= this.pairs[0]![2 * head]!) {
-      // Within the run's span: after every event at or before `time`, shifting the later ones.
-      const r = 2 * n === this.pairs[0]!.length ? this.grow(0) : this.pairs[0]!;
-      let j = n;
-      while (r[2 * j - 2]! > time) {
-        r[2 * j] = r[2 * j - 2]!;
-        r[2 * j + 1] = r[2 * j - 1]!;
-        j--;
+    if (this.sideSize === 0 && head < n) {
+      let r = this.pairs[0]!;
+      if (time >= r[2 * head]!) {
+        // After every event at or before `time`, if few events are later (else `side`, so that a
+        // burst into a long run does not cost a shift each).
+        let j = n;
+        while (r[2 * j - 2]! > time && n - j < SHIFT_AT_MOST) j--;
+        if (r[2 * j - 2]! <= time) {
+          if (2 * n === r.length) r = this.grow(0);
+          r.copyWithin(2 * j + 2, 2 * j, 2 * n);
+          r[2 * j] = time;
+          r[2 * j + 1] = slot;
+          this.len[0] = n + 1;
+          return;
+        }
+      } else if (head > 0) {
+        this.head = head - 1;
+        r[2 * head - 2] = time;
+        r[2 * head - 1] = slot;
+        return;
       }
-      r[2 * j] = time;
-      r[2 * j + 1] = slot;
-      this.len[0] = n + 1;
-    } else if (head > 0 && head < n && this.earlySize === 0) {
-      // Before the whole run, in the room its popped events left.
-      const r = this.pairs[0]!;
-      this.head = head - 1;
-      r[2 * head - 2] = time;
-      r[2 * head - 1] = slot;
-    } else {
-      (this.early ??= new QuaternaryHeapQueue(16)).push(time, seq, slot);
-      this.earlySize++;
     }
+    (this.side ??= new QuaternaryHeapQueue(16)).push(time, seq, slot);
+    this.sideSize++;
   }
 
   peekTime(): number {
-    if (this.earlySize > 0) return this.early!.peekTime();
+    if (this.sideSize > 0) {
+      const st = this.side!.peekTime();
+      return this.head === this.len[0] || st < this.pairs[0]![2 * this.head]! ? st : this.pairs[0]![2 * this.head]!;
+    }
     if (this.head === this.len[0]) this.refill();
     return this.pairs[0]![2 * this.head]!;
   }
 
   pop(): number {
     this.size--;
-    if (this.earlySize > 0) {
-      this.earlySize--;
-      return this.early!.pop();
+    // Ties go to the run: its events at a time before `last` were all scheduled before any in `side`.
+    if (this.sideSize > 0 && (this.head === this.len[0] || this.side!.peekTime() < this.pairs[0]![2 * this.head]!)) {
+      this.sideSize--;
+      return this.side!.pop();
     }
     if (this.head === this.len[0]) this.refill();
     const slot = this.pairs[0]![2 * this.head + 1]!;
@@ -149,8 +165,8 @@ export class RadixHeapQueue implements EventQueue {
     this.mask.fill(0);
     this.summary = 0;
     this.last[0] = 0;
-    this.early?.clear();
-    this.earlySize = 0;
+    this.side?.clear();
+    this.sideSize = 0;
   }
 
   private append(b: number, time: number, slot: number): void {
