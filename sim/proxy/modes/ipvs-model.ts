@@ -51,7 +51,11 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       const durationNs =
         costs.restoreBaseNs[b] +
         FIXED_RESTORE_LINES * costs.restoreNsPerLine[b] +
-        w.services * costs.ipsetNsPerElement + // ipset restore of KUBE-CLUSTER-IP
+        // Every sync, partial or not, reads what the kernel holds: syncIPSetEntries lists each set's
+        // entries (`ipset list`, pkg/proxy/ipvs/ipset.go) before restoring only the differences, and
+        // syncService / syncEndpoint get each virtual server and its real servers over netlink
+        // (pkg/proxy/ipvs/proxier.go). The ipvs proxier has no partial sync; only the writes shrink.
+        w.services * costs.ipsetNsPerElement +
         w.services * costs.ipvsListNsPerObject +
         objects * costs.ipvsNetlinkNsPerObject;
       return { durationNs, units: objects };

@@ -146,15 +146,37 @@ test('sessionAffinity ClientIP: affinity-set lookups, endpoint kept and cost equ
   );
 });
 
-test('a full sync\'s transaction lines grow per endpoint as the model counts them, with and without affinity', () => {
-  for (const affinity of [false, true]) {
-    const extra: Partial<ServiceSpec> = affinity ? { sessionAffinity: 'ClientIP' } : {};
-    const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft', sessionAffinity: affinity });
-    const a = build(4, 1, 2, extra).lines;
-    const b = build(4, 1, 5, extra).lines;
-    const units = (eps: number) => model.syncCost({ full: true, services: 5, servicesWithoutEndpoints: 1, endpoints: 4 * eps, changed: [] }).units;
-    assert.equal(b - a, units(5) - units(2), affinity ? 'with affinity' : 'without');
-  }
+/** A node's state with counts[i] endpoints for service i (endpoint IPs 10.180.i.1.., so a count change adds or removes at the end). */
+function counted(counts: readonly number[], extra: Partial<ServiceSpec>) {
+  const services = counts.map((_, i) => testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
+  const slices = counts.flatMap((n, i) => (n > 0 ? [testSlice('ns', `svc${i}`, Array.from({ length: n }, (_, e) => ({ ip: `10.180.${i}.${e + 1}` })), [{ name: 'p80', port: 8080 }])] : []));
+  return proxyStateFromObjects(services, slices, 'test-node');
+}
+
+test('sync units are the nft -f lines kube-proxy sends: a full sync, and a partial one with its stale-chain cleanup a second later', () => {
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 6 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+      (affinity, spec) => {
+        const extra: Partial<ServiceSpec> = affinity ? { sessionAffinity: 'ClientIP' } : {};
+        const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft', sessionAffinity: affinity });
+        const before = spec.map(([b]) => b);
+        const after = spec.map(([b, a, change]) => (change ? a : b));
+        const proxier = new NftablesProxier(OPTIONS);
+        const full = proxier.sync({ state: counted(before, extra), full: true, nowNs: 0 });
+        const units = model.syncCost({ full: true, services: before.length, servicesWithoutEndpoints: before.filter((n) => n === 0).length, endpoints: before.reduce((s, n) => s + n, 0), changed: [] }).units;
+        assert.equal(units, full.lines, 'full sync');
+        const changedServices = new Set(spec.flatMap(([, , change], i) => (change ? [`ns/svc${i}`] : [])));
+        const partial = proxier.sync({ state: counted(after, extra), full: false, changedServices, nowNs: 0.5e9 });
+        const cleanup = proxier.sync({ state: counted(after, extra), full: false, changedServices: new Set(), nowNs: 2e9 });
+        const changed = spec.flatMap(([b, a, change]) => (change ? [{ before: b, after: a }] : []));
+        const partialUnits = model.syncCost({ full: false, services: after.length, servicesWithoutEndpoints: 0, endpoints: 0, changed }).units;
+        assert.equal(partialUnits, partial.lines + cleanup.lines, 'partial sync and its cleanup');
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
 
 test('internalTrafficPolicy Local: local endpoints only, and a drop verdict where there is none, as the model counts', () => {

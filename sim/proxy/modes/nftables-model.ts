@@ -15,10 +15,15 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * reject: 3 base chains, 8 rules, 4 lookups. Counted against the nft model walking the nftables
  * proxier's own table (nftables-model.test.ts).
  *
- * The transaction (`nft -f`) per service port with n endpoints: add + flush of the service chain and
- * its 2 rules, the service-ips element, and per endpoint add + flush of its chain and 2 rules:
- * 5 + 4n lines. Unlike iptables, a partial sync touches only changed chains and map elements; stale
- * endpoint chains are deleted (1 line each).
+ * The transaction (`nft -f`) of a full sync: setupNFTables's base chains, maps, sets and their
+ * flushes (87 lines), then per service port with n endpoints add + flush of the service chain and its
+ * 2 rules, its service-ips and cluster-ips elements, and per endpoint add + flush of its chain and 2
+ * rules: 6 + 4n lines; a port without endpoints is a cluster-ips and a no-endpoint-services element.
+ * A partial sync sends no setup (kube-proxy skips setupNFTables when tryPartialSync): per changed
+ * port, its chains and rules again (4 + 4n), the map elements only when the port gains its first or
+ * loses its last endpoint, a flush of each chain that went stale now and its delete in the cleanup
+ * transaction of the first sync a second later (counted here, with the change that caused it).
+ * Counted line for line against the nftables proxier's transactions (nftables-model.test.ts).
  *
  * sessionAffinity ClientIP (pkg/proxy/nftables/proxier.go): an `affinity-HASH-…` set (flags dynamic,
  * timeout; timeout T) per endpoint, re-added every sync; the service chain starts, after the
@@ -29,7 +34,8 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * does not charge as a lookup). Lines per port: 5 + 7n (a set, a lookup rule and an update rule more
  * per endpoint).
  */
-const BASE_LINES = 60;
+/** setupNFTables on a full sync: base chains, maps, sets, the fixed rules and the flushes. */
+const BASE_LINES = 87;
 const RULES = 15;
 const LOOKUPS = 6;
 const BASE_CHAINS = 4;
@@ -43,6 +49,8 @@ const ELEMENT_BYTES = 100;
 export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): ModeModel {
   /** Transaction lines per endpoint: add + flush of its chain, its rules, with affinity its set and lookup rule. */
   const perEndpoint = sessionAffinity ? 7 : 4;
+  /** Per endpoint that went away: a flush of its chain now (and, with affinity, a delete of its set), the chain's delete later. */
+  const perStaleEndpoint = sessionAffinity ? 3 : 2;
   return {
     mode: 'nftables',
     selection: 'random',
@@ -53,12 +61,14 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     // the no-endpoint-services map.
     noLocalEndpoints: 'drop',
     syncCost(w: SyncWork): SyncCost {
-      let lines = BASE_LINES;
-      if (w.full) lines += 5 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints;
+      let lines = 0;
+      if (w.full) lines = BASE_LINES + 6 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints;
       else
-        for (const c of w.changed) {
-          lines += c.after === 0 ? 2 : 5 + perEndpoint * c.after;
-          lines += Math.max(0, c.before - c.after);
+        for (const { before, after } of w.changed) {
+          if (after > 0) lines += 4 + perEndpoint * after + (before === 0 ? 2 : 0) + perStaleEndpoint * Math.max(0, before - after);
+          // The last endpoint gone: the no-endpoint-services element in, the service-ips element out,
+          // the service chain and every endpoint chain stale.
+          else if (before > 0) lines += 3 + perStaleEndpoint * before + 1;
         }
       return { durationNs: costs.nftTransactionBaseNs + lines * costs.nftNsPerLine, units: lines };
     },
