@@ -89,6 +89,8 @@ export interface ControlPlaneOptions {
   endpointSliceBatchPeriod?: Nanos;
   /** --max-endpoints-per-slice; default 100. */
   maxEndpointsPerSlice?: number;
+  /** The workload's pod template spec.terminationGracePeriodSeconds (default 30): what a rollout's or scale-down's deletes of the existing pods honour. */
+  terminationGracePeriodSeconds?: number;
   /** --concurrent-service-endpoint-syncs; default 5. */
   concurrentEndpointSyncs?: number;
   /** The pods' readiness probe; default the core/v1 defaults; null: no probe (Ready once running). */
@@ -198,6 +200,7 @@ export class ControlPlane {
       port: options.port,
       protocol: options.protocol,
       maxEndpointsPerSlice: options.maxEndpointsPerSlice,
+      terminationGracePeriodSeconds: options.terminationGracePeriodSeconds,
     });
     const startup = toLatency(sim, options.podStartupLatency);
     const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;

@@ -4,7 +4,7 @@ import { runModel } from './run-model.ts';
 import { kubeProxyTimeouts } from '../../conntrack/timeouts.ts';
 import type { ModelConfig } from './config.ts';
 import { DEFAULT_COSTS } from '../../net/cost-model.ts';
-import { MS, SECOND, HOUR, US } from '../../engine/time.ts';
+import { MS, SECOND, MINUTE, HOUR, US } from '../../engine/time.ts';
 import { PROXY_MODES, type ProxyMode } from '../../proxy/modes/mode-model.ts';
 
 const config = (mode: ProxyMode, services = 200): ModelConfig => ({
@@ -103,6 +103,22 @@ test('churn: pod kills without graceful termination fail connections until every
   assert.ok(hard['failedConnections.count']! > 0, `killed pods refuse while rules still point at them: ${hard['failedConnections.count']}`);
   assert.equal(soft['failedConnections.count'], 0, 'a terminating pod keeps serving until every node dropped it');
   assert.deepEqual(run(false), hard, 'deterministic');
+});
+
+test('churn: a rollout without graceful termination deletes the existing pods at once (their own grace is 0), so connections fail; with it, none do', () => {
+  const run = (graceful: boolean) => {
+    const c = config('iptables', 20);
+    c.durationNs = 20 * SECOND;
+    c.churn = [{ kind: 'rolling-update', start: 2 * SECOND, every: MINUTE, fraction: 0.5, gracefulTermination: graceful, terminationGracePeriod: 30 * SECOND }];
+    return runModel(c).metrics;
+  };
+  const hard = run(false);
+  const soft = run(true);
+  // One churn event (every minute, 20 s run): every pod it deletes was created at the start.
+  assert.equal(hard['churn.rollouts'], 10, 'half of the 20 Deployments restarted once');
+  assert.ok(hard['k8s.podsDeleted']! > 0, 'old pods were replaced');
+  assert.ok(hard['failedConnections.count']! > 0, `old pods gone while rules still point at them: ${hard['failedConnections.count']}`);
+  assert.equal(soft['failedConnections.count'], 0, 'terminating pods keep serving through their grace period');
 });
 
 test('the programming probe measures network programming latency on a static cluster, in rules and sync terms', () => {

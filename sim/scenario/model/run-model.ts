@@ -206,7 +206,21 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
     nodeMonitorGracePeriod: c.nodeMonitorGracePeriodNs,
     podEvictionTimeout: c.podEvictionTimeoutNs,
     churn: config.churn,
+    terminationGracePeriodSeconds: templateGraceSeconds(config.churn),
   });
+}
+
+/**
+ * The pods' own grace period. A rollout deletes the old pods with the grace their template gave them
+ * (the Deployment's new template only governs the new pods), so a study of rolling updates without
+ * graceful termination needs the existing pods created with 0 too; pod kills pass their grace on the
+ * delete call and need nothing here.
+ */
+function templateGraceSeconds(churn: ModelConfig['churn']): number | undefined {
+  const rollout = churn.find((c) => c.kind === 'rolling-update');
+  if (!rollout) return undefined;
+  if (rollout.gracefulTermination === false) return 0;
+  return rollout.terminationGracePeriod === undefined ? undefined : Math.ceil(rollout.terminationGracePeriod / SECOND);
 }
 
 /** What the control plane did: churn events, API writes, and pod-event-to-slice latency. */
