@@ -1,9 +1,21 @@
 import { Histogram } from '../../engine/stats/histogram.ts';
 import { TimeSeries } from '../../engine/stats/time-series.ts';
+import { DROP_TABLE_FULL } from '../../conntrack/table.ts';
 
 /** How a connection ended (DESIGN.md: every connection ends in exactly one outcome). */
 export type Outcome = 'ok' | 'refused' | 'reset' | 'timeout' | 'dropped';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', 'timeout', 'dropped'];
+
+/** The reasons traffic.ts and client-conntrack.ts give for a failed connection. */
+const KNOWN_REASONS: readonly string[] = [
+  'service has no endpoints',
+  'no local endpoints',
+  'endpoint does not answer',
+  'endpoint refused (RST)',
+  'endpoint port unreachable (ICMP)',
+  DROP_TABLE_FULL,
+  'conntrack insert failed',
+];
 
 export interface RunOutput {
   metrics: Record<string, number>;
@@ -60,6 +72,9 @@ export class RunMetrics {
     const failed = total - this.outcomes.ok;
     m['failedConnections.count'] = failed;
     m['failedConnections.rate'] = total ? failed / total : 0;
+    // Every reason the model can give has its column, 0 when it did not happen, so runs of one study
+    // share columns and a chart of drops by reason has no holes.
+    for (const reason of KNOWN_REASONS) if (!this.dropReasons.has(reason)) this.dropReasons.set(reason, 0);
     for (const [reason, n] of [...this.dropReasons].sort()) m[`drops.${reason.replace(/[^A-Za-z0-9]+/g, '_')}`] = n;
     const hist = (name: string, h: Histogram, qs = [0.5, 0.99]) => {
       m[`${name}.mean`] = h.count ? h.mean : NaN;

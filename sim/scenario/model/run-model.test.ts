@@ -121,6 +121,11 @@ test('churn: a rollout without graceful termination deletes the existing pods at
   assert.equal(soft['failedConnections.count'], 0, 'terminating pods keep serving through their grace period');
 });
 
+test('every known drop reason has its column, 0 where it did not happen', () => {
+  const m = runModel(config('nftables', 20)).metrics;
+  for (const k of ['drops.service_has_no_endpoints', 'drops.endpoint_does_not_answer', 'drops.endpoint_refused_RST_', 'drops.conntrack_table_full']) assert.equal(m[k], 0, k);
+});
+
 test('the programming probe measures network programming latency on a static cluster, in rules and sync terms', () => {
   const probe = (mode: ProxyMode, services: number) => {
     const c = config(mode, services);
