@@ -33,23 +33,25 @@ interface Row {
 function pointsAndLines(title: string, xTitle: string, yTitle: string, rows: Row[], xLog = true): TopLevelSpec {
   const x = { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log' } : { zero: true } } as const;
   const y = { field: 'y', type: 'quantitative', title: yTitle } as const;
-  const color = { field: 'series', type: 'nominal', title: null } as const;
+  const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 300 } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     width: 480,
     height: 300,
     data: { values: rows },
+    // Each source legend on its own: merged, vega-lite showed only the measured dots' entry.
+    resolve: { scale: { strokeDash: 'independent', shape: 'independent' }, legend: { strokeDash: 'independent', shape: 'independent' } },
     layer: [
       {
         transform: [{ filter: `datum.source !== '${MEASURED}'` }],
         mark: { type: 'line', point: false },
-        encoding: { x, y, color, strokeDash: { field: 'source', type: 'nominal', title: null } },
+        encoding: { x, y, color, strokeDash: { field: 'source', type: 'nominal', title: 'simulator', legend: { symbolType: 'stroke', symbolStrokeColor: '#555', labelLimit: 300 } } },
       },
       {
         transform: [{ filter: `datum.source === '${MEASURED}'` }],
         mark: { type: 'point', filled: true, size: 60 },
-        encoding: { x, y, color, shape: { field: 'source', type: 'nominal', title: null } },
+        encoding: { x, y, color, shape: { field: 'source', type: 'nominal', title: null, legend: { symbolFillColor: '#555' } } },
       },
     ],
   } as TopLevelSpec;
