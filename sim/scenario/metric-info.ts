@@ -19,6 +19,8 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   syncs: { unit: 'count', description: 'kube-proxy syncs, all nodes' },
   kernel: { unit: 'count', description: 'kernel objects kube-proxy programs on a node' },
   'kernel.memoryBytes': { unit: 'bytes', description: 'estimated kernel memory of the programmed objects on a node' },
+  'kernel.ipvsServers': { unit: 'count', description: 'IPVS virtual servers and real servers on a node (ipvs mode; 0 elsewhere)' },
+  affinity: { unit: 'count', description: 'ClientIP session affinity: new connections sent to a remembered endpoint (hits) or chosen afresh (misses)' },
   conntrack: { unit: 'count', description: 'conntrack table, per node' },
   'conntrack.occupancy.peak': { unit: 'ratio', description: 'peak entries / nf_conntrack_max' },
   sim: { unit: 'count', description: 'simulator figures (events executed)' },

@@ -41,7 +41,7 @@ export function ebpfModel({ costs }: ModeOptions): ModeModel {
     },
     laterPacketNs: () => 0,
     kernelObjects(services: number, endpoints: number): KernelObjects {
-      return { rules: 0, setElements: services + endpoints, memoryBytes: services * SERVICE_BYTES + endpoints * BACKEND_BYTES };
+      return { rules: 0, setElements: services + endpoints, ipvsServers: 0, memoryBytes: services * SERVICE_BYTES + endpoints * BACKEND_BYTES };
     },
   };
 }

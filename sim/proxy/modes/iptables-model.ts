@@ -116,7 +116,7 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
       const r = rules(services, endpoints, without);
-      return { rules: r, setElements: 0, memoryBytes: r * RULE_BYTES };
+      return { rules: r, setElements: 0, ipvsServers: 0, memoryBytes: r * RULE_BYTES };
     },
   };
 }

@@ -72,7 +72,7 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number): KernelObjects {
-      return { rules: 30, setElements: services, memoryBytes: services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES };
+      return { rules: 30, setElements: services, ipvsServers: services + endpoints, memoryBytes: services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES };
     },
   };
 }

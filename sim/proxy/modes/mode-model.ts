@@ -72,6 +72,8 @@ export interface FirstPacketCost {
 export interface KernelObjects {
   rules: number;
   setElements: number;
+  /** IPVS virtual servers and real servers (ipvs mode only; 0 elsewhere): `ipvsadm -Ln` lines. */
+  ipvsServers: number;
   /** Rough kernel memory of those objects, bytes (per-object sizes are documented per mode). */
   memoryBytes: number;
 }

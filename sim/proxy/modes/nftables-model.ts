@@ -94,7 +94,7 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
       const rules = 2 * (services - without) + (sessionAffinity ? 4 : 2) * endpoints + 30;
       // service-ips, cluster-ips, numgen vmap entries (affinity sets fill with clients as they come; not counted)
       const setElements = 2 * services + endpoints;
-      return { rules, setElements, memoryBytes: rules * RULE_BYTES + setElements * ELEMENT_BYTES };
+      return { rules, setElements, ipvsServers: 0, memoryBytes: rules * RULE_BYTES + setElements * ELEMENT_BYTES };
     },
   };
 }

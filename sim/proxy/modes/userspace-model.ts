@@ -41,7 +41,7 @@ export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): Mode
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs + costs.userspaceHopNs,
     kernelObjects(services: number): KernelObjects {
-      return { rules: 2 * services, setElements: 0, memoryBytes: 2 * services * RULE_BYTES };
+      return { rules: 2 * services, setElements: 0, ipvsServers: 0, memoryBytes: 2 * services * RULE_BYTES };
     },
   };
 }

@@ -144,6 +144,7 @@ export function runModel(config: ModelConfig): RunOutput {
     {
       'kernel.rules': objects.rules,
       'kernel.setElements': objects.setElements,
+      'kernel.ipvsServers': objects.ipvsServers,
       'kernel.memoryBytes': objects.memoryBytes,
       ...conntrack.figures(config.durationNs),
       ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version) : {}),
