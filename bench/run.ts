@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [--filter SUBSTRING] [--out FILE]`: times every task of every
  * bench/*.bench.ts suite, prints a table and writes the results (default out/bench/results.json),
- * which `npm run bench:check` compares against bench/baseline.json. See bench/README.md.
+ * which `npm run bench:check` compares against the baseline of its form (bench/baseline.json, or
+ * bench/baseline-quick.json for --quick). See the README, "Benchmarks and the regression gate".
  */
 import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';
