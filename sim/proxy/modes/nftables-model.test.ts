@@ -25,16 +25,18 @@ import type { Endpoint } from '../endpoint.ts';
 const OPTIONS = { nodeName: 'test-node', nodeIP: '192.168.0.2', clusterCIDR: '10.0.0.0/8', serviceCIDRs: ['172.30.0.0/16'], nodePortIPs: ['192.168.0.2'], masqueradeMark: '0x4000' };
 
 function build(withEndpoints: number, without: number, endpoints: number, extra: Partial<ServiceSpec> = {}, nodeOf: (service: number, e: number) => string = () => '') {
-  const services = [];
-  const slices = [];
-  for (let i = 0; i < withEndpoints + without; i++) {
-    services.push(testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
-    const ep = (e: number) => ({ ip: `10.180.${i}.${e + 1}`, ...(nodeOf(i, e) ? { nodeName: nodeOf(i, e) } : {}) });
-    if (i < withEndpoints) slices.push(testSlice('ns', `svc${i}`, Array.from({ length: endpoints }, (_, e) => ep(e)), [{ name: 'p80', port: 8080 }]));
-  }
-  const state = proxyStateFromObjects(services, slices, 'test-node');
+  const counts = Array.from({ length: withEndpoints + without }, (_, i) => (i < withEndpoints ? endpoints : 0));
+  const state = counted(counts, extra, nodeOf);
   const sync = new NftablesProxier(OPTIONS).sync({ state, full: true });
   return { rs: sync.ruleset, lines: sync.lines, state };
+}
+
+/** A node's state with counts[i] endpoints for service i (IPs 10.180.i.1 upward, so a count change adds or removes at the end). */
+function counted(counts: readonly number[], extra: Partial<ServiceSpec> = {}, nodeOf: (service: number, e: number) => string = () => '') {
+  const services = counts.map((_, i) => testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
+  const ep = (i: number, e: number) => ({ ip: `10.180.${i}.${e + 1}`, ...(nodeOf(i, e) ? { nodeName: nodeOf(i, e) } : {}) });
+  const slices = counts.flatMap((n, i) => (n > 0 ? [testSlice('ns', `svc${i}`, Array.from({ length: n }, (_, e) => ep(i, e)), [{ name: 'p80', port: 8080 }])] : []));
+  return proxyStateFromObjects(services, slices, 'test-node');
 }
 
 function ruleset(withEndpoints: number, without: number, endpoints: number) {
@@ -76,20 +78,7 @@ test('first-packet rules, lookups and cost of the nftables mode model equal a wa
         dynamic: new DynamicSets(),
         costs: DEFAULT_COSTS,
       };
-      const p = makePacket({ proto: 'tcp', src: parseIPv4('10.0.1.5'), dst: parseIPv4(`172.30.${service >> 8}.${service & 255}`), sport: 40000, dport: 80 });
-      const res = newHookResult();
-      let rules = 0;
-      let lookups = 0;
-      let cost = 0;
-      let verdict = 'accept';
-      for (const hook of ['prerouting', 'forward', 'postrouting'] as const) {
-        const r = evaluateHook(rs, hook, p, ctx, res);
-        rules += r.rulesVisited;
-        lookups += r.lookups;
-        cost += r.costNs;
-        verdict = r.verdict;
-        if (verdict !== 'accept') break;
-      }
+      const { rules, lookups, cost, verdict } = walk(rs, ctx, parseIPv4('10.0.1.5'), parseIPv4(`172.30.${service >> 8}.${service & 255}`), 40000);
       assert.equal(verdict, hasEndpoints ? 'accept' : 'reject');
       const m = model.firstPacket({ services: withEps + without, servicesWithoutEndpoints: without, position: 0, endpoints: hasEndpoints ? endpoints : 0, chosen: 0 });
       assert.equal(m.rulesVisited, rules, 'rules');
@@ -145,13 +134,6 @@ test('sessionAffinity ClientIP: affinity-set lookups, endpoint kept and cost equ
     { numRuns: 40 },
   );
 });
-
-/** A node's state with counts[i] endpoints for service i (endpoint IPs 10.180.i.1.., so a count change adds or removes at the end). */
-function counted(counts: readonly number[], extra: Partial<ServiceSpec>) {
-  const services = counts.map((_, i) => testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
-  const slices = counts.flatMap((n, i) => (n > 0 ? [testSlice('ns', `svc${i}`, Array.from({ length: n }, (_, e) => ({ ip: `10.180.${i}.${e + 1}` })), [{ name: 'p80', port: 8080 }])] : []));
-  return proxyStateFromObjects(services, slices, 'test-node');
-}
 
 test('sync units are the nft -f lines kube-proxy sends: a full sync, and a partial one with its stale-chain cleanup a second later', () => {
   fc.assert(
