@@ -95,7 +95,7 @@ export interface ControlPlaneOptions {
   concurrentEndpointSyncs?: number;
   /** The pods' readiness probe; default the core/v1 defaults; null: no probe (Ready once running). */
   readinessProbe?: ProbeSpec | null;
-  /** Default 40s. */
+  /** Default 50s (upstream since v1.32, node-lifecycle.ts). */
   nodeMonitorGracePeriod?: Nanos;
   /** Default 300s. */
   podEvictionTimeout?: Nanos;

@@ -21,7 +21,11 @@ import { formatTimestamp } from './timestamps.ts';
  * are not simulated: they change nothing).
  */
 export interface NodeLifecycleOptions {
-  /** --node-monitor-grace-period; default 40s (the scenario schema's default). */
+  /**
+   * --node-monitor-grace-period; default 50s, upstream's since v1.32 (kubernetes/kubernetes#126287,
+   * pkg/controller/nodelifecycle/config/v1alpha1/defaults.go; it was 40s before), and the scenario
+   * schema's default.
+   */
   nodeMonitorGracePeriod?: Nanos;
   /** --node-monitor-period; default 5s. */
   nodeMonitorPeriod?: Nanos;
@@ -55,7 +59,7 @@ export class NodeLifecycleController {
     readonly api: ApiServer,
     o: NodeLifecycleOptions = {},
   ) {
-    this.gracePeriod = o.nodeMonitorGracePeriod ?? 40 * SECOND;
+    this.gracePeriod = o.nodeMonitorGracePeriod ?? 50 * SECOND;
     this.monitorPeriod = o.nodeMonitorPeriod ?? 5 * SECOND;
     this.renewInterval = o.leaseRenewInterval ?? 10 * SECOND;
     this.evictionTimeout = o.podEvictionTimeout ?? 300 * SECOND;

@@ -297,7 +297,7 @@ const controlPlaneSchema = z
     podStartupLatency: distribution('From pod creation to containers started. Default lognormal median 2s, p99 10s.').prefault({
       lognormal: { median: '2s', p99: '10s' },
     }),
-    nodeMonitorGracePeriod: duration('kube-controller-manager --node-monitor-grace-period: a silent node is marked NotReady after it. Default 40s.').prefault('40s'),
+    nodeMonitorGracePeriod: duration('kube-controller-manager --node-monitor-grace-period: a silent node is marked NotReady after it. Default 50s (upstream since v1.32, kubernetes/kubernetes#126287).').prefault('50s'),
     podEvictionTimeout: duration('Toleration of not-ready/unreachable taints before pods are evicted. Default 5m (300s).').prefault('5m'),
   })
   .describe('Control-plane lag: API watches, the EndpointSlice controller, kubelet.');
