@@ -103,6 +103,15 @@ test('a manifest error is one message with file:line:col, document, object and f
   );
 });
 
+test('an all-digit string targetPort is refused as the API server refuses it (IsValidPortName), exit 2', async () => {
+  const r = await run(['endpoints', '--cluster', join(G, 'digit-targetport.yaml')]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.err,
+    'svcsim: test/golden/k8s/digit-targetport.yaml:11:17 (document 1, Service default/web) spec.ports[0].targetPort: expected a port number or a port name (IANA_SVC_NAME), which must contain at least one letter (a-z), found "8080"\n',
+  );
+});
+
 test('other input mistakes exit 2 with a message: YAML syntax, unknown kind, wrong apiVersion, missing file, unknown service', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svcsim-k8s-'));
   const cases: [string, RegExp][] = [

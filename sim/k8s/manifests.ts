@@ -46,6 +46,26 @@ const ipv4or6 = z
   .regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:.]*)$/, { error: 'an IP address' });
 const intOrPercent = z.union([nonNegInt, z.string().regex(/^\d+%$/)], { error: 'a whole number or a percentage such as "25%"' });
 
+/**
+ * IsValidPortName (k8s.io/apimachinery pkg/util/validation/validation.go), which the API server applies
+ * to container port names and to a string targetPort: 1-15 characters of a-z, 0-9 and '-', at least one
+ * letter (so "8080" is refused: a number must be written as a number), no leading, trailing or double
+ * dash. The reason is the API's own wording.
+ */
+export function portNameProblem(s: string): string | undefined {
+  if (s.length === 0 || s.length > 15) return 'must be no more than 15 characters';
+  if (!/^[-a-z0-9]+$/.test(s)) return 'must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)';
+  if (!/[a-z]/.test(s)) return 'must contain at least one letter (a-z)';
+  if (s.includes('--')) return 'must not contain consecutive hyphens';
+  if (s.startsWith('-') || s.endsWith('-')) return 'must not begin or end with a hyphen';
+  return undefined;
+}
+
+function portNameIssue(s: string, ctx: z.RefinementCtx): void {
+  const why = portNameProblem(s);
+  if (why) ctx.addIssue({ code: 'custom', message: `a port number or a port name (IANA_SVC_NAME), which ${why}` });
+}
+
 const objectMeta = z.looseObject({
   name,
   namespace: name.optional(),
@@ -71,10 +91,7 @@ const container = z.looseObject({
   ports: z
     .array(
       z.looseObject({
-        name: z
-          .string({ error: 'a port name (IANA_SVC_NAME)' })
-          .regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, { error: 'a port name of at most 15 lowercase letters, digits and dashes' })
-          .optional(),
+        name: z.string({ error: 'a port name (IANA_SVC_NAME)' }).superRefine(portNameIssue).optional(),
         containerPort: port,
         protocol: protocol.optional(),
       }),
@@ -116,9 +133,8 @@ const servicePort = z.looseObject({
   protocol: protocol.optional(),
   port,
   targetPort: z
-    .union([port, z.string().regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/)], {
-      error: 'a port number 1-65535 or the name of a container port (at most 15 lowercase letters, digits, dashes)',
-    })
+    .union([port, z.string()], { error: 'a port number 1-65535 or the name of a container port (at most 15 lowercase letters, digits, dashes)' })
+    .superRefine((v, ctx) => (typeof v === 'string' ? portNameIssue(v, ctx) : undefined))
     .optional(),
   nodePort: port.optional(),
   appProtocol: z.string().optional(),
