@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runEndpoints } from './endpoints.ts';
 import { main } from '../cli.ts';
+import { parse } from 'yaml';
 
 // Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
 const G = 'test/golden/k8s';
@@ -15,7 +16,7 @@ function golden(name: string, actual: string): void {
 }
 const opts = (cluster: string, o: Partial<{ output: string; explain: string }> = {}) => ({
   cluster: [join(G, cluster)],
-  output: o.output ?? 'yaml',
+  output: o.output,
   explain: o.explain,
   maxEndpointsPerSlice: '100',
   seed: '1',
@@ -36,6 +37,14 @@ test('endpoints --explain: every pod state gets its reason', () => {
   golden('mixed.explain.txt', out);
   assert.match(out, /targetPort "http-api" not found among the pod's container ports \(http:8080\/TCP\)/);
   assert.match(out, /condition Ready=False/);
+});
+
+test('--explain with --output yaml or json gives the same structured record, not text', () => {
+  const json = JSON.parse(runEndpoints(opts('mixed.yaml', { explain: 'default/api', output: 'json' })));
+  const yaml = parse(runEndpoints(opts('mixed.yaml', { explain: 'default/api', output: 'yaml' })));
+  assert.equal(typeof yaml, 'object');
+  assert.deepEqual(yaml, json);
+  assert.ok(Array.isArray(json.pods) && json.pods.length > 0);
 });
 
 test('label mismatch: the slice set is empty and --explain names the label first', () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
 import { InputError } from '../engine/input-error.ts';
 import { loadManifests } from '../k8s/manifests.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
@@ -8,18 +9,20 @@ import { asList, toKubectlJson, toKubectlYaml } from '../k8s/kubectl-format.ts';
 /**
  * `svcsim endpoints --cluster MANIFESTS.yaml [--output yaml|json] [--explain NS/SVC]`: the
  * EndpointSlices the controller would write for these Services and Pods, or, with --explain, pod by
- * pod why each is in or out of one Service's endpoints.
+ * pod why each is in or out of one Service's endpoints (text, or with --output the same record as
+ * YAML or JSON).
  */
 export interface EndpointsOptions {
   cluster: string[];
-  output: string;
+  /** undefined: YAML slices, or the explanation as text. */
+  output?: string;
   explain?: string;
   maxEndpointsPerSlice: string;
   seed: string;
 }
 
 export function runEndpoints(opts: EndpointsOptions): string {
-  if (opts.output !== 'yaml' && opts.output !== 'json') throw new InputError('--output', 'yaml or json', JSON.stringify(opts.output));
+  if (opts.output !== undefined && opts.output !== 'yaml' && opts.output !== 'json') throw new InputError('--output', 'yaml or json', JSON.stringify(opts.output));
   const max = Number(opts.maxEndpointsPerSlice);
   if (!Number.isInteger(max) || max < 1 || max > 1000) {
     // kube-controller-manager validates --max-endpoints-per-slice to 1..1000.
@@ -29,7 +32,11 @@ export function runEndpoints(opts: EndpointsOptions): string {
   const options = { maxEndpointsPerSlice: max, seed: opts.seed };
   if (opts.explain !== undefined) {
     const e = explainService(manifests, opts.explain, options);
-    return opts.output === 'json' ? JSON.stringify(e, null, 2) + '\n' : formatExplanation(e);
+    // Text for a reader by default; an explicit --output gives the same record as structured data
+    // (so `--output yaml` never prints prose a YAML parser would choke on).
+    if (opts.output === 'json') return JSON.stringify(e, null, 2) + '\n';
+    if (opts.output === 'yaml') return stringify(e, { indentSeq: false, lineWidth: 0 });
+    return formatExplanation(e);
   }
   const list = asList(computeEndpointSlices(manifests, options));
   return opts.output === 'json' ? toKubectlJson(list) : toKubectlYaml(list);
@@ -40,7 +47,7 @@ export function registerEndpoints(program: Command): void {
     .command('endpoints')
     .description('Print the EndpointSlices the controller would write for the Services and Pods in MANIFESTS, or explain one Service')
     .requiredOption('--cluster <file...>', 'Kubernetes manifests: a YAML stream or a kind: List, as kubectl get -o yaml prints them')
-    .option('--output <format>', 'yaml or json', 'yaml')
+    .option('--output <format>', 'yaml (default) or json; with --explain, the explanation as YAML or JSON instead of text')
     .option('--explain <namespace/service>', 'say pod by pod why each is in or out of this Service\'s endpoints')
     .option('--max-endpoints-per-slice <n>', 'the controller\'s --max-endpoints-per-slice', '100')
     .option('--seed <seed>', 'seed for generated slice names', '1')
