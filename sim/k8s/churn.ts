@@ -22,10 +22,13 @@ import { formatTimestampNano } from './timestamps.ts';
  * - scale: `kubectl scale` of a Deployment up by `fraction` of its replicas (at least one; one replica
  *   when fraction is not given), then back down at the next event;
  * - node-failure: a node's kubelet and pods stop (kubelet.ts fail), the node lifecycle controller
- *   notices and evicts (node-lifecycle.ts).
+ *   notices and evicts (node-lifecycle.ts);
+ * - container-crash: a random running pod's container exits at a Poisson rate (ratePerMinute, or
+ *   fraction of the pods per minute, as pod-kill); nothing is deleted: its kubelet marks it not Ready
+ *   and restarts it with CrashLoopBackOff (kubelet.ts crash).
  * Durations are integer ns, as the resolved scenario gives them.
  */
-export type ChurnKind = 'rolling-update' | 'pod-kill' | 'scale' | 'node-failure';
+export type ChurnKind = 'rolling-update' | 'pod-kill' | 'scale' | 'node-failure' | 'container-crash';
 
 export interface ChurnSpec {
   kind: ChurnKind;
@@ -33,7 +36,7 @@ export interface ChurnSpec {
   start?: Nanos;
   /** Interval between events (rolling-update, scale, node-failure). */
   every: Nanos;
-  /** pod-kill: pods deleted per minute, cluster-wide. */
+  /** pod-kill: pods deleted per minute, cluster-wide; container-crash: crashes per minute. */
   ratePerMinute?: number;
   /** rolling-update: share of Deployments per event; pod-kill: share of pods per minute; scale: replicas added, relative; node-failure: share of nodes per event. */
   fraction?: number;
@@ -58,6 +61,7 @@ export interface ChurnCounts {
   podKills: number;
   scaleEvents: number;
   nodeFailures: number;
+  containerCrashes: number;
 }
 
 const CLIENT = 'kubectl';
@@ -76,7 +80,7 @@ function fire(s: Source): void {
 }
 
 export class Churn {
-  readonly counts: ChurnCounts = { rollouts: 0, podKills: 0, scaleEvents: 0, nodeFailures: 0 };
+  readonly counts: ChurnCounts = { rollouts: 0, podKills: 0, scaleEvents: 0, nodeFailures: 0, containerCrashes: 0 };
   private readonly sources: Source[] = [];
 
   constructor(
@@ -88,7 +92,7 @@ export class Churn {
 
   start(): void {
     for (const s of this.sources) {
-      const first = s.spec.kind === 'pod-kill' ? this.nextKillDelay(s) : 0;
+      const first = s.spec.kind === 'pod-kill' || s.spec.kind === 'container-crash' ? this.nextKillDelay(s) : 0;
       if (first !== Infinity) this.t.sim.scheduleAt(Math.max(this.t.sim.now, (s.spec.start ?? 0) + first), fire, s);
     }
   }
@@ -102,6 +106,13 @@ export class Churn {
         break;
       case 'pod-kill':
         this.killPod(s);
+        {
+          const d = this.nextKillDelay(s);
+          if (d !== Infinity) sim.schedule(d, fire, s);
+        }
+        return;
+      case 'container-crash':
+        this.crashContainer(s);
         {
           const d = this.nextKillDelay(s);
           if (d !== Infinity) sim.schedule(d, fire, s);
@@ -173,18 +184,25 @@ export class Churn {
     return Math.max(1, Math.round(s.rng.exponential(MINUTE / perMinute)));
   }
 
-  private killPod(s: Source): void {
+  /** A random active pod with an IP (a random Deployment, then a random pod of it), or undefined. */
+  private pickPod(s: Source, eligible: (key: string, p: Pod) => boolean = () => true): { ns: string; pod: Pod } | undefined {
     const deps = this.t.deployments;
-    if (deps.length === 0) return;
+    if (deps.length === 0) return undefined;
     // A random Deployment, then a random active pod of it (uniform over pods when Deployments are alike).
     const dk = deps[Math.floor(s.rng.random() * deps.length)]!;
     const ns = dk.slice(0, dk.indexOf('/'));
     const candidates: Pod[] = [];
     for (const rs of this.t.deploymentController.replicaSetsOf(dk)) {
-      for (const p of this.t.replicaSetController.activePods(`${ns}/${rs.name}`)) if (p.status?.podIP) candidates.push(p);
+      for (const p of this.t.replicaSetController.activePods(`${ns}/${rs.name}`)) if (p.status?.podIP && eligible(`${ns}/${p.metadata.name}`, p)) candidates.push(p);
     }
-    if (candidates.length === 0) return;
-    const victim = candidates[Math.floor(s.rng.random() * candidates.length)]!;
+    if (candidates.length === 0) return undefined;
+    return { ns, pod: candidates[Math.floor(s.rng.random() * candidates.length)]! };
+  }
+
+  private killPod(s: Source): void {
+    const picked = this.pickPod(s);
+    if (!picked) return;
+    const { ns, pod: victim } = picked;
     const grace = this.grace(s.spec);
     const now = this.t.sim.now;
     this.counts.podKills++;
@@ -194,6 +212,14 @@ export class Churn {
       client: CLIENT,
       mutate: (cur) => (cur && cur.metadata.uid === victim.metadata.uid && cur.metadata.deletionTimestamp === undefined ? withDeletion(cur, grace, now) : undefined),
     });
+  }
+
+  private crashContainer(s: Source): void {
+    // Among the pods whose container runs now (one in CrashLoopBackOff cannot crash again).
+    const kubeletOf = (p: Pod) => (p.spec.nodeName !== undefined ? this.t.kubelets.get(p.spec.nodeName) : undefined);
+    const picked = this.pickPod(s, (key, p) => kubeletOf(p)?.isRunning(key) ?? false);
+    if (!picked) return;
+    if (kubeletOf(picked.pod)!.crash(`${picked.ns}/${picked.pod.metadata.name}`)) this.counts.containerCrashes++;
   }
 
   private scale(s: Source): void {

@@ -284,3 +284,54 @@ test('a deleted pod through controller, kubelet and API: ready=false serving=tru
   const others = [...cp.endpointSlices()].flatMap((s) => s.endpoints).filter((e) => e.conditions?.ready);
   assert.equal(others.length, 4, 'three survivors and the ReplicaSet\'s replacement');
 });
+
+test('a crash starts the endpoint change at the crash: the record t0 and the commit stoppedAt are the crash, the trigger time the Ready write', () => {
+  const sim = new Simulator({ seed: 5 });
+  const cp = new ControlPlane(sim, { ...base, readinessProbe: null });
+  const records: EndpointChangeRecord[] = [];
+  const commits: { triggerTime: number; stoppedAt: number }[] = [];
+  cp.onEndpointChange((r) => records.push(r));
+  cp.onEndpointSliceCommit((c) => commits.push({ triggerTime: c.triggerTime, stoppedAt: c.stoppedAt }));
+  cp.start();
+  sim.run(5 * SECOND);
+  const victim = podsOf(cp)[0]!;
+  const crashAt = 5 * SECOND + 123 * MS;
+  sim.scheduleAt(crashAt, () => assert.ok(cp.crashPod(`default/${victim.metadata.name}`)));
+  sim.run(10 * SECOND);
+  const down = records.find((r) => r.pod === `default/${victim.metadata.name}` && r.change === 'not-ready');
+  assert.ok(down, JSON.stringify(records));
+  assert.equal(down.t0, crashAt);
+  assert.ok(down.t1 > crashAt);
+  const c = commits.find((x) => x.stoppedAt === crashAt);
+  assert.ok(c && c.triggerTime > crashAt && c.triggerTime <= crashAt + SECOND, JSON.stringify(commits));
+  const back = records.find((r) => r.pod === `default/${victim.metadata.name}` && r.change === 'ready' && r.t0 > crashAt);
+  assert.ok(back, 'restarted and Ready again');
+});
+
+test('container-crash churn: crashes at the rate, nothing deleted, the pods come back', () => {
+  const sim = new Simulator({ seed: 7 });
+  const cp = new ControlPlane(sim, { ...base, endpointsPerService: 10, churn: [{ kind: 'container-crash', start: 1 * SECOND, every: 0, ratePerMinute: 60 }] });
+  cp.start();
+  sim.run(61 * SECOND);
+  const n = cp.churn.counts.containerCrashes;
+  assert.ok(n >= 35 && n <= 90, `about 60 crashes in a minute, got ${n}`);
+  assert.equal(cp.stats().podsDeleted, 0);
+  const restarts = podsOf(cp).reduce((a, p) => a + (p.status?.containerStatuses?.[0]?.restartCount ?? 0), 0);
+  assert.ok(restarts > 0 && restarts <= n);
+});
+
+test('node failure: the not-ready records start when the pods stopped answering (failedAt), not at NotReady', () => {
+  const sim = new Simulator({ seed: 5 });
+  const cp = new ControlPlane(sim, { ...base, podEvictionTimeout: 300 * SECOND, churn: [{ kind: 'node-failure', start: 10 * SECOND, every: 1000 * SECOND }] });
+  const records: EndpointChangeRecord[] = [];
+  cp.onEndpointChange((r) => records.push(r));
+  cp.start();
+  sim.run(120 * SECOND);
+  const failed = cp.nodeLifecycle.failures[0]!;
+  const down = records.filter((r) => r.change === 'not-ready' || r.change === 'not-serving');
+  assert.equal(down.length, 2);
+  for (const r of down) {
+    assert.equal(r.t0, failed.failedAt);
+    assert.ok(r.t1 > failed.notReadyAt);
+  }
+});

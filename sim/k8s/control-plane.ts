@@ -31,7 +31,7 @@
  *   instant t0 (became Ready, stopped being Ready, started terminating, was deleted) and the slice
  *   commit t1 (EndpointChangeRecord). Network programming latency runs from t0 to a proxy's rules.
  * - `podIPState(ip)` and `podNetwork` (subscribe for changes): accepting / refusing / unreachable.
- * - `crashPod(podKey, downFor?)`: the pod's process stops listening (see kubelet.ts).
+ * - `crashPod(podKey)`: the pod's container exits; the kubelet marks it not Ready and restarts it (see kubelet.ts).
  * - `stats()`: counters for reports and benchmarks.
  * All durations are integer ns. Delays are samplers `(rng) => ns` drawing from the component's own
  * stream, or `{ stream, sample }` to draw from one named stream.
@@ -58,7 +58,7 @@ import type { Endpoint, EndpointSlice, Pod, Service } from './objects.ts';
 import { PodNetwork, type PodIPState } from './pod-network.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
 import { Scheduler } from './scheduler.ts';
-import { readyTransitionTime } from './sim-times.ts';
+import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 import { generateCluster, type SyntheticCluster } from './synthetic-cluster.ts';
 
 export type { ChurnSpec, ProbeSpec, Sampler, SliceCommit };
@@ -117,7 +117,8 @@ export interface EndpointChangeRecord {
   serving: boolean;
   terminating: boolean;
   /**
-   * The pod-side instant: Ready condition's transition (ready, not-ready, not-serving, serving), the
+   * The pod-side instant: Ready condition's transition (ready, serving; for not-ready and not-serving
+   * the instant the pod stopped answering when that came first: a crash, a node failure), the
    * commit of the deletionTimestamp (terminating), the pod's deletion or its last transition
    * (removed), the pod's creation (added while not ready). t1 when unknown.
    */
@@ -294,10 +295,10 @@ export class ControlPlane {
     return this.podNetwork.state(ip);
   }
 
-  crashPod(podKey: string, downFor?: Nanos): boolean {
+  crashPod(podKey: string): boolean {
     const pod = this.api.get<Pod>('Pod', podKey);
     const k = pod?.spec.nodeName !== undefined ? this.kubelets.get(pod.spec.nodeName) : undefined;
-    return k ? k.crash(podKey, downFor) : false;
+    return k ? k.crash(podKey) : false;
   }
 
   stats(): ControlPlaneStats {
@@ -340,8 +341,10 @@ export class ControlPlane {
     const wasReady = prev?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     if (ready !== wasReady) {
       const at = readyTransitionTime(pod);
+      // Not Ready: from when the pod stopped answering if that came first (a crash, a node failure).
+      const stop = ready ? -1 : stoppedServingTime(pod);
       if (ready) t.readyAt = at >= 0 ? at : e.committedAt;
-      else t.notReadyAt = at >= 0 ? at : e.committedAt;
+      else t.notReadyAt = stop >= 0 ? stop : at >= 0 ? at : e.committedAt;
     }
     if (pod.metadata.deletionTimestamp !== undefined && prev?.metadata.deletionTimestamp === undefined) t.terminatingAt = e.committedAt;
   }

@@ -4,7 +4,7 @@ import { DELETE, type ApiServer, type WatchEvent } from './apiserver.ts';
 import { DEFAULT_MAX_ENDPOINTS_PER_SLICE, reconcileEndpointSlices } from './endpointslice-reconciler.ts';
 import { isPodReady, objectKey, type EndpointSlice, type Node, type Pod, type Service } from './objects.ts';
 import { hasSelector, selectorMatches } from './selector.ts';
-import { readyTransitionTime } from './sim-times.ts';
+import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 import { formatTimestampNano } from './timestamps.ts';
 
 /**
@@ -48,6 +48,12 @@ export interface SliceCommit {
   previous: EndpointSlice | undefined;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   triggerTime: Nanos;
+  /**
+   * The earliest instant a pod this sync turned not Ready had stopped answering (its crash, its node's
+   * failure; sim-times.ts stoppedServingTime), else triggerTime: the start of the stale-endpoint
+   * window, which the API's trigger time (the Ready write) would start late.
+   */
+  stoppedAt: Nanos;
   committedAt: Nanos;
 }
 
@@ -55,6 +61,8 @@ interface ServiceState {
   key: string;
   service: Service | undefined;
   slices: EndpointSlice[];
+  /** The earliest stop instant among the pods the last triggerTime() found changed (Infinity: none). */
+  stoppedAt: Nanos;
   /** trigger_time_tracker state: last trigger time seen per pod name, and for the Service. */
   lastPodTriggers: Map<string, Nanos>;
   lastServiceTrigger: Nanos;
@@ -85,6 +93,7 @@ interface SyncWrites {
   ops: { op: 'create' | 'update' | 'delete'; slice: EndpointSlice }[];
   next: number;
   triggerTime: Nanos;
+  stoppedAt: Nanos;
 }
 
 export class EndpointSliceController {
@@ -147,7 +156,7 @@ export class EndpointSliceController {
   private state(key: string): ServiceState {
     let s = this.services.get(key);
     if (!s) {
-      s = { key, service: undefined, slices: [], lastPodTriggers: new Map(), lastServiceTrigger: -1, dirty: false, processing: false, waitingUntil: -1 };
+      s = { key, service: undefined, slices: [], stoppedAt: Infinity, lastPodTriggers: new Map(), lastServiceTrigger: -1, dirty: false, processing: false, waitingUntil: -1 };
       this.services.set(key, s);
     }
     return s;
@@ -342,12 +351,17 @@ export class EndpointSliceController {
   /** ComputeEndpointLastChangeTriggerTime: the earliest trigger among pods/Service changed since the last sync; -1 if none. */
   private triggerTime(st: ServiceState, svc: Service, pods: Pod[]): Nanos {
     let min = Infinity;
+    st.stoppedAt = Infinity;
     const seen = new Map<string, Nanos>();
     for (const p of pods) {
       const t = readyTransitionTime(p);
       if (t < 0) continue;
       seen.set(p.metadata.name, t);
-      if (st.lastPodTriggers.get(p.metadata.name) !== t && t < min) min = t;
+      if (st.lastPodTriggers.get(p.metadata.name) !== t) {
+        if (t < min) min = t;
+        const stop = stoppedServingTime(p);
+        if (stop >= 0 && stop < st.stoppedAt) st.stoppedAt = stop;
+      }
     }
     const svcT = serviceTriggerTime(svc);
     if (st.lastServiceTrigger !== svcT && svcT < min) min = svcT;
@@ -357,9 +371,11 @@ export class EndpointSliceController {
   }
 
   private write(st: ServiceState, worker: number, ops: SyncWrites['ops'], triggerTime: Nanos): void {
+    const stoppedAt = Math.min(triggerTime, st.stoppedAt);
+    st.stoppedAt = Infinity;
     if (ops.length === 0) return this.done(st, worker);
     this.sliceWrites += ops.length;
-    this.issue({ c: this, st, worker, ops, next: 0, triggerTime });
+    this.issue({ c: this, st, worker, ops, next: 0, triggerTime, stoppedAt });
   }
 
   private issue(w: SyncWrites): void {
@@ -383,7 +399,7 @@ export class EndpointSliceController {
       else st.slices.push(stored);
     } else if (i >= 0) st.slices.splice(i, 1);
     if (ev && this.onSliceCommit) {
-      this.onSliceCommit({ service: st.key, slice: ev.object, previous: ev.previous, type: ev.type, triggerTime: ev.triggerTime, committedAt: ev.committedAt });
+      this.onSliceCommit({ service: st.key, slice: ev.object, previous: ev.previous, type: ev.type, triggerTime: ev.triggerTime, stoppedAt: Math.min(w.stoppedAt, ev.triggerTime), committedAt: ev.committedAt });
     }
     if (++w.next < w.ops.length) this.issue(w);
     else this.done(st, w.worker);

@@ -6,15 +6,15 @@ import { ApiServer } from './apiserver.ts';
 import { EndpointSliceController } from './endpointslice-controller.ts';
 import { parseCidr } from './ipam.ts';
 import { Kubelet, type ProbeSpec } from './kubelet.ts';
-import { latency } from './latency.ts';
+import { latency, ZERO_LATENCY } from './latency.ts';
 import type { EndpointConditions, EndpointSlice, Node, Pod, Service } from './objects.ts';
 import { PodNetwork, type PodIPState } from './pod-network.ts';
 import { withDeletion } from './pod-status.ts';
-import { readyTransitionTime } from './sim-times.ts';
+import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 
 const probe = (o: Partial<ProbeSpec> = {}): ProbeSpec => ({ initialDelay: 0, period: 10 * SECOND, timeout: SECOND, successThreshold: 1, failureThreshold: 3, ...o });
 
-function rig(o: { probe?: ProbeSpec; startup?: Nanos } = {}) {
+function rig(o: { probe?: ProbeSpec | null; startup?: Nanos } = {}) {
   const sim = new Simulator({ seed: 5 });
   const api = new ApiServer(sim, { writeLatency: latency({ constant: '10ms' }), watchLatency: latency({ constant: '5ms' }) });
   const net = new PodNetwork();
@@ -25,7 +25,7 @@ function rig(o: { probe?: ProbeSpec; startup?: Nanos } = {}) {
     client: 't',
     mutate: () => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ports: [{ port: 80 }] } }),
   });
-  const kubelet = new Kubelet(sim, api, { nodeName: 'node-0', podCIDR: parseCidr('10.244.0.0/24'), podNetwork: net, podStartupLatency: () => o.startup ?? 2 * SECOND, readinessProbe: o.probe ?? probe() });
+  const kubelet = new Kubelet(sim, api, { nodeName: 'node-0', podCIDR: parseCidr('10.244.0.0/24'), podNetwork: net, podStartupLatency: () => o.startup ?? 2 * SECOND, ...(o.probe === null ? {} : { readinessProbe: o.probe ?? probe() }) });
   kubelet.start();
   const esc = new EndpointSliceController(sim, api);
   esc.start();
@@ -112,24 +112,90 @@ test('grace period 0: the process stops as soon as the kubelet hears of the dele
   assert.deepEqual(states, ['accepting', 'refusing']);
 });
 
-test('crash: refusing at once, not Ready after failureThreshold failed probes, Ready again after recovery', () => {
+test('crash: refusing at once, not Ready at the next PLEG relist whatever the probes, restarted at once, Ready at its first probe', () => {
   const r = rig();
   r.create('web-a'); // admitted at 15ms: ticks at 10.015s, 20.015s, ...
   r.sim.run(10 * SECOND);
   const ip = r.pod('web-a')!.status!.podIP!;
-  r.sim.scheduleAt(12 * SECOND, () => assert.ok(r.kubelet.crash('default/web-a', 60 * SECOND)));
-  const states = r.watchIP(() => ip, [12 * SECOND]);
-  r.sim.run(45 * SECOND);
-  assert.deepEqual(states, ['refusing']);
-  // Failures at 20.015, 30.015, 40.015: the third marks the pod not Ready.
-  const p = r.pod('web-a')!;
-  assert.equal(readyTransitionTime(p), 40 * SECOND + 15 * MS);
-  assert.deepEqual(r.endpoint('web-a'), { ready: false, serving: false, terminating: false });
-  r.sim.run(80 * SECOND); // recovers at 72s, next tick 80.015s
+  // Every Ready transition the API commits, as it commits it.
+  const log: { at: Nanos; ready: boolean; transition: Nanos; stopped: Nanos }[] = [];
+  let was = true;
+  r.api.watch({
+    name: 'test',
+    kind: 'Pod',
+    latency: ZERO_LATENCY,
+    sendInitialEvents: false,
+    handler: (e) => {
+      const p = e.object as Pod;
+      const ready = stoppedServingTime(p) === -1;
+      if (ready !== was) log.push({ at: r.sim.now, ready, transition: readyTransitionTime(p), stopped: stoppedServingTime(p) });
+      was = ready;
+    },
+  });
+  const crashAt = 12 * SECOND + 300 * MS;
+  const states = r.watchIP(() => ip, [crashAt, crashAt + 1]);
+  r.sim.scheduleAt(crashAt, () => assert.ok(r.kubelet.crash('default/web-a')));
+  r.sim.run(crashAt + 5 * SECOND);
+  assert.deepEqual(states, ['accepting', 'refusing']);
+  assert.equal(log.length, 2, JSON.stringify(log));
+  const [down, up] = log as [(typeof log)[0], (typeof log)[0]];
+  assert.equal(down.ready, false);
+  assert.ok(down.transition > crashAt && down.transition <= crashAt + SECOND, `Ready=False written at the relist after the crash, got ${down.transition}`);
+  assert.equal(down.at, down.transition + 10 * MS, 'with the write latency');
+  assert.equal(down.stopped, crashAt, 'the stop instant is the crash, not the write');
+  // Restarted at the relist (first crash: no backoff); seen running at the next relist, probed at once.
+  assert.equal(up.ready, true);
+  assert.equal(up.transition, down.transition + SECOND);
   assert.equal(r.net.state(ip), 'accepting');
-  r.sim.run(81 * SECOND);
   assert.deepEqual(r.endpoint('web-a'), { ready: true, serving: true, terminating: false });
-  assert.equal(readyTransitionTime(r.pod('web-a')!), 80 * SECOND + 15 * MS);
+  assert.equal(r.pod('web-a')!.status!.containerStatuses![0]!.restartCount, 1);
+});
+
+test('crash without a readiness probe: not Ready all the same (the container is not running)', () => {
+  const r = rig({ probe: null });
+  r.create('web-a');
+  r.sim.run(10 * SECOND);
+  const ip = r.pod('web-a')!.status!.podIP!;
+  r.sim.scheduleAt(20 * SECOND, () => assert.ok(r.kubelet.crash('default/web-a')));
+  r.sim.run(20 * SECOND + 1);
+  assert.equal(r.net.state(ip), 'refusing');
+  r.sim.run(23 * SECOND);
+  // Not Ready at the relist (within 1 s), restarted then (first crash), seen running and Ready (no probe) one relist later.
+  assert.ok(stoppedServingTime(r.pod('web-a')!) === -1, 'Ready again');
+  assert.ok(readyTransitionTime(r.pod('web-a')!) > 21 * SECOND && readyTransitionTime(r.pod('web-a')!) <= 22 * SECOND);
+  assert.equal(r.net.state(ip), 'accepting');
+  // Crash again right after each restart: the restarts wait 10 s, then 20 s (CrashLoopBackOff).
+  assert.ok(r.kubelet.crash('default/web-a'));
+  const second = r.sim.now;
+  r.sim.run(second + 5 * SECOND);
+  assert.equal(r.net.state(ip), 'refusing', 'the second crash waits out the 10 s backoff');
+  assert.deepEqual(r.endpoint('web-a'), { ready: false, serving: false, terminating: false });
+  r.sim.run(second + 10 * SECOND + 1);
+  assert.equal(r.net.state(ip), 'accepting');
+  assert.ok(r.kubelet.crash('default/web-a'));
+  const third = r.sim.now;
+  r.sim.run(third + 19 * SECOND);
+  assert.equal(r.net.state(ip), 'refusing', 'then 20 s');
+  r.sim.run(third + 20 * SECOND + 1);
+  assert.equal(r.net.state(ip), 'accepting');
+  r.sim.run(third + 21 * SECOND); // the status write commits
+  assert.equal(r.pod('web-a')!.status!.containerStatuses![0]!.restartCount, 3);
+});
+
+test('crash with restartPolicy Never: the pod ends Failed, its IP is released and the object stays', () => {
+  const r = rig();
+  r.api.submit<Pod>({
+    kind: 'Pod',
+    key: 'default/web-n',
+    client: 'rs',
+    mutate: () => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-n', namespace: 'default', labels: { app: 'web' } }, spec: { nodeName: 'node-0', restartPolicy: 'Never', containers: [{ name: 'app' }] } }),
+  });
+  r.sim.run(10 * SECOND);
+  assert.ok(r.kubelet.crash('default/web-n'));
+  r.sim.run(20 * SECOND);
+  assert.equal(r.pod('web-n')!.status!.phase, 'Failed');
+  assert.equal(r.kubelet.ipam.inUse, 0);
+  assert.equal(r.endpoint('web-n'), undefined, 'a terminal pod is no endpoint');
 });
 
 test('node failure: the pods stop answering at once and the kubelet writes nothing more', () => {

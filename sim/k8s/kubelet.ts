@@ -6,7 +6,7 @@ import { formatIPv4, parseIPv4, PodIPAllocator, type Cidr } from './ipam.ts';
 import type { Latency } from './latency.ts';
 import { objectKey, type Pod } from './objects.ts';
 import type { PodNetwork } from './pod-network.ts';
-import { isTerminal, withReady, withStarted, withTerminated } from './pod-status.ts';
+import { isTerminal, withContainerExited, withContainerRestarted, withReady, withStarted, withTerminated } from './pod-status.ts';
 
 /**
  * The kubelet of one node, reduced to what decides when a pod's IP answers and when its Ready
@@ -35,8 +35,20 @@ import { isTerminal, withReady, withStarted, withTerminated } from './pod-status
  *   When the process is gone the IP refuses; the kubelet reports the terminal phase and Ready=False,
  *   tears the sandbox down (the IP is released: unreachable) and confirms the deletion with a
  *   grace-0 delete (status_manager.go canBeDeleted).
- * - A crash (`crash`): the process stops listening at once (refusing); readiness probes then fail and
- *   after `failureThreshold` of them the pod is marked not Ready; it answers again after `downFor`.
+ * - A crash (`crash`): the container's process exits, so its IP refuses at once. The kubelet notices at
+ *   its next PLEG relist (pkg/kubelet/pleg/generic.go, every 1 s: kubelet.go genericPlegRelistPeriod)
+ *   and, the container not running, writes Ready=False whatever the probes say (the prober manager's
+ *   UpdatePodStatus gives a non-running container ready=false, pkg/kubelet/prober/prober_manager.go;
+ *   with or without a readiness probe). The pod's stop instant is the crash (sim-times.ts). Then, per
+ *   spec.restartPolicy (default Always; a crash is a non-zero exit, so OnFailure restarts too), the
+ *   container restarts with the CrashLoopBackOff delay of pkg/kubelet/kuberuntime
+ *   (kuberuntime_manager.go doBackOff over a flowcontrol.Backoff of 10 s doubling to 300 s: the first
+ *   crash restarts at once, the next ones wait 10 s, 20 s, ... 5 min; the backoff forgets a container
+ *   that ran 10 min, twice the cap). The new container answers as soon as it runs (its own startup
+ *   time is not modelled); the kubelet sees it at the following relist and then writes its status:
+ *   Ready without a probe, else readiness from Failure with the prober's manual trigger (worker.go: a
+ *   new container ID resets the result to its initial value). With restartPolicy Never the pod ends Failed: its sandbox goes
+ *   (the IP is released) and the pod object stays for its ReplicaSet to replace.
  * - Node failure (`fail`): the kubelet and every pod on the node stop answering at once (unreachable);
  *   nothing more is written for them (the node lifecycle controller takes over, node-lifecycle.ts).
  *
@@ -71,7 +83,13 @@ export interface KubeletOptions {
   watchLatency?: Latency;
 }
 
-type Phase = 'starting' | 'running' | 'terminating' | 'stopped' | 'gone';
+type Phase = 'starting' | 'running' | 'crashed' | 'terminating' | 'stopped' | 'gone';
+
+/** The kubelet's container restart backoff (pkg/kubelet/kubelet.go: backOffPeriod 10s, MaxContainerBackOff 300s). */
+export const CRASH_BACKOFF_INITIAL = 10 * SECOND;
+export const CRASH_BACKOFF_MAX = 300 * SECOND;
+/** Generic PLEG relist period (kubelet.go genericPlegRelistPeriod). */
+export const PLEG_RELIST_PERIOD = 1 * SECOND;
 
 /** What the kubelet holds for one pod. */
 interface PodRuntime {
@@ -92,6 +110,11 @@ interface PodRuntime {
   reportedReady: boolean;
   probeTimer: EventHandle | undefined;
   timer: EventHandle | undefined;
+  /** Crash bookkeeping: when the process exited, restarts so far, the backoff entry (0: none) and its last update. */
+  crashedAt: Nanos;
+  restartCount: number;
+  backoff: Nanos;
+  backoffUpdated: Nanos;
 }
 
 function onStart(rt: PodRuntime): void {
@@ -109,9 +132,17 @@ function onExit(rt: PodRuntime): void {
   rt.timer = undefined;
   rt.kubelet.processExited(rt);
 }
-function onRecover(rt: PodRuntime): void {
+function onCrashSeen(rt: PodRuntime): void {
   rt.timer = undefined;
-  rt.kubelet.recovered(rt);
+  rt.kubelet.crashSeen(rt);
+}
+function onRestart(rt: PodRuntime): void {
+  rt.timer = undefined;
+  rt.kubelet.restarted(rt);
+}
+function onRestartSeen(rt: PodRuntime): void {
+  rt.timer = undefined;
+  rt.kubelet.restartSeen(rt);
 }
 
 export class Kubelet {
@@ -124,6 +155,8 @@ export class Kubelet {
   private readonly pods = new Map<string, PodRuntime>();
   private readonly rng: RandomStream;
   private readonly client: string;
+  /** Offset of the PLEG relist ticks; drawn at the first crash (-1: not yet). */
+  private plegPhase = -1;
 
   constructor(
     readonly sim: Simulator,
@@ -194,6 +227,10 @@ export class Kubelet {
       reportedReady: false,
       probeTimer: undefined,
       timer: undefined,
+      crashedAt: -1,
+      restartCount: 0,
+      backoff: 0,
+      backoffUpdated: -1,
     };
     this.pods.set(rt.key, rt);
     return rt;
@@ -217,7 +254,7 @@ export class Kubelet {
       return;
     }
     rt.pod = pod;
-    if (pod.metadata.deletionTimestamp !== undefined && (rt.phase === 'starting' || rt.phase === 'running')) this.terminate(rt);
+    if (pod.metadata.deletionTimestamp !== undefined && (rt.phase === 'starting' || rt.phase === 'running' || rt.phase === 'crashed')) this.terminate(rt);
   }
 
   // ---- startup
@@ -262,7 +299,7 @@ export class Kubelet {
 
   /** @internal one probe (a tick or the manual trigger). */
   probe(rt: PodRuntime, manual: boolean): void {
-    if (!this.alive || rt.phase === 'gone' || rt.phase === 'starting' || rt.phase === 'stopped') return;
+    if (!this.alive || rt.phase === 'gone' || rt.phase === 'starting' || rt.phase === 'stopped' || rt.phase === 'crashed') return;
     const probe = this.options.readinessProbe!;
     if (!manual) this.scheduleProbe(rt);
     if (this.sim.now - rt.startedAt < probe.initialDelay) return;
@@ -272,7 +309,7 @@ export class Kubelet {
 
   /** @internal doProbe's result bookkeeping. */
   probeResult(rt: PodRuntime, ok: boolean): void {
-    if (rt.phase === 'gone' || rt.phase === 'stopped' || !this.alive) return;
+    if (rt.phase === 'gone' || rt.phase === 'stopped' || rt.phase === 'crashed' || !this.alive) return;
     const probe = this.options.readinessProbe!;
     if (rt.lastResult === ok) rt.resultRun++;
     else {
@@ -300,22 +337,93 @@ export class Kubelet {
 
   // ---- crash
 
-  /** The pod's process stops listening now; it listens again after `downFor` (default: never). */
-  crash(podKey: string, downFor?: Nanos): boolean {
+  /** The pod's container runs and answers here (what `crash` needs). */
+  isRunning(podKey: string): boolean {
+    const rt = this.pods.get(podKey);
+    return this.alive && rt !== undefined && rt.phase === 'running' && rt.listening;
+  }
+
+  /** The pod's container exits now (a crash); false if it is not running here. */
+  crash(podKey: string): boolean {
     const rt = this.pods.get(podKey);
     if (!this.alive || !rt || rt.phase !== 'running' || !rt.listening) return false;
+    if (rt.timer !== undefined) this.sim.cancel(rt.timer); // the relist that would see the last restart
+    rt.phase = 'crashed';
+    rt.crashedAt = this.sim.now;
+    if (rt.probeTimer !== undefined) {
+      this.sim.cancel(rt.probeTimer);
+      rt.probeTimer = undefined;
+    }
     this.stopListening(rt);
-    this.scheduleProbe(rt);
-    if (downFor !== undefined) rt.timer = this.sim.schedule(downFor, onRecover, rt);
+    rt.timer = this.sim.scheduleAt(this.nextRelist(), onCrashSeen, rt);
     return true;
   }
 
-  /** @internal */
-  recovered(rt: PodRuntime): void {
-    if (!this.alive || rt.phase !== 'running') return;
+  /** The next generic PLEG relist strictly after now (relists tick at a per-kubelet phase + k * 1 s). */
+  private nextRelist(): Nanos {
+    if (this.plegPhase < 0) this.plegPhase = Math.floor(this.sim.rng(`k8s/kubelet/${this.nodeName}/pleg-phase`).random() * PLEG_RELIST_PERIOD);
+    const k = Math.floor((this.sim.now - this.plegPhase) / PLEG_RELIST_PERIOD) + 1;
+    return this.plegPhase + Math.max(0, k) * PLEG_RELIST_PERIOD;
+  }
+
+  /** @internal PLEG saw the container die: Ready=False now, then the restart policy. */
+  crashSeen(rt: PodRuntime): void {
+    if (!this.alive || rt.phase !== 'crashed') return;
+    const now = this.sim.now;
+    const crashedAt = rt.crashedAt;
+    rt.probeReady = false;
+    rt.lastResult = undefined;
+    rt.resultRun = 0;
+    this.options.podNetwork.set(rt.ip!, rt.key, this.nodeName, 'refusing', false, now);
+    rt.reportedReady = false;
+    if ((rt.pod.spec.restartPolicy ?? 'Always') === 'Never') {
+      rt.phase = 'stopped';
+      this.write(rt, (cur) => withTerminated(withReady(cur, false, now, 'ContainersNotReady', crashedAt), 'Failed', now), () => this.teardown(rt, false));
+      return;
+    }
+    this.write(rt, (cur) => withContainerExited(withReady(cur, false, now, 'ContainersNotReady', crashedAt)));
+    // doBackOff: restart at once unless the container is in its backoff window since it exited.
+    const inBackoff = rt.backoff > 0 && !(crashedAt - rt.backoffUpdated > 2 * CRASH_BACKOFF_MAX) && now - crashedAt < rt.backoff;
+    const at = inBackoff ? crashedAt + rt.backoff : now;
+    rt.timer = this.sim.scheduleAt(at, onRestart, rt);
+  }
+
+  /** @internal The container runs again (a new container ID): backoff advanced; the kubelet sees it at the next relist. */
+  restarted(rt: PodRuntime): void {
+    if (!this.alive || rt.phase !== 'crashed') return;
+    const now = this.sim.now;
+    // flowcontrol.Backoff.Next: a fresh (or expired) entry starts at the initial delay, else doubles to the cap.
+    rt.backoff = rt.backoff === 0 || now - rt.backoffUpdated > 2 * CRASH_BACKOFF_MAX ? CRASH_BACKOFF_INITIAL : Math.min(2 * rt.backoff, CRASH_BACKOFF_MAX);
+    rt.backoffUpdated = now;
+    rt.restartCount++;
+    rt.phase = 'running';
     rt.listening = true;
-    this.options.podNetwork.set(rt.ip!, rt.key, this.nodeName, 'accepting', rt.probeReady, this.sim.now);
-    this.scheduleProbe(rt);
+    rt.startedAt = now;
+    rt.probeReady = false;
+    this.options.podNetwork.set(rt.ip!, rt.key, this.nodeName, 'accepting', false, now);
+    rt.timer = this.sim.scheduleAt(this.nextRelist(), onRestartSeen, rt);
+  }
+
+  /**
+   * @internal The relist after the restart: the status shows the new container running, Ready at once
+   * without a probe; with one, the prober manager's manual trigger probes it now (readiness from Failure).
+   */
+  restartSeen(rt: PodRuntime): void {
+    if (!this.alive || rt.phase !== 'running') return;
+    const now = this.sim.now;
+    const probe = this.options.readinessProbe;
+    const ready = probe === undefined;
+    const restarts = rt.restartCount;
+    if (ready) {
+      rt.probeReady = true;
+      rt.reportedReady = true;
+      this.options.podNetwork.set(rt.ip!, rt.key, this.nodeName, 'accepting', true, now);
+    }
+    this.write(rt, (cur) => withContainerRestarted(ready ? withReady(cur, true, now) : cur, restarts, ready));
+    if (probe) {
+      this.scheduleProbe(rt);
+      this.sim.schedule(0, onManualProbe, rt);
+    }
   }
 
   private stopListening(rt: PodRuntime): void {
@@ -333,10 +441,17 @@ export class Kubelet {
       this.teardown(rt);
       return;
     }
+    if (rt.phase === 'crashed') {
+      // Nothing runs to signal: the kubelet stops the sandbox without waiting out the grace period.
+      this.cancelTimers(rt);
+      rt.phase = 'terminating';
+      this.processExited(rt);
+      return;
+    }
     rt.phase = 'terminating';
     const grace = (rt.pod.metadata.deletionGracePeriodSeconds ?? rt.pod.spec.terminationGracePeriodSeconds ?? 30) * SECOND;
     if (rt.timer !== undefined) {
-      this.sim.cancel(rt.timer); // a pending crash recovery
+      this.sim.cancel(rt.timer);
       rt.timer = undefined;
     }
     if (grace <= 0) this.processExited(rt);
@@ -360,7 +475,8 @@ export class Kubelet {
     this.write(rt, (cur) => withTerminated(cur, 'Failed', t), () => this.teardown(rt));
   }
 
-  private teardown(rt: PodRuntime): void {
+  /** Sandbox gone, IP released; `confirmDelete`: the grace-0 delete of a deleted pod (not of a pod that ended Failed). */
+  private teardown(rt: PodRuntime, confirmDelete = true): void {
     if (rt.phase === 'gone') return;
     rt.phase = 'gone';
     this.pods.delete(rt.key);
@@ -368,7 +484,7 @@ export class Kubelet {
       if (this.alive) this.options.podNetwork.release(rt.ip, rt.key, this.sim.now);
       this.ipam.release(parseIPv4(rt.ip));
     }
-    if (this.alive) this.api.submit<Pod>({ kind: 'Pod', key: rt.key, client: this.client, mutate: (cur) => (cur && cur.metadata.uid === rt.pod.metadata.uid ? DELETE : undefined) });
+    if (this.alive && confirmDelete) this.api.submit<Pod>({ kind: 'Pod', key: rt.key, client: this.client, mutate: (cur) => (cur && cur.metadata.uid === rt.pod.metadata.uid ? DELETE : undefined) });
   }
 
   private cancelTimers(rt: PodRuntime): void {

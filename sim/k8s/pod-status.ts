@@ -1,6 +1,6 @@
 import type { Nanos } from '../engine/time.ts';
 import type { Pod, PodCondition, PodPhase } from './objects.ts';
-import { condition } from './sim-times.ts';
+import { condition, markStoppedServing } from './sim-times.ts';
 import { formatTimestamp } from './timestamps.ts';
 
 /**
@@ -14,9 +14,10 @@ import { formatTimestamp } from './timestamps.ts';
  * both: pkg/kubelet/status/generate.go GeneratePodReadyCondition / GenerateContainersReadyCondition).
  * A condition whose status does not change keeps its lastTransitionTime (status_manager.go
  * updateLastTransitionTime), so the trigger time the EndpointSlice controller reads stays the instant
- * of the transition.
+ * of the transition. `stoppedAt` (a crash, a node failure) records when the pod actually stopped
+ * answering, before this write (sim-times.ts markStoppedServing).
  */
-export function withReady(cur: Pod, ready: boolean, t: Nanos, reason?: string): Pod {
+export function withReady(cur: Pod, ready: boolean, t: Nanos, reason?: string, stoppedAt?: Nanos): Pod {
   const status = ready ? 'True' : 'False';
   const old = cur.status?.conditions ?? [];
   const out: PodCondition[] = [];
@@ -31,6 +32,10 @@ export function withReady(cur: Pod, ready: boolean, t: Nanos, reason?: string): 
   }
   if (!sawContainers) out.push(condition('ContainersReady', status, t, ready ? undefined : reason ?? 'ContainersNotReady'));
   if (!sawReady) out.push(condition('Ready', status, t, ready ? undefined : reason ?? 'ContainersNotReady'));
+  if (!ready && stoppedAt !== undefined) {
+    // Only a condition that transitions now stands for this stop (an already False one keeps its own).
+    for (const c of out) if (c.type === 'Ready' && !old.includes(c)) markStoppedServing(c, stoppedAt);
+  }
   return { ...cur, status: { ...cur.status, conditions: out } };
 }
 
@@ -55,6 +60,18 @@ export function withStarted(cur: Pod, podIP: string, hostIP: string | undefined,
     },
   };
   return withReady(base, ready, t);
+}
+
+/** The containers' status after a crash: not running, not ready (restartCount counts restarts done). */
+export function withContainerExited(cur: Pod): Pod {
+  const cs = (cur.status?.containerStatuses ?? cur.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0 }))).map((c) => ({ ...c, ready: false, started: false }));
+  return { ...cur, status: { ...cur.status, containerStatuses: cs } };
+}
+
+/** The containers running again after their `restartCount`-th restart. */
+export function withContainerRestarted(cur: Pod, restartCount: number, ready: boolean): Pod {
+  const cs = (cur.status?.containerStatuses ?? cur.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0 }))).map((c) => ({ ...c, ready, started: true, restartCount }));
+  return { ...cur, status: { ...cur.status, containerStatuses: cs } };
 }
 
 /** Containers terminated: the terminal phase (kubelet sets it for deleted pods since v1.27) and Ready False. */

@@ -19,6 +19,32 @@ export function condition(type: string, status: 'True' | 'False' | 'Unknown', t:
   return c;
 }
 
+/**
+ * When the pod stopped answering, if that was before its Ready condition went False: a container
+ * crash (the kubelet notices at its next PLEG relist) or a node failure (the node lifecycle controller
+ * notices after its grace period). Not an API field: the start of the simulator's stale-endpoint
+ * window and of the EndpointChangeRecord's t0, while the API's lastTransitionTime stays the instant
+ * the condition was written.
+ */
+const stopped = new WeakMap<object, Nanos>();
+
+/** Marks a Ready=False condition as standing for a pod that stopped answering at `at`. */
+export function markStoppedServing(c: PodCondition, at: Nanos): void {
+  stopped.set(c, at);
+}
+
+/** The instant the pod stopped answering if it is not Ready: the recorded stop, else the transition; -1 when Ready or unknown. */
+export function stoppedServingTime(pod: Pod): Nanos {
+  const cs = pod.status?.conditions;
+  if (!cs) return -1;
+  for (const c of cs) {
+    if (c.type !== 'Ready') continue;
+    if (c.status === 'True') return -1;
+    return stopped.get(c) ?? readyTransitionTime(pod);
+  }
+  return -1;
+}
+
 /** getPodTriggerTime: the Ready condition's lastTransitionTime (exact when known); -1 without one. */
 export function readyTransitionTime(pod: Pod | KubeObject): Nanos {
   if (pod.kind !== 'Pod') {

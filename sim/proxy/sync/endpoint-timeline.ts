@@ -20,6 +20,8 @@ export interface EndpointChange {
   triggerTime: number;
   /** Endpoints (ip:port) usable before the change but not after: removals, for the stale window. */
   removed: readonly string[];
+  /** When the removed endpoints stopped answering (a crash or node failure before the Ready write); triggerTime otherwise. The stale window's start. */
+  removedSince: number;
 }
 
 interface History {
@@ -53,7 +55,7 @@ export class EndpointTimeline {
   }
 
   /** Records a new endpoint list for a service; returns the new version. */
-  apply(service: number, endpoints: readonly Endpoint[], triggerTime: number): number {
+  apply(service: number, endpoints: readonly Endpoint[], triggerTime: number, removedSince: number = triggerTime): number {
     const h = this.histories[service]!;
     const before = h.lists[h.lists.length - 1]!;
     const version = this.changes.length + 1;
@@ -63,7 +65,7 @@ export class EndpointTimeline {
     h.lists.push(endpoints);
     this.totals.push(this.totals[version - 1]! - before.length + endpoints.length);
     this.empty.push(this.empty[version - 1]! + (endpoints.length === 0 ? 1 : 0) - (before.length === 0 ? 1 : 0));
-    this.changes.push({ version, service, triggerTime, removed });
+    this.changes.push({ version, service, triggerTime, removed, removedSince: Math.min(removedSince, triggerTime) });
     return version;
   }
 

@@ -87,7 +87,7 @@ export class ControlPlaneFeed implements PodLiveness {
     for (let k = 0; k < this.perService; k++) {
       const before = this.timeline.endpointsAt(i + k, this.timeline.version);
       const after = endpointsOnPort(base, k);
-      if (!sameEndpoints(before, after, this.internalLocal)) this.timeline.apply(i + k, after, c.triggerTime);
+      if (!sameEndpoints(before, after, this.internalLocal)) this.timeline.apply(i + k, after, c.triggerTime, c.stoppedAt);
     }
     // The callback runs at the commit, so the API server's last resourceVersion is this write's
     // (for a DELETED slice the object still carries its previous version).

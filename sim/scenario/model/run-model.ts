@@ -100,12 +100,13 @@ export function runModel(config: ModelConfig): RunOutput {
       if (udp) cleanStaleUdp(node, from, to, now);
       if (affinity) forgetRemoved(affinity, node, from, to);
       metrics.staleNodesSeries.record(now, active.behind(timeline.version));
-      // Stale-endpoint window: from the change that removed an endpoint until the last node's rules
-      // stopped sending new connections to it.
+      // Stale-endpoint window: from when a removed endpoint stopped answering (its crash or node
+      // failure, else the change's trigger) until the last node's rules stopped sending new
+      // connections to it.
       const oldest = active.oldest;
       for (; everywhere < oldest; everywhere++) {
         const c = timeline.change(everywhere + 1);
-        if (c.removed.length > 0) metrics.staleEndpointWindow.record(now - c.triggerTime);
+        if (c.removed.length > 0) metrics.staleEndpointWindow.record(now - c.removedSince);
       }
     },
   };
@@ -232,6 +233,7 @@ function controlPlaneFigures(cp: ControlPlane, sliceLatency: Histogram, changes:
     'churn.podKills': st.churn.podKills,
     'churn.scaleEvents': st.churn.scaleEvents,
     'churn.nodeFailures': st.churn.nodeFailures,
+    'churn.containerCrashes': st.churn.containerCrashes,
     'k8s.podsCreated': st.podsCreated,
     'k8s.podsDeleted': st.podsDeleted,
     'k8s.apiWrites': st.apiWrites,
