@@ -168,3 +168,8 @@ test('placeOf names where a field is written, for mistakes found after loading',
   const l = loadScenarioText(HEAD + 'expect:\n  - iptables.firstPacketLatency.p99 < 1ms\n', 'case.yaml');
   assert.equal(l.placeOf(['expect', 0]), 'case.yaml:6:5: expect[0]');
 });
+
+test('a container-crash churn entry needs a rate: without one it would never fire', () => {
+  rejects(HEAD + 'churn:\n  - { kind: container-crash }\n', 'case.yaml:6:5: churn[0].ratePerMinute: expected ratePerMinute or fraction for container-crash (crashes per minute)');
+  assert.doesNotThrow(() => loadScenarioText(HEAD + 'churn:\n  - { kind: container-crash, ratePerMinute: 5 }\n', 'case.yaml', {}));
+});
