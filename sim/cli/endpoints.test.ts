@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runEndpoints } from './endpoints.ts';
+import { parseManifests } from '../k8s/manifests.ts';
 import { main } from '../cli.ts';
 import { parse } from 'yaml';
 
@@ -24,6 +25,24 @@ const opts = (cluster: string, o: Partial<{ output: string; explain: string }> =
 
 test('endpoints: slices for a mixed cluster, as kubectl prints a List', () => {
   golden('mixed.endpoints.yaml', runEndpoints(opts('mixed.yaml')));
+});
+
+test('a Service without spec.clusterIP gets what the API server defaults: one IPv4 slice, not the headless pair', () => {
+  golden('no-clusterip.endpoints.yaml', runEndpoints(opts('no-clusterip.yaml')));
+});
+
+test('ClusterIP allocation for manifests: first free address above the static band, skipping named ones; None stays headless', () => {
+  const svc = (name: string, clusterIP?: string) =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}}\nspec:\n  selector: {app: x}\n  ports: [{port: 80}]\n${clusterIP ? `  clusterIP: ${JSON.stringify(clusterIP)}\n` : ''}`;
+  const m = parseManifests([svc('a'), svc('b', '10.96.1.1'), svc('c'), svc('d', 'None'), svc('e', '')].join('---\n'));
+  const by = Object.fromEntries(m.services.map((s) => [s.metadata.name, s.spec]));
+  assert.equal(by.a!.clusterIP, '10.96.1.0');
+  assert.equal(by.c!.clusterIP, '10.96.1.2', 'skips 10.96.1.1, named by b');
+  assert.equal(by.e!.clusterIP, '10.96.1.3', 'an empty clusterIP is allocated too');
+  assert.deepEqual([by.a!.ipFamilies, by.a!.ipFamilyPolicy], [['IPv4'], 'SingleStack']);
+  assert.deepEqual(by.b!.ipFamilies, ['IPv4']);
+  assert.equal(by.d!.clusterIP, 'None');
+  assert.equal(by.d!.ipFamilies, undefined);
 });
 
 test('endpoints: json output', () => {

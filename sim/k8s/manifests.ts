@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../engine/input-error.ts';
 import { formatPath, locate, readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
+import { formatIPv4, parseCidr, parseIPv4 } from './ipam.ts';
 import type { Deployment, EndpointSlice, KubeObject, Node, Pod, ReplicaSet, Service } from './objects.ts';
 
 /**
@@ -229,6 +230,7 @@ const SKIPPED_KINDS = new Set([
 export function loadManifests(files: string | readonly string[]): ClusterManifests {
   const out = emptyManifests();
   for (const f of typeof files === 'string' ? [files] : files) addFromSource(readYamlFile(f), out);
+  allocateClusterIPs(out.services);
   return out;
 }
 
@@ -236,6 +238,7 @@ export function loadManifests(files: string | readonly string[]): ClusterManifes
 export function parseManifests(text: string, file = '<manifest>'): ClusterManifests {
   const out = emptyManifests();
   addFromSource(parseYamlText(text, file), out);
+  allocateClusterIPs(out.services);
   return out;
 }
 
@@ -336,6 +339,47 @@ function addObject(src: YamlSource, d: number, base: (string | number)[], raw: u
 }
 
 /** The API server's defaulting for the fields the models read (pkg/apis/core/v1/defaults.go). */
+/**
+ * The service CIDR the API server allocates from for manifests that leave spec.clusterIP out:
+ * kubeadm's --service-cluster-ip-range (the scenario schema's default too).
+ */
+export const MANIFEST_SERVICE_CIDR = '10.96.0.0/12';
+
+/**
+ * What the API server does on create for a Service without spec.clusterIP (pkg/registry/core/service/
+ * storage/alloc.go): ipFamilyPolicy SingleStack and ipFamilies the cluster's primary family (IPv4
+ * here), and a ClusterIP from the service CIDR (pkg/registry/core/service/ipallocator). The real
+ * allocator picks at random, preferring the range above the static band reserved for manually chosen
+ * IPs (KEP-3070: min(max(16, size/16), 256) addresses at the bottom); here, to be deterministic, the
+ * first free address above that band, in document order, skipping every address a manifest names
+ * (and .1, the `kubernetes` Service's). An explicit clusterIP without ipFamilies gets its own family.
+ * `clusterIP: None` stays headless; ExternalName Services get no ClusterIP.
+ */
+function allocateClusterIPs(services: Service[]): void {
+  const cidr = parseCidr(MANIFEST_SERVICE_CIDR);
+  const used = new Set<number>([cidr.base + 1]);
+  for (const s of services) for (const ip of [s.spec.clusterIP, ...(s.spec.clusterIPs ?? [])]) if (ip && ip !== 'None' && !ip.includes(':')) used.add(parseIPv4(ip));
+  let next = cidr.base + Math.min(Math.max(16, cidr.size / 16), 256);
+  for (const s of services) {
+    if (s.spec.type === 'ExternalName') continue;
+    const cip = s.spec.clusterIP;
+    if (cip === 'None') continue;
+    if (cip && cip !== '') {
+      s.spec.ipFamilies ??= [cip.includes(':') ? 'IPv6' : 'IPv4'];
+      s.spec.ipFamilyPolicy ??= 'SingleStack';
+      continue;
+    }
+    while (used.has(next)) next++;
+    if (next >= cidr.base + cidr.size - 1) throw new InputError('spec.clusterIP', `room for more Services in ${MANIFEST_SERVICE_CIDR}`, `${used.size} addresses in use`);
+    used.add(next);
+    const ip = formatIPv4(next);
+    s.spec.clusterIP = ip;
+    s.spec.clusterIPs = [ip];
+    s.spec.ipFamilies ??= ['IPv4'];
+    s.spec.ipFamilyPolicy ??= 'SingleStack';
+  }
+}
+
 function applyDefaults(o: KubeObject): void {
   if (o.kind !== 'Node' && !o.metadata.namespace) o.metadata.namespace = 'default';
   if (o.kind === 'Service') {
