@@ -95,6 +95,8 @@ export interface ControlPlaneOptions {
   concurrentEndpointSyncs?: number;
   /** The pods' readiness probe; default the core/v1 defaults; null: no probe (Ready once running). */
   readinessProbe?: ProbeSpec | null;
+  /** SIGTERM to the process's exit, capped by the grace period; default: it serves until the grace period ends. */
+  appExitAfterSigterm?: Delay;
   /** Default 50s (upstream since v1.32, node-lifecycle.ts). */
   nodeMonitorGracePeriod?: Nanos;
   /** Default 300s. */
@@ -205,10 +207,19 @@ export class ControlPlane {
     });
     const startup = toLatency(sim, options.podStartupLatency);
     const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;
+    const exit = options.appExitAfterSigterm === undefined ? undefined : toLatency(sim, options.appExitAfterSigterm);
     for (const n of this.cluster.nodes) {
       this.kubelets.set(
         n.name,
-        new Kubelet(sim, this.api, { nodeName: n.name, nodeIP: n.ip, podCIDR: n.podCIDR, podNetwork: this.podNetwork, podStartupLatency: (r) => startup.draw(r), readinessProbe: probe }),
+        new Kubelet(sim, this.api, {
+          nodeName: n.name,
+          nodeIP: n.ip,
+          podCIDR: n.podCIDR,
+          podNetwork: this.podNetwork,
+          podStartupLatency: (r) => startup.draw(r),
+          readinessProbe: probe,
+          ...(exit ? { exitAfterSigterm: (r: RandomStream) => exit.draw(r) } : {}),
+        }),
       );
     }
     this.endpointSliceController = new EndpointSliceController(sim, this.api, {

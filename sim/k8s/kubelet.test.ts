@@ -14,7 +14,7 @@ import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 
 const probe = (o: Partial<ProbeSpec> = {}): ProbeSpec => ({ initialDelay: 0, period: 10 * SECOND, timeout: SECOND, successThreshold: 1, failureThreshold: 3, ...o });
 
-function rig(o: { probe?: ProbeSpec | null; startup?: Nanos } = {}) {
+function rig(o: { probe?: ProbeSpec | null; startup?: Nanos; exitAfterSigterm?: Nanos } = {}) {
   const sim = new Simulator({ seed: 5 });
   const api = new ApiServer(sim, { writeLatency: latency({ constant: '10ms' }), watchLatency: latency({ constant: '5ms' }) });
   const net = new PodNetwork();
@@ -25,7 +25,9 @@ function rig(o: { probe?: ProbeSpec | null; startup?: Nanos } = {}) {
     client: 't',
     mutate: () => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ports: [{ port: 80 }] } }),
   });
-  const kubelet = new Kubelet(sim, api, { nodeName: 'node-0', podCIDR: parseCidr('10.244.0.0/24'), podNetwork: net, podStartupLatency: () => o.startup ?? 2 * SECOND, ...(o.probe === null ? {} : { readinessProbe: o.probe ?? probe() }) });
+  const kubelet = new Kubelet(sim, api, { nodeName: 'node-0', podCIDR: parseCidr('10.244.0.0/24'), podNetwork: net, podStartupLatency: () => o.startup ?? 2 * SECOND, ...(o.probe === null ? {} : { readinessProbe: o.probe ?? probe() }),
+    ...(o.exitAfterSigterm !== undefined ? { exitAfterSigterm: () => o.exitAfterSigterm! } : {}),
+  });
   kubelet.start();
   const esc = new EndpointSliceController(sim, api);
   esc.start();
@@ -99,6 +101,33 @@ test('graceful termination: terminating and still serving until the grace period
   assert.equal(r.pod('web-a'), undefined, 'the kubelet confirmed the deletion');
   assert.equal(r.endpoint('web-a'), undefined);
   assert.equal(r.kubelet.ipam.inUse, 0);
+});
+
+test('an app that exits after draining: refusing when it exits, well before the grace period ends; phase Succeeded', () => {
+  const r = rig({ exitAfterSigterm: 2 * SECOND });
+  r.create('web-a');
+  r.sim.run(10 * SECOND);
+  const ip = r.pod('web-a')!.status!.podIP!;
+  r.sim.scheduleAt(20 * SECOND, () => r.api.submit<Pod>({ kind: 'Pod', key: 'default/web-a', client: 'rs', mutate: (cur) => withDeletion(cur!, 30 * SECOND, 20 * SECOND) }));
+  // Deletion commits at 20.01s, heard at 20.015s: SIGTERM then, exit 2 s later.
+  const states = r.watchIP(() => ip, [22 * SECOND + 15 * MS - 1, 22 * SECOND + 15 * MS + 1]);
+  let phase: string | undefined;
+  r.api.watch({ name: 't', kind: 'Pod', latency: ZERO_LATENCY, sendInitialEvents: false, handler: (e) => void ((e.object as Pod).status?.phase && (phase = (e.object as Pod).status!.phase)) });
+  r.sim.run(60 * SECOND);
+  assert.deepEqual(states, ['accepting', 'refusing']);
+  assert.equal(phase, 'Succeeded');
+  assert.equal(r.pod('web-a'), undefined);
+});
+
+test('an app slower to exit than the grace period is killed when it ends', () => {
+  const r = rig({ exitAfterSigterm: 90 * SECOND });
+  r.create('web-a');
+  r.sim.run(10 * SECOND);
+  const ip = r.pod('web-a')!.status!.podIP!;
+  r.sim.scheduleAt(20 * SECOND, () => r.api.submit<Pod>({ kind: 'Pod', key: 'default/web-a', client: 'rs', mutate: (cur) => withDeletion(cur!, 30 * SECOND, 20 * SECOND) }));
+  const states = r.watchIP(() => ip, [50 * SECOND + 15 * MS - 1, 50 * SECOND + 15 * MS + 1]);
+  r.sim.run(60 * SECOND);
+  assert.deepEqual(states, ['accepting', 'refusing']);
 });
 
 test('grace period 0: the process stops as soon as the kubelet hears of the deletion', () => {

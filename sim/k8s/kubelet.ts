@@ -29,8 +29,9 @@ import { isTerminal, withContainerExited, withContainerRestarted, withReady, wit
  * - The Ready and ContainersReady conditions are written through the API server with its write delay
  *   (pkg/kubelet/status/status_manager.go), lastTransitionTime at the probe's instant.
  * - Graceful termination (pkg/kubelet/kubelet.go syncTerminatingPod, kuberuntime killContainer): on
- *   hearing of the deletion the kubelet sends SIGTERM; the process keeps accepting until the grace
- *   period ends (then SIGKILL), or, with grace 0, stops at once. Probes keep running while it
+ *   hearing of the deletion the kubelet sends SIGTERM; the process keeps accepting until it exits by
+ *   itself (`exitAfterSigterm`, an app that drains then exits) or the grace period ends (SIGKILL),
+ *   whichever comes first; with grace 0 it stops at once. Probes keep running while it
  *   terminates, so the pod stays Ready (the endpoint is ready=false, serving=true, terminating=true).
  *   When the process is gone the IP refuses; the kubelet reports the terminal phase and Ready=False,
  *   tears the sandbox down (the IP is released: unreachable) and confirms the deletion with a
@@ -79,6 +80,11 @@ export interface KubeletOptions {
   podStartupLatency: Sampler;
   /** undefined: the pods have no readiness probe and are Ready as soon as they run. */
   readinessProbe?: ProbeSpec;
+  /**
+   * SIGTERM to the process's exit (an app that drains, then exits), capped by the grace period.
+   * undefined: the process serves until the grace period ends (SIGKILL).
+   */
+  exitAfterSigterm?: Sampler;
   /** Delay of the kubelet's pod watch (defaults to the API server's). */
   watchLatency?: Latency;
 }
@@ -112,6 +118,8 @@ interface PodRuntime {
   timer: EventHandle | undefined;
   /** Crash bookkeeping: when the process exited, restarts so far, the backoff entry (0: none) and its last update. */
   crashedAt: Nanos;
+  /** Terminating: the process exits by itself (exit 0) before the grace period ends. */
+  exitsByItself: boolean;
   restartCount: number;
   backoff: Nanos;
   backoffUpdated: Nanos;
@@ -157,6 +165,8 @@ export class Kubelet {
   private readonly client: string;
   /** Offset of the PLEG relist ticks; drawn at the first crash (-1: not yet). */
   private plegPhase = -1;
+  /** Draws of exitAfterSigterm (created when first needed). */
+  private exitRng: RandomStream | undefined;
 
   constructor(
     readonly sim: Simulator,
@@ -228,6 +238,7 @@ export class Kubelet {
       probeTimer: undefined,
       timer: undefined,
       crashedAt: -1,
+      exitsByItself: false,
       restartCount: 0,
       backoff: 0,
       backoffUpdated: -1,
@@ -454,8 +465,15 @@ export class Kubelet {
       this.sim.cancel(rt.timer);
       rt.timer = undefined;
     }
-    if (grace <= 0) this.processExited(rt);
-    else rt.timer = this.sim.schedule(grace, onExit, rt);
+    // The process exits by itself after draining (exitAfterSigterm), or is killed when the grace period ends.
+    let exitIn = grace;
+    if (grace > 0 && this.options.exitAfterSigterm) {
+      this.exitRng ??= this.sim.rng(`k8s/kubelet/${this.nodeName}/exit`);
+      exitIn = Math.min(grace, Math.max(0, this.options.exitAfterSigterm(this.exitRng)));
+    }
+    rt.exitsByItself = exitIn < grace;
+    if (exitIn <= 0) this.processExited(rt);
+    else rt.timer = this.sim.schedule(exitIn, onExit, rt);
   }
 
   /** @internal SIGKILL at the end of the grace period (or the process exited). */
@@ -470,9 +488,10 @@ export class Kubelet {
     rt.probeReady = false;
     rt.reportedReady = false;
     const t = this.sim.now;
-    // Status first (terminal phase: the container was killed, exit code 137 -> Failed; Ready False),
-    // then sandbox teardown and the confirming delete.
-    this.write(rt, (cur) => withTerminated(cur, 'Failed', t), () => this.teardown(rt));
+    // Status first (terminal phase: killed, exit code 137 -> Failed; exited by itself, 0 -> Succeeded;
+    // Ready False), then sandbox teardown and the confirming delete.
+    const phase = rt.exitsByItself ? 'Succeeded' : 'Failed';
+    this.write(rt, (cur) => withTerminated(cur, phase, t), () => this.teardown(rt));
   }
 
   /** Sandbox gone, IP released; `confirmDelete`: the grace-0 delete of a deleted pod (not of a pod that ended Failed). */

@@ -297,6 +297,9 @@ const controlPlaneSchema = z
     podStartupLatency: distribution('From pod creation to containers started. Default lognormal median 2s, p99 10s.').prefault({
       lognormal: { median: '2s', p99: '10s' },
     }),
+    appExitAfterSigterm: distribution(
+      'How long a pod\'s process takes to exit after SIGTERM (it drains, then exits), capped by the grace period. Unset (the default): it keeps serving until the grace period ends and SIGKILL, as an app that drains for as long as it may (a preStop sleep, a long shutdown timeout); set e.g. 0s for a process without a SIGTERM handler, which dies at once, or 100ms for a quick drain.',
+    ).optional(),
     nodeMonitorGracePeriod: duration('kube-controller-manager --node-monitor-grace-period: a silent node is marked NotReady after it. Default 50s (upstream since v1.32, kubernetes/kubernetes#126287).').prefault('50s'),
     podEvictionTimeout: duration('Toleration of not-ready/unreachable taints before pods are evicted. Default 5m (300s).').prefault('5m'),
   })

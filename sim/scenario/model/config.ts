@@ -96,6 +96,8 @@ export interface ModelConfig {
     endpointSliceBatchPeriodNs: number;
     maxEndpointsPerSlice: number;
     readinessProbe: ProbeSpec;
+    /** SIGTERM to process exit (capped by the grace period); undefined: serves until the grace period ends. */
+    appExitAfterSigterm?: Distribution;
     nodeMonitorGracePeriodNs: number;
     podEvictionTimeoutNs: number;
   };

@@ -205,6 +205,7 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
     endpointSliceBatchPeriod: c.endpointSliceBatchPeriodNs,
     maxEndpointsPerSlice: c.maxEndpointsPerSlice,
     readinessProbe: c.readinessProbe,
+    ...(c.appExitAfterSigterm ? { appExitAfterSigterm: sampler(c.appExitAfterSigterm) } : {}),
     nodeMonitorGracePeriod: c.nodeMonitorGracePeriodNs,
     podEvictionTimeout: c.podEvictionTimeoutNs,
     churn: config.churn,

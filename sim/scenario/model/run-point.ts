@@ -128,6 +128,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       endpointSliceBatchPeriodNs: s.controlPlane.endpointSliceBatchPeriod,
       maxEndpointsPerSlice: s.controlPlane.maxEndpointsPerSlice,
       readinessProbe: s.controlPlane.readinessProbe,
+      ...(s.controlPlane.appExitAfterSigterm !== undefined ? { appExitAfterSigterm: s.controlPlane.appExitAfterSigterm } : {}),
       nodeMonitorGracePeriodNs: s.controlPlane.nodeMonitorGracePeriod,
       podEvictionTimeoutNs: s.controlPlane.podEvictionTimeout,
     },
