@@ -24,4 +24,8 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   conntrack: { unit: 'count', description: 'conntrack table, per node' },
   'conntrack.occupancy.peak': { unit: 'ratio', description: 'peak entries / nf_conntrack_max' },
   sim: { unit: 'count', description: 'simulator figures (events executed)' },
+  watchDelivery: { unit: 'ns', description: 'EndpointSlice commit to its delivery to a node\'s kube-proxy watch, per event and node (runs with churn)' },
+  'watchDelivery.count': { unit: 'count', description: 'EndpointSlice watch events delivered to kube-proxies after warm-up' },
+  endpointHeardLatency: { unit: 'ns', description: 'endpoint change trigger (pod side) to a node\'s kube-proxy hearing it, per change and node (runs with churn)' },
+  'endpointHeardLatency.count': { unit: 'count', description: '(change, node) pairs heard after warm-up' },
 };

@@ -1,4 +1,5 @@
 import type { ControlPlane, SliceCommit } from '../../k8s/control-plane.ts';
+import { Histogram } from '../../engine/stats/histogram.ts';
 import type { EndpointSlice } from '../../k8s/objects.ts';
 import type { Endpoint } from '../../proxy/endpoint.ts';
 import { endpointsFromSlices } from '../../proxy/from-api.ts';
@@ -31,6 +32,15 @@ export class ControlPlaneFeed implements PodLiveness {
 
   private readonly internalLocal: boolean;
   private readonly perService: number;
+  /**
+   * When each watcher heard of each change (the issue's third instant), per delivered event and node:
+   * `watchDelivery` from the slice's commit to its delivery to that node's kube-proxy watch, and
+   * `heardLatency` from each endpoint change's trigger (the pod-side instant) to that node hearing it.
+   * Only events committed from `recordFrom` on (the warm-up excluded).
+   */
+  readonly watchDelivery = new Histogram();
+  readonly heardLatency = new Histogram();
+  recordFrom = 0;
 
   /**
    * `affinitySeconds`: the Services' ClientIP affinity timeout (0: none); `internalLocal`: their
@@ -67,8 +77,23 @@ export class ControlPlaneFeed implements PodLiveness {
   /** One watch per node's kube-proxy: hearing an event means hearing every change up to it. */
   attach(agents: readonly ProxyAgent[]): void {
     const nodes = this.cp.nodes();
+    const heard: number[] = agents.map(() => this.timeline.version);
     agents.forEach((agent, n) => {
-      this.cp.watchEndpointSlices(`kube-proxy/${nodes[n]!.name}`, (e) => agent.heardUpTo(this.versionAt(e.resourceVersion)), { sendInitialEvents: false });
+      this.cp.watchEndpointSlices(
+        `kube-proxy/${nodes[n]!.name}`,
+        (e) => {
+          const now = this.cp.sim.now;
+          const v = this.versionAt(e.resourceVersion);
+          if (e.committedAt >= this.recordFrom) this.watchDelivery.record(now - e.committedAt);
+          for (let x = heard[n]! + 1; x <= v; x++) {
+            const t = this.timeline.change(x).triggerTime;
+            if (t >= this.recordFrom) this.heardLatency.record(now - t);
+          }
+          if (v > heard[n]!) heard[n] = v;
+          agent.heardUpTo(v);
+        },
+        { sendInitialEvents: false },
+      );
     });
   }
 

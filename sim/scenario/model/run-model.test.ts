@@ -381,3 +381,20 @@ test('ClientIP affinity over UDP: a socket walks the rules (and the affinity che
   assert.equal(ebpf['affinity.misses'], 4);
   assert.equal(ebpf['affinity.hits']! + 4, ebpf['connections.total']);
 });
+
+test('churn runs say when each node heard of each change: watch delivery per event and node, trigger to heard', () => {
+  const c = config('iptables', 20);
+  c.durationNs = 20 * SECOND;
+  c.churn = [{ kind: 'container-crash', start: 2 * SECOND, every: 10 * SECOND, ratePerMinute: 30 }];
+  const m = runModel(c).metrics;
+  assert.ok(m['churn.containerCrashes']! > 0, 'containers crashed');
+  assert.equal(m['k8s.podsDeleted'], 0, 'a crash deletes nothing');
+  const n = m['watchDelivery.count']!;
+  assert.ok(n > 0, `deliveries ${n}`);
+  // The watch delay is lognormal median 5 ms, p99 50 ms, per event and watcher.
+  assert.ok(m['watchDelivery.p50']! > 2 * MS && m['watchDelivery.p50']! < 10 * MS, `p50 ${m['watchDelivery.p50']}`);
+  assert.ok(m['watchDelivery.max']! >= m['watchDelivery.p99']!);
+  // Hearing comes after the slice commit, which comes after the trigger.
+  assert.ok(m['endpointHeardLatency.p50']! > m['watchDelivery.p50']!);
+  assert.ok(m['endpointHeardLatency.count']! > 0);
+});

@@ -119,6 +119,7 @@ export function runModel(config: ModelConfig): RunOutput {
 
   // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
   const liveness: PodLiveness = feed ?? { answer: () => 'serving' };
+  if (feed) feed.recordFrom = config.warmupNs;
   feed?.attach(agents);
   const sliceLatency = new Histogram();
   controlPlane?.onEndpointChange((r) => {
@@ -148,7 +149,7 @@ export function runModel(config: ModelConfig): RunOutput {
       'kernel.ipvsServers': objects.ipvsServers,
       'kernel.memoryBytes': objects.memoryBytes,
       ...conntrack.figures(config.durationNs),
-      ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version) : {}),
+      ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version, feed) : {}),
       // NaN without affinity: every run of a study has the same columns (run-point-contract.ts).
       'affinity.hits': affinity ? metrics.affinityHits : NaN,
       'affinity.misses': affinity ? metrics.affinityMisses : NaN,
@@ -227,9 +228,19 @@ function templateGraceSeconds(churn: ModelConfig['churn']): number | undefined {
 }
 
 /** What the control plane did: churn events, API writes, and pod-event-to-slice latency. */
-function controlPlaneFigures(cp: ControlPlane, sliceLatency: Histogram, changes: number): Record<string, number> {
+function controlPlaneFigures(cp: ControlPlane, sliceLatency: Histogram, changes: number, feed: ControlPlaneFeed | null): Record<string, number> {
   const st = cp.stats();
+  const watch: Record<string, number> = {};
+  if (feed) {
+    for (const [name, h] of [['watchDelivery', feed.watchDelivery], ['endpointHeardLatency', feed.heardLatency]] as const) {
+      watch[`${name}.count`] = h.count;
+      watch[`${name}.p50`] = h.percentile(0.5);
+      watch[`${name}.p99`] = h.percentile(0.99);
+      watch[`${name}.max`] = h.count ? h.max : NaN;
+    }
+  }
   return {
+    ...watch,
     'churn.rollouts': st.churn.rollouts,
     'churn.podKills': st.churn.podKills,
     'churn.scaleEvents': st.churn.scaleEvents,
