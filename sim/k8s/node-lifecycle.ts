@@ -99,7 +99,7 @@ export class NodeLifecycleController {
       },
     });
     for (const p of this.podsOn(rec.node)) {
-      this.api.submit<Pod>({ kind: 'Pod', key: `${p.metadata.namespace}/${p.metadata.name}`, client: CLIENT, mutate: (cur) => (cur && cur.metadata.uid === p.metadata.uid ? withReady(cur, false, now, 'NodeNotReady', rec.failedAt) : undefined) });
+      this.api.submit<Pod>({ kind: 'Pod', key: `${p.metadata.namespace}/${p.metadata.name}`, client: CLIENT, mutate: (cur) => (cur && cur.metadata.uid === p.metadata.uid ? withReady(cur, false, now, undefined, rec.failedAt) : undefined) });
     }
   }
 
