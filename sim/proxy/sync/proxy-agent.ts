@@ -69,8 +69,10 @@ export class ProxyAgent implements SyncJob {
 
   start(now: number): { durationNs: number; ok: boolean } {
     // doFullSync := needFullSync || time.Since(lastFullSync) > FullSyncPeriod (syncProxyRules in
-    // pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go).
-    if (now - this.lastFullSync > this.options.fullSyncPeriodNs) this.full = true;
+    // pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go). The runner's hourly timer is
+    // reset after the sync returns, a moment after lastFullSync was taken, so on a real clock the
+    // periodic sync lands just over the hour; in simulated time both are the same instant, hence >=.
+    if (now - this.lastFullSync >= this.options.fullSyncPeriodNs) this.full = true;
     this.target = this.heard;
     this.startedAt = now;
     const work = this.describe(this.active, this.target, this.full);
@@ -88,7 +90,9 @@ export class ProxyAgent implements SyncJob {
       this.active = this.target;
       this.activeSince = now;
       this.generation++;
-      if (full) this.lastFullSync = this.startedAt;
+      // The deferred block at the end of syncProxyRules records `lastFullSync = time.Now()` after a
+      // successful full sync, i.e. when it ends (pkg/proxy/iptables/proxier.go), not when it began.
+      if (full) this.lastFullSync = now;
       this.full = false;
     } else {
       // kube-proxy sets needFullSync after a failed restore (the kernel state is unknown).
