@@ -104,10 +104,9 @@ export class ProxyAgent implements SyncJob {
 
   private describe(from: number, to: number, full: boolean): SyncWork {
     const t = this.timeline;
-    const changed: { before: number; after: number }[] = [];
+    const changed: { before: number; after: number; kept: number }[] = [];
     if (!full)
-      for (const s of t.servicesChangedBetween(from, to))
-        changed.push({ before: t.endpointsAt(s, from).length, after: t.endpointsAt(s, to).length });
+      for (const s of t.servicesChangedBetween(from, to)) changed.push(endpointChange(t.endpointsAt(s, from), t.endpointsAt(s, to)));
     return {
       full,
       services: t.services.length,
@@ -116,4 +115,10 @@ export class ProxyAgent implements SyncJob {
       changed,
     };
   }
+}
+
+/** A service port's endpoints before and after a sync, and how many of the old ones it keeps. */
+export function endpointChange(before: readonly { endpoint: string }[], after: readonly { endpoint: string }[]): { before: number; after: number; kept: number } {
+  const now = new Set(after.map((e) => e.endpoint));
+  return { before: before.length, after: after.length, kept: before.filter((e) => now.has(e.endpoint)).length };
 }

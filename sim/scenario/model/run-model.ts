@@ -5,7 +5,7 @@ import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../../proxy/modes/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
-import { ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
+import { endpointChange, ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
 import { ActiveVersions } from '../../proxy/sync/active-versions.ts';
 import { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { ModelConfig } from './config.ts';
@@ -173,7 +173,7 @@ function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: Endpoin
       const agent = agents[n]!;
       const from = agent.active;
       const to = agent.heard;
-      const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => ({ before: local.at(n, s, from).length, after: local.at(n, s, to).length }));
+      const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => endpointChange(local.at(n, s, from), local.at(n, s, to)));
       return mode.syncCost({ full: w.full, services: w.services, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed });
     },
   };
