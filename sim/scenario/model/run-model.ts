@@ -17,6 +17,7 @@ import type { PodLiveness } from './liveness.ts';
 import { ControlPlane } from '../../k8s/control-plane.ts';
 import { ControlPlaneFeed } from './control-plane-feed.ts';
 import { ProgrammingProbe } from './programming-probe.ts';
+import { ProgrammingLatency } from './programming-latency.ts';
 import { sampleNs } from './sample.ts';
 import type { Distribution } from '../schema.ts';
 import type { RandomStream } from '../../engine/random.ts';
@@ -51,6 +52,7 @@ export function runModel(config: ModelConfig): RunOutput {
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
   const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
+  const programming = new ProgrammingLatency(config.cluster.nodes);
   const agents: ProxyAgent[] = [];
   /** Every change up to this version is active on all nodes. */
   let everywhere = 0;
@@ -95,7 +97,11 @@ export function runModel(config: ModelConfig): RunOutput {
       }
       // kubeproxy_network_programming_duration_seconds: for each change this sync included, the
       // time from its trigger to now (pkg/proxy/metrics, observed at the end of syncProxyRules).
-      for (let v = from + 1; v <= to; v++) metrics.networkProgrammingLatency.record(now - timeline.change(v).triggerTime);
+      for (let v = from + 1; v <= to; v++) {
+        const latency = now - timeline.change(v).triggerTime;
+        metrics.networkProgrammingLatency.record(latency);
+        programming.record(node, latency);
+      }
       if (from !== to) active.move(from, to);
       if (udp) cleanStaleUdp(node, from, to, now);
       if (affinity) forgetRemoved(affinity, node, from, to);
@@ -147,6 +153,7 @@ export function runModel(config: ModelConfig): RunOutput {
       'kernel.ipvsServers': objects.ipvsServers,
       'kernel.memoryBytes': objects.memoryBytes,
       ...conntrack.figures(config.durationNs),
+      ...programming.figures(),
       ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version) : {}),
       // NaN without affinity: every run of a study has the same columns (run-point-contract.ts).
       'affinity.hits': affinity ? metrics.affinityHits : NaN,
