@@ -69,6 +69,16 @@ test('render: bad flags and files are InputErrors (exit 2 through the CLI)', () 
   fails({ clusterCidr: '10.244.0.0' }, /--cluster-cidr: expected an IPv4 CIDR/);
   fails({ nodeIp: '300.1.1.1' }, /--node-ip: expected an IPv4 address/);
   fails({ cluster: ['test/golden/render/missing.yaml'] }, /missing\.yaml: expected a readable file, found no such file/);
+  fails({ serviceCidr: ['10.96.0.0/12'] }, /--service-cidr: expected nftables mode, found --mode iptables/);
+  fails({ mode: 'nftables', serviceCidr: ['10.96.0.0'] }, /--service-cidr: expected an IPv4 CIDR like 10\.96\.0\.0\/12, found "10\.96\.0\.0"/);
+});
+
+test('render --mode nftables --service-cidr: the rule that drops traffic to unallocated ClusterIPs', () => {
+  const out = runRender({ mode: 'nftables', cluster: [cluster], node: 'node-b', clusterCidr: '10.244.0.0/16', serviceCidr: ['10.96.0.0/12'], transaction: true }).join('');
+  golden('node-b.service-cidr.nft-transaction', out);
+  assert.match(out, /ip daddr \{ 10\.96\.0\.0\/12 \} drop comment "Drop traffic to unallocated ClusterIPs"/);
+  const without = runRender({ mode: 'nftables', cluster: [cluster], node: 'node-b', clusterCidr: '10.244.0.0/16', transaction: true }).join('');
+  assert.doesNotMatch(without, /unallocated ClusterIPs/);
 });
 
 test('render --mode nftables: nft list ruleset, and with --transaction the nft -f input, on node-b', () => {
