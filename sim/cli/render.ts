@@ -36,6 +36,8 @@ export interface RenderOptions {
   restore?: boolean;
   transaction?: boolean;
   ipvsScheduler?: string;
+  /** nftables: the cluster's ServiceCIDRs (kube-proxy reads them from ServiceCIDR objects). */
+  serviceCidr?: string[];
 }
 
 export const RENDER_MODES = ['iptables', 'nftables', 'ipvs'] as const;
@@ -90,6 +92,12 @@ export function runRender(opts: RenderOptions): string[] {
   if (opts.transaction && opts.mode !== 'nftables') {
     throw new InputError('--transaction', 'nftables mode', `--mode ${opts.mode}`);
   }
+  // Only the nftables proxier uses the ServiceCIDRs: its service-ips check drops traffic to
+  // unallocated ClusterIPs (pkg/proxy/nftables/proxier.go, fed by the ServiceCIDR informer's
+  // OnServiceCIDRsChanged). The iptables and ipvs proxiers ignore them, so the flag is refused there.
+  if (opts.serviceCidr !== undefined && opts.mode !== 'nftables') {
+    throw new InputError('--service-cidr', 'nftables mode', `--mode ${opts.mode}`);
+  }
   if (opts.ipvsScheduler !== undefined && opts.mode !== 'ipvs') {
     throw new InputError('--ipvs-scheduler', 'ipvs mode', `--mode ${opts.mode}`);
   }
@@ -114,6 +122,7 @@ export function runRender(opts: RenderOptions): string[] {
         zone: node.zone,
         clusterCIDR: opts.clusterCidr,
         masqueradeAll: opts.masqueradeAll ?? false,
+        ...(opts.serviceCidr !== undefined ? { serviceCIDRs: opts.serviceCidr } : {}),
       });
       return [opts.transaction ? r.transaction : r.ruleset];
     }
@@ -143,6 +152,7 @@ export function registerRender(program: Command): void {
     .option('--masquerade-all', "kube-proxy's --masquerade-all")
     .option('--restore', 'iptables, ipvs: print the iptables-restore input of a full sync instead of iptables-save')
     .option('--transaction', 'nftables: print the nft -f transaction kube-proxy sends instead of nft list ruleset')
+    .option('--service-cidr <cidr...>', 'nftables: the ServiceCIDRs; traffic to unallocated ClusterIPs in them is dropped')
     .option('--ipvs-scheduler <name>', 'ipvs: the scheduler (rr, wrr, lc, wlc, sh, dh, sed, nq, mh; default rr)')
     .action((opts: RenderOptions) => {
       for (const chunk of runRender(opts)) process.stdout.write(chunk);

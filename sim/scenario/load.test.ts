@@ -33,7 +33,7 @@ test('a value of the wrong type names the field, where it is, and what was found
 test('an unknown key is reported where it is written, with the fields allowed and a did-you-mean hint', () => {
   rejects(
     HEAD + 'proxy:\n  mode: ipvs\n  minSyncPeriood: 1s\n',
-    "case.yaml:7:3: proxy.minSyncPeriood: expected a field of proxy: mode, minSyncPeriod, syncPeriod, iptablesBackend, ipvsScheduler, masqueradeAll, masqueradeBit, conntrack, found unknown field 'minSyncPeriood' (did you mean 'minSyncPeriod'?)",
+    "case.yaml:7:3: proxy.minSyncPeriood: expected a field of proxy: mode, minSyncPeriod, syncPeriod, syncFailureProbability, iptablesBackend, ipvsScheduler, masqueradeAll, masqueradeBit, conntrack, found unknown field 'minSyncPeriood' (did you mean 'minSyncPeriod'?)",
   );
 });
 
@@ -68,7 +68,7 @@ test('a file that does not exist, and text that is not YAML', () => {
 });
 
 test('a --set flag is checked against the schema and named in errors', () => {
-  rejects(HEAD, "--set proxy.minSyncPerod=2s: expected a field of proxy (mode, minSyncPeriod, syncPeriod, iptablesBackend, ipvsScheduler, masqueradeAll, masqueradeBit, conntrack), found 'minSyncPerod' (did you mean 'minSyncPeriod'?)", {
+  rejects(HEAD, "--set proxy.minSyncPerod=2s: expected a field of proxy (mode, minSyncPeriod, syncPeriod, syncFailureProbability, iptablesBackend, ipvsScheduler, masqueradeAll, masqueradeBit, conntrack), found 'minSyncPerod' (did you mean 'minSyncPeriod'?)", {
     set: ['proxy.minSyncPerod=2s'],
   });
   rejects(HEAD, '--set proxy.minSyncPeriod=2: expected a duration with a unit (ns, us, ms, s, m, h), such as "250ms", found "2" (add a unit, e.g. "2ms")', { set: ['proxy.minSyncPeriod=2'] });

@@ -171,8 +171,12 @@ export function distribution(description: string) {
 export const PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'ebpf', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
 
-/** IPVS schedulers the kernel ships (ipvsadm -s) and kube-proxy accepts; rr is kube-proxy's default. */
-export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
+/**
+ * IPVS schedulers the simulator's IPVS (sim/ipvs/schedulers.ts) implements, the same list `render
+ * --ipvs-scheduler` accepts (sim/ipvs/types.ts SCHEDULERS); rr is kube-proxy's default. The kernel
+ * also ships lblc and lblcr (locality-based, for caches), which are not modelled.
+ */
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 
 const servicesSchema = z
   .strictObject({
@@ -237,7 +241,21 @@ const proxySchema = z
       .default('iptables')
       .describe('kube-proxy mode (iptables, ipvs, nftables), or a comparison model (ebpf: Cilium-like service maps; userspace: the removed proxy). Default iptables.'),
     minSyncPeriod: duration('Minimum interval between syncs; changes within it are coalesced. Default 1s (kube-proxy v1.28+).').prefault('1s'),
-    syncPeriod: duration('Maximum interval between syncs. Default 30s.').prefault('30s'),
+    // Not a maximum interval between syncs in current kube-proxy: NewProxier builds the runner as
+    // NewBoundedFrequencyRunner("sync-runner", syncProxyRules, minSyncPeriod, time.Hour, burstSyncs),
+    // and syncPeriod is only the RetryAfter(syncPeriod) after a failed sync and the interval of
+    // ipt.Monitor's canary-chain check (kubernetes/kubernetes pkg/proxy/iptables/proxier.go, same in
+    // pkg/proxy/nftables). Nothing in a run flushes kube-proxy's tables, so only the retry acts here.
+    syncPeriod: duration(
+      'Delay before retrying a failed sync (kube-proxy RetryAfter(syncPeriod)); also how often kube-proxy checks its canary chains, which nothing in a run flushes. Not a maximum interval: syncs happen at least hourly (FullSyncPeriod). Default 30s.',
+    ).prefault('30s'),
+    // Not a kube-proxy setting: a failure model for studies of the failure -> retry -> full sync path.
+    syncFailureProbability: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe('Probability that a sync fails (iptables-restore / nft -f / netlink exits non-zero), drawn per sync from each node\'s stream proxy/node-N/sync-failure; a failure keeps the old rules, retries after syncPeriod and forces a full sync. Default 0.'),
     iptablesBackend: z
       .enum(['legacy', 'nft'])
       .default('nft')

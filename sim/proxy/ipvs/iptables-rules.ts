@@ -95,7 +95,7 @@ export interface LbNoNodeAccess {
 }
 
 export interface IpvsIptablesOptions {
-  /** Go's "%#08x" of 1 << masqueradeBit: "0x004000" for the default bit 14. */
+  /** Go's "%#08x" of 1 << masqueradeBit: "0x00004000" for the default bit 14 (go-hex.ts). */
   masqueradeMark: string;
   masqueradeAll: boolean;
   /** --cluster-cidr for the ClusterCIDR local-traffic detector; absent: no detector. */

@@ -21,6 +21,7 @@
  * Deliberate differences: kube-proxy walks service ports in Go map order; here in sorted order of
  * their ids (only the order of netlink calls differs). IPv4 only.
  */
+import { goSharpHex08 } from '../go-hex.ts';
 import { InputError } from '../../engine/input-error.ts';
 import { cidrContains, formatCidr, parseIPv4, tryParseCidr, tryParseIPv4 } from '../../net/ipv4.ts';
 import { IpvsServiceTable, totalNetlinkOps, type IpvsNetlinkCounts, type ServiceEntry } from '../../ipvs/service-table.ts';
@@ -177,7 +178,7 @@ function resolve(o: IpvsProxierOptions): Resolved {
     clusterCIDR,
     masqueradeAll: o.masqueradeAll ?? false,
     // fmt.Sprintf("%#08x", 1<<bit): Go counts the 0x in the width.
-    masqueradeMark: '0x' + ((1 << bit) >>> 0).toString(16).padStart(6, '0'),
+    masqueradeMark: goSharpHex08(2 ** bit),
     scheduler,
     randomFully: o.randomFully ?? true,
   };

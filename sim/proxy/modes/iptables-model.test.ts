@@ -12,6 +12,7 @@ import { RecentTables } from '../../netfilter/recent.ts';
 import { renderRuleSpec } from '../../netfilter/rule-syntax.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { IptablesProxier } from '../iptables/proxier.ts';
 import { nodeRuleset } from '../iptables/node-ruleset.ts';
 import { iptablesLinesPerService, iptablesModel } from './iptables-model.ts';
 import { SessionAffinity } from './session-affinity.ts';
@@ -276,4 +277,41 @@ test('large-cluster mode (over 1000 endpoints): per-endpoint rules without comme
       if (affinity) sessions.record(0, service, src, eps[chosen]!.endpoint, c.nowNs);
     }
   }
+});
+
+/**
+ * A node's state with counts[i] endpoints for service i. `shift` moves service i's endpoint IPs
+ * (10.180.i.(shift+1) upward), so a change can replace endpoints as well as add or remove them.
+ */
+function countedState(counts: readonly number[], shift: readonly number[], extra: Partial<ServiceSpec> = {}) {
+  const services = counts.map((_, i) => testService('ns', `svc${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }], ...extra }));
+  const slices = counts.flatMap((n, i) => (n > 0 ? [testSlice('ns', `svc${i}`, Array.from({ length: n }, (_, e) => ({ ip: `10.180.${i}.${(shift[i] ?? 0) + e + 1}` })), [{ name: 'p80', port: 8080 }])] : []));
+  return proxyStateFromObjects(services, slices, FAKE_PROXIER_OPTIONS.nodeName);
+}
+
+test('sync units are the iptables-restore lines kube-proxy writes: a full sync, and a partial one after random endpoint changes', () => {
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.array(fc.record({ before: fc.integer({ min: 0, max: 5 }), after: fc.integer({ min: 0, max: 5 }), replaced: fc.boolean(), change: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+      (affinity, spec) => {
+        const extra: Partial<ServiceSpec> = affinity ? { sessionAffinity: 'ClientIP' } : {};
+        const model = iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft', sessionAffinity: affinity });
+        const before = spec.map((s) => s.before);
+        const after = spec.map((s) => (s.change ? s.after : s.before));
+        // A replaced service's endpoints after the change all have new IPs (new pods).
+        const shift = spec.map((s) => (s.change && s.replaced ? 100 : 0));
+        const proxier = new IptablesProxier(FAKE_PROXIER_OPTIONS);
+        const full = proxier.sync({ state: countedState(before, before.map(() => 0), extra), full: true });
+        const fullUnits = model.syncCost({ full: true, services: before.length, servicesWithoutEndpoints: before.filter((n) => n === 0).length, endpoints: before.reduce((a, n) => a + n, 0), changed: [] }).units;
+        assert.equal(fullUnits, full.restoreLines, 'full sync');
+        const changedServices = new Set(spec.flatMap((s, i) => (s.change ? [`ns/svc${i}`] : [])));
+        const partial = proxier.sync({ state: countedState(after, shift, extra), full: false, changedServices, existingNatChains: full.activeNatChains });
+        const changed = spec.flatMap((s, i) => (s.change ? [{ before: s.before, after: after[i]!, kept: shift[i] ? 0 : Math.min(s.before, after[i]!) }] : []));
+        const partialUnits = model.syncCost({ full: false, services: after.length, servicesWithoutEndpoints: after.filter((n) => n === 0).length, endpoints: after.reduce((a, n) => a + n, 0), changed }).units;
+        assert.equal(partialUnits, partial.restoreLines, `partial sync ${JSON.stringify(changed)}`);
+      },
+    ),
+    { numRuns: 80 },
+  );
 });

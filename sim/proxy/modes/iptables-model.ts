@@ -36,7 +36,13 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * Above 1000 endpoints (large-cluster mode) the per-endpoint rules lose their comments, one match
  * less per KUBE-SVC rule walked and in KUBE-SEP (FirstPacketInput.largeCluster).
  */
-const BASE_LINES = 36; // table headers, COMMITs, fixed chains and their rules (kube-proxy's "base" rule set)
+/**
+ * Lines of every restore whatever the services: *filter, its 6 chain lines, KUBE-FIREWALL's rule and
+ * KUBE-FORWARD's 3, COMMIT; *nat, its 4 chain lines, KUBE-POSTROUTING's 3 rules, KUBE-MARK-MASQ's, the
+ * KUBE-NODEPORTS jump at the end of KUBE-SERVICES, COMMIT (the iptables proxier's output for no
+ * services; iptables-model.test.ts checks the whole count against it).
+ */
+const BASE_LINES = 23;
 const FIXED_RULES = 1 + 1 + 2 + 4 + 3 + 1 + 1; // PREROUTING jump, SVC masq check, SEP rules, FORWARD jumps, KUBE-FORWARD, POSTROUTING jump, RETURN
 const HOOKS = 3; // PREROUTING, FORWARD, POSTROUTING
 /**
@@ -85,10 +91,16 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       if (w.full) {
         lines += (w.services - w.servicesWithoutEndpoints) * 3 + w.servicesWithoutEndpoints + (perEndpoint + 1) * w.endpoints;
       } else {
-        lines += w.services; // KUBE-SERVICES (and filter rejects) rewritten whole
+        // KUBE-SERVICES and filter's rejects are rewritten whole: one line per unchanged port.
+        lines += w.services - w.changed.length;
         for (const c of w.changed) {
-          lines += c.after === 0 ? 0 : 2 + (perEndpoint + 1) * c.after; // chains and rules of the changed port
-          lines += 2 * Math.max(0, c.before - c.after); // ":KUBE-SEP-Z" + "-X KUBE-SEP-Z" for stale chains
+          const kept = c.kept ?? Math.min(c.before, c.after);
+          // The changed port's chains and rules (its KUBE-SERVICES jump included), or its REJECT.
+          lines += c.after === 0 ? 1 : 3 + (perEndpoint + 1) * c.after;
+          // ":KUBE-SEP-Z" + "-X KUBE-SEP-Z" per endpoint chain gone, removed or replaced; the same for
+          // the port's KUBE-SVC chain when it lost its last endpoint (pkg/proxy/iptables/proxier.go
+          // deletes every chain in the kernel the sync no longer writes).
+          lines += 2 * (c.before - kept) + (c.after === 0 && c.before > 0 ? 2 : 0);
         }
       }
       const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints);

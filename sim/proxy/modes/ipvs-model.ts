@@ -47,7 +47,13 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
     syncCost(w: SyncWork): SyncCost {
       let objects = 0;
       if (w.full) objects += w.services + w.endpoints; // ensure every VS and RS on the first sync
-      else for (const c of w.changed) objects += Math.abs(c.after - c.before) + (c.after === c.before ? 1 : 0);
+      else
+        for (const c of w.changed) {
+          // Real servers gone are deleted, new ones added (a replaced endpoint is both); the virtual
+          // server stays (syncEndpoint in pkg/proxy/ipvs/proxier.go).
+          const kept = c.kept ?? Math.min(c.before, c.after);
+          objects += c.before - kept + (c.after - kept);
+        }
       const durationNs =
         costs.restoreBaseNs[b] +
         FIXED_RESTORE_LINES * costs.restoreNsPerLine[b] +
@@ -56,7 +62,8 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
         // syncService / syncEndpoint get each virtual server and its real servers over netlink
         // (pkg/proxy/ipvs/proxier.go). The ipvs proxier has no partial sync; only the writes shrink.
         w.services * costs.ipsetNsPerElement +
-        w.services * costs.ipvsListNsPerObject +
+        // GetVirtualServers once, then GetRealServers per virtual server: every VS and RS is listed.
+        (w.services + w.endpoints) * costs.ipvsListNsPerObject +
         objects * costs.ipvsNetlinkNsPerObject;
       return { durationNs, units: objects };
     },

@@ -15,8 +15,12 @@ export interface SyncWork {
   servicesWithoutEndpoints: number;
   /** Endpoints over all service ports. */
   endpoints: number;
-  /** Per changed service port: endpoints before (in the node's active rules) and after. */
-  changed: readonly { before: number; after: number }[];
+  /**
+   * Per changed service port: endpoints before (in the node's active rules) and after, and how many
+   * of the `before` ones are still there after (default min(before, after): none replaced). A
+   * replaced endpoint is a chain (or object) deleted and another written.
+   */
+  changed: readonly { before: number; after: number; kept?: number }[];
 }
 
 export interface SyncCost {

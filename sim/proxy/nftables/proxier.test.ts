@@ -1,3 +1,4 @@
+import { goSharpHex08 } from '../go-hex.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -116,7 +117,7 @@ test('TestOverallNFTablesRules: same ruleset as kube-proxy after its normalisati
 test('kube-proxy prints the mark with %#08x in production', () => {
   const { state } = overallState();
   const r = new NftablesProxier({ ...FAKE_NFT_OPTIONS, masqueradeMark: undefined }).sync({ state, full: true });
-  assert.match(transactionText(r), /^add rule ip kube-proxy mark-for-masquerade mark set mark or 0x004000$/m);
+  assert.match(transactionText(r), /^add rule ip kube-proxy mark-for-masquerade mark set mark or 0x00004000$/m);
 });
 
 test('partial sync rewrites only changed services; removed endpoints leave stale chains that are deleted a second later', () => {
@@ -238,4 +239,10 @@ test('TestSyncProxyRulesRepeated: state after each sync and operations per parti
   step(6, [svc1, svc3, svc4], [eps1, eps2, eps3, eps4], 2e9, 10);
   // An endpoint of svc3 changes: the old endpoint chain stays (flushed) until it has been stale a second.
   step(7, [svc1, svc3, svc4], [eps1, eps2, eps3update, eps4], 2e9);
+});
+
+test("Go's %#08x pads the digits to 8 and then adds 0x (src/fmt/format.go fmtInteger)", () => {
+  assert.equal(goSharpHex08(1 << 14), '0x00004000');
+  assert.equal(goSharpHex08(2 ** 31), '0x80000000');
+  assert.equal(goSharpHex08(1), '0x00000001');
 });

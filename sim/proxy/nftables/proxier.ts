@@ -22,8 +22,9 @@
  *
  * Deliberate differences, in ordering only: kube-proxy walks service ports in Go map order; here in
  * sorted order of their ids. The masquerade mark is printed with Go's "%#08x" as kube-proxy does
- * ("0x004000" for bit 14); kube-proxy's tests pass "0x4000", which `masqueradeMark` allows.
+ * ("0x00004000" for bit 14: go-hex.ts); kube-proxy's tests pass "0x4000", which `masqueradeMark` allows.
  */
+import { goSharpHex08 } from '../go-hex.ts';
 import { InputError } from '../../engine/input-error.ts';
 import { cidrContains, formatCidr, tryParseCidr, tryParseIPv4 } from '../../net/ipv4.ts';
 import { parseRuleText } from '../../nftables/parse.ts';
@@ -199,11 +200,6 @@ function elementCommand(verb: 'add' | 'delete', set: string, element: SetElement
   return { verb, object: 'element', family: 'ip', table: KUBE_PROXY_TABLE, set, elements: [element] };
 }
 
-/** Go's fmt "%#08x": "0x" counts in the width, zero padding after it. */
-function goHex08(v: number): string {
-  return '0x' + v.toString(16).padStart(6, '0');
-}
-
 export class NftablesProxier {
   private readonly nodeIP: number | undefined;
   private readonly localCidr: string | undefined;
@@ -241,7 +237,7 @@ export class NftablesProxier {
     this.nodePortIPs = o.nodePortIPs ?? (o.nodeIP !== undefined ? [o.nodeIP] : 'all');
     const bit = o.masqueradeBit ?? 14;
     if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new InputError('--iptables-masquerade-bit', 'an integer 0-31', String(bit));
-    this.mark = o.masqueradeMark ?? goHex08(2 ** bit);
+    this.mark = o.masqueradeMark ?? goSharpHex08(2 ** bit);
     this.masqueradeAll = o.masqueradeAll ?? false;
     this.names = o.names ?? new NftNameCache();
   }

@@ -74,7 +74,7 @@ test('an idle node still syncs once per FullSyncPeriod (the runner\'s maxInterva
   }
 });
 
-test('with changes every 10 minutes, a partial sync becomes full once an hour has passed since the last full one started', () => {
+test('with changes every 10 minutes, a partial sync becomes full once an hour has passed since the last full one ended', () => {
   const { sim, timeline, agent, syncs } = setup();
   agent.startLoop();
   for (let k = 0; k < 20; k++) {
@@ -84,13 +84,30 @@ test('with changes every 10 minutes, a partial sync becomes full once an hour ha
   assert.equal(syncs.length, 21, 'the start-up sync and one per change (an idle runner syncs at once)');
   let lastFull = -Infinity;
   for (const s of syncs) {
-    // kube-proxy: doFullSync when time.Since(lastFullSync) > FullSyncPeriod (pkg/proxy/iptables/proxier.go).
-    assert.equal(s.full, s.start - lastFull > HOUR, `sync starting at ${s.start / MINUTE} min`);
-    if (s.full) lastFull = s.start;
+    // kube-proxy: doFullSync when time.Since(lastFullSync) > FullSyncPeriod, lastFullSync taken when a
+    // full sync succeeds, i.e. at its end (pkg/proxy/iptables/proxier.go).
+    assert.equal(s.full, s.start - lastFull >= HOUR, `sync starting at ${s.start / MINUTE} min`);
+    if (s.full) lastFull = s.at;
   }
   assert.deepEqual(
     syncs.filter((s) => s.full).map((s) => Math.floor(s.start / MINUTE)),
-    // 125 and 195 are exactly an hour after a full sync's start: not yet over FullSyncPeriod.
+    // 125 and 195 start exactly an hour after a full sync started, less than an hour after it ended.
     [0, 65, 135],
   );
+});
+
+test('lastFullSync is taken when a full sync ends: a long full sync pushes the next one back by its duration', () => {
+  // A sync that ends at E with lastFullSync = E makes the next sync starting in (start + 1h, E + 1h]
+  // partial; with lastFullSync at the start it would be full.
+  const { sim, timeline, agent, syncs } = setup();
+  agent.startLoop();
+  sim.run(SECOND);
+  const first = syncs[0]!;
+  assert.ok(first.at > first.start, 'the start-up sync takes time');
+  const between = first.start + HOUR + (first.at - first.start) / 2;
+  sim.scheduleAt(Math.round(between) - 1, () => agent.heardUpTo(change(timeline, 1, 0, sim.now)));
+  sim.run(HOUR + MINUTE);
+  const next = syncs.find((s) => s.start >= between - 1)!;
+  assert.ok(next.start <= first.at + HOUR, `the sync starts at ${next.start}, before an hour after the first ended (${first.at + HOUR})`);
+  assert.equal(next.full, false);
 });

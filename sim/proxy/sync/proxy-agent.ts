@@ -69,8 +69,10 @@ export class ProxyAgent implements SyncJob {
 
   start(now: number): { durationNs: number; ok: boolean } {
     // doFullSync := needFullSync || time.Since(lastFullSync) > FullSyncPeriod (syncProxyRules in
-    // pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go).
-    if (now - this.lastFullSync > this.options.fullSyncPeriodNs) this.full = true;
+    // pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go). The runner's hourly timer is
+    // reset after the sync returns, a moment after lastFullSync was taken, so on a real clock the
+    // periodic sync lands just over the hour; in simulated time both are the same instant, hence >=.
+    if (now - this.lastFullSync >= this.options.fullSyncPeriodNs) this.full = true;
     this.target = this.heard;
     this.startedAt = now;
     const work = this.describe(this.active, this.target, this.full);
@@ -88,7 +90,9 @@ export class ProxyAgent implements SyncJob {
       this.active = this.target;
       this.activeSince = now;
       this.generation++;
-      if (full) this.lastFullSync = this.startedAt;
+      // The deferred block at the end of syncProxyRules records `lastFullSync = time.Now()` after a
+      // successful full sync, i.e. when it ends (pkg/proxy/iptables/proxier.go), not when it began.
+      if (full) this.lastFullSync = now;
       this.full = false;
     } else {
       // kube-proxy sets needFullSync after a failed restore (the kernel state is unknown).
@@ -100,10 +104,9 @@ export class ProxyAgent implements SyncJob {
 
   private describe(from: number, to: number, full: boolean): SyncWork {
     const t = this.timeline;
-    const changed: { before: number; after: number }[] = [];
+    const changed: { before: number; after: number; kept: number }[] = [];
     if (!full)
-      for (const s of t.servicesChangedBetween(from, to))
-        changed.push({ before: t.endpointsAt(s, from).length, after: t.endpointsAt(s, to).length });
+      for (const s of t.servicesChangedBetween(from, to)) changed.push(endpointChange(t.endpointsAt(s, from), t.endpointsAt(s, to)));
     return {
       full,
       services: t.services.length,
@@ -112,4 +115,10 @@ export class ProxyAgent implements SyncJob {
       changed,
     };
   }
+}
+
+/** A service port's endpoints before and after a sync, and how many of the old ones it keeps. */
+export function endpointChange(before: readonly { endpoint: string }[], after: readonly { endpoint: string }[]): { before: number; after: number; kept: number } {
+  const now = new Set(after.map((e) => e.endpoint));
+  return { before: before.length, after: after.length, kept: before.filter((e) => now.has(e.endpoint)).length };
 }

@@ -74,7 +74,14 @@ export class ControlPlaneFeed implements PodLiveness {
     cp.onEndpointSliceCommit((c) => this.commit(c));
   }
 
-  /** One watch per node's kube-proxy: hearing an event means hearing every change up to it. */
+  /**
+   * One watch per node's kube-proxy: hearing an event means hearing every change up to it.
+   * kube-proxy also watches Services (a ClusterIP, port or affinity change triggers a sync:
+   * pkg/proxy/config ServiceConfig), but nothing in a run changes a Service: the synthetic cluster
+   * creates every Service before the run starts (sim/k8s/synthetic-cluster.ts) and no churn kind
+   * (pod-kill, rolling-update, scale, node-failure) writes one, so only EndpointSlices are watched.
+   * A churn kind that creates or edits Services must add that watch here.
+   */
   attach(agents: readonly ProxyAgent[]): void {
     const nodes = this.cp.nodes();
     const heard: number[] = agents.map(() => this.timeline.version);

@@ -398,3 +398,27 @@ test('churn runs say when each node heard of each change: watch delivery per eve
   assert.ok(m['endpointHeardLatency.p50']! > m['watchDelivery.p50']!);
   assert.ok(m['endpointHeardLatency.count']! > 0);
 });
+
+test('sync failures: with p = 1 every sync fails and is retried after syncPeriod; with p = 0.3 some fail, the rest program the changes', () => {
+  const always = config('iptables', 20);
+  always.durationNs = 65 * SECOND;
+  always.proxy = { ...always.proxy, syncFailureProbability: 1 };
+  const m = runModel(always).metrics;
+  // Per node: the start-up sync at 0, retries at about 30 s and 60 s (RetryAfter(syncPeriod)).
+  assert.equal(m['syncs.count'], 15);
+  assert.equal(m['syncs.failed'], 15);
+  assert.equal(m['connections.ok'], m['connections.total'], 'the rules already in the kernel keep serving');
+
+  const some = config('iptables', 20);
+  some.durationNs = 60 * SECOND;
+  some.programmingProbeNs = 500 * MS;
+  some.proxy = { ...some.proxy, syncFailureProbability: 0.3 };
+  const a = runModel(some).metrics;
+  assert.ok(a['syncs.failed']! > 0 && a['syncs.failed']! < a['syncs.count']!, `${a['syncs.failed']} of ${a['syncs.count']} failed`);
+  const none = runModel({ ...some, proxy: { ...some.proxy, syncFailureProbability: 0 } }).metrics;
+  assert.equal(none['syncs.failed'], 0);
+  // A failure holds a node's changes back until its next attempt (the probe's next change, which Run()s
+  // the runner before the 30 s retry is due, or the retry): the tail of programming latency grows.
+  assert.ok(a['networkProgrammingLatency.p99']! > none['networkProgrammingLatency.p99']! + SECOND, `${a['networkProgrammingLatency.p99']} vs ${none['networkProgrammingLatency.p99']}`);
+  assert.deepEqual(runModel(some).metrics, a, 'deterministic');
+});

@@ -5,7 +5,7 @@ import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../../proxy/modes/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
-import { ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
+import { endpointChange, ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
 import { ActiveVersions } from '../../proxy/sync/active-versions.ts';
 import { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { ModelConfig } from './config.ts';
@@ -17,6 +17,7 @@ import type { PodLiveness } from './liveness.ts';
 import { ControlPlane } from '../../k8s/control-plane.ts';
 import { ControlPlaneFeed } from './control-plane-feed.ts';
 import { ProgrammingProbe } from './programming-probe.ts';
+import { ProgrammingLatency } from './programming-latency.ts';
 import { sampleNs } from './sample.ts';
 import type { Distribution } from '../schema.ts';
 import type { RandomStream } from '../../engine/random.ts';
@@ -51,6 +52,7 @@ export function runModel(config: ModelConfig): RunOutput {
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
   const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
+  const programming = new ProgrammingLatency(config.cluster.nodes);
   const agents: ProxyAgent[] = [];
   /** Every change up to this version is active on all nodes. */
   let everywhere = 0;
@@ -95,7 +97,11 @@ export function runModel(config: ModelConfig): RunOutput {
       }
       // kubeproxy_network_programming_duration_seconds: for each change this sync included, the
       // time from its trigger to now (pkg/proxy/metrics, observed at the end of syncProxyRules).
-      for (let v = from + 1; v <= to; v++) metrics.networkProgrammingLatency.record(now - timeline.change(v).triggerTime);
+      for (let v = from + 1; v <= to; v++) {
+        const latency = now - timeline.change(v).triggerTime;
+        metrics.networkProgrammingLatency.record(latency);
+        programming.record(node, latency);
+      }
       if (from !== to) active.move(from, to);
       if (udp) cleanStaleUdp(node, from, to, now);
       if (affinity) forgetRemoved(affinity, node, from, to);
@@ -149,6 +155,7 @@ export function runModel(config: ModelConfig): RunOutput {
       'kernel.ipvsServers': objects.ipvsServers,
       'kernel.memoryBytes': objects.memoryBytes,
       ...conntrack.figures(config.durationNs),
+      ...programming.figures(),
       ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version, feed) : {}),
       // NaN without affinity: every run of a study has the same columns (run-point-contract.ts).
       'affinity.hits': affinity ? metrics.affinityHits : NaN,
@@ -175,7 +182,7 @@ function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: Endpoin
       const agent = agents[n]!;
       const from = agent.active;
       const to = agent.heard;
-      const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => ({ before: local.at(n, s, from).length, after: local.at(n, s, to).length }));
+      const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => endpointChange(local.at(n, s, from), local.at(n, s, to)));
       return mode.syncCost({ full: w.full, services: w.services, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed });
     },
   };

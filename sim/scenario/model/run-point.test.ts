@@ -131,3 +131,22 @@ test('manifests: Local Services drop clients on nodes without their pods; what t
     rmSync(mixed.dir, { recursive: true });
   }
 });
+
+test('kube-proxy settings a run cannot honour are refused, naming the field; the defaults pass', () => {
+  const proxyRefused = (proxy: string, field: string) =>
+    assert.throws(() => configOf('', `proxy: { ${proxy} }\n`), (e: unknown) => e instanceof InputError && e.where === field && e.exitCode === 2, field);
+  assert.doesNotThrow(() => configOf('', 'proxy: { mode: ipvs, ipvsScheduler: rr, masqueradeAll: false, masqueradeBit: 14 }\n'));
+  proxyRefused('mode: ipvs, ipvsScheduler: wlc', 'proxy.ipvsScheduler');
+  proxyRefused('masqueradeAll: true', 'proxy.masqueradeAll');
+  proxyRefused('masqueradeBit: 15', 'proxy.masqueradeBit');
+});
+
+test('the schema accepts the IPVS schedulers render accepts, and no others', () => {
+  assert.throws(() => configOf('', 'proxy: { mode: ipvs, ipvsScheduler: lblc }\n'), /ipvsScheduler/);
+});
+
+test('proxy.syncFailureProbability reaches the agents (default 0)', () => {
+  assert.equal(configOf('').proxy.syncFailureProbability, 0);
+  assert.equal(configOf('', 'proxy: { syncFailureProbability: 0.25 }\n').proxy.syncFailureProbability, 0.25);
+  assert.throws(() => configOf('', 'proxy: { syncFailureProbability: 1.5 }\n'), /syncFailureProbability/);
+});

@@ -89,7 +89,28 @@ function manifestModelConfig(input: RunPointInput, file: string): ModelConfig {
   });
 }
 
+/**
+ * kube-proxy settings a run cannot honour are refused, naming the field (a study must not report
+ * figures for a setting it did not apply):
+ * - ipvsScheduler: the model's ipvs data plane picks real servers round robin (rr, kube-proxy's
+ *   default); the other schedulers exist only in sim/ipvs and `render --ipvs-scheduler`.
+ * - masqueradeAll: with a cluster CIDR kube-proxy writes its KUBE-SVC masquerade rule without the
+ *   `! -s CLUSTER_CIDR` match (writeServiceToEndpointRules in pkg/proxy/iptables/proxier.go), so every
+ *   connection is marked and SNATed; the mode models do not cost that path. `render --masquerade-all`
+ *   prints the rules.
+ * - masqueradeBit: it changes only the mark's text in the rules, never a figure of a run.
+ */
+function refuseUnmodelledProxySettings(p: RunPointInput['scenario']['proxy']): void {
+  if (p.ipvsScheduler !== 'rr')
+    throw new InputError('proxy.ipvsScheduler', 'rr (runs model the IPVS scheduler as round robin; the other schedulers are modelled only by `svcsim render --mode ipvs --ipvs-scheduler`)', p.ipvsScheduler);
+  if (p.masqueradeAll)
+    throw new InputError('proxy.masqueradeAll', 'false (runs do not model masquerading every ClusterIP connection; `svcsim render --masquerade-all` prints the rules)', 'true');
+  if (p.masqueradeBit !== 14)
+    throw new InputError('proxy.masqueradeBit', '14 (the bit changes only the rules\' mark text, which no run figure depends on)', String(p.masqueradeBit));
+}
+
 function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['cluster']): ModelConfig {
+  refuseUnmodelledProxySettings(s.proxy);
   return {
     seed,
     durationNs: s.duration,
@@ -103,7 +124,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       minSyncPeriodNs: s.proxy.minSyncPeriod,
       syncPeriodNs: s.proxy.syncPeriod,
       fullSyncPeriodNs: FULL_SYNC_PERIOD_NS,
-      syncFailureProbability: 0,
+      syncFailureProbability: s.proxy.syncFailureProbability,
     },
     costs: s.costs,
     traffic: {
