@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const roots = ['sim', 'bench', 'reports', 'scripts', 'test'];
+const roots = ['sim', 'bench', 'reports', 'scripts', 'bin', 'test'];
 const skip = new Set(['node_modules', 'out', '.git']);
 function walk(dir, found) {
   let entries;
