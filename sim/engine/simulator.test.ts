@@ -88,9 +88,124 @@ for (const queue of kinds) {
 test('scheduling into the past is refused', () => {
   const sim = new Simulator();
   sim.run(100);
-  assert.throws(() => sim.scheduleAt(50, () => {}), /before now/);
-  assert.throws(() => sim.schedule(-1, () => {}), /delay must be >= 0/);
+  assert.throws(() => sim.scheduleAt(50, () => {}), /scheduleAt: time must be not before now \(100\), got 50/);
+  assert.throws(() => sim.schedule(-1, () => {}), /schedule: delay must be >= 0 ns, got -1/);
 });
+
+test('the time contract: whole, finite, exact nanoseconds, else a RangeError saying what was wrong', () => {
+  const sim = new Simulator();
+  sim.run(100);
+  const bad: [() => unknown, RegExp][] = [
+    [() => sim.schedule(1.5, () => {}), /^RangeError: schedule: delay must be a whole number of ns, got 1.5/],
+    [() => sim.schedule(NaN, () => {}), /^RangeError: schedule: delay must be a number of ns, got NaN/],
+    [() => sim.schedule(Infinity, () => {}), /^RangeError: schedule: delay must be finite, got Infinity/],
+    [() => sim.schedule(-Infinity, () => {}), /delay must be >= 0 ns, got -Infinity/],
+    [() => sim.schedule(-0.5, () => {}), /delay must be >= 0 ns, got -0.5/],
+    [() => sim.schedule(Number.MAX_SAFE_INTEGER, () => {}), /delay must be at most 9007199254740891 ns from now \(100\)/],
+    [() => sim.schedule('5' as unknown as number, () => {}), /delay must be a number of ns, got string/],
+    [() => sim.scheduleAt(100.25, () => {}), /^RangeError: scheduleAt: time must be a whole number of ns, got 100.25/],
+    [() => sim.scheduleAt(NaN, () => {}), /time must be a number of ns, got NaN/],
+    [() => sim.scheduleAt(Infinity, () => {}), /time must be finite, got Infinity/],
+    [() => sim.scheduleAt(2 ** 53, () => {}), /time must be at most 2\^53 - 1 ns/],
+    [() => sim.scheduleAt(99, () => {}), /time must be not before now \(100\), got 99/],
+  ];
+  for (const [call, message] of bad) assert.throws(call, (e: unknown) => e instanceof RangeError && message.test(String(e)));
+  // Nothing was queued by the refused calls; the edges of the contract are accepted.
+  assert.equal(sim.pending, 0);
+  sim.schedule(0, () => {});
+  sim.schedule(-0, () => {});
+  sim.scheduleAt(100, () => {});
+  sim.scheduleAt(Number.MAX_SAFE_INTEGER, () => {});
+  sim.schedule(Number.MAX_SAFE_INTEGER - 100, () => {});
+  assert.equal(sim.pending, 5);
+  sim.run();
+  assert.equal(sim.now, Number.MAX_SAFE_INTEGER);
+});
+
+test('any whole delay within range is accepted and runs at now + delay (fast-check)', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: 1e9 }), fc.nat({ max: Number.MAX_SAFE_INTEGER - 1e9 }), (start, delay) => {
+      const sim = new Simulator();
+      sim.run(start);
+      let at = -1;
+      sim.schedule(delay, () => (at = sim.now));
+      sim.run();
+      assert.equal(at, start + delay);
+    }),
+  );
+});
+
+for (const queue of kinds) {
+  test(`[${queue}] cancelled events never run and the rest keep their order, across compactions (fast-check)`, () => {
+    let compactions = 0;
+    fc.assert(
+      fc.property(
+        // Three in four cancelled, so long arrays pass the compaction threshold (over 1024 cancelled
+        // and more than live), some several times.
+        fc.array(fc.record({ delay: fc.nat({ max: 50 }), cancel: fc.nat({ max: 3 }).map((x) => x > 0), also: fc.nat({ max: 30 }) }), { minLength: 1, maxLength: 4000, size: 'max' }),
+        (ops) => {
+          const sim = new Simulator({ queue });
+          const ran: number[] = [];
+          const expected: { time: number; i: number }[] = [];
+          const handles: number[] = [];
+          ops.forEach((op, i) => {
+            handles.push(sim.schedule(op.delay, (x: number) => ran.push(x), i));
+            if (!op.cancel) expected.push({ time: op.delay, i });
+            // Cancel this one and, now and then, an earlier one (whose handle may already be stale).
+            if (op.cancel) assert.equal(sim.cancel(handles[i]!), true);
+            const j = i - op.also;
+            if (j >= 0 && j !== i && !ops[j]!.cancel && op.also % 7 === 0) {
+              if (sim.cancel(handles[j]!)) {
+                const k = expected.findIndex((e) => e.i === j);
+                expected.splice(k, 1);
+              }
+            }
+          });
+          assert.equal(sim.pending, expected.length);
+          compactions += sim.compactions;
+          sim.run();
+          expected.sort((a, b) => a.time - b.time || a.i - b.i);
+          assert.deepEqual(ran, expected.map((e) => e.i));
+        },
+      ),
+      { numRuns: 60 },
+    );
+    assert.ok(compactions > 0, 'no run compacted');
+  });
+
+  test(`[${queue}] a cancel-heavy workload keeps the queue bounded by the live events (by count)`, () => {
+    // Like conntrack's timeout or kube-proxy's sync timers: each of L live timers is re-armed (cancel
+    // and schedule again, far ahead) on every one of many short events.
+    const L = 500;
+    const sim = new Simulator({ queue, seed: 3 });
+    const rng = sim.rng('test/rearm');
+    const timers: number[] = [];
+    let fired = 0;
+    const timeout = () => fired++;
+    for (let i = 0; i < L; i++) timers.push(sim.schedule(1e12, timeout));
+    let maxQueued = 0;
+    let steps = 0;
+    const packet = () => {
+      const i = Math.floor(rng.random() * L);
+      assert.equal(sim.cancel(timers[i]!), true);
+      timers[i] = sim.schedule(1e12, timeout);
+      maxQueued = Math.max(maxQueued, sim.queued);
+      if (++steps < 200_000) sim.schedule(1 + Math.floor(rng.exponential(100)), packet);
+    };
+    sim.schedule(0, packet);
+    sim.run(1e11);
+    assert.equal(steps, 200_000);
+    assert.equal(fired, 0);
+    assert.equal(sim.pending, L);
+    // Cancelled entries never exceed the live ones by more than the compaction floor (1024).
+    assert.ok(maxQueued <= 2 * (L + 1) + 1024, `queue reached ${maxQueued} entries for ${L + 1} live events`);
+    assert.ok(sim.compactions > 0);
+    // Without compaction every re-arm would stay queued.
+    const lazy = new Simulator({ queue, compactCancelled: false });
+    for (let i = 0; i < 5000; i++) lazy.cancel(lazy.schedule(1e12, timeout));
+    assert.equal(lazy.queued, 5000);
+  });
+}
 
 test('two runs of the same random workload give identical event traces', () => {
   const trace = (seed: number) => {
