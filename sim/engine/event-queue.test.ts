@@ -8,6 +8,8 @@ import { FastPriorityQueueQueue } from './fast-priority-queue-queue.ts';
 
 const queues: [string, () => EventQueue][] = [
   ['radix', () => new RadixHeapQueue(2)],
+  // Two events per chunk: pushes, spreads and retain cross chunk boundaries all the time.
+  ['radix (2-event chunks)', () => new RadixHeapQueue(1, 1)],
   ['heap4', () => new QuaternaryHeapQueue(2)],
   ['fastpriorityqueue', () => new FastPriorityQueueQueue()],
 ];
@@ -28,6 +30,8 @@ const op = fc.oneof(
   { weight: 5, arbitrary: delay.map((d) => ({ kind: 'push' as const, d })) },
   { weight: 3, arbitrary: fc.constant({ kind: 'pop' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'peek' as const }) },
+  // Keep the slots whose value mod `m` is not `r` (the simulator drops cancelled events this way).
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retain' as const), m: fc.integer({ min: 1, max: 4 }), r: fc.nat({ max: 3 }) }) },
 );
 
 for (const [name, make] of queues) {
@@ -52,6 +56,10 @@ for (const [name, make] of queues) {
             model.push({ time, seq });
             q.push(time, seq, seq); // the slot is the sequence number, to check the order
             seq++;
+          } else if (o.kind === 'retain') {
+            const keep = (slot: number) => slot % o.m !== o.r;
+            q.retain(keep);
+            for (let i = model.length - 1; i >= 0; i--) if (!keep(model[i]!.seq)) model.splice(i, 1);
           } else if (model.length === 0) {
             continue;
           } else if (o.kind === 'pop') {

@@ -18,6 +18,11 @@ export interface EventQueue {
   /** Removes the earliest event and returns its slot; only valid when size > 0. */
   pop(): number;
   clear(): void;
+  /**
+   * Keeps only the events whose slot `keep` accepts, order unchanged, in O(size): how the simulator
+   * drops cancelled events once they outnumber the live ones (see Simulator.cancel).
+   */
+  retain(keep: (slot: number) => boolean): void;
 }
 
 export type QueueKind = 'radix' | 'heap4' | 'fastpriorityqueue';

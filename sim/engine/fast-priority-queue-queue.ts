@@ -30,4 +30,8 @@ export class FastPriorityQueueQueue implements EventQueue {
   clear(): void {
     while (!this.q.isEmpty()) this.q.poll();
   }
+  retain(keep: (slot: number) => boolean): void {
+    // removeMany polls every entry and re-adds the kept ones: O(n log n), fine for the reference queue.
+    this.q.removeMany((e) => !keep(e.slot));
+  }
 }

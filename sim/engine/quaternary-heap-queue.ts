@@ -88,6 +88,53 @@ export class QuaternaryHeapQueue implements EventQueue {
     this.size = 0;
   }
 
+  retain(keep: (slot: number) => boolean): void {
+    const times = this.times;
+    const seqs = this.seqs;
+    const slots = this.slots;
+    let w = 0;
+    for (let i = 0; i < this.size; i++) {
+      if (!keep(slots[i]!)) continue;
+      times[w] = times[i]!;
+      seqs[w] = seqs[i]!;
+      slots[w++] = slots[i]!;
+    }
+    this.size = w;
+    // Floyd's heap construction: sift down every parent, last first. (time, seq) keys are unique,
+    // so the pop order is the same as before.
+    for (let i = (w - 2) >> 2; i >= 0; i--) this.siftDown(i, times[i]!, seqs[i]!, slots[i]!, w);
+  }
+
+  private siftDown(i: number, t: number, s: number, sl: number, n: number): void {
+    const times = this.times;
+    const seqs = this.seqs;
+    const slots = this.slots;
+    for (;;) {
+      const c = (i << 2) + 1;
+      if (c >= n) break;
+      let m = c;
+      let mt = times[c]!;
+      let ms = seqs[c]!;
+      const end = c + 4 < n ? c + 4 : n;
+      for (let k = c + 1; k < end; k++) {
+        const kt = times[k]!;
+        if (kt < mt || (kt === mt && seqs[k]! < ms)) {
+          m = k;
+          mt = kt;
+          ms = seqs[k]!;
+        }
+      }
+      if (t < mt || (t === mt && s < ms)) break;
+      times[i] = mt;
+      seqs[i] = ms;
+      slots[i] = slots[m]!;
+      i = m;
+    }
+    times[i] = t;
+    seqs[i] = s;
+    slots[i] = sl;
+  }
+
   private grow(): void {
     const cap = this.times.length * 2;
     const t = new Float64Array(cap);

@@ -18,8 +18,10 @@ const WORDS = BUCKETS / 32;
 const SORT_AT_MOST = 32;
 /** An event is put into the run only if at most this many run events are later than it (see `side`). */
 const SHIFT_AT_MOST = 64;
-/** Bucket arrays above this many events may be let go when emptied (see refill). */
-const SHRINK_ABOVE = 4096;
+/** A run array above this many events is let go when it empties (it only grows that large with mass ties). */
+const RUN_SHRINK_ABOVE = 1 << 16;
+/** Events per chunk of the bucket pool, as a power of two (see `times`). */
+const CHUNK_BITS = 7;
 
 /**
  * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
@@ -34,6 +36,14 @@ const SHRINK_ABOVE = 4096;
  * per event does not grow with the number pending; unlike a calendar queue (ns-3's
  * CalendarScheduler) it needs no bucket width tuned to the spacing of event times, which in svcsim
  * spans nanosecond packet hops to minute-long timers.
+ *
+ * Memory: buckets 1..255 are FIFO lists of fixed-size chunks taken from one shared pool (struct of
+ * arrays: a Float64Array of times, an Int32Array of slots, 12 bytes per event), and a spread returns
+ * each chunk to the pool as soon as it has been read. So the pool holds the events pending plus at
+ * most one part-filled chunk per bucket, and nothing is allocated in steady state. (Per-bucket
+ * arrays that double would hold up to 8x the events pending, since every bucket fills and empties in
+ * turn as `last` advances; letting them go when emptied still left ~3x plus garbage: 215-223 MB
+ * peak RSS for the 1e6 hold model, against 200 MB allowed.)
  *
  * Order among equal times needs no sequence numbers: every bucket is a FIFO in scheduling order.
  * A push appends the newest event; a bucket is refilled only when it is empty (the events spread out
@@ -56,15 +66,37 @@ export class RadixHeapQueue implements EventQueue {
    */
   private readonly last = new Float64Array(1);
   private readonly lastBits = new Int32Array(this.last.buffer);
-  /** Per bucket, [time, slot] pairs; `bits` views the same memory to read a time's bit pattern. */
-  private readonly pairs: Float64Array[] = [];
-  private readonly bits: Int32Array[] = [];
-  private readonly len = new Int32Array(BUCKETS);
+
   /**
-   * Bucket 0 is the run: events in (time, scheduling order), all at or before `last` and so before
-   * every event in the other buckets; popped from `head` on.
+   * The chunk pool: chunk c holds events (c << chunkBits) ... + chunkSize - 1, times in `times`
+   * (whose bit patterns `timeBits` views: [2i] low word, [2i + 1] high word) and slots in `slots`;
+   * `next[c]` is the following chunk of its bucket, or of the free list.
    */
+  private times: Float64Array;
+  private timeBits: Int32Array;
+  private slots: Int32Array;
+  private next: Int32Array;
+  /** Chunks handed out so far (the pool's high-water mark); chunks past it have never been used. */
+  private used = 0;
+  /** Head of the list of returned chunks, -1 when empty. */
+  private freeChunk = -1;
+  private readonly chunkBits: number;
+  private readonly chunkMask: number;
+
+  /** Per bucket: events, and first and last chunk. Bucket 0 is unused here (the run has its own arrays). */
+  private readonly len = new Int32Array(BUCKETS);
+  private readonly first = new Int32Array(BUCKETS);
+  private readonly tail = new Int32Array(BUCKETS);
+
+  /**
+   * The run: events in (time, scheduling order), all at or before `last` and so before every event
+   * in the buckets; popped from `head` on. Contiguous, since events before `last` are inserted into it.
+   */
+  private runTimes: Float64Array = new Float64Array(64);
+  private runSlots: Int32Array = new Int32Array(64);
   private head = 0;
+  private runLen = 0;
+
   /** Non-empty buckets (bucket b is bit b % 32 of word b / 32) and non-zero words, to find the lowest in O(1). */
   private readonly mask = new Int32Array(WORDS);
   private summary = 0;
@@ -78,16 +110,23 @@ export class RadixHeapQueue implements EventQueue {
   private readonly probe = new Float64Array(1);
   private readonly probeBits = new Int32Array(this.probe.buffer);
 
-  /** Events the bucket arrays can hold, all together. */
-  private capacity: number;
+  /**
+   * @param initialChunks chunks the pool starts with (it doubles when full)
+   * @param chunkBits log2 of the events per chunk (small values let tests cross chunk boundaries)
+   */
+  constructor(initialChunks = 64, chunkBits = CHUNK_BITS) {
+    this.chunkBits = chunkBits;
+    this.chunkMask = (1 << chunkBits) - 1;
+    const n = Math.max(1, initialChunks);
+    this.times = new Float64Array(n << chunkBits);
+    this.timeBits = new Int32Array(this.times.buffer);
+    this.slots = new Int32Array(n << chunkBits);
+    this.next = new Int32Array(n);
+  }
 
-  constructor(private readonly initialCapacity = 16) {
-    this.capacity = BUCKETS * initialCapacity;
-    for (let b = 0; b < BUCKETS; b++) {
-      const f = new Float64Array(initialCapacity * 2);
-      this.pairs.push(f);
-      this.bits.push(new Int32Array(f.buffer));
-    }
+  /** Events the pool can hold without growing (for tests and memory accounting). */
+  get poolCapacity(): number {
+    return this.next.length << this.chunkBits;
   }
 
   push(time: number, seq: number, slot: number): void {
@@ -99,7 +138,7 @@ export class RadixHeapQueue implements EventQueue {
       this.probe[0] = time;
       this.append(this.bucketOf(this.probeBits[0]!, this.probeBits[1]!), time, slot);
     } else if (time === last) {
-      this.append(0, time, slot); // the newest event at the run's latest time goes last
+      this.appendRun(time, slot); // the newest event at the run's latest time goes last
     } else {
       this.pushBeforeLast(time, seq, slot);
     }
@@ -112,26 +151,27 @@ export class RadixHeapQueue implements EventQueue {
    */
   private pushBeforeLast(time: number, seq: number, slot: number): void {
     const head = this.head;
-    const n = this.len[0]!;
+    const n = this.runLen;
     if (this.sideSize === 0 && head < n) {
-      let r = this.pairs[0]!;
-      if (time >= r[2 * head]!) {
+      let r = this.runTimes;
+      if (time >= r[head]!) {
         // After every event at or before `time`, if few events are later (else `side`, so that a
         // burst into a long run does not cost a shift each).
         let j = n;
-        while (r[2 * j - 2]! > time && n - j < SHIFT_AT_MOST) j--;
-        if (r[2 * j - 2]! <= time) {
-          if (2 * n === r.length) r = this.grow(0);
-          r.copyWithin(2 * j + 2, 2 * j, 2 * n);
-          r[2 * j] = time;
-          r[2 * j + 1] = slot;
-          this.len[0] = n + 1;
+        while (r[j - 1]! > time && n - j < SHIFT_AT_MOST) j--;
+        if (r[j - 1]! <= time) {
+          if (n === r.length) r = this.growRun();
+          r.copyWithin(j + 1, j, n);
+          this.runSlots.copyWithin(j + 1, j, n);
+          r[j] = time;
+          this.runSlots[j] = slot;
+          this.runLen = n + 1;
           return;
         }
       } else if (head > 0) {
         this.head = head - 1;
-        r[2 * head - 2] = time;
-        r[2 * head - 1] = slot;
+        r[head - 1] = time;
+        this.runSlots[head - 1] = slot;
         return;
       }
     }
@@ -142,24 +182,24 @@ export class RadixHeapQueue implements EventQueue {
   peekTime(): number {
     if (this.sideSize > 0) {
       const st = this.side!.peekTime();
-      return this.head === this.len[0] || st < this.pairs[0]![2 * this.head]! ? st : this.pairs[0]![2 * this.head]!;
+      return this.head === this.runLen || st < this.runTimes[this.head]! ? st : this.runTimes[this.head]!;
     }
-    if (this.head === this.len[0]) this.refill();
-    return this.pairs[0]![2 * this.head]!;
+    if (this.head === this.runLen) this.refill();
+    return this.runTimes[this.head]!;
   }
 
   pop(): number {
     this.size--;
     // Ties go to the run: its events at a time before `last` were all scheduled before any in `side`.
-    if (this.sideSize > 0 && (this.head === this.len[0] || this.side!.peekTime() < this.pairs[0]![2 * this.head]!)) {
+    if (this.sideSize > 0 && (this.head === this.runLen || this.side!.peekTime() < this.runTimes[this.head]!)) {
       this.sideSize--;
       return this.side!.pop();
     }
-    if (this.head === this.len[0]) this.refill();
-    const slot = this.pairs[0]![2 * this.head + 1]!;
-    if (++this.head === this.len[0]) {
+    if (this.head === this.runLen) this.refill();
+    const slot = this.runSlots[this.head]!;
+    if (++this.head === this.runLen) {
       this.head = 0;
-      this.len[0] = 0;
+      this.runLen = 0;
     }
     return slot;
   }
@@ -168,24 +208,118 @@ export class RadixHeapQueue implements EventQueue {
     this.size = 0;
     this.len.fill(0);
     this.head = 0;
+    this.runLen = 0;
     this.mask.fill(0);
     this.summary = 0;
     this.last[0] = 0;
+    this.used = 0;
+    this.freeChunk = -1;
     this.side?.clear();
     this.sideSize = 0;
   }
 
+  /**
+   * Keeps only the events whose slot `keep` accepts, in the same order (the simulator drops
+   * cancelled events this way when they outnumber the live ones). Each bucket is rewritten in place
+   * from its first chunk on, and the chunks it no longer needs go back to the pool. O(size).
+   */
+  retain(keep: (slot: number) => boolean): void {
+    let kept = 0;
+    let w = 0;
+    for (let i = this.head; i < this.runLen; i++) {
+      const s = this.runSlots[i]!;
+      if (!keep(s)) continue;
+      this.runTimes[w] = this.runTimes[i]!;
+      this.runSlots[w++] = s;
+    }
+    this.head = 0;
+    this.runLen = w;
+    kept += w;
+    const bits = this.chunkBits;
+    const m = this.chunkMask;
+    for (let b = 1; b < BUCKETS; b++) {
+      const n = this.len[b]!;
+      if (n === 0) continue;
+      // Read with (rc, ri), write with (wc, wi); the writer never passes the reader.
+      let rc = this.first[b]!;
+      let wc = rc;
+      let wn = 0;
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && (i & m) === 0) rc = this.next[rc]!;
+        const at = (rc << bits) | (i & m);
+        const s = this.slots[at]!;
+        if (!keep(s)) continue;
+        if (wn > 0 && (wn & m) === 0) wc = this.next[wc]!;
+        const to = (wc << bits) | (wn & m);
+        this.times[to] = this.times[at]!;
+        this.slots[to] = s;
+        wn++;
+      }
+      // Chunks after the writer's (all of them when nothing was kept) go back to the pool.
+      let c = wn === 0 ? this.first[b]! : this.next[wc]!;
+      let left = ((n + m) >> bits) - ((wn + m) >> bits);
+      while (left-- > 0) {
+        const nc = this.next[c]!;
+        this.release(c);
+        c = nc;
+      }
+      this.len[b] = wn;
+      this.tail[b] = wc;
+      kept += wn;
+      if (wn === 0) {
+        const rest = this.mask[b >> 5]! & ~(1 << (b & 31));
+        this.mask[b >> 5] = rest;
+        if (rest === 0) this.summary &= ~(1 << (b >> 5));
+      }
+    }
+    if (this.sideSize > 0) {
+      this.side!.retain(keep);
+      this.sideSize = this.side!.size;
+      kept += this.sideSize;
+    }
+    this.size = kept;
+  }
+
   private append(b: number, time: number, slot: number): void {
     const n = this.len[b]!;
-    let f = this.pairs[b]!;
-    if (2 * n === f.length) f = this.grow(b);
-    f[2 * n] = time;
-    f[2 * n + 1] = slot;
+    let c: number;
+    if ((n & this.chunkMask) === 0) {
+      c = this.take();
+      if (n === 0) {
+        this.first[b] = c;
+        this.mask[b >> 5] |= 1 << (b & 31);
+        this.summary |= 1 << (b >> 5);
+      } else this.next[this.tail[b]!] = c;
+      this.tail[b] = c;
+    } else c = this.tail[b]!;
+    const i = (c << this.chunkBits) | (n & this.chunkMask);
+    this.times[i] = time;
+    this.slots[i] = slot;
     this.len[b] = n + 1;
-    if (n === 0 && b > 0) {
-      this.mask[b >> 5] |= 1 << (b & 31);
-      this.summary |= 1 << (b >> 5);
+  }
+
+  private appendRun(time: number, slot: number): void {
+    const n = this.runLen;
+    if (n === this.runTimes.length) this.growRun();
+    this.runTimes[n] = time;
+    this.runSlots[n] = slot;
+    this.runLen = n + 1;
+  }
+
+  /** A chunk from the free list, or a never-used one, doubling the pool when there is none. */
+  private take(): number {
+    const c = this.freeChunk;
+    if (c >= 0) {
+      this.freeChunk = this.next[c]!;
+      return c;
     }
+    if (this.used === this.next.length) this.growPool();
+    return this.used++;
+  }
+
+  private release(c: number): void {
+    this.next[c] = this.freeChunk;
+    this.freeChunk = c;
   }
 
   /** The bucket of the key with bit pattern (hi, lo) relative to `last`. */
@@ -209,64 +343,102 @@ export class RadixHeapQueue implements EventQueue {
    */
   private refill(): void {
     this.head = 0;
-    this.len[0] = 0;
+    this.runLen = 0;
     const summary = this.summary;
     if (summary === 0) throw new RangeError('pop from an empty event queue');
+    if (this.runTimes.length > RUN_SHRINK_ABOVE) {
+      this.runTimes = new Float64Array(64);
+      this.runSlots = new Int32Array(64);
+    }
     const w = 31 - Math.clz32(summary & -summary);
     const word = this.mask[w]!;
     const b = (w << 5) | (31 - Math.clz32(word & -word));
-    const f = this.pairs[b]!;
-    const u = this.bits[b]!;
     const n = this.len[b]!;
     this.len[b] = 0;
     const rest = word & ~(1 << (b & 31));
     this.mask[w] = rest;
     if (rest === 0) this.summary = summary & ~(1 << w);
-    if (n <= SORT_AT_MOST) {
-      // Insertion sort into the run; stable, so equal times stay in scheduling order.
-      let r = this.pairs[0]!;
-      while (r.length < 2 * n) r = this.grow(0);
+    const bits = this.chunkBits;
+    const m = this.chunkMask;
+    if (n <= SORT_AT_MOST && n <= m + 1) {
+      // One chunk: insertion sort into the run; stable, so equal times stay in scheduling order.
+      const c = this.first[b]!;
+      const base = c << bits;
+      while (this.runTimes.length < n) this.growRun();
+      const r = this.runTimes;
+      const rs = this.runSlots;
+      const f = this.times;
+      const fs = this.slots;
       for (let i = 0; i < n; i++) {
-        const t = f[2 * i]!;
-        const sl = f[2 * i + 1]!;
+        const t = f[base + i]!;
+        const sl = fs[base + i]!;
         let j = i;
-        while (j > 0 && r[2 * j - 2]! > t) {
-          r[2 * j] = r[2 * j - 2]!;
-          r[2 * j + 1] = r[2 * j - 1]!;
+        while (j > 0 && r[j - 1]! > t) {
+          r[j] = r[j - 1]!;
+          rs[j] = rs[j - 1]!;
           j--;
         }
-        r[2 * j] = t;
-        r[2 * j + 1] = sl;
+        r[j] = t;
+        rs[j] = sl;
       }
-      this.len[0] = n;
-      this.last[0] = r[2 * n - 2]!;
+      this.release(c);
+      this.runLen = n;
+      this.last[0] = r[n - 1]!;
       return;
     }
-    let min = f[0]!;
-    for (let i = 1; i < n; i++) if (f[2 * i]! < min) min = f[2 * i]!;
+    let min = Infinity;
+    for (let c = this.first[b]!, i = 0; i < n; ) {
+      const base = c << bits;
+      const end = Math.min(n - i, m + 1);
+      for (let k = 0; k < end; k++) {
+        const t = this.times[base + k]!;
+        if (t < min) min = t;
+      }
+      i += end;
+      c = this.next[c]!;
+    }
     this.last[0] = min;
     // Every key here shares digits p and up with the new `last`, so each lands in a lower bucket
-    // (bucket 0, the run, for those equal to it).
-    for (let i = 0; i < n; i++) this.append(this.bucketOf(u[4 * i]!, u[4 * i + 1]!), f[2 * i]!, f[2 * i + 1]!);
-    // A bucket keeps the capacity it grew to, and as `last` advances every bucket fills and empties
-    // in turn: left alone, the arrays add up to 8x the events pending (a million pending: 125 MB).
-    // So an emptied large bucket is let go while the arrays hold over three times what is pending;
-    // when it fills again it regrows, one more sequential copy per event at worst. (The garbage
-    // arrays still cost RSS until collected: peak RSS of the 1e6 hold drops from ~250 to ~215 MB.)
-    if (f.length > 2 * SHRINK_ABOVE && this.capacity > 3 * this.size + 4 * SHRINK_ABOVE) {
-      this.capacity -= f.length / 2 - this.initialCapacity;
-      const small = new Float64Array(2 * this.initialCapacity);
-      this.pairs[b] = small;
-      this.bits[b] = new Int32Array(small.buffer);
+    // (the run, for those equal to it). A chunk goes back to the pool once read; appends may take it
+    // then, or grow the pool, so the arrays are read through `this` each time.
+    for (let c = this.first[b]!, i = 0; i < n; ) {
+      const base = c << bits;
+      const end = Math.min(n - i, m + 1);
+      for (let k = 0; k < end; k++) {
+        const at = base + k;
+        const t = this.times[at]!;
+        const d = this.bucketOf(this.timeBits[2 * at]!, this.timeBits[2 * at + 1]!);
+        if (d === 0) this.appendRun(t, this.slots[at]!);
+        else this.append(d, t, this.slots[at]!);
+      }
+      i += end;
+      const nc = this.next[c]!;
+      this.release(c);
+      c = nc;
     }
   }
 
-  private grow(b: number): Float64Array {
-    this.capacity += this.pairs[b]!.length / 2;
-    const f = new Float64Array(this.pairs[b]!.length * 2);
-    f.set(this.pairs[b]!);
-    this.pairs[b] = f;
-    this.bits[b] = new Int32Array(f.buffer);
-    return f;
+  private growRun(): Float64Array {
+    const t = new Float64Array(this.runTimes.length * 2);
+    t.set(this.runTimes);
+    const s = new Int32Array(this.runSlots.length * 2);
+    s.set(this.runSlots);
+    this.runTimes = t;
+    this.runSlots = s;
+    return t;
+  }
+
+  private growPool(): void {
+    const chunks = this.next.length * 2;
+    const t = new Float64Array(chunks << this.chunkBits);
+    t.set(this.times);
+    const s = new Int32Array(chunks << this.chunkBits);
+    s.set(this.slots);
+    const nx = new Int32Array(chunks);
+    nx.set(this.next);
+    this.times = t;
+    this.timeBits = new Int32Array(t.buffer);
+    this.slots = s;
+    this.next = nx;
   }
 }
