@@ -1,18 +1,23 @@
 /**
- * `npm run bench:engine [-- --events E] [--queue radix|heap4|fastpriorityqueue] [--repeat N] [--ns3]`
+ * `npm run bench:engine [-- --events E] [--queue radix|heap4|fastpriorityqueue] [--repeat N] [--ns3] [--rearm]`
  *
  * Runs the hold model at P = 1e3, 1e5, 1e6 and prints one line per P in the format of
  * ../shared/tools/ns3-hold/run.sh (`svcsim pending=P events=E seconds=S events_per_s=R`), the median
  * of --repeat runs (default 3). With --ns3 each of those runs is followed by one run of ns-3's own
  * event core per scheduler on the identical workload (hold.cc of that tool), and it prints the ns-3
  * medians and svcsim's median rate over the best ns-3 scheduler's at each P. Each run is a fresh
- * process, so one size's heap does not tax the next.
+ * process, so one size's heap does not tax the next, and its peak RSS (getrusage's maxrss, the
+ * whole process: node, tsx and the engine) is that size's alone.
+ *
+ * --rearm runs the cancel-heavy model instead (runRearm in hold-model.ts: 1e5 live timers, each
+ * event re-arms one) with and without the compaction of cancelled events, and prints events/s, the
+ * queue's entries at the end and peak RSS for each: the measurement behind Simulator.cancel's policy.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { runHold, holdLine, type HoldResult } from './hold-model.ts';
+import { runHold, runRearm, holdLine, type HoldResult, type RearmResult } from './hold-model.ts';
 import type { QueueKind } from '../sim/engine/event-queue.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -29,7 +34,7 @@ const sizes = value('--pending', '1000,100000,1000000').split(',').map(Number);
 
 if (flag('--child')) {
   // One P, one run, in this process: print JSON for the parent.
-  const r = runHold(sizes[0]!, events, queue);
+  const r = flag('--rearm') ? runRearm(sizes[0]!, events, !flag('--lazy')) : runHold(sizes[0]!, events, queue);
   process.stdout.write(JSON.stringify(r) + '\n');
   process.exit(0);
 }
@@ -40,6 +45,19 @@ function runOurs(P: number): HoldResult {
   const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--pending', String(P), '--events', String(events), '--queue', queue], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`hold child failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split('\n').pop()!);
+}
+
+if (flag('--rearm')) {
+  const live = flag('--pending') ? sizes[0]! : 100_000;
+  for (let i = 0; i < repeat; i++) {
+    for (const lazy of [false, true]) {
+      const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--rearm', ...(lazy ? ['--lazy'] : []), '--pending', String(live), '--events', String(events)], { encoding: 'utf8' });
+      if (res.status !== 0) throw new Error(`rearm child failed: ${res.stderr}`);
+      const r: RearmResult = JSON.parse(res.stdout.trim().split('\n').pop()!);
+      console.log(`rearm live=${r.live} events=${r.events} compact=${r.compact} seconds=${r.seconds.toFixed(3)} events_per_s=${Math.round(r.eventsPerSecond)} queued=${r.queued} compactions=${r.compactions} peak_rss_mb=${(r.peakRssBytes / 2 ** 20).toFixed(0)}`);
+    }
+  }
+  process.exit(0);
 }
 
 // ns-3's side: ../shared/tools/ns3-hold/run.sh builds hold.cc against libns3-dev (installing it when

@@ -43,3 +43,45 @@ export function runHold(pending: number, events: number, queue: QueueKind = 'rad
 export function holdLine(r: HoldResult): string {
   return `svcsim pending=${r.pending} events=${r.events} seconds=${r.seconds.toFixed(3)} events_per_s=${Math.round(r.eventsPerSecond)}`;
 }
+
+/**
+ * A cancel-heavy workload, what conntrack timeouts and kube-proxy's sync timers do: `live` timers far
+ * ahead (timeout ns), and a chain of E short events (1 + Exp(mean 1000) ns apart), each of which
+ * re-arms one timer at random (cancel, schedule again at now + timeout). The live set stays `live` + 1;
+ * without compaction the queue would keep every cancelled entry until its time came.
+ */
+export interface RearmResult {
+  live: number;
+  events: number;
+  compact: boolean;
+  seconds: number;
+  eventsPerSecond: number;
+  /** Queue entries at the end, cancelled ones included. */
+  queued: number;
+  compactions: number;
+  peakRssBytes: number;
+}
+
+export function runRearm(live: number, events: number, compact: boolean, timeout = 120e9, seed = 1): RearmResult {
+  const sim = new Simulator({ seed, compactCancelled: compact });
+  const rng = sim.rng('bench/rearm');
+  const timers: number[] = [];
+  const expire = (): void => {};
+  for (let i = 0; i < live; i++) timers.push(sim.schedule(timeout, expire));
+  let count = 0;
+  const packet = (_: undefined, s: Simulator): void => {
+    const i = Math.floor(rng.random() * live);
+    s.cancel(timers[i]!);
+    timers[i] = s.schedule(timeout, expire);
+    if (++count >= events) s.stop();
+    else s.schedule(1 + Math.floor(rng.exponential(1000)), packet);
+  };
+  sim.schedule(0, packet);
+  const t0 = performance.now();
+  sim.run();
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    live, events: count, compact, seconds, eventsPerSecond: count / seconds,
+    queued: sim.queued, compactions: sim.compactions, peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}

@@ -145,6 +145,9 @@ export class Simulator {
    * entries outnumber live ones: then the queue is compacted, O(queue) for at least as many cancels,
    * so O(1) amortized. Without it a model that re-arms a long timer on every packet (conntrack's
    * timeouts, kube-proxy's sync runner) would hold one entry per re-arm until each old time came.
+   * Measured (`npm run bench:engine -- --rearm`: 1e5 live timers, 5e6 re-arms, 2 cores at load ~10):
+   * compacting, 0.74-1.13M re-arms/s, 1e5 entries at the end, 104-106 MB peak RSS; lazy only,
+   * 0.37-0.39M/s, 5.1e6 entries, 456-476 MB.
    */
   cancel(handle: EventHandle): boolean {
     const slot = handle % SLOT_BITS;
