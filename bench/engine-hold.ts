@@ -9,12 +9,17 @@
  * process, so one size's heap does not tax the next, and its peak RSS (getrusage's maxrss, the
  * whole process: node, tsx and the engine) is that size's alone.
  *
+ * --cpu compares by CPU time instead of wall time, for a machine loaded by other work, where a
+ * wall-clock rate mostly measures the share of the cores a run happened to get: svcsim's child
+ * times sim.run() with process.cpuUsage, and ns-3's side is hold.cc rebuilt with its steady_clock
+ * timer swapped for std::clock (process CPU time) around the same Simulator::Run().
+ *
  * --rearm runs the cancel-heavy model instead (runRearm in hold-model.ts: 1e5 live timers, each
  * event re-arms one) with and without the compaction of cancelled events, and prints events/s, the
  * queue's entries at the end and peak RSS for each: the measurement behind Simulator.cancel's policy.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { runHold, runRearm, holdLine, type HoldResult, type RearmResult } from './hold-model.ts';
@@ -81,8 +86,23 @@ if (ns3 && !existsSync(binary)) {
     }
   }
 }
+// --cpu: the same hold.cc timed by CPU time (see the header), built once beside the binary.
+const byCpu = flag('--cpu');
+const cpuBinary = binary + '-cpu';
+if (ns3 && byCpu && !existsSync(cpuBinary)) {
+  const source = readFileSync(join(dirname(script), 'hold.cc'), 'utf8')
+    .replace('auto t0 = std::chrono::steady_clock::now();', 'std::clock_t t0 = std::clock();')
+    .replace('std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()', 'double(std::clock() - t0) / CLOCKS_PER_SEC')
+    .replace('#include <chrono>', '#include <chrono>\n#include <ctime>');
+  if (!source.includes('std::clock() - t0')) throw new Error('hold.cc changed: cannot swap its timer for CPU time');
+  const cc = cpuBinary + '.cc';
+  writeFileSync(cc, source);
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'ns3-core'], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
+  const res = spawnSync('g++', ['-O2', '-std=c++17', cc, '-o', cpuBinary, ...flags], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`building ${cpuBinary} failed: ${res.stderr}`);
+}
 function runNs3(P: number, scheduler: string): number | undefined {
-  const res = spawnSync(binary, [String(P), String(events), scheduler], { encoding: 'utf8' });
+  const res = spawnSync(byCpu ? cpuBinary : binary, [String(P), String(events), scheduler], { encoding: 'utf8' });
   const m = /events_per_s=(\d+)/.exec(res.stdout);
   return m ? Number(m[1]) : undefined;
 }
@@ -100,9 +120,11 @@ for (const P of sizes) {
       if (r !== undefined) theirs.set(s, [...(theirs.get(s) ?? []), r]);
     }
   }
+  // By CPU time, the line's seconds and rate are the CPU time's (the format stays run.sh's).
+  if (byCpu) for (const r of runs) Object.assign(r, { seconds: r.cpuSeconds, eventsPerSecond: r.events / r.cpuSeconds });
   const mid = runs.find((r) => r.eventsPerSecond === median(runs.map((x) => x.eventsPerSecond)))!;
   console.log(holdLine(mid));
-  console.log(`# queue=${queue} runs=${runs.map((r) => Math.round(r.eventsPerSecond)).join(',')} rss_after_schedule_mb=${(mid.rssBytes / 2 ** 20).toFixed(0)} peak_rss_mb=${(mid.peakRssBytes / 2 ** 20).toFixed(0)}`);
+  console.log(`# queue=${queue} clock=${byCpu ? 'cpu' : 'wall'} runs=${runs.map((r) => Math.round(r.eventsPerSecond)).join(',')} rss_after_schedule_mb=${(mid.rssBytes / 2 ** 20).toFixed(0)} peak_rss_mb=${(mid.peakRssBytes / 2 ** 20).toFixed(0)} max_peak_rss_mb=${(Math.max(...runs.map((r) => r.peakRssBytes)) / 2 ** 20).toFixed(0)}`);
   if (!ns3) continue;
   let best = 0;
   for (const [s, rs] of theirs) {

@@ -13,6 +13,8 @@ export interface HoldResult {
   events: number;
   seconds: number;
   eventsPerSecond: number;
+  /** CPU time of the run (process.cpuUsage, user + system), for comparisons on a loaded machine. */
+  cpuSeconds: number;
   /** Resident set size right after the P events were scheduled, bytes. */
   rssBytes: number;
   /** Peak resident set size of the process over the whole run, bytes (the memory target's figure). */
@@ -32,11 +34,13 @@ export function runHold(pending: number, events: number, queue: QueueKind = 'rad
   };
   for (let i = 0; i < pending; i++) sim.schedule(1 + Math.floor(rng.exponential(1000)), tick);
   const rssBytes = process.memoryUsage().rss;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   sim.run();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-  return { pending, events: count, seconds, eventsPerSecond: count / seconds, rssBytes, peakRssBytes };
+  return { pending, events: count, seconds, eventsPerSecond: count / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBytes, peakRssBytes };
 }
 
 /** The line format of ../shared/tools/ns3-hold/run.sh, so the two can be read side by side. */
