@@ -121,7 +121,9 @@ export class Simulator {
   schedule<T>(delay: Nanos, handler: Handler<T>, data?: T): EventHandle {
     const time = this.now + delay;
     // One comparison chain on the hot path: NaN fails `>= 0`, a fraction fails the floor test,
-    // Infinity and times past 2^53 ns fail the last (where integers stop being exact).
+    // Infinity and times past 2^53 ns fail the last (where integers stop being exact). Its cost is
+    // within noise: hold model at P = 1e3, CPU time, five alternated runs each, median 8.16M events/s
+    // with it against 8.23M with the old `delay >= 0` alone (under 1%).
     if (!(delay >= 0 && Math.floor(delay) === delay && time <= MAX_TIME)) throw badDelay('schedule', delay, this.now);
     const slot = this.insert(time, handler, data);
     return this.gens[slot]! * SLOT_BITS + slot;
