@@ -16,7 +16,8 @@
  * evaluated, chainJumpNs per jump or goto. It is added to both the HookResult and packet.costNs.
  */
 import type { Packet } from '../net/packet.ts';
-import type { CompiledChain, CompiledRuleset, CompiledTable } from './compile.ts';
+import { RUN_PORT, type CompiledChain, type CompiledRuleset, type CompiledTable, type IndexedRun } from './compile.ts';
+import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import type { EvalContext, HookResult, TraceStep } from './context.ts';
 import { ruleMatches } from './matches.ts';
 import { CT_DNAT, CT_SNAT, type Rule, type Verdict } from './rule.ts';
@@ -40,6 +41,23 @@ function lowerBound(a: Int32Array, x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * Extension matches the rules of a port run at positions [from, to) evaluate for `p`, none of which
+ * has the packet's (protocol, port): those whose header part passes (same protocol, destination in
+ * their -d) evaluate their comments and fail at the port match. See compile.ts.
+ */
+function portRunMisses(run: IndexedRun, p: Packet, from: number, to: number): number {
+  const proto = PROTOCOL_NUMBER[p.proto];
+  let n = 0;
+  const cs = run.classes;
+  for (let k = 0; k < cs.length; k++) {
+    const c = cs[k]!;
+    if (c.proto !== proto || (!c.any && ((p.dst & c.mask) >>> 0) !== c.addr)) continue;
+    n += c.prefix[to - run.start]! - c.prefix[from - run.start]!;
+  }
+  return n;
 }
 
 /** Records a TRACE line with the packet as it is now (only when tracing: allocates). */
@@ -69,7 +87,7 @@ function walkChain(
   const n = rules.length;
   const runOf = c.index.runOf;
   let i = 0;
-  // Set when the index found rule i by its destination address: its -d is then known to match.
+  // Set when a destination run found rule i by its address: its -d is then known to match.
   let dstKnown = false;
   while (i < n) {
     dstKnown = false;
@@ -77,7 +95,8 @@ function walkChain(
       const ri = runOf[i]!;
       if (ri >= 0) {
         const run = c.index.runs[ri]!;
-        const at = run.byDst.get(p.dst);
+        const isPort = run.kind === RUN_PORT;
+        const at = run.byKey.get(isPort ? PROTOCOL_NUMBER[p.proto] * 65536 + p.dport : p.dst);
         let next = run.end;
         if (at !== undefined) {
           if (at >= 0) {
@@ -89,9 +108,11 @@ function walkChain(
           }
         }
         res.rulesVisited += next - i;
+        if (isPort) res.matchesEvaluated += portRunMisses(run, p, i, next);
         i = next;
         if (i === run.end) continue;
-        dstKnown = true;
+        // A destination run's rule was found by its -d, which is then known to match.
+        dstKnown = !isPort;
       }
     }
     const r = rules[i]!;
