@@ -21,9 +21,9 @@
  *      and the port match that fails (xt_ematch_foreach stops there): a per-rule constant, summed
  *      over a skipped stretch from prefix sums kept per (protocol, CIDR) class of the run.
  *
- *    The walk jumps straight to the next rule of the run with the packet's key (a hash lookup plus a
- *    binary search) and adds what the skipped rules would have cost to `rulesVisited` and
- *    `matchesEvaluated`: the verdict, the rules visited and the matches evaluated are exactly those
+ *    The walk jumps straight to the next rule of the run with the packet's key (a hash lookup in
+ *    key-table.ts, one flat array, plus a binary search) and adds what the skipped rules would have
+ *    cost to `rulesVisited` and `matchesEvaluated`: the verdict, the rules visited and the matches evaluated are exactly those
  *    of a linear walk, while the simulator's own time no longer grows with the run's length.
  *
  * The index of a chain depends only on its rules, so it is cached per Chain object: rule-set
@@ -35,6 +35,7 @@ import type { Chain, Hook, Ruleset, Table, TableName } from './ruleset.ts';
 import { BUILTIN_CHAINS, TABLE_NAMES } from './ruleset.ts';
 import type { Rule } from './rule.ts';
 import { PROTOCOL_NUMBER } from '../net/protocol.ts';
+import { KeyTable } from './key-table.ts';
 
 /** Runs shorter than this are walked rule by rule (an index would not pay for itself). */
 export const MIN_INDEXED_RUN = 8;
@@ -73,7 +74,7 @@ export interface IndexedRun {
    * are `lists[k]`. One rule per key is kube-proxy's normal case, so the common lookup touches no
    * second object.
    */
-  byKey: Map<number, number>;
+  byKey: KeyTable;
   lists: Int32Array[];
   /** Port runs only: the classes whose skipped rules count matches (empty for destination runs). */
   classes: PortClass[];
@@ -160,7 +161,7 @@ function classOf(r: Rule): string {
   return `${r.proto}/${r.dst === null ? '' : `${r.dst.addr}/${r.dst.prefix}`}`;
 }
 
-function keyIndex(keys: ArrayLike<number>, start: number, end: number): { byKey: Map<number, number>; lists: Int32Array[] } {
+function keyIndex(keys: ArrayLike<number>, start: number, end: number): { byKey: KeyTable; lists: Int32Array[] } {
   const lists = new Map<number, number[]>();
   for (let k = start; k < end; k++) {
     const a = keys[k - start]!;
@@ -177,7 +178,7 @@ function keyIndex(keys: ArrayLike<number>, start: number, end: number): { byKey:
       shared.push(Int32Array.from(l));
     }
   }
-  return { byKey, lists: shared };
+  return { byKey: new KeyTable(byKey), lists: shared };
 }
 
 function dstRun(rules: readonly Rule[], i: number, j: number): IndexedRun {

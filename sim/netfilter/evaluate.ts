@@ -18,6 +18,7 @@
 import type { Packet } from '../net/packet.ts';
 import { RUN_PORT, type CompiledChain, type CompiledRuleset, type CompiledTable, type IndexedRun } from './compile.ts';
 import { PROTOCOL_NUMBER } from '../net/protocol.ts';
+import { KEY_ABSENT } from './key-table.ts';
 import type { EvalContext, HookResult, TraceStep } from './context.ts';
 import { ruleMatches } from './matches.ts';
 import { CT_DNAT, CT_SNAT, type Rule, type Verdict } from './rule.ts';
@@ -98,7 +99,7 @@ function walkChain(
         const isPort = run.kind === RUN_PORT;
         const at = run.byKey.get(isPort ? PROTOCOL_NUMBER[p.proto] * 65536 + p.dport : p.dst);
         let next = run.end;
-        if (at !== undefined) {
+        if (at !== KEY_ABSENT) {
           if (at >= 0) {
             if (at >= i) next = at;
           } else {
