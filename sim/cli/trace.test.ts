@@ -243,3 +243,14 @@ test('kernel conntrack: the endpoint split of 300 connections matches svcsim\'s 
   }
   assert.ok(chi2 < 13.82, `kernel ${kernel} vs svcsim ${ours}: chi-square ${chi2.toFixed(2)}`);
 });
+
+test('trace says when a rule\'s target is not modelled and the walk went on past it', () => {
+  const r = runTrace({ rules: join(G, 'unmodelled.iptables-save'), packet: 'tcp 10.244.1.5:40000 > 10.96.0.10:80', costs: GOLDEN_COSTS });
+  const tproxy = r.steps.find((s) => s.text.includes('TPROXY'))!;
+  assert.equal(tproxy.note, 'target TPROXY is not modelled: the packet goes on to the next rule');
+  assert.ok(formatTraceText(r).includes('    -A PREROUTING -p tcp -m tcp --dport 80 -j TPROXY --on-port 3128 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1\n    (target TPROXY is not modelled: the packet goes on to the next rule)\n'));
+  assert.ok(r.warnings.some((w) => w.includes('table security is not modelled')));
+  assert.equal(r.snat, `${r.snat!.split(':')[0]}:1000-2000`);
+  const json = traceJson(r) as { steps: { note?: string }[] };
+  assert.deepEqual(json.steps.filter((s) => s.note !== undefined).map((s) => s.note), [tproxy.note]);
+});

@@ -61,6 +61,8 @@ export interface TraceLine {
   type: 'rule' | 'return' | 'policy';
   rule: number;
   text: string;
+  /** Set when the rule's target is not modelled: says the walk went on past it. */
+  note: string | null;
   inIface: string;
   outIface: string;
   packet: { proto: Protocol; src: number; sport: number; dst: number; dport: number; mark: number };
@@ -249,6 +251,10 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
         : s.type === 'policy'
           ? `(policy ${loaded.ruleset.tables.get(s.table)!.chains.get(s.chain)!.policy})`
           : `(end of ${s.chain}: return)`,
+    note:
+      s.type === 'rule' && s.rule!.target.kind === 'unknown'
+        ? `target ${s.rule!.target.name} is not modelled: the packet goes on to the next rule`
+        : null,
     inIface: ifaceAt(k).inIface,
     outIface: ifaceAt(k).outIface,
     packet: { proto: p.proto, src: s.src, sport: s.sport, dst: s.dst, dport: s.dport, mark: s.mark },
@@ -264,7 +270,9 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
     rejectWith: path.verdict === 'REJECT' ? res.rejectWith : null,
     dnat: res.dnat ? `${formatIPv4(p.dst)}:${p.dport}` : null,
     origDst: res.dnat ? origDst : null,
-    snat: res.snat ? `${formatIPv4(res.snatIp)}${res.snatPort ? ':' + res.snatPort : ''}` : null,
+    snat: res.snat
+      ? `${formatIPv4(res.snatIp)}${res.snatPort ? ':' + res.snatPort + (res.snatPortHi !== res.snatPort ? '-' + res.snatPortHi : '') : ''}`
+      : null,
     masquerade: res.masquerade,
     randomFully: res.randomFully,
     mark: p.mark,
@@ -348,6 +356,7 @@ function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): Tra
         type: 'rule',
         rule: where.rule,
         text: ruleText,
+        note: null,
         inIface,
         outIface,
         packet: { proto: p.proto, src: pk.src, sport: pk.sport, dst: pk.dst, dport: pk.dport, mark: pk.mark },
@@ -450,6 +459,7 @@ export function formatTraceText(r: TraceReport): string {
     const mark = pk.mark !== 0 ? ` MARK=${hex(pk.mark)}` : '';
     out.push(`TRACE: ${s.table}:${s.chain}:${s.type}:${s.rule} IN=${s.inIface} OUT=${s.outIface} SRC=${formatIPv4(pk.src)} DST=${formatIPv4(pk.dst)} PROTO=${proto}${ports}${mark}`);
     out.push(`    ${s.text}`);
+    if (s.note !== null) out.push(`    (${s.note})`);
   }
   out.push('');
   out.push(`hooks:     ${r.hooks.join(' -> ')}`);
@@ -502,6 +512,7 @@ export function traceJson(r: TraceReport): object {
       type: s.type,
       rule: s.rule,
       text: s.text,
+      ...(s.note !== null ? { note: s.note } : {}),
       packet: formatPacket(s.packet),
       mark: hex(s.packet.mark),
     })),

@@ -73,7 +73,9 @@ export interface HookResult {
   /** SNAT --to-source chosen (applied by the caller at the end of POSTROUTING / INPUT, as nf_nat does). */
   snat: boolean;
   snatIp: number;
+  /** The port range of SNAT --to-source ...:LO-HI or MASQUERADE --to-ports LO-HI; 0 and 0 when none. */
   snatPort: number;
+  snatPortHi: number;
   masquerade: boolean;
   /** --random-fully on the SNAT/MASQUERADE that was chosen (port picked by the caller's conntrack). */
   randomFully: boolean;
@@ -99,6 +101,7 @@ export function newHookResult(): HookResult {
     snat: false,
     snatIp: 0,
     snatPort: 0,
+    snatPortHi: 0,
     masquerade: false,
     randomFully: false,
     markChanged: false,
@@ -121,6 +124,7 @@ export function resetHookResult(r: HookResult): void {
   r.snat = false;
   r.snatIp = 0;
   r.snatPort = 0;
+  r.snatPortHi = 0;
   r.masquerade = false;
   r.randomFully = false;
   r.markChanged = false;

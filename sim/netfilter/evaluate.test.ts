@@ -105,9 +105,16 @@ test('LOG and TRACE are no-ops: the walk continues with the next rule', () => {
   assert.deepEqual([w.verdict, w.trace], ['DROP', ['raw:OUTPUT:rule:1', 'raw:OUTPUT:rule:2', 'raw:OUTPUT:rule:3']]);
 });
 
-test('an unmodelled target (CT --notrack) is kept and never fires', () => {
+test('an unmodelled target (CT --notrack) is kept; a matching packet goes on past it', () => {
   const w = walk(rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -j CT --notrack', '-A PREROUTING -j DROP'] }), 'PREROUTING', pkt(T));
-  assert.deepEqual([w.verdict, w.trace], ['DROP', ['raw:PREROUTING:rule:2']]);
+  assert.deepEqual([w.verdict, w.trace], ['DROP', ['raw:PREROUTING:rule:1', 'raw:PREROUTING:rule:2']]);
+});
+
+test('an unmodelled option of a known module (conntrack --ctorigdst, statistic --mode nth) never matches', () => {
+  for (const m of ['-m conntrack --ctorigdst 10.96.0.10', '-m statistic --mode nth --every 2 --packet 0']) {
+    const w = walk(rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', `-A PREROUTING -p tcp ${m} -j DROP`] }), 'PREROUTING', pkt(T));
+    assert.deepEqual([w.verdict, w.trace], ['ACCEPT', ['raw:PREROUTING:policy:2']], m);
+  }
 });
 
 // ------------------------------------------------------------ hooks

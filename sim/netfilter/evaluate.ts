@@ -21,7 +21,8 @@ import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import { KEY_ABSENT } from './key-table.ts';
 import type { EvalContext, HookResult, TraceStep } from './context.ts';
 import { ruleMatches } from './matches.ts';
-import { CT_DNAT, CT_SNAT, type Rule, type Verdict } from './rule.ts';
+import { CT_DNAT, CT_SNAT, type Rule, type Target, type Verdict } from './rule.ts';
+import { pickRangeAddress } from './nat-range.ts';
 import { HOOK_ORDER, type Hook, type TableName } from './ruleset.ts';
 
 /** Walk outcomes. CONTINUE: fell off a user chain or RETURN (the caller goes on). */
@@ -42,6 +43,34 @@ function lowerBound(a: Int32Array, x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * A NAT target's binding (nf_nat_setup_info). DNAT rewrites the packet at once; an address range
+ * picks its address as find_best_ips_proto does (nat-range.ts) and a port range its first port
+ * (nf_nat_l4proto_unique_tuple starts DNAT at offset 0 unless --random). SNAT and MASQUERADE are
+ * recorded with their ranges; the caller's conntrack picks the port (nf_nat_l4proto_unique_tuple).
+ */
+export function applyNatTarget(tg: Extract<Target, { kind: 'dnat' | 'snat' | 'masquerade' }>, p: Packet, ctx: EvalContext, res: HookResult): void {
+  if (tg.kind === 'dnat') {
+    res.dnat = true;
+    res.origDst = p.dst;
+    res.origDport = p.dport;
+    if (tg.mapIps) p.dst = pickRangeAddress(tg.ip, tg.ipHi, p.src, p.dst, tg.persistent);
+    if (tg.port !== 0) p.dport = tg.port;
+    ctx.ctState |= CT_DNAT;
+    return;
+  }
+  if (tg.kind === 'snat') {
+    res.snat = true;
+    res.snatIp = tg.mapIps ? pickRangeAddress(tg.ip, tg.ipHi, p.src, p.dst, tg.persistent) : p.src;
+  } else {
+    res.masquerade = true;
+  }
+  res.snatPort = tg.port;
+  res.snatPortHi = tg.portHi;
+  res.randomFully = tg.randomFully;
+  ctx.ctState |= CT_SNAT;
 }
 
 /**
@@ -160,28 +189,12 @@ function walkChain(
         // Taken above, from the index.
         break;
       case 'dnat':
-        res.dnat = true;
-        res.origDst = p.dst;
-        res.origDport = p.dport;
-        // A range picks its first address and port here; the kernel hashes over the range.
-        p.dst = tg.ip;
-        if (tg.port !== 0) p.dport = tg.port;
-        ctx.ctState |= CT_DNAT;
-        return ACCEPT;
       case 'snat':
-        res.snat = true;
-        res.snatIp = tg.ip;
-        res.snatPort = tg.port;
-        res.randomFully = tg.randomFully;
-        ctx.ctState |= CT_SNAT;
-        return ACCEPT;
       case 'masquerade':
-        res.masquerade = true;
-        res.randomFully = tg.randomFully;
-        ctx.ctState |= CT_SNAT;
+        applyNatTarget(tg, p, ctx, res);
         return ACCEPT;
       case 'unknown':
-        // Unsupported rules never match (ruleMatches), so this is unreachable.
+        // Not modelled (CT, CHECKSUM, TPROXY...): the packet goes on, as if the target were absent.
         break;
     }
     i++;
