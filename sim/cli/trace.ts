@@ -27,6 +27,7 @@ import { walkPath, type PathContext } from '../netfilter/packet-path.ts';
 import { RecentTables } from '../netfilter/recent.ts';
 import { CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_STATE_NAMES, CT_UNTRACKED, type Verdict } from '../netfilter/rule.ts';
 import { renderRule } from '../netfilter/rule-syntax.ts';
+import { writeTracePcap } from './trace-pcap.ts';
 import { HOOKS, type Hook } from '../netfilter/ruleset.ts';
 import { DynamicSets } from '../nftables/dynamic-sets.ts';
 import { evaluateHook as nftEvaluateHook, newHookResult as nftNewHookResult, type NftContext } from '../nftables/evaluate.ts';
@@ -49,6 +50,8 @@ export interface TraceOptions {
   backend?: string;
   ipset?: string;
   json?: boolean;
+  /** Write the packet as it arrived and as it leaves to this pcap file (see trace-pcap.ts). */
+  pcap?: string;
   /** The cost table (library callers and tests; the command uses DEFAULT_COSTS). */
   costs?: CostModel;
 }
@@ -537,8 +540,15 @@ export function registerTrace(program: Command): void {
     .option('--backend <backend>', 'iptables backend for the per-rule cost: legacy or nft (default: from the dump header)')
     .option('--ipset <file>', 'ipset save output, for -m set matches')
     .option('--json', 'print one JSON object instead of the TRACE lines')
+    .option('--pcap <file>', 'also write the packet as it arrived and as it leaves (after NAT) as a pcap file (raw IPv4, simulated timestamps)')
     .action((opts: TraceOptions) => {
       const r = runTrace(opts);
+      if (opts.pcap !== undefined) {
+        const arrived = parsePacketSpec(opts.packet);
+        if (opts.mark !== undefined) arrived.mark = Number(opts.mark) >>> 0;
+        const first = opts.nodeIp?.split(',')[0];
+        writeTracePcap(opts.pcap, r, arrived, first !== undefined ? (tryParseIPv4(first.trim()) ?? null) : null);
+      }
       process.stdout.write(opts.json ? JSON.stringify(traceJson(r), null, 2) + '\n' : formatTraceText(r));
     });
 }
