@@ -111,7 +111,7 @@ test('an unmodelled target (CT --notrack) is kept; a matching packet goes on pas
 });
 
 test('an unmodelled option of a known module (conntrack --ctorigdst, statistic --mode nth) never matches', () => {
-  for (const m of ['-m conntrack --ctorigdst 10.96.0.10', '-m statistic --mode nth --every 2 --packet 0']) {
+  for (const m of ['-m conntrack --ctorigdst 10.96.0.10', '-m statistic --mode nth --every 2 --packet 0', '-m conntrack --ctstate NEW ! --ctorigdst 10.96.0.10']) {
     const w = walk(rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', `-A PREROUTING -p tcp ${m} -j DROP`] }), 'PREROUTING', pkt(T));
     assert.deepEqual([w.verdict, w.trace], ['ACCEPT', ['raw:PREROUTING:policy:2']], m);
   }

@@ -53,6 +53,7 @@ const match = (proto: string) =>
       '-m recent --rcheck --seconds 10800 --reap --name KUBE-SEP-A --mask 255.255.255.255 --rsource',
       '-m physdev --physdev-is-in', // not modelled: verbatim
       '-m conntrack --ctorigdst 10.96.0.10', // known module, unmodelled option: verbatim
+      '-m conntrack ! --ctstate NEW ! --ctorigdst 10.96.0.10 --ctorigdstport 80',
     ),
   );
 

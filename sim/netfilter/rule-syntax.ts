@@ -334,7 +334,9 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
             currentNameCol = cols[c.i]!;
           }
         } else if (current !== null) {
+          // A "!" before the option is in the verbatim words already.
           keepVerbatim(current, `option ${w}`);
+          neg = false;
           continue;
         } else {
           throw err(c.i, 'an option (-s -d -p -i -o -m -j -g)', JSON.stringify(w));
