@@ -50,6 +50,11 @@ export interface EvalContext {
   random: RandomStream | null;
   /** -m recent lists of this network namespace. */
   recent: RecentTables | null;
+  /**
+   * Counters of -m statistic --mode nth matches in this network namespace, by match (xt_statistic
+   * keeps one per rule); created on first use when absent.
+   */
+  nth?: Map<object, number>;
   /** Simulated now, for -m recent --seconds. */
   nowNs: number;
   ipsets: IpsetRegistry | null;

@@ -110,8 +110,21 @@ test('an unmodelled target (CT --notrack) is kept; a matching packet goes on pas
   assert.deepEqual([w.verdict, w.trace], ['DROP', ['raw:PREROUTING:rule:1', 'raw:PREROUTING:rule:2']]);
 });
 
-test('an unmodelled option of a known module (conntrack --ctorigdst, statistic --mode nth) never matches', () => {
-  for (const m of ['-m conntrack --ctorigdst 10.96.0.10', '-m statistic --mode nth --every 2 --packet 0', '-m conntrack --ctstate NEW ! --ctorigdst 10.96.0.10']) {
+test('statistic --mode nth: every Nth packet the rule sees, from --packet, per network namespace', () => {
+  const rs = rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -m statistic --mode nth --every 3 --packet 1 -j DROP'] });
+  const ctx = testContext();
+  const verdicts = Array.from({ length: 7 }, () => walk(rs, 'PREROUTING', pkt(T), ctx).verdict);
+  // Counter 1 -> 2, 2 -> 0 (match), 0 -> 1, ...: packets 2 and 5 of every 3.
+  assert.deepEqual(verdicts, ['ACCEPT', 'DROP', 'ACCEPT', 'ACCEPT', 'DROP', 'ACCEPT', 'ACCEPT']);
+  const inverted = rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -m statistic --mode nth ! --every 2 --packet 0 -j DROP'] });
+  const other = testContext();
+  assert.deepEqual([1, 2, 3, 4].map(() => walk(inverted, 'PREROUTING', pkt(T), other).verdict), ['DROP', 'ACCEPT', 'DROP', 'ACCEPT']);
+  // Another namespace (context) has its own counter.
+  assert.equal(walk(rs, 'PREROUTING', pkt(T), testContext()).verdict, 'ACCEPT');
+});
+
+test('an unmodelled option of a known module (conntrack --ctorigdst) never matches', () => {
+  for (const m of ['-m conntrack --ctorigdst 10.96.0.10', '-m conntrack --ctstate NEW ! --ctorigdst 10.96.0.10']) {
     const w = walk(rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', `-A PREROUTING -p tcp ${m} -j DROP`] }), 'PREROUTING', pkt(T));
     assert.deepEqual([w.verdict, w.trace], ['ACCEPT', ['raw:PREROUTING:policy:2']], m);
   }

@@ -47,6 +47,7 @@ const match = (proto: string) =>
     fc.tuple(neg, fc.subarray(['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'], { minLength: 1 })).map(([n, s]) => `-m conntrack ${n}--ctstate ${s.join(',')}`),
     fc.subarray(['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED'], { minLength: 1 }).map((s) => `-m state --state ${s.join(',')}`),
     fc.tuple(neg, fc.integer({ min: 0, max: 0x80000000 })).map(([n, f]) => `-m statistic --mode random ${n}--probability ${(f / 0x80000000).toFixed(11)}`),
+    fc.tuple(neg, fc.integer({ min: 1, max: 100 })).chain(([n, every]) => fc.nat(every - 1).map((p) => `-m statistic --mode nth ${n}--every ${every} --packet ${p}`)),
     fc.tuple(neg, fc.constantFrom('KUBE-CLUSTER-IP', 'KUBE-LOOP-BACK'), fc.constantFrom('src', 'dst', 'dst,dst', 'dst,dst,src')).map(([n, s, f]) => `-m set ${n}--match-set ${s} ${f}`),
     fc.constantFrom(
       '-m recent --set --name KUBE-SEP-A --mask 255.255.255.255 --rsource',

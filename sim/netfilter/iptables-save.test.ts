@@ -133,6 +133,7 @@ test('syntax errors name the file, line and column', () => {
     ['*secure\nCOMMIT\n', /^bad\.rules:1:2: expected a table name \(raw, mangle, nat, filter\), found "secure"$/],
     ['*security\n:INPUT ACCEPT [0:0]\n', /^bad\.rules:3:1: expected COMMIT to close table security \(opened on line 1\), found end of input$/],
     [head + '-A OUTPUT -j DNAT --to-destination 10.0.0.1:\nCOMMIT\n', /^bad\.rules:4:36: expected \[ip\[-ip\]\]\[:port\[-port\]\], found "10\.0\.0\.1:"$/],
+    [head + '-A OUTPUT -m statistic --mode nth --every 2 --packet 2 -j ACCEPT\nCOMMIT\n', /^bad\.rules:4:11: expected -m statistic --mode nth with --every N and --packet P, 0 <= P <= N - 1, found --packet 2 with --every 2$/],
     [head + '-A OUTPUT -m set -j ACCEPT\nCOMMIT\n', /^bad\.rules:4:11: expected -m set with --match-set NAME FLAGS, found none$/],
     ['-A OUTPUT -j ACCEPT\n', /^bad\.rules:1:1: expected a table line like \*filter before rules/],
     [head + '-A OUTPUT -m mark --mark 0x4000/zz -j ACCEPT\nCOMMIT\n', /^bad\.rules:4:26: expected VALUE\[\/MASK\] like 0x4000\/0x4000, found "0x4000\/zz"$/],
@@ -202,7 +203,7 @@ test('-I, -R, -D (by number and by spec), -N, -F, -P edit chains as iptables doe
 
 test('what a real dump may hold that the model does not evaluate is kept verbatim, reported and rendered back', () => {
   // A security table, unmodelled targets (CT, CHECKSUM, TPROXY), unmodelled options of known
-  // modules (conntrack --ctorigdst, statistic --mode nth), a port-only DNAT and NAT ranges.
+  // modules (conntrack --ctorigdst), a port-only DNAT and NAT ranges (and statistic --mode nth, modelled).
   const text = read('unmodelled.iptables-save');
   const { ruleset, warnings } = parseIptablesSave(text, 'u');
   assert.deepEqual(body(renderIptablesSave(ruleset)), body(text));
@@ -211,11 +212,11 @@ test('what a real dump may hold that the model does not evaluate is kept verbati
     'u:15:43 target "TPROXY" is not modelled: rule kept, a matching packet goes on to the next rule',
     'u:16:44 target "CHECKSUM" is not modelled: rule kept, a matching packet goes on to the next rule',
     'u:25:38 match -m conntrack option --ctorigdst is not modelled: rule kept, never matches',
-    'u:26:38 match -m statistic --mode nth is not modelled: rule kept, never matches',
     'u:33:2 table security is not modelled: kept verbatim, not evaluated',
   ]);
   const nat = ruleset.tables.get('nat')!.chains.get('OUTPUT')!.rules;
-  assert.deepEqual(nat.map((r) => r.unsupported), [true, true, false]);
+  assert.deepEqual(nat.map((r) => r.unsupported), [true, false, false]);
+  assert.deepEqual(nat[1]!.matches[0], { kind: 'nth', module: 'statistic', every: 2, packet: 0, neg: false });
   // Render of parse of render is a fixed point, security table included.
   assert.equal(renderIptablesSave(parseIptablesSave(renderIptablesSave(ruleset)).ruleset), renderIptablesSave(ruleset));
 });

@@ -342,10 +342,14 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
           throw err(c.i, 'an option (-s -d -p -i -o -m -j -g)', JSON.stringify(w));
         }
       }
-      if (m.kind === 'statistic' && w === '--mode' && words[c.i + 1] !== 'random') {
-        // xt_statistic's nth mode counts packets per rule; only random is modelled.
-        keepVerbatim(m, `--mode ${words[c.i + 1] ?? ''}`.trimEnd());
+      if (m.kind === 'statistic' && w === '--mode' && words[c.i + 1] === 'nth') {
+        // The match becomes an nth match; --every and --packet follow.
+        const nth: Match = { kind: 'nth', module: 'statistic', every: 0, packet: 0, neg: false };
+        r.matches[r.matches.indexOf(m)] = nth;
+        current = nth;
+        if (neg) nth.neg = true;
         neg = false;
+        c.i += 2;
         continue;
       }
       c.i = applyModuleOption(m, w, neg, c.i, tk, env, err);
@@ -362,6 +366,9 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
     }
     if (m.kind === 'recent' && !recentCommandGiven.has(m)) {
       throw new InputError(env.where(cols[from] ?? 1), '-m recent with one of --set, --rcheck, --update, --remove', 'none');
+    }
+    if (m.kind === 'nth' && (m.every < 1 || m.packet > m.every - 1)) {
+      throw new InputError(env.where(cols[from] ?? 1), '-m statistic --mode nth with --every N and --packet P, 0 <= P <= N - 1', m.every < 1 ? 'no --every' : `--packet ${m.packet} with --every ${m.every}`);
     }
     if (m.kind === 'statistic' && m.probability < 0) {
       throw new InputError(env.where(cols[from] ?? 1), '-m statistic --mode random with --probability', 'no --probability');
@@ -431,6 +438,7 @@ const MODULE_OPTIONS: Record<string, readonly string[]> = {
   mark: ['--mark'],
   ctstate: ['--ctstate', '--state'],
   statistic: ['--mode', '--probability'],
+  nth: ['--every', '--packet'],
   recent: ['--set', '--rcheck', '--update', '--remove', '--seconds', '--reap', '--hitcount', '--rttl', '--name', '--mask', '--rsource', '--rdest'],
   set: ['--match-set'],
 };
@@ -533,6 +541,15 @@ function applyModuleOption(m: Match, opt: string, neg: boolean, at: number, tk: 
       const p = Number(arg());
       if (!/^[0-9.eE+-]+$/.test(arg()) || !(p >= 0 && p <= 1)) throw err(at + 1, 'a probability between 0 and 1', JSON.stringify(arg()));
       m.probability = probabilityToFixed(p);
+      return at + 2;
+    }
+    case 'nth': {
+      // libxt_statistic.c: --every N (N >= 1, stored as N - 1), --packet P (0 <= P <= N - 1).
+      if (neg) m.neg = true;
+      const v = parseU32(arg());
+      if (v === undefined || (opt === '--every' && v < 1)) throw err(at + 1, opt === '--every' ? 'a packet count of at least 1' : 'a packet number', JSON.stringify(arg()));
+      if (opt === '--every') m.every = v;
+      else m.packet = v;
       return at + 2;
     }
     case 'recent': {
@@ -748,6 +765,9 @@ export function renderMatch(m: Match): string {
     }
     case 'statistic':
       return `-m statistic --mode random ${NOT(m.neg)}--probability ${fixedToProbabilityText(m.probability)}`;
+    case 'nth':
+      // libxt_statistic.c print_match with the "--" prefix: --packet is always printed.
+      return `-m statistic --mode nth ${NOT(m.neg)}--every ${m.every} --packet ${m.packet}`;
     case 'recent': {
       let s = `-m recent ${NOT(m.neg)}--${m.command}`;
       if (m.seconds) s += ` --seconds ${m.seconds}`;
