@@ -89,10 +89,12 @@ export function extensionMatches(m: Match, p: Packet, ctx: EvalContext): boolean
       return (Math.floor(rng.random() * TWO_31) < m.probability) !== m.neg;
     }
     case 'nth': {
-      // xt_statistic.c statistic_mt, XT_STATISTIC_MODE_NTH: the counter counts this rule's packets
-      // from `packet`; the one that wraps it past every - 1 back to 0 matches.
+      // xt_statistic.c statistic_mt, XT_STATISTIC_MODE_NTH: the counter counts this rule's packets;
+      // the one that wraps it past every - 1 back to 0 matches. libxt_statistic.c starts it at
+      // (every - 1) - packet, so --packet 0 matches the first packet (checked against a kernel:
+      // test/golden/netfilter/kernel/nth.txt).
       const counters = (ctx.nth ??= new Map());
-      const old = counters.get(m) ?? m.packet;
+      const old = counters.get(m) ?? m.every - 1 - m.packet;
       const next = old === m.every - 1 ? 0 : old + 1;
       counters.set(m, next);
       return (next === 0) !== m.neg;

@@ -63,8 +63,8 @@ export type Match =
   /** -m statistic --mode random: probability in the kernel's fixed point (0x80000000 = 1.0). */
   | { kind: 'statistic'; module: 'statistic'; probability: number; neg: boolean }
   /**
-   * -m statistic --mode nth --every N --packet P: every Nth packet this rule sees matches, the rule's
-   * counter starting at P (xt_statistic.c; the counter is per rule and network namespace, kept in
+   * -m statistic --mode nth --every N --packet P: every Nth packet this rule sees matches, the first
+   * being packet P + 1 (xt_statistic.c; the counter is per rule and network namespace, kept in
    * EvalContext.nth).
    */
   | { kind: 'nth'; module: 'statistic'; every: number; packet: number; neg: boolean }
