@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { InputError } from '../engine/input-error.ts';
 import { DEFAULT_COSTS, withCosts } from '../net/cost-model.ts';
 import { formatTraceText, parsePacketSpec, runTrace, traceJson, type TraceOptions } from './trace.ts';
+import { decodeIPv4, LINKTYPE_RAW, parsePcap } from '../net/pcap.ts';
+import { formatIPv4 } from '../net/ipv4.ts';
+import { TCP_SYN } from '../net/packet.ts';
 
 // Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
 const G = 'test/golden/netfilter';
@@ -242,4 +245,51 @@ test('kernel conntrack: the endpoint split of 300 connections matches svcsim\'s 
     chi2 += (kernel[k]! - expected) ** 2 / expected + (ours[k]! - expected) ** 2 / expected;
   }
   assert.ok(chi2 < 13.82, `kernel ${kernel} vs svcsim ${ours}: chi-square ${chi2.toFixed(2)}`);
+});
+
+test('trace says when a rule\'s target is not modelled and the walk went on past it', () => {
+  const r = runTrace({ rules: join(G, 'unmodelled.iptables-save'), packet: 'tcp 10.244.1.5:40000 > 10.96.0.10:80', costs: GOLDEN_COSTS });
+  const tproxy = r.steps.find((s) => s.text.includes('TPROXY'))!;
+  assert.equal(tproxy.note, 'target TPROXY is not modelled: the packet goes on to the next rule');
+  assert.ok(formatTraceText(r).includes('    -A PREROUTING -p tcp -m tcp --dport 80 -j TPROXY --on-port 3128 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1\n    (target TPROXY is not modelled: the packet goes on to the next rule)\n'));
+  assert.ok(r.warnings.some((w) => w.includes('table security is not modelled')));
+  assert.equal(r.snat, `${r.snat!.split(':')[0]}:1000-2000`);
+  const json = traceJson(r) as { steps: { note?: string }[] };
+  assert.deepEqual(json.steps.filter((s) => s.note !== undefined).map((s) => s.note), [tproxy.note]);
+});
+
+test('trace --pcap: the packet as it arrived and as it leaves, raw IPv4, simulated timestamps; tshark reads it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-trace-pcap-'));
+  const file = join(dir, 'web.pcap');
+  const r = cli('--rules', LEGACY, '--packet', web.packet, '--node-ip', '172.18.0.3', '--json', '--pcap', file);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { dnat: string; costNs: number };
+  const { linkType, records } = parsePcap(readFileSync(file));
+  assert.equal(linkType, LINKTYPE_RAW);
+  assert.equal(records.length, 2);
+  const [arrived, leaves] = records.map((x) => decodeIPv4(x.data)) as [ReturnType<typeof decodeIPv4>, ReturnType<typeof decodeIPv4>];
+  assert.deepEqual([formatIPv4(arrived.src), arrived.sport, formatIPv4(arrived.dst), arrived.dport, arrived.tcpFlags], ['10.244.2.8', 40000, '10.96.112.40', 80, TCP_SYN]);
+  assert.equal(`${formatIPv4(leaves.dst)}:${leaves.dport}`, report.dnat);
+  assert.deepEqual([records[0]!.timeNs, records[1]!.timeNs], [0, Math.round(report.costNs)]);
+  assert.ok(arrived.ipChecksumOk && arrived.l4ChecksumOk && leaves.ipChecksumOk && leaves.l4ChecksumOk);
+  const tshark = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.dstport', '-e', 'frame.time_relative'], { encoding: 'utf8' });
+  if (tshark.error === undefined) {
+    assert.equal(tshark.status, 0, tshark.stderr);
+    const lines = tshark.stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.deepEqual(lines.map((l) => l.slice(0, 3)), [['10.244.2.8', '10.96.112.40', '80'], ['10.244.2.8', ...report.dnat.split(':')]]);
+    assert.equal(Number(lines[1]![3]) * 1e9, Math.round(report.costNs));
+  }
+});
+
+test('trace --pcap: a dropped packet is written once; an unwritable path exits 2 naming --pcap', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-trace-pcap-'));
+  const rules = join(dir, 'drop.rules');
+  writeFileSync(rules, '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+  const file = join(dir, 'drop.pcap');
+  assert.equal(cli('--rules', rules, '--packet', 'udp 10.244.1.5:5353 > 10.96.0.10:53', '--pcap', file).status, 0);
+  assert.equal(parsePcap(readFileSync(file)).records.length, 1);
+  // Under a regular file: no directory can be made there.
+  const bad = cli('--rules', rules, '--packet', 'udp 10.244.1.5:5353 > 10.96.0.10:53', '--pcap', join(rules, 'x.pcap'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^svcsim: --pcap: expected a file path that can be written, found ".*drop\.rules\/x\.pcap"/);
 });

@@ -27,6 +27,7 @@ import { walkPath, type PathContext } from '../netfilter/packet-path.ts';
 import { RecentTables } from '../netfilter/recent.ts';
 import { CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_STATE_NAMES, CT_UNTRACKED, type Verdict } from '../netfilter/rule.ts';
 import { renderRule } from '../netfilter/rule-syntax.ts';
+import { writeTracePcap } from './trace-pcap.ts';
 import { HOOKS, type Hook } from '../netfilter/ruleset.ts';
 import { DynamicSets } from '../nftables/dynamic-sets.ts';
 import { evaluateHook as nftEvaluateHook, newHookResult as nftNewHookResult, type NftContext } from '../nftables/evaluate.ts';
@@ -49,6 +50,8 @@ export interface TraceOptions {
   backend?: string;
   ipset?: string;
   json?: boolean;
+  /** Write the packet as it arrived and as it leaves to this pcap file (see trace-pcap.ts). */
+  pcap?: string;
   /** The cost table (library callers and tests; the command uses DEFAULT_COSTS). */
   costs?: CostModel;
 }
@@ -61,6 +64,8 @@ export interface TraceLine {
   type: 'rule' | 'return' | 'policy';
   rule: number;
   text: string;
+  /** Set when the rule's target is not modelled: says the walk went on past it. */
+  note: string | null;
   inIface: string;
   outIface: string;
   packet: { proto: Protocol; src: number; sport: number; dst: number; dport: number; mark: number };
@@ -249,6 +254,10 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
         : s.type === 'policy'
           ? `(policy ${loaded.ruleset.tables.get(s.table)!.chains.get(s.chain)!.policy})`
           : `(end of ${s.chain}: return)`,
+    note:
+      s.type === 'rule' && s.rule!.target.kind === 'unknown'
+        ? `target ${s.rule!.target.name} is not modelled: the packet goes on to the next rule`
+        : null,
     inIface: ifaceAt(k).inIface,
     outIface: ifaceAt(k).outIface,
     packet: { proto: p.proto, src: s.src, sport: s.sport, dst: s.dst, dport: s.dport, mark: s.mark },
@@ -264,7 +273,9 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
     rejectWith: path.verdict === 'REJECT' ? res.rejectWith : null,
     dnat: res.dnat ? `${formatIPv4(p.dst)}:${p.dport}` : null,
     origDst: res.dnat ? origDst : null,
-    snat: res.snat ? `${formatIPv4(res.snatIp)}${res.snatPort ? ':' + res.snatPort : ''}` : null,
+    snat: res.snat
+      ? `${formatIPv4(res.snatIp)}${res.snatPort ? ':' + res.snatPort + (res.snatPortHi !== res.snatPort ? '-' + res.snatPortHi : '') : ''}`
+      : null,
     masquerade: res.masquerade,
     randomFully: res.randomFully,
     mark: p.mark,
@@ -348,6 +359,7 @@ function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): Tra
         type: 'rule',
         rule: where.rule,
         text: ruleText,
+        note: null,
         inIface,
         outIface,
         packet: { proto: p.proto, src: pk.src, sport: pk.sport, dst: pk.dst, dport: pk.dport, mark: pk.mark },
@@ -450,6 +462,7 @@ export function formatTraceText(r: TraceReport): string {
     const mark = pk.mark !== 0 ? ` MARK=${hex(pk.mark)}` : '';
     out.push(`TRACE: ${s.table}:${s.chain}:${s.type}:${s.rule} IN=${s.inIface} OUT=${s.outIface} SRC=${formatIPv4(pk.src)} DST=${formatIPv4(pk.dst)} PROTO=${proto}${ports}${mark}`);
     out.push(`    ${s.text}`);
+    if (s.note !== null) out.push(`    (${s.note})`);
   }
   out.push('');
   out.push(`hooks:     ${r.hooks.join(' -> ')}`);
@@ -502,6 +515,7 @@ export function traceJson(r: TraceReport): object {
       type: s.type,
       rule: s.rule,
       text: s.text,
+      ...(s.note !== null ? { note: s.note } : {}),
       packet: formatPacket(s.packet),
       mark: hex(s.packet.mark),
     })),
@@ -526,8 +540,15 @@ export function registerTrace(program: Command): void {
     .option('--backend <backend>', 'iptables backend for the per-rule cost: legacy or nft (default: from the dump header)')
     .option('--ipset <file>', 'ipset save output, for -m set matches')
     .option('--json', 'print one JSON object instead of the TRACE lines')
+    .option('--pcap <file>', 'also write the packet as it arrived and as it leaves (after NAT) as a pcap file (raw IPv4, simulated timestamps)')
     .action((opts: TraceOptions) => {
       const r = runTrace(opts);
+      if (opts.pcap !== undefined) {
+        const arrived = parsePacketSpec(opts.packet);
+        if (opts.mark !== undefined) arrived.mark = Number(opts.mark) >>> 0;
+        const first = opts.nodeIp?.split(',')[0];
+        writeTracePcap(opts.pcap, r, arrived, first !== undefined ? (tryParseIPv4(first.trim()) ?? null) : null);
+      }
       process.stdout.write(opts.json ? JSON.stringify(traceJson(r), null, 2) + '\n' : formatTraceText(r));
     });
 }

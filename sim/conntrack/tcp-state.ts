@@ -2,7 +2,12 @@
  * TCP connection-tracking states and the kernel's transition table.
  *
  * Source: torvalds/linux net/netfilter/nf_conntrack_proto_tcp.c (tcp_conntrack_names,
- * tcp_conntracks[2][6][TCP_CONNTRACK_MAX], get_conntrack_index), read at commit 011e3c63.
+ * tcp_conntracks[2][6][TCP_CONNTRACK_MAX], get_conntrack_index), as in current mainline kernels. Two
+ * rows changed after the old copy (commit 011e3c63) this was first read from, and current kernels are
+ * what a node runs: an ORIGINAL-direction SYN/ACK is invalid except in simultaneous open (sSR -> sSR,
+ * "Late retransmitted SYN/ACK in simultaneous open"; sES..sCL -> sIV, "Invalid SYN/ACK packets sent by
+ * the client"), and a REPLY-direction SYN in TIME_WAIT reopens the connection (sTW -> sSS, "server may
+ * have switched role"). tcp-state.test.ts checks every cell against the kernel's table.
  * The state numbers are the kernel's enum tcp_conntrack values, so `conntrack -L` names and
  * the table below index the same way as the kernel's. Window tracking (tcp_in_window) is not
  * modelled: the simulator only sends in-window segments, so every segment passes that check.
@@ -55,14 +60,14 @@ const sS2 = TCP_CONNTRACK_SYN_SENT2, sIV = TCP_CONNTRACK_INVALID, sIG = TCP_CONN
 const TABLE: number[][][] = [
   [ // ORIGINAL
     /* syn    */ [sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2],
-    /* synack */ [sIV, sIV, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR],
+    /* synack */ [sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR],
     /* fin    */ [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],
     /* ack    */ [sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV],
     /* rst    */ [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL],
     /* none   */ [sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV],
   ],
   [ // REPLY
-    /* syn    */ [sIV, sS2, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sS2],
+    /* syn    */ [sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2],
     /* synack */ [sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR],
     /* fin    */ [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],
     /* ack    */ [sIV, sIG, sSR, sES, sCW, sCW, sTW, sTW, sCL, sIG],

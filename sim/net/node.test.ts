@@ -8,6 +8,8 @@ import type { TraceStep } from '../netfilter/context.ts';
 import { newHookResult } from '../netfilter/context.ts';
 import { evaluateHook } from '../netfilter/evaluate.ts';
 import { RecentTables } from '../netfilter/recent.ts';
+import { parseIptablesSave } from '../netfilter/iptables-save.ts';
+import { pickRangeAddress } from '../netfilter/nat-range.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../proxy/iptables/golden-fixtures.ts';
 import { nodeRuleset } from '../proxy/iptables/node-ruleset.ts';
@@ -320,4 +322,25 @@ test('an unbound local socket gets its source address from routing; a local dest
   assert.equal(q.src, ip('10.0.1.1'));
   assert.deepEqual(trace.filter((s) => /^[A-Z]+$/.test(s)), ['OUTPUT', 'POSTROUTING', 'PREROUTING', 'INPUT']);
   assert.equal(node.conntrack.count, 2);
+});
+
+test('SNAT and MASQUERADE ranges: the address from find_best_ips_proto, the port from the range, none left drops', () => {
+  const rules = (post: string) =>
+    compileRuleset(parseIptablesSave(`*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 ${post}\nCOMMIT\n`).ruleset);
+  const server = ip('10.180.0.1');
+  const snat = makeNode({ ruleset: rules('-j SNAT --to-source 192.168.0.50-192.168.0.60:2000-2010') });
+  const p = tcp(CLIENT, 50000, server, 80, TCP_SYN);
+  assert.equal(snat.receive(p, 'cni0', 0).delivery, 'forward');
+  assert.equal(formatIPv4(p.src), formatIPv4(pickRangeAddress(ip('192.168.0.50'), ip('192.168.0.60'), CLIENT, server, false)));
+  assert.ok(p.sport >= 2000 && p.sport <= 2010, `port ${p.sport} in 2000-2010`);
+  // Two ports for three connections to one server port: the third finds no free tuple (nf_nat drops it).
+  const masq = makeNode({ ruleset: rules('-j MASQUERADE --to-ports 3000-3001') });
+  const ports = [40001, 40002, 40003].map((sport, k) => {
+    const q = tcp(CLIENT, sport, server, 80, TCP_SYN);
+    const r = masq.receive(q, 'cni0', k);
+    return r.delivery === 'forward' ? `${formatIPv4(q.src)}:${q.sport}` : r.delivery;
+  });
+  assert.deepEqual(ports.slice(0, 2).sort(), ['192.168.0.2:3000', '192.168.0.2:3001']);
+  assert.notEqual(ports[2], 'forward');
+  assert.ok(!ports[2]!.includes(':'), `third connection dropped, got ${ports[2]}`);
 });

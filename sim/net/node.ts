@@ -444,8 +444,8 @@ export class Node {
           const ifc = this.interfaces.find((i) => i.name === p.outIface);
           ip = ifc ? ifc.addr : p.src;
         }
-        const port = hr.masquerade ? 0 : hr.snatPort;
-        const ok = this.conntrack.setSnat(e, ip, this.now, this.random ?? undefined, hr.randomFully, port, port);
+        // --to-source ...:LO-HI / --to-ports LO-HI bound the port search; none keeps the kernel's default classes.
+        const ok = this.conntrack.setSnat(e, ip, this.now, this.random ?? undefined, hr.randomFully, hr.snatPort, hr.snatPortHi);
         hr.snat = false;
         hr.masquerade = false;
         if (!ok) {

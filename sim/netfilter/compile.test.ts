@@ -5,7 +5,7 @@ import { InputError } from '../engine/input-error.ts';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_ACK, TCP_SYN } from '../net/packet.ts';
 import type { Protocol } from '../net/protocol.ts';
-import { buildChainIndex, compileRuleset, MIN_INDEXED_RUN } from './compile.ts';
+import { buildChainIndex, compileRuleset, MIN_INDEXED_RUN, RUN_DST, RUN_PORT } from './compile.ts';
 import { newHookResult, type TraceStep } from './context.ts';
 import { evaluateHook } from './evaluate.ts';
 import { parseIptablesSave } from './iptables-save.ts';
@@ -18,7 +18,7 @@ import { linearEvaluateHook } from './testing/linear-walk.ts';
 
 /** Few destinations, so runs of `-d X/32` rules repeat addresses and packets hit them often. */
 const POOL = ['10.96.0.1', '10.96.0.2', '10.96.0.3', '10.96.0.4'];
-const PACKET_DSTS = [...POOL, '10.96.0.9', '192.168.0.2'];
+const PACKET_DSTS = [...POOL, '10.96.0.9', '192.168.0.2', '127.0.0.1'];
 
 interface RuleGene {
   dst: number; // 0..9: mostly an exact pool address (indexable), sometimes negated, a prefix, or none
@@ -29,6 +29,11 @@ interface RuleGene {
   matches: number[]; // extension matches by number
   target: number;
   targetChain: number;
+  /** In a nodeport-like chain, < 8 writes the rule in KUBE-NODEPORTS form (see nodePortText). */
+  form: number;
+  comments: number;
+  /** In KUBE-NODEPORTS form: < 8 picks one near miss (a rule a port run cannot hold), else none. */
+  miss: number;
 }
 
 const ruleGene = fc.record<RuleGene>({
@@ -40,12 +45,60 @@ const ruleGene = fc.record<RuleGene>({
   matches: fc.array(fc.integer({ min: 0, max: 12 }), { maxLength: 3 }),
   target: fc.integer({ min: 0, max: 14 }),
   targetChain: fc.nat(),
+  form: fc.integer({ min: 0, max: 9 }),
+  comments: fc.integer({ min: 0, max: 2 }),
+  miss: fc.integer({ min: 0, max: 47 }),
 });
 
 const PORTS = [80, 443, 8080];
 
-function ruleText(g: RuleGene, table: 'nat' | 'filter', userChains: string[], firstTarget: number): string {
+const EXTRA_MATCHES = [
+  '-m comment --comment "a service:port"',
+  '-m mark --mark 0x4000/0x4000',
+  '-m mark ! --mark 0x4000/0x4000',
+  '-m statistic --mode random --probability 0.50000000000',
+  '-m statistic --mode random --probability 0.25000000000',
+  '-m conntrack --ctstate NEW',
+  '-m conntrack ! --ctstate RELATED,ESTABLISHED',
+  '-m multiport --dports 80,8080',
+  '-m multiport ! --dports 443',
+  '-m addrtype --dst-type LOCAL',
+  '-m addrtype ! --src-type LOCAL',
+  '-m physdev --physdev-is-in', // not modelled: never matches
+  '-m tcp --tcp-flags SYN,ACK SYN',
+];
+
+/**
+ * A KUBE-NODEPORTS-like rule: `[-d 127.0.0.0/8] -p P [-m comment]... -m P --dport N [more matches]`,
+ * the shape port runs index, and its near misses (negated -d or --dport, a port range, -s, a /32
+ * destination that belongs to a destination run, a non-comment match before the port match).
+ */
+function nodePortText(g: RuleGene): string {
   const parts: string[] = [];
+  const miss = g.miss;
+  if (miss === 0) parts.push('! -d 127.0.0.0/8');
+  else if (miss === 1) parts.push(`-d ${POOL[g.addr]}/32`);
+  else if (g.dst >= 6) parts.push('-d 127.0.0.0/8');
+  if (miss === 2) parts.push('-s 10.244.0.0/16');
+  const proto = g.proto === 2 ? 'udp' : 'tcp';
+  parts.push(`-p ${proto}`);
+  for (let k = 0; k < g.comments; k++) parts.push(`-m comment --comment "ns/svc-${k}:port"`);
+  if (miss === 3) parts.push('-m mark ! --mark 0x4000/0x4000');
+  const port = PORTS[g.port]!;
+  if (miss === 4) parts.push(`-m ${proto} ! --dport ${port}`);
+  else if (miss === 5) parts.push(`-m ${proto} --dport 80:443`);
+  else if (miss === 6) parts.push(`-m ${proto} --sport 40000`);
+  else if (g.src === 4) parts.push(`-m ${proto} --sport 40000 --dport ${port}`);
+  else parts.push(`-m ${proto} --dport ${port}`);
+  if (miss === 7) parts.push(`-m ${proto} --dport 80`);
+  for (const m of g.matches) if (m !== 12 || proto === 'tcp') parts.push(EXTRA_MATCHES[m]!);
+  return parts.join(' ');
+}
+
+function ruleText(g: RuleGene, table: 'nat' | 'filter', userChains: string[], firstTarget: number, nodePorts = false): string {
+  const parts: string[] = [];
+  if (nodePorts && g.form < 8) parts.push(nodePortText(g));
+  else {
   const addr = POOL[g.addr]!;
   if (g.dst <= 6) parts.push(`-d ${addr}/32`);
   else if (g.dst === 7) parts.push(`! -d ${addr}/32`);
@@ -57,23 +110,8 @@ function ruleText(g: RuleGene, table: 'nat' | 'filter', userChains: string[], fi
   else if (g.proto === 3) parts.push('-p tcp');
   for (const m of g.matches) {
     if (m === 12 && g.proto !== 1 && g.proto !== 3) continue; // --tcp-flags needs -p tcp
-    parts.push(
-      [
-        '-m comment --comment "a service:port"',
-        '-m mark --mark 0x4000/0x4000',
-        '-m mark ! --mark 0x4000/0x4000',
-        '-m statistic --mode random --probability 0.50000000000',
-        '-m statistic --mode random --probability 0.25000000000',
-        '-m conntrack --ctstate NEW',
-        '-m conntrack ! --ctstate RELATED,ESTABLISHED',
-        '-m multiport --dports 80,8080',
-        '-m multiport ! --dports 443',
-        '-m addrtype --dst-type LOCAL',
-        '-m addrtype ! --src-type LOCAL',
-        '-m physdev --physdev-is-in', // not modelled: never matches
-        '-m tcp --tcp-flags SYN,ACK SYN',
-      ][m]!,
-    );
+    parts.push(EXTRA_MATCHES[m]!);
+  }
   }
   // Jumps go forward only (chain k may target chains after k), so the graph has no loops.
   const later = userChains.slice(firstTarget);
@@ -103,13 +141,16 @@ interface TableGene {
   policyDrop: boolean[];
   user: RuleGene[][];
   builtin: RuleGene[][];
+  /** Per built-in chain, then per user chain: whether most of its rules take the KUBE-NODEPORTS form. */
+  nodePorts: boolean[];
 }
 
 const tableGene = (builtins: number) =>
   fc.record<TableGene>({
     policyDrop: fc.array(fc.boolean(), { minLength: builtins, maxLength: builtins }),
-    user: fc.array(fc.array(ruleGene, { maxLength: 24 }), { maxLength: 4 }),
-    builtin: fc.array(fc.array(ruleGene, { maxLength: 24 }), { minLength: builtins, maxLength: builtins }),
+    user: fc.array(fc.array(ruleGene, { maxLength: 24, size: 'medium' }), { maxLength: 4 }),
+    builtin: fc.array(fc.array(ruleGene, { maxLength: 24, size: 'medium' }), { minLength: builtins, maxLength: builtins }),
+    nodePorts: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
   });
 
 const BUILTINS = { nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], filter: ['INPUT', 'FORWARD', 'OUTPUT'] } as const;
@@ -120,10 +161,10 @@ function tableText(table: 'nat' | 'filter', g: TableGene): string {
   BUILTINS[table].forEach((h, k) => lines.push(`:${h} ${g.policyDrop[k] && table === 'filter' ? 'DROP' : 'ACCEPT'} [0:0]`));
   for (const u of user) lines.push(`:${u} - [0:0]`);
   BUILTINS[table].forEach((h, k) => {
-    for (const r of g.builtin[k]!) lines.push(`-A ${h} ${ruleText(r, table, user, 0)}`.trimEnd());
+    for (const r of g.builtin[k]!) lines.push(`-A ${h} ${ruleText(r, table, user, 0, g.nodePorts[4 + k])}`.trimEnd());
   });
   g.user.forEach((rules, k) => {
-    for (const r of rules) lines.push(`-A ${user[k]} ${ruleText(r, table, user, k + 1)}`.trimEnd());
+    for (const r of rules) lines.push(`-A ${user[k]} ${ruleText(r, table, user, k + 1, g.nodePorts[k])}`.trimEnd());
   });
   lines.push('COMMIT');
   return lines.join('\n') + '\n';
@@ -148,6 +189,7 @@ function traceKey(t: TraceStep[]) {
 
 test('compiled walk == plain linear walk: verdict, NAT, trace, chains, rules visited, matches (random rule sets)', () => {
   let indexedSkips = 0;
+  let portSkips = 0;
   fc.assert(
     fc.property(tableGene(4), tableGene(3), fc.array(packetGene, { minLength: 1, maxLength: 6 }), (nat, filter, packets) => {
       const text = tableText('nat', nat) + tableText('filter', filter);
@@ -181,14 +223,16 @@ test('compiled walk == plain linear walk: verdict, NAT, trace, chains, rules vis
         });
         assert.deepEqual(outs[0], outs[2], `compiled vs linear for ${JSON.stringify(g)} on\n${text}`);
         assert.deepEqual(outs[1], outs[2], `unindexed vs linear for ${JSON.stringify(g)}`);
-        const hasRun = Object.values(compiled.tables).some((t) => [...t.chains.values()].some((c) => c.index.runs.length > 0));
-        if (hasRun && POOL.includes(g.dst)) indexedSkips++;
+        const indexed = Object.values(compiled.tables).flatMap((t) => [...t.chains.values()].flatMap((c) => c.index.runs));
+        if (indexed.some((r) => r.kind === RUN_DST) && POOL.includes(g.dst)) indexedSkips++;
+        if (indexed.some((r) => r.kind === RUN_PORT) && g.proto !== 'icmp') portSkips++;
       }
     }),
     { numRuns: 200, seed: 20261125 },
   );
   // The generator must actually produce indexed runs, or the property says nothing about the index.
-  assert.ok(indexedSkips > 50, `only ${indexedSkips} walks met an indexed run`);
+  assert.ok(indexedSkips > 50, `only ${indexedSkips} walks met an indexed destination run`);
+  assert.ok(portSkips > 50, `only ${portSkips} walks met an indexed port run`);
 });
 
 // ------------------------------------------------------------ the index itself
@@ -278,4 +322,40 @@ test('jumps to missing chains and loops are refused as the kernel refuses them',
   // -X of a chain still jumped to (kernel: "Too many links").
   const dangling = '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -j A\n-X A\nCOMMIT\n';
   assert.throws(() => parseIptablesSave(dangling, 'd.rules'), /d\.rules: table filter, chain INPUT: expected a jump to an existing chain, found "A"/);
+});
+
+test('KUBE-NODEPORTS (-p tcp --dport N, no -d, with its -d 127.0.0.0/8 twin) is one port run found by (protocol, port)', () => {
+  const n = 500;
+  const lines = ['*nat', ':OUTPUT ACCEPT [0:0]', ':KUBE-NODEPORTS - [0:0]', ':KUBE-EXT-A - [0:0]', '-A OUTPUT -j KUBE-NODEPORTS'];
+  for (let i = 0; i < n; i++) {
+    const port = 30000 + i;
+    // As iptables-save prints kube-proxy's rules (the kernel's match order), localhost twin first.
+    lines.push(`-A KUBE-NODEPORTS -d 127.0.0.0/8 -p tcp -m comment --comment "ns/svc-${i}:http" -m tcp --dport ${port} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-A`);
+    lines.push(`-A KUBE-NODEPORTS -p tcp -m comment --comment "ns/svc-${i}:http" -m tcp --dport ${port} -j KUBE-EXT-A`);
+  }
+  lines.push('-A KUBE-EXT-A -j DNAT --to-destination 10.244.1.5:8080', 'COMMIT', '');
+  const { ruleset } = parseIptablesSave(lines.join('\n'));
+  const rs = compileRuleset(ruleset);
+  const np = rs.tables.nat!.chains.get('KUBE-NODEPORTS')!;
+  assert.deepEqual(np.index.runs.map((r) => [r.kind, r.start, r.end]), [[RUN_PORT, 0, 2 * n]]);
+  const send = (dst: string, dport: number) => {
+    const p = makePacket({ proto: 'tcp', src: parseIPv4('10.244.1.5'), dst: parseIPv4(dst), sport: 40000, dport });
+    const res = newHookResult();
+    evaluateHook(rs, 'OUTPUT', p, testContext(), res);
+    const lin = newHookResult();
+    linearEvaluateHook(ruleset, 'OUTPUT', makePacket({ proto: 'tcp', src: parseIPv4('10.244.1.5'), dst: parseIPv4(dst), sport: 40000, dport }), testContext(), lin);
+    assert.deepEqual(res, lin, `${dst}:${dport}`);
+    return res;
+  };
+  // To the node's address: the 127/8 twins fail in the header (no matches), the plain rules before
+  // service 300's evaluate comment + tcp; service 300's plain rule matches (comment, tcp), then DNAT.
+  const node = send('192.168.0.2', 30300);
+  assert.equal(node.rulesVisited, 1 + 2 * 300 + 2 + 1);
+  assert.equal(node.matchesEvaluated, 300 * 2 + 2);
+  // To localhost: every twin before it evaluates too; the twin of 30300 matches up to nfacct, which is not modelled.
+  const local = send('127.0.0.1', 30300);
+  assert.equal(local.rulesVisited, 1 + 2 * 300 + 2 + 1);
+  assert.equal(local.matchesEvaluated, 300 * 4 + 3 + 2);
+  // A port no rule has: the whole run, its cost from the prefix sums.
+  assert.equal(send('192.168.0.2', 80).rulesVisited, 1 + 2 * n);
 });

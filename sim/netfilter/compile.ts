@@ -4,14 +4,28 @@
  * 1. Jump and goto targets are checked (every target exists, no loops — the kernel refuses both:
  *    net/ipv4/netfilter/ip_tables.c mark_source_chains) so the walk never has to.
  *
- * 2. Destination runs are indexed. A run is a stretch of consecutive rules that each carry a
- *    non-negated `-d ADDR/32` (kube-proxy's KUBE-SERVICES is one long run: one rule per ClusterIP,
- *    external IP and load-balancer IP). A rule whose -d differs from the packet's destination fails
- *    in ip_packet_match, before any extension match, so visiting it costs exactly one rule and zero
- *    matches and has no effect. The walk therefore jumps straight to the next rule of the run whose
- *    address equals the packet's (a hash lookup plus a binary search) and adds the rules it skipped
- *    to `rulesVisited`: the verdict, the rules visited and the matches evaluated are exactly those
- *    of a linear walk, while the simulator's own time no longer grows with the run's length.
+ * 2. Runs of rules keyed on an exact destination are indexed. There are two kinds:
+ *
+ *    - destination runs: consecutive rules that each carry a non-negated `-d ADDR/32` (kube-proxy's
+ *      KUBE-SERVICES is one long run: one rule per ClusterIP, external IP and load-balancer IP, each
+ *      `-d VIP/32 -p tcp ... --dport P`). A rule whose -d differs from the packet's destination fails
+ *      in ip_packet_match, before any extension match, so visiting it costs one rule and zero matches.
+ *      The lookup is by address; the few rules of an address (one per Service port) are then
+ *      evaluated in full, so a wrong protocol or port costs what it costs in a linear walk.
+ *    - port runs: consecutive rules without `-d ADDR/32` whose only header matches are a
+ *      non-negated `-p tcp|udp|sctp` and optionally a non-negated `-d CIDR`, and whose extension
+ *      matches begin with comments and then the protocol's own match with one exact `--dport`
+ *      (kube-proxy's KUBE-NODEPORTS: `-p tcp -m comment --comment ... -m tcp --dport 30080`, and its
+ *      `-d 127.0.0.0/8` localhost twin). The lookup is by (protocol, port). A skipped rule costs one
+ *      rule, plus, when its header part passes (same protocol, destination in its CIDR), its comments
+ *      and the port match that fails (xt_ematch_foreach stops there): a per-rule constant, summed
+ *      over a skipped stretch from prefix sums kept per (protocol, CIDR) class of the run.
+ *
+ *    The walk jumps straight to the next rule of the run with the packet's key (a hash lookup in
+ *    key-table.ts, one flat array, plus a binary search) and adds what the skipped rules would have
+ *    cost to `rulesVisited` and `matchesEvaluated`: the verdict, the rules visited and the matches
+ *    evaluated are exactly those of a linear walk, while the simulator's own time no longer grows
+ *    with the run's length (it still meets colder memory in a bigger rule set: see bench/netfilter).
  *
  * The index of a chain depends only on its rules, so it is cached per Chain object: rule-set
  * versions that share a chain share its index, and recompiling after a partial sync costs only the
@@ -21,27 +35,56 @@ import { InputError } from '../engine/input-error.ts';
 import type { Chain, Hook, Ruleset, Table, TableName } from './ruleset.ts';
 import { BUILTIN_CHAINS, TABLE_NAMES } from './ruleset.ts';
 import type { Rule } from './rule.ts';
+import { PROTOCOL_NUMBER } from '../net/protocol.ts';
+import { KeyTable } from './key-table.ts';
 
 /** Runs shorter than this are walked rule by rule (an index would not pay for itself). */
 export const MIN_INDEXED_RUN = 8;
 
-export interface DstRun {
+/** A run found by the packet's destination address. */
+export const RUN_DST = 0;
+/** A run found by the packet's (protocol, destination port). */
+export const RUN_PORT = 1;
+
+/** At most this many (protocol, -d CIDR) classes in a port run; a rule adding one more starts a new run. */
+export const MAX_PORT_RUN_CLASSES = 4;
+
+/**
+ * Rules of a port run that share a protocol and a -d (or have none): when the packet has that
+ * protocol and its destination is in the CIDR, each of them that the walk skips costs `missMatches`
+ * extension matches (its comments and the failing port match); otherwise none.
+ */
+export interface PortClass {
+  proto: number;
+  /** -d of the class, or null (no -d): addr and mask as in Cidr. */
+  addr: number;
+  mask: number;
+  any: boolean;
+  /** prefix[k] = sum of missMatches over the class's rules at run positions < start + k. */
+  prefix: Int32Array;
+}
+
+export interface IndexedRun {
+  kind: typeof RUN_DST | typeof RUN_PORT;
   /** Rule positions [start, end) in the chain. */
   start: number;
   end: number;
   /**
-   * Destination address -> the position of the only rule of the run with that -d (>= 0), or
-   * -(k + 1) for an address several rules share, whose ascending positions are `lists[k]`. One
-   * rule per address is kube-proxy's normal case, so the common lookup touches no second object.
+   * Key (destination address; or protocol * 65536 + port) -> the position of the only rule of the
+   * run with that key (>= 0), or -(k + 1) for a key several rules share, whose ascending positions
+   * are `lists[k]`. One rule per key is kube-proxy's normal case, so the common lookup touches no
+   * second object.
    */
-  byDst: Map<number, number>;
+  byKey: KeyTable;
   lists: Int32Array[];
+  /** Port runs only: the classes whose skipped rules count matches (empty for destination runs). */
+  classes: PortClass[];
 }
 
 export interface ChainIndex {
   /** Run id of each rule position, -1 outside runs; null when the chain has no runs. */
   runOf: Int32Array | null;
-  runs: DstRun[];
+  runs: IndexedRun[];
   /** Names of the chains this chain jumps or goes to (for loop checks). */
   targets: string[];
   /**
@@ -84,8 +127,102 @@ export interface CompileOptions {
 const indexCache = new WeakMap<Chain, ChainIndex>();
 const linearCache = new WeakMap<Chain, ChainIndex>();
 
-function isIndexable(r: Rule): boolean {
+function isDstKeyed(r: Rule): boolean {
   return r.dst !== null && !r.dstNeg && r.dst.prefix === 32;
+}
+
+/**
+ * The (protocol * 65536 + port) key of a rule a port run can hold, or -1. Its header part may only
+ * be -p and -d (so it passes exactly when the protocol matches and the destination is in the CIDR),
+ * and before its port match come only comments, which always match: then a packet of the same
+ * protocol with another destination port fails it at that match, after a fixed count of matches.
+ */
+function portKey(r: Rule): number {
+  if (r.proto === null || r.protoNeg || r.src !== null || r.inIface !== null || r.outIface !== null) return -1;
+  if (r.dst !== null && (r.dstNeg || r.dst.prefix === 32)) return -1;
+  const ms = r.matches;
+  for (let k = 0; k < ms.length; k++) {
+    const m = ms[k]!;
+    if (m.kind === 'comment') continue;
+    if (m.kind !== 'port' || PROTOCOL_NUMBER[m.module] !== r.proto) return -1;
+    if (m.dport === null || m.dportNeg || m.dport.lo !== m.dport.hi) return -1;
+    return r.proto * 65536 + m.dport.lo;
+  }
+  return -1;
+}
+
+/** Extension matches a rule of a port run evaluates before its port match fails (comments + 1). */
+function portMissMatches(r: Rule): number {
+  let k = 0;
+  while (r.matches[k]!.kind === 'comment') k++;
+  return k + 1;
+}
+
+function classOf(r: Rule): string {
+  return `${r.proto}/${r.dst === null ? '' : `${r.dst.addr}/${r.dst.prefix}`}`;
+}
+
+function keyIndex(keys: ArrayLike<number>, start: number, end: number): { byKey: KeyTable; lists: Int32Array[] } {
+  const lists = new Map<number, number[]>();
+  for (let k = start; k < end; k++) {
+    const a = keys[k - start]!;
+    const l = lists.get(a);
+    if (l) l.push(k);
+    else lists.set(a, [k]);
+  }
+  const byKey = new Map<number, number>();
+  const shared: Int32Array[] = [];
+  for (const [a, l] of lists) {
+    if (l.length === 1) byKey.set(a, l[0]!);
+    else {
+      byKey.set(a, -(shared.length + 1));
+      shared.push(Int32Array.from(l));
+    }
+  }
+  return { byKey: new KeyTable(byKey), lists: shared };
+}
+
+function dstRun(rules: readonly Rule[], i: number, j: number): IndexedRun {
+  const keys = rules.slice(i, j).map((r) => r.dst!.addr);
+  return { kind: RUN_DST, start: i, end: j, ...keyIndex(keys, i, j), classes: [] };
+}
+
+/** The longest port run starting at i (it ends where a rule has no port key or a class too many). */
+function portRunEnd(rules: readonly Rule[], i: number): number {
+  const classes = new Set<string>();
+  let j = i;
+  while (j < rules.length && portKey(rules[j]!) >= 0) {
+    const c = classOf(rules[j]!);
+    if (!classes.has(c)) {
+      if (classes.size === MAX_PORT_RUN_CLASSES) break;
+      classes.add(c);
+    }
+    j++;
+  }
+  return j;
+}
+
+function portRun(rules: readonly Rule[], i: number, j: number): IndexedRun {
+  const keys = rules.slice(i, j).map(portKey);
+  const byName = new Map<string, PortClass>();
+  const classes: PortClass[] = [];
+  for (let k = i; k < j; k++) {
+    const r = rules[k]!;
+    const name = classOf(r);
+    let c = byName.get(name);
+    if (!c) {
+      c = { proto: r.proto!, addr: r.dst?.addr ?? 0, mask: r.dst?.mask ?? 0, any: r.dst === null, prefix: new Int32Array(j - i + 1) };
+      byName.set(name, c);
+      classes.push(c);
+    }
+  }
+  for (let k = i; k < j; k++) {
+    const r = rules[k]!;
+    const own = byName.get(classOf(r))!;
+    const miss = portMissMatches(r);
+    for (const c of classes) c.prefix[k - i + 1] = c.prefix[k - i]! + (c === own ? miss : 0);
+  }
+  return { kind: RUN_PORT, start: i, end: j, ...keyIndex(keys, i, j), classes };
 }
 
 export function buildChainIndex(chain: Chain, index: boolean): ChainIndex {
@@ -102,37 +239,26 @@ export function buildChainIndex(chain: Chain, index: boolean): ChainIndex {
     if (slot === undefined) targets.set(tg.chain, (slot = targets.size));
     targetOf[k] = tg.kind === 'jump' ? slot : -(slot + 2);
   }
-  const runs: DstRun[] = [];
+  const runs: IndexedRun[] = [];
   let runOf: Int32Array | null = null;
   if (index) {
     let i = 0;
     while (i < rules.length) {
-      if (!isIndexable(rules[i]!)) {
-        i++;
-        continue;
-      }
       let j = i;
-      while (j < rules.length && isIndexable(rules[j]!)) j++;
-      if (j - i >= MIN_INDEXED_RUN) {
-        const lists = new Map<number, number[]>();
-        for (let k = i; k < j; k++) {
-          const a = rules[k]!.dst!.addr;
-          const l = lists.get(a);
-          if (l) l.push(k);
-          else lists.set(a, [k]);
-        }
-        const byDst = new Map<number, number>();
-        const shared: Int32Array[] = [];
-        for (const [a, l] of lists) {
-          if (l.length === 1) byDst.set(a, l[0]!);
-          else {
-            byDst.set(a, -(shared.length + 1));
-            shared.push(Int32Array.from(l));
-          }
-        }
+      let run: IndexedRun | null = null;
+      if (isDstKeyed(rules[i]!)) {
+        while (j < rules.length && isDstKeyed(rules[j]!)) j++;
+        if (j - i >= MIN_INDEXED_RUN) run = dstRun(rules, i, j);
+      } else if (portKey(rules[i]!) >= 0) {
+        j = portRunEnd(rules, i);
+        if (j - i >= MIN_INDEXED_RUN) run = portRun(rules, i, j);
+      } else {
+        j = i + 1;
+      }
+      if (run !== null) {
         runOf ??= new Int32Array(rules.length).fill(-1);
         runOf.fill(runs.length, i, j);
-        runs.push({ start: i, end: j, byDst, lists: shared });
+        runs.push(run);
       }
       i = j;
     }

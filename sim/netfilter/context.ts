@@ -50,6 +50,11 @@ export interface EvalContext {
   random: RandomStream | null;
   /** -m recent lists of this network namespace. */
   recent: RecentTables | null;
+  /**
+   * Counters of -m statistic --mode nth matches in this network namespace, by match (xt_statistic
+   * keeps one per rule); created on first use when absent.
+   */
+  nth?: Map<object, number>;
   /** Simulated now, for -m recent --seconds. */
   nowNs: number;
   ipsets: IpsetRegistry | null;
@@ -73,7 +78,9 @@ export interface HookResult {
   /** SNAT --to-source chosen (applied by the caller at the end of POSTROUTING / INPUT, as nf_nat does). */
   snat: boolean;
   snatIp: number;
+  /** The port range of SNAT --to-source ...:LO-HI or MASQUERADE --to-ports LO-HI; 0 and 0 when none. */
   snatPort: number;
+  snatPortHi: number;
   masquerade: boolean;
   /** --random-fully on the SNAT/MASQUERADE that was chosen (port picked by the caller's conntrack). */
   randomFully: boolean;
@@ -99,6 +106,7 @@ export function newHookResult(): HookResult {
     snat: false,
     snatIp: 0,
     snatPort: 0,
+    snatPortHi: 0,
     masquerade: false,
     randomFully: false,
     markChanged: false,
@@ -121,6 +129,7 @@ export function resetHookResult(r: HookResult): void {
   r.snat = false;
   r.snatIp = 0;
   r.snatPort = 0;
+  r.snatPortHi = 0;
   r.masquerade = false;
   r.randomFully = false;
   r.markChanged = false;

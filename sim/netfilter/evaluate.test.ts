@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_COSTS } from '../net/cost-model.ts';
 import { formatIPv4 } from '../net/ipv4.ts';
 import type { ConntrackStep, EvalContext } from './context.ts';
@@ -105,9 +106,29 @@ test('LOG and TRACE are no-ops: the walk continues with the next rule', () => {
   assert.deepEqual([w.verdict, w.trace], ['DROP', ['raw:OUTPUT:rule:1', 'raw:OUTPUT:rule:2', 'raw:OUTPUT:rule:3']]);
 });
 
-test('an unmodelled target (CT --notrack) is kept and never fires', () => {
+test('an unmodelled target (CT --notrack) is kept; a matching packet goes on past it', () => {
   const w = walk(rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -j CT --notrack', '-A PREROUTING -j DROP'] }), 'PREROUTING', pkt(T));
-  assert.deepEqual([w.verdict, w.trace], ['DROP', ['raw:PREROUTING:rule:2']]);
+  assert.deepEqual([w.verdict, w.trace], ['DROP', ['raw:PREROUTING:rule:1', 'raw:PREROUTING:rule:2']]);
+});
+
+test('statistic --mode nth: every Nth packet the rule sees, from --packet, per network namespace', () => {
+  const rs = rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -m statistic --mode nth --every 3 --packet 1 -j DROP'] });
+  const ctx = testContext();
+  const verdicts = Array.from({ length: 7 }, () => walk(rs, 'PREROUTING', pkt(T), ctx).verdict);
+  // --packet 1: packets 2 and 5 of every 3 (as a kernel counted them: kernel/nth.txt).
+  assert.deepEqual(verdicts, ['ACCEPT', 'DROP', 'ACCEPT', 'ACCEPT', 'DROP', 'ACCEPT', 'ACCEPT']);
+  const inverted = rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -m statistic --mode nth ! --every 2 --packet 0 -j DROP'] });
+  const other = testContext();
+  assert.deepEqual([1, 2, 3, 4].map(() => walk(inverted, 'PREROUTING', pkt(T), other).verdict), ['ACCEPT', 'DROP', 'ACCEPT', 'DROP']);
+  // Another namespace (context) has its own counter.
+  assert.equal(walk(rs, 'PREROUTING', pkt(T), testContext()).verdict, 'ACCEPT');
+});
+
+test('an unmodelled option of a known module (conntrack --ctorigdst) never matches', () => {
+  for (const m of ['-m conntrack --ctorigdst 10.96.0.10', '-m conntrack --ctstate NEW ! --ctorigdst 10.96.0.10']) {
+    const w = walk(rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', `-A PREROUTING -p tcp ${m} -j DROP`] }), 'PREROUTING', pkt(T));
+    assert.deepEqual([w.verdict, w.trace], ['ACCEPT', ['raw:PREROUTING:policy:2']], m);
+  }
 });
 
 // ------------------------------------------------------------ hooks
@@ -185,5 +206,19 @@ test('cost: hookNs + rules x perRuleNs[backend] + matches x perMatchNs + jumps x
     const expected = c.hookNs + 3 * c.perRuleNs[backend] + 2 * c.perMatchNs + 1 * c.chainJumpNs;
     assert.equal(w.res.costNs, expected);
     assert.equal(w.packet.costNs, expected);
+  }
+});
+
+test('statistic --mode nth counts as the kernel did (test/golden/netfilter/kernel/nth.sh: the rule\'s packet counter)', () => {
+  const lines = readFileSync('test/golden/netfilter/kernel/nth.txt', 'utf8').trim().split('\n');
+  assert.equal(lines.length, 3);
+  for (const line of lines) {
+    const m = /^every=(\d+) packet=(\d+) matches after each packet: ([\d ]+)$/.exec(line);
+    assert.ok(m, line);
+    const rs = rulesFrom({ raw: [':PREROUTING ACCEPT [0:0]', `-A PREROUTING -p tcp -m statistic --mode nth --every ${m[1]} --packet ${m[2]} -j DROP`] });
+    const ctx = testContext();
+    let matched = 0;
+    const counts = m[3]!.split(' ').map(() => (matched += walk(rs, 'PREROUTING', pkt(T), ctx).verdict === 'DROP' ? 1 : 0));
+    assert.equal(counts.join(' '), m[3], line);
   }
 });

@@ -16,10 +16,13 @@
  * evaluated, chainJumpNs per jump or goto. It is added to both the HookResult and packet.costNs.
  */
 import type { Packet } from '../net/packet.ts';
-import type { CompiledChain, CompiledRuleset, CompiledTable } from './compile.ts';
+import { RUN_PORT, type CompiledChain, type CompiledRuleset, type CompiledTable, type IndexedRun } from './compile.ts';
+import { PROTOCOL_NUMBER } from '../net/protocol.ts';
+import { KEY_ABSENT } from './key-table.ts';
 import type { EvalContext, HookResult, TraceStep } from './context.ts';
 import { ruleMatches } from './matches.ts';
-import { CT_DNAT, CT_SNAT, type Rule, type Verdict } from './rule.ts';
+import { CT_DNAT, CT_SNAT, type Rule, type Target, type Verdict } from './rule.ts';
+import { pickRangeAddress } from './nat-range.ts';
 import { HOOK_ORDER, type Hook, type TableName } from './ruleset.ts';
 
 /** Walk outcomes. CONTINUE: fell off a user chain or RETURN (the caller goes on). */
@@ -40,6 +43,51 @@ function lowerBound(a: Int32Array, x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * A NAT target's binding (nf_nat_setup_info). DNAT rewrites the packet at once; an address range
+ * picks its address as find_best_ips_proto does (nat-range.ts) and a port range its first port
+ * (nf_nat_l4proto_unique_tuple starts DNAT at offset 0 unless --random). SNAT and MASQUERADE are
+ * recorded with their ranges; the caller's conntrack picks the port (nf_nat_l4proto_unique_tuple).
+ */
+export function applyNatTarget(tg: Extract<Target, { kind: 'dnat' | 'snat' | 'masquerade' }>, p: Packet, ctx: EvalContext, res: HookResult): void {
+  if (tg.kind === 'dnat') {
+    res.dnat = true;
+    res.origDst = p.dst;
+    res.origDport = p.dport;
+    if (tg.mapIps) p.dst = pickRangeAddress(tg.ip, tg.ipHi, p.src, p.dst, tg.persistent);
+    if (tg.port !== 0) p.dport = tg.port;
+    ctx.ctState |= CT_DNAT;
+    return;
+  }
+  if (tg.kind === 'snat') {
+    res.snat = true;
+    res.snatIp = tg.mapIps ? pickRangeAddress(tg.ip, tg.ipHi, p.src, p.dst, tg.persistent) : p.src;
+  } else {
+    res.masquerade = true;
+  }
+  res.snatPort = tg.port;
+  res.snatPortHi = tg.portHi;
+  res.randomFully = tg.randomFully;
+  ctx.ctState |= CT_SNAT;
+}
+
+/**
+ * Extension matches the rules of a port run at positions [from, to) evaluate for `p`, none of which
+ * has the packet's (protocol, port): those whose header part passes (same protocol, destination in
+ * their -d) evaluate their comments and fail at the port match. See compile.ts.
+ */
+function portRunMisses(run: IndexedRun, p: Packet, from: number, to: number): number {
+  const proto = PROTOCOL_NUMBER[p.proto];
+  let n = 0;
+  const cs = run.classes;
+  for (let k = 0; k < cs.length; k++) {
+    const c = cs[k]!;
+    if (c.proto !== proto || (!c.any && ((p.dst & c.mask) >>> 0) !== c.addr)) continue;
+    n += c.prefix[to - run.start]! - c.prefix[from - run.start]!;
+  }
+  return n;
 }
 
 /** Records a TRACE line with the packet as it is now (only when tracing: allocates). */
@@ -69,7 +117,7 @@ function walkChain(
   const n = rules.length;
   const runOf = c.index.runOf;
   let i = 0;
-  // Set when the index found rule i by its destination address: its -d is then known to match.
+  // Set when a destination run found rule i by its address: its -d is then known to match.
   let dstKnown = false;
   while (i < n) {
     dstKnown = false;
@@ -77,9 +125,10 @@ function walkChain(
       const ri = runOf[i]!;
       if (ri >= 0) {
         const run = c.index.runs[ri]!;
-        const at = run.byDst.get(p.dst);
+        const isPort = run.kind === RUN_PORT;
+        const at = run.byKey.get(isPort ? PROTOCOL_NUMBER[p.proto] * 65536 + p.dport : p.dst);
         let next = run.end;
-        if (at !== undefined) {
+        if (at !== KEY_ABSENT) {
           if (at >= 0) {
             if (at >= i) next = at;
           } else {
@@ -89,9 +138,11 @@ function walkChain(
           }
         }
         res.rulesVisited += next - i;
+        if (isPort) res.matchesEvaluated += portRunMisses(run, p, i, next);
         i = next;
         if (i === run.end) continue;
-        dstKnown = true;
+        // A destination run's rule was found by its -d, which is then known to match.
+        dstKnown = !isPort;
       }
     }
     const r = rules[i]!;
@@ -138,28 +189,12 @@ function walkChain(
         // Taken above, from the index.
         break;
       case 'dnat':
-        res.dnat = true;
-        res.origDst = p.dst;
-        res.origDport = p.dport;
-        // A range picks its first address and port here; the kernel hashes over the range.
-        p.dst = tg.ip;
-        if (tg.port !== 0) p.dport = tg.port;
-        ctx.ctState |= CT_DNAT;
-        return ACCEPT;
       case 'snat':
-        res.snat = true;
-        res.snatIp = tg.ip;
-        res.snatPort = tg.port;
-        res.randomFully = tg.randomFully;
-        ctx.ctState |= CT_SNAT;
-        return ACCEPT;
       case 'masquerade':
-        res.masquerade = true;
-        res.randomFully = tg.randomFully;
-        ctx.ctState |= CT_SNAT;
+        applyNatTarget(tg, p, ctx, res);
         return ACCEPT;
       case 'unknown':
-        // Unsupported rules never match (ruleMatches), so this is unreachable.
+        // Not modelled (CT, CHECKSUM, TPROXY...): the packet goes on, as if the target were absent.
         break;
     }
     i++;

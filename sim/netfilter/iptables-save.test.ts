@@ -22,10 +22,10 @@ test('iptables-save -c round trip: a real nf_tables dump keeps [pkts:bytes] and 
   const text = read('kube-proxy-nft.iptables-save');
   const { ruleset, warnings } = parseIptablesSave(text, 'nft');
   assert.deepEqual(body(renderIptablesSave(ruleset, { counters: true })), body(text));
-  // `-j CT --notrack` is not modelled: kept verbatim, reported with its position, never matches.
+  // `-j CT --notrack` is not modelled: kept verbatim, reported with its position, walked past.
   assert.deepEqual(warnings, [
-    { where: 'nft:5:57', message: 'target "CT" is not modelled: rule kept, never matches' },
-    { where: 'nft:6:47', message: 'target "CT" is not modelled: rule kept, never matches' },
+    { where: 'nft:5:57', message: 'target "CT" is not modelled: rule kept, a matching packet goes on to the next rule' },
+    { where: 'nft:6:47', message: 'target "CT" is not modelled: rule kept, a matching packet goes on to the next rule' },
   ]);
   assert.equal(ruleset.tables.get('raw')!.chains.get('PREROUTING')!.rules[0]!.counters?.join(':'), '311:18660');
   // Without -c, rules print without counters and chain lines keep theirs.
@@ -130,7 +130,11 @@ test('syntax errors name the file, line and column', () => {
     [head + '-A OUTPUT -m statistic --mode random --probability 1.5 -j ACCEPT\nCOMMIT\n', /^bad\.rules:4:52: expected a probability between 0 and 1, found "1\.5"$/],
     [head + '-A OUTPUT -j ACCEPT\n', /^bad\.rules:5:1: expected COMMIT to close table nat \(opened on line 1\), found end of input$/],
     ['*nat\n:OUTPUT ACCEPT [0:0]\n*filter\n', /^bad\.rules:3:1: expected COMMIT before a new table/],
-    ['*security\nCOMMIT\n', /^bad\.rules:1:2: expected a table name \(raw, mangle, nat, filter\), found "security"$/],
+    ['*secure\nCOMMIT\n', /^bad\.rules:1:2: expected a table name \(raw, mangle, nat, filter\), found "secure"$/],
+    ['*security\n:INPUT ACCEPT [0:0]\n', /^bad\.rules:3:1: expected COMMIT to close table security \(opened on line 1\), found end of input$/],
+    [head + '-A OUTPUT -j DNAT --to-destination 10.0.0.1:\nCOMMIT\n', /^bad\.rules:4:36: expected \[ip\[-ip\]\]\[:port\[-port\]\], found "10\.0\.0\.1:"$/],
+    [head + '-A OUTPUT -m statistic --mode nth --every 2 --packet 2 -j ACCEPT\nCOMMIT\n', /^bad\.rules:4:11: expected -m statistic --mode nth with --every N and --packet P, 0 <= P <= N - 1, found --packet 2 with --every 2$/],
+    [head + '-A OUTPUT -m set -j ACCEPT\nCOMMIT\n', /^bad\.rules:4:11: expected -m set with --match-set NAME FLAGS, found none$/],
     ['-A OUTPUT -j ACCEPT\n', /^bad\.rules:1:1: expected a table line like \*filter before rules/],
     [head + '-A OUTPUT -m mark --mark 0x4000/zz -j ACCEPT\nCOMMIT\n', /^bad\.rules:4:26: expected VALUE\[\/MASK\] like 0x4000\/0x4000, found "0x4000\/zz"$/],
     [head + '-A OUTPUT -j MARK --set-xmark 0x4000/0x4000 --or-mark 1\nCOMMIT\n', /^bad\.rules:4:14: expected exactly one of --set-xmark/],
@@ -195,4 +199,24 @@ test('-I, -R, -D (by number and by spec), -N, -F, -P edit chains as iptables doe
   assert.throws(() => applyIptablesRestore(rs, '*filter\n-D INPUT -s 10.9.9.9/32 -j ACCEPT\nCOMMIT\n', { noflush: true, file: 'd' }), /d:2:10: expected a rule that exists in chain INPUT/);
   assert.throws(() => applyIptablesRestore(rs, '*filter\n-X NEW\nCOMMIT\n', { noflush: true, file: 'x' }), /x:2:4: expected an empty chain to delete/);
   assert.throws(() => applyIptablesRestore(rs, '*filter\n-F\n-P NEW DROP\nCOMMIT\n', { noflush: true, file: 'p' }), /p:3:4: expected a built-in chain/);
+});
+
+test('what a real dump may hold that the model does not evaluate is kept verbatim, reported and rendered back', () => {
+  // A security table, unmodelled targets (CT, CHECKSUM, TPROXY), unmodelled options of known
+  // modules (conntrack --ctorigdst), a port-only DNAT and NAT ranges (and statistic --mode nth, modelled).
+  const text = read('unmodelled.iptables-save');
+  const { ruleset, warnings } = parseIptablesSave(text, 'u');
+  assert.deepEqual(body(renderIptablesSave(ruleset)), body(text));
+  assert.deepEqual(warnings.map((w) => `${w.where} ${w.message}`), [
+    'u:5:39 target "CT" is not modelled: rule kept, a matching packet goes on to the next rule',
+    'u:15:43 target "TPROXY" is not modelled: rule kept, a matching packet goes on to the next rule',
+    'u:16:44 target "CHECKSUM" is not modelled: rule kept, a matching packet goes on to the next rule',
+    'u:25:38 match -m conntrack option --ctorigdst is not modelled: rule kept, never matches',
+    'u:33:2 table security is not modelled: kept verbatim, not evaluated',
+  ]);
+  const nat = ruleset.tables.get('nat')!.chains.get('OUTPUT')!.rules;
+  assert.deepEqual(nat.map((r) => r.unsupported), [true, false, false]);
+  assert.deepEqual(nat[1]!.matches[0], { kind: 'nth', module: 'statistic', every: 2, packet: 0, neg: false });
+  // Render of parse of render is a fixed point, security table included.
+  assert.equal(renderIptablesSave(parseIptablesSave(renderIptablesSave(ruleset)).ruleset), renderIptablesSave(ruleset));
 });

@@ -88,6 +88,17 @@ export function extensionMatches(m: Match, p: Packet, ctx: EvalContext): boolean
       if (rng === null) throw new Error('netfilter: a statistic match needs EvalContext.random');
       return (Math.floor(rng.random() * TWO_31) < m.probability) !== m.neg;
     }
+    case 'nth': {
+      // xt_statistic.c statistic_mt, XT_STATISTIC_MODE_NTH: the counter counts this rule's packets;
+      // the one that wraps it past every - 1 back to 0 matches. libxt_statistic.c starts it at
+      // (every - 1) - packet, so --packet 0 matches the first packet (checked against a kernel:
+      // test/golden/netfilter/kernel/nth.txt).
+      const counters = (ctx.nth ??= new Map());
+      const old = counters.get(m) ?? m.every - 1 - m.packet;
+      const next = old === m.every - 1 ? 0 : old + 1;
+      counters.set(m, next);
+      return (next === 0) !== m.neg;
+    }
     case 'recent': {
       if (ctx.recent === null) throw new Error('netfilter: a recent match needs EvalContext.recent');
       return ctx.recent.evaluate(m, m.side === 'rsource' ? p.src : p.dst, ctx.nowNs);

@@ -210,7 +210,8 @@ function startsSection(words: string[], i: number): boolean {
 
 /**
  * Parses the rule arguments words[from..] (after `-A CHAIN`). Throws InputError naming the word's
- * position. Unknown match modules and targets are kept verbatim (rule.unsupported) and reported.
+ * position. Unknown match modules and options are kept verbatim (rule.unsupported: never matches) and
+ * reported; unknown targets likewise kept and reported (a matching packet continues past them).
  */
 export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: [number, number] | null = null): Rule {
   const { words, cols } = tk;
@@ -227,6 +228,22 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
   };
   let targetSeen = false;
   let current: Match | null = null; // the module options attach to
+  let currentFrom = 0; // index of the current module's first option word
+  let currentNameCol = 0;
+  /**
+   * An option of a module the model knows but not this option (e.g. conntrack --ctorigdst, statistic
+   * --mode nth): a real dump only holds options iptables-restore accepted, so the whole match is kept
+   * verbatim, reported, and never matches, like an unknown module.
+   */
+  const keepVerbatim = (m: Match, why: string): void => {
+    const tokens = words.slice(currentFrom, c.i);
+    while (c.i < words.length && !startsSection(words, c.i)) tokens.push(words[c.i++]!);
+    const name = m.module;
+    r.matches[r.matches.indexOf(m)] = { kind: 'unknown', module: name, tokens };
+    env.warn(currentNameCol, `match -m ${name} ${why} is not modelled: rule kept, never matches`);
+    r.unsupported = true;
+    current = null;
+  };
   while (c.i < words.length) {
     const w = words[c.i]!;
     if (w === '!') {
@@ -281,6 +298,8 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
       const nameCol = cols[c.i + 1]!;
       c.i += 2;
       current = newMatch(name, c.i, tk, env);
+      currentFrom = c.i;
+      currentNameCol = nameCol;
       r.matches.push(current);
       if (current.kind === 'unknown') {
         // Keep everything up to the next section verbatim.
@@ -298,7 +317,6 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
       const targetCol = c.i + 1;
       c.i += 2;
       r.target = parseTarget(w === '-g' || w === '--goto', name, targetCol, c, tk, env, err);
-      if (r.target.kind === 'unknown') r.unsupported = true;
       current = null;
       continue;
     }
@@ -310,10 +328,29 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
         const existing = r.matches.find((x) => x.kind === 'port' && x.module === implicit) ?? null;
         if (implicit !== null && (w === '--dport' || w === '--sport' || w === '--destination-port' || w === '--source-port' || (implicit === 'tcp' && (w === '--syn' || w === '--tcp-flags')))) {
           m = existing ?? newMatch(implicit, c.i, tk, env);
-          if (existing === null) r.matches.push(m);
+          if (existing === null) {
+            r.matches.push(m);
+            currentFrom = c.i;
+            currentNameCol = cols[c.i]!;
+          }
+        } else if (current !== null) {
+          // A "!" before the option is in the verbatim words already.
+          keepVerbatim(current, `option ${w}`);
+          neg = false;
+          continue;
         } else {
-          throw err(c.i, current ? `an option of -m ${current.module}` : 'an option (-s -d -p -i -o -m -j -g)', JSON.stringify(w));
+          throw err(c.i, 'an option (-s -d -p -i -o -m -j -g)', JSON.stringify(w));
         }
+      }
+      if (m.kind === 'statistic' && w === '--mode' && words[c.i + 1] === 'nth') {
+        // The match becomes an nth match; --every and --packet follow.
+        const nth: Match = { kind: 'nth', module: 'statistic', every: 0, packet: 0, neg: false };
+        r.matches[r.matches.indexOf(m)] = nth;
+        current = nth;
+        if (neg) nth.neg = true;
+        neg = false;
+        c.i += 2;
+        continue;
       }
       c.i = applyModuleOption(m, w, neg, c.i, tk, env, err);
       neg = false;
@@ -329,6 +366,9 @@ export function parseRuleSpec(tk: Tokens, from: number, env: RuleEnv, counters: 
     }
     if (m.kind === 'recent' && !recentCommandGiven.has(m)) {
       throw new InputError(env.where(cols[from] ?? 1), '-m recent with one of --set, --rcheck, --update, --remove', 'none');
+    }
+    if (m.kind === 'nth' && (m.every < 1 || m.packet > m.every - 1)) {
+      throw new InputError(env.where(cols[from] ?? 1), '-m statistic --mode nth with --every N and --packet P, 0 <= P <= N - 1', m.every < 1 ? 'no --every' : `--packet ${m.packet} with --every ${m.every}`);
     }
     if (m.kind === 'statistic' && m.probability < 0) {
       throw new InputError(env.where(cols[from] ?? 1), '-m statistic --mode random with --probability', 'no --probability');
@@ -398,6 +438,7 @@ const MODULE_OPTIONS: Record<string, readonly string[]> = {
   mark: ['--mark'],
   ctstate: ['--ctstate', '--state'],
   statistic: ['--mode', '--probability'],
+  nth: ['--every', '--packet'],
   recent: ['--set', '--rcheck', '--update', '--remove', '--seconds', '--reap', '--hitcount', '--rttl', '--name', '--mask', '--rsource', '--rdest'],
   set: ['--match-set'],
 };
@@ -502,6 +543,15 @@ function applyModuleOption(m: Match, opt: string, neg: boolean, at: number, tk: 
       m.probability = probabilityToFixed(p);
       return at + 2;
     }
+    case 'nth': {
+      // libxt_statistic.c: --every N (N >= 1, stored as N - 1), --packet P (0 <= P <= N - 1).
+      if (neg) m.neg = true;
+      const v = parseU32(arg());
+      if (v === undefined || (opt === '--every' && v < 1)) throw err(at + 1, opt === '--every' ? 'a packet count of at least 1' : 'a packet number', JSON.stringify(arg()));
+      if (opt === '--every') m.every = v;
+      else m.packet = v;
+      return at + 2;
+    }
     case 'recent': {
       switch (opt) {
         case '--set':
@@ -556,14 +606,19 @@ function applyModuleOption(m: Match, opt: string, neg: boolean, at: number, tk: 
   }
 }
 
-/** ip[-ip][:port[-port]] as in --to-destination / --to-source. */
-function parseNatRange(t: string): { ip: number; ipHi: number; port: number; portHi: number } | undefined {
+/**
+ * [ip[-ip]][:port[-port]] as in --to-destination / --to-source (libxt_DNAT.c parse_to: the address
+ * part may be empty when a port is given, and then only the port is mapped).
+ */
+function parseNatRange(t: string): { mapIps: boolean; ip: number; ipHi: number; port: number; portHi: number } | undefined {
   const colon = t.indexOf(':');
   const ipPart = colon < 0 ? t : t.slice(0, colon);
   const portPart = colon < 0 ? '' : t.slice(colon + 1);
+  const mapIps = ipPart !== '';
+  if (!mapIps && colon < 0) return undefined;
   const dash = ipPart.indexOf('-');
-  const ip = tryParseIPv4(dash < 0 ? ipPart : ipPart.slice(0, dash));
-  const ipHi = dash < 0 ? ip : tryParseIPv4(ipPart.slice(dash + 1));
+  const ip = mapIps ? tryParseIPv4(dash < 0 ? ipPart : ipPart.slice(0, dash)) : 0;
+  const ipHi = !mapIps ? 0 : dash < 0 ? ip : tryParseIPv4(ipPart.slice(dash + 1));
   if (ip === undefined || ipHi === undefined || ipHi < ip) return undefined;
   let port = 0;
   let portHi = 0;
@@ -574,7 +629,7 @@ function parseNatRange(t: string): { ip: number; ipHi: number; port: number; por
     if (lo === undefined || hi === undefined || hi < lo || lo === 0) return undefined;
     [port, portHi] = [lo, hi];
   }
-  return { ip, ipHi, port, portHi };
+  return { mapIps, ip, ipHi, port, portHi };
 }
 
 function parseTarget(isGoto: boolean, name: string, nameAt: number, c: Cursor, tk: Tokens, env: RuleEnv, err: ErrFn): Target {
@@ -615,7 +670,7 @@ function parseTarget(isGoto: boolean, name: string, nameAt: number, c: Cursor, t
       const to = opts.find((o) => o.opt === toOpt || o.opt === '--to');
       if (!to) throw err(nameAt, `${toOpt} after -j ${name}`, 'none');
       const range = parseNatRange(to.val!);
-      if (!range) throw err(to.at + 1, 'ip[-ip][:port[-port]]', JSON.stringify(to.val));
+      if (!range) throw err(to.at + 1, '[ip[-ip]][:port[-port]]', JSON.stringify(to.val));
       const has = (o: string) => opts.some((x) => x.opt === o);
       if (name === 'DNAT') {
         if (has('--random-fully')) throw err(nameAt, 'no --random-fully with DNAT', '--random-fully');
@@ -658,7 +713,7 @@ function parseTarget(isGoto: boolean, name: string, nameAt: number, c: Cursor, t
     default:
       if (UNMODELLED_TARGETS.has(name)) {
         const tokens = optsUntilSection();
-        env.warn(tk.cols[nameAt] ?? 0, `target "${name}" is not modelled: rule kept, never matches`);
+        env.warn(tk.cols[nameAt] ?? 0, `target "${name}" is not modelled: rule kept, a matching packet goes on to the next rule`);
         return { kind: 'unknown', name, tokens };
       }
       throw err(nameAt, 'a built-in target or a chain declared in this table', JSON.stringify(name));
@@ -710,6 +765,9 @@ export function renderMatch(m: Match): string {
     }
     case 'statistic':
       return `-m statistic --mode random ${NOT(m.neg)}--probability ${fixedToProbabilityText(m.probability)}`;
+    case 'nth':
+      // libxt_statistic.c print_match with the "--" prefix: --packet is always printed.
+      return `-m statistic --mode nth ${NOT(m.neg)}--every ${m.every} --packet ${m.packet}`;
     case 'recent': {
       let s = `-m recent ${NOT(m.neg)}--${m.command}`;
       if (m.seconds) s += ` --seconds ${m.seconds}`;
@@ -730,9 +788,9 @@ function requote(w: string): string {
   return w === '' || /[\s"\\']/.test(w) ? saveString(w) : w;
 }
 
-function natRangeText(t: { ip: number; ipHi: number; port: number; portHi: number }): string {
-  let s = formatIPv4(t.ip);
-  if (t.ipHi !== t.ip) s += '-' + formatIPv4(t.ipHi);
+function natRangeText(t: { mapIps: boolean; ip: number; ipHi: number; port: number; portHi: number }): string {
+  let s = t.mapIps ? formatIPv4(t.ip) : '';
+  if (t.mapIps && t.ipHi !== t.ip) s += '-' + formatIPv4(t.ipHi);
   if (t.port !== 0) s += ':' + t.port + (t.portHi !== t.port ? '-' + t.portHi : '');
   return s;
 }

@@ -62,6 +62,12 @@ export type Match =
   | { kind: 'ctstate'; module: 'conntrack' | 'state'; states: number; neg: boolean }
   /** -m statistic --mode random: probability in the kernel's fixed point (0x80000000 = 1.0). */
   | { kind: 'statistic'; module: 'statistic'; probability: number; neg: boolean }
+  /**
+   * -m statistic --mode nth --every N --packet P: every Nth packet this rule sees matches, the first
+   * being packet P + 1 (xt_statistic.c; the counter is per rule and network namespace, kept in
+   * EvalContext.nth).
+   */
+  | { kind: 'nth'; module: 'statistic'; every: number; packet: number; neg: boolean }
   | {
       kind: 'recent';
       module: 'recent';
@@ -89,15 +95,21 @@ export type Target =
   | { kind: 'return' }
   | { kind: 'jump'; chain: string }
   | { kind: 'goto'; chain: string }
-  /** --to-destination ip[:port]; a range (ip-ip, port-port) keeps its upper ends for rendering. */
-  | { kind: 'dnat'; ip: IPv4; ipHi: IPv4; port: number; portHi: number; random: boolean; persistent: boolean }
-  | { kind: 'snat'; ip: IPv4; ipHi: IPv4; port: number; portHi: number; random: boolean; randomFully: boolean; persistent: boolean }
+  /**
+   * --to-destination [ip[-ip]][:port[-port]]. `mapIps` false: only a port was given (`:8080`), the
+   * address stays (no NF_NAT_RANGE_MAP_IPS); ip and ipHi are then 0. Port 0: the port stays.
+   */
+  | { kind: 'dnat'; mapIps: boolean; ip: IPv4; ipHi: IPv4; port: number; portHi: number; random: boolean; persistent: boolean }
+  | { kind: 'snat'; mapIps: boolean; ip: IPv4; ipHi: IPv4; port: number; portHi: number; random: boolean; randomFully: boolean; persistent: boolean }
   | { kind: 'masquerade'; port: number; portHi: number; random: boolean; randomFully: boolean }
   /** MARK: every form (--set-mark, --or-mark, --and-mark, --xor-mark) is mark = (mark & ~mask) ^ value. */
   | { kind: 'mark'; value: number; mask: number }
   /** Non-terminating logging targets: evaluation continues with the next rule. */
   | { kind: 'log'; name: 'LOG' | 'TRACE'; tokens: string[] }
-  /** A target the simulator does not model: kept verbatim, the rule never matches. */
+  /**
+   * A target the simulator does not model (CT --notrack, CHECKSUM, TPROXY...): kept verbatim and
+   * reported; a packet matching the rule goes on to the next rule, as if the target were absent.
+   */
   | { kind: 'unknown'; name: string; tokens: string[] };
 
 export interface Rule {
@@ -123,7 +135,7 @@ export interface Rule {
   target: Target;
   /** Packet and byte counters from `[pkts:bytes]` in a dump (iptables-save -c), or null. */
   counters: [number, number] | null;
-  /** True when a match module or the target is not modelled: the rule never matches (and is reported). */
+  /** True when a match (module or option) is not modelled: the rule never matches (and is reported). */
   unsupported: boolean;
 }
 

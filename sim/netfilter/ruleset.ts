@@ -62,7 +62,18 @@ export interface Table {
 
 export interface Ruleset {
   readonly tables: ReadonlyMap<TableName, Table>;
+  /**
+   * Kernel tables the model does not evaluate (security: SELinux labels, after filter), by name:
+   * their lines between `*name` and COMMIT as the dump had them, so rendering gives them back.
+   */
+  readonly unmodelledTables?: ReadonlyMap<string, readonly string[]>;
 }
+
+/**
+ * Tables a real iptables-save may print that the model keeps verbatim without evaluating them
+ * (net/ipv4/netfilter/iptable_security.c: SECMARK/CONNSECMARK labelling for SELinux).
+ */
+export const UNMODELLED_TABLE_NAMES: readonly string[] = ['security'];
 
 /** A table with only its built-in chains, policy ACCEPT, as the kernel creates it on first use. */
 export function emptyTable(name: TableName): Table {

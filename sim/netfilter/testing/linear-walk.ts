@@ -9,9 +9,9 @@
  */
 import type { Packet } from '../../net/packet.ts';
 import type { EvalContext, HookResult } from '../context.ts';
-import { traceStep } from '../evaluate.ts';
+import { applyNatTarget, traceStep } from '../evaluate.ts';
 import { ruleMatches } from '../matches.ts';
-import { CT_DNAT, CT_SNAT, type Verdict } from '../rule.ts';
+import type { Verdict } from '../rule.ts';
 import { HOOK_ORDER, type Chain, type Hook, type Ruleset, type Table, type TableName } from '../ruleset.ts';
 
 type Frame = { chain: Chain; next: number };
@@ -90,24 +90,9 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
         res.markChanged = true;
         break;
       case 'dnat':
-        res.dnat = true;
-        res.origDst = p.dst;
-        res.origDport = p.dport;
-        p.dst = tg.ip;
-        if (tg.port !== 0) p.dport = tg.port;
-        ctx.ctState |= CT_DNAT;
-        return 'ACCEPT';
       case 'snat':
-        res.snat = true;
-        res.snatIp = tg.ip;
-        res.snatPort = tg.port;
-        res.randomFully = tg.randomFully;
-        ctx.ctState |= CT_SNAT;
-        return 'ACCEPT';
       case 'masquerade':
-        res.masquerade = true;
-        res.randomFully = tg.randomFully;
-        ctx.ctState |= CT_SNAT;
+        applyNatTarget(tg, p, ctx, res);
         return 'ACCEPT';
       case 'none':
       case 'log':

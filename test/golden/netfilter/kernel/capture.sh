@@ -11,7 +11,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dump="$here/../kube-proxy-legacy.iptables-save"
-N=svcsim-nftrace-node C=svcsim-nftrace-client P=svcsim-nftrace-pods
+# Names carry the pid, so two captures (or another worktree's) never share a namespace.
+N=svcsim-nftrace-node-$$ C=svcsim-nftrace-client-$$ P=svcsim-nftrace-pods-$$
 old_log=$(cat /proc/sys/net/netfilter/nf_log_all_netns)
 log_lines=$(dmesg | wc -l)
 cleanup() {
