@@ -49,8 +49,12 @@ export interface TimeseriesRow {
 /** The unit of a metric's numbers (see the file comment). */
 export type MetricUnit = 'ns' | 'ratio' | 'count' | 'perSecond' | 'bytes' | 'none';
 
-/** Which direction of change is an improvement, for `svcsim compare`. */
-export type Better = 'lower' | 'higher';
+/**
+ * Which direction of change is an improvement, for `svcsim compare`; `none` for an informational
+ * figure (events executed, connections opened, kernel objects, samples counted): a change in it is
+ * shown but is neither a regression nor an improvement.
+ */
+export type Better = 'lower' | 'higher' | 'none';
 
 export interface MetricInfo {
   unit?: MetricUnit;
