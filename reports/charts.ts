@@ -47,9 +47,16 @@ export function chartFileNames(charts: readonly ChartSpec[]): string[] {
 
 /**
  * Checks what can be checked before a run: `x` and `color` name sweep parameters (or `time`), the
- * enumerations are known. `metrics`, when given, are the metric names the runs will produce.
+ * enumerations are known. `metrics` and `series`, when given, are the metric and time-series names the
+ * runs will produce; a chart's `y` must be one of them.
  */
-export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, field = 'charts', metrics?: readonly string[]): void {
+export function checkChartSpecs(
+  charts: readonly ChartSpec[],
+  sweep: Sweep,
+  field = 'charts',
+  metrics?: readonly string[],
+  series?: readonly string[],
+): void {
   const params = Object.keys(sweep);
   charts.forEach((c, i) => {
     const at = `${field}[${i}]`;
@@ -63,7 +70,11 @@ export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, fiel
     }
     if (metrics && c.x !== TIME && !metrics.includes(c.y)) {
       const near = closest(c.y, metrics);
-      throw new InputError(`${at}.y`, 'a metric the runs measure', JSON.stringify(c.y), near ? `did you mean ${near}?` : undefined);
+      throw new InputError(`${at}.y`, 'a metric the runs measure (a column of runs.csv)', JSON.stringify(c.y), near ? `did you mean ${near}?` : undefined);
+    }
+    if (series && c.x === TIME && !series.includes(c.y)) {
+      const near = closest(c.y, series);
+      throw new InputError(`${at}.y`, `a series of timeseries.csv (${series.join(', ')}), since x is time`, JSON.stringify(c.y), near ? `did you mean ${near}?` : undefined);
     }
     if (c.where !== undefined) checkWhere(c.where, sweep, `${at}.where`);
     for (const [k, allowed] of [
