@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../sim/engine/input-error.ts';
-import { buildChartSpec, chartFileNames, checkChartSpecs } from './charts.ts';
+import { buildChartSpec, chartFileNames, checkChartSpecs, renderChart } from './charts.ts';
 import { summarizePoints } from './summarize.ts';
 import { fixtureInput } from './testing/fixture.ts';
 import type { ChartSpec } from './types.ts';
@@ -77,4 +77,28 @@ test('where: a chart of a selection draws only its points, labels by what still 
     () => checkChartSpecs([{ title: 'a', x: 'services', y: 'm', where: { mdoe: 'ipvs' } }], input.meta.sweep),
     (e: unknown) => e instanceof InputError && e.message === 'charts[0].where.mdoe: expected a sweep parameter (mode, services), found "mdoe" (did you mean mode?)',
   );
+});
+
+/** The tick labels of the x axis in a rendered SVG (vega writes each as a <text> in the axis group). */
+function xAxisLabels(svg: string): string[] {
+  const start = svg.indexOf('aria-label="X-axis');
+  assert.ok(start >= 0);
+  const axis = svg.slice(start, svg.indexOf('aria-label="Y-axis', start));
+  return [...axis.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+}
+
+test('a log x axis labels every swept value, the last included (vega alone dropped 1000 next to 900)', async () => {
+  const chart: ChartSpec = { title: 'p99', x: 'services', y: 'firstPacketLatency.p99', color: 'mode', xScale: 'log', yScale: 'log' };
+  const s = spec(chart);
+  assert.deepEqual(s.layer[0].encoding.x.axis.values, [100, 1000]);
+  const svg = (await renderChart(s as never)).svg;
+  const labels = xAxisLabels(svg);
+  assert.ok(labels.includes('100') && labels.includes('1,000'), labels.join(' | '));
+  // Wider sweeps, as rule-scaling's: 100 .. 50,000, every value labelled once.
+  const wide = fixtureInput();
+  const services = [100, 1000, 5000, 10000, 20000, 50000];
+  wide.runs = services.flatMap((n) => wide.runs.filter((r) => r.point.services === 100).map((r) => ({ ...r, point: { ...r.point, services: n } })));
+  const w = summarizePoints(wide.runs, { ...wide.meta.sweep, services });
+  const wideLabels = xAxisLabels((await renderChart(spec(chart, { ...data, points: w.points, sweep: { ...data.sweep, services } }) as never)).svg);
+  assert.deepEqual(wideLabels.filter((l) => /^[\d,]+$/.test(l)), ['100', '1,000', '5,000', '10,000', '20,000', '50,000']);
 });

@@ -255,6 +255,13 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   if (xQuantitative) {
     const xSymlog = data.some((d) => typeof d.x === 'number' && d.x <= 0);
     x.scale = chart.xScale === 'log' ? { type: xSymlog ? 'symlog' : 'log' } : { type: 'linear', zero: false };
+    // On a log axis vega ticks every 1-9 x 10^k and its greedy overlap removal then drops the label
+    // of the last sweep value (1000 collides with 900 and goes). A sweep chart's x values are the
+    // few the study ran: tick and label exactly those, every one of them.
+    if (chart.xScale === 'log' && !overTime) {
+      const values = [...new Set(data.map((d) => d.x as number))].sort((a, b) => a - b);
+      x.axis = { values, format: ',~g', labelOverlap: false, grid: true };
+    }
   }
   else {
     x.sort = xValues.map(String);
