@@ -347,6 +347,19 @@ const trafficSchema = z
       exponential: { mean: '100ms' },
     }),
     connectTimeout: duration('Client connect timeout: a connection with no answer in this time ends as `timeout`. Default 1s.').prefault('1s'),
+    // How TCP connections end, for the conntrack states kube-proxy's timeouts govern
+    // (--conntrack-tcp-timeout-close-wait, --conntrack-tcp-timeout-established).
+    halfClosedFraction: fraction(
+      'TCP: share of connections the server closes first while the client application never closes its end (a pooled or leaked socket): the client kernel ACKs the FIN and the conntrack entry waits in CLOSE_WAIT for nf_conntrack_tcp_timeout_close_wait (kube-proxy: proxy.conntrack.tcpCloseWaitTimeout). Default 0.',
+    ).default(0),
+    leftOpenFraction: fraction(
+      'TCP: share of connections never closed: after the last answer both ends fall silent (an idle connection a client leaked, a peer gone without FIN or RST), so the entry stays ESTABLISHED for nf_conntrack_tcp_timeout_established (kube-proxy: proxy.conntrack.tcpEstablishedTimeout). Default 0.',
+    ).default(0),
+  })
+  .superRefine((t, ctx) => {
+    if (t.halfClosedFraction + t.leftOpenFraction > 1) {
+      ctx.addIssue({ code: 'custom', path: ['leftOpenFraction'], input: t.leftOpenFraction, message: issueText({ expected: 'halfClosedFraction + leftOpenFraction at most 1 (the rest close cleanly)' }) });
+    }
   })
   .describe('Client traffic to the Services\' ClusterIPs.');
 
