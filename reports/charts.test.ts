@@ -102,3 +102,17 @@ test('a log x axis labels every swept value, the last included (vega alone dropp
   const wideLabels = xAxisLabels((await renderChart(spec(chart, { ...data, points: w.points, sweep: { ...data.sweep, services } }) as never)).svg);
   assert.deepEqual(wideLabels.filter((l) => /^[\d,]+$/.test(l)), ['100', '1,000', '5,000', '10,000', '20,000', '50,000']);
 });
+
+test('a chart of several metrics (drops by reason) draws each as its own series, named in the legend and the axis', () => {
+  const chart: ChartSpec = { title: 'by reason', x: 'services', y: ['firstPacketLatency.p50', 'firstPacketLatency.p99'], color: 'mode' };
+  const s = spec(chart);
+  const series = [...new Set((s.data.values as Json[]).map((v) => v.series))];
+  assert.deepEqual(series.slice(0, 2), ['firstPacketLatency.p50, iptables', 'firstPacketLatency.p50, nftables']);
+  assert.equal(series.length, 6);
+  assert.equal(s.layer[0].encoding.y.title, 'firstPacketLatency.* (µs)');
+  assert.equal(s.layer[0].encoding.color.title, 'metric, mode');
+  assert.throws(
+    () => checkChartSpecs([{ ...chart, y: ['firstPacketLatency.p99', 'drops.tabel_full'] }], input.meta.sweep, 'charts', ['firstPacketLatency.p99', 'drops.table_full']),
+    (e: unknown) => e instanceof InputError && e.message === 'charts[0].y[1]: expected a metric the runs measure (a column of runs.csv), found "drops.tabel_full" (did you mean drops.table_full?)',
+  );
+});

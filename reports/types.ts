@@ -74,7 +74,11 @@ export interface MetricInfo {
 export interface ChartSpec {
   title: string;
   x: string;
-  y: string;
+  /**
+   * The metric drawn (a series name when x is `time`), or several of one unit, each its own series
+   * labelled by its name: `[drops.conntrack_table_full, drops.conntrack_insert_failed]` (drops by reason).
+   */
+  y: string | string[];
   color?: string;
   xScale?: 'log' | 'linear';
   yScale?: 'log' | 'linear';

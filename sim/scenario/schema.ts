@@ -405,7 +405,9 @@ const chartSchema = z
   .strictObject({
     title: z.string().min(1).describe('Chart title; also names the chart file.'),
     x: z.string().min(1).describe('Sweep parameter on the x axis, or `time` for a time series over simulated seconds.'),
-    y: z.string().min(1).describe('Metric on the y axis, e.g. firstPacketLatency.p99 (a series name when x is `time`).'),
+    y: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .describe('Metric on the y axis, e.g. firstPacketLatency.p99 (a series name when x is `time`), or a list of metrics of one unit drawn as one series each, e.g. drops by reason.'),
     color: z.string().min(1).optional().describe('Sweep parameter that splits the lines.'),
     xScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
     yScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
