@@ -116,3 +116,12 @@ test('a chart of several metrics (drops by reason) draws each as its own series,
     (e: unknown) => e instanceof InputError && e.message === 'charts[0].y[1]: expected a metric the runs measure (a column of runs.csv), found "drops.tabel_full" (did you mean drops.table_full?)',
   );
 });
+
+test('labels name only the parameters that vary among the points drawn (exclude: can fix one the grid varies)', () => {
+  const only = fixtureInput();
+  only.runs = only.runs.filter((r) => r.point.mode === 'iptables');
+  const o = summarizePoints(only.runs, only.meta.sweep);
+  const s = spec({ title: 'p99', x: 'services', y: 'firstPacketLatency.p99' }, { ...data, points: o.points });
+  assert.deepEqual([...new Set((s.data.values as Json[]).map((v) => v.series))], ['']);
+  assert.equal(s.layer[0].encoding.color, undefined);
+});

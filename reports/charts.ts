@@ -181,14 +181,26 @@ export function whereText(chart: ChartSpec): string {
     .join(', ');
 }
 
-function varyingParams(sweep: Sweep): string[] {
-  return Object.entries(sweep)
-    .filter(([, v]) => v.length > 1)
-    .map(([k]) => k);
+/**
+ * The parameters that take more than one value among the points a chart draws. Not the sweep's
+ * lists: with `exclude:` a parameter can vary in the grid yet be fixed among the selected points, and
+ * naming it in every label only crowds the legend.
+ */
+function varyingParams(chart: ChartSpec, sweep: Sweep, points: readonly SweepPoint[]): string[] {
+  const seen = new Map<string, Set<string>>();
+  for (const p of points) {
+    if (!selected(p, chart)) continue;
+    for (const n of Object.keys(sweep)) {
+      let s = seen.get(n);
+      if (!s) seen.set(n, (s = new Set()));
+      s.add(String(p[n]));
+    }
+  }
+  return Object.keys(sweep).filter((n) => (seen.get(n)?.size ?? 0) > 1);
 }
 
 function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Sweep): ChartDatum[] {
-  const varying = varyingParams(chartSweep(chart, sweep));
+  const varying = varyingParams(chart, sweep, points.map((p) => p.point));
   const data: ChartDatum[] = [];
   for (const metric of chartMetrics(chart)) {
     for (const p of points) {
@@ -204,7 +216,7 @@ function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Swe
 }
 
 function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep): ChartDatum[] {
-  const varying = varyingParams(chartSweep(chart, sweep));
+  const varying = varyingParams(chart, sweep, rows.filter((r) => r.series === chartMetrics(chart)[0]).map((r) => r.point));
   const data: ChartDatum[] = [];
   for (const metric of chartMetrics(chart)) {
     const { names, groups } = groupByPoint(
@@ -308,7 +320,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   const seriesNames = [...new Set(data.map((d) => d.series))];
   const hasSeries = seriesNames.length > 1 || (seriesNames.length === 1 && seriesNames[0] !== '');
   // The legend's title names what the labels are made of: the color parameter, then the others that vary.
-  const labelParts = [...(chartMetrics(chart).length > 1 ? ['metric'] : []), ...(chart.color !== undefined ? [chart.color] : []), ...varyingParams(chartSweep(chart, input.sweep)).filter((n) => n !== chart.x && n !== chart.color)];
+  const labelParts = [...(chartMetrics(chart).length > 1 ? ['metric'] : []), ...(chart.color !== undefined ? [chart.color] : []), ...varyingParams(chart, input.sweep, overTime ? (input.timeseries ?? []).map((r) => r.point) : input.points.map((p) => p.point)).filter((n) => n !== chart.x && n !== chart.color)];
   const legendTitle = labelParts.length > 0 ? labelParts.join(', ') : 'series';
   const color = hasSeries ? { field: 'series', type: 'nominal', title: legendTitle, sort: seriesNames } : undefined;
   const encoding: Record<string, unknown> = { x, y };
@@ -343,7 +355,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     // The band's fill legend is hidden; without independent legends vega-lite merges it with the
     // lines' legend and the hidden one wins, leaving no legend at all.
     ...(withBars && overTime && color ? { resolve: { legend: { fill: 'independent', color: 'independent' } } } : {}),
-    config: { font: 'DejaVu Sans', legend: { labelLimit: 320 } },
+    config: { font: 'DejaVu Sans', legend: { labelLimit: 320, titleLimit: 320 } },
   };
   return { spec: spec as unknown as TopLevelSpec };
 }

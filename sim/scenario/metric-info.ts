@@ -23,6 +23,7 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   affinity: { unit: 'count', better: 'none', description: 'ClientIP session affinity: new connections sent to a remembered endpoint (hits) or chosen afresh (misses)' },
   conntrack: { unit: 'count', description: 'conntrack table, per node' },
   'conntrack.occupancy.peak': { unit: 'ratio', better: 'none', description: 'peak entries / nf_conntrack_max' },
+  'conntrack.occupancy.end': { unit: 'ratio', better: 'none', description: 'entries at the end of the run / nf_conntrack_max (fullest node)' },
   sim: { unit: 'count', better: 'none', description: 'simulator figures (events executed)' },
   watchDelivery: { unit: 'ns', description: 'EndpointSlice commit to its delivery to a node\'s kube-proxy watch, per event and node (runs with churn)' },
   'watchDelivery.count': { unit: 'count', description: 'EndpointSlice watch events delivered to kube-proxies after warm-up' },

@@ -33,6 +33,8 @@ function alwaysWritten(): string[] {
     'conntrack.entries.peak',
     'conntrack.entries.mean',
     'conntrack.occupancy.peak',
+    'conntrack.entries.end',
+    'conntrack.occupancy.end',
     'conntrack.drops',
     'conntrack.earlyDrops',
     'conntrack.insertFailed',
