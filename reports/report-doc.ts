@@ -49,7 +49,7 @@ function plural(n: number, word: string): string {
 
 export function runCounts(model: ReportModel): { expected: number; finished: number } {
   return {
-    expected: gridPoints(model.meta.sweep).length * model.meta.replications,
+    expected: (gridPoints(model.meta.sweep).length - (model.meta.excluded ?? 0)) * model.meta.replications,
     finished: model.points.reduce((a, p) => a + p.runs, 0),
   };
 }
@@ -62,7 +62,13 @@ function setup(model: ReportModel): Block[] {
   if (sweep.length === 0) items.push('Sweep: none (one point).');
   else {
     for (const [name, values] of sweep) items.push(`${name}: ${values.join(', ')}`);
-    items.push(`${plural(gridPoints(meta.sweep).length, 'sweep point')} (every combination of the values above).`);
+    const grid = gridPoints(meta.sweep).length;
+    const excluded = meta.excluded ?? 0;
+    items.push(
+      excluded > 0
+        ? `${plural(grid - excluded, 'sweep point')} (every combination of the values above, less ${excluded} skipped by \`exclude:\`).`
+        : `${plural(grid, 'sweep point')} (every combination of the values above).`,
+    );
   }
   items.push(
     `${plural(meta.replications, 'replication')} per point, each with its own random streams derived from master seed ${meta.seed}.`,

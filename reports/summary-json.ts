@@ -95,7 +95,7 @@ export function buildSummaryDoc(
     seed: meta.seed,
     replications: meta.replications,
     partial: meta.partial,
-    runs: { expected: gridPoints(meta.sweep).length * meta.replications, finished: points.reduce((a, p) => a + p.runs, 0) },
+    runs: { expected: (gridPoints(meta.sweep).length - (meta.excluded ?? 0)) * meta.replications, finished: points.reduce((a, p) => a + p.runs, 0) },
     sweep,
     metrics,
     points: points.map((p) => {

@@ -106,6 +106,8 @@ export interface ScenarioMeta {
   replications: number;
   /** Sweep parameters in the order the scenario declares them, each with its values in order. */
   sweep: Record<string, ParamValue[]>;
+  /** Grid points the scenario's `exclude:` skips (they are not run, and not missing). Default 0. */
+  excluded?: number;
   /**
    * The lists of the scenario file's sweep that --quick or --set replaced, as the file writes them:
    * an `expect:` line selecting only values left out of `sweep` is not checked in this run.

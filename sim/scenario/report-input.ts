@@ -30,6 +30,7 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       seed: loaded.seed,
       replications: loaded.replications,
       sweep,
+      excluded: loaded.excluded,
       ...declaredSweep(loaded),
       charts: first.charts.map(reportChart),
       expectations: first.expect,
