@@ -1,3 +1,4 @@
+import type { FindingSpec } from './findings.ts';
 /**
  * The input of reports/: result rows and a description of the study. reports/ knows nothing of the
  * simulator's internals; the scenario runner turns what its runs measured into these rows and calls
@@ -116,6 +117,8 @@ export interface ScenarioMeta {
   charts: ChartSpec[];
   /** The `expect:` lines as written; parsed by reports/expectations.ts. */
   expectations: string[];
+  /** The study's `answer:` findings (reports/findings.ts): its questions, answered from the figures. */
+  findings?: FindingSpec[];
   /** True when the run was interrupted: the outputs hold only the runs that finished. */
   partial: boolean;
   /** Units and direction of metrics, by full name (`firstPacketLatency.p99`) or base name (`firstPacketLatency`). */

@@ -80,3 +80,13 @@ test('every shipped study passes the checks, full and --quick', () => {
     for (const quick of [false, true]) precheckStudy(loadScenario(join(dir, f), { quick }));
   }
 });
+
+test('answer: findings name sweep parameters and metrics the runs write, checked before any run', () => {
+  const ok = STUDY + `answer:
+  - { say: Which mode is fastest, rank: { y: firstPacketLatency.p99, by: mode, where: { minSyncPeriod: 1s } } }
+  - { say: When does it drop, first: { x: minSyncPeriod, when: "mode=iptables:failedConnections.rate > 0" } }
+`;
+  precheckStudy(loadScenarioText(ok, 'case.yaml'));
+  fails(ok.replace('by: mode', 'by: mod'), 'case.yaml:12:74: answer[0].rank.by: expected a sweep parameter (mode, minSyncPeriod), found "mod" (did you mean mode?)');
+  fails(ok.replace('failedConnections.rate > 0', 'failedConection.rate > 0'), 'case.yaml:13:64: answer[1].first.when, column 15 of the text: expected a metric the runs measure, found "failedConection.rate" (did you mean failedConnections.rate?)');
+});

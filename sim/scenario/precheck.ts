@@ -1,11 +1,12 @@
 import { checkChartSpecs } from '../../reports/charts.ts';
+import { checkFindings } from '../../reports/findings.ts';
 import { parseExpectations } from '../../reports/expectations.ts';
 import type { ChartSpec } from '../../reports/types.ts';
 import { InputError, isInputError } from '../engine/input-error.ts';
 import type { LoadedScenario } from './load.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
-import { declaredSweep, reportSweep } from './report-input.ts';
+import { declaredSweep, reportFindings as toReportInputFindings, reportSweep } from './report-input.ts';
 import { MODEL_SERIES, modelMetricNames } from './model/metric-names.ts';
 
 /**
@@ -27,9 +28,12 @@ export function precheckStudy(loaded: LoadedScenario): void {
   try {
     checkChartSpecs(first.charts as ChartSpec[], sweep, 'charts', metrics, MODEL_SERIES);
     checkChartSelections(loaded);
+    checkFindings(toReportInputFindings(loaded), sweep, metrics, declaredSweep(loaded).declaredSweep);
   } catch (e) {
-    if (!isInputError(e) || !/^charts\[\d+\]/.test(e.where)) throw e;
-    throw new InputError(loaded.placeOf(parseFieldPath(e.where, e.where)), e.expected, e.found, e.hint);
+    if (!isInputError(e) || !/^(charts|answer)\[\d+\]/.test(e.where)) throw e;
+    // A condition's column within its text (answer[i].first.when) stays after the place.
+    const [, field, column] = /^(.*?)((?:, column \d+.*)?)$/.exec(e.where)!;
+    throw new InputError(`${loaded.placeOf(parseFieldPath(field!, field!))}${column}`, e.expected, e.found, e.hint);
   }
 }
 

@@ -423,6 +423,39 @@ const chartSchema = z
       .describe('Only the sweep points whose parameters take these values (a value or a list per parameter), e.g. { churn: pod-kill, minSyncPeriod: 1s }. Default: every point.'),
   })
   .describe('A chart of the results.');
+const selectionSchema = z.record(z.string(), z.union([sweepValue, z.array(sweepValue).min(1)]));
+
+/** One question of the study answered from the figures (reports/findings.ts). */
+const findingSchema = z
+  .strictObject({
+    say: z.string().min(1).describe('What is asked, as the answer\'s lead: "Where the table starts to drop".'),
+    first: z
+      .strictObject({
+        x: z.string().min(1).describe('Sweep parameter walked in its declared order.'),
+        when: z.string().min(1).describe('The condition, as an expect: line (optional selector): "unclosed=0:conntrack.occupancy.peak >= 99%".'),
+        by: z.string().min(1).optional().describe('Sweep parameter answered value by value.'),
+      })
+      .optional()
+      .describe('The first value of x where the condition holds (every point there), per value of by.'),
+    ratio: z
+      .strictObject({
+        y: z.string().min(1).describe('Metric.'),
+        of: selectionSchema.describe('Selection whose mean is divided, e.g. { mode: iptables, services: 1000 }.'),
+        to: selectionSchema.describe('Selection divided by.'),
+      })
+      .optional()
+      .describe('One selection\'s mean over another\'s, and whether their 95% intervals overlap.'),
+    rank: z
+      .strictObject({
+        y: z.string().min(1).describe('Metric.'),
+        by: z.string().min(1).describe('Sweep parameter whose values are ranked.'),
+        where: selectionSchema.optional().describe('Points to rank at, e.g. { services: 1000 }.'),
+      })
+      .optional()
+      .describe('The values of by, lowest mean first.'),
+  })
+  .describe('A question answered from the figures: exactly one of first, ratio, rank.');
+
 const sweepSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.array(sweepValue).min(1))
   .describe('Parameters and their values; runs cover every combination. Reference a parameter in any field as "${name}" (a whole-field reference keeps the value\'s type).');
@@ -477,6 +510,10 @@ export const scenarioSchema = z
       .array(z.string().min(1))
       .default([])
       .describe('Checks after the run, e.g. "nftables.firstPacketLatency.p99 < 100us"; a failure exits 1.'),
+    answer: z
+      .array(findingSchema)
+      .default([])
+      .describe('The study\'s questions, each answered in the report from the figures (first, ratio, rank).'),
     sweep: sweepSchema.default({}),
     exclude: excludeSchema.default([]),
     quick: quickSchema.optional(),
