@@ -1,4 +1,4 @@
-import { chartDatums, TIME, whereText, type ChartData, type ChartDatum } from './charts.ts';
+import { chartDatums, chartMetrics, chartYLabel, TIME, whereText, type ChartData, type ChartDatum } from './charts.ts';
 import type { ExpectationResult } from './expectations.ts';
 import { formatValue, metricInfo, significant } from './units.ts';
 import type { ChartSpec, MetricUnit, ParamValue } from './types.ts';
@@ -163,10 +163,10 @@ export function answerFromCharts(charts: readonly ChartSpec[], input: ChartData)
   for (const chart of charts) {
     const data = withColorName(chartDatums(chart, input), chart);
     if (data.length === 0) continue;
-    const unit = metricInfo(chart.y, input.metrics).unit;
+    const unit = metricInfo(chartMetrics(chart)[0]!, input.metrics).unit;
     const text = chart.x === TIME ? timeSentence(data, unit) : sweepSentence(chart, data, input.sweep[chart.x] ?? [], unit);
     const where = whereText(chart);
-    if (text !== '') out.push(`${chart.title} (${chart.y}${chart.x === TIME ? ' over time' : ''}${where ? `; ${where}` : ''}): ${text}.`);
+    if (text !== '') out.push(`${chart.title} (${chartYLabel(chart)}${chart.x === TIME ? ' over time' : ''}${where ? `; ${where}` : ''}): ${text}.`);
   }
   return out;
 }

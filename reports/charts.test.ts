@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../sim/engine/input-error.ts';
-import { buildChartSpec, chartFileNames, checkChartSpecs } from './charts.ts';
+import { buildChartSpec, chartFileNames, checkChartSpecs, renderChart } from './charts.ts';
 import { summarizePoints } from './summarize.ts';
 import { fixtureInput } from './testing/fixture.ts';
 import type { ChartSpec } from './types.ts';
@@ -77,4 +77,51 @@ test('where: a chart of a selection draws only its points, labels by what still 
     () => checkChartSpecs([{ title: 'a', x: 'services', y: 'm', where: { mdoe: 'ipvs' } }], input.meta.sweep),
     (e: unknown) => e instanceof InputError && e.message === 'charts[0].where.mdoe: expected a sweep parameter (mode, services), found "mdoe" (did you mean mode?)',
   );
+});
+
+/** The tick labels of the x axis in a rendered SVG (vega writes each as a <text> in the axis group). */
+function xAxisLabels(svg: string): string[] {
+  const start = svg.indexOf('aria-label="X-axis');
+  assert.ok(start >= 0);
+  const axis = svg.slice(start, svg.indexOf('aria-label="Y-axis', start));
+  return [...axis.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+}
+
+test('a log x axis labels every swept value, the last included (vega alone dropped 1000 next to 900)', async () => {
+  const chart: ChartSpec = { title: 'p99', x: 'services', y: 'firstPacketLatency.p99', color: 'mode', xScale: 'log', yScale: 'log' };
+  const s = spec(chart);
+  assert.deepEqual(s.layer[0].encoding.x.axis.values, [100, 1000]);
+  const svg = (await renderChart(s as never)).svg;
+  const labels = xAxisLabels(svg);
+  assert.ok(labels.includes('100') && labels.includes('1,000'), labels.join(' | '));
+  // Wider sweeps, as rule-scaling's: 100 .. 50,000, every value labelled once.
+  const wide = fixtureInput();
+  const services = [100, 1000, 5000, 10000, 20000, 50000];
+  wide.runs = services.flatMap((n) => wide.runs.filter((r) => r.point.services === 100).map((r) => ({ ...r, point: { ...r.point, services: n } })));
+  const w = summarizePoints(wide.runs, { ...wide.meta.sweep, services });
+  const wideLabels = xAxisLabels((await renderChart(spec(chart, { ...data, points: w.points, sweep: { ...data.sweep, services } }) as never)).svg);
+  assert.deepEqual(wideLabels.filter((l) => /^[\d,]+$/.test(l)), ['100', '1,000', '5,000', '10,000', '20,000', '50,000']);
+});
+
+test('a chart of several metrics (drops by reason) draws each as its own series, named in the legend and the axis', () => {
+  const chart: ChartSpec = { title: 'by reason', x: 'services', y: ['firstPacketLatency.p50', 'firstPacketLatency.p99'], color: 'mode' };
+  const s = spec(chart);
+  const series = [...new Set((s.data.values as Json[]).map((v) => v.series))];
+  assert.deepEqual(series.slice(0, 2), ['firstPacketLatency.p50, iptables', 'firstPacketLatency.p50, nftables']);
+  assert.equal(series.length, 6);
+  assert.equal(s.layer[0].encoding.y.title, 'firstPacketLatency.* (µs)');
+  assert.equal(s.layer[0].encoding.color.title, 'metric, mode');
+  assert.throws(
+    () => checkChartSpecs([{ ...chart, y: ['firstPacketLatency.p99', 'drops.tabel_full'] }], input.meta.sweep, 'charts', ['firstPacketLatency.p99', 'drops.table_full']),
+    (e: unknown) => e instanceof InputError && e.message === 'charts[0].y[1]: expected a metric the runs measure (a column of runs.csv), found "drops.tabel_full" (did you mean drops.table_full?)',
+  );
+});
+
+test('labels name only the parameters that vary among the points drawn (exclude: can fix one the grid varies)', () => {
+  const only = fixtureInput();
+  only.runs = only.runs.filter((r) => r.point.mode === 'iptables');
+  const o = summarizePoints(only.runs, only.meta.sweep);
+  const s = spec({ title: 'p99', x: 'services', y: 'firstPacketLatency.p99' }, { ...data, points: o.points });
+  assert.deepEqual([...new Set((s.data.values as Json[]).map((v) => v.series))], ['']);
+  assert.equal(s.layer[0].encoding.color, undefined);
 });

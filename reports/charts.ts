@@ -19,6 +19,24 @@ export { renderChart, type RenderedChart } from './render.ts';
 /** The x of a chart of a time series. */
 export const TIME = 'time';
 
+/** The metrics a chart draws: its `y`, or each of its list. */
+export function chartMetrics(chart: Pick<ChartSpec, 'y'>): string[] {
+  return Array.isArray(chart.y) ? chart.y : [chart.y];
+}
+
+/**
+ * What the y axis shows, in titles and sentences: the metric, or for a list the names' shared dotted
+ * prefix with `*` (`drops.*`), or the names joined.
+ */
+export function chartYLabel(chart: Pick<ChartSpec, 'y'>): string {
+  const ms = chartMetrics(chart);
+  if (ms.length === 1) return ms[0]!;
+  const parts = ms.map((m) => m.split('.'));
+  const shared: string[] = [];
+  for (let i = 0; parts.every((p) => p.length > i + 1 && p[i] === parts[0]![i]); i++) shared.push(parts[0]![i]!);
+  return shared.length > 0 ? `${shared.join('.')}.*` : ms.join(', ');
+}
+
 export const CHART_WIDTH = 480;
 export const CHART_HEIGHT = 300;
 
@@ -47,9 +65,16 @@ export function chartFileNames(charts: readonly ChartSpec[]): string[] {
 
 /**
  * Checks what can be checked before a run: `x` and `color` name sweep parameters (or `time`), the
- * enumerations are known. `metrics`, when given, are the metric names the runs will produce.
+ * enumerations are known. `metrics` and `series`, when given, are the metric and time-series names the
+ * runs will produce; a chart's `y` must be one of them.
  */
-export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, field = 'charts', metrics?: readonly string[]): void {
+export function checkChartSpecs(
+  charts: readonly ChartSpec[],
+  sweep: Sweep,
+  field = 'charts',
+  metrics?: readonly string[],
+  series?: readonly string[],
+): void {
   const params = Object.keys(sweep);
   charts.forEach((c, i) => {
     const at = `${field}[${i}]`;
@@ -61,10 +86,17 @@ export function checkChartSpecs(charts: readonly ChartSpec[], sweep: Sweep, fiel
     if (c.color !== undefined && (!params.includes(c.color) || c.color === c.x)) {
       throw new InputError(`${at}.color`, `a sweep parameter other than x (${params.filter((p) => p !== c.x).join(', ') || 'none'})`, JSON.stringify(c.color));
     }
-    if (metrics && c.x !== TIME && !metrics.includes(c.y)) {
-      const near = closest(c.y, metrics);
-      throw new InputError(`${at}.y`, 'a metric the runs measure', JSON.stringify(c.y), near ? `did you mean ${near}?` : undefined);
-    }
+    chartMetrics(c).forEach((y, j) => {
+      const field = Array.isArray(c.y) ? `${at}.y[${j}]` : `${at}.y`;
+      if (metrics && c.x !== TIME && !metrics.includes(y)) {
+        const near = closest(y, metrics);
+        throw new InputError(field, 'a metric the runs measure (a column of runs.csv)', JSON.stringify(y), near ? `did you mean ${near}?` : undefined);
+      }
+      if (series && c.x === TIME && !series.includes(y)) {
+        const near = closest(y, series);
+        throw new InputError(field, `a series of timeseries.csv (${series.join(', ')}), since x is time`, JSON.stringify(y), near ? `did you mean ${near}?` : undefined);
+      }
+    });
     if (c.where !== undefined) checkWhere(c.where, sweep, `${at}.where`);
     for (const [k, allowed] of [
       ['xScale', ['log', 'linear']],
@@ -105,9 +137,13 @@ export interface ChartDatum {
   hi: number;
 }
 
-/** Label of the line a point belongs to: the color value, then other varying parameters. */
-function seriesLabel(point: SweepPoint, chart: ChartSpec, varying: readonly string[]): string {
+/**
+ * Label of the line a point belongs to: the metric when the chart draws several, then the color
+ * value, then other varying parameters.
+ */
+function seriesLabel(point: SweepPoint, chart: ChartSpec, varying: readonly string[], metric: string): string {
   const parts: string[] = [];
+  if (Array.isArray(chart.y) && chart.y.length > 1) parts.push(metric);
   if (chart.color !== undefined && point[chart.color] !== undefined) parts.push(String(point[chart.color]));
   for (const n of varying) if (n !== chart.x && n !== chart.color && point[n] !== undefined) parts.push(`${n}=${point[n]}`);
   return parts.join(', ');
@@ -145,46 +181,62 @@ export function whereText(chart: ChartSpec): string {
     .join(', ');
 }
 
-function varyingParams(sweep: Sweep): string[] {
-  return Object.entries(sweep)
-    .filter(([, v]) => v.length > 1)
-    .map(([k]) => k);
+/**
+ * The parameters that take more than one value among the points a chart draws. Not the sweep's
+ * lists: with `exclude:` a parameter can vary in the grid yet be fixed among the selected points, and
+ * naming it in every label only crowds the legend.
+ */
+function varyingParams(chart: ChartSpec, sweep: Sweep, points: readonly SweepPoint[]): string[] {
+  const seen = new Map<string, Set<string>>();
+  for (const p of points) {
+    if (!selected(p, chart)) continue;
+    for (const n of Object.keys(sweep)) {
+      let s = seen.get(n);
+      if (!s) seen.set(n, (s = new Set()));
+      s.add(String(p[n]));
+    }
+  }
+  return Object.keys(sweep).filter((n) => (seen.get(n)?.size ?? 0) > 1);
 }
 
 function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Sweep): ChartDatum[] {
-  const varying = varyingParams(chartSweep(chart, sweep));
+  const varying = varyingParams(chart, sweep, points.map((p) => p.point));
   const data: ChartDatum[] = [];
-  for (const p of points) {
-    if (!selected(p.point, chart)) continue;
-    const s = p.metrics[chart.y];
-    const x = p.point[chart.x];
-    if (!s || x === undefined || Number.isNaN(s.mean)) continue;
-    const ci = Number.isFinite(s.ci95Low);
-    data.push({ x, series: seriesLabel(p.point, chart, varying), y: s.mean, lo: ci ? s.ci95Low : s.mean, hi: ci ? s.ci95High : s.mean });
+  for (const metric of chartMetrics(chart)) {
+    for (const p of points) {
+      if (!selected(p.point, chart)) continue;
+      const s = p.metrics[metric];
+      const x = p.point[chart.x];
+      if (!s || x === undefined || Number.isNaN(s.mean)) continue;
+      const ci = Number.isFinite(s.ci95Low);
+      data.push({ x, series: seriesLabel(p.point, chart, varying, metric), y: s.mean, lo: ci ? s.ci95Low : s.mean, hi: ci ? s.ci95High : s.mean });
+    }
   }
   return data;
 }
 
 function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep): ChartDatum[] {
-  const varying = varyingParams(chartSweep(chart, sweep));
-  const { names, groups } = groupByPoint(
-    rows.filter((r) => r.series === chart.y && selected(r.point, chart)),
-    sweep,
-  );
+  const varying = varyingParams(chart, sweep, rows.filter((r) => r.series === chartMetrics(chart)[0]).map((r) => r.point));
   const data: ChartDatum[] = [];
-  for (const g of groups) {
-    const byT = new Map<number, number[]>();
-    for (const r of g.rows) {
-      let vs = byT.get(r.t);
-      if (!vs) byT.set(r.t, (vs = []));
-      vs.push(r.value);
-    }
-    const series = seriesLabel(g.point, chart, varying) || pointKey(g.point, names);
-    for (const t of [...byT.keys()].sort((a, b) => a - b)) {
-      const s = summarizeReplications(byT.get(t)!);
-      if (Number.isNaN(s.mean)) continue;
-      const ci = Number.isFinite(s.ci95Low);
-      data.push({ x: t, series, y: s.mean, lo: ci ? s.ci95Low : s.mean, hi: ci ? s.ci95High : s.mean });
+  for (const metric of chartMetrics(chart)) {
+    const { names, groups } = groupByPoint(
+      rows.filter((r) => r.series === metric && selected(r.point, chart)),
+      sweep,
+    );
+    for (const g of groups) {
+      const byT = new Map<number, number[]>();
+      for (const r of g.rows) {
+        let vs = byT.get(r.t);
+        if (!vs) byT.set(r.t, (vs = []));
+        vs.push(r.value);
+      }
+      const series = seriesLabel(g.point, chart, varying, metric) || pointKey(g.point, names);
+      for (const t of [...byT.keys()].sort((a, b) => a - b)) {
+        const s = summarizeReplications(byT.get(t)!);
+        if (Number.isNaN(s.mean)) continue;
+        const ci = Number.isFinite(s.ci95Low);
+        data.push({ x: t, series, y: s.mean, lo: ci ? s.ci95Low : s.mean, hi: ci ? s.ci95High : s.mean });
+      }
     }
   }
   return data;
@@ -214,10 +266,11 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   const raw = chartDatums(chart, input);
   if (raw.length === 0) {
     const among = chart.where ? ` among the points where ${whereText(chart)}` : '';
-    return { missing: overTime ? `no time series named ${chart.y}${among}` : `no point measured ${chart.y}${among}` };
+    const y = chartYLabel(chart);
+    return { missing: overTime ? `no time series named ${y}${among}` : `no point measured ${y}${among}` };
   }
 
-  const unit = metricInfo(chart.y, input.metrics).unit;
+  const unit = metricInfo(chartMetrics(chart)[0]!, input.metrics).unit;
   const magnitude = Math.max(...raw.map((d) => Math.max(Math.abs(d.y), Math.abs(d.hi))));
   const scale = displayScale(unit, magnitude);
   // A log axis cannot place zero or a negative value; a study with one (0 Services, a mode with no
@@ -244,6 +297,13 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   if (xQuantitative) {
     const xSymlog = data.some((d) => typeof d.x === 'number' && d.x <= 0);
     x.scale = chart.xScale === 'log' ? { type: xSymlog ? 'symlog' : 'log' } : { type: 'linear', zero: false };
+    // On a log axis vega ticks every 1-9 x 10^k and its greedy overlap removal then drops the label
+    // of the last sweep value (1000 collides with 900 and goes). A sweep chart's x values are the
+    // few the study ran: tick and label exactly those, every one of them.
+    if (chart.xScale === 'log' && !overTime) {
+      const values = [...new Set(data.map((d) => d.x as number))].sort((a, b) => a - b);
+      x.axis = { values, format: ',~g', labelOverlap: false, grid: true };
+    }
   }
   else {
     x.sort = xValues.map(String);
@@ -254,13 +314,13 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   const y = {
     field: 'y',
     type: 'quantitative',
-    title: axisTitle(chart.y, unit, scale),
+    title: axisTitle(chartYLabel(chart), unit, scale),
     scale: yLog ? { type: 'log' } : ySymlog ? { type: 'symlog' } : { type: 'linear', zero: kind === 'bar' },
   };
   const seriesNames = [...new Set(data.map((d) => d.series))];
   const hasSeries = seriesNames.length > 1 || (seriesNames.length === 1 && seriesNames[0] !== '');
   // The legend's title names what the labels are made of: the color parameter, then the others that vary.
-  const labelParts = [...(chart.color !== undefined ? [chart.color] : []), ...varyingParams(chartSweep(chart, input.sweep)).filter((n) => n !== chart.x && n !== chart.color)];
+  const labelParts = [...(chartMetrics(chart).length > 1 ? ['metric'] : []), ...(chart.color !== undefined ? [chart.color] : []), ...varyingParams(chart, input.sweep, overTime ? (input.timeseries ?? []).map((r) => r.point) : input.points.map((p) => p.point)).filter((n) => n !== chart.x && n !== chart.color)];
   const legendTitle = labelParts.length > 0 ? labelParts.join(', ') : 'series';
   const color = hasSeries ? { field: 'series', type: 'nominal', title: legendTitle, sort: seriesNames } : undefined;
   const encoding: Record<string, unknown> = { x, y };
@@ -295,7 +355,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     // The band's fill legend is hidden; without independent legends vega-lite merges it with the
     // lines' legend and the hidden one wins, leaving no legend at all.
     ...(withBars && overTime && color ? { resolve: { legend: { fill: 'independent', color: 'independent' } } } : {}),
-    config: { font: 'DejaVu Sans', legend: { labelLimit: 320 } },
+    config: { font: 'DejaVu Sans', legend: { labelLimit: 320, titleLimit: 320 } },
   };
   return { spec: spec as unknown as TopLevelSpec };
 }

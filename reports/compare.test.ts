@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareSummaries, welchTTest } from './compare.ts';
+import { compareSummaries, formatComparison, welchTTest } from './compare.ts';
 import { summarizePoints } from './summarize.ts';
 import { buildSummaryDoc, parseSummaryDoc, stringifySummaryDoc, type SummaryDoc } from './summary-json.ts';
 import { fixtureInput } from './testing/fixture.ts';
@@ -70,4 +70,25 @@ test('compare: points in one file only are listed, not compared; partial runs ar
   assert.deepEqual(c.onlyInBaseline, ['mode=iptables services=1000', 'mode=nftables services=1000', 'mode=ipvs services=1000']);
   assert.ok(c.notes.includes('the current run is partial (it was interrupted)'));
   assert.equal(c.regressions, 0);
+});
+
+test('compare: a significant change in an informational figure (no direction) is shown as changed and never a regression', () => {
+  const base = fixtureInput();
+  const cur = fixtureInput();
+  for (const r of base.runs) r.metrics['sim.events'] = 1_000_000 + r.replication;
+  for (const r of cur.runs) {
+    r.metrics['sim.events'] = 2_000_000 + r.replication; // +100%, significant
+    r.metrics['rulesVisited.mean']! *= 3; // zero spread: significant
+  }
+  const c = compareSummaries(doc(base), doc(cur), { threshold: 0.05 });
+  const events = c.rows.filter((r) => r.metric === 'sim.events');
+  assert.equal(events.length, 6);
+  for (const r of [...events, ...c.rows.filter((x) => x.metric === 'rulesVisited.mean')]) {
+    assert.deepEqual([r.better, r.significant, r.verdict], ['none', true, 'changed'], `${r.metric} ${JSON.stringify(r.point)}`);
+  }
+  assert.equal(c.regressions, 0);
+  assert.equal(c.changed, 12);
+  const text = formatComparison(c, { baseline: 'a.json', current: 'b.json' });
+  assert.match(text, /^sim\.events \(informational: shown, never a regression\)$/m);
+  assert.match(text, /0 regressions, 0 improvements, 12 informational changes/);
 });

@@ -17,7 +17,10 @@ import type { Better, MetricSummary, MetricUnit, SweepPoint } from './types.ts';
  *   replications agree exactly and any difference is taken as real (p = 0); equal means give p = 1.
  *   With fewer than 2 replications on a side there is no variance to test with: shown, never counted.
  * Whether a counted difference is a regression or an improvement comes from the metric's direction
- * (summary.json's `metrics`, else the naming rule of reports/units.ts: latency lower is better...).
+ * (summary.json's `metrics`, else the naming rule of reports/units.ts: latency, failures, drops and
+ * sync time lower is better, throughput higher). A figure without a direction (`sim.events`,
+ * `connections.total`, kernel objects) is informational: its change is shown, marked `changed`, and
+ * never counts as a regression or an improvement.
  */
 
 export interface CompareOptions {
@@ -27,7 +30,8 @@ export interface CompareOptions {
   alpha?: number;
 }
 
-export type Verdict = 'regression' | 'improvement' | 'unchanged';
+/** `changed`: a counted difference in an informational figure (no direction), which never fails a run. */
+export type Verdict = 'regression' | 'improvement' | 'changed' | 'unchanged';
 
 export interface MetricComparison {
   point: SweepPoint;
@@ -52,6 +56,8 @@ export interface Comparison {
   onlyInCurrent: string[];
   regressions: number;
   improvements: number;
+  /** Counted differences in informational figures: shown, never a regression. */
+  changed: number;
   notes: string[];
   threshold: number;
   alpha: number;
@@ -120,8 +126,8 @@ export function compareSummaries(baseline: SummaryDoc, current: SummaryDoc, opti
       const significantChange = !Number.isNaN(p) && p < alpha;
       let verdict: Verdict = 'unchanged';
       if (significantChange && Math.abs(delta) > options.threshold) {
-        const worse = info.better === 'lower' ? c.mean > b.mean : c.mean < b.mean;
-        verdict = worse ? 'regression' : 'improvement';
+        if (info.better === 'none') verdict = 'changed';
+        else verdict = (info.better === 'lower' ? c.mean > b.mean : c.mean < b.mean) ? 'regression' : 'improvement';
       }
       rows.push({ point: bp.point, metric: m, unit: info.unit, better: info.better, baseline: b, current: c, delta, p, significant: significantChange, verdict });
     }
@@ -146,6 +152,7 @@ export function compareSummaries(baseline: SummaryDoc, current: SummaryDoc, opti
     onlyInCurrent,
     regressions: rows.filter((r) => r.verdict === 'regression').length,
     improvements: rows.filter((r) => r.verdict === 'improvement').length,
+    changed: rows.filter((r) => r.verdict === 'changed').length,
     notes,
     threshold: options.threshold,
     alpha,
@@ -173,7 +180,11 @@ function deltaCell(r: MetricComparison): string {
   return `${d} (${pText})`;
 }
 
-const VERDICT_TEXT: Record<Verdict, string> = { regression: 'REGRESSION', improvement: 'improvement', unchanged: '' };
+const VERDICT_TEXT: Record<Verdict, string> = { regression: 'REGRESSION', improvement: 'improvement', changed: 'changed (informational)', unchanged: '' };
+
+function directionText(better: Better): string {
+  return better === 'none' ? 'informational: shown, never a regression' : `${better} is better`;
+}
 
 /** The benchstat-like table: a block per metric, a row per sweep point, then the totals and notes. */
 export function formatComparison(c: Comparison, files: { baseline: string; current: string }): string {
@@ -181,7 +192,7 @@ export function formatComparison(c: Comparison, files: { baseline: string; curre
   const metrics = [...new Set(c.rows.map((r) => r.metric))].sort(byCodeUnit);
   for (const m of metrics) {
     const rows = c.rows.filter((r) => r.metric === m);
-    out.push(`${m} (${rows[0]!.better} is better)`);
+    out.push(`${m} (${directionText(rows[0]!.better)})`);
     const body = rows.map((r) => [pointLabel(r.point, c.names), valueCell(r.baseline, r.unit), valueCell(r.current, r.unit), deltaCell(r), VERDICT_TEXT[r.verdict]]);
     out.push(textTable(['point', 'baseline', 'current', 'delta', ''], body, [false, true, true, false, false]), '');
   }
@@ -194,7 +205,10 @@ export function formatComparison(c: Comparison, files: { baseline: string; curre
   if (c.onlyInBaseline.length > 0) out.push(`only in the baseline (not compared): ${c.onlyInBaseline.join('; ')}`);
   if (c.onlyInCurrent.length > 0) out.push(`only in the current file (not compared): ${c.onlyInCurrent.join('; ')}`);
   for (const n of c.notes) out.push(`note: ${n}`);
-  const unchanged = c.rows.length - c.regressions - c.improvements;
-  out.push(`${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}, ${unchanged} unchanged`);
+  const unchanged = c.rows.length - c.regressions - c.improvements - c.changed;
+  out.push(
+    `${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}, ` +
+      `${c.changed} informational change${c.changed === 1 ? '' : 's'}, ${unchanged} unchanged`,
+  );
   return out.join('\n') + '\n';
 }

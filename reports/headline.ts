@@ -1,4 +1,4 @@
-import { TIME } from './charts.ts';
+import { chartMetrics, TIME } from './charts.ts';
 import { pointLabel } from './points.ts';
 import { textTable } from './text-table.ts';
 import { formatValue, metricInfo } from './units.ts';
@@ -21,7 +21,7 @@ export function studyMetrics(meta: ScenarioMeta, metrics: readonly string[]): st
   const add = (m: string): void => {
     if (metrics.includes(m) && !chosen.includes(m)) chosen.push(m);
   };
-  for (const c of meta.charts) if (c.x !== TIME) add(c.y);
+  for (const c of meta.charts) if (c.x !== TIME) chartMetrics(c).forEach(add);
   for (const line of meta.expectations) {
     // The metric is the last dotted name before the operator; cheap to find without a full parse,
     // and a line that names no measured metric simply adds nothing.

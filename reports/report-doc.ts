@@ -41,6 +41,8 @@ export interface ReportModel {
   notChecked?: string[];
   /** What each chart's numbers say (reports/answer.ts answerFromCharts), in chart order. */
   answer?: string[];
+  /** The study's own questions answered from the figures (reports/findings.ts), in `answer:` order. */
+  findings?: string[];
 }
 
 function plural(n: number, word: string): string {
@@ -49,7 +51,7 @@ function plural(n: number, word: string): string {
 
 export function runCounts(model: ReportModel): { expected: number; finished: number } {
   return {
-    expected: gridPoints(model.meta.sweep).length * model.meta.replications,
+    expected: (gridPoints(model.meta.sweep).length - (model.meta.excluded ?? 0)) * model.meta.replications,
     finished: model.points.reduce((a, p) => a + p.runs, 0),
   };
 }
@@ -62,7 +64,13 @@ function setup(model: ReportModel): Block[] {
   if (sweep.length === 0) items.push('Sweep: none (one point).');
   else {
     for (const [name, values] of sweep) items.push(`${name}: ${values.join(', ')}`);
-    items.push(`${plural(gridPoints(meta.sweep).length, 'sweep point')} (every combination of the values above).`);
+    const grid = gridPoints(meta.sweep).length;
+    const excluded = meta.excluded ?? 0;
+    items.push(
+      excluded > 0
+        ? `${plural(grid - excluded, 'sweep point')} (every combination of the values above, less ${excluded} skipped by \`exclude:\`).`
+        : `${plural(grid, 'sweep point')} (every combination of the values above).`,
+    );
   }
   items.push(
     `${plural(meta.replications, 'replication')} per point, each with its own random streams derived from master seed ${meta.seed}.`,
@@ -176,18 +184,24 @@ function results(model: ReportModel): Block[] {
 
 /** The answer its figures give: computed sentences, one per chart, and the expectations' verdict. */
 function answer(model: ReportModel): Block[] {
+  const findings = [...(model.findings ?? [])];
   const items = [...(model.answer ?? [])];
   const verdict = expectationsVerdict(model.expectations, model.notChecked?.length ?? 0);
-  if (verdict !== undefined) items.push(verdict);
-  if (items.length === 0) return [];
-  return [
+  if (verdict !== undefined) (findings.length > 0 ? findings : items).push(verdict);
+  if (items.length === 0 && findings.length === 0) return [];
+  const blocks: Block[] = [
     { kind: 'heading', level: 2, text: 'Answer from the figures' },
     {
       kind: 'paragraph',
       text: 'Read from the means over replications that the charts draw (the Results section gives their intervals); the sentences are computed from the numbers, so they say what changed and by how much, not why. The assumptions below bound how far they carry to a real cluster.',
     },
-    { kind: 'list', items },
   ];
+  if (findings.length > 0) blocks.push({ kind: 'list', items: findings });
+  if (items.length > 0) {
+    if (findings.length > 0) blocks.push({ kind: 'paragraph', text: 'Chart by chart:' });
+    blocks.push({ kind: 'list', items });
+  }
+  return blocks;
 }
 
 function assumptions(model: ReportModel): Block[] {

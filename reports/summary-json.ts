@@ -95,7 +95,7 @@ export function buildSummaryDoc(
     seed: meta.seed,
     replications: meta.replications,
     partial: meta.partial,
-    runs: { expected: gridPoints(meta.sweep).length * meta.replications, finished: points.reduce((a, p) => a + p.runs, 0) },
+    runs: { expected: (gridPoints(meta.sweep).length - (meta.excluded ?? 0)) * meta.replications, finished: points.reduce((a, p) => a + p.runs, 0) },
     sweep,
     metrics,
     points: points.map((p) => {
@@ -138,7 +138,7 @@ const docSchema = z.object({
   sweep: z.record(z.string(), z.array(paramValue)),
   metrics: z.record(
     z.string(),
-    z.object({ unit: z.enum(['ns', 'ratio', 'count', 'perSecond', 'bytes', 'none']), better: z.enum(['lower', 'higher']), description: z.string().optional() }),
+    z.object({ unit: z.enum(['ns', 'ratio', 'count', 'perSecond', 'bytes', 'none']), better: z.enum(['lower', 'higher', 'none']), description: z.string().optional() }),
   ),
   points: z.array(z.object({ point: z.record(z.string(), paramValue), runs: z.number().int().nonnegative(), metrics: z.record(z.string(), metricSummary) })),
   expectations: z.array(z.any()),

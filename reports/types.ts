@@ -1,3 +1,4 @@
+import type { FindingSpec } from './findings.ts';
 /**
  * The input of reports/: result rows and a description of the study. reports/ knows nothing of the
  * simulator's internals; the scenario runner turns what its runs measured into these rows and calls
@@ -49,8 +50,12 @@ export interface TimeseriesRow {
 /** The unit of a metric's numbers (see the file comment). */
 export type MetricUnit = 'ns' | 'ratio' | 'count' | 'perSecond' | 'bytes' | 'none';
 
-/** Which direction of change is an improvement, for `svcsim compare`. */
-export type Better = 'lower' | 'higher';
+/**
+ * Which direction of change is an improvement, for `svcsim compare`; `none` for an informational
+ * figure (events executed, connections opened, kernel objects, samples counted): a change in it is
+ * shown but is neither a regression nor an improvement.
+ */
+export type Better = 'lower' | 'higher' | 'none';
 
 export interface MetricInfo {
   unit?: MetricUnit;
@@ -70,7 +75,11 @@ export interface MetricInfo {
 export interface ChartSpec {
   title: string;
   x: string;
-  y: string;
+  /**
+   * The metric drawn (a series name when x is `time`), or several of one unit, each its own series
+   * labelled by its name: `[drops.conntrack_table_full, drops.conntrack_insert_failed]` (drops by reason).
+   */
+  y: string | string[];
   color?: string;
   xScale?: 'log' | 'linear';
   yScale?: 'log' | 'linear';
@@ -98,6 +107,8 @@ export interface ScenarioMeta {
   replications: number;
   /** Sweep parameters in the order the scenario declares them, each with its values in order. */
   sweep: Record<string, ParamValue[]>;
+  /** Grid points the scenario's `exclude:` skips (they are not run, and not missing). Default 0. */
+  excluded?: number;
   /**
    * The lists of the scenario file's sweep that --quick or --set replaced, as the file writes them:
    * an `expect:` line selecting only values left out of `sweep` is not checked in this run.
@@ -106,6 +117,8 @@ export interface ScenarioMeta {
   charts: ChartSpec[];
   /** The `expect:` lines as written; parsed by reports/expectations.ts. */
   expectations: string[];
+  /** The study's `answer:` findings (reports/findings.ts): its questions, answered from the figures. */
+  findings?: FindingSpec[];
   /** True when the run was interrupted: the outputs hold only the runs that finished. */
   partial: boolean;
   /** Units and direction of metrics, by full name (`firstPacketLatency.p99`) or base name (`firstPacketLatency`). */

@@ -15,7 +15,7 @@ test('units by name: durations in ns, ratios, rates, bytes, counts', () => {
   assert.equal(betterByName('firstPacketLatency.p99'), 'lower');
   assert.equal(betterByName('connections.succeeded'), 'higher');
   assert.deepEqual(metricInfo('x.p99', { x: { unit: 'ns', better: 'higher' } }), { unit: 'ns', better: 'higher' });
-  assert.deepEqual(metricInfo('x.p99', { x: { unit: 'ns' }, 'x.p99': { unit: 'bytes' } }), { unit: 'bytes', better: 'lower' });
+  assert.deepEqual(metricInfo('x.p99', { x: { unit: 'ns' }, 'x.p99': { unit: 'bytes' } }), { unit: 'bytes', better: 'none' });
 });
 
 test('values with units: three significant digits in the unit that fits', () => {
@@ -39,4 +39,15 @@ test('axis titles name the scale: µs, %, thousands, k/s', () => {
   assert.equal(axisTitle('kernel.rules', 'count', displayScale('count', 320)), 'kernel.rules');
   assert.equal(axisTitle('connectionsPerSecond', 'perSecond', displayScale('perSecond', 2500)), 'connectionsPerSecond (k/s)');
   assert.equal(axisTitle('kernel.memoryBytes', 'bytes', displayScale('bytes', 5e6)), 'kernel.memoryBytes (MiB)');
+});
+
+test('only latency, failures, drops, sync time and CPU (lower) and throughput (higher) have a direction; other figures are informational', () => {
+  const lower = ['firstPacketLatency.p99', 'networkProgrammingLatency.nodeP99.max', 'syncDuration.p50', 'fullSyncDuration.mean', 'staleEndpointWindow.p99',
+    'failedConnections.rate', 'failedConnections.count', 'connections.timeout', 'connections.reset', 'connections.refused', 'connections.dropped',
+    'conntrack.drops', 'conntrack.insertFailed', 'drops.conntrack_table_full', 'syncs.failed', 'cpuPerConnection.mean', 'watchDelivery.p99'];
+  const none = ['sim.events', 'connections.total', 'kernel.rules', 'kernel.setElements', 'rulesVisited.mean', 'syncs.count', 'syncUnits.p50',
+    'conntrack.entries.peak', 'conntrack.max', 'networkProgrammingLatency.bucket.le_1', 'watchDelivery.count', 'endpointHeardLatency.count'];
+  for (const m of lower) assert.equal(betterByName(m, m.startsWith('watchDelivery') ? 'ns' : undefined), 'lower', m);
+  for (const m of none) assert.equal(betterByName(m), 'none', m);
+  assert.equal(betterByName('throughput.perSecond'), 'higher');
 });

@@ -16,10 +16,17 @@ import type { Better, MetricInfo, MetricUnit } from './types.ts';
  * - `count` when the last segment is `count` or the base starts with `rules`, `objects`, `entries`;
  * - otherwise `none`.
  *
- * better
- * - `higher` when the name contains throughput, goodput, success, succeeded, delivered, completed,
- *   established or availability (case-insensitive);
- * - `lower` for everything else: latency, failures, drops, CPU, rules visited, memory, durations.
+ * better (only a metric with a direction can regress in `svcsim compare`)
+ * - `none` for a histogram bucket (`x.bucket.le_1`: samples at most 1 s, a shape, not a goal);
+ * - `higher` when the name contains throughput, goodput, success, succeeded, delivered, completed
+ *   or availability (case-insensitive);
+ * - `lower` when it names a failure: fail, drop, refused, reset, timeout, error (`failedConnections.rate`,
+ *   `conntrack.drops`, `connections.timeout`, `syncs.failed`);
+ * - `none` for a count of samples (last segment `count`, e.g. `watchDelivery.count`);
+ * - `lower` when it is a time (unit ns, or the base ends in Latency, Duration, Time, Window, Lag or
+ *   Delay: latency, sync time, the stale-endpoint window) or CPU (`cpuPerConnection`);
+ * - `none` for everything else: informational figures such as `sim.events`, `connections.total`,
+ *   `kernel.rules`, `rulesVisited`, `syncs.count`, `conntrack.entries`.
  */
 export function metricInfo(name: string, declared?: Record<string, MetricInfo>): Required<Pick<MetricInfo, 'unit' | 'better'>> {
   const base = baseName(name);
@@ -27,7 +34,7 @@ export function metricInfo(name: string, declared?: Record<string, MetricInfo>):
   const byBase = declared?.[base];
   return {
     unit: exact?.unit ?? byBase?.unit ?? unitByName(name),
-    better: exact?.better ?? byBase?.better ?? betterByName(name),
+    better: exact?.better ?? byBase?.better ?? betterByName(name, exact?.unit ?? byBase?.unit ?? unitByName(name)),
   };
 }
 
@@ -47,10 +54,18 @@ export function unitByName(name: string): MetricUnit {
   return 'none';
 }
 
-const HIGHER_IS_BETTER = /(throughput|goodput|success|succeeded|delivered|completed|established|availability)/i;
+const HIGHER_IS_BETTER = /(throughput|goodput|success|succeeded|delivered|completed|availability)/i;
+const FAILURE = /(fail|drop|refused|reset|timeout|error)/i;
+const TIME_BASE = /(latency|duration|time|window|lag|delay)$/i;
 
-export function betterByName(name: string): Better {
-  return HIGHER_IS_BETTER.test(name) ? 'higher' : 'lower';
+/** `unit`: the metric's unit when declared (a declared `ns` metric is a time whatever its name). */
+export function betterByName(name: string, unit: MetricUnit = unitByName(name)): Better {
+  if (/\.bucket\./.test(name)) return 'none';
+  if (HIGHER_IS_BETTER.test(name)) return 'higher';
+  if (FAILURE.test(name)) return 'lower';
+  if (/\.count$/i.test(name)) return 'none';
+  if (unit === 'ns' || TIME_BASE.test(baseName(name)) || /^cpu/i.test(baseName(name))) return 'lower';
+  return 'none';
 }
 
 /** How to show a quantity of a unit: divide by `divisor`, then write `suffix`. */

@@ -174,3 +174,16 @@ test('writeRunOutputs: lines selecting only sweep values --quick or --set left o
   );
   assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /Not checked in this run, as they select only sweep values that --quick or --set left out: expect\\\[0\\\] ebpf\.firstPacketLatency\.p99 \\< 10us\./);
 });
+
+test("writeRunOutputs: the study's answer: findings open the report's answer, before the chart-by-chart sentences", async () => {
+  const input = fixtureInput();
+  input.meta.findings = [{ say: 'Fastest mode at 1000 Services?', rank: { y: 'firstPacketLatency.p99', by: 'mode', where: { services: 1000 } } }];
+  const dir = tmp();
+  await writeRunOutputs(input, dir);
+  const md = readFileSync(join(dir, 'report.md'), 'utf8');
+  const finding = md.indexOf('- Fastest mode at 1000 Services: firstPacketLatency.p99 at services=1000, lowest first: nftables 25µs ≤ ipvs 30µs ≤ iptables 200µs');
+  const charts = md.indexOf('Chart by chart:');
+  assert.ok(finding > md.indexOf('## Answer from the figures') && charts > finding, md.slice(0, 1500));
+  input.meta.findings = [{ say: 'x', rank: { y: 'firstPacketLatency.p99', by: 'mod' } }];
+  await assert.rejects(writeRunOutputs(input, tmp()), /answer\[0\]\.rank\.by: expected a sweep parameter/);
+});

@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../sim/io/atomic-write.ts';
 import { answerFromCharts } from './answer.ts';
+import { answerFindings, checkFindings } from './findings.ts';
 import { checkChartSpecs, renderScenarioCharts } from './charts.ts';
 import { runsCsv, summaryCsv, timeseriesCsv } from './csv.ts';
 import { checkExpectations, parseExpectations, type ExpectationResult } from './expectations.ts';
@@ -60,9 +61,10 @@ const FILE_NOTES: Record<string, string> = {
  * Checks the study's `charts:` and `expect:` before any run, so a typo fails in a second rather than
  * after the sweep: the same checks writeRunOutputs makes first. Throws an InputError.
  */
-export function checkReportSpec(meta: Pick<ScenarioMeta, 'sweep' | 'declaredSweep' | 'charts' | 'expectations' | 'metrics'>): void {
+export function checkReportSpec(meta: Pick<ScenarioMeta, 'sweep' | 'declaredSweep' | 'charts' | 'expectations' | 'metrics' | 'findings'>): void {
   parseExpectations(meta.expectations, meta.sweep, { metrics: meta.metrics, ...(meta.declaredSweep ? { declaredSweep: meta.declaredSweep } : {}) });
   checkChartSpecs(meta.charts, meta.sweep);
+  checkFindings(meta.findings ?? [], meta.sweep, undefined, meta.declaredSweep);
 }
 
 export async function writeRunOutputs(input: ReportInput, outDir: string, opts: WriteOptions = {}): Promise<WrittenOutputs> {
@@ -72,6 +74,7 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
   const parsed = parseExpectations(meta.expectations, sweep, { metrics: meta.metrics, ...(meta.declaredSweep ? { declaredSweep: meta.declaredSweep } : {}) });
   const notChecked = parsed.filter((e) => e.outOfRun).map((e) => `expect[${e.index}] ${e.text}`);
   checkChartSpecs(meta.charts, sweep);
+  checkFindings(meta.findings ?? [], sweep, undefined, meta.declaredSweep);
 
   const { names, metrics, points } = summarizePoints(input.runs, sweep);
   const expectations = checkExpectations(parsed, points, names, meta.metrics);
@@ -90,7 +93,8 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
   }
   const listed = [...outputs.map(([f]) => (FILE_NOTES[f] ? `${f}: ${FILE_NOTES[f]}` : f)), 'report.md, report.html: this report'];
   const answer = answerFromCharts(meta.charts, chartData);
-  const blocks = buildReportBlocks({ meta, names, metrics, points, expectations, notChecked, charts, files: listed, answer });
+  const findings = answerFindings(meta.findings ?? [], { points, sweep, metrics: meta.metrics, ...(meta.declaredSweep ? { declaredSweep: meta.declaredSweep } : {}) });
+  const blocks = buildReportBlocks({ meta, names, metrics, points, expectations, notChecked, charts, files: listed, answer, findings });
   outputs.push(['report.md', renderReportMarkdown(blocks)], ['report.html', renderReportHtml(blocks, `${meta.name}: svcsim report`)]);
 
   const files: string[] = [];

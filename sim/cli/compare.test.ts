@@ -39,7 +39,7 @@ test('svcsim compare: a significant regression beyond the threshold exits 1 and 
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stdout, /^firstPacketLatency\.p99 \(lower is better\)$/m);
   assert.match(r.stdout, /^mode=iptables services=100 +38µs ± 3\.3% +45\.6µs ± 3\.3% +\+20% \(p=0\.000 n=3\+3\) +REGRESSION$/m);
-  assert.match(r.stdout, /^2 regressions, 0 improvements, 34 unchanged$/m);
+  assert.match(r.stdout, /^2 regressions, 0 improvements, 0 informational changes, 34 unchanged$/m);
   assert.match(r.stdout, /Welch's t-test/);
   // The same change under a 25% threshold passes.
   assert.equal(runCompare(baseline, regressed, { threshold: '25%' }).exitCode, 0);
@@ -48,10 +48,22 @@ test('svcsim compare: a significant regression beyond the threshold exits 1 and 
 test('svcsim compare: identical or non-significant differences exit 0', () => {
   const same = runCompare(baseline, baseline);
   assert.equal(same.exitCode, 0);
-  assert.match(same.text, /^0 regressions, 0 improvements, 36 unchanged$/m);
+  assert.match(same.text, /^0 regressions, 0 improvements, 0 informational changes, 36 unchanged$/m);
   const r = runCompare(baseline, insignificant);
   assert.equal(r.exitCode, 0);
   assert.match(r.text, /^mode=iptables services=100 +1 ± 248% +2 ± 124% +~ \(p=0\.288 n=3\+3\)$/m);
+});
+
+test('svcsim compare: informational figures (sim.events, connections.total) changing a lot still exit 0', () => {
+  const a = fixtureInput();
+  const b = fixtureInput();
+  for (const r of a.runs) Object.assign(r.metrics, { 'sim.events': 1e6 + r.replication, 'connections.total': 5000 + r.replication });
+  for (const r of b.runs) Object.assign(r.metrics, { 'sim.events': 3e6 + r.replication, 'connections.total': 9000 + r.replication });
+  const r = cli(summaryFile('info-a.json', a), summaryFile('info-b.json', b));
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /^sim\.events \(informational: shown, never a regression\)$/m);
+  assert.match(r.stdout, /\+200% \(p=0\.000 n=3\+3\) +changed \(informational\)$/m);
+  assert.match(r.stdout, /^0 regressions, 0 improvements, 12 informational changes, 36 unchanged$/m);
 });
 
 test('svcsim compare: bad input exits 2 with one message naming the file', () => {

@@ -186,6 +186,11 @@ test('the command: bad input exits 2 with one message and nothing written; a goo
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^svcsim: .*bad\.yaml:4:11: duration: expected a duration with a unit/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace for a user mistake');
+  // A misspelt metric is found before the first run: exit 2, no run started, nothing written.
+  const metric = run(scenarioFile(dir, TINY.replace('y: firstPacketLatency.p99', 'y: firstPaketLatency.p99'), 'metric.yaml'), '--out', out);
+  assert.equal(metric.status, 2);
+  assert.match(metric.stderr, /^svcsim: .*metric\.yaml:15:56: charts\[0\]\.y: expected a metric the runs measure \(a column of runs\.csv\), found "firstPaketLatency\.p99" \(did you mean firstPacketLatency\.p99\?\)\n$/);
+  assert.doesNotMatch(metric.stderr, /run \d+\/\d+/);
   const missing = run(join(dir, 'missing.yaml'), '--out', out);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /missing\.yaml: expected a readable file, found no such file/);

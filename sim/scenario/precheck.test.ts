@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../engine/input-error.ts';
-import { loadScenarioText } from './load.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadScenario, loadScenarioText } from './load.ts';
 import { precheckStudy } from './precheck.ts';
 import { declaredSweep } from './report-input.ts';
 
@@ -46,4 +48,45 @@ test('expect: lines may select values of the sweep the file writes that --set le
   assert.deepEqual(declaredSweep(loaded), { declaredSweep: { mode: ['iptables', 'nftables'] } });
   assert.deepEqual(declaredSweep(loadScenarioText(text, 'case.yaml')), {});
   fails(text.replace('nftables.first', 'mode=nftable:first'), 'case.yaml:12:5: expect[0], column 6 of the line: expected a value of mode (iptables, nftables), found "nftable"');
+});
+
+test('a misspelt metric in charts: or expect: is refused before any run, at its line and column, with a hint from the metric names', () => {
+  fails(
+    STUDY.replace('y: firstPacketLatency.p99', 'y: firstPacketLatncy.p99'),
+    'case.yaml:9:44: charts[0].y: expected a metric the runs measure (a column of runs.csv), found "firstPacketLatncy.p99" (did you mean firstPacketLatency.p99?)',
+  );
+  const timeChart = STUDY + '  - { title: Over time, x: time, y: failedConnection, color: mode }\n';
+  fails(
+    timeChart,
+    'case.yaml:11:37: charts[2].y: expected a series of timeseries.csv (connections, failedConnections, nodesBehind, syncs, conntrack.entries), since x is time, found "failedConnection" (did you mean failedConnections?)',
+  );
+  precheckStudy(loadScenarioText(timeChart.replace('failedConnection,', 'failedConnections,'), 'case.yaml'));
+  const expect = STUDY + 'expect:\n  - failedConnections.rate <= 0.1%\n  - nftables.syncDuraton.p50 < 1s\n';
+  fails(expect, 'case.yaml:13:5: expect[1], column 10 of the line: expected a metric the runs measure, found "syncDuraton.p50" (did you mean syncDuration.p50?)');
+  fails(expect.replace('nftables.syncDuraton.p50 < 1s', 'mode=nftables:syncs.cont < 10'),
+    'case.yaml:13:5: expect[1], column 15 of the line: expected a metric the runs measure, found "syncs.cont" (did you mean syncs.count?)');
+  precheckStudy(loadScenarioText(expect.replace('syncDuraton', 'syncDuration'), 'case.yaml'));
+});
+
+test('control-plane metrics are known only to a study with churn', () => {
+  const line = 'expect:\n  - watchDelivery.p99 < 1s\n';
+  fails(STUDY + line, 'case.yaml:12:5: expect[0], column 1 of the line: expected a metric the runs measure, found "watchDelivery.p99"');
+  precheckStudy(loadScenarioText(STUDY + 'churn: { kind: pod-kill, ratePerMinute: 5 }\n' + line, 'case.yaml'));
+});
+
+test('every shipped study passes the checks, full and --quick', () => {
+  const dir = join(import.meta.dirname, '..', '..', 'scenarios');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
+    for (const quick of [false, true]) precheckStudy(loadScenario(join(dir, f), { quick }));
+  }
+});
+
+test('answer: findings name sweep parameters and metrics the runs write, checked before any run', () => {
+  const ok = STUDY + `answer:
+  - { say: Which mode is fastest, rank: { y: firstPacketLatency.p99, by: mode, where: { minSyncPeriod: 1s } } }
+  - { say: When does it drop, first: { x: minSyncPeriod, when: "mode=iptables:failedConnections.rate > 0" } }
+`;
+  precheckStudy(loadScenarioText(ok, 'case.yaml'));
+  fails(ok.replace('by: mode', 'by: mod'), 'case.yaml:12:74: answer[0].rank.by: expected a sweep parameter (mode, minSyncPeriod), found "mod" (did you mean mode?)');
+  fails(ok.replace('failedConnections.rate > 0', 'failedConection.rate > 0'), 'case.yaml:13:64: answer[1].first.when, column 15 of the text: expected a metric the runs measure, found "failedConection.rate" (did you mean failedConnections.rate?)');
 });

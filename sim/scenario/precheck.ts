@@ -1,31 +1,39 @@
 import { checkChartSpecs } from '../../reports/charts.ts';
+import { checkFindings } from '../../reports/findings.ts';
 import { parseExpectations } from '../../reports/expectations.ts';
 import type { ChartSpec } from '../../reports/types.ts';
 import { InputError, isInputError } from '../engine/input-error.ts';
 import type { LoadedScenario } from './load.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
-import { declaredSweep, reportSweep } from './report-input.ts';
+import { declaredSweep, reportFindings as toReportInputFindings, reportSweep } from './report-input.ts';
+import { MODEL_SERIES, modelMetricNames } from './model/metric-names.ts';
 
 /**
  * The checks of a study's own text that reports/ would otherwise make after every run has finished:
- * `charts:` name sweep parameters, `expect:` lines parse and select sweep values. Made before the first
- * run, so a typo costs nothing, and reported at the line and column where the chart or line is
- * written rather than as `charts[1].x`.
+ * `charts:` name sweep parameters and metrics (or series) the runs write, `expect:` lines parse, select
+ * sweep values and name metrics the runs write. Made before the first run, so a typo costs nothing,
+ * and reported at the line and column where the chart or line is written rather than as
+ * `charts[1].y`, with a "did you mean" from the model's metric names (model/metric-names.ts).
  */
 export function precheckStudy(loaded: LoadedScenario): void {
   const first = loaded.points[0]!.scenario;
   const sweep = reportSweep(loaded);
+  const metrics = modelMetricNames({ churn: loaded.points.some((p) => p.scenario.churn.length > 0) });
   parseExpectations(first.expect, sweep, {
     ...declaredSweep(loaded),
+    knownMetrics: metrics,
     where: (index, column) => `${loaded.placeOf(['expect', index])}, column ${column} of the line`,
   });
   try {
-    checkChartSpecs(first.charts as ChartSpec[], sweep);
+    checkChartSpecs(first.charts as ChartSpec[], sweep, 'charts', metrics, MODEL_SERIES);
     checkChartSelections(loaded);
+    checkFindings(toReportInputFindings(loaded), sweep, metrics, declaredSweep(loaded).declaredSweep);
   } catch (e) {
-    if (!isInputError(e) || !/^charts\[\d+\]/.test(e.where)) throw e;
-    throw new InputError(loaded.placeOf(parseFieldPath(e.where, e.where)), e.expected, e.found, e.hint);
+    if (!isInputError(e) || !/^(charts|answer)\[\d+\]/.test(e.where)) throw e;
+    // A condition's column within its text (answer[i].first.when) stays after the place.
+    const [, field, column] = /^(.*?)((?:, column \d+.*)?)$/.exec(e.where)!;
+    throw new InputError(`${loaded.placeOf(parseFieldPath(field!, field!))}${column}`, e.expected, e.found, e.hint);
   }
 }
 

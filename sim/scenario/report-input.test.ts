@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { loadScenarioText } from './load.ts';
 import { toReportInput } from './report-input.ts';
 import { runStudy } from './runner.ts';
+import { runCounts } from '../../reports/report-doc.ts';
+import { summarizePoints } from '../../reports/summarize.ts';
+import { buildSummaryDoc } from '../../reports/summary-json.ts';
 
 const MODEL = new URL('./testing/deterministic-model.ts', import.meta.url).href;
 
@@ -39,4 +42,14 @@ test('an interrupted study is marked partial in the report input', async () => {
   assert.equal(input.meta.partial, true);
   assert.deepEqual(input.runs, []);
   assert.equal(input.meta.name, 'report-input-test');
+});
+
+test('points skipped by exclude: are not counted as runs that did not finish', async () => {
+  const loaded = loadScenarioText(STUDY + 'exclude:\n  - { mode: nftables, services: [100, 1000] }\n', 'report-input-test.yaml');
+  const input = toReportInput(loaded, await runStudy(loaded, { jobs: 2, modelUrl: MODEL }));
+  assert.equal(input.meta.excluded, 2);
+  const { points } = summarizePoints(input.runs, input.meta.sweep);
+  const model = { meta: input.meta, points } as unknown as Parameters<typeof runCounts>[0];
+  assert.deepEqual(runCounts(model), { expected: 12, finished: 12 });
+  assert.deepEqual(buildSummaryDoc(input.meta, points, [], []).runs, { expected: 12, finished: 12 });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { FindingSpec } from '../../reports/findings.ts';
 import type { ChartSpec as ReportChart, ReportInput, RunRow, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
 import { SECOND } from '../engine/time.ts';
 import type { LoadedScenario } from './load.ts';
@@ -30,9 +31,11 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       seed: loaded.seed,
       replications: loaded.replications,
       sweep,
+      excluded: loaded.excluded,
       ...declaredSweep(loaded),
       charts: first.charts.map(reportChart),
       expectations: first.expect,
+      findings: first.answer.map(reportFinding),
       partial: study.partial,
       metrics: MODEL_METRICS,
       source: loaded.text,
@@ -71,6 +74,22 @@ function reportChart(chart: ResolvedScenario['charts'][number]): ReportChart {
   const out: NonNullable<ReportChart['where']> = {};
   for (const [k, v] of Object.entries(where)) out[k] = Array.isArray(v) ? v.map(reportValue) : reportValue(v);
   return { ...rest, where: out };
+}
+
+/** The study's `answer:` as reports/ takes it. */
+export function reportFindings(loaded: LoadedScenario): FindingSpec[] {
+  return loaded.points[0]!.scenario.answer.map(reportFinding);
+}
+
+/** A finding as reports/ takes it: selection values as the points carry them (booleans as text). */
+function reportFinding(f: ResolvedScenario['answer'][number]): FindingSpec {
+  const sel = (w: Record<string, string | number | boolean | (string | number | boolean)[]>) =>
+    Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Array.isArray(v) ? v.map(reportValue) : reportValue(v)]));
+  const out: FindingSpec = { say: f.say };
+  if (f.first) out.first = f.first.by === undefined ? { x: f.first.x, when: f.first.when } : { x: f.first.x, when: f.first.when, by: f.first.by };
+  if (f.ratio) out.ratio = { y: f.ratio.y, of: sel(f.ratio.of), to: sel(f.ratio.to) };
+  if (f.rank) out.rank = f.rank.where === undefined ? { y: f.rank.y, by: f.rank.by } : { y: f.rank.y, by: f.rank.by, where: sel(f.rank.where) };
+  return out;
 }
 
 function reportPoint(p: SweepPoint): ReportPoint {

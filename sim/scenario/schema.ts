@@ -347,6 +347,19 @@ const trafficSchema = z
       exponential: { mean: '100ms' },
     }),
     connectTimeout: duration('Client connect timeout: a connection with no answer in this time ends as `timeout`. Default 1s.').prefault('1s'),
+    // How TCP connections end, for the conntrack states kube-proxy's timeouts govern
+    // (--conntrack-tcp-timeout-close-wait, --conntrack-tcp-timeout-established).
+    halfClosedFraction: fraction(
+      'TCP: share of connections the server closes first while the client application never closes its end (a pooled or leaked socket): the client kernel ACKs the FIN and the conntrack entry waits in CLOSE_WAIT for nf_conntrack_tcp_timeout_close_wait (kube-proxy: proxy.conntrack.tcpCloseWaitTimeout). Default 0.',
+    ).default(0),
+    leftOpenFraction: fraction(
+      'TCP: share of connections never closed: after the last answer both ends fall silent (an idle connection a client leaked, a peer gone without FIN or RST), so the entry stays ESTABLISHED for nf_conntrack_tcp_timeout_established (kube-proxy: proxy.conntrack.tcpEstablishedTimeout). Default 0.',
+    ).default(0),
+  })
+  .superRefine((t, ctx) => {
+    if (t.halfClosedFraction + t.leftOpenFraction > 1) {
+      ctx.addIssue({ code: 'custom', path: ['leftOpenFraction'], input: t.leftOpenFraction, message: issueText({ expected: 'halfClosedFraction + leftOpenFraction at most 1 (the rest close cleanly)' }) });
+    }
   })
   .describe('Client traffic to the Services\' ClusterIPs.');
 
@@ -392,7 +405,9 @@ const chartSchema = z
   .strictObject({
     title: z.string().min(1).describe('Chart title; also names the chart file.'),
     x: z.string().min(1).describe('Sweep parameter on the x axis, or `time` for a time series over simulated seconds.'),
-    y: z.string().min(1).describe('Metric on the y axis, e.g. firstPacketLatency.p99 (a series name when x is `time`).'),
+    y: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .describe('Metric on the y axis, e.g. firstPacketLatency.p99 (a series name when x is `time`), or a list of metrics of one unit drawn as one series each, e.g. drops by reason.'),
     color: z.string().min(1).optional().describe('Sweep parameter that splits the lines.'),
     xScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
     yScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
@@ -408,6 +423,39 @@ const chartSchema = z
       .describe('Only the sweep points whose parameters take these values (a value or a list per parameter), e.g. { churn: pod-kill, minSyncPeriod: 1s }. Default: every point.'),
   })
   .describe('A chart of the results.');
+const selectionSchema = z.record(z.string(), z.union([sweepValue, z.array(sweepValue).min(1)]));
+
+/** One question of the study answered from the figures (reports/findings.ts). */
+const findingSchema = z
+  .strictObject({
+    say: z.string().min(1).describe('What is asked, as the answer\'s lead: "Where the table starts to drop".'),
+    first: z
+      .strictObject({
+        x: z.string().min(1).describe('Sweep parameter walked in its declared order.'),
+        when: z.string().min(1).describe('The condition, as an expect: line (optional selector): "unclosed=0:conntrack.occupancy.peak >= 99%".'),
+        by: z.string().min(1).optional().describe('Sweep parameter answered value by value.'),
+      })
+      .optional()
+      .describe('The first value of x where the condition holds (every point there), per value of by.'),
+    ratio: z
+      .strictObject({
+        y: z.string().min(1).describe('Metric.'),
+        of: selectionSchema.describe('Selection whose mean is divided, e.g. { mode: iptables, services: 1000 }.'),
+        to: selectionSchema.describe('Selection divided by.'),
+      })
+      .optional()
+      .describe('One selection\'s mean over another\'s, and whether their 95% intervals overlap.'),
+    rank: z
+      .strictObject({
+        y: z.string().min(1).describe('Metric.'),
+        by: z.string().min(1).describe('Sweep parameter whose values are ranked.'),
+        where: selectionSchema.optional().describe('Points to rank at, e.g. { services: 1000 }.'),
+      })
+      .optional()
+      .describe('The values of by, lowest mean first.'),
+  })
+  .describe('A question answered from the figures: exactly one of first, ratio, rank.');
+
 const sweepSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.array(sweepValue).min(1))
   .describe('Parameters and their values; runs cover every combination. Reference a parameter in any field as "${name}" (a whole-field reference keeps the value\'s type).');
@@ -462,6 +510,10 @@ export const scenarioSchema = z
       .array(z.string().min(1))
       .default([])
       .describe('Checks after the run, e.g. "nftables.firstPacketLatency.p99 < 100us"; a failure exits 1.'),
+    answer: z
+      .array(findingSchema)
+      .default([])
+      .describe('The study\'s questions, each answered in the report from the figures (first, ratio, rank).'),
     sweep: sweepSchema.default({}),
     exclude: excludeSchema.default([]),
     quick: quickSchema.optional(),

@@ -8,7 +8,7 @@ import type { FieldPath } from './field-origins.ts';
  */
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const ANY = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const NOT_SUBSTITUTED = new Set(['sweep', 'exclude', 'quick']);
+export const NOT_SUBSTITUTED: ReadonlySet<string> = new Set(['sweep', 'exclude', 'quick']);
 
 export interface Reference {
   param: string;

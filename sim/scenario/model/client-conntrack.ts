@@ -112,6 +112,18 @@ export class ClientConntrack {
     this.send(t, o.client, o.sport, vip, port, TCP_ACK, now);
   }
 
+  /**
+   * The server closes first and the client application never does: the backend's FIN, the client
+   * kernel's ACK, and nothing more, so the entry stays in CLOSE_WAIT (nf_conntrack_proto_tcp.c:
+   * ESTABLISHED -FIN-> FIN_WAIT -ACK from the other side-> CLOSE_WAIT) until
+   * nf_conntrack_tcp_timeout_close_wait, which kube-proxy raises from the kernel's 60 s to 1 h.
+   */
+  serverCloseUnanswered(node: number, o: OpenResult, ep: number, epPort: number, vip: number, port: number, now: number): void {
+    const t = this.table(node);
+    this.send(t, ep, epPort, o.client, o.sport, TCP_FIN | TCP_ACK, now);
+    this.send(t, o.client, o.sport, vip, port, TCP_ACK, now);
+  }
+
   /** The pod's socket sends to vip:port over a live entry: the DNAT it keeps using; null if there is none yet. */
   udpBinding(node: number, pod: number, vip: number, port: number, now: number): UdpBinding | null {
     const t = this.tables.get(node);

@@ -82,6 +82,9 @@ export interface ModelConfig {
     requestTime: Distribution;
     /** The client gives up a connect to an address that does not answer (SYN retries) after this. */
     connectTimeoutNs: number;
+    /** TCP: shares of connections left in CLOSE_WAIT (server closed, client never) and never closed (ESTABLISHED). */
+    halfClosedFraction: number;
+    leftOpenFraction: number;
   };
   /**
    * The control plane's lags. Used when the run has churn: then the cluster lives in the simulated

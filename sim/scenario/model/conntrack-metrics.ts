@@ -5,7 +5,9 @@ import type { ClientConntrack } from './client-conntrack.ts';
 /**
  * Conntrack figures of a run, over the nodes that host clients (the tables kube-proxy's ClusterIP
  * traffic fills). `conntrack.entries.peak` is the fullest node's nf_conntrack_count at its peak;
- * `.mean` is the time-weighted count averaged over those nodes; drops and evictions are the sums of
+ * `.mean` is the time-weighted count averaged over those nodes; `.end` the fullest node's count when
+ * the run ends (what is still held then: entries a long timeout keeps pile up there, while the peak
+ * of a short run is often the first minute before the gc worker's first pass); drops and evictions are the sums of
  * the kernel's `conntrack -S` counters (drop, early_drop, insert_failed).
  *
  * The time series `conntrack.entries` samples the fullest node's count once per metrics interval
@@ -39,6 +41,7 @@ export class ConntrackMetrics {
 
   figures(untilNs: number): Record<string, number> {
     let peak = 0;
+    let end = 0;
     let meanSum = 0;
     let nodes = 0;
     let drop = 0;
@@ -47,6 +50,7 @@ export class ConntrackMetrics {
     for (const [, t] of this.conntrack.nodes) {
       nodes++;
       peak = Math.max(peak, t.occupancy.max);
+      end = Math.max(end, t.count);
       meanSum += t.occupancy.mean(untilNs);
       drop += t.stats.drop;
       earlyDrop += t.stats.earlyDrop;
@@ -57,6 +61,8 @@ export class ConntrackMetrics {
       'conntrack.entries.peak': peak,
       'conntrack.entries.mean': nodes ? meanSum / nodes : 0,
       'conntrack.occupancy.peak': this.max > 0 ? peak / this.max : NaN,
+      'conntrack.entries.end': end,
+      'conntrack.occupancy.end': this.max > 0 ? end / this.max : NaN,
       'conntrack.drops': drop,
       'conntrack.earlyDrops': earlyDrop,
       'conntrack.insertFailed': insertFailed,

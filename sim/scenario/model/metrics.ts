@@ -7,7 +7,7 @@ export type Outcome = 'ok' | 'refused' | 'reset' | 'timeout' | 'dropped';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', 'timeout', 'dropped'];
 
 /** The reasons traffic.ts and client-conntrack.ts give for a failed connection. */
-const KNOWN_REASONS: readonly string[] = [
+export const KNOWN_REASONS: readonly string[] = [
   'service has no endpoints',
   'no local endpoints',
   'endpoint does not answer',
@@ -16,6 +16,25 @@ const KNOWN_REASONS: readonly string[] = [
   DROP_TABLE_FULL,
   'conntrack insert failed',
 ];
+
+/** The runs.csv column of a drop reason: `nf_conntrack table full` -> `drops.nf_conntrack_table_full`. */
+export function dropColumn(reason: string): string {
+  return `drops.${reason.replace(/[^A-Za-z0-9]+/g, '_')}`;
+}
+
+/** The latency and size histograms of a run; each gives the columns NAME.mean, .p50, .p99, .max. */
+export const HISTOGRAMS = [
+  'firstPacketLatency',
+  'connectLatency',
+  'rulesVisited',
+  'cpuPerConnection',
+  'syncDuration',
+  'fullSyncDuration',
+  'syncUnits',
+  'networkProgrammingLatency',
+  'staleEndpointWindow',
+] as const;
+export const HISTOGRAM_STATS = ['mean', 'p50', 'p99', 'max'] as const;
 
 export interface RunOutput {
   metrics: Record<string, number>;
@@ -75,21 +94,13 @@ export class RunMetrics {
     // Every reason the model can give has its column, 0 when it did not happen, so runs of one study
     // share columns and a chart of drops by reason has no holes.
     for (const reason of KNOWN_REASONS) if (!this.dropReasons.has(reason)) this.dropReasons.set(reason, 0);
-    for (const [reason, n] of [...this.dropReasons].sort()) m[`drops.${reason.replace(/[^A-Za-z0-9]+/g, '_')}`] = n;
+    for (const [reason, n] of [...this.dropReasons].sort()) m[dropColumn(reason)] = n;
     const hist = (name: string, h: Histogram, qs = [0.5, 0.99]) => {
       m[`${name}.mean`] = h.count ? h.mean : NaN;
       for (const q of qs) m[`${name}.p${Math.round(q * 100)}`] = h.percentile(q);
       m[`${name}.max`] = h.count ? h.max : NaN;
     };
-    hist('firstPacketLatency', this.firstPacketLatency);
-    hist('connectLatency', this.connectLatency);
-    hist('rulesVisited', this.rulesVisited);
-    hist('cpuPerConnection', this.cpuPerConnection);
-    hist('syncDuration', this.syncDuration);
-    hist('fullSyncDuration', this.fullSyncDuration);
-    hist('syncUnits', this.syncUnits);
-    hist('networkProgrammingLatency', this.networkProgrammingLatency);
-    hist('staleEndpointWindow', this.staleEndpointWindow);
+    for (const name of HISTOGRAMS) hist(name, this[name]);
     m['syncs.count'] = this.syncs;
     m['syncs.failed'] = this.syncFailures;
     Object.assign(m, extra);

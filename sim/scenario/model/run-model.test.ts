@@ -16,7 +16,7 @@ const config = (mode: ProxyMode, services = 200): ModelConfig => ({
   cluster: { nodes: 5, services, endpointsPerService: 4, port: 80, protocol: 'TCP', sessionAffinity: 'None', sessionAffinityTimeoutNs: 10800 * SECOND, trafficPolicy: 'Cluster' },
   proxy: { mode, iptablesBackend: 'legacy', minSyncPeriodNs: SECOND, syncPeriodNs: 30 * SECOND, fullSyncPeriodNs: HOUR, syncFailureProbability: 0 },
   costs: DEFAULT_COSTS,
-  traffic: { model: 'open', protocol: 'tcp', clients: 0, thinkTime: { kind: 'constant', value: 0 }, connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS } },
+  traffic: { model: 'open', protocol: 'tcp', clients: 0, thinkTime: { kind: 'constant', value: 0 }, connectionsPerSecond: 2000, requestsPerConnection: 1, rttNs: 100 * US, connectTimeoutNs: 3 * SECOND, sourceNodes: 5, targetServices: services, clientPodsPerNode: 1, requestTime: { kind: 'constant', value: MS }, halfClosedFraction: 0, leftOpenFraction: 0 },
   conntrack: { max: 131072, buckets: 32768, timeouts: kubeProxyTimeouts() },
   controlPlane: {
     watchLatency: { kind: 'lognormal', median: 5 * MS, p99: 50 * MS },

@@ -141,6 +141,8 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       targetServices: s.traffic.targetServices === 'all' ? cluster.services : Math.min(s.traffic.targetServices, cluster.services),
       clientPodsPerNode: Math.min(250, s.traffic.clientPodsPerNode),
       requestTime: s.traffic.requestTime,
+      halfClosedFraction: s.traffic.halfClosedFraction,
+      leftOpenFraction: s.traffic.leftOpenFraction,
     },
     controlPlane: {
       watchLatency: s.controlPlane.watchLatency,

@@ -58,6 +58,8 @@ export class TrafficModel {
   private readonly meanGapNs: number;
   private readonly requestTimes: RandomStream;
   private readonly thinkTimes: RandomStream;
+  /** How each TCP connection ends; drawn only when some connections end other than cleanly. */
+  private readonly endings: RandomStream | null;
   readonly conntrack: ClientConntrack;
   private readonly vips: Uint32Array;
   private readonly ipCache = new Map<string, number>();
@@ -80,6 +82,7 @@ export class TrafficModel {
     this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
     this.requestTimes = sim.rng('traffic/request-time');
     this.thinkTimes = sim.rng('traffic/think-time');
+    this.endings = config.traffic.halfClosedFraction + config.traffic.leftOpenFraction > 0 ? sim.rng('traffic/ending') : null;
     this.conntrack = new ClientConntrack(sim, config.conntrack.max, config.conntrack.buckets, config.conntrack.timeouts);
     this.vips = Uint32Array.from(timeline.services, (sp) => parseIPv4(sp.clusterIP));
   }
@@ -219,8 +222,12 @@ export class TrafficModel {
     lifetime = Math.round(lifetime);
     if (open) {
       this.conntrack.established(node, open, epIp, ep.port, vip, port, sim.now);
-      const c: OpenConnection = { model: this, node, open, ep: epIp, epPort: ep.port, vip, port };
-      sim.schedule(lifetime, onClose, c);
+      const ending = this.ending();
+      // A connection left open is never closed: its entry lives out the established timeout.
+      if (ending !== 'left-open') {
+        const c: OpenConnection = { model: this, node, open, ep: epIp, epPort: ep.port, vip, port };
+        sim.schedule(lifetime, ending === 'clean' ? onClose : onServerClose, c);
+      }
     }
     if (!measured) return lifetime;
     this.metrics.connectLatency.record(t.rttNs + cost.costNs + this.mode.laterPacketNs());
@@ -281,6 +288,21 @@ export class TrafficModel {
     this.conntrack.close(c.node, c.open, c.ep, c.epPort, c.vip, c.port, this.sim.now);
   }
 
+  /** @internal The server closed; the client never will (CLOSE_WAIT). */
+  serverClose(c: OpenConnection): void {
+    this.conntrack.serverCloseUnanswered(c.node, c.open, c.ep, c.epPort, c.vip, c.port, this.sim.now);
+  }
+
+  /** How a TCP connection ends: cleanly (client first, TIME_WAIT), half-closed (CLOSE_WAIT) or left open. */
+  private ending(): 'clean' | 'half-closed' | 'left-open' {
+    if (!this.endings) return 'clean';
+    const u = this.endings.random();
+    const t = this.config.traffic;
+    if (u < t.halfClosedFraction) return 'half-closed';
+    if (u < t.halfClosedFraction + t.leftOpenFraction) return 'left-open';
+    return 'clean';
+  }
+
   private ip(text: string): number {
     let v = this.ipCache.get(text);
     if (v === undefined) this.ipCache.set(text, (v = parseIPv4(text)));
@@ -299,6 +321,7 @@ export class TrafficModel {
 const onArrival = (t: TrafficModel) => t.arrive();
 const onClientTurn = (c: Client) => c.model.clientTurn(c);
 const onClose = (c: OpenConnection) => c.model.close(c);
+const onServerClose = (c: OpenConnection) => c.model.serverClose(c);
 
 /**
  * A service's position in a chain written in Go map order: uniform over [0, size), fixed for one
