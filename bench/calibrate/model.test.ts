@@ -105,3 +105,10 @@ test('report: charts for each measured quantity and a Markdown page with fits an
   assert.equal(sig3(87_654_321), 87_700_000);
   assert.equal(sig3(4.4449), 4.44);
 });
+
+test('the file svcsim calibrate writes has only keys the scenario loader accepts', async () => {
+  const { CALIBRATION_FILE_KEYS, parseCalibration } = await import('../../sim/scenario/calibration-file.ts');
+  const file = buildCalibrationFile(synthetic(), { kernel: 'k', iptables: 'i', nft: 'n', conntrack: 'c', cpuModel: 'm', cpus: 2, loadavgStart: [0], loadavgEnd: [0] }, QUICK_PLAN, '2026-12-04T00:00:00Z', 'svcsim calibrate --quick');
+  for (const k of Object.keys(file)) assert.ok((CALIBRATION_FILE_KEYS as readonly string[]).includes(k), `${k} is written by calibrate but refused by the loader`);
+  assert.deepEqual(parseCalibration(JSON.stringify(file), 'cal.json', 'w'), file.costs);
+});
