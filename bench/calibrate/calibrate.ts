@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../../sim/io/atomic-write.ts';
 import { DEFAULT_COSTS, withCosts } from '../../sim/net/cost-model.ts';
 import { CALIBRATION_KIND, CALIBRATION_VERSION, fitCostModel, type CalibrationFile, type CalibrationPoints, type HostInfo } from './model.ts';
 import { NamespaceRegistry } from './namespaces.ts';
-import { missingMessage, missingPrerequisites } from './preflight.ts';
+import { missingMessage, missingPrerequisites, realHost } from './preflight.ts';
 import { measureConntrack, measureRestore, measureVmap, measureWalk } from './probes.ts';
 import type { TopLevelSpec } from 'vega-lite';
 import { FULL_PLAN, QUICK_PLAN, type CalibrationPlan } from './plan.ts';
@@ -43,27 +43,34 @@ function hostInfo(loadavgStart: number[]): HostInfo {
   };
 }
 
-/** Runs every probe of the plan. Throws MissingPrerequisites before creating anything. */
+/**
+ * Runs every probe of the plan. Throws MissingPrerequisites, having removed its preflight namespace,
+ * before creating anything else. The registry (and with it the SIGINT/SIGTERM handler that removes
+ * everything and exits 130/143) exists before the first namespace, the preflight's, is made.
+ */
 export async function measure(plan: CalibrationPlan, log: (s: string) => void): Promise<{ points: CalibrationPoints; host: HostInfo }> {
-  const missing = missingPrerequisites();
-  if (missing.length) throw new MissingPrerequisites(missing);
-  const load0 = loadavg();
   const reg = new NamespaceRegistry();
-  const points: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
-  const e = plan.endpointsPerService;
   try {
+    const preflight = reg.nextName('preflight');
+    reg.adopt(preflight);
+    const missing = missingPrerequisites(realHost, preflight);
+    reg.forget(preflight);
+    if (missing.length) throw new MissingPrerequisites(missing);
+    const load0 = loadavg();
+    const points: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
+    const e = plan.endpointsPerService;
     for (const b of plan.backends) {
-      const r = measureRestore(reg, b, { ...plan.restore, endpointsPerService: e }, log);
+      const r = await measureRestore(reg, b, { ...plan.restore, endpointsPerService: e }, log);
       points.restore.push(...r.restore);
       points.update.push(...r.update);
     }
     for (const b of plan.backends) points.walk.push(...(await measureWalk(reg, b, { ...plan.walk, endpointsPerService: e }, log)));
     if (plan.vmap.services.length) points.vmap = await measureVmap(reg, { ...plan.vmap, endpointsPerService: e }, log);
-    if (plan.conntrack) points.conntrack = measureConntrack(reg, plan.conntrack, log);
+    if (plan.conntrack) points.conntrack = await measureConntrack(reg, plan.conntrack, log);
+    return { points, host: hostInfo(load0) };
   } finally {
     reg.close();
   }
-  return { points, host: hostInfo(load0) };
 }
 
 export function buildCalibrationFile(points: CalibrationPoints, host: HostInfo, plan: CalibrationPlan, measuredAt: string, command: string): CalibrationFile {
