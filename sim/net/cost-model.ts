@@ -56,6 +56,19 @@ export interface CostModel {
   restoreBaseNs: Record<IptablesBackend, number>;
   /** iptables-restore: cost per input line, per backend. */
   restoreNsPerLine: Record<IptablesBackend, number>;
+  /**
+   * iptables-restore: extra cost of each input line for each rule in the table (the restore's time
+   * grows as lines x table size, superlinearly in the services). Both backends find chains by name in
+   * structures whose lookups get longer as the table grows: legacy libiptc (iptables
+   * libiptc/libiptc.c) keeps chains in one sorted list indexed every CHAIN_INDEX_BUCKET_LEN chains,
+   * walks a bucket on every lookup and sorted insert (iptcc_find_label, iptc_insert_chain), and
+   * rebuilds the index with a walk of every chain once inserts overflow it
+   * (iptcc_chain_index_rebuild); iptables-nft hashes chain names into CHAIN_NAME_HSIZE = 512
+   * buckets (iptables/nft-chain.h, nft_chain_find in iptables/nft-cache.c), so each of a restore's
+   * many chain lookups walks about chains / 512 entries. Kube-proxy's tables hold about 2.8 rules
+   * per chain, so the rule count stands for the chain count.
+   */
+  restoreNsPerLinePerRule: Record<IptablesBackend, number>;
   /** iptables-restore: cost per rule already in the table (legacy rewrites the whole table blob). */
   restoreNsPerExistingRule: Record<IptablesBackend, number>;
   /** A single `iptables -A/-D` call: cost per rule already in the table (the whole table is swapped). */
@@ -97,6 +110,7 @@ export const DEFAULT_COSTS: CostModel = {
   // The kernel probe's restore times fitted by relative error (see the header).
   restoreBaseNs: { legacy: 21_500_000, nft: 12_400_000 },
   restoreNsPerLine: { legacy: 7_360, nft: 14_900 },
+  restoreNsPerLinePerRule: { legacy: 0, nft: 0 },
   restoreNsPerExistingRule: { legacy: 0, nft: 0 },
   singleUpdateNsPerRule: { legacy: 4_500, nft: 0 },
   nftTransactionBaseNs: 5_000_000,
