@@ -162,22 +162,3 @@ test('mergePoints takes each size as the median of the runs that measured it', a
   extra.restore.push({ ...extra.restore[0]!, services: 7777, ns: 42 });
   assert.equal(mergePoints([extra, run(1)]).restore.find((r) => r.services === 7777)!.ns, 42);
 });
-
-test('the amplified walk layout: R - 1 pass chains of distinct copies of the N service rules, the target only in KUBE-SERVICES', () => {
-  const target = { clusterIP: '10.100.0.1', port: 80, backend: '192.168.60.2:8080' };
-  const set = iptablesRestoreInput(20, 4, target, 5);
-  const nat = parseIptablesSave(set.text, 'walk').ruleset.tables.get('nat')!;
-  const jumps = set.text.split('\n').filter((l) => l.startsWith('-A PREROUTING'));
-  assert.deepEqual(jumps.slice(0, 5), ['-A PREROUTING -j KUBE-SVCPASS-1', '-A PREROUTING -j KUBE-SVCPASS-2', '-A PREROUTING -j KUBE-SVCPASS-3', '-A PREROUTING -j KUBE-SVCPASS-4', '-A PREROUTING -j MARK --or-mark 0x10000']);
-  assert.equal(nat.chains.get('PREROUTING')!.rules.length, 6);
-  for (let i = 1; i <= 4; i++) {
-    const pass = nat.chains.get(`KUBE-SVCPASS-${i}`)!;
-    assert.equal(pass.rules.length, 20, `pass ${i}`);
-  }
-  assert.equal(nat.chains.get('KUBE-SERVICES')!.rules.length, 21);
-  assert.doesNotMatch(set.text, /-A KUBE-SVCPASS-\d+ .*-d 10\.100\.0\.1\//);
-  assert.match(set.text, /-A KUBE-SERVICES .*-d 10\.100\.0\.1 .*-m mark --mark 0x10000\/0x10000/);
-  assert.equal(set.rules, parseIptablesSave(set.text, 'walk').ruleLines);
-  // R = 1 is kube-proxy's layout: no pass chains
-  assert.doesNotMatch(iptablesRestoreInput(20, 4, target, 1).text, /KUBE-SVCPASS/);
-});

@@ -274,13 +274,10 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
       return out;
     });
   };
-  // Walks of the older same-chain layout (cache-hot at small k, WalkPoint.layout) are superseded by
-  // any run with distinct passes, never averaged with them.
-  const distinct = runs.some((r) => r.walk.some((w) => w.layout === 'distinct-passes'));
   const merged: CalibrationPoints = {
     restore: byKey((r) => r.restore, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
     update: byKey((r) => r.update, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
-    walk: byKey((r) => r.walk.filter((w) => !distinct || w.layout === 'distinct-passes'), (p) => `${p.backend} ${p.position}`, ['walkNs', 'withRulesNs', 'withoutRulesNs', 'p50Ns']),
+    walk: byKey((r) => r.walk, (p) => `${p.backend} ${p.position}`, ['walkNs', 'withRulesNs', 'withoutRulesNs', 'p50Ns']),
     vmap: byKey((r) => r.vmap, (p) => String(p.services), ['loadNs', 'loadWallNs', 'p10Ns', 'p50Ns', 'p99Ns', 'cpuNs']),
   };
   const cts = runs.map((r) => r.conntrack).filter((c): c is ConntrackPoints => c !== undefined);

@@ -26,14 +26,8 @@ export interface WalkPoint {
   backend: IptablesBackend;
   /** Rules before the matching one in KUBE-SERVICES (k). */
   position: number;
-  /** Passes through the k service rules per SYN (see iptablesRestoreInput): R, chosen so R * k is large. */
+  /** Passes through KUBE-SERVICES per SYN (see iptablesRestoreInput): R, chosen so R * k is large. */
   walkRepeat: number;
-  /**
-   * How the passes were laid out: 'distinct-passes' (each pass over its own copy of the rules, as a
-   * single real walk finds them) or, in files from before it, absent (every pass over the same
-   * rules, cache-hot at small k). mergePoints never mixes the two.
-   */
-  layout?: 'distinct-passes';
   /** Connect latency's lower decile with k rules before the match, and with none (same R), ns. */
   withRulesNs: number;
   withoutRulesNs: number;
@@ -177,7 +171,6 @@ export async function measureWalk(reg: NamespaceRegistry, backend: IptablesBacke
         backend,
         position: k,
         walkRepeat,
-        layout: 'distinct-passes' as const,
         withRulesNs,
         withoutRulesNs,
         walkNs: (withRulesNs - withoutRulesNs) / walkRepeat,

@@ -83,30 +83,20 @@ export function endpointIP(s: number, i: number): string {
 export const LAST_PASS_MARK = '0x10000';
 
 /**
- * `walkRepeat` R > 1 amplifies the walk for measurement: before KUBE-SERVICES, PREROUTING jumps
- * into R - 1 pass chains KUBE-SVCPASS-i, each a copy of the N service rules (same matches, same
- * targets), and only in KUBE-SERVICES itself, after a mark set on the way, does the target's rule
- * match; so a SYN walks N service rules R times before its DNAT, each pass over different rule
- * memory. (An earlier layout jumped R times into KUBE-SERVICES itself: at N = 100 and R = 500 the
- * SYN walked the same 6 kB of rules 500 times in a row, cache-hot and branch-predicted, and legacy
- * measured 2.1 ns a rule against 4.4 at N = 10k; a real first packet walks KUBE-SERVICES once.)
- * R = 1 is kube-proxy's layout exactly.
+ * `walkRepeat` R > 1 amplifies the walk for measurement: PREROUTING jumps into KUBE-SERVICES R
+ * times, and only in the last pass (after a mark is set) does the target's rule match, so a SYN
+ * walks the N service rules R times before its DNAT. R = 1 is kube-proxy's layout exactly.
  */
 export function iptablesRestoreInput(services: number, endpointsPerService: number, target?: ProbeTarget, walkRepeat = 1): RuleSet {
   const chains = [':PREROUTING ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', ':KUBE-MARK-MASQ - [0:0]'];
   const rules: string[] = [];
-  const passes = Array.from({ length: Math.max(0, walkRepeat - 1) }, (_, i) => `KUBE-SVCPASS-${i + 1}`);
-  for (const pass of passes) {
-    chains.push(`:${pass} - [0:0]`);
-    rules.push(`-A PREROUTING -j ${pass}`);
-  }
+  for (let r = 1; r < walkRepeat; r++) rules.push('-A PREROUTING -j KUBE-SERVICES');
   if (walkRepeat > 1) rules.push(`-A PREROUTING -j MARK --or-mark ${LAST_PASS_MARK}`);
   rules.push('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES', '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000');
   // kube-proxy drops the per-endpoint comments above 1000 endpoints (largeClusterMode,
   // LARGE_CLUSTER_ENDPOINTS_THRESHOLD in sim/proxy/iptables/proxier.ts), so big tables parse less text.
   const largeCluster = services * endpointsPerService > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
   const perService: string[] = [];
-  const passRules: string[] = [];
   const addService = (name: string, ip: string, port: number, endpoints: string[], onLastPass = false) => {
     const spn = `default/${name}:http`;
     const svc = `KUBE-SVC-${hash(`${spn}tcp`, 16)}`;
@@ -114,7 +104,6 @@ export function iptablesRestoreInput(services: number, endpointsPerService: numb
     const lastPass = onLastPass ? ` -m mark --mark ${LAST_PASS_MARK}/${LAST_PASS_MARK}` : '';
     const match = `-m comment --comment "${spn} cluster IP" -m tcp -p tcp -d ${ip} --dport ${port}`;
     rules.push(`-A KUBE-SERVICES ${match}${lastPass} -j ${svc}`);
-    if (!onLastPass) for (const pass of passes) passRules.push(`-A ${pass} ${match} -j ${svc}`);
     // Traffic from outside the cluster CIDR to the ClusterIP is masqueraded (the local detector).
     perService.push(`-A ${svc} ${match} ! -s ${CLUSTER_CIDR} -j KUBE-MARK-MASQ`);
     endpoints.forEach((ep, i) => {
@@ -133,8 +122,8 @@ export function iptablesRestoreInput(services: number, endpointsPerService: numb
     addService(`svc-${s}`, serviceIP(s), 80, Array.from({ length: endpointsPerService }, (_, i) => `${endpointIP(s, i)}:8080`));
   }
   if (target) addService('probe-target', target.clusterIP, target.port, [target.backend], walkRepeat > 1);
-  const all = ['*nat', ...chains, ...rules, ...passRules, ...perService, 'COMMIT'];
-  return { text: `${all.join('\n')}\n`, lines: all.length, rules: rules.length + passRules.length + perService.length };
+  const all = ['*nat', ...chains, ...rules, ...perService, 'COMMIT'];
+  return { text: `${all.join('\n')}\n`, lines: all.length, rules: rules.length + perService.length };
 }
 
 export function nftablesInput(services: number, endpointsPerService: number, target?: ProbeTarget): RuleSet {
