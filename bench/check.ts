@@ -2,7 +2,8 @@
  * `npm run bench:check [-- --results FILE] [--baseline FILE] [--threshold 0.2] [--update]`:
  * the regression gate. Compares the results of the last `npm run bench` against the committed
  * baseline of the same form (decision rule in bench/regression.ts) and exits 1 when a task is slower
- * beyond its noise and the threshold, 0 otherwise, 2 on a usage or file error. `--update` writes the
+ * beyond its noise and the threshold, when a task errored, or when a baseline task the run should
+ * have produced is missing (bench/regression.ts), 0 otherwise, 2 on a usage or file error. `--update` writes the
  * current results as the new baseline instead of judging them (do it on purpose: README, "Benchmarks
  * and the regression gate").
  *
@@ -20,7 +21,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../sim/io/atomic-write.ts';
-import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD } from './regression.ts';
+import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD, type Comparison, type Verdict } from './regression.ts';
 import { parseResults } from './results.ts';
 
 const USAGE = 'usage: npm run bench:check -- [--results FILE]... [--baseline FILE] [--threshold FRACTION] [--update]';
@@ -31,6 +32,17 @@ export const QUICK_BASELINE = 'bench/baseline-quick.json';
 /** The committed baseline a run of either form is judged against. */
 export function baselineFor(quick: boolean): string {
   return quick ? QUICK_BASELINE : FULL_BASELINE;
+}
+
+function failures(c: Comparison): string {
+  const count = (v: Verdict) => c.tasks.filter((t) => t.verdict === v).length;
+  return [
+    count('slower') && `${count('slower')} slower beyond the noise and the threshold`,
+    count('error') && `${count('error')} errored`,
+    count('missing') && `${count('missing')} missing (in the baseline, not produced)`,
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function main(argv: string[]): number {
@@ -71,6 +83,16 @@ export function main(argv: string[]): number {
     const current = bestOf(runs, values.results);
     values.baseline ??= baselineFor(current.quick);
     if (values.update) {
+      // A baseline holds every task of its form, each with a figure: a filtered run or one with
+      // errors would make the gate stop expecting the tasks it lacks.
+      if (current.errors.length) {
+        process.stderr.write(`bench:check: --update: ${values.results.join(', ')} has errors (${current.errors.map((e) => e.name).join('; ')}): not written; fix them and run again\n`);
+        return 2;
+      }
+      if (current.filter !== undefined) {
+        process.stderr.write(`bench:check: --update: ${values.results.join(', ')} is a --filter ${JSON.stringify(current.filter)} run: a baseline needs every task of its form; not written\n`);
+        return 2;
+      }
       writeFileAtomic(values.baseline, `${JSON.stringify(current, null, 2)}\n`);
       process.stdout.write(`bench:check: wrote ${values.baseline} from ${values.results.join(', ')} (${current.tasks.length} tasks${current.quick ? ', quick form' : ''}${runs.length > 1 ? `, best of ${runs.length} runs` : ''})\n`);
       return 0;
@@ -92,7 +114,7 @@ export function main(argv: string[]): number {
     process.stdout.write(`${comparisonTable(c)}\n`);
     process.stdout.write(
       c.failed
-        ? `bench:check: FAILED: slower than ${values.baseline} beyond the noise and the ${threshold * 100}% threshold\n`
+        ? `bench:check: FAILED against ${values.baseline}: ${failures(c)}\n`
         : `bench:check: ok (threshold ${threshold * 100}%, or the combined margin of error when larger)\n`,
     );
     return c.failed ? 1 : 0;

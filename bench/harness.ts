@@ -99,6 +99,7 @@ export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
       loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
     },
     startedAt,
+    ...(opts.filter ? { filter: opts.filter } : {}),
     reference: {
       name: REFERENCE_NAME,
       measurements: refs,

@@ -51,14 +51,32 @@ test('a faster task is reported, not failed', () => {
   assert.equal(c.tasks[0]!.verdict, 'faster');
 });
 
-test('new and missing tasks are reported and never fail', () => {
-  const c = compareResults(results([task('old', 100, 1), task('both', 10, 1)]), results([task('both', 10, 1), task('fresh', 5, 1)]));
-  assert.equal(c.failed, false);
+test('a new task never fails; a baseline task the run did not produce fails, unless outside its filter or form', () => {
+  const base = results([task('old', 100, 1), task('both', 10, 1)]);
+  const c = compareResults(base, results([task('both', 10, 1), task('fresh', 5, 1)]));
+  assert.equal(c.failed, true);
   const verdicts = Object.fromEntries(c.tasks.map((t) => [t.name, t.verdict]));
   assert.deepEqual(verdicts, { both: 'ok', fresh: 'new', old: 'missing' });
   const table = comparisonTable(c);
   assert.match(table, /fresh\s+new \(not in baseline\)/);
-  assert.match(table, /old\s+missing/);
+  assert.match(table, /old\s+MISSING \(fails\)/);
+  assert.equal(compareResults(base, results([task('both', 10, 1), task('fresh', 5, 1)])).failed, true);
+  assert.equal(compareResults(base, { ...results([task('both', 10, 1)]), filter: 'bo' }).failed, false);
+  assert.equal(compareResults(base, { ...results([task('both', 10, 1)]), filter: 'o' }).failed, true);
+  assert.equal(compareResults(base, { ...results([task('both', 10, 1)]), quick: false }).failed, false);
+  assert.equal(compareResults(base, results([task('both', 10, 1), task('old', 100, 1)])).failed, false);
+});
+
+test('an errored task fails even when a merged run gave it a figure', () => {
+  const base = results([task('a', 100, 1), task('b', 10, 1)]);
+  const errored = { ...results([task('a', 100, 1)]), errors: [{ name: 'b', message: 'boom' }] };
+  const c = compareResults(base, errored);
+  assert.equal(c.failed, true);
+  assert.deepEqual(c.tasks.map((t) => [t.name, t.verdict]), [['a', 'ok'], ['b', 'error']]);
+  const merged = bestOf([results([task('a', 100, 1), task('b', 10, 1)]), errored]);
+  assert.equal(compareResults(base, merged).tasks.find((t) => t.name === 'b')!.verdict, 'error');
+  assert.throws(() => bestOf([{ ...base, filter: 'a' }, base]), /different --filter/);
+  assert.throws(() => parseResults(JSON.stringify({ ...base, errors: undefined }), 'r.json'), /r\.json: expected "errors" to be an array/);
 });
 
 test('property: the verdict is slower exactly when change exceeds 1 + max(threshold, noise)', () => {

@@ -11,7 +11,13 @@
  *     change > 1 + max(threshold, noise)
  *
  * so a real 20%+ regression fails on a quiet run, and a noisy run needs a larger slowdown to fail
- * rather than failing on noise. Tasks present on one side only are reported and never fail.
+ * rather than failing on noise.
+ *
+ * A figure that was not produced is not a pass: a task (or a whole suite) that threw fails the gate,
+ * and so does a baseline task the run should have produced but did not (same form as the baseline,
+ * and inside the run's --filter if it had one): a broken or silently dropped benchmark would
+ * otherwise hide exactly the regression it exists to catch. A task new in the run never fails (it is
+ * "new" until the baseline is re-taken), nor does a baseline task outside the run's filter or form.
  *
  * A run's margin of error only says how steady the task was within that run. Between runs of the
  * same code a shared machine moves some tasks much more (memory- and allocation-heavy ones: other
@@ -24,7 +30,10 @@ import type { BenchResults, TaskResultRecord } from './results.ts';
 
 export const DEFAULT_THRESHOLD = 0.2;
 
-export type Verdict = 'ok' | 'slower' | 'faster' | 'new' | 'missing';
+export type Verdict = 'ok' | 'slower' | 'faster' | 'new' | 'missing' | 'not run' | 'error';
+
+/** Verdicts that fail the gate. */
+export const FAILING: readonly Verdict[] = ['slower', 'missing', 'error'];
 
 export interface TaskComparison {
   name: string;
@@ -35,11 +44,13 @@ export interface TaskComparison {
   allowed?: number;
   /** Combined relative margin of error of both ratios, or the baseline's spread between runs when larger, as a fraction. */
   noise?: number;
+  /** For 'error': what the task threw. */
+  message?: string;
 }
 
 export interface Comparison {
   tasks: TaskComparison[];
-  /** True when at least one task is slower beyond its noise and the threshold. */
+  /** True when a task is slower beyond its noise and the threshold, threw, or is missing (FAILING). */
   failed: boolean;
 }
 
@@ -68,15 +79,27 @@ export function compareTask(baseline: TaskResultRecord, current: TaskResultRecor
 
 export function compareResults(baseline: BenchResults, current: BenchResults, threshold = DEFAULT_THRESHOLD): Comparison {
   const base = new Map(baseline.tasks.map((t) => [t.name, t]));
+  const errored = new Map<string, string>();
+  for (const e of current.errors ?? []) if (!errored.has(e.name)) errored.set(e.name, e.message);
   const seen = new Set<string>();
   const tasks: TaskComparison[] = [];
   for (const cur of current.tasks) {
     seen.add(cur.name);
+    // Merged runs (bestOf) may hold a figure from one run and an error from another: still an error.
+    if (errored.has(cur.name)) continue;
     const b = base.get(cur.name);
     tasks.push(b ? compareTask(b, cur, threshold) : { name: cur.name, verdict: 'new' });
   }
-  for (const b of baseline.tasks) if (!seen.has(b.name)) tasks.push({ name: b.name, verdict: 'missing' });
-  return { tasks, failed: tasks.some((t) => t.verdict === 'slower') };
+  for (const [name, message] of errored) {
+    seen.add(name);
+    tasks.push({ name, verdict: 'error', message });
+  }
+  for (const b of baseline.tasks) {
+    if (seen.has(b.name)) continue;
+    const expected = baseline.quick === current.quick && (current.filter === undefined || b.name.includes(current.filter));
+    tasks.push({ name: b.name, verdict: expected ? 'missing' : 'not run' });
+  }
+  return { tasks, failed: tasks.some((t) => FAILING.includes(t.verdict)) };
 }
 
 export function comparisonTable(c: Comparison): string {
@@ -86,11 +109,28 @@ export function comparisonTable(c: Comparison): string {
       t.name,
       t.change === undefined ? '' : `${t.change >= 1 ? '+' : ''}${((t.change - 1) * 100).toFixed(1)}%`,
       t.allowed === undefined ? '' : `±${(t.allowed * 100).toFixed(1)}%`,
-      t.verdict === 'slower' ? 'SLOWER (fails)' : t.verdict === 'new' ? 'new (not in baseline)' : t.verdict === 'missing' ? 'missing (in baseline, not run)' : t.verdict,
+      verdictText(t),
     ]);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c2, i) => (i === 1 || i === 2 ? c2.padStart(w[i]!) : c2.padEnd(w[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+function verdictText(t: TaskComparison): string {
+  switch (t.verdict) {
+    case 'slower':
+      return 'SLOWER (fails)';
+    case 'error':
+      return `ERROR (fails): ${(t.message ?? '').split('\n')[0]!.slice(0, 120)}`;
+    case 'missing':
+      return 'MISSING (fails): in the baseline, not produced by this run';
+    case 'new':
+      return 'new (not in baseline)';
+    case 'not run':
+      return 'not run (outside this run\'s filter or form)';
+    default:
+      return t.verdict;
+  }
 }
 
 /** A task's figure per unit of work (per call when it does not say), for choosing among runs. */
@@ -110,6 +150,8 @@ export function bestOf(runs: BenchResults[], names: string[] = runs.map((_, i) =
   if (runs.length === 0) throw new Error('bestOf: no runs');
   const forms = new Set(runs.map((r) => r.quick));
   if (forms.size > 1) throw new Error(`${names.join(', ')}: runs of both the quick and the full form cannot be merged`);
+  const filters = new Set(runs.map((r) => r.filter));
+  if (filters.size > 1) throw new Error(`${names.join(', ')}: runs with different --filter cannot be merged`);
   if (runs.length === 1) return runs[0]!;
   const best = new Map<string, TaskResultRecord>();
   const slowest = new Map<string, number>();

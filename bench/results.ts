@@ -44,6 +44,11 @@ export interface BenchResults {
   clock: string;
   /** Present when the file merges several runs (bench:check --update with several --results): how many. */
   runs?: number;
+  /**
+   * The run's --filter, when it had one: the gate then expects only the baseline's tasks whose name
+   * contains it (a file without it was an unfiltered run, and every task of its form was expected).
+   */
+  filter?: string;
   host: { node: string; platform: string; arch: string; cpus: number; cpuModel: string; loadavg: number[] };
   startedAt: string;
   reference: {
@@ -76,5 +81,8 @@ export function parseResults(text: string, file: string): BenchResults {
       if (typeof (t as any)?.[k] !== want) throw new Error(`${file}: tasks[${i}].${k}: expected a ${want}, found ${JSON.stringify((t as any)?.[k])}`);
     }
   });
+  // A results file without its errors list would let a task that threw pass as merely absent.
+  if (!Array.isArray(r.errors)) throw new Error(`${file}: expected "errors" to be an array (tasks that threw), found ${JSON.stringify(r.errors)}`);
+  if (r.filter !== undefined && typeof r.filter !== 'string') throw new Error(`${file}: filter: expected a string, found ${JSON.stringify(r.filter)}`);
   return r as BenchResults;
 }

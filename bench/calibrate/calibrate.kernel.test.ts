@@ -67,3 +67,60 @@ test('SIGTERM in the middle of a probe removes the namespaces it made', { skip, 
   assert.equal(code, 143);
   assert.deepEqual(ours(name), []);
 });
+
+/**
+ * `svcsim calibrate --quick` as a user runs it, interrupted: once while its first namespaces are
+ * being made and measured (restore), once in the middle of the walk probe (a server process and
+ * three namespaces live). Each time the command must end promptly with 130 (SIGINT) or 143
+ * (SIGTERM), leaving no `svcsim-cal-<pid>-*` namespace and no process of its own behind.
+ */
+async function interruptCalibrate(signal: 'SIGINT' | 'SIGTERM', when: RegExp): Promise<{ code: number | null; pid: number; afterSignalMs: number; stderr: string }> {
+  const cli = fileURLToPath(new URL('../../sim/cli.ts', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-cal-int-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'calibrate', '--quick', '--out', join(dir, 'cal.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`calibrate never printed ${when}: ${stderr}`)), 180_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (when.test(stderr)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        reject(new Error(`calibrate exited ${c} before ${when}: ${stderr}`));
+      });
+    });
+    assert.ok(ours(`svcsim-cal-${child.pid}-`).length > 0, 'the calibration had namespaces when it was interrupted');
+    const t0 = Date.now();
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('exit', (c) => resolve(c));
+      child.kill(signal);
+    });
+    assert.equal(existsSync(join(dir, 'cal.json')), false, 'an interrupted calibration writes no file');
+    return { code, pid: child.pid!, afterSignalMs: Date.now() - t0, stderr };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('SIGTERM during the restore probe: exit 143, nothing left behind', { skip, timeout: 240_000 }, async () => {
+  const r = await interruptCalibrate('SIGTERM', /calibrate: restore legacy services=\d+/);
+  assert.equal(r.code, 143, r.stderr);
+  assert.deepEqual(ours(`svcsim-cal-${r.pid}-`), []);
+  assert.match(r.stderr, /SIGTERM: removed the namespaces and processes it had made/);
+});
+
+test('SIGINT during the walk probe (server running): exit 130 within seconds, nothing left behind', { skip, timeout: 300_000 }, async () => {
+  const r = await interruptCalibrate('SIGINT', /calibrate: walk legacy position=\d+/);
+  assert.equal(r.code, 130, r.stderr);
+  assert.ok(r.afterSignalMs < 10_000, `took ${r.afterSignalMs} ms to stop`);
+  assert.deepEqual(ours(`svcsim-cal-${r.pid}-`), []);
+  const agent = fileURLToPath(new URL('./agent.mjs', import.meta.url));
+  const left = spawnSync('pgrep', ['-f', `${agent} serve`], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(left, '', `calibration server processes left: ${left}`);
+});

@@ -10,9 +10,9 @@ import { InputError } from '../../sim/engine/input-error.ts';
 import { dirname, join, basename } from 'node:path';
 import { writeFileAtomic } from '../../sim/io/atomic-write.ts';
 import { DEFAULT_COSTS, withCosts } from '../../sim/net/cost-model.ts';
-import { CALIBRATION_KIND, CALIBRATION_VERSION, fitCostModel, type CalibrationFile, type CalibrationPoints, type HostInfo } from './model.ts';
+import { CALIBRATION_KIND, CALIBRATION_VERSION, fitCostModel, mergePoints, type CalibrationFile, type CalibrationPoints, type HostInfo } from './model.ts';
 import { NamespaceRegistry } from './namespaces.ts';
-import { missingMessage, missingPrerequisites } from './preflight.ts';
+import { missingMessage, missingPrerequisites, realHost } from './preflight.ts';
 import { measureConntrack, measureRestore, measureVmap, measureWalk } from './probes.ts';
 import type { TopLevelSpec } from 'vega-lite';
 import { FULL_PLAN, QUICK_PLAN, type CalibrationPlan } from './plan.ts';
@@ -43,27 +43,34 @@ function hostInfo(loadavgStart: number[]): HostInfo {
   };
 }
 
-/** Runs every probe of the plan. Throws MissingPrerequisites before creating anything. */
+/**
+ * Runs every probe of the plan. Throws MissingPrerequisites, having removed its preflight namespace,
+ * before creating anything else. The registry (and with it the SIGINT/SIGTERM handler that removes
+ * everything and exits 130/143) exists before the first namespace, the preflight's, is made.
+ */
 export async function measure(plan: CalibrationPlan, log: (s: string) => void): Promise<{ points: CalibrationPoints; host: HostInfo }> {
-  const missing = missingPrerequisites();
-  if (missing.length) throw new MissingPrerequisites(missing);
-  const load0 = loadavg();
   const reg = new NamespaceRegistry();
-  const points: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
-  const e = plan.endpointsPerService;
   try {
+    const preflight = reg.nextName('preflight');
+    reg.adopt(preflight);
+    const missing = missingPrerequisites(realHost, preflight);
+    reg.forget(preflight);
+    if (missing.length) throw new MissingPrerequisites(missing);
+    const load0 = loadavg();
+    const points: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
+    const e = plan.endpointsPerService;
     for (const b of plan.backends) {
-      const r = measureRestore(reg, b, { ...plan.restore, endpointsPerService: e }, log);
+      const r = await measureRestore(reg, b, { ...plan.restore, endpointsPerService: e }, log);
       points.restore.push(...r.restore);
       points.update.push(...r.update);
     }
     for (const b of plan.backends) points.walk.push(...(await measureWalk(reg, b, { ...plan.walk, endpointsPerService: e }, log)));
     if (plan.vmap.services.length) points.vmap = await measureVmap(reg, { ...plan.vmap, endpointsPerService: e }, log);
-    if (plan.conntrack) points.conntrack = measureConntrack(reg, plan.conntrack, log);
+    if (plan.conntrack) points.conntrack = await measureConntrack(reg, plan.conntrack, log);
+    return { points, host: hostInfo(load0) };
   } finally {
     reg.close();
   }
-  return { points, host: hostInfo(load0) };
 }
 
 export function buildCalibrationFile(points: CalibrationPoints, host: HostInfo, plan: CalibrationPlan, measuredAt: string, command: string): CalibrationFile {
@@ -155,11 +162,25 @@ export async function runCalibrate(o: CalibrateOptions): Promise<{ file: Calibra
 }
 
 /**
- * Fits and writes again from the points of an earlier calibration file (`svcsim calibrate --from
- * FILE`), with no measuring: for a change of the fitting or the report, or of the defaults the
- * report compares with. The measured points, host and date are kept as they were.
+ * Fits and writes again from the points of earlier calibration files (`svcsim calibrate --from FILE
+ * [--from FILE2...]`), with no measuring: for a change of the fitting or the report, or of the
+ * defaults the report compares with, or to combine runs (each point the median of the runs that
+ * measured it, mergePoints). The first file's host and date are kept, with the others' dates and
+ * load averages recorded in the command.
  */
-export async function refitCalibration(from: string, out: string, command: string): Promise<{ file: CalibrationFile; outputs: CalibrateOutputs }> {
+export async function refitCalibration(from: string | string[], out: string, command: string): Promise<{ file: CalibrationFile; outputs: CalibrateOutputs }> {
+  const files = (Array.isArray(from) ? from : [from]).map((f) => readCalibrationFile(f));
+  const first = files[0]!;
+  const forms = new Set(files.map((f) => `${f.quick} ${f.endpointsPerService ?? 4}`));
+  if (forms.size > 1) throw new InputError(`--from ${[from].flat().join(' ')}`, 'runs of the same form (all full or all --quick, same endpoints per service)', [...forms].join('; '));
+  const plan = { ...(first.quick ? QUICK_PLAN : FULL_PLAN), endpointsPerService: first.endpointsPerService ?? 4 };
+  const points = mergePoints(files.map((f) => f.points));
+  const provenance = files.length > 1 ? `; median of ${files.length} runs: ${files.map((f) => `${f.measuredAt} (load ${f.host.loadavgStart[0]}-${f.host.loadavgEnd[0]})`).join(', ')}` : '';
+  const file = buildCalibrationFile(points, first.host, plan, first.measuredAt, `${first.command} (refitted: ${command}${provenance})`);
+  return { file, outputs: await writeCalibration(file, out) };
+}
+
+function readCalibrationFile(from: string): CalibrationFile {
   let old: CalibrationFile;
   try {
     old = JSON.parse(readFileSync(from, 'utf8')) as CalibrationFile;
@@ -169,9 +190,7 @@ export async function refitCalibration(from: string, out: string, command: strin
   if (old?.kind !== CALIBRATION_KIND || !old.points || !Array.isArray(old.points.restore)) {
     throw new InputError(`--from ${from}`, `a calibration JSON written by svcsim calibrate (kind "${CALIBRATION_KIND}" with points)`, JSON.stringify(old?.kind));
   }
-  const plan = { ...(old.quick ? QUICK_PLAN : FULL_PLAN), endpointsPerService: old.endpointsPerService ?? 4 };
-  const file = buildCalibrationFile(old.points, old.host, plan, old.measuredAt, `${old.command} (refitted: ${command})`);
-  return { file, outputs: await writeCalibration(file, out) };
+  return old;
 }
 
 /** A few lines for the terminal: each fitted field beside its default. */

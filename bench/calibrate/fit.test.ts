@@ -69,3 +69,32 @@ test('weighted: equal weights give the ordinary fit; relative weights favour the
   assert.ok(Math.abs(exact.slope - 3) < 1e-9 && Math.abs(exact.intercept - 7) < 1e-6 && Math.abs(exact.r2 - 1) < 1e-12);
   assert.throws(() => fitLine([1, 2], [1, 2], [1]), /2 points but 1 weights/);
 });
+
+test('fitLinearModel recovers y = a + b x1 + c x1 x2 exactly, with R^2 1', async () => {
+  const { fitLinearModel } = await import('./fit.ts');
+  const xs = [100, 250, 500, 1000, 2500, 5000, 10_000].map((n) => [19 * n + 23, (19 * n + 23) * (14 * n + 20)]);
+  const ys = xs.map(([l, lr]) => 9e6 + 4000 * l! + 0.05 * lr!);
+  const f = fitLinearModel(xs, ys, ys.map((y) => 1 / (y * y)));
+  assert.ok(Math.abs(f.intercept / 9e6 - 1) < 1e-6, String(f.intercept));
+  assert.ok(Math.abs(f.coefficients[0]! / 4000 - 1) < 1e-6);
+  assert.ok(Math.abs(f.coefficients[1]! / 0.05 - 1) < 1e-6);
+  assert.ok(f.r2 > 0.999999);
+  assert.ok(f.residuals.every((r) => Math.abs(r) < 1e-3 * 9e6));
+  assert.throws(() => fitLinearModel([[1, 2], [2, 4], [3, 6]], [1, 2, 3]), /collinear/);
+  assert.throws(() => fitLinearModel([[1, 2]], [1]), /at least 3 points/);
+});
+
+test('property: fitLinearModel with one regressor agrees with fitLine', async () => {
+  const { fitLinearModel, fitLine } = await import('./fit.ts');
+  const fc = (await import('fast-check')).default;
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })), { minLength: 3, maxLength: 12 }), (pts) => {
+      if (new Set(pts.map((p) => p[0])).size < 2) return;
+      const a = fitLine(pts.map((p) => p[0]), pts.map((p) => p[1]));
+      const b = fitLinearModel(pts.map((p) => [p[0]]), pts.map((p) => p[1]));
+      const close = (x: number, y: number) => Math.abs(x - y) <= 1e-6 * (1 + Math.abs(x) + Math.abs(y));
+      assert.ok(close(a.slope, b.coefficients[0]!), `${a.slope} vs ${b.coefficients[0]}`);
+      assert.ok(close(a.intercept, b.intercept));
+    }),
+  );
+});

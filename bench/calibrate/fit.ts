@@ -68,3 +68,71 @@ export function quantile(values: readonly number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
+
+/** A least-squares fit of y = intercept + sum_j coefficients[j] * x_j. */
+export interface MultiFit {
+  intercept: number;
+  coefficients: number[];
+  /** Weighted R^2, as fitLine's. */
+  r2: number;
+  /** y - fit, in the order of the points. */
+  residuals: number[];
+  /** Standard error of each coefficient (NaN with no degrees of freedom left). */
+  stdErrs: number[];
+  n: number;
+}
+
+/**
+ * Weighted least squares with an intercept and several regressors (rows of `xs` are points), solved
+ * through the normal equations by Gaussian elimination with partial pivoting: the systems here have
+ * 2-3 unknowns, with each column scaled to unit size first so a regressor of 1e10 (lines x rules)
+ * beside one of 1e5 (lines) stays well conditioned.
+ */
+export function fitLinearModel(xs: readonly (readonly number[])[], ys: readonly number[], weights?: readonly number[]): MultiFit {
+  const n = xs.length;
+  if (n !== ys.length) throw new Error(`fitLinearModel: ${n} rows of x but ${ys.length} y values`);
+  const p = (xs[0]?.length ?? 0) + 1;
+  if (n < p) throw new Error(`fitLinearModel: need at least ${p} points for ${p} unknowns, found ${n}`);
+  const w = weights ?? ys.map(() => 1);
+  const rows = xs.map((r) => [1, ...r]);
+  const scale = Array.from({ length: p }, (_, j) => Math.max(...rows.map((r) => Math.abs(r[j]!))) || 1);
+  const a = Array.from({ length: p }, () => new Array<number>(p + 1).fill(0));
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!.map((v, j) => v / scale[j]!);
+    for (let j = 0; j < p; j++) {
+      for (let k = 0; k < p; k++) a[j]![k]! += w[i]! * r[j]! * r[k]!;
+      a[j]![p]! += w[i]! * r[j]! * ys[i]!;
+    }
+  }
+  const inv = invert(a.map((r) => r.slice(0, p)));
+  const beta = inv.map((r) => r.reduce((s, v, k) => s + v * a[k]![p]!, 0));
+  const coef = beta.map((b, j) => b / scale[j]!);
+  const residuals = rows.map((r, i) => ys[i]! - r.reduce((s, v, j) => s + v * coef[j]!, 0));
+  const sw = w.reduce((s, v) => s + v, 0);
+  const my = ys.reduce((s, y, i) => s + w[i]! * y, 0) / sw;
+  const ssTot = ys.reduce((s, y, i) => s + w[i]! * (y - my) ** 2, 0);
+  const ssRes = residuals.reduce((s, e, i) => s + w[i]! * e * e, 0);
+  const dof = n - p;
+  const s2 = dof > 0 ? ssRes / dof : Number.NaN;
+  const stdErrs = coef.map((_, j) => Math.sqrt(s2 * inv[j]![j]!) / scale[j]!);
+  return { intercept: coef[0]!, coefficients: coef.slice(1), r2: ssTot === 0 ? (ssRes === 0 ? 1 : Number.NaN) : 1 - ssRes / ssTot, residuals, stdErrs: stdErrs.slice(1), n };
+}
+
+function invert(m: number[][]): number[][] {
+  const p = m.length;
+  const a = m.map((r, i) => [...r, ...Array.from({ length: p }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < p; c++) {
+    let piv = c;
+    for (let r = c + 1; r < p; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[piv]![c]!)) piv = r;
+    if (Math.abs(a[piv]![c]!) < 1e-300) throw new Error('fitLinearModel: the regressors are collinear; the coefficients cannot be told apart');
+    [a[c], a[piv]] = [a[piv]!, a[c]!];
+    const d = a[c]![c]!;
+    for (let k = 0; k < 2 * p; k++) a[c]![k]! /= d;
+    for (let r = 0; r < p; r++) {
+      if (r === c) continue;
+      const f = a[r]![c]!;
+      if (f !== 0) for (let k = 0; k < 2 * p; k++) a[r]![k]! -= f * a[c]![k]!;
+    }
+  }
+  return a.map((r) => r.slice(p));
+}

@@ -105,3 +105,60 @@ test('report: charts for each measured quantity and a Markdown page with fits an
   assert.equal(sig3(87_654_321), 87_700_000);
   assert.equal(sig3(4.4449), 4.44);
 });
+
+test('the file svcsim calibrate writes has only keys the scenario loader accepts', async () => {
+  const { CALIBRATION_FILE_KEYS, parseCalibration } = await import('../../sim/scenario/calibration-file.ts');
+  const file = buildCalibrationFile(synthetic(), { kernel: 'k', iptables: 'i', nft: 'n', conntrack: 'c', cpuModel: 'm', cpus: 2, loadavgStart: [0], loadavgEnd: [0] }, QUICK_PLAN, '2026-12-04T00:00:00Z', 'svcsim calibrate --quick');
+  for (const k of Object.keys(file)) assert.ok((CALIBRATION_FILE_KEYS as readonly string[]).includes(k), `${k} is written by calibrate but refused by the loader`);
+  assert.deepEqual(parseCalibration(JSON.stringify(file), 'cal.json', 'w'), file.costs);
+});
+
+test('the restore fit recovers a per-line cost that grows with the table, and the model predicts with it', () => {
+  const p: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
+  const truth = { legacy: [9e6, 4000, 0.05], nft: [15e6, 12_000, 0.08] } as const;
+  for (const b of ['legacy', 'nft'] as const) {
+    const [base, perLine, perLinePerRule] = truth[b];
+    for (const n of [100, 250, 500, 1000, 2500, 5000, 10_000]) {
+      const set = iptablesRestoreInput(n, 4);
+      p.restore.push({ backend: b, services: n, lines: set.lines, rules: set.rules, ns: base + set.lines * (perLine + perLinePerRule * set.rules), wallNs: 0 });
+    }
+  }
+  const m = fitCostModel(p);
+  assert.deepEqual(m.costs.restoreBaseNs, { legacy: 9e6, nft: 15e6 });
+  assert.deepEqual(m.costs.restoreNsPerLine, { legacy: 4000, nft: 12_000 });
+  assert.deepEqual(m.costs.restoreNsPerLinePerRule, { legacy: 0.05, nft: 0.08 });
+  assert.ok(m.fits['restore.legacy']!.r2 > 0.9999);
+  assert.equal(m.fits['restore.legacy']!.second!.x, 'input lines x rules in the table');
+  assert.deepEqual(m.fits['restore.nft']!.gives, ['restoreBaseNs.nft', 'restoreNsPerLine.nft', 'restoreNsPerLinePerRule.nft']);
+  // The iptables mode model charges the same curve: within 1% of the points at 100..10k services
+  // (its rule count differs from the generated rule set's by the few fixed rules).
+  const model = withCosts(DEFAULT_COSTS, m.costs);
+  for (const r of simulatedVsMeasured(p, model, 4).filter((x) => x.quantity === 'restore')) {
+    assert.ok(Math.abs(r.relError) < 0.01, `${r.backend} ${r.services}: ${(r.relError * 100).toFixed(2)}%`);
+  }
+  // superlinear: ten times the services take more than ten times as long
+  assert.ok(predictedRestoreNs(model, 'legacy', 10_000, 4) > 10 * predictedRestoreNs(model, 'legacy', 1000, 4));
+});
+
+test('mergePoints takes each size as the median of the runs that measured it', async () => {
+  const { mergePoints } = await import('./model.ts');
+  const run = (scale: number): CalibrationPoints => {
+    const p = synthetic();
+    for (const r of p.restore) r.ns *= scale;
+    for (const w of p.walk) w.walkNs *= scale;
+    return p;
+  };
+  const merged = mergePoints([run(1), run(3), run(2)]);
+  const one = synthetic();
+  assert.equal(merged.restore.length, one.restore.length);
+  merged.restore.forEach((r, i) => assert.equal(r.ns, one.restore[i]!.ns * 2));
+  merged.walk.forEach((w, i) => {
+    assert.equal(w.walkNs, one.walk[i]!.walkNs * 2);
+    assert.equal(w.connects, 3 * one.walk[i]!.connects);
+  });
+  assert.equal(merged.conntrack!.sameFlowNs.length, 3 * one.conntrack!.sameFlowNs.length);
+  // a size only one run measured is kept as it was
+  const extra = run(1);
+  extra.restore.push({ ...extra.restore[0]!, services: 7777, ns: 42 });
+  assert.equal(mergePoints([extra, run(1)]).restore.find((r) => r.services === 7777)!.ns, 42);
+});

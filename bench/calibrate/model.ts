@@ -6,7 +6,7 @@
  */
 import type { CostModel, DeepPartial, IptablesBackend } from '../../sim/net/cost-model.ts';
 import { iptablesModel } from '../../sim/proxy/modes/iptables-model.ts';
-import { fitLine, median, relativeWeights, type LinearFit } from './fit.ts';
+import { fitLine, fitLinearModel, median, relativeWeights, type LinearFit } from './fit.ts';
 import type { ConntrackPoints, RestorePoint, UpdatePoint, VmapPoint, WalkPoint } from './probes.ts';
 
 export const CALIBRATION_KIND = 'svcsim-calibration';
@@ -26,6 +26,11 @@ export interface FitRecord extends LinearFit {
   x: string;
   y: string;
   gives: string[];
+  /**
+   * A fit with a second regressor (restore: lines x rules in the table), y = intercept + slope x +
+   * second.coefficient * second.x; slopeStdErr is then the first regressor's.
+   */
+  second?: { x: string; coefficient: number; stdErr: number };
 }
 
 export interface HostInfo {
@@ -83,12 +88,39 @@ export interface FittedModel {
   warnings: string[];
 }
 
+/**
+ * The restore-time model of the CostModel (sim/proxy/modes/iptables-model.ts): ns = restoreBaseNs +
+ * lines x (restoreNsPerLine + rules x restoreNsPerLinePerRule), rules being the table's size. Fitted
+ * by relative error on lines and lines x rules; with fewer than 4 distinct sizes (3 unknowns and no
+ * degree of freedom left) the second term is not fitted and the straight line is.
+ */
+function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefined {
+  const ys = rs.map((p) => p.ns);
+  if (new Set(rs.map((p) => p.lines)).size < 4) {
+    return fit(rs.map((p) => p.lines), ys, 'iptables-restore input lines', 'ns per iptables-restore', [`restoreBaseNs.${b}`, `restoreNsPerLine.${b}`]);
+  }
+  const m = fitLinearModel(rs.map((p) => [p.lines, p.lines * p.rules]), ys, ys.every((v) => v > 0) ? relativeWeights(ys) : undefined);
+  return {
+    intercept: m.intercept,
+    slope: m.coefficients[0]!,
+    r2: m.r2,
+    residuals: m.residuals,
+    slopeStdErr: m.stdErrs[0]!,
+    n: m.n,
+    x: 'iptables-restore input lines',
+    y: 'ns per iptables-restore',
+    gives: [`restoreBaseNs.${b}`, `restoreNsPerLine.${b}`, `restoreNsPerLinePerRule.${b}`],
+    second: { x: 'input lines x rules in the table', coefficient: m.coefficients[1]!, stdErr: m.stdErrs[1]! },
+  };
+}
+
 export function fitCostModel(points: CalibrationPoints): FittedModel {
   const fits: Record<string, FitRecord> = {};
   const warnings: string[] = [];
   const perRuleNs: Partial<Record<IptablesBackend, number>> = {};
   const restoreBaseNs: Partial<Record<IptablesBackend, number>> = {};
   const restoreNsPerLine: Partial<Record<IptablesBackend, number>> = {};
+  const restoreNsPerLinePerRule: Partial<Record<IptablesBackend, number>> = {};
   const singleUpdateNsPerRule: Partial<Record<IptablesBackend, number>> = {};
   const costs: DeepPartial<CostModel> = {};
   // A negative cost is noise, not a cost: it is left out of `costs` (the default stays in force
@@ -119,11 +151,13 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
       weak(`walk.${b}`, fw);
     }
     const rs = points.restore.filter((p) => p.backend === b);
-    const fr = fit(rs.map((p) => p.lines), rs.map((p) => p.ns), 'iptables-restore input lines', 'ns per iptables-restore', [`restoreBaseNs.${b}`, `restoreNsPerLine.${b}`]);
+    const fr = rs.length >= 2 ? fitRestore(rs, b) : undefined;
     if (fr) {
       fits[`restore.${b}`] = fr;
       restoreBaseNs[b] = nonNegative(`restoreBaseNs.${b}`, fr.intercept);
       put(restoreNsPerLine, b, `restoreNsPerLine.${b}`, fr.slope);
+      // Without the second term the line stands alone: 0, not the default, goes with it.
+      restoreNsPerLinePerRule[b] = fr.second ? nonNegative(`restoreNsPerLinePerRule.${b}`, fr.second.coefficient) : 0;
       weak(`restore.${b}`, fr);
     }
     const up = points.update.filter((p) => p.backend === b);
@@ -136,6 +170,7 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   if (Object.keys(perRuleNs).length) costs.perRuleNs = perRuleNs;
   if (Object.keys(restoreBaseNs).length) costs.restoreBaseNs = restoreBaseNs;
   if (Object.keys(restoreNsPerLine).length) costs.restoreNsPerLine = restoreNsPerLine;
+  if (Object.keys(restoreNsPerLinePerRule).length) costs.restoreNsPerLinePerRule = restoreNsPerLinePerRule;
   if (Object.keys(singleUpdateNsPerRule).length) costs.singleUpdateNsPerRule = singleUpdateNsPerRule;
   // iptables-nft rules are nf_tables rules evaluated by nft_do_chain, one after another: the walk
   // cost measured through the nft backend is the cost of one plain nftables rule.
@@ -188,7 +223,8 @@ export interface SimulatedVsMeasured {
  *  - walk: the first-packet cost with the service's rule at position k minus at position 0 (the
  *    model charges perRuleNs for each KUBE-SERVICES rule before the match);
  *  - restore: a full sync of N services with `endpointsPerService` endpoints each (the model counts
- *    kube-proxy's lines per sync and charges restoreBaseNs + lines * restoreNsPerLine).
+ *    kube-proxy's lines per sync and the rules in the table, and charges restoreBaseNs + lines *
+ *    (restoreNsPerLine + rules * restoreNsPerLinePerRule)).
  */
 export function simulatedVsMeasured(points: CalibrationPoints, model: CostModel, endpointsPerService: number, range: [number, number] = [100, 10_000]): SimulatedVsMeasured[] {
   const rows: SimulatedVsMeasured[] = [];
@@ -219,4 +255,42 @@ export function predictedRestoreNs(model: CostModel, backend: IptablesBackend, s
 
 export function worstError(rows: SimulatedVsMeasured[]): SimulatedVsMeasured | undefined {
   return rows.reduce<SimulatedVsMeasured | undefined>((w, r) => (!w || Math.abs(r.relError) > Math.abs(w.relError) ? r : w), undefined);
+}
+
+/**
+ * Several calibration runs' points as one: each measured size's figures are the median over the runs
+ * that measured it (on a shared machine a single run's point can be off by tens of percent; the
+ * median of a few runs is what the fits should see). Conntrack bursts are pooled, since their fit
+ * takes medians itself. Points keep the first run's fields that are not measurements (repeat counts).
+ */
+export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
+  if (runs.length === 1) return runs[0]!;
+  const byKey = <T>(list: (r: CalibrationPoints) => T[], key: (p: T) => string, measured: (keyof T)[]): T[] => {
+    const groups = new Map<string, T[]>();
+    for (const r of runs) for (const p of list(r)) groups.set(key(p), [...(groups.get(key(p)) ?? []), p]);
+    return [...groups.values()].map((g) => {
+      const out = { ...g[0]! };
+      for (const f of measured) (out as Record<keyof T, unknown>)[f] = median(g.map((p) => p[f] as number));
+      return out;
+    });
+  };
+  const merged: CalibrationPoints = {
+    restore: byKey((r) => r.restore, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
+    update: byKey((r) => r.update, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
+    walk: byKey((r) => r.walk, (p) => `${p.backend} ${p.position}`, ['walkNs', 'withRulesNs', 'withoutRulesNs', 'p50Ns']),
+    vmap: byKey((r) => r.vmap, (p) => String(p.services), ['loadNs', 'loadWallNs', 'p10Ns', 'p50Ns', 'p99Ns', 'cpuNs']),
+  };
+  const cts = runs.map((r) => r.conntrack).filter((c): c is ConntrackPoints => c !== undefined);
+  if (cts.length) {
+    merged.conntrack = {
+      packets: cts[0]!.packets,
+      sameFlowNs: cts.flatMap((c) => c.sameFlowNs),
+      newFlowNs: cts.flatMap((c) => c.newFlowNs),
+      untrackedNs: cts.flatMap((c) => c.untrackedNs),
+      untrackedNewFlowNs: cts.flatMap((c) => c.untrackedNewFlowNs ?? []),
+    };
+  }
+  // walk connects: all runs' connects together
+  for (const w of merged.walk) w.connects = runs.reduce((s, r) => s + (r.walk.find((x) => x.backend === w.backend && x.position === w.position)?.connects ?? 0), 0);
+  return merged;
 }

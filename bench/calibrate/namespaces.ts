@@ -5,6 +5,7 @@
  * namespaces (veth pairs are created inside them, never in the host's namespace).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 
 export const NAMESPACE_PREFIX = `svcsim-cal-${process.pid}-`;
 
@@ -16,28 +17,69 @@ export interface RunResult {
   elapsedNs: number;
 }
 
-/** Runs a command and times it; throws with the command's stderr when it fails. */
-export function run(cmd: string, args: string[], input?: string, allowFailure = false): RunResult {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 300_000 });
-  const elapsedNs = Number(process.hrtime.bigint() - t0);
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  const status = r.status ?? 1;
-  if (status !== 0 && !allowFailure) {
-    throw new Error(`${cmd} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' ...' : ''}: exit ${status}: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
-  }
-  return { status, stdout: r.stdout, stderr: r.stderr, elapsedNs };
+/**
+ * Runs a command without blocking the event loop and times it; rejects with the command's stderr
+ * when it fails. Never spawnSync: a signal arriving while a synchronous child runs (an
+ * iptables-restore of 10k services, a few hundred connects) would wait for that child to end.
+ * `track` is told of the child while it runs, so an interruption can kill it.
+ */
+export function run(cmd: string, args: string[], input?: string, allowFailure = false, track?: (c: ChildProcess, running: boolean) => void): Promise<RunResult> {
+  return new Promise((resolveRun, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 300_000 });
+    track?.(child, true);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    child.stdin!.on('error', () => {
+      /* the command exited before reading all of its input: its status says why */
+    });
+    child.stdin!.end(input ?? '');
+    child.once('error', (e) => {
+      track?.(child, false);
+      reject(new Error(`${cmd} ${args.join(' ')}: ${e.message}`));
+    });
+    child.once('close', (code, signal) => {
+      track?.(child, false);
+      const elapsedNs = Number(process.hrtime.bigint() - t0);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      const status = code ?? 1;
+      if (status !== 0 && !allowFailure) {
+        const why = signal ? `killed by ${signal}` : `exit ${status}`;
+        reject(new Error(`${cmd} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' ...' : ''}: ${why}: ${(stderr || stdout).trim().slice(0, 500)}`));
+        return;
+      }
+      resolveRun({ status, stdout, stderr, elapsedNs });
+    });
+  });
+}
+
+/** The exit status of a process ended by a signal, as shells report it: 128 + the signal's number. */
+export function signalExitCode(sig: NodeJS.Signals): number {
+  return sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 128 + (osConstants.signals[sig] ?? 0);
 }
 
 export class NamespaceRegistry {
   private readonly names = new Set<string>();
   private readonly children = new Set<ChildProcess>();
   private counter = 0;
+  /**
+   * On SIGINT/SIGTERM: kill every child we started, delete every namespace we made (synchronously:
+   * the process is about to end), and exit with 130/143. Installed when the registry is made, which
+   * calibrate does before anything is created (the preflight's namespace included).
+   */
   private readonly onSignal = (sig: NodeJS.Signals) => {
     this.removeAll();
-    process.exit(sig === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`calibrate: ${sig}: removed the namespaces and processes it had made\n`);
+    process.exit(signalExitCode(sig));
   };
   private readonly onExit = () => this.removeAll();
+  private readonly track = (c: ChildProcess, running: boolean) => {
+    if (running) this.children.add(c);
+    else this.children.delete(c);
+  };
 
   constructor() {
     process.on('SIGINT', this.onSignal);
@@ -45,12 +87,28 @@ export class NamespaceRegistry {
     process.on('exit', this.onExit);
   }
 
-  /** Creates a namespace with loopback up; `role` is a short label (cl, rt, sv...). */
-  create(role: string): string {
-    const name = `${NAMESPACE_PREFIX}${++this.counter}-${role}`;
-    run('ip', ['netns', 'add', name]);
+  /** The name the next namespace with this role will get (for one made by someone else: adopt it). */
+  nextName(role: string): string {
+    return `${NAMESPACE_PREFIX}${++this.counter}-${role}`;
+  }
+
+  /** Records a namespace made elsewhere (the preflight's) so an interruption removes it too. */
+  adopt(name: string): void {
     this.names.add(name);
-    run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  }
+
+  /** Stops tracking a namespace its maker has removed. */
+  forget(name: string): void {
+    this.names.delete(name);
+  }
+
+  /** Creates a namespace with loopback up; `role` is a short label (cl, rt, sv...). */
+  async create(role: string): Promise<string> {
+    const name = this.nextName(role);
+    // Recorded before it exists: a signal between `ip netns add` and the next line still removes it.
+    this.names.add(name);
+    await run('ip', ['netns', 'add', name], undefined, false, this.track);
+    await run('ip', ['-n', name, 'link', 'set', 'lo', 'up'], undefined, false, this.track);
     return name;
   }
 
@@ -59,16 +117,16 @@ export class NamespaceRegistry {
    * (user + system, from wait4's rusage): on a machine shared with other work, the CPU time is
    * what the command costs, while its wall time also counts the time it waited for a CPU.
    */
-  execCpuTimed(ns: string, cmd: string, args: string[], input?: string): RunResult & { cpuNs: number; wallNs: number } {
+  async execCpuTimed(ns: string, cmd: string, args: string[], input?: string): Promise<RunResult & { cpuNs: number; wallNs: number }> {
     const script = 'TIMEFORMAT="svcsim-time %3R %3U %3S"; time "$@"';
-    const r = run('ip', ['netns', 'exec', ns, 'bash', '-c', script, 'bash', cmd, ...args], input);
+    const r = await run('ip', ['netns', 'exec', ns, 'bash', '-c', script, 'bash', cmd, ...args], input, false, this.track);
     const m = /svcsim-time (\d+\.\d+) (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr);
     if (!m) throw new Error(`${cmd}: no timing in bash's output: ${r.stderr.slice(-200)}`);
     return { ...r, wallNs: Number(m[1]) * 1e9, cpuNs: (Number(m[2]) + Number(m[3])) * 1e9 };
   }
 
-  exec(ns: string, cmd: string, args: string[], input?: string, allowFailure = false): RunResult {
-    return run('ip', ['netns', 'exec', ns, cmd, ...args], input, allowFailure);
+  exec(ns: string, cmd: string, args: string[], input?: string, allowFailure = false): Promise<RunResult> {
+    return run('ip', ['netns', 'exec', ns, cmd, ...args], input, allowFailure, this.track);
   }
 
   /** Starts a long-running helper inside a namespace; it is killed on cleanup. */
@@ -90,6 +148,7 @@ export class NamespaceRegistry {
     this.children.delete(child);
   }
 
+  /** Deletes a namespace (synchronously: it is also the signal handler's last act). */
   remove(ns: string): void {
     if (!this.names.has(ns)) return;
     // Processes inside would keep the namespace alive after `ip netns del`: kill ours first.

@@ -55,28 +55,37 @@ export class DataPath {
   readonly server: string;
   private serverProcess?: ChildProcess;
 
-  constructor(private readonly reg: NamespaceRegistry) {
-    this.client = reg.create('cl');
-    this.router = reg.create('rt');
-    this.server = reg.create('sv');
+  private constructor(private readonly reg: NamespaceRegistry, names: [string, string, string]) {
+    [this.client, this.router, this.server] = names;
+  }
+
+  /** Makes the three namespaces and joins them; each is recorded as it is made (see NamespaceRegistry). */
+  static async open(reg: NamespaceRegistry): Promise<DataPath> {
+    const dp = new DataPath(reg, [await reg.create('cl'), await reg.create('rt'), await reg.create('sv')]);
+    await dp.wire();
+    return dp;
+  }
+
+  private async wire(): Promise<void> {
+    const reg = this.reg;
     const ip = (...a: string[]) => reg.exec(this.router, 'ip', a);
     // The veth pairs are made inside the router namespace and one end moved to its peer namespace,
     // so nothing ever appears in the host's namespace.
-    ip('link', 'add', 'r0', 'type', 'veth', 'peer', 'name', 'c0', 'netns', this.client);
-    ip('link', 'add', 'r1', 'type', 'veth', 'peer', 'name', 's0', 'netns', this.server);
-    ip('addr', 'add', '192.168.50.1/24', 'dev', 'r0');
-    ip('addr', 'add', '192.168.60.1/24', 'dev', 'r1');
-    ip('link', 'set', 'r0', 'up');
-    ip('link', 'set', 'r1', 'up');
-    reg.exec(this.router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    reg.exec(this.client, 'ip', ['addr', 'add', '192.168.50.2/24', 'dev', 'c0']);
-    reg.exec(this.client, 'ip', ['link', 'set', 'c0', 'up']);
-    reg.exec(this.client, 'ip', ['route', 'add', 'default', 'via', '192.168.50.1']);
+    await ip('link', 'add', 'r0', 'type', 'veth', 'peer', 'name', 'c0', 'netns', this.client);
+    await ip('link', 'add', 'r1', 'type', 'veth', 'peer', 'name', 's0', 'netns', this.server);
+    await ip('addr', 'add', '192.168.50.1/24', 'dev', 'r0');
+    await ip('addr', 'add', '192.168.60.1/24', 'dev', 'r1');
+    await ip('link', 'set', 'r0', 'up');
+    await ip('link', 'set', 'r1', 'up');
+    await reg.exec(this.router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await reg.exec(this.client, 'ip', ['addr', 'add', '192.168.50.2/24', 'dev', 'c0']);
+    await reg.exec(this.client, 'ip', ['link', 'set', 'c0', 'up']);
+    await reg.exec(this.client, 'ip', ['route', 'add', 'default', 'via', '192.168.50.1']);
     // Thousands of short connections from one client: reuse TIME_WAIT ports rather than run out.
-    reg.exec(this.client, 'sysctl', ['-qw', 'net.ipv4.tcp_tw_reuse=1']);
-    reg.exec(this.server, 'ip', ['addr', 'add', '192.168.60.2/24', 'dev', 's0']);
-    reg.exec(this.server, 'ip', ['link', 'set', 's0', 'up']);
-    reg.exec(this.server, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
+    await reg.exec(this.client, 'sysctl', ['-qw', 'net.ipv4.tcp_tw_reuse=1']);
+    await reg.exec(this.server, 'ip', ['addr', 'add', '192.168.60.2/24', 'dev', 's0']);
+    await reg.exec(this.server, 'ip', ['link', 'set', 's0', 'up']);
+    await reg.exec(this.server, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
   }
 
   async startServer(): Promise<void> {
@@ -98,8 +107,8 @@ export class DataPath {
   }
 
   /** Connect latency to the probe target over `count` sequential connects, ns. */
-  connectLatency(count: number, warmup: number): { p10Ns: number; p50Ns: number; p99Ns: number; cpuNs: number } {
-    const r = this.reg.exec(this.client, process.execPath, agentArgs('connect', TARGET.clusterIP, TARGET.port, count, warmup));
+  async connectLatency(count: number, warmup: number): Promise<{ p10Ns: number; p50Ns: number; p99Ns: number; cpuNs: number }> {
+    const r = await this.reg.exec(this.client, process.execPath, agentArgs('connect', TARGET.clusterIP, TARGET.port, count, warmup));
     const { times, cpuNsPerConnect } = JSON.parse(r.stdout) as { times: number[]; cpuNsPerConnect: number };
     return { p10Ns: quantile(times, 0.1), p50Ns: median(times), p99Ns: quantile(times, 0.99), cpuNs: cpuNsPerConnect };
   }
@@ -129,22 +138,22 @@ export interface WalkOptions {
  * shared machine. Passes alternate the order of positions so drift does not look like a slope.
  */
 export async function measureWalk(reg: NamespaceRegistry, backend: IptablesBackend, o: WalkOptions, log: (s: string) => void): Promise<WalkPoint[]> {
-  const dp = new DataPath(reg);
+  const dp = await DataPath.open(reg);
   try {
     await dp.startServer();
     const acc = new Map<number, { with: number[]; without: number[]; p50: number[] }>();
-    const load = (k: number, repeat: number) => {
+    const load = async (k: number, repeat: number) => {
       const rules = iptablesRestoreInput(k, o.endpointsPerService, TARGET, repeat);
-      reg.exec(dp.router, `iptables-${backend}-restore`, [], rules.text);
+      await reg.exec(dp.router, `iptables-${backend}-restore`, [], rules.text);
     };
     for (let pass = 0; pass < o.passes; pass++) {
       const order = pass % 2 === 0 ? o.positions : [...o.positions].reverse();
       for (const k of order) {
         const repeat = walkRepeatFor(k, o.walkTarget);
-        load(k, repeat);
-        const withRules = dp.connectLatency(o.connects, o.warmup);
-        load(0, repeat);
-        const without = dp.connectLatency(o.connects, o.warmup);
+        await load(k, repeat);
+        const withRules = await dp.connectLatency(o.connects, o.warmup);
+        await load(0, repeat);
+        const without = await dp.connectLatency(o.connects, o.warmup);
         const e = acc.get(k) ?? { with: [], without: [], p50: [] };
         e.with.push(withRules.p10Ns);
         e.without.push(without.p10Ns);
@@ -188,8 +197,8 @@ export interface RestoreOptions { services: number[]; repeats: number; endpoints
  * restore is CPU-bound (parsing in the process, the table swap in its system time), so CPU time is
  * the wall time an idle host would see, whatever else this machine is running.
  */
-export function measureRestore(reg: NamespaceRegistry, backend: IptablesBackend, o: RestoreOptions, log: (s: string) => void): { restore: RestorePoint[]; update: UpdatePoint[] } {
-  const ns = reg.create('rs');
+export async function measureRestore(reg: NamespaceRegistry, backend: IptablesBackend, o: RestoreOptions, log: (s: string) => void): Promise<{ restore: RestorePoint[]; update: UpdatePoint[] }> {
+  const ns = await reg.create('rs');
   const ipt = `iptables-${backend}`;
   const restore: RestorePoint[] = [];
   const update: UpdatePoint[] = [];
@@ -199,16 +208,16 @@ export function measureRestore(reg: NamespaceRegistry, backend: IptablesBackend,
       const r = { cpu: [] as number[], wall: [] as number[] };
       const u = { cpu: [] as number[], wall: [] as number[] };
       for (let i = 0; i < o.repeats; i++) {
-        reg.exec(ns, ipt, ['-t', 'nat', '-F']);
-        reg.exec(ns, ipt, ['-t', 'nat', '-X']);
-        const t = reg.execCpuTimed(ns, `${ipt}-restore`, [], rules.text);
+        await reg.exec(ns, ipt, ['-t', 'nat', '-F']);
+        await reg.exec(ns, ipt, ['-t', 'nat', '-X']);
+        const t = await reg.execCpuTimed(ns, `${ipt}-restore`, [], rules.text);
         r.cpu.push(t.cpuNs);
         r.wall.push(t.wallNs);
         const extra = ['KUBE-SERVICES', '-d', '10.100.0.2/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'KUBE-MARK-MASQ'];
-        const a = reg.execCpuTimed(ns, ipt, ['-t', 'nat', '-A', ...extra]);
+        const a = await reg.execCpuTimed(ns, ipt, ['-t', 'nat', '-A', ...extra]);
         u.cpu.push(a.cpuNs);
         u.wall.push(a.wallNs);
-        reg.exec(ns, ipt, ['-t', 'nat', '-D', ...extra]);
+        await reg.exec(ns, ipt, ['-t', 'nat', '-D', ...extra]);
       }
       restore.push({ backend, services: n, lines: rules.lines, rules: rules.rules, ns: median(r.cpu), wallNs: median(r.wall) });
       update.push({ backend, services: n, rules: rules.rules, ns: median(u.cpu), wallNs: median(u.wall) });
@@ -224,15 +233,15 @@ export interface VmapOptions { services: number[]; connects: number; warmup: num
 
 /** The nftables verdict-map layout: `nft -f` load time and connect latency against services. */
 export async function measureVmap(reg: NamespaceRegistry, o: VmapOptions, log: (s: string) => void): Promise<VmapPoint[]> {
-  const dp = new DataPath(reg);
+  const dp = await DataPath.open(reg);
   const out: VmapPoint[] = [];
   try {
     await dp.startServer();
     for (const n of o.services) {
-      reg.exec(dp.router, 'nft', ['flush', 'ruleset']);
+      await reg.exec(dp.router, 'nft', ['flush', 'ruleset']);
       const rules = nftablesInput(n, o.endpointsPerService, TARGET);
-      const load = reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], rules.text);
-      const m = dp.connectLatency(o.connects, o.warmup);
+      const load = await reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], rules.text);
+      const m = await dp.connectLatency(o.connects, o.warmup);
       out.push({ services: n, lines: rules.lines, loadNs: load.cpuNs, loadWallNs: load.wallNs, ...m, connects: o.connects });
       log(`nft vmap services=${n}: nft -f CPU ${(load.cpuNs / 1e6).toFixed(0)} ms (wall ${(load.wallNs / 1e6).toFixed(0)} ms), connect p10 ${(m.p10Ns / 1e3).toFixed(1)} us p50 ${(m.p50Ns / 1e3).toFixed(1)} us`);
     }
@@ -272,27 +281,27 @@ print((time.process_time() - t) / n * 1e9)
  * pass finds it). Tracked and untracked alternate so drift of the machine hits both; the table is
  * flushed before each burst.
  */
-export function measureConntrack(reg: NamespaceRegistry, o: ConntrackOptions, log: (s: string) => void): ConntrackPoints {
-  const tracked = reg.create('ct');
-  const untracked = reg.create('nt');
+export async function measureConntrack(reg: NamespaceRegistry, o: ConntrackOptions, log: (s: string) => void): Promise<ConntrackPoints> {
+  const tracked = await reg.create('ct');
+  const untracked = await reg.create('nt');
   const packets = Math.min(o.packets, 65_000);
   const out: ConntrackPoints = { packets, sameFlowNs: [], newFlowNs: [], untrackedNs: [], untrackedNewFlowNs: [] };
-  const burst = (ns: string, kind: 'same' | 'new') => {
-    reg.exec(ns, 'conntrack', ['-F'], undefined, true);
-    return Number(reg.exec(ns, 'python3', ['-c', CONNTRACK_SENDER, String(packets), kind]).stdout.trim());
+  const burst = async (ns: string, kind: 'same' | 'new') => {
+    await reg.exec(ns, 'conntrack', ['-F'], undefined, true);
+    return Number((await reg.exec(ns, 'python3', ['-c', CONNTRACK_SENDER, String(packets), kind])).stdout.trim());
   };
   try {
     // Any rule that needs conntrack registers its hooks in this namespace (nf_ct_netns_get).
-    reg.exec(tracked, 'iptables-legacy', ['-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+    await reg.exec(tracked, 'iptables-legacy', ['-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
     for (let i = 0; i < o.alternations * o.rounds; i++) {
-      out.sameFlowNs.push(burst(tracked, 'same'));
-      out.untrackedNs.push(burst(untracked, 'same'));
-      out.newFlowNs.push(burst(tracked, 'new'));
-      out.untrackedNewFlowNs.push(burst(untracked, 'new'));
+      out.sameFlowNs.push(await burst(tracked, 'same'));
+      out.untrackedNs.push(await burst(untracked, 'same'));
+      out.newFlowNs.push(await burst(tracked, 'new'));
+      out.untrackedNewFlowNs.push(await burst(untracked, 'new'));
       const f = (v: number[]) => `${v.at(-1)!.toFixed(0)} ns`;
       log(`conntrack: CPU per packet: one flow ${f(out.sameFlowNs)} (untracked ${f(out.untrackedNs)}), a new flow each ${f(out.newFlowNs)} (untracked ${f(out.untrackedNewFlowNs)})`);
     }
-    reg.exec(tracked, 'conntrack', ['-F'], undefined, true);
+    await reg.exec(tracked, 'conntrack', ['-F'], undefined, true);
     return out;
   } finally {
     reg.remove(tracked);

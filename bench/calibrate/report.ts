@@ -166,8 +166,11 @@ function fieldRows(file: CalibrationFile, defaults: CostModel): string[][] {
 
 function fitSection(name: string, f: FitRecord): string {
   return [
-    `- **${name}**: ${f.y} = ${f.intercept.toPrecision(4)} + ${f.slope.toPrecision(4)} x (${f.x}); ` +
-      `R^2 = ${f.r2.toFixed(4)}, n = ${f.n}${Number.isFinite(f.slopeStdErr) ? `, slope standard error ${f.slopeStdErr.toPrecision(3)}` : ''}; ` +
+    `- **${name}**: ${f.y} = ${f.intercept.toPrecision(4)} + ${f.slope.toPrecision(4)} x (${f.x})` +
+      (f.second ? ` + ${f.second.coefficient.toPrecision(4)} x (${f.second.x})` : '') +
+      `; R^2 = ${f.r2.toFixed(4)}, n = ${f.n}${Number.isFinite(f.slopeStdErr) ? `, ${f.second ? 'per-line ' : ''}slope standard error ${f.slopeStdErr.toPrecision(3)}` : ''}` +
+      (f.second && Number.isFinite(f.second.stdErr) ? `, ${f.second.x} coefficient standard error ${f.second.stdErr.toPrecision(3)}` : '') +
+      `; ` +
       `residuals: ${f.residuals.map((r) => fmtNs(r)).join(', ')}`,
   ].join('\n');
 }

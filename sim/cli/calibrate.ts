@@ -6,7 +6,8 @@ import { InputError } from '../engine/input-error.ts';
  * legacy and nft backends, single-rule updates, the per-rule walk cost, an nftables verdict map,
  * conntrack entries) in network namespaces it creates and removes, fits the CostModel, and writes
  * FILE (JSON a scenario loads with `costs: { calibration: FILE }`), FILE's .md report and its charts.
- * `--from OLD.json` measures nothing and fits and reports again from OLD's points.
+ * `--from OLD.json` (repeatable) measures nothing and fits and reports again from OLD's points
+ * (several files: each point the median of the runs).
  * The measuring lives in bench/calibrate/ (it reads the wall clock, which sim/ never does). Without
  * root, namespaces or the kernel tools it prints what is missing and exits 2, creating nothing.
  */
@@ -18,12 +19,12 @@ export function registerCalibrate(program: Command): void {
     .description("measure this host's kernel (root + netns) and fit the CostModel")
     .option('--quick', 'fewer, smaller sizes (about 2 minutes instead of about 10)', false)
     .option('--out <file>', 'where to write the calibration JSON (the report and charts go beside it)', DEFAULT_CALIBRATION_OUT)
-    .option('--from <file>', 'measure nothing: fit and report again from the points of an earlier calibration JSON')
-    .action(async (opts: { quick: boolean; out: string; from?: string }) => {
+    .option('--from <file>', 'measure nothing: fit and report again from the points of an earlier calibration JSON (repeat to take each point as the median of several runs)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .action(async (opts: { quick: boolean; out: string; from?: string[] }) => {
       if (!/\.json$/.test(opts.out) || opts.out === '.json') throw new InputError('--out', 'a file name ending in .json', JSON.stringify(opts.out));
       if (opts.from !== undefined && opts.quick) throw new InputError('--from', 'no --quick with --from (the file says how it was measured)', '--quick');
       const { MissingPrerequisites, calibrationSummary, refitCalibration, runCalibrate } = await import('../../bench/calibrate/calibrate.ts');
-      const command = `svcsim calibrate${opts.quick ? ' --quick' : ''}${opts.from ? ` --from ${opts.from}` : ''} --out ${opts.out}`;
+      const command = `svcsim calibrate${opts.quick ? ' --quick' : ''}${(opts.from ?? []).map((f) => ` --from ${f}`).join('')} --out ${opts.out}`;
       try {
         const { file, outputs } =
           opts.from !== undefined

@@ -3,30 +3,28 @@
  * component reads its costs from here, a scenario can override any field (`costs:` in the scenario
  * file), and `svcsim calibrate` writes a JSON of the same shape measured on the host's real kernel.
  *
- * Where the iptables defaults come from (4 endpoints per service throughout):
- *  - The kernel probe in ../shared/tools/kernel-probe, run on a quiet 2-core machine of the kind this
- *    project is developed on, timed iptables-restore (wall time) at 100 / 1k / 5k services: legacy
- *    0.036 / 0.156 / 0.744 s, nft backend 0.041 / 0.312 / 1.369 s; and connect latency with the
- *    matching rule last in KUBE-SERVICES: ~4.6 ns per rule walked (legacy), ~9 ns (iptables-nft).
- *  - `svcsim calibrate` on this project's host (kernel 6.18, iptables 1.8.9, 2 vCPUs AMD EPYC), three
- *    runs on 2026-11-25, all while the machine ran at a load average of 10-20 (5-10x oversubscribed);
- *    the latest full run with its report and charts is bench/calibrate/measured/.
+ * Where the iptables defaults come from (4 endpoints per service throughout): a full `svcsim
+ * calibrate` on this project's host (kernel 6.18, iptables 1.8.9 legacy and nf_tables, 2 vCPUs AMD
+ * EPYC) on 2026-12-04 from 03:55 UTC, load average 1.4 at the start and 8.0 at the end (other
+ * engineers' jobs); its JSON, report and charts are bench/calibrate/measured/.
+ * restoreBaseNs / restoreNsPerLine / restoreNsPerLinePerRule: iptables-restore's CPU time (median of
+ *    3 per size) at 100..10k services grows superlinearly (legacy 23 / 120 / 724 / 2057 ms and nft
+ *    39 / 252 / 1680 / 4725 ms at 100 / 1k / 5k / 10k services; a quiet-host run reported with issue 7 gave legacy 9 / 89 /
+ *    609 / 2425 and nft 38 / 312 / 1921 / 4152), so no straight line in the lines comes within 25%
+ *    across the range (the best one missed 10k by 36-40%). Fitted by weighted least squares (relative
+ *    error) as base + lines x (perLine + rules x perLinePerRule): legacy 14.7 ms + lines x (4.48 us +
+ *    0.0453 ns x rules), R^2 0.986; nft 17.3 ms + lines x (12.4 us + 0.0837 ns x rules), R^2 0.992;
+ *    within 17% of every measured point from 100 to 10k services on both backends.
  * perRuleNs (the walk; connect latency's lower decile, amplified and differential, 100..10k rules):
- *    iptables-nft: 9.91 ns in the latest full run (R^2 0.999; 10.7 and 11.0 in the earlier ones), so
- *    nft takes 9.9, within 4% of the kernel at every size from 100 to 10k rules; nftRuleNs too (an
- *    iptables-nft rule is an nf_tables rule evaluated by nft_do_chain). Legacy: the fits scatter
- *    3.97-4.68 ns around the probe's 4.6, which stays: 4.6 is within 8% of the kernel from 1k to 10k
- *    rules. Below that the amplified measurement walks the same few hundred rules hundreds of times,
- *    cache-hot, at 2.7-3.6 ns a rule; no constant is within 25% at both 100 and 10k rules, and the
- *    large tables are where the walk cost matters.
- * restoreBaseNs / restoreNsPerLine: the probe's three points, fitted again by least squares of the
- *    relative error (weights 1/y^2, as svcsim calibrate fits): the 25% target is relative and the
- *    plain least-squares line (8 ms + 8.2 us/line legacy, 48 ms + 14.7 us/line nft) missed the probe's
- *    own 100-service figure by -34% (legacy) and +87% (nft); this line is within 6% at all three.
- *    Not the calibration's figures: at load 10-20, the restore commands' CPU time came out 1.4x the
- *    probe at 100 services growing to 2.1x at 5k (memory contention grows with the table; the same
- *    load moved memory-heavy benchmark tasks of identical code by 2-5x, bench/baseline-quick.json).
- *    The update, nft -f and conntrack defaults stay as they were for the same reason.
+ *    nft 9.38 ns (R^2 0.999), within 5% of the kernel at every size; nftRuleNs too (an iptables-nft
+ *    rule is an nf_tables rule evaluated by nft_do_chain). Legacy 3.74 ns (R^2 0.982): within 25%
+ *    from 500 to 10k rules (-15% .. +24%), but +27% at 250 and +79% at 100 rules: the probe's
+ *    amplification walks the same 100 rules 500 times in a row, cache-hot, at 2.1 ns a rule, against
+ *    4.4 ns at 5-10k; one constant per backend cannot follow that (a layout walking distinct rule
+ *    copies per pass was tried and measured no flatter on this loaded machine).
+ * The single-update, nft -f and conntrack defaults are older (the kernel probe and earlier runs):
+ *    this run measured them at a load of 5-8, where they were 1.4-6x the older figures, and they are
+ *    not what the restore/walk question is about.
  */
 export type IptablesBackend = 'legacy' | 'nft';
 
@@ -56,6 +54,19 @@ export interface CostModel {
   restoreBaseNs: Record<IptablesBackend, number>;
   /** iptables-restore: cost per input line, per backend. */
   restoreNsPerLine: Record<IptablesBackend, number>;
+  /**
+   * iptables-restore: extra cost of each input line for each rule in the table (the restore's time
+   * grows as lines x table size, superlinearly in the services). Both backends find chains by name in
+   * structures whose lookups get longer as the table grows: legacy libiptc (iptables
+   * libiptc/libiptc.c) keeps chains in one sorted list indexed every CHAIN_INDEX_BUCKET_LEN chains,
+   * walks a bucket on every lookup and sorted insert (iptcc_find_label, iptc_insert_chain), and
+   * rebuilds the index with a walk of every chain once inserts overflow it
+   * (iptcc_chain_index_rebuild); iptables-nft hashes chain names into CHAIN_NAME_HSIZE = 512
+   * buckets (iptables/nft-chain.h, nft_chain_find in iptables/nft-cache.c), so each of a restore's
+   * many chain lookups walks about chains / 512 entries. Kube-proxy's tables hold about 2.8 rules
+   * per chain, so the rule count stands for the chain count.
+   */
+  restoreNsPerLinePerRule: Record<IptablesBackend, number>;
   /** iptables-restore: cost per rule already in the table (legacy rewrites the whole table blob). */
   restoreNsPerExistingRule: Record<IptablesBackend, number>;
   /** A single `iptables -A/-D` call: cost per rule already in the table (the whole table is swapped). */
@@ -81,22 +92,23 @@ export interface CostModel {
 
 export const DEFAULT_COSTS: CostModel = {
   hookNs: 150,
-  // legacy: the kernel probe, confirmed by svcsim calibrate; nft: svcsim calibrate (see the header).
-  perRuleNs: { legacy: 4.6, nft: 9.9 },
+  // svcsim calibrate, bench/calibrate/measured/ (see the header).
+  perRuleNs: { legacy: 3.74, nft: 9.38 },
   perMatchNs: 2,
   chainJumpNs: 10,
   conntrackLookupNs: 60,
   conntrackInsertNs: 450,
   nftLookupNs: 40,
   // One plain nf_tables rule: iptables-nft rules are nf_tables rules, so perRuleNs.nft's measurement.
-  nftRuleNs: 9.9,
+  nftRuleNs: 9.38,
   ipvsScheduleNs: 200,
   ebpfLookupNs: 60,
   userspaceHopNs: 25_000,
 
-  // The kernel probe's restore times fitted by relative error (see the header).
-  restoreBaseNs: { legacy: 21_500_000, nft: 12_400_000 },
-  restoreNsPerLine: { legacy: 7_360, nft: 14_900 },
+  // svcsim calibrate's restore fit, bench/calibrate/measured/ (see the header).
+  restoreBaseNs: { legacy: 14_700_000, nft: 17_300_000 },
+  restoreNsPerLine: { legacy: 4_480, nft: 12_400 },
+  restoreNsPerLinePerRule: { legacy: 0.0453, nft: 0.0837 },
   restoreNsPerExistingRule: { legacy: 0, nft: 0 },
   singleUpdateNsPerRule: { legacy: 4_500, nft: 0 },
   nftTransactionBaseNs: 5_000_000,

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap } from 'yaml';
 import { InputError } from '../engine/input-error.ts';
 import { readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
 import { DEFAULT_COSTS, withCosts, type CostModel, type DeepPartial } from '../net/cost-model.ts';
 import { didYouMean } from './did-you-mean.ts';
+import { readCalibration } from './calibration-file.ts';
 import { FieldOrigins, type FieldPath } from './field-origins.ts';
 import { issuesToInputError, type SubstitutionInfo } from './issues.ts';
 import { applyQuick, applySet, parseSetArg } from './overrides.ts';
@@ -283,32 +284,4 @@ function existingPath(baseDir: string, rel: string, at: FieldPath, origins: Fiel
   return abs;
 }
 
-/**
- * A calibration file is the JSON `svcsim calibrate` writes: the CostModel's fields, either at the top
- * level or under `costs`. Only known fields are taken, and each must be a number (or, for per-backend
- * costs, an object of numbers).
- */
-function readCalibration(path: string, where: string): DeepPartial<CostModel> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(where, 'a JSON calibration file', `${path}: ${(e as Error).message}`);
-  }
-  const body = (json && typeof json === 'object' && 'costs' in json ? (json as { costs: unknown }).costs : json) as Record<string, unknown>;
-  if (!body || typeof body !== 'object') throw new InputError(where, 'a JSON object of cost fields', path);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(DEFAULT_COSTS) as (keyof CostModel)[]) {
-    const v = body[key];
-    if (v === undefined) continue;
-    const def = DEFAULT_COSTS[key];
-    const ok =
-      typeof def === 'number'
-        ? typeof v === 'number' && v >= 0
-        : v !== null && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'number' && x >= 0);
-    if (!ok) throw new InputError(`${path}: ${key}`, typeof def === 'number' ? 'a non-negative number of ns' : 'an object of non-negative numbers', JSON.stringify(v));
-    out[key] = v;
-  }
-  return out as DeepPartial<CostModel>;
-}
 

@@ -5,7 +5,7 @@
 import { NamespaceRegistry } from '../namespaces.ts';
 
 const reg = new NamespaceRegistry();
-const ns = reg.create('held');
+const ns = await reg.create('held');
 reg.spawn(ns, 'sleep', ['30'], process.cwd());
 process.stdout.write(`${ns}\n`);
 setTimeout(() => {

@@ -104,7 +104,9 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
         }
       }
       const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints);
-      const durationNs = costs.restoreBaseNs[b] + lines * costs.restoreNsPerLine[b] + existing * costs.restoreNsPerExistingRule[b];
+      // Each line costs more the larger the table (CostModel.restoreNsPerLinePerRule says why): a
+      // full sync of N services takes time of order N^2, as the calibration measured.
+      const durationNs = costs.restoreBaseNs[b] + lines * (costs.restoreNsPerLine[b] + existing * costs.restoreNsPerLinePerRule[b]) + existing * costs.restoreNsPerExistingRule[b];
       return { durationNs, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
