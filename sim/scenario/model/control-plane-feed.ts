@@ -4,7 +4,7 @@ import type { EndpointSlice } from '../../k8s/objects.ts';
 import type { Endpoint } from '../../proxy/endpoint.ts';
 import { endpointsFromSlices } from '../../proxy/from-api.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
-import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import type { NodeProxy } from '../../proxy/sync/node-proxy.ts';
 import { categorizeEndpoints } from '../../proxy/topology.ts';
 import type { ServicePort } from '../../proxy/service-port.ts';
 import { endpointsOnPort, servicePortsOf } from './synthetic-cluster.ts';
@@ -82,7 +82,7 @@ export class ControlPlaneFeed implements PodLiveness {
    * (pod-kill, rolling-update, scale, node-failure) writes one, so only EndpointSlices are watched.
    * A churn kind that creates or edits Services must add that watch here.
    */
-  attach(agents: readonly ProxyAgent[]): void {
+  attach(agents: readonly NodeProxy[]): void {
     const nodes = this.cp.nodes();
     const heard: number[] = agents.map(() => this.timeline.version);
     agents.forEach((agent, n) => {

@@ -38,7 +38,9 @@ test('same config gives identical metrics; every mode runs', () => {
     assert.deepEqual(a, b, mode);
     assert.ok(a.metrics['connections.total']! > 6000, `${mode}: ${a.metrics['connections.total']}`);
     assert.equal(a.metrics['connections.ok'], a.metrics['connections.total']);
-    assert.equal(a.metrics['syncs.count'], 5, `${mode}: one start-up sync per node`);
+    // The userspace proxy's start-up sync runs 4 `iptables` commands per service port (check and
+    // append of two portals): 800 here, ~17 s, longer than the run.
+    assert.equal(a.metrics['syncs.count'], mode === 'userspace' ? 0 : 5, `${mode}: one start-up sync per node`);
   }
 });
 

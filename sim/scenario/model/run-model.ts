@@ -5,7 +5,8 @@ import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../../proxy/modes/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
-import { endpointChange, ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
+import { endpointChange, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
+import { nodeProxy, type NodeProxy } from '../../proxy/sync/node-proxy.ts';
 import { ActiveVersions } from '../../proxy/sync/active-versions.ts';
 import { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { ModelConfig } from './config.ts';
@@ -53,7 +54,7 @@ export function runModel(config: ModelConfig): RunOutput {
   const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
   const programming = new ProgrammingLatency(config.cluster.nodes);
-  const agents: ProxyAgent[] = [];
+  const agents: NodeProxy[] = [];
   /** Every change up to this version is active on all nodes. */
   let everywhere = 0;
   const active = new ActiveVersions(config.cluster.nodes);
@@ -121,7 +122,7 @@ export function runModel(config: ModelConfig): RunOutput {
     syncFailureProbability: config.proxy.syncFailureProbability,
     fullSyncPeriodNs: config.proxy.fullSyncPeriodNs,
   };
-  for (let n = 0; n < config.cluster.nodes; n++) agents.push(new ProxyAgent(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, observer));
+  for (let n = 0; n < config.cluster.nodes; n++) agents.push(nodeProxy(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, observer));
 
   // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
   const liveness: PodLiveness = feed ?? { answer: () => 'serving' };
@@ -175,7 +176,7 @@ export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
  * (from the node's active version to the one it heard, which ProxyAgent.start checks out just before
  * asking for the cost) in the node's own.
  */
-function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: EndpointTimeline, agents: readonly ProxyAgent[], n: number): ModeModel {
+function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: EndpointTimeline, agents: readonly NodeProxy[], n: number): ModeModel {
   return {
     ...mode,
     syncCost(w: SyncWork) {

@@ -4,7 +4,7 @@ import type { AffinityWalk, ModeModel } from '../../proxy/modes/mode-model.ts';
 import type { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { LocalEndpoints } from './local-endpoints.ts';
 import { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from '../../proxy/iptables/proxier.ts';
-import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import type { NodeProxy } from '../../proxy/sync/node-proxy.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
 import type { RunMetrics } from './metrics.ts';
@@ -68,7 +68,7 @@ export class TrafficModel {
     private readonly sim: Simulator,
     private readonly config: ModelConfig,
     private readonly timeline: EndpointTimeline,
-    private readonly agents: readonly ProxyAgent[],
+    private readonly agents: readonly NodeProxy[],
     private readonly mode: ModeModel,
     private readonly metrics: RunMetrics,
     private readonly liveness: PodLiveness,
