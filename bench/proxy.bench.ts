@@ -16,11 +16,14 @@
  * mode model (sim/proxy/modes, the run model's per-mode costs from sim/net/cost-model.ts) charges for
  * the same work: simulated sync duration and its unit count, so the two can be compared.
  *
- * Sync loop, all five modes (sim/proxy/sync: EndpointTimeline shared by every node, one ProxyAgent
- * with its BoundedFrequencyRunner per node), wall-clock:
+ * Sync loop, all five modes (sim/proxy/sync: EndpointTimeline shared by every node, one node proxy
+ * per node: kube-proxy's ProxyAgent with its BoundedFrequencyRunner for iptables, nftables and ipvs,
+ * the Cilium-like agent for ebpf, the userspace proxier's balancer for userspace), wall-clock:
  * - `proxy/sync loop mode=<m> nodes=5000`: one endpoint change heard by 5,000 nodes, each running
- *   its partial sync in simulated time (the simulator's cost of one change cluster-wide).
- * Figures: the simulated full and partial sync durations per node from the mode model, the
+ *   its update in simulated time (the simulator's cost of one change cluster-wide).
+ * Figures: the simulated network programming time of those changes (heard to active, per node, mean
+ * over the timed changes: simProgrammingMs), the simulated full and partial sync durations per node
+ * from the mode model, the
  * simulated CPU cost of a new connection's first packet (service at the middle of KUBE-SERVICES,
  * the mean over Go's random map order) and of a later packet, and the heap (after a forced gc) of
  * what every node shares (service ports, endpoints and the EndpointTimeline: timelineHeapMB) and of
@@ -40,7 +43,8 @@ import { NftablesProxier } from '../sim/proxy/nftables/proxier.ts';
 import type { ProxyState } from '../sim/proxy/proxy-state.ts';
 import type { ServicePort } from '../sim/proxy/service-port.ts';
 import { EndpointTimeline } from '../sim/proxy/sync/endpoint-timeline.ts';
-import { ProxyAgent, type SyncObserver } from '../sim/proxy/sync/proxy-agent.ts';
+import type { SyncObserver } from '../sim/proxy/sync/proxy-agent.ts';
+import { nodeProxy, type NodeProxy } from '../sim/proxy/sync/node-proxy.ts';
 import { syntheticCluster } from '../sim/scenario/model/synthetic-cluster.ts';
 import type { BenchSuite, BenchTask } from './suite.ts';
 
@@ -254,13 +258,25 @@ function gc(): void {
 function syncLoopTask(mode: ProxyMode, services: number): BenchTask {
   let sim: Simulator | null = null;
   let timeline: EndpointTimeline | null = null;
-  let agents: ProxyAgent[] = [];
+  let agents: NodeProxy[] = [];
   let c: Cluster | null = null;
   let syncs = 0;
+  /** Simulated time from a change being heard to its rules being active, summed over node updates. */
+  let heardAt = 0;
+  let programmingNs = 0;
+  let programmed = 0;
   let heapTimeline = 0;
   let heapAgents = 0;
   let k = 0;
-  const observer: SyncObserver = { onSyncEnd: () => syncs++ };
+  const observer: SyncObserver = {
+    onSyncEnd: (_node, from, to, now, ok) => {
+      syncs++;
+      if (ok && to > from && heardAt > 0) {
+        programmingNs += now - heardAt;
+        programmed++;
+      }
+    },
+  };
   const sims = simulated(mode, services);
   return {
     name: `proxy/sync loop mode=${mode} nodes=${NODES} services=${services}`,
@@ -275,7 +291,7 @@ function syncLoopTask(mode: ProxyMode, services: number): BenchTask {
       sim = new Simulator({ seed: 1 });
       const m = model(mode);
       const options = { intervals: { minInterval: SECOND, retryInterval: 30 * SECOND, maxInterval: HOUR }, syncFailureProbability: 0, fullSyncPeriodNs: HOUR };
-      agents = Array.from({ length: NODES }, (_, n) => new ProxyAgent(sim!, n, timeline!, m, options, observer));
+      agents = Array.from({ length: NODES }, (_, n) => nodeProxy(sim!, n, timeline!, m, options, observer));
       for (const a of agents) a.startLoop();
       // Past every node's start-up full sync and its minSyncPeriod cool-down.
       sim.run(sim.now + 60 * SECOND);
@@ -290,6 +306,7 @@ function syncLoopTask(mode: ProxyMode, services: number): BenchTask {
       const back = timeline!.endpointsAt(s, timeline!.version).length < list.length;
       const v = timeline!.apply(s, back ? list : list.slice(1), sim!.now);
       k++;
+      heardAt = sim!.now;
       for (const a of agents) a.heardUpTo(v);
       sim!.run(sim!.now + 10 * SECOND);
     },
@@ -301,6 +318,7 @@ function syncLoopTask(mode: ProxyMode, services: number): BenchTask {
     },
     per: { unit: 'node sync', count: NODES },
     figures: () => ({
+      simProgrammingMs: programmed > 0 ? Math.round(programmingNs / programmed / 1e3) / 1e3 : NaN,
       simFullSyncMs: sims.simFullSyncMs!,
       simPartialSyncMs: sims.simPartialSyncMs!,
       simFirstPacketNs: sims.simFirstPacketNs!,
@@ -322,7 +340,7 @@ const suite: BenchSuite = {
     // The sync loop's simulator cost hardly depends on the mode (only the simulated durations do):
     // the quick form (CI) keeps one mode.
     if (quick) tasks.push(syncLoopTask('iptables', 1_000));
-    else for (const m of PROXY_MODES) tasks.push(syncLoopTask(m, 10_000));
+    else for (const m of PROXY_MODES) for (const s of [1_000, 10_000]) tasks.push(syncLoopTask(m, s));
     return tasks;
   },
 };

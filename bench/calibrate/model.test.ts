@@ -37,6 +37,7 @@ test('fitCostModel recovers the costs the points were made with, as CostModel fi
   assert.deepEqual(m.costs.restoreNsPerLine, { legacy: 8000, nft: 15000 });
   assert.deepEqual(m.costs.restoreBaseNs, { legacy: 9e6, nft: 40e6 });
   assert.deepEqual(m.costs.singleUpdateNsPerRule, { legacy: 4000, nft: 100 });
+  assert.deepEqual(m.costs.singleUpdateBaseNs, { legacy: 2e6, nft: 2e6 });
   assert.equal(m.costs.nftNsPerLine, 20_000);
   assert.equal(m.costs.nftTransactionBaseNs, 5e6);
   // 2000 - 1900 = 100 ns for two lookups; a new flow 2600 - 2000 = 600 ns for an insert and a lookup

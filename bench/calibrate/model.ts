@@ -122,6 +122,7 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   const restoreNsPerLine: Partial<Record<IptablesBackend, number>> = {};
   const restoreNsPerLinePerRule: Partial<Record<IptablesBackend, number>> = {};
   const singleUpdateNsPerRule: Partial<Record<IptablesBackend, number>> = {};
+  const singleUpdateBaseNs: Partial<Record<IptablesBackend, number>> = {};
   const costs: DeepPartial<CostModel> = {};
   // A negative cost is noise, not a cost: it is left out of `costs` (the default stays in force
   // where the file is loaded) and said so. A fixed cost (an intercept) may be 0.
@@ -161,9 +162,11 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
       weak(`restore.${b}`, fr);
     }
     const up = points.update.filter((p) => p.backend === b);
-    const fu = fit(up.map((p) => p.rules), up.map((p) => p.ns), 'rules in the nat table', `ns per iptables-${b} -A`, [`singleUpdateNsPerRule.${b}`]);
+    const fu = fit(up.map((p) => p.rules), up.map((p) => p.ns), 'rules in the nat table', `ns per iptables-${b} -A`, [`singleUpdateBaseNs.${b}`, `singleUpdateNsPerRule.${b}`]);
     if (fu) {
       fits[`singleUpdate.${b}`] = fu;
+      // The intercept: one iptables process on an empty table (what the userspace proxy pays per command).
+      singleUpdateBaseNs[b] = nonNegative(`singleUpdateBaseNs.${b}`, fu.intercept);
       put(singleUpdateNsPerRule, b, `singleUpdateNsPerRule.${b}`, fu.slope);
     }
   }
@@ -172,6 +175,7 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   if (Object.keys(restoreNsPerLine).length) costs.restoreNsPerLine = restoreNsPerLine;
   if (Object.keys(restoreNsPerLinePerRule).length) costs.restoreNsPerLinePerRule = restoreNsPerLinePerRule;
   if (Object.keys(singleUpdateNsPerRule).length) costs.singleUpdateNsPerRule = singleUpdateNsPerRule;
+  if (Object.keys(singleUpdateBaseNs).length) costs.singleUpdateBaseNs = singleUpdateBaseNs;
   // iptables-nft rules are nf_tables rules evaluated by nft_do_chain, one after another: the walk
   // cost measured through the nft backend is the cost of one plain nftables rule.
   if (perRuleNs.nft !== undefined) costs.nftRuleNs = perRuleNs.nft;

@@ -71,6 +71,21 @@ export interface CostModel {
   restoreNsPerExistingRule: Record<IptablesBackend, number>;
   /** A single `iptables -A/-D` call: cost per rule already in the table (the whole table is swapped). */
   singleUpdateNsPerRule: Record<IptablesBackend, number>;
+  /**
+   * A single `iptables` command (-A, -D, -C, -N), whatever the table's size: process start, the
+   * xtables lock, fetching the table. The userspace proxy ran one per portal rule it ensured.
+   */
+  singleUpdateBaseNs: Record<IptablesBackend, number>;
+  /**
+   * userspace proxy: opening one service port's proxy socket (socket, bind, listen, and the goroutine
+   * that accepts on it: pkg/proxy/userspace/proxier.go addServiceOnPortInternal). Assumption.
+   */
+  userspaceSocketOpenNs: number;
+  /**
+   * userspace proxy: replacing one service port's endpoint list in the round-robin balancer (a lock,
+   * a slice copy, the sticky-session map pruned: pkg/proxy/userspace/roundrobin.go OnEndpointsUpdate). Assumption.
+   */
+  userspaceBalancerUpdateNs: number;
   /** nft -f: fixed cost of one transaction, and cost per line of the transaction. */
   nftTransactionBaseNs: number;
   nftNsPerLine: number;
@@ -111,6 +126,12 @@ export const DEFAULT_COSTS: CostModel = {
   restoreNsPerLinePerRule: { legacy: 0.0453, nft: 0.0837 },
   restoreNsPerExistingRule: { legacy: 0, nft: 0 },
   singleUpdateNsPerRule: { legacy: 4_500, nft: 0 },
+  // One iptables process with its table fetch: the restore base above (same binaries, same fetch).
+  // svcsim calibrate's single -A intercepts, 26.4 ms legacy and 14.5 ms nft at load 10-20
+  // (bench/calibrate/measured/calibration.md), are 1.2x these, the inflation that load gave restore.
+  singleUpdateBaseNs: { legacy: 21_500_000, nft: 12_400_000 },
+  userspaceSocketOpenNs: 50_000,
+  userspaceBalancerUpdateNs: 10_000,
   nftTransactionBaseNs: 5_000_000,
   nftNsPerLine: 20_000,
   ipvsNetlinkNsPerObject: 30_000,

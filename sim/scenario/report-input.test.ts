@@ -53,3 +53,14 @@ test('points skipped by exclude: are not counted as runs that did not finish', a
   assert.deepEqual(runCounts(model), { expected: 12, finished: 12 });
   assert.deepEqual(buildSummaryDoc(input.meta, points, [], []).runs, { expected: 12, finished: 12 });
 });
+
+test('the report states the assumptions of the comparison modes a study runs, after the study\'s own', async () => {
+  const withModes = (modes: string) => loadScenarioText(STUDY.replace('[iptables, nftables]', modes).replace('count: "${services}"', 'count: 10').replace('  services: [10, 100, 1000]\n', '') + 'assumptions: [Two nodes.]\n', 'report-input-test.yaml');
+  const kubeProxyOnly = toReportInput(withModes('[iptables, nftables]'), { runs: [], partial: false } as never);
+  assert.deepEqual(kubeProxyOnly.meta.assumptions, ['Two nodes.']);
+  const a = toReportInput(withModes('[userspace, iptables, ebpf]'), { runs: [], partial: false } as never).meta.assumptions;
+  assert.equal(a.length, 3);
+  assert.equal(a[0], 'Two nodes.');
+  assert.match(a[1]!, /^ebpf is a Cilium-like comparison mode.*no minSyncPeriod/);
+  assert.match(a[2]!, /^userspace .*in-memory balancer.*singleUpdateBaseNs/);
+});

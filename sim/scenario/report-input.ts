@@ -5,6 +5,7 @@ import { SECOND } from '../engine/time.ts';
 import type { LoadedScenario } from './load.ts';
 import type { ResolvedScenario } from './schema.ts';
 import { MODEL_METRICS } from './metric-info.ts';
+import { modeAssumptions } from '../proxy/modes/assumptions.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
 
@@ -25,7 +26,8 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
     meta: {
       name: loaded.name,
       question: loaded.question,
-      assumptions: first.assumptions,
+      // The study's own statements, then those of the comparison modes it runs (their models' assumptions).
+      assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode))],
       scenario: loaded.template,
       svcsimVersion: svcsimVersion(),
       seed: loaded.seed,

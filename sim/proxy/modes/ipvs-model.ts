@@ -29,6 +29,14 @@ const RULES = 9;
 const LOOKUPS = 3; // two ipset lookups and the IPVS service table
 const HOOKS = 4; // PREROUTING, INPUT (IPVS LOCAL_IN), then out through POSTROUTING... and OUTPUT of the DNATed packet
 const FIXED_RESTORE_LINES = 40;
+/**
+ * Per ClusterIP service port the proxier binds the address to kube-ipvs0 and puts it in two ipsets,
+ * KUBE-CLUSTER-IP (ip,port) and KUBE-IPVS-IPS (ip) (pkg/proxy/ipvs/proxier.go syncProxyRules). The
+ * address and the KUBE-IPVS-IPS entry are per ClusterIP, counted here per service port: exact with one
+ * port per Service, an overcount with several. KUBE-LOOP-BACK entries (hairpin to local endpoints)
+ * are not counted.
+ */
+const IPSET_ENTRIES_PER_PORT = 2;
 /** Kernel memory: ip_vs_service ~ 300 bytes, ip_vs_dest ~ 250 bytes, ipset element ~ 64 bytes. */
 const VS_BYTES = 300;
 const RS_BYTES = 250;
@@ -46,7 +54,10 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
     noLocalEndpoints: 'reject',
     syncCost(w: SyncWork): SyncCost {
       let objects = 0;
-      if (w.full) objects += w.services + w.endpoints; // ensure every VS and RS on the first sync
+      // A full sync is charged as the start-up one into an empty kernel: every virtual server, its
+      // address on kube-ipvs0, its ipset entries, and every real server (checked against IpvsProxier
+      // by the property in ipvs-model.test.ts).
+      if (w.full) objects += w.services * (2 + IPSET_ENTRIES_PER_PORT) + w.endpoints;
       else
         for (const c of w.changed) {
           // Real servers gone are deleted, new ones added (a replaced endpoint is both); the virtual
@@ -61,7 +72,7 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
         // entries (`ipset list`, pkg/proxy/ipvs/ipset.go) before restoring only the differences, and
         // syncService / syncEndpoint get each virtual server and its real servers over netlink
         // (pkg/proxy/ipvs/proxier.go). The ipvs proxier has no partial sync; only the writes shrink.
-        w.services * costs.ipsetNsPerElement +
+        IPSET_ENTRIES_PER_PORT * w.services * costs.ipsetNsPerElement +
         // GetVirtualServers once, then GetRealServers per virtual server: every VS and RS is listed.
         (w.services + w.endpoints) * costs.ipvsListNsPerObject +
         objects * costs.ipvsNetlinkNsPerObject;
@@ -79,7 +90,7 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number): KernelObjects {
-      return { rules: 30, setElements: services, ipvsServers: services + endpoints, memoryBytes: services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES };
+      return { rules: 30, setElements: IPSET_ENTRIES_PER_PORT * services, ipvsServers: services + endpoints, memoryBytes: services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES };
     },
   };
 }

@@ -10,6 +10,11 @@ export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'nftables'
  */
 export interface SyncWork {
   full: boolean;
+  /**
+   * The first sync of the proxy's life. Only the userspace proxy charges it differently: it opens a
+   * proxy socket and appends the portal rules of every service port, where later syncs only check them.
+   */
+  startup?: boolean;
   /** Service ports in the state being synced, and how many of them have no usable endpoint. */
   services: number;
   servicesWithoutEndpoints: number;
@@ -25,7 +30,7 @@ export interface SyncWork {
 
 export interface SyncCost {
   durationNs: number;
-  /** iptables-restore / nft -f input lines, or netlink objects for ipvs and map updates for ebpf. */
+  /** iptables-restore / nft -f input lines, netlink objects for ipvs, map updates for ebpf, `iptables` commands (portal syncs) or service ports updated in memory (balancer updates) for userspace. */
   units: number;
 }
 

@@ -1,21 +1,46 @@
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
- * A comparison mode: the userspace proxy kube-proxy had until 1.26 (pkg/proxy/userspace, removed).
- * Each service port had a proxy socket on the node; iptables chains KUBE-PORTALS-CONTAINER and
- * KUBE-PORTALS-HOST held one REDIRECT rule per service port (a linear walk), and every packet was
- * copied through the kube-proxy process (userspaceHopNs each way). Endpoints were chosen round robin
- * in memory; endpoint changes updated the in-memory balancer without touching iptables, while a
- * service change ran one `iptables -A/-D` per rule (cost grows with the table). sessionAffinity
- * ClientIP lived in the same balancer (pkg/proxy/userspace/roundrobin.go: a map from client IP to
- * endpoint and last use, honoured while younger than stickyMaxAgeSeconds, entries of removed
- * endpoints dropped on the endpoints update), an in-memory lookup within the proxy hop's cost.
+ * A comparison mode: the userspace proxy kube-proxy had until 1.26 (kubernetes/kubernetes v1.22
+ * pkg/proxy/userspace, removed since). Each service port had a proxy socket on the node; iptables
+ * chains KUBE-PORTALS-CONTAINER and KUBE-PORTALS-HOST held one REDIRECT rule per service port (a
+ * linear walk), and every packet was copied through the kube-proxy process (userspaceHopNs each way).
+ * Endpoints were chosen round robin in memory. sessionAffinity ClientIP lived in the same balancer
+ * (pkg/proxy/userspace/roundrobin.go: a map from client IP to endpoint and last use, honoured while
+ * younger than stickyMaxAgeSeconds, entries of removed endpoints dropped on the endpoints update), an
+ * in-memory lookup within the proxy hop's cost.
+ *
+ * Updates (UserspaceProxier, sim/proxy/sync/userspace-proxier.ts, runs them):
+ * - a partial sync is an endpoints update of the balancer: userspaceBalancerUpdateNs per changed
+ *   service port, no iptables (units: service ports updated);
+ * - a full sync is the proxier's syncProxyRules: iptablesInit ensures its 5 chains and 5 jump rules
+ *   (proxier.go iptablesInit), then every service port's two portal rules are ensured
+ *   (ensurePortals -> openOnePortal -> EnsureRule, i.e. `iptables -C`, and `-A` when missing). Each
+ *   command is one `iptables` process: singleUpdateBaseNs plus singleUpdateNsPerRule per rule already
+ *   in the nat table (a check reads the table as an append does; taken at the same cost). The
+ *   start-up sync (`startup`) also opens every proxy socket (userspaceSocketOpenNs) and finds no
+ *   portal: check then append for each, the table growing as it goes (units: iptables commands).
  */
 const FIXED_RULES = 2;
 const HOOKS = 2;
 const RULE_BYTES = 300;
-/** Updating one service's in-memory balancer (assumption: a lock and a slice copy, ~10us). */
-const IN_MEMORY_UPDATE_NS = 10_000;
+/** iptablesInit: KUBE-PORTALS-CONTAINER, KUBE-PORTALS-HOST, KUBE-NODEPORT-CONTAINER, KUBE-NODEPORT-HOST, KUBE-NODEPORT-NON-LOCAL and a jump to each. */
+const INIT_CHAINS = 5;
+const INIT_COMMANDS = 2 * INIT_CHAINS;
+const PORTALS_PER_PORT = 2;
+
+/** Commands and their summed table sizes for one portal sync of `services` service ports. */
+export function portalSyncCommands(services: number, startup: boolean): { commands: number; rulesRead: number } {
+  if (startup) {
+    // Port k: check+append of the container portal on 5 + 2k rules, of the host portal on 5 + 2k + 1.
+    const commands = INIT_COMMANDS + 2 * PORTALS_PER_PORT * services;
+    const rulesRead = INIT_COMMANDS * INIT_CHAINS + 22 * services + 4 * services * (services - 1);
+    return { commands, rulesRead };
+  }
+  const table = INIT_CHAINS + PORTALS_PER_PORT * services;
+  const commands = INIT_COMMANDS + PORTALS_PER_PORT * services;
+  return { commands, rulesRead: commands * table };
+}
 
 export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel {
   return {
@@ -27,12 +52,11 @@ export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): Mode
     // Never reached: the userspace proxy had no internalTrafficPolicy (run-point refuses the pair).
     noLocalEndpoints: 'reject',
     syncCost(w: SyncWork): SyncCost {
-      // Endpoint changes only touch the proxy's memory; a full sync re-ensures every portal rule.
-      // Each `iptables` call swaps the whole table, so it costs in proportion to the table's size.
-      const rules = w.full ? 2 * w.services : 0;
-      const tableRules = 2 * w.services;
-      const durationNs = rules * costs.singleUpdateNsPerRule[b] * tableRules + w.changed.length * IN_MEMORY_UPDATE_NS;
-      return { durationNs, units: rules };
+      if (!w.full) return { durationNs: w.changed.length * costs.userspaceBalancerUpdateNs, units: w.changed.length };
+      const startup = w.startup === true;
+      const { commands, rulesRead } = portalSyncCommands(w.services, startup);
+      const durationNs = commands * costs.singleUpdateBaseNs[b] + rulesRead * costs.singleUpdateNsPerRule[b] + (startup ? w.services * costs.userspaceSocketOpenNs : 0);
+      return { durationNs, units: commands };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
       const rulesVisited = FIXED_RULES + p.position + 1;

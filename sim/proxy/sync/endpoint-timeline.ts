@@ -28,6 +28,12 @@ interface History {
   versions: number[];
   /** The endpoints kube-proxy uses for Cluster-policy traffic (ready, else serving-terminating). */
   lists: (readonly Endpoint[])[];
+  /**
+   * Every serving endpoint of the service port (ready or not, terminating or not), which is what
+   * kube-proxy's UDP conntrack cleanup keeps (pkg/proxy/conntrack/cleanup.go: endpoint.IsServing(),
+   * whatever the traffic policy or topology). The same array as `lists` when they do not differ.
+   */
+  serving: (readonly Endpoint[])[];
 }
 
 export class EndpointTimeline {
@@ -44,18 +50,18 @@ export class EndpointTimeline {
   }
 
   /** Registers a service port with its initial endpoints (version 0); returns its index. */
-  addService(port: ServicePort, endpoints: readonly Endpoint[]): number {
+  addService(port: ServicePort, endpoints: readonly Endpoint[], serving: readonly Endpoint[] = endpoints): number {
     if (this.changes.length > 0) throw new Error('EndpointTimeline: services are registered before the first change');
     const i = this.services.length;
     this.services.push(port);
-    this.histories.push({ versions: [0], lists: [endpoints] });
+    this.histories.push({ versions: [0], lists: [endpoints], serving: [serving] });
     this.totals[0]! += endpoints.length;
     if (endpoints.length === 0) this.empty[0]!++;
     return i;
   }
 
-  /** Records a new endpoint list for a service; returns the new version. */
-  apply(service: number, endpoints: readonly Endpoint[], triggerTime: number, removedSince: number = triggerTime): number {
+  /** Records a new endpoint list for a service (and its serving endpoints, by default the same); returns the new version. */
+  apply(service: number, endpoints: readonly Endpoint[], triggerTime: number, removedSince: number = triggerTime, serving: readonly Endpoint[] = endpoints): number {
     const h = this.histories[service]!;
     const before = h.lists[h.lists.length - 1]!;
     const version = this.changes.length + 1;
@@ -63,6 +69,7 @@ export class EndpointTimeline {
     const removed = before.filter((e) => !after.has(e.endpoint)).map((e) => e.endpoint);
     h.versions.push(version);
     h.lists.push(endpoints);
+    h.serving.push(serving);
     this.totals.push(this.totals[version - 1]! - before.length + endpoints.length);
     this.empty.push(this.empty[version - 1]! + (endpoints.length === 0 ? 1 : 0) - (before.length === 0 ? 1 : 0));
     this.changes.push({ version, service, triggerTime, removed, removedSince: Math.min(removedSince, triggerTime) });
@@ -72,6 +79,16 @@ export class EndpointTimeline {
   /** The service's endpoints as of `version`. */
   endpointsAt(service: number, version: number): readonly Endpoint[] {
     const h = this.histories[service]!;
+    return h.lists[this.indexAt(h, version)]!;
+  }
+
+  /** The service's serving endpoints as of `version` (kube-proxy's conntrack cleanup keeps entries to these). */
+  servingAt(service: number, version: number): readonly Endpoint[] {
+    const h = this.histories[service]!;
+    return h.serving[this.indexAt(h, version)]!;
+  }
+
+  private indexAt(h: History, version: number): number {
     const vs = h.versions;
     // Last index with versions[i] <= version.
     let lo = 0;
@@ -81,7 +98,7 @@ export class EndpointTimeline {
       if (vs[mid]! <= version) lo = mid;
       else hi = mid - 1;
     }
-    return h.lists[lo]!;
+    return lo;
   }
 
   /** Total endpoints over all services at `version`. */

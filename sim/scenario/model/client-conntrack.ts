@@ -5,6 +5,7 @@ import type { ConntrackTimeouts } from '../../conntrack/timeouts.ts';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../../net/packet.ts';
 import { parseIPv4 } from '../../net/ipv4.ts';
 import { PROTOCOL_NUMBER } from '../../net/protocol.ts';
+import { cleanStaleUdpEntries } from '../../proxy/conntrack-cleanup.ts';
 
 /**
  * The conntrack table of each client node, fed with the packets of every connection its pods open:
@@ -158,22 +159,13 @@ export class ClientConntrack {
   }
 
   /**
-   * kube-proxy after a sync that removed UDP endpoints (pkg/proxy/conntrack/cleanup.go
-   * CleanStaleEntries): delete the entries DNATed from the Service IP to a removed endpoint (reply
-   * source = that endpoint), so the next datagram is load-balanced again by the current rules.
+   * kube-proxy's conntrack reconciliation at the end of a sync on `node` (cleanStaleUdpEntries,
+   * sim/proxy/conntrack-cleanup.ts): UDP entries to a Service frontend whose DNAT target is not one of
+   * its serving endpoints are deleted, so the socket's next datagram is balanced again by the rules.
    */
-  udpCleanup(node: number, vip: number, ep: number, now: number): number {
+  udpReconcile(node: number, servingIPs: (ip: number, port: number) => ReadonlySet<number> | null, now: number): number {
     const t = this.tables.get(node);
-    return t ? t.deleteByReplySrc('udp', ep, vip, now) : 0;
-  }
-
-  /**
-   * Same file: a Service that had no endpoints got some. Entries to its IP were created while the
-   * rules rejected it; kube-proxy deletes those by original destination so new ones are DNATed.
-   */
-  udpCleanupService(node: number, vip: number, now: number): number {
-    const t = this.tables.get(node);
-    return t ? t.deleteByOriginalDst('udp', vip, undefined, now) : 0;
+    return t ? cleanStaleUdpEntries(t, servingIPs, now) : 0;
   }
 
   private sendUdp(t: ConntrackTable, src: number, sport: number, dst: number, dport: number, now: number): boolean {

@@ -1,10 +1,10 @@
 import type { ControlPlane, SliceCommit } from '../../k8s/control-plane.ts';
 import { Histogram } from '../../engine/stats/histogram.ts';
 import type { EndpointSlice } from '../../k8s/objects.ts';
-import type { Endpoint } from '../../proxy/endpoint.ts';
+import { compareEndpoints, type Endpoint } from '../../proxy/endpoint.ts';
 import { endpointsFromSlices } from '../../proxy/from-api.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
-import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import type { NodeProxy } from '../../proxy/sync/node-proxy.ts';
 import { categorizeEndpoints } from '../../proxy/topology.ts';
 import type { ServicePort } from '../../proxy/service-port.ts';
 import { endpointsOnPort, servicePortsOf } from './synthetic-cluster.ts';
@@ -68,8 +68,8 @@ export class ControlPlaneFeed implements PodLiveness {
       this.slices.get(key)?.set(slice.metadata.name!, slice);
     }
     for (let i = 0; i < this.ports.length; i += portsPerService) {
-      const base = this.programmed(i);
-      for (let k = 0; k < portsPerService; k++) timeline.addService(this.ports[i + k]!, endpointsOnPort(base, k));
+      const { programmed, serving } = this.programmed(i);
+      for (let k = 0; k < portsPerService; k++) timeline.addService(this.ports[i + k]!, endpointsOnPort(programmed, k), endpointsOnPort(serving, k));
     }
     cp.onEndpointSliceCommit((c) => this.commit(c));
   }
@@ -82,7 +82,7 @@ export class ControlPlaneFeed implements PodLiveness {
    * (pod-kill, rolling-update, scale, node-failure) writes one, so only EndpointSlices are watched.
    * A churn kind that creates or edits Services must add that watch here.
    */
-  attach(agents: readonly ProxyAgent[]): void {
+  attach(agents: readonly NodeProxy[]): void {
     const nodes = this.cp.nodes();
     const heard: number[] = agents.map(() => this.timeline.version);
     agents.forEach((agent, n) => {
@@ -115,11 +115,16 @@ export class ControlPlaneFeed implements PodLiveness {
     const byName = this.slices.get(c.service)!;
     if (c.type === 'DELETED') byName.delete(c.slice.metadata.name!);
     else byName.set(c.slice.metadata.name!, c.slice);
-    const base = this.programmed(i);
+    const { programmed, serving } = this.programmed(i);
     for (let k = 0; k < this.perService; k++) {
-      const before = this.timeline.endpointsAt(i + k, this.timeline.version);
-      const after = endpointsOnPort(base, k);
-      if (!sameEndpoints(before, after, this.internalLocal)) this.timeline.apply(i + k, after, c.triggerTime, c.stoppedAt);
+      const v = this.timeline.version;
+      const after = endpointsOnPort(programmed, k);
+      const servingAfter = endpointsOnPort(serving, k);
+      // A serving endpoint that stops serving while ready ones remain leaves the rules as they were
+      // but is a change for kube-proxy all the same (its conditions changed): it syncs, and that
+      // sync's conntrack cleanup drops UDP entries to it.
+      if (!sameEndpoints(this.timeline.endpointsAt(i + k, v), after, this.internalLocal) || !sameEndpoints(this.timeline.servingAt(i + k, v), servingAfter, false))
+        this.timeline.apply(i + k, after, c.triggerTime, c.stoppedAt, servingAfter);
     }
     // The callback runs at the commit, so the API server's last resourceVersion is this write's
     // (for a DELETED slice the object still carries its previous version).
@@ -142,16 +147,20 @@ export class ControlPlaneFeed implements PodLiveness {
     return found < 0 ? 0 : this.versions[found]!;
   }
 
-  /** What kube-proxy programs for the Service whose first service port is `i`, on its first port. */
-  private programmed(i: number): Endpoint[] {
+  /**
+   * What kube-proxy programs for the Service whose first service port is `i`, on its first port, and
+   * every serving endpoint it knows of there (what its UDP conntrack cleanup keeps).
+   */
+  private programmed(i: number): { programmed: Endpoint[]; serving: Endpoint[] } {
     const sp = this.ports[i]!;
     const merged = endpointsFromSlices([...this.slices.get(sp.portName.namespace + '/' + sp.portName.name)!.values()], '');
     const all: Endpoint[] = [];
     for (const list of merged.values()) all.push(...list);
     // Local: each node narrows this to its own endpoints (LocalEndpoints), ready ones first, else
     // serving-terminating ones, so the timeline keeps every endpoint either could pick.
-    if (this.internalLocal) return all.filter((e) => e.ready || (e.serving && e.terminating));
-    return [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints];
+    const serving = all.filter((e) => e.serving).sort(compareEndpoints);
+    if (this.internalLocal) return { programmed: all.filter((e) => e.ready || (e.serving && e.terminating)), serving };
+    return { programmed: [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints], serving };
   }
 }
 

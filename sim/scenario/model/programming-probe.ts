@@ -2,7 +2,7 @@ import type { Simulator } from '../../engine/simulator.ts';
 import type { RandomStream } from '../../engine/random.ts';
 import { compareEndpoints, type Endpoint } from '../../proxy/endpoint.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
-import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import type { NodeProxy } from '../../proxy/sync/node-proxy.ts';
 import type { Distribution } from '../schema.ts';
 import { sampleNs } from './sample.ts';
 
@@ -25,7 +25,7 @@ export class ProgrammingProbe {
   constructor(
     private readonly sim: Simulator,
     private readonly timeline: EndpointTimeline,
-    private readonly agents: readonly ProxyAgent[],
+    private readonly agents: readonly NodeProxy[],
     private readonly everyNs: number,
     private readonly watchLatency: Distribution,
     /** internalTrafficPolicy Local: never flap a node's last local endpoint (that would drop its clients). */
@@ -84,4 +84,4 @@ export class ProgrammingProbe {
 }
 
 const tick = (p: ProgrammingProbe) => p.tick();
-const deliver = (d: { agent: ProxyAgent; version: number }) => d.agent.heardUpTo(d.version);
+const deliver = (d: { agent: NodeProxy; version: number }) => d.agent.heardUpTo(d.version);

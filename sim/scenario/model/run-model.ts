@@ -5,13 +5,14 @@ import { Histogram } from '../../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../../proxy/modes/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
 import { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
-import { endpointChange, ProxyAgent, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
+import { endpointChange, type SyncObserver } from '../../proxy/sync/proxy-agent.ts';
+import { nodeProxy, type NodeProxy } from '../../proxy/sync/node-proxy.ts';
 import { ActiveVersions } from '../../proxy/sync/active-versions.ts';
 import { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { ModelConfig } from './config.ts';
 import { RunMetrics, type RunOutput } from './metrics.ts';
 import { syntheticCluster } from './synthetic-cluster.ts';
-import { TrafficModel } from './traffic.ts';
+import { TrafficModel, type ConnectionObserver } from './traffic.ts';
 import { ConntrackMetrics } from './conntrack-metrics.ts';
 import type { PodLiveness } from './liveness.ts';
 import { ControlPlane } from '../../k8s/control-plane.ts';
@@ -22,11 +23,21 @@ import { sampleNs } from './sample.ts';
 import type { Distribution } from '../schema.ts';
 import type { RandomStream } from '../../engine/random.ts';
 
+/** Hooks into a run, for tests that check when things happened on which node; no effect on the run. */
+export interface RunObserver {
+  /** A node's sync (or update round) ended; rules of version `to` act from `now` when ok. */
+  sync?: (node: number, from: number, to: number, now: number, ok: boolean) => void;
+  /** A connection's outcome, warm-up included. */
+  connection?: ConnectionObserver;
+  /** The run's endpoint timeline (what each version holds), given once it is built. */
+  timeline?: (timeline: EndpointTimeline) => void;
+}
+
 /**
  * One run of the model: a cluster, one kube-proxy per node with its sync loop, and client traffic
  * whose first packets are decided by each node's active rules. Deterministic for a given config.
  */
-export function runModel(config: ModelConfig): RunOutput {
+export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOutput {
   const sim = new Simulator({ seed: config.seed });
   const timeline = new EndpointTimeline();
   const internalLocal = config.cluster.trafficPolicy === 'Local';
@@ -53,22 +64,40 @@ export function runModel(config: ModelConfig): RunOutput {
   const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
   const programming = new ProgrammingLatency(config.cluster.nodes);
-  const agents: ProxyAgent[] = [];
+  const agents: NodeProxy[] = [];
   /** Every change up to this version is active on all nodes. */
   let everywhere = 0;
   const active = new ActiveVersions(config.cluster.nodes);
   const udp = config.traffic.protocol === 'udp';
   let traffic: TrafficModel | null = null;
-  /** kube-proxy's conntrack cleanup after a successful sync, for the UDP changes it programmed. */
-  const cleanStaleUdp = (node: number, from: number, to: number, now: number) => {
+  /**
+   * kube-proxy's conntrack reconciliation at the end of every successful sync (CleanStaleEntries):
+   * against the serving endpoints of each UDP service port as of the version the node now runs. The
+   * frontends are looked up lazily, per entry met, which gives the same result as building the map of
+   * every UDP Service first.
+   */
+  let frontends: Map<number, number> | null = null;
+  const cleanStaleUdp = (node: number, version: number, now: number) => {
     const ct = traffic?.conntrack;
     if (!ct) return;
-    for (let v = from + 1; v <= to; v++) {
-      const c = timeline.change(v);
-      const vip = traffic!.vip(c.service);
-      if (timeline.endpointsAt(c.service, v - 1).length === 0) ct.udpCleanupService(node, vip, now);
-      for (const ep of c.removed) ct.udpCleanup(node, vip, parseIPv4(ep.slice(0, ep.lastIndexOf(':'))), now);
+    if (!frontends) {
+      frontends = new Map();
+      timeline.services.forEach((sp, i) => {
+        if (sp.protocol === 'UDP') frontends!.set(frontendKey(traffic!.vip(i), sp.port), i);
+      });
     }
+    const sets = new Map<number, ReadonlySet<number>>();
+    ct.udpReconcile(
+      node,
+      (ip, port) => {
+        const s = frontends!.get(frontendKey(ip, port));
+        if (s === undefined) return null;
+        let set = sets.get(s);
+        if (!set) sets.set(s, (set = new Set(timeline.servingAt(s, version).map((e) => parseIPv4(e.ip)))));
+        return set;
+      },
+      now,
+    );
   };
   /**
    * The sync that removed an endpoint from a node's rules also removed what pinned clients to it:
@@ -86,6 +115,7 @@ export function runModel(config: ModelConfig): RunOutput {
   };
   const observer: SyncObserver = {
     onSyncEnd(node, from, to, now, ok, durationNs, full, units) {
+      observe.sync?.(node, from, to, now, ok);
       metrics.syncs++;
       metrics.syncsSeries.record(now, 1);
       metrics.syncDuration.record(durationNs);
@@ -103,7 +133,7 @@ export function runModel(config: ModelConfig): RunOutput {
         programming.record(node, latency);
       }
       if (from !== to) active.move(from, to);
-      if (udp) cleanStaleUdp(node, from, to, now);
+      if (udp && mode.natInConntrack) cleanStaleUdp(node, to, now);
       if (affinity) forgetRemoved(affinity, node, from, to);
       metrics.staleNodesSeries.record(now, active.behind(timeline.version));
       // Stale-endpoint window: from when a removed endpoint stopped answering (its crash or node
@@ -121,7 +151,7 @@ export function runModel(config: ModelConfig): RunOutput {
     syncFailureProbability: config.proxy.syncFailureProbability,
     fullSyncPeriodNs: config.proxy.fullSyncPeriodNs,
   };
-  for (let n = 0; n < config.cluster.nodes; n++) agents.push(new ProxyAgent(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, observer));
+  for (let n = 0; n < config.cluster.nodes; n++) agents.push(nodeProxy(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, observer));
 
   // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
   const liveness: PodLiveness = feed ?? { answer: () => 'serving' };
@@ -132,6 +162,8 @@ export function runModel(config: ModelConfig): RunOutput {
     if (r.t1 >= config.warmupNs) sliceLatency.record(r.t1 - r.t0);
   });
   traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness, affinity, local);
+  if (observe.connection) traffic.observer = observe.connection;
+  observe.timeline?.(timeline);
   const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
   if (mode.natInConntrack) {
     conntrack.start(config.durationNs);
@@ -168,6 +200,11 @@ export function runModel(config: ModelConfig): RunOutput {
 
 export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
 
+/** A frontend address and port as one number (exact: below 2^48). */
+function frontendKey(ip: number, port: number): number {
+  return ip * 65536 + port;
+}
+
 /**
  * internalTrafficPolicy Local: node `n`'s syncs write only its own endpoints (an SVL chain and SEP
  * chains for the local ones, a DROP rule for ports with none here), so its sync cost is the mode's for
@@ -175,7 +212,7 @@ export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
  * (from the node's active version to the one it heard, which ProxyAgent.start checks out just before
  * asking for the cost) in the node's own.
  */
-function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: EndpointTimeline, agents: readonly ProxyAgent[], n: number): ModeModel {
+function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: EndpointTimeline, agents: readonly NodeProxy[], n: number): ModeModel {
   return {
     ...mode,
     syncCost(w: SyncWork) {

@@ -149,4 +149,7 @@ test('proxy.syncFailureProbability reaches the agents (default 0)', () => {
   assert.equal(configOf('').proxy.syncFailureProbability, 0);
   assert.equal(configOf('', 'proxy: { syncFailureProbability: 0.25 }\n').proxy.syncFailureProbability, 0.25);
   assert.throws(() => configOf('', 'proxy: { syncFailureProbability: 1.5 }\n'), /syncFailureProbability/);
+  for (const mode of ['ebpf', 'userspace'])
+    assert.throws(() => configOf('', `proxy: { mode: ${mode}, syncFailureProbability: 0.25 }\n`), (e: unknown) => e instanceof InputError && e.where === 'proxy.syncFailureProbability', mode);
+  assert.equal(configOf('', 'proxy: { mode: ebpf }\n').proxy.syncFailureProbability, 0);
 });

@@ -107,6 +107,9 @@ function refuseUnmodelledProxySettings(p: RunPointInput['scenario']['proxy']): v
     throw new InputError('proxy.masqueradeAll', 'false (runs do not model masquerading every ClusterIP connection; `svcsim render --masquerade-all` prints the rules)', 'true');
   if (p.masqueradeBit !== 14)
     throw new InputError('proxy.masqueradeBit', '14 (the bit changes only the rules\' mark text, which no run figure depends on)', String(p.masqueradeBit));
+  // The comparison modes do not restore rule sets (sim/proxy/sync/cilium-agent.ts, userspace-proxier.ts).
+  if (p.syncFailureProbability > 0 && (p.mode === 'ebpf' || p.mode === 'userspace'))
+    throw new InputError('proxy.syncFailureProbability', `0 with proxy.mode ${p.mode} (it models a failed iptables-restore / nft -f / netlink sync of kube-proxy; the ${p.mode} mode has no such sync)`, String(p.syncFailureProbability));
 }
 
 function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['cluster']): ModelConfig {

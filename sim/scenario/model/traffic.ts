@@ -4,14 +4,16 @@ import type { AffinityWalk, ModeModel } from '../../proxy/modes/mode-model.ts';
 import type { SessionAffinity } from '../../proxy/modes/session-affinity.ts';
 import type { LocalEndpoints } from './local-endpoints.ts';
 import { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from '../../proxy/iptables/proxier.ts';
-import type { ProxyAgent } from '../../proxy/sync/proxy-agent.ts';
+import type { NodeProxy } from '../../proxy/sync/node-proxy.ts';
 import type { EndpointTimeline } from '../../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
-import type { RunMetrics } from './metrics.ts';
+import type { Outcome, RunMetrics } from './metrics.ts';
 import type { PodLiveness } from './liveness.ts';
 import { ClientConntrack, clientIp, type OpenResult, type UdpBinding } from './client-conntrack.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { sampleNs } from './sample.ts';
+
+export type ConnectionObserver = (node: number, service: number, ep: number | null, outcome: Outcome, now: number) => void;
 
 /** A connection open between its handshake and its close (a record, not a closure, per connection). */
 interface OpenConnection {
@@ -63,6 +65,8 @@ export class TrafficModel {
   readonly conntrack: ClientConntrack;
   private readonly vips: Uint32Array;
   private readonly ipCache = new Map<string, number>();
+  /** Hears every connection's outcome: node, service port, endpoint IP (null when none was chosen). For tests. */
+  observer: ConnectionObserver | null = null;
   /** The affinity checks of the connection being opened (one record, reused). */
   private readonly walk: AffinityWalk = { checked: 0, hit: false };
 
@@ -70,7 +74,7 @@ export class TrafficModel {
     private readonly sim: Simulator,
     private readonly config: ModelConfig,
     private readonly timeline: EndpointTimeline,
-    private readonly agents: readonly ProxyAgent[],
+    private readonly agents: readonly NodeProxy[],
     private readonly mode: ModeModel,
     private readonly metrics: RunMetrics,
     private readonly liveness: PodLiveness,
@@ -175,12 +179,12 @@ export class TrafficModel {
     const t = this.config.traffic;
     if (noLocal && this.mode.noLocalEndpoints === 'drop') {
       // kube-proxy's DROP "has no local endpoints": the SYN (or datagram) is lost; the client retries until it gives up.
-      if (measured) this.metrics.connection(sim.now, 'dropped', 'no local endpoints');
+      this.outcome(measured, node, service, null, 'dropped', 'no local endpoints');
       return t.connectTimeoutNs;
     }
     if (n === 0) {
       // kube-proxy's REJECT for a service without endpoints: ICMP port unreachable, at once.
-      if (measured) this.metrics.connection(sim.now, 'refused', noLocal ? 'no local endpoints' : 'service has no endpoints');
+      this.outcome(measured, node, service, null, 'refused', noLocal ? 'no local endpoints' : 'service has no endpoints');
       return t.rttNs;
     }
     if (t.protocol === 'udp') {
@@ -198,19 +202,19 @@ export class TrafficModel {
       open = this.conntrack.open(node, pod, vip, port, epIp, ep.port, sim.now);
       if (open.entry < 0) {
         // The SYN never leaves the node; the client retransmits until its connect timeout.
-        if (measured) this.metrics.connection(sim.now, 'dropped', open.dropReason ?? 'conntrack');
+        this.outcome(measured, node, service, epIp, 'dropped', open.dropReason ?? 'conntrack');
         return t.connectTimeoutNs;
       }
     }
     if (walk) this.affinity!.record(node, service, client, ep.endpoint, sim.now);
     if (answer === 'silent') {
       // SYN retransmits go unanswered; the SYN_SENT entry stays until its timeout.
-      if (measured) this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
+      this.outcome(measured, node, service, epIp, 'timeout', 'endpoint does not answer');
       return t.connectTimeoutNs;
     }
     if (answer === 'refusing') {
       if (open) this.conntrack.reset(node, open, epIp, ep.port, sim.now);
-      if (measured) this.metrics.connection(sim.now, 'reset', 'endpoint refused (RST)');
+      this.outcome(measured, node, service, epIp, 'reset', 'endpoint refused (RST)');
       return t.rttNs;
     }
     // SYN, SYN-ACK, ACK, then per request a request and a response packet each way with ACKs, and
@@ -229,10 +233,10 @@ export class TrafficModel {
         sim.schedule(lifetime, ending === 'clean' ? onClose : onServerClose, c);
       }
     }
+    this.outcome(measured, node, service, epIp, 'ok');
     if (!measured) return lifetime;
     this.metrics.connectLatency.record(t.rttNs + cost.costNs + this.mode.laterPacketNs());
     this.metrics.cpuPerConnection.record(cost.costNs + laterNs);
-    this.metrics.connection(sim.now, 'ok');
     return lifetime;
   }
 
@@ -255,7 +259,7 @@ export class TrafficModel {
     if (!binding && this.mode.natInConntrack) {
       const open = this.conntrack.udpOpen(node, pod, vip, port, epIp, epPort, sim.now);
       if (open.entry < 0) {
-        if (measured) this.metrics.connection(sim.now, 'dropped', open.dropReason ?? 'conntrack');
+        this.outcome(measured, node, service, epIp, 'dropped', open.dropReason ?? 'conntrack');
         return t.connectTimeoutNs;
       }
       binding = { ep: epIp, epPort, sport: open.sport, client: open.client };
@@ -263,12 +267,12 @@ export class TrafficModel {
     if (affinityEndpoint !== null) this.affinity!.record(node, service, clientIp(node, pod), affinityEndpoint, sim.now);
     const answer = this.liveness.answer(formatIPv4(epIp), sim.now);
     if (answer === 'silent') {
-      if (measured) this.metrics.connection(sim.now, 'timeout', 'endpoint does not answer');
+      this.outcome(measured, node, service, epIp, 'timeout', 'endpoint does not answer');
       return t.connectTimeoutNs;
     }
     if (answer === 'refusing') {
       // ICMP port unreachable: the socket reports ECONNREFUSED; the conntrack entry stays.
-      if (measured) this.metrics.connection(sim.now, 'refused', 'endpoint port unreachable (ICMP)');
+      this.outcome(measured, node, service, epIp, 'refused', 'endpoint port unreachable (ICMP)');
       return t.rttNs;
     }
     if (binding) this.conntrack.udpReply(node, binding, sim.now);
@@ -278,9 +282,15 @@ export class TrafficModel {
     if (measured) {
       if (firstPacketNs !== null) this.metrics.connectLatency.record(t.rttNs + firstPacketNs + this.mode.laterPacketNs());
       this.metrics.cpuPerConnection.record((firstPacketNs ?? 0) + laterNs);
-      this.metrics.connection(sim.now, 'ok');
     }
+    this.outcome(measured, node, service, epIp, 'ok');
     return Math.round(lifetime);
+  }
+
+  /** Counts a connection's outcome (when measured) and tells the observer, if any, warm-up included. */
+  private outcome(measured: boolean, node: number, service: number, ep: number | null, outcome: Outcome, reason?: string): void {
+    if (measured) this.metrics.connection(this.sim.now, outcome, reason);
+    this.observer?.(node, service, ep, outcome, this.sim.now);
   }
 
   /** @internal */
