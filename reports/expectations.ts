@@ -297,7 +297,8 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-function holds(actual: number, op: CompareOp, limit: number): boolean {
+/** Whether `actual op limit` holds; shared by expectations and the report's findings. */
+export function holds(actual: number, op: CompareOp, limit: number): boolean {
   switch (op) {
     case '<': return actual < limit;
     case '<=': return actual <= limit;

@@ -1,5 +1,5 @@
 import { InputError } from '../sim/engine/input-error.ts';
-import { closest, parseExpectation, type CompareOp } from './expectations.ts';
+import { closest, holds, parseExpectation } from './expectations.ts';
 import { pointLabel, type Sweep } from './points.ts';
 import { formatValue, metricInfo, significant } from './units.ts';
 import type { MetricInfo, MetricSummary, ParamValue, PointSummary, SweepPoint } from './types.ts';
@@ -104,17 +104,6 @@ function matches(point: SweepPoint, where: Where | Record<string, string> | unde
     if (!wanted.includes(String(point[name]))) return false;
   }
   return true;
-}
-
-function holds(actual: number, op: CompareOp, limit: number): boolean {
-  switch (op) {
-    case '<': return actual < limit;
-    case '<=': return actual <= limit;
-    case '>': return actual > limit;
-    case '>=': return actual >= limit;
-    case '==': return actual === limit;
-    case '!=': return actual !== limit;
-  }
 }
 
 function fmt(metric: string, v: number, ctx: Context): string {

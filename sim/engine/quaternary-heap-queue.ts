@@ -45,42 +45,11 @@ export class QuaternaryHeapQueue implements EventQueue {
   }
 
   pop(): number {
-    const times = this.times;
-    const seqs = this.seqs;
-    const slots = this.slots;
-    const top = slots[0]!;
+    const top = this.slots[0]!;
     const n = --this.size;
     if (n === 0) return top;
     // Sift the last element down from the root.
-    const t = times[n]!;
-    const s = seqs[n]!;
-    const sl = slots[n]!;
-    let i = 0;
-    for (;;) {
-      const c = (i << 2) + 1;
-      if (c >= n) break;
-      // Find the least of up to four children.
-      let m = c;
-      let mt = times[c]!;
-      let ms = seqs[c]!;
-      const end = c + 4 < n ? c + 4 : n;
-      for (let k = c + 1; k < end; k++) {
-        const kt = times[k]!;
-        if (kt < mt || (kt === mt && seqs[k]! < ms)) {
-          m = k;
-          mt = kt;
-          ms = seqs[k]!;
-        }
-      }
-      if (t < mt || (t === mt && s < ms)) break;
-      times[i] = mt;
-      seqs[i] = ms;
-      slots[i] = slots[m]!;
-      i = m;
-    }
-    times[i] = t;
-    seqs[i] = s;
-    slots[i] = sl;
+    this.siftDown(0, this.times[n]!, this.seqs[n]!, this.slots[n]!, n);
     return top;
   }
 
