@@ -3,6 +3,7 @@ import type { ModeModel, SyncWork } from '../modes/mode-model.ts';
 import type { EndpointTimeline } from './endpoint-timeline.ts';
 import { endpointChange, type SyncObserver } from './proxy-agent.ts';
 import type { NodeProxy } from './node-proxy.ts';
+import { SerialUpdater } from './serial-updater.ts';
 
 /**
  * The ebpf comparison mode's update path: a Cilium-like agent, not kube-proxy. Cilium has no
@@ -22,55 +23,25 @@ import type { NodeProxy } from './node-proxy.ts';
  *   proxy.syncFailureProbability (an iptables-restore failure) does not apply; the reconciler's
  *   periodic prune (every 30 minutes) finds nothing to change in a run and is not modelled.
  */
-export class CiliumAgent implements NodeProxy {
-  heard = 0;
-  active = 0;
-  generation = 0;
-  private busy = false;
-  private first = true;
-  private target = 0;
-  private startedAt = 0;
-  private full = false;
-  private units = 0;
-
+export class CiliumAgent extends SerialUpdater implements NodeProxy {
   constructor(
-    private readonly sim: Simulator,
-    readonly node: number,
+    sim: Simulator,
+    node: number,
     private readonly timeline: EndpointTimeline,
     private readonly mode: ModeModel,
-    private readonly observer: SyncObserver,
-  ) {}
+    observer: SyncObserver,
+  ) {
+    super(sim, node, observer);
+  }
 
+  /** The start-up round writes every service and backend. */
   startLoop(): void {
-    this.round();
+    this.beginUpdate(true);
   }
 
-  heardUpTo(version: number): void {
-    if (version <= this.heard) return;
-    this.heard = version;
-    if (!this.busy) this.round();
-  }
-
-  /** @internal the end of a round */
-  ended(): void {
-    const from = this.active;
-    this.active = this.target;
-    this.generation++;
-    this.busy = false;
-    const now = this.sim.now;
-    this.observer.onSyncEnd(this.node, from, this.target, now, true, now - this.startedAt, this.full, this.units);
-    if (this.heard > this.active) this.round();
-  }
-
-  private round(): void {
-    this.busy = true;
-    this.full = this.first;
-    this.first = false;
-    this.target = this.heard;
-    this.startedAt = this.sim.now;
-    const cost = this.mode.syncCost(this.describe(this.active, this.target, this.full));
-    this.units = cost.units;
-    this.sim.schedule(Math.round(this.mode.activationLagNs + cost.durationNs), onRoundEnd, this);
+  protected updateCost(from: number, to: number, full: boolean): { durationNs: number; units: number } {
+    const cost = this.mode.syncCost(this.describe(from, to, full));
+    return { durationNs: Math.round(this.mode.activationLagNs + cost.durationNs), units: cost.units };
   }
 
   private describe(from: number, to: number, full: boolean): SyncWork {
@@ -84,5 +55,3 @@ export class CiliumAgent implements NodeProxy {
     };
   }
 }
-
-const onRoundEnd = (a: CiliumAgent) => a.ended();

@@ -4,6 +4,7 @@ import { BoundedFrequencyRunner, type SyncJob } from './bounded-frequency-runner
 import type { EndpointTimeline } from './endpoint-timeline.ts';
 import type { AgentOptions, SyncObserver } from './proxy-agent.ts';
 import type { NodeProxy } from './node-proxy.ts';
+import { SerialUpdater } from './serial-updater.ts';
 
 /**
  * The userspace comparison mode's update paths, as kube-proxy's deprecated userspace proxier had
@@ -25,29 +26,22 @@ import type { NodeProxy } from './node-proxy.ts';
  * A failed `iptables` call only logged an error in that proxier, so proxy.syncFailureProbability does
  * not apply. Version 0 is taken to be programmed when the run starts, as for the other modes.
  */
-export class UserspaceProxier implements NodeProxy, SyncJob {
-  heard = 0;
-  active = 0;
-  /** The balancer has no rule order: its generation only counts updates. */
-  generation = 0;
-  private updating = false;
-  private target = 0;
-  private updateStartedAt = 0;
-  private updateUnits = 0;
+export class UserspaceProxier extends SerialUpdater implements NodeProxy, SyncJob {
+  // The balancer has no rule order: `generation` only counts its updates.
   private startup = true;
   private portalStartedAt = 0;
   private portalUnits = 0;
-  private portalStartup = false;
   readonly runner: BoundedFrequencyRunner;
 
   constructor(
-    private readonly sim: Simulator,
-    readonly node: number,
+    sim: Simulator,
+    node: number,
     private readonly timeline: EndpointTimeline,
     private readonly mode: ModeModel,
     options: AgentOptions,
-    private readonly observer: SyncObserver,
+    observer: SyncObserver,
   ) {
+    super(sim, node, observer);
     // The userspace proxier's runner: maxInterval was syncPeriod (its periodic ensurePortals).
     this.runner = new BoundedFrequencyRunner(sim, { minInterval: options.intervals.minInterval, retryInterval: options.intervals.retryInterval, maxInterval: options.intervals.retryInterval }, this);
   }
@@ -57,20 +51,14 @@ export class UserspaceProxier implements NodeProxy, SyncJob {
     this.runner.run();
   }
 
-  heardUpTo(version: number): void {
-    if (version <= this.heard) return;
-    this.heard = version;
-    if (!this.updating) this.update();
-  }
-
   /** SyncJob: a portal sync (iptablesInit, mergeService, ensurePortals). */
   start(now: number): { durationNs: number; ok: boolean } {
-    this.portalStartup = this.startup;
+    const startup = this.startup;
     this.startup = false;
     this.portalStartedAt = now;
     const t = this.timeline;
     const v = this.active;
-    const cost = this.mode.syncCost({ full: true, startup: this.portalStartup, services: t.services.length, servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(v), endpoints: t.totalEndpointsAt(v), changed: [] });
+    const cost = this.mode.syncCost({ full: true, startup, services: t.services.length, servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(v), endpoints: t.totalEndpointsAt(v), changed: [] });
     this.portalUnits = cost.units;
     return { durationNs: Math.round(cost.durationNs), ok: true };
   }
@@ -79,27 +67,11 @@ export class UserspaceProxier implements NodeProxy, SyncJob {
     this.observer.onSyncEnd(this.node, this.active, this.active, now, ok, now - this.portalStartedAt, true, this.portalUnits);
   }
 
-  /** @internal the end of a balancer update */
-  updated(): void {
-    const from = this.active;
-    this.active = this.target;
-    this.generation++;
-    this.updating = false;
-    const now = this.sim.now;
-    this.observer.onSyncEnd(this.node, from, this.target, now, true, now - this.updateStartedAt, false, this.updateUnits);
-    if (this.heard > this.active) this.update();
-  }
-
-  private update(): void {
-    this.updating = true;
-    this.target = this.heard;
-    this.updateStartedAt = this.sim.now;
+  /** A balancer update: the in-memory cost per changed service port. */
+  protected updateCost(from: number, to: number): { durationNs: number; units: number } {
     const t = this.timeline;
-    const changed = t.servicesChangedBetween(this.active, this.target).map((s) => ({ before: t.endpointsAt(s, this.active).length, after: t.endpointsAt(s, this.target).length }));
-    const cost = this.mode.syncCost({ full: false, services: t.services.length, servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(this.target), endpoints: t.totalEndpointsAt(this.target), changed });
-    this.updateUnits = cost.units;
-    this.sim.schedule(Math.max(1, Math.round(cost.durationNs)), onUpdated, this);
+    const changed = t.servicesChangedBetween(from, to).map((s) => ({ before: t.endpointsAt(s, from).length, after: t.endpointsAt(s, to).length }));
+    const cost = this.mode.syncCost({ full: false, services: t.services.length, servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(to), endpoints: t.totalEndpointsAt(to), changed });
+    return { durationNs: Math.max(1, Math.round(cost.durationNs)), units: cost.units };
   }
 }
-
-const onUpdated = (p: UserspaceProxier) => p.updated();
