@@ -98,3 +98,34 @@ test('property: fitLinearModel with one regressor agrees with fitLine', async ()
     }),
   );
 });
+
+test('fitLinearModel through the origin recovers y = b k + c k ln(k / 100) exactly, intercept 0', async () => {
+  const { fitLinearModel } = await import('./fit.ts');
+  const ks = [100, 250, 500, 1000, 2500, 5000, 10_000];
+  const xs = ks.map((k) => [k, k * Math.log(k / 100)]);
+  const ys = ks.map((k) => 2.2 * k + 0.5 * k * Math.log(k / 100));
+  const f = fitLinearModel(xs, ys, ys.map((y) => 1 / (y * y)), true);
+  assert.equal(f.intercept, 0);
+  assert.equal(f.coefficients.length, 2);
+  assert.ok(Math.abs(f.coefficients[0]! / 2.2 - 1) < 1e-9, String(f.coefficients[0]));
+  assert.ok(Math.abs(f.coefficients[1]! / 0.5 - 1) < 1e-9, String(f.coefficients[1]));
+  assert.ok(f.r2 > 0.999999);
+  // Two unknowns need two points (not three, as with an intercept).
+  assert.doesNotThrow(() => fitLinearModel([[1], [2]], [1, 2], undefined, true));
+  assert.throws(() => fitLinearModel([[1, 2]], [1], undefined, true), /at least 2 points/);
+});
+
+test('property: one regressor through the origin gives the closed form sum(w x y) / sum(w x^2)', async () => {
+  const { fitLinearModel } = await import('./fit.ts');
+  const fc = (await import('fast-check')).default;
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 1, max: 1e6, noNaN: true })), { minLength: 2, maxLength: 12 }), (pts) => {
+      const ys = pts.map((p) => p[1]);
+      const w = ys.map((y) => 1 / (y * y));
+      const f = fitLinearModel(pts.map((p) => [p[0]]), ys, w, true);
+      const expected = pts.reduce((s, p, i) => s + w[i]! * p[0] * p[1], 0) / pts.reduce((s, p, i) => s + w[i]! * p[0] * p[0], 0);
+      assert.ok(Math.abs(f.coefficients[0]! - expected) <= 1e-9 * Math.abs(expected), `${f.coefficients[0]} vs ${expected}`);
+      assert.equal(f.intercept, 0);
+    }),
+  );
+});

@@ -71,6 +71,7 @@ export function quantile(values: readonly number[], q: number): number {
 
 /** A least-squares fit of y = intercept + sum_j coefficients[j] * x_j. */
 export interface MultiFit {
+  /** 0 when fitted through the origin. */
   intercept: number;
   coefficients: number[];
   /** Weighted R^2, as fitLine's. */
@@ -86,15 +87,17 @@ export interface MultiFit {
  * Weighted least squares with an intercept and several regressors (rows of `xs` are points), solved
  * through the normal equations by Gaussian elimination with partial pivoting: the systems here have
  * 2-3 unknowns, with each column scaled to unit size first so a regressor of 1e10 (lines x rules)
- * beside one of 1e5 (lines) stays well conditioned.
+ * beside one of 1e5 (lines) stays well conditioned. `throughOrigin` fits without the intercept, for
+ * quantities that are 0 by construction when every x is (a differential measurement).
  */
-export function fitLinearModel(xs: readonly (readonly number[])[], ys: readonly number[], weights?: readonly number[]): MultiFit {
+export function fitLinearModel(xs: readonly (readonly number[])[], ys: readonly number[], weights?: readonly number[], throughOrigin = false): MultiFit {
   const n = xs.length;
   if (n !== ys.length) throw new Error(`fitLinearModel: ${n} rows of x but ${ys.length} y values`);
-  const p = (xs[0]?.length ?? 0) + 1;
+  const lead = throughOrigin ? 0 : 1;
+  const p = (xs[0]?.length ?? 0) + lead;
   if (n < p) throw new Error(`fitLinearModel: need at least ${p} points for ${p} unknowns, found ${n}`);
   const w = weights ?? ys.map(() => 1);
-  const rows = xs.map((r) => [1, ...r]);
+  const rows = xs.map((r) => (throughOrigin ? [...r] : [1, ...r]));
   const scale = Array.from({ length: p }, (_, j) => Math.max(...rows.map((r) => Math.abs(r[j]!))) || 1);
   const a = Array.from({ length: p }, () => new Array<number>(p + 1).fill(0));
   for (let i = 0; i < n; i++) {
@@ -115,7 +118,15 @@ export function fitLinearModel(xs: readonly (readonly number[])[], ys: readonly 
   const dof = n - p;
   const s2 = dof > 0 ? ssRes / dof : Number.NaN;
   const stdErrs = coef.map((_, j) => Math.sqrt(s2 * inv[j]![j]!) / scale[j]!);
-  return { intercept: coef[0]!, coefficients: coef.slice(1), r2: ssTot === 0 ? (ssRes === 0 ? 1 : Number.NaN) : 1 - ssRes / ssTot, residuals, stdErrs: stdErrs.slice(1), n };
+  // R^2 against the weighted mean, with or without an intercept, so the two kinds of fit compare.
+  return {
+    intercept: throughOrigin ? 0 : coef[0]!,
+    coefficients: coef.slice(lead),
+    r2: ssTot === 0 ? (ssRes === 0 ? 1 : Number.NaN) : 1 - ssRes / ssTot,
+    residuals,
+    stdErrs: stdErrs.slice(lead),
+    n,
+  };
 }
 
 function invert(m: number[][]): number[][] {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_COSTS, withCosts } from '../../sim/net/cost-model.ts';
+import { DEFAULT_COSTS, WALK_CACHE_RULES, withCosts } from '../../sim/net/cost-model.ts';
 import { iptablesLinesPerService } from '../../sim/proxy/modes/iptables-model.ts';
 import { parseIptablesSave } from '../../sim/netfilter/iptables-save.ts';
 import { fitCostModel, predictedRestoreNs, predictedWalkNs, sig3, simulatedVsMeasured, type CalibrationPoints } from './model.ts';
@@ -26,13 +26,15 @@ function synthetic(): CalibrationPoints {
     }
   }
   for (const n of [100, 1000]) p.vmap.push({ services: n, lines: 1000 + 10 * n, loadNs: 5e6 + 20_000 * (1000 + 10 * n), loadWallNs: 0, p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100 });
-  p.conntrack = { packets: 1000, sameFlowNs: [2000, 2000], newFlowNs: [2600, 2600], untrackedNs: [1900, 1900], untrackedNewFlowNs: [2000, 2000] };
+  p.conntrack = { packets: 1000, sameFlowNs: [2000, 2000], newFlowNs: [2600, 2600], untrackedNs: [1900, 1900], untrackedNewFlowNs: [2000, 2000], filterBalanced: true };
   return p;
 }
 
 test('fitCostModel recovers the costs the points were made with, as CostModel field names', () => {
   const m = fitCostModel(synthetic());
   assert.deepEqual(m.costs.perRuleNs, { legacy: 5, nft: 11 });
+  // A walk linear in k: no long-walk term, and 0 written so the file's figures go together.
+  assert.deepEqual(m.costs.perRuleLogNs, { legacy: 0, nft: 0 });
   assert.equal(m.costs.nftRuleNs, 11);
   assert.deepEqual(m.costs.restoreNsPerLine, { legacy: 8000, nft: 15000 });
   assert.deepEqual(m.costs.restoreBaseNs, { legacy: 9e6, nft: 40e6 });
@@ -40,9 +42,9 @@ test('fitCostModel recovers the costs the points were made with, as CostModel fi
   assert.deepEqual(m.costs.singleUpdateBaseNs, { legacy: 2e6, nft: 2e6 });
   assert.equal(m.costs.nftNsPerLine, 20_000);
   assert.equal(m.costs.nftTransactionBaseNs, 5e6);
-  // 2000 - 1900 = 100 ns for two lookups; a new flow 2600 - 2000 = 600 ns for an insert and a lookup
-  assert.equal(m.costs.conntrackLookupNs, 50);
-  assert.equal(m.costs.conntrackInsertNs, 550);
+  // 2000 - 1900 = 100 ns for the one lookup; a new flow 2600 - 2000 = 600 ns for a lookup and an insert
+  assert.equal(m.costs.conntrackLookupNs, 100);
+  assert.equal(m.costs.conntrackInsertNs, 500);
   assert.deepEqual(m.warnings, []);
   for (const f of Object.values(m.fits)) assert.ok(f.r2 > 0.999999 || Number.isNaN(f.r2) || f.gives.length === 0);
   // every key is a CostModel field, so withCosts (what the scenario loader applies) takes it
@@ -51,7 +53,7 @@ test('fitCostModel recovers the costs the points were made with, as CostModel fi
 
 test('a negative fitted cost is left out with a warning, so the default stays in force', () => {
   const p = synthetic();
-  p.walk = p.walk.map((w) => ({ ...w, walkNs: w.backend === 'legacy' ? 1000 - w.position * 0.01 : w.walkNs }));
+  p.walk = p.walk.map((w) => ({ ...w, walkNs: w.backend === 'legacy' ? -w.position * 0.01 : w.walkNs }));
   p.conntrack!.untrackedNs = [2100, 2100];
   const m = fitCostModel(p);
   assert.deepEqual(m.costs.perRuleNs, { nft: 11 });
@@ -59,6 +61,41 @@ test('a negative fitted cost is left out with a warning, so the default stays in
   assert.ok(m.warnings.some((w) => w.startsWith('perRuleNs.legacy fitted')));
   assert.ok(m.warnings.some((w) => w.startsWith('conntrackLookupNs fitted')));
   assert.equal(withCosts(DEFAULT_COSTS, m.costs).perRuleNs.legacy, DEFAULT_COSTS.perRuleNs.legacy);
+});
+
+test('the walk fit recovers a per-rule cost that grows with ln(k), and keeps a flat backend a line', () => {
+  const p: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
+  const ks = [100, 250, 500, 1000, 2500, 5000, 10_000];
+  // legacy as measured on this project's host (2.2 ns a rule at 100, 4.5 at 10k), 2% noise either way
+  for (const [i, k] of ks.entries()) {
+    const noise = 1 + (i % 2 ? 0.02 : -0.02);
+    p.walk.push({ backend: 'legacy', position: k, walkRepeat: 1, withRulesNs: 0, withoutRulesNs: 0, walkNs: k * (2.2 + 0.5 * Math.log(k / WALK_CACHE_RULES)) * noise, p50Ns: 0, connects: 1 });
+    p.walk.push({ backend: 'nft', position: k, walkRepeat: 1, withRulesNs: 0, withoutRulesNs: 0, walkNs: k * 9.4 * noise, p50Ns: 0, connects: 1 });
+  }
+  const m = fitCostModel(p);
+  assert.ok(Math.abs(m.costs.perRuleNs!.legacy! / 2.2 - 1) < 0.05, String(m.costs.perRuleNs!.legacy));
+  assert.ok(Math.abs(m.costs.perRuleLogNs!.legacy! / 0.5 - 1) < 0.1, String(m.costs.perRuleLogNs!.legacy));
+  assert.equal(m.fits['walk.legacy']!.throughOrigin, true);
+  assert.equal(m.fits['walk.legacy']!.intercept, 0);
+  assert.match(m.fits['walk.legacy']!.second!.x, /^k x ln\(k \/ 100\)/);
+  assert.equal(m.costs.perRuleLogNs!.nft, 0);
+  assert.equal(m.fits['walk.nft']!.second, undefined);
+  assert.ok(Math.abs(m.costs.perRuleNs!.nft! / 9.4 - 1) < 0.02);
+  // What a scenario charges with these costs (through the iptables mode model) follows the curve:
+  // within the noise plus the model's few fixed rules at every size, where one constant misses by 40%.
+  const model = withCosts(DEFAULT_COSTS, m.costs);
+  for (const r of simulatedVsMeasured(p, model, 4)) assert.ok(Math.abs(r.relError) < 0.06, `${r.backend} ${r.services}: ${(r.relError * 100).toFixed(1)}%`);
+  const flat = withCosts(model, { perRuleLogNs: { legacy: 0 } });
+  assert.ok(Math.abs(predictedWalkNs(flat, 'legacy', 10_000) / predictedWalkNs(model, 'legacy', 10_000) - 1) > 0.4);
+});
+
+test('conntrack points from the probe without the balancing filter rule give no conntrack figures', () => {
+  const p = synthetic();
+  delete p.conntrack!.filterBalanced;
+  const m = fitCostModel(p);
+  assert.equal(m.costs.conntrackLookupNs, undefined);
+  assert.equal(m.costs.conntrackInsertNs, undefined);
+  assert.equal(m.conntrack, undefined);
 });
 
 test('the restore rule set has the lines per service the iptables mode model charges, and parses', () => {

@@ -4,9 +4,9 @@
  * that compare the CostModel's formulas with the kernel at each measured size. Pure: no I/O, no
  * clock, so it is tested with synthetic points.
  */
-import type { CostModel, DeepPartial, IptablesBackend } from '../../sim/net/cost-model.ts';
+import { WALK_CACHE_RULES, type CostModel, type DeepPartial, type IptablesBackend } from '../../sim/net/cost-model.ts';
 import { iptablesModel } from '../../sim/proxy/modes/iptables-model.ts';
-import { fitLine, fitLinearModel, median, relativeWeights, type LinearFit } from './fit.ts';
+import { fitLine, fitLinearModel, median, relativeWeights, type LinearFit, type MultiFit } from './fit.ts';
 import type { ConntrackPoints, RestorePoint, UpdatePoint, VmapPoint, WalkPoint } from './probes.ts';
 
 export const CALIBRATION_KIND = 'svcsim-calibration';
@@ -31,6 +31,8 @@ export interface FitRecord extends LinearFit {
    * second.coefficient * second.x; slopeStdErr is then the first regressor's.
    */
   second?: { x: string; coefficient: number; stdErr: number };
+  /** Fitted without an intercept (intercept 0): a differential measurement, 0 at x = 0 by construction. */
+  throughOrigin?: boolean;
 }
 
 export interface HostInfo {
@@ -58,7 +60,7 @@ export interface CalibrationFile {
   costs: DeepPartial<CostModel>;
   fits: Record<string, FitRecord>;
   /** Conntrack figures derived from the CPU-time bursts, ns per packet (may be negative: noise). */
-  conntrack?: { newEntryOverLookupNs: number; lookupPairNs: number; lookupNs: number; insertNs: number };
+  conntrack?: { lookupNs: number; insertNs: number };
   warnings: string[];
   points: CalibrationPoints;
 }
@@ -114,10 +116,53 @@ function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefin
   };
 }
 
+/**
+ * The walk model of the CostModel (ruleWalkNs): a walk of k rules costs k x perRuleNs, plus
+ * k x perRuleLogNs x ln(k / WALK_CACHE_RULES) past WALK_CACHE_RULES rules. Fitted through the origin:
+ * a walk of no rules costs nothing, in the measurement (rules minus no rules) as in the model, and an
+ * intercept would let the line miss the small sizes. The long-walk term needs 3 sizes, 2 of them
+ * past WALK_CACHE_RULES, and is kept only where both terms come out positive and the long-walk one
+ * over twice its standard error and material; otherwise the line alone is the fit (and perRuleLogNs
+ * 0 with it).
+ */
+function fitWalk(walk: WalkPoint[], b: IptablesBackend): FitRecord | undefined {
+  const ks = walk.map((p) => p.position);
+  const ys = walk.map((p) => p.walkNs);
+  if (new Set(ks).size < 2 || !ys.every((v) => v > 0)) {
+    // Too few sizes, or a walk measured at <= 0 (noise): the plain line, as any other fit.
+    return fit(ks, ys, 'rules before the match (k)', 'ns per walk of k rules', [`perRuleNs.${b}`]);
+  }
+  const record = (m: MultiFit): FitRecord => ({
+    intercept: 0,
+    slope: m.coefficients[0]!,
+    r2: m.r2,
+    residuals: m.residuals,
+    slopeStdErr: m.stdErrs[0]!,
+    n: m.n,
+    x: 'rules before the match (k)',
+    y: 'ns per walk of k rules',
+    gives: [`perRuleNs.${b}`, `perRuleLogNs.${b}`],
+    throughOrigin: true,
+  });
+  const w = relativeWeights(ys);
+  const past = ks.filter((k) => k > WALK_CACHE_RULES).length;
+  if (past >= 2 && new Set(ks).size >= 3) {
+    const m = fitLinearModel(ks.map((k) => [k, k * Math.log(Math.max(1, k / WALK_CACHE_RULES))]), ys, w, true);
+    const [a, c] = m.coefficients as [number, number];
+    // Material too: at the longest walk the term adds at least 1% to the per-rule cost.
+    const material = c * Math.log(Math.max(...ks) / WALK_CACHE_RULES) >= 0.01 * a;
+    if (a > 0 && c > 0 && c > 2 * m.stdErrs[1]! && material) {
+      return { ...record(m), second: { x: `k x ln(k / ${WALK_CACHE_RULES}), past ${WALK_CACHE_RULES} rules`, coefficient: c, stdErr: m.stdErrs[1]! } };
+    }
+  }
+  return record(fitLinearModel(ks.map((k) => [k]), ys, w, true));
+}
+
 export function fitCostModel(points: CalibrationPoints): FittedModel {
   const fits: Record<string, FitRecord> = {};
   const warnings: string[] = [];
   const perRuleNs: Partial<Record<IptablesBackend, number>> = {};
+  const perRuleLogNs: Partial<Record<IptablesBackend, number>> = {};
   const restoreBaseNs: Partial<Record<IptablesBackend, number>> = {};
   const restoreNsPerLine: Partial<Record<IptablesBackend, number>> = {};
   const restoreNsPerLinePerRule: Partial<Record<IptablesBackend, number>> = {};
@@ -145,10 +190,11 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
 
   for (const b of BACKENDS) {
     const walk = points.walk.filter((p) => p.backend === b);
-    const fw = fit(walk.map((p) => p.position), walk.map((p) => p.walkNs), 'rules before the match (k)', 'ns per walk of k rules', [`perRuleNs.${b}`]);
+    const fw = fitWalk(walk, b);
     if (fw) {
       fits[`walk.${b}`] = fw;
       put(perRuleNs, b, `perRuleNs.${b}`, fw.slope);
+      if (fw.throughOrigin) perRuleLogNs[b] = fw.second ? sig3(fw.second.coefficient) : 0;
       weak(`walk.${b}`, fw);
     }
     const rs = points.restore.filter((p) => p.backend === b);
@@ -171,6 +217,7 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
     }
   }
   if (Object.keys(perRuleNs).length) costs.perRuleNs = perRuleNs;
+  if (Object.keys(perRuleLogNs).length) costs.perRuleLogNs = perRuleLogNs;
   if (Object.keys(restoreBaseNs).length) costs.restoreBaseNs = restoreBaseNs;
   if (Object.keys(restoreNsPerLine).length) costs.restoreNsPerLine = restoreNsPerLine;
   if (Object.keys(restoreNsPerLinePerRule).length) costs.restoreNsPerLinePerRule = restoreNsPerLinePerRule;
@@ -192,16 +239,17 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
 
   let conntrack: CalibrationFile['conntrack'];
   const ct = points.conntrack;
-  // (files from before the untracked new-flow burst have no untrackedNewFlowNs: no conntrack figures)
-  if (ct && ct.sameFlowNs?.length && ct.newFlowNs?.length && ct.untrackedNs?.length && ct.untrackedNewFlowNs?.length) {
-    // One flow on loopback meets conntrack twice (output, then input), finding its entry each time.
-    const lookupPair = median(ct.sameFlowNs) - median(ct.untrackedNs);
-    const lookupNs = lookupPair / 2;
-    // A new flow per packet: the output pass allocates, NATs and confirms an entry, the input pass
-    // finds it; the untracked new-flow burst takes away what new destinations cost without conntrack.
-    const newFlowPair = median(ct.newFlowNs) - median(ct.untrackedNewFlowNs);
-    const insertNs = newFlowPair - lookupNs;
-    conntrack = { newEntryOverLookupNs: newFlowPair - lookupPair, lookupPairNs: lookupPair, lookupNs, insertNs };
+  // Files from before the untracked new-flow burst, or from before the filter-balanced probe, give
+  // no conntrack figures (their differences hold more than conntrack).
+  if (ct?.filterBalanced && ct.sameFlowNs.length && ct.newFlowNs.length && ct.untrackedNs.length && ct.untrackedNewFlowNs?.length) {
+    // One flow on loopback: one lookup (output) per packet; the input pass finds the entry attached,
+    // as the packet-level node model charges it (sim/net/node.ts track()).
+    const lookupNs = median(ct.sameFlowNs) - median(ct.untrackedNs);
+    // A new flow per packet: the output pass looks up, misses, allocates and NATs an entry, and
+    // confirms it; the untracked new-flow burst takes away what new destinations cost without
+    // conntrack. The node model charges such a packet a lookup and then the insert (confirm()).
+    const insertNs = median(ct.newFlowNs) - median(ct.untrackedNewFlowNs) - lookupNs;
+    conntrack = { lookupNs, insertNs };
     const l = positive('conntrackLookupNs', lookupNs);
     if (l !== undefined) costs.conntrackLookupNs = l;
     const ins = positive('conntrackInsertNs', insertNs);
@@ -225,7 +273,8 @@ export interface SimulatedVsMeasured {
  * What the simulator itself predicts at the measured sizes, through the iptables mode model
  * (sim/proxy/modes/iptables-model.ts) that scenario runs charge, not through a formula of its own:
  *  - walk: the first-packet cost with the service's rule at position k minus at position 0 (the
- *    model charges perRuleNs for each KUBE-SERVICES rule before the match);
+ *    model charges ruleWalkNs for each hook's walk, nat PREROUTING's taking in KUBE-SERVICES's
+ *    rules before the match);
  *  - restore: a full sync of N services with `endpointsPerService` endpoints each (the model counts
  *    kube-proxy's lines per sync and the rules in the table, and charges restoreBaseNs + lines *
  *    (restoreNsPerLine + rules * restoreNsPerLinePerRule)).
@@ -293,6 +342,8 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
       untrackedNs: cts.flatMap((c) => c.untrackedNs),
       untrackedNewFlowNs: cts.flatMap((c) => c.untrackedNewFlowNs ?? []),
     };
+    // Pooled bursts are balanced only when every run's were.
+    if (cts.every((c) => c.filterBalanced)) merged.conntrack.filterBalanced = true;
   }
   // walk connects: all runs' connects together
   for (const w of merged.walk) w.connects = runs.reduce((s, r) => s + (r.walk.find((x) => x.backend === w.backend && x.position === w.position)?.connects ?? 0), 0);

@@ -166,9 +166,10 @@ function fieldRows(file: CalibrationFile, defaults: CostModel): string[][] {
 
 function fitSection(name: string, f: FitRecord): string {
   return [
-    `- **${name}**: ${f.y} = ${f.intercept.toPrecision(4)} + ${f.slope.toPrecision(4)} x (${f.x})` +
+    `- **${name}**: ${f.y} = ${f.throughOrigin ? '' : `${f.intercept.toPrecision(4)} + `}${f.slope.toPrecision(4)} x (${f.x})` +
       (f.second ? ` + ${f.second.coefficient.toPrecision(4)} x (${f.second.x})` : '') +
-      `; R^2 = ${f.r2.toFixed(4)}, n = ${f.n}${Number.isFinite(f.slopeStdErr) ? `, ${f.second ? 'per-line ' : ''}slope standard error ${f.slopeStdErr.toPrecision(3)}` : ''}` +
+      (f.throughOrigin ? ' (through the origin)' : '') +
+      `; R^2 = ${f.r2.toFixed(4)}, n = ${f.n}${Number.isFinite(f.slopeStdErr) ? `, ${f.x} coefficient standard error ${f.slopeStdErr.toPrecision(3)}` : ''}` +
       (f.second && Number.isFinite(f.second.stdErr) ? `, ${f.second.x} coefficient standard error ${f.second.stdErr.toPrecision(3)}` : '') +
       `; ` +
       `residuals: ${f.residuals.map((r) => fmtNs(r)).join(', ')}`,
@@ -227,8 +228,9 @@ export function calibrationReport(file: CalibrationFile, defaults: CostModel, ca
     lines.push(
       '## Conntrack',
       '',
-      `CPU time per packet of UDP bursts on loopback: a new entry costs ${fmtNs(c.newEntryOverLookupNs)} more than a lookup of an existing one; ` +
-        `one flow's two lookups (output and input) cost ${fmtNs(c.lookupPairNs)} over no conntrack at all, so a lookup is ${fmtNs(c.lookupNs)} and an insert ${fmtNs(c.insertNs)}.`,
+      `CPU time per packet of UDP bursts on loopback, against a namespace without conntrack walking the same filter rule: ` +
+        `a packet of a known flow costs ${fmtNs(c.lookupNs)} more (one lookup: the input pass finds the entry attached), ` +
+        `a packet of a new flow ${fmtNs(c.lookupNs + c.insertNs)} more (the lookup, then ${fmtNs(c.insertNs)} to create and confirm the entry).`,
       '',
     );
   }

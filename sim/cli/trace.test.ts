@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../engine/input-error.ts';
-import { DEFAULT_COSTS, withCosts } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, WALK_CACHE_RULES, withCosts } from '../net/cost-model.ts';
 import { formatTraceText, parsePacketSpec, runTrace, traceJson, type TraceOptions } from './trace.ts';
 import { decodeIPv4, LINKTYPE_RAW, parsePcap } from '../net/pcap.ts';
 import { formatIPv4 } from '../net/ipv4.ts';
@@ -31,7 +31,7 @@ function cli(...args: string[]) {
 // first recorded with) rather than DEFAULT_COSTS, which calibration changes; one test below checks
 // that the command itself charges and prints DEFAULT_COSTS.
 const GOLDEN_COSTS = withCosts(DEFAULT_COSTS, {
-  hookNs: 150, perRuleNs: { legacy: 4.6, nft: 9 }, perMatchNs: 2, chainJumpNs: 10, nftRuleNs: 9, nftLookupNs: 40,
+  hookNs: 150, perRuleNs: { legacy: 4.6, nft: 9 }, perRuleLogNs: { legacy: 0, nft: 0 }, perMatchNs: 2, chainJumpNs: 10, nftRuleNs: 9, nftLookupNs: 40,
 });
 
 const web: TraceOptions = { rules: LEGACY, packet: 'tcp 10.244.2.8:40000 > 10.96.112.40:80', nodeIp: '172.18.0.3', seed: '1' };
@@ -81,9 +81,15 @@ test('--json: verdict, dnat, masquerade, rulesVisited and steps (table, chain, r
 test('the command charges DEFAULT_COSTS and says so in the cost line', () => {
   const c = DEFAULT_COSTS;
   const text = formatTraceText(runTrace(web));
-  assert.ok(text.includes(`(${c.hookNs} ns per hook, ${c.perRuleNs.legacy} ns per rule, ${c.perMatchNs} ns per match, ${c.chainJumpNs} ns per jump)`), text);
+  const perRule =
+    c.perRuleLogNs.legacy === 0
+      ? `${c.perRuleNs.legacy} ns per rule`
+      : `${c.perRuleNs.legacy} ns per rule + ${c.perRuleLogNs.legacy} ns x ln(rules / ${WALK_CACHE_RULES}) in a hook's walk of more than ${WALK_CACHE_RULES}`;
+  assert.ok(text.includes(`(${c.hookNs} ns per hook, ${perRule}, ${c.perMatchNs} ns per match, ${c.chainJumpNs} ns per jump)`), text);
   const r = runTrace(web);
   const hooks = r.hooks.length;
+  // This dump's walks are short (no hook walks WALK_CACHE_RULES rules), so every rule costs perRuleNs.
+  assert.ok(r.rulesVisited <= WALK_CACHE_RULES);
   const expected = hooks * c.hookNs + r.rulesVisited * c.perRuleNs.legacy + r.matchesEvaluated! * c.perMatchNs + r.jumps! * c.chainJumpNs;
   assert.ok(Math.abs(r.costNs - expected) < 1e-6, `${r.costNs} vs ${expected}`);
   const pinned = runTrace({ ...web, costs: GOLDEN_COSTS });

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../engine/input-error.ts';
 import { RandomStream } from '../engine/random.ts';
-import { DEFAULT_COSTS, type CostModel, type IptablesBackend } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, WALK_CACHE_RULES, type CostModel, type IptablesBackend } from '../net/cost-model.ts';
 import { formatIPv4, tryParseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_SYN, type Packet } from '../net/packet.ts';
 import type { Protocol } from '../net/protocol.ts';
@@ -481,9 +481,15 @@ export function formatTraceText(r: TraceReport): string {
   const model =
     r.format === 'nft'
       ? `${c.hookNs} ns per base chain, ${c.nftRuleNs} ns per rule, ${c.nftLookupNs} ns per lookup`
-      : `${c.hookNs} ns per hook, ${c.perRuleNs[r.backend ?? 'legacy']} ns per rule, ${c.perMatchNs} ns per match, ${c.chainJumpNs} ns per jump`;
+      : `${c.hookNs} ns per hook, ${perRule(c, r.backend ?? 'legacy')}, ${c.perMatchNs} ns per match, ${c.chainJumpNs} ns per jump`;
   out.push(`cost:      ${ns(r.costNs)} ns simulated (${model})`);
   return out.join('\n') + '\n';
+}
+
+/** The per-rule walk charge, with its long-walk term when the cost model has one (ruleWalkNs). */
+function perRule(c: CostModel, b: IptablesBackend): string {
+  const log = c.perRuleLogNs[b];
+  return log === 0 ? `${c.perRuleNs[b]} ns per rule` : `${c.perRuleNs[b]} ns per rule + ${log} ns x ln(rules / ${WALK_CACHE_RULES}) in a hook's walk of more than ${WALK_CACHE_RULES}`;
 }
 
 /** The --json object: the report with addresses as text. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_COSTS } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, WALK_CACHE_RULES, withCosts } from '../net/cost-model.ts';
 import { formatIPv4 } from '../net/ipv4.ts';
 import type { ConntrackStep, EvalContext } from './context.ts';
 import { CT_DNAT, CT_NEW, CT_SNAT } from './rule.ts';
@@ -207,6 +207,19 @@ test('cost: hookNs + rules x perRuleNs[backend] + matches x perMatchNs + jumps x
     assert.equal(w.res.costNs, expected);
     assert.equal(w.packet.costNs, expected);
   }
+});
+
+test('a long walk in one hook is charged ruleWalkNs: more per rule past WALK_CACHE_RULES, per hook', () => {
+  const n = 3 * WALK_CACHE_RULES;
+  const rules = Array.from({ length: n }, (_, i) => `-A INPUT -d 10.9.${i >> 8}.${i & 255}/32 -j DROP`);
+  const rs = rulesFrom({ filter: [':INPUT ACCEPT [0:0]', ...rules] });
+  const costs = withCosts(DEFAULT_COSTS, { perRuleNs: { legacy: 2 }, perRuleLogNs: { legacy: 0.5 } });
+  const w = walk(rs, 'INPUT', pkt(T), testContext({ backend: 'legacy', costs }));
+  assert.equal(w.res.rulesVisited, n);
+  assert.ok(Math.abs(w.res.costNs - (costs.hookNs + n * (2 + 0.5 * Math.log(3)))) < 1e-9, String(w.res.costNs));
+  // The same rules in a hook whose walk is short cost perRuleNs each.
+  const short = walk(rulesFrom({ filter: [':INPUT ACCEPT [0:0]', ...rules.slice(0, WALK_CACHE_RULES)] }), 'INPUT', pkt(T), testContext({ backend: 'legacy', costs }));
+  assert.equal(short.res.costNs, costs.hookNs + WALK_CACHE_RULES * 2);
 });
 
 test('statistic --mode nth counts as the kernel did (test/golden/netfilter/kernel/nth.sh: the rule\'s packet counter)', () => {

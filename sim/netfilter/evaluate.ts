@@ -12,10 +12,12 @@
  * MASQUERADE are only recorded: the caller applies them when the packet leaves (MASQUERADE needs the
  * outgoing interface's address, which the node knows).
  *
- * Cost: hookNs per hook, perRuleNs[backend] per rule visited, perMatchNs per extension match
- * evaluated, chainJumpNs per jump or goto. It is added to both the HookResult and packet.costNs.
+ * Cost: hookNs per hook, ruleWalkNs of the rules visited in the hook (perRuleNs[backend] each, more
+ * per rule in a long walk: CostModel.perRuleLogNs), perMatchNs per extension match evaluated,
+ * chainJumpNs per jump or goto. It is added to both the HookResult and packet.costNs.
  */
 import type { Packet } from '../net/packet.ts';
+import { ruleWalkNs } from '../net/cost-model.ts';
 import { RUN_PORT, type CompiledChain, type CompiledRuleset, type CompiledTable, type IndexedRun } from './compile.ts';
 import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import { KEY_ABSENT } from './key-table.ts';
@@ -260,7 +262,7 @@ export function evaluateHook(rs: CompiledRuleset, hook: Hook, p: Packet, ctx: Ev
   const costs = ctx.costs;
   const cost =
     costs.hookNs +
-    (res.rulesVisited - rules0) * costs.perRuleNs[ctx.backend] +
+    ruleWalkNs(costs, ctx.backend, res.rulesVisited - rules0) +
     (res.matchesEvaluated - matches0) * costs.perMatchNs +
     (res.jumps - jumps0) * costs.chainJumpNs;
   res.costNs += cost;

@@ -8,6 +8,7 @@
  * an empty stack means the built-in chain's policy.
  */
 import type { Packet } from '../../net/packet.ts';
+import { ruleWalkNs } from '../../net/cost-model.ts';
 import type { EvalContext, HookResult } from '../context.ts';
 import { applyNatTarget, traceStep } from '../evaluate.ts';
 import { ruleMatches } from '../matches.ts';
@@ -128,7 +129,7 @@ export function linearEvaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: Eval
   const c = ctx.costs;
   const cost =
     c.hookNs +
-    (res.rulesVisited - rules0) * c.perRuleNs[ctx.backend] +
+    ruleWalkNs(c, ctx.backend, res.rulesVisited - rules0) +
     (res.matchesEvaluated - matches0) * c.perMatchNs +
     (res.jumps - jumps0) * c.chainJumpNs;
   res.costNs += cost;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RandomStream } from '../../engine/random.ts';
-import { DEFAULT_COSTS } from '../../net/cost-model.ts';
+import { DEFAULT_COSTS, WALK_CACHE_RULES, withCosts } from '../../net/cost-model.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket } from '../../net/packet.ts';
 import { compileRuleset } from '../../netfilter/compile.ts';
@@ -42,10 +42,10 @@ function cluster(withEndpoints: number, without: number, endpoints: number, extr
   return { ruleset, compiled: compileRuleset(ruleset), state, restoreLines: sync.restoreLines };
 }
 
-function ctx(seed: number): EvalContext {
+function ctx(seed: number, costs = DEFAULT_COSTS): EvalContext {
   return {
     backend: 'legacy',
-    costs: DEFAULT_COSTS,
+    costs,
     firstPacket: true,
     ctState: 2, // NEW
     random: new RandomStream(seed, 'test/statistic'),
@@ -98,6 +98,33 @@ test('rules visited by a forwarded first packet equal the iptables mode model', 
     ),
     { numRuns: 40 },
   );
+});
+
+test('a long walk costs the same in the model as on the packet path: ruleWalkNs per hook, not over the total', () => {
+  // 240 ports with endpoints and 120 without: nat KUBE-SERVICES and filter KUBE-SERVICES both run
+  // past WALK_CACHE_RULES, so a hook-by-hook charge and one over all the rules would differ.
+  const withEps = 240;
+  const without = 120;
+  assert.ok(without + 7 > WALK_CACHE_RULES);
+  const costs = withCosts(DEFAULT_COSTS, { perRuleLogNs: { legacy: 0.7 } });
+  const { ruleset, compiled } = cluster(withEps, without, 2);
+  const natServices = ruleset.tables.get('nat')!.chains.get('KUBE-SERVICES')!.rules;
+  const rejects = ruleset.tables.get('filter')!.chains.get('KUBE-SERVICES')!.rules;
+  const model = iptablesModel({ costs, iptablesBackend: 'legacy' });
+  for (const service of [0, 7, 119, 200, 239, 240, 300, 359]) {
+    const vip = `172.30.${service >> 8}.${service & 255}`;
+    const hasEndpoints = service < withEps;
+    const position = (hasEndpoints ? natServices : rejects).findIndex((r) => renderRuleSpec(r).includes(`-d ${vip}/32`));
+    const res = newHookResult();
+    const p = makePacket({ proto: 'tcp', src: parseIPv4('10.0.1.5'), dst: parseIPv4(vip), sport: 40000, dport: 80 });
+    const c = ctx(service, costs);
+    evaluateHook(compiled, 'PREROUTING', p, c, res);
+    const chosen = hasEndpoints ? Number(formatIPv4(p.dst).split('.')[3]) - 1 : 0;
+    if (evaluateHook(compiled, 'FORWARD', p, c, res) === 'ACCEPT') evaluateHook(compiled, 'POSTROUTING', p, c, res);
+    const m = model.firstPacket({ services: withEps + without, servicesWithoutEndpoints: without, position, endpoints: hasEndpoints ? 2 : 0, chosen });
+    assert.equal(m.rulesVisited, res.rulesVisited, `service ${service}`);
+    assert.ok(Math.abs(m.costNs - (res.costNs + costs.conntrackInsertNs)) < 1e-6, `service ${service}: cost ${m.costNs} vs ${res.costNs} + conntrack insert`);
+  }
 });
 
 test('rules visited by a first packet to a Service without endpoints equal the model (REJECT in filter)', () => {

@@ -1,3 +1,4 @@
+import { ruleWalkNs } from '../../net/cost-model.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
@@ -43,7 +44,14 @@ import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeO
  * services; iptables-model.test.ts checks the whole count against it).
  */
 const BASE_LINES = 23;
-const FIXED_RULES = 1 + 1 + 2 + 4 + 3 + 1 + 1; // PREROUTING jump, SVC masq check, SEP rules, FORWARD jumps, KUBE-FORWARD, POSTROUTING jump, RETURN
+/**
+ * Rules walked in each hook whatever the service's place (the walk's cost is charged per hook:
+ * ruleWalkNs): nat PREROUTING's jump, the SVC masquerade check and the SEP's 2 rules; filter
+ * FORWARD's 4 jumps and KUBE-FORWARD's 3; nat POSTROUTING's jump and KUBE-POSTROUTING's RETURN.
+ */
+const PREROUTING_FIXED_RULES = 1 + 1 + 2;
+const FORWARD_FIXED_RULES = 4 + 3;
+const POSTROUTING_RULES = 1 + 1;
 const HOOKS = 3; // PREROUTING, FORWARD, POSTROUTING
 /**
  * Extension matches evaluated on the path (comment, tcp, mark, conntrack, addrtype: every rule whose
@@ -56,12 +64,11 @@ const FIXED_MATCHES = 18;
 /** Jumps into user chains: 3 in nat PREROUTING (KUBE-SERVICES, SVC, SEP), 4 in filter FORWARD, 1 to KUBE-POSTROUTING. */
 const JUMPS = 8;
 /**
- * A Service without endpoints is rejected in filter FORWARD, so POSTROUTING never runs: two hooks,
- * jumps to nat KUBE-SERVICES and to three filter chains, and the modules of the rules whose addresses
+ * A Service without endpoints is rejected in filter FORWARD, so POSTROUTING never runs: two hooks
+ * (firstPacket lists their walks), jumps to nat KUBE-SERVICES and to three filter chains, and the modules of the rules whose addresses
  * matched on the way (counted like the above). The conntrack entry is still allocated in PREROUTING
  * and freed with the rejected packet.
  */
-const NO_ENDPOINT_HOOKS = 2;
 const NO_ENDPOINT_MATCHES = 15;
 const NO_ENDPOINT_JUMPS = 4;
 /** Kernel memory per iptables rule: struct ipt_entry (112 bytes) plus matches and target, ~300 bytes. */
@@ -110,21 +117,22 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       return { durationNs, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
-      const rulesVisited =
+      const hooks =
         p.endpoints === 0
-          ? // No nat rule for the port: the whole nat KUBE-SERVICES (ending in the KUBE-NODEPORTS
-            // addrtype jump), then FORWARD's first three jumps, KUBE-FORWARD's 3 rules and filter
-            // KUBE-SERVICES down to the port's REJECT.
-            1 + (p.services - p.servicesWithoutEndpoints + 1) + 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1)
-          : FIXED_RULES + (p.position + 1) + serviceChainRules(p) + p.servicesWithoutEndpoints;
+          ? // No nat rule for the port: PREROUTING walks the whole nat KUBE-SERVICES (ending in the
+            // KUBE-NODEPORTS addrtype jump); FORWARD its first three jumps, KUBE-FORWARD's 3 rules
+            // and filter KUBE-SERVICES down to the port's REJECT.
+            [1 + (p.services - p.servicesWithoutEndpoints + 1), 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1)]
+          : [PREROUTING_FIXED_RULES + (p.position + 1) + serviceChainRules(p), FORWARD_FIXED_RULES + p.servicesWithoutEndpoints, POSTROUTING_RULES];
+      let rulesVisited = 0;
+      let walkNs = 0;
+      for (const rules of hooks) {
+        rulesVisited += rules;
+        walkNs += ruleWalkNs(costs, b, rules);
+      }
       const matches = p.endpoints === 0 ? NO_ENDPOINT_MATCHES : endpointMatches(p);
       const jumps = p.endpoints === 0 ? NO_ENDPOINT_JUMPS : JUMPS;
-      const costNs =
-        (p.endpoints === 0 ? NO_ENDPOINT_HOOKS : HOOKS) * costs.hookNs +
-        rulesVisited * costs.perRuleNs[b] +
-        matches * costs.perMatchNs +
-        jumps * costs.chainJumpNs +
-        costs.conntrackInsertNs;
+      const costNs = hooks.length * costs.hookNs + walkNs + matches * costs.perMatchNs + jumps * costs.chainJumpNs + costs.conntrackInsertNs;
       return { rulesVisited, lookups: 0, costNs };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,

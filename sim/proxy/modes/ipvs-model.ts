@@ -1,3 +1,4 @@
+import { ruleWalkNs } from '../../net/cost-model.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
@@ -85,7 +86,8 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       const persistent = p.endpoints > 0 && p.affinity !== undefined;
       const lookups = LOOKUPS + (persistent ? 1 : 0);
       const scheduled = !(persistent && p.affinity!.hit);
-      const costNs = HOOKS * costs.hookNs + rulesVisited * costs.perRuleNs[b] + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0) + costs.conntrackInsertNs;
+      // (9 rules over 4 hooks: each walk is far shorter than WALK_CACHE_RULES, so one charge is the same)
+      const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0) + costs.conntrackInsertNs;
       return { rulesVisited, lookups, costNs };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,

@@ -1,3 +1,4 @@
+import { ruleWalkNs } from '../../net/cost-model.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
@@ -60,7 +61,9 @@ export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): Mode
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
       const rulesVisited = FIXED_RULES + p.position + 1;
-      const costNs = HOOKS * costs.hookNs + rulesVisited * costs.perRuleNs[b] + costs.conntrackInsertNs + costs.userspaceHopNs;
+      // Charged as one walk: the portal chain's rules, which are nearly all of them, are walked in
+      // one hook (nat PREROUTING's KUBE-PORTALS-CONTAINER).
+      const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + costs.conntrackInsertNs + costs.userspaceHopNs;
       return { rulesVisited, lookups: 0, costNs };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs + costs.userspaceHopNs,
