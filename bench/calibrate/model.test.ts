@@ -195,6 +195,14 @@ test('mergePoints takes each size as the median of the runs that measured it', a
     assert.equal(w.connects, 3 * one.walk[i]!.connects);
   });
   assert.equal(merged.conntrack!.sameFlowNs.length, 3 * one.conntrack!.sameFlowNs.length);
+  assert.equal(merged.conntrack!.filterBalanced, true);
+  // Bursts of the older, unbalanced probe are left out of the pool when balanced ones exist.
+  const old = run(1);
+  delete old.conntrack!.filterBalanced;
+  old.conntrack!.sameFlowNs = [9999, 9999];
+  const mixed = mergePoints([run(1), old]);
+  assert.deepEqual(mixed.conntrack!.sameFlowNs, one.conntrack!.sameFlowNs);
+  assert.equal(mergePoints([old, old]).conntrack!.filterBalanced, undefined);
   // a size only one run measured is kept as it was
   const extra = run(1);
   extra.restore.push({ ...extra.restore[0]!, services: 7777, ns: 42 });

@@ -333,7 +333,11 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
     walk: byKey((r) => r.walk, (p) => `${p.backend} ${p.position}`, ['walkNs', 'withRulesNs', 'withoutRulesNs', 'p50Ns']),
     vmap: byKey((r) => r.vmap, (p) => String(p.services), ['loadNs', 'loadWallNs', 'p10Ns', 'p50Ns', 'p99Ns', 'cpuNs']),
   };
-  const cts = runs.map((r) => r.conntrack).filter((c): c is ConntrackPoints => c !== undefined);
+  const all = runs.map((r) => r.conntrack).filter((c): c is ConntrackPoints => c !== undefined);
+  // Runs of the filter-balanced probe, where there are any, stand alone: older bursts measured more
+  // than conntrack and would bias the pool.
+  const balanced = all.filter((c) => c.filterBalanced);
+  const cts = balanced.length ? balanced : all;
   if (cts.length) {
     merged.conntrack = {
       packets: cts[0]!.packets,
@@ -342,8 +346,7 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
       untrackedNs: cts.flatMap((c) => c.untrackedNs),
       untrackedNewFlowNs: cts.flatMap((c) => c.untrackedNewFlowNs ?? []),
     };
-    // Pooled bursts are balanced only when every run's were.
-    if (cts.every((c) => c.filterBalanced)) merged.conntrack.filterBalanced = true;
+    if (balanced.length) merged.conntrack.filterBalanced = true;
   }
   // walk connects: all runs' connects together
   for (const w of merged.walk) w.connects = runs.reduce((s, r) => s + (r.walk.find((x) => x.backend === w.backend && x.position === w.position)?.connects ?? 0), 0);

@@ -3,28 +3,34 @@
  * component reads its costs from here, a scenario can override any field (`costs:` in the scenario
  * file), and `svcsim calibrate` writes a JSON of the same shape measured on the host's real kernel.
  *
- * Where the iptables defaults come from (4 endpoints per service throughout): a full `svcsim
- * calibrate` on this project's host (kernel 6.18, iptables 1.8.9 legacy and nf_tables, 2 vCPUs AMD
- * EPYC) on 2026-12-04 from 03:55 UTC, load average 1.4 at the start and 8.0 at the end (other
- * engineers' jobs); its JSON, report and charts are bench/calibrate/measured/.
- * restoreBaseNs / restoreNsPerLine / restoreNsPerLinePerRule: iptables-restore's CPU time (median of
- *    3 per size) at 100..10k services grows superlinearly (legacy 23 / 120 / 724 / 2057 ms and nft
- *    39 / 252 / 1680 / 4725 ms at 100 / 1k / 5k / 10k services; a quiet-host run reported with issue 7 gave legacy 9 / 89 /
- *    609 / 2425 and nft 38 / 312 / 1921 / 4152), so no straight line in the lines comes within 25%
- *    across the range (the best one missed 10k by 36-40%). Fitted by weighted least squares (relative
- *    error) as base + lines x (perLine + rules x perLinePerRule): legacy 14.7 ms + lines x (4.48 us +
- *    0.0453 ns x rules), R^2 0.986; nft 17.3 ms + lines x (12.4 us + 0.0837 ns x rules), R^2 0.992;
- *    within 17% of every measured point from 100 to 10k services on both backends.
- * perRuleNs (the walk; connect latency's lower decile, amplified and differential, 100..10k rules):
- *    nft 9.38 ns (R^2 0.999), within 5% of the kernel at every size; nftRuleNs too (an iptables-nft
- *    rule is an nf_tables rule evaluated by nft_do_chain). Legacy 3.74 ns (R^2 0.982): within 25%
- *    from 500 to 10k rules (-15% .. +24%), but +27% at 250 and +79% at 100 rules: the probe's
- *    amplification walks the same 100 rules 500 times in a row, cache-hot, at 2.1 ns a rule, against
- *    4.4 ns at 5-10k; one constant per backend cannot follow that (a layout walking distinct rule
- *    copies per pass was tried and measured no flatter on this loaded machine).
- * The single-update, nft -f and conntrack defaults are older (the kernel probe and earlier runs):
- *    this run measured them at a load of 5-8, where they were 1.4-6x the older figures, and they are
- *    not what the restore/walk question is about.
+ * Where the measured defaults come from (4 endpoints per service throughout): six full `svcsim
+ * calibrate` runs on this project's host (kernel 6.18, iptables 1.8.9 legacy and nf_tables,
+ * conntrack-tools 1.4.7, 2 vCPUs AMD EPYC) on 2026-12-04 07:31-07:55 UTC with nothing else running
+ * (load average 0-1.9, the probes' own), merged with `svcsim calibrate --from` x 6 (each point the
+ * median of the six runs); the runs, the merged JSON, its report and charts are in
+ * bench/calibrate/measured/. Against every measured point at 100..10k services, on both backends,
+ * the simulator's iptables model comes within 16% (walk) and 15% (restore) of the kernel.
+ * restoreBaseNs / restoreNsPerLine / restoreNsPerLinePerRule: iptables-restore's CPU time grows
+ *    superlinearly in the services (legacy 25 / 149 / 864 / 2100 ms and nft 43 / 301 / 1850 / 3940 ms
+ *    at 100 / 1k / 5k / 10k), so no straight line in the lines comes within 25% across the range.
+ *    Weighted least squares (relative error) of base + lines x (perLine + rules x perLinePerRule):
+ *    legacy 13.4 ms + lines x (6.31 us + 0.035 ns x rules), R^2 0.988; nft 15.6 ms + lines x
+ *    (14.7 us + 0.0462 ns x rules), R^2 0.994.
+ * perRuleNs / perRuleLogNs (the walk: connect latency's lower decile, amplified and differential,
+ *    100..10k rules; fitted through the origin): legacy 2.05 ns a rule up to 100 rules and 0.452 ns
+ *    more per rule for each e-fold beyond (2.1 ns a rule measured at 100, 3.3 at 1k, 4.2 at 10k;
+ *    R^2 0.991; one constant missed 100 rules by +80%). nft 8.56 ns flat (R^2 0.999; the ln term
+ *    was not significant); nftRuleNs too (an iptables-nft rule is an nf_tables rule evaluated by
+ *    nft_do_chain).
+ * singleUpdateBaseNs / singleUpdateNsPerRule: one `iptables -A` (CPU time) against the nat table's
+ *    rules: legacy 12.2 ms + 9.19 us a rule (libiptc fetches and rewrites the whole blob), nft
+ *    7.01 ms + 0.435 us a rule (R^2 0.98 and 0.99).
+ * conntrackLookupNs / conntrackInsertNs: CPU time per packet of UDP bursts on loopback against a
+ *    namespace without conntrack walking the same filter rule: 435 ns per packet of a known flow,
+ *    666 ns more for a new one (create, NAT set-up, confirm).
+ * nftTransactionBaseNs / nftNsPerLine are older (the kernel probe): `nft -f` of a verdict-map table
+ *    measured superlinear (54 ms / 559 ms / 5.5 s at 1.5k / 15k / 75k lines), which one line cannot
+ *    follow (the straight fit has a negative intercept and misses by over 30% at both ends).
  */
 export type IptablesBackend = 'legacy' | 'nft';
 
@@ -123,29 +129,28 @@ export interface CostModel {
 export const DEFAULT_COSTS: CostModel = {
   hookNs: 150,
   // svcsim calibrate, bench/calibrate/measured/ (see the header).
-  perRuleNs: { legacy: 3.74, nft: 9.38 },
-  perRuleLogNs: { legacy: 0, nft: 0 },
+  perRuleNs: { legacy: 2.05, nft: 8.56 },
+  perRuleLogNs: { legacy: 0.452, nft: 0 },
   perMatchNs: 2,
   chainJumpNs: 10,
-  conntrackLookupNs: 60,
-  conntrackInsertNs: 450,
+  conntrackLookupNs: 435,
+  conntrackInsertNs: 666,
   nftLookupNs: 40,
   // One plain nf_tables rule: iptables-nft rules are nf_tables rules, so perRuleNs.nft's measurement.
-  nftRuleNs: 9.38,
+  nftRuleNs: 8.56,
   ipvsScheduleNs: 200,
   ebpfLookupNs: 60,
   userspaceHopNs: 25_000,
 
   // svcsim calibrate's restore fit, bench/calibrate/measured/ (see the header).
-  restoreBaseNs: { legacy: 14_700_000, nft: 17_300_000 },
-  restoreNsPerLine: { legacy: 4_480, nft: 12_400 },
-  restoreNsPerLinePerRule: { legacy: 0.0453, nft: 0.0837 },
+  restoreBaseNs: { legacy: 13_400_000, nft: 15_600_000 },
+  restoreNsPerLine: { legacy: 6_310, nft: 14_700 },
+  restoreNsPerLinePerRule: { legacy: 0.035, nft: 0.0462 },
   restoreNsPerExistingRule: { legacy: 0, nft: 0 },
-  singleUpdateNsPerRule: { legacy: 4_500, nft: 0 },
-  // One iptables process with its table fetch: the restore base above (same binaries, same fetch).
-  // svcsim calibrate's single -A intercepts, 26.4 ms legacy and 14.5 ms nft at load 10-20
-  // (bench/calibrate/measured/calibration.md), are 1.2x these, the inflation that load gave restore.
-  singleUpdateBaseNs: { legacy: 21_500_000, nft: 12_400_000 },
+  // svcsim calibrate's single -A fit (see the header): one iptables process on an empty table, and
+  // what each rule already in the nat table adds.
+  singleUpdateNsPerRule: { legacy: 9_190, nft: 435 },
+  singleUpdateBaseNs: { legacy: 12_200_000, nft: 7_010_000 },
   userspaceSocketOpenNs: 50_000,
   userspaceBalancerUpdateNs: 10_000,
   nftTransactionBaseNs: 5_000_000,
