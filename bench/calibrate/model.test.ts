@@ -98,6 +98,33 @@ test('conntrack points from the probe without the balancing filter rule give no 
   assert.equal(m.conntrack, undefined);
 });
 
+test('the nft -f fits recover a per-line cost growing with the table and a per-transaction cost per object already there', () => {
+  const p: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
+  for (const n of [100, 1000, 2500, 5000]) {
+    const set = nftablesInput(n, 4);
+    const one = nftablesInput(1, 4, undefined, n);
+    p.vmap.push({
+      services: n, lines: set.lines, objects: set.objects, loadNs: 8e6 + set.lines * (30_000 + 0.4 * set.objects), loadWallNs: 0,
+      p10Ns: 0, p50Ns: 0, p99Ns: 0, cpuNs: 0, connects: 1, updateNs: 4e6 + 2500 * set.objects, updateLines: one.lines,
+    });
+  }
+  const m = fitCostModel(p);
+  assert.equal(m.costs.nftTransactionBaseNs, 8e6);
+  assert.equal(m.costs.nftNsPerLine, 30_000);
+  assert.equal(m.costs.nftNsPerLinePerObject, 0.4);
+  assert.equal(m.costs.nftNsPerTableObject, 2500);
+  assert.equal(m.fits.nftTransaction!.second!.x, 'input lines x objects in the table');
+  assert.deepEqual(m.warnings, []);
+  // one more service adds its 15 lines (4 endpoint chains of 3, a service chain, its rule, its element)
+  assert.equal(nftablesInput(1, 4, undefined, 7).lines, 15);
+  assert.equal(nftablesInput(1, 4, undefined, 7).objects, 4 * 3 + 2 + 4 + 1);
+  // Points of older files (no objects) give the straight line, with 0 for the growth.
+  for (const v of p.vmap) delete v.objects;
+  const old = fitCostModel(p);
+  assert.equal(old.costs.nftNsPerLinePerObject, 0);
+  assert.equal(old.costs.nftNsPerTableObject, undefined);
+});
+
 test('the restore rule set has the lines per service the iptables mode model charges, and parses', () => {
   for (const e of [1, 4]) {
     const a = iptablesRestoreInput(100, e);

@@ -91,17 +91,15 @@ export interface FittedModel {
 }
 
 /**
- * The restore-time model of the CostModel (sim/proxy/modes/iptables-model.ts): ns = restoreBaseNs +
- * lines x (restoreNsPerLine + rules x restoreNsPerLinePerRule), rules being the table's size. Fitted
- * by relative error on lines and lines x rules; with fewer than 4 distinct sizes (3 unknowns and no
- * degree of freedom left) the second term is not fitted and the straight line is.
+ * A load whose every line costs more the larger the table: ns = base + lines x (perLine + size x
+ * perLinePerSize), fitted by relative error on lines and lines x size. With fewer than 4 distinct
+ * sizes (3 unknowns and no degree of freedom left) the second term is not fitted and the straight
+ * line is. `gives` names the three fields (the third only when fitted).
  */
-function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefined {
-  const ys = rs.map((p) => p.ns);
-  if (new Set(rs.map((p) => p.lines)).size < 4) {
-    return fit(rs.map((p) => p.lines), ys, 'iptables-restore input lines', 'ns per iptables-restore', [`restoreBaseNs.${b}`, `restoreNsPerLine.${b}`]);
-  }
-  const m = fitLinearModel(rs.map((p) => [p.lines, p.lines * p.rules]), ys, ys.every((v) => v > 0) ? relativeWeights(ys) : undefined);
+function fitGrowingLoad(ps: { lines: number; size: number; ns: number }[], x: string, y: string, size: string, gives: [string, string, string]): FitRecord | undefined {
+  const ys = ps.map((p) => p.ns);
+  if (new Set(ps.map((p) => p.lines)).size < 4) return fit(ps.map((p) => p.lines), ys, x, y, gives.slice(0, 2));
+  const m = fitLinearModel(ps.map((p) => [p.lines, p.lines * p.size]), ys, ys.every((v) => v > 0) ? relativeWeights(ys) : undefined);
   return {
     intercept: m.intercept,
     slope: m.coefficients[0]!,
@@ -109,11 +107,33 @@ function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefin
     residuals: m.residuals,
     slopeStdErr: m.stdErrs[0]!,
     n: m.n,
-    x: 'iptables-restore input lines',
-    y: 'ns per iptables-restore',
-    gives: [`restoreBaseNs.${b}`, `restoreNsPerLine.${b}`, `restoreNsPerLinePerRule.${b}`],
-    second: { x: 'input lines x rules in the table', coefficient: m.coefficients[1]!, stdErr: m.stdErrs[1]! },
+    x,
+    y,
+    gives,
+    second: { x: `input lines x ${size}`, coefficient: m.coefficients[1]!, stdErr: m.stdErrs[1]! },
   };
+}
+
+/**
+ * The restore-time model of the CostModel (sim/proxy/modes/iptables-model.ts): ns = restoreBaseNs +
+ * lines x (restoreNsPerLine + rules x restoreNsPerLinePerRule), rules being the table's size.
+ */
+function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefined {
+  const ps = rs.map((p) => ({ lines: p.lines, size: p.rules, ns: p.ns }));
+  return fitGrowingLoad(ps, 'iptables-restore input lines', 'ns per iptables-restore', 'rules in the table', [`restoreBaseNs.${b}`, `restoreNsPerLine.${b}`, `restoreNsPerLinePerRule.${b}`]);
+}
+
+/**
+ * The nft -f model of the CostModel (sim/proxy/modes/nftables-model.ts), from loads of the whole
+ * verdict-map layout into an empty table: ns = nftTransactionBaseNs + lines x (nftNsPerLine +
+ * objects x nftNsPerLinePerObject), objects being the table's after the load. Points of files from
+ * before the objects were recorded give the straight line.
+ */
+function fitNftTransaction(vs: VmapPoint[]): FitRecord | undefined {
+  const gives: [string, string, string] = ['nftTransactionBaseNs', 'nftNsPerLine', 'nftNsPerLinePerObject'];
+  if (vs.length < 2) return undefined;
+  if (vs.some((p) => p.objects === undefined)) return fit(vs.map((p) => p.lines), vs.map((p) => p.loadNs), 'nft -f input lines', 'ns per nft -f', gives.slice(0, 2));
+  return fitGrowingLoad(vs.map((p) => ({ lines: p.lines, size: p.objects!, ns: p.loadNs })), 'nft -f input lines', 'ns per nft -f', 'objects in the table', gives);
 }
 
 /**
@@ -227,12 +247,23 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   // cost measured through the nft backend is the cost of one plain nftables rule.
   if (perRuleNs.nft !== undefined) costs.nftRuleNs = perRuleNs.nft;
 
-  const fl = fit(points.vmap.map((p) => p.lines), points.vmap.map((p) => p.loadNs), 'nft -f input lines', 'ns per nft -f', ['nftTransactionBaseNs', 'nftNsPerLine']);
+  const fl = fitNftTransaction(points.vmap);
   if (fl) {
     fits.nftTransaction = fl;
     costs.nftTransactionBaseNs = nonNegative('nftTransactionBaseNs', fl.intercept);
     const perLine = positive('nftNsPerLine', fl.slope);
     if (perLine !== undefined) costs.nftNsPerLine = perLine;
+    costs.nftNsPerLinePerObject = fl.second ? nonNegative('nftNsPerLinePerObject', fl.second.coefficient) : 0;
+    weak('nftTransaction', fl);
+  }
+  // One more service into the loaded table: what a small transaction pays per object already there.
+  const ups = points.vmap.filter((p) => p.updateNs !== undefined && p.objects !== undefined);
+  const fu = fit(ups.map((p) => p.objects!), ups.map((p) => p.updateNs!), 'objects in the table', 'ns per nft -f of one service', ['nftNsPerTableObject']);
+  if (fu) {
+    fits.nftUpdate = fu;
+    const perObject = positive('nftNsPerTableObject', fu.slope);
+    if (perObject !== undefined) costs.nftNsPerTableObject = perObject;
+    weak('nftUpdate', fu);
   }
   const fv = fit(points.vmap.map((p) => p.services), points.vmap.map((p) => p.p10Ns), 'services in the verdict map', 'connect latency p10, ns', []);
   if (fv) fits.vmapConnect = fv;
@@ -322,8 +353,13 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
     const groups = new Map<string, T[]>();
     for (const r of runs) for (const p of list(r)) groups.set(key(p), [...(groups.get(key(p)) ?? []), p]);
     return [...groups.values()].map((g) => {
-      const out = { ...g[0]! };
-      for (const f of measured) (out as Record<keyof T, unknown>)[f] = median(g.map((p) => p[f] as number));
+      // The first run's fields, and those only later runs recorded (newer probes' extra fields).
+      const out: T = Object.assign({}, ...[...g].reverse());
+      for (const f of measured) {
+        // A measurement only some runs made is the median of those runs.
+        const vs = g.map((p) => p[f]).filter((v): v is T[keyof T] & number => typeof v === 'number');
+        if (vs.length) (out as Record<keyof T, unknown>)[f] = median(vs);
+      }
       return out;
     });
   };
@@ -331,7 +367,7 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
     restore: byKey((r) => r.restore, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
     update: byKey((r) => r.update, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
     walk: byKey((r) => r.walk, (p) => `${p.backend} ${p.position}`, ['walkNs', 'withRulesNs', 'withoutRulesNs', 'p50Ns']),
-    vmap: byKey((r) => r.vmap, (p) => String(p.services), ['loadNs', 'loadWallNs', 'p10Ns', 'p50Ns', 'p99Ns', 'cpuNs']),
+    vmap: byKey((r) => r.vmap, (p) => String(p.services), ['loadNs', 'loadWallNs', 'p10Ns', 'p50Ns', 'p99Ns', 'cpuNs', 'updateNs']),
   };
   const all = runs.map((r) => r.conntrack).filter((c): c is ConntrackPoints => c !== undefined);
   // Runs of the filter-balanced probe, where there are any, stand alone: older bursts measured more

@@ -40,7 +40,23 @@ export interface WalkPoint {
 /** `ns` is the command's CPU time (user + system), what the fits use; `wallNs` its wall time. */
 export interface RestorePoint { backend: IptablesBackend; services: number; lines: number; rules: number; ns: number; wallNs: number }
 export interface UpdatePoint { backend: IptablesBackend; services: number; rules: number; ns: number; wallNs: number }
-export interface VmapPoint { services: number; lines: number; /** CPU time of `nft -f` */ loadNs: number; loadWallNs: number; p10Ns: number; p50Ns: number; p99Ns: number; cpuNs: number; connects: number }
+export interface VmapPoint {
+  services: number;
+  lines: number;
+  /** CPU time of `nft -f` of the whole layout into an empty table */
+  loadNs: number;
+  loadWallNs: number;
+  p10Ns: number;
+  p50Ns: number;
+  p99Ns: number;
+  cpuNs: number;
+  connects: number;
+  /** Chains, rules, maps and elements in the table after the load (files from before 2026-12-04 08:40 UTC lack it and the next three). */
+  objects?: number;
+  /** CPU time of `nft -f` of one more service (updateLines lines) into that table: the median of 3. */
+  updateNs?: number;
+  updateLines?: number;
+}
 /** CPU time per packet (ns) of each burst: tracked one flow / new flows, untracked one flow / new flows. */
 export interface ConntrackPoints {
   packets: number;
@@ -254,8 +270,18 @@ export async function measureVmap(reg: NamespaceRegistry, o: VmapOptions, log: (
       const rules = nftablesInput(n, o.endpointsPerService, TARGET);
       const load = await reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], rules.text);
       const m = await dp.connectLatency(o.connects, o.warmup);
-      out.push({ services: n, lines: rules.lines, loadNs: load.cpuNs, loadWallNs: load.wallNs, ...m, connects: o.connects });
-      log(`nft vmap services=${n}: nft -f CPU ${(load.cpuNs / 1e6).toFixed(0)} ms (wall ${(load.wallNs / 1e6).toFixed(0)} ms), connect p10 ${(m.p10Ns / 1e3).toFixed(1)} us p50 ${(m.p50Ns / 1e3).toFixed(1)} us`);
+      // A partial sync's transaction into the loaded table: one more service each time (3 of them,
+      // after the probe target's service), so each adds new objects.
+      const updates: number[] = [];
+      let updateLines = 0;
+      for (let i = 0; i < 3; i++) {
+        const one = nftablesInput(1, o.endpointsPerService, undefined, n + 1 + i);
+        updateLines = one.lines;
+        updates.push((await reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], one.text)).cpuNs);
+      }
+      const updateNs = median(updates);
+      out.push({ services: n, lines: rules.lines, loadNs: load.cpuNs, loadWallNs: load.wallNs, ...m, connects: o.connects, objects: rules.objects, updateNs, updateLines });
+      log(`nft vmap services=${n}: nft -f CPU ${(load.cpuNs / 1e6).toFixed(0)} ms (wall ${(load.wallNs / 1e6).toFixed(0)} ms), one more service ${(updateNs / 1e6).toFixed(1)} ms, connect p10 ${(m.p10Ns / 1e3).toFixed(1)} us p50 ${(m.p50Ns / 1e3).toFixed(1)} us`);
     }
   } finally {
     dp.close();

@@ -110,6 +110,18 @@ export interface CostModel {
   /** nft -f: fixed cost of one transaction, and cost per line of the transaction. */
   nftTransactionBaseNs: number;
   nftNsPerLine: number;
+  /**
+   * nft -f: extra cost of each line for each object (chain, rule, map or element) in the table after
+   * the transaction. A load of the whole table grows faster than its lines (kube-proxy's nftables
+   * cold start at scale: kubernetes/kubernetes#139328, #135639).
+   */
+  nftNsPerLinePerObject: number;
+  /**
+   * nft -f: cost of each object already in the table, per transaction, however small. nft reads the
+   * table's objects that the transaction's commands refer to into its cache before evaluating
+   * them (nftables src/cache.c, nft_cache_update), so one more service costs more in a larger table.
+   */
+  nftNsPerTableObject: number;
   /** IPVS: netlink cost per object created, updated or deleted (virtual server, real server, address). */
   ipvsNetlinkNsPerObject: number;
   /** ipset restore cost per element. */
@@ -155,6 +167,8 @@ export const DEFAULT_COSTS: CostModel = {
   userspaceBalancerUpdateNs: 10_000,
   nftTransactionBaseNs: 5_000_000,
   nftNsPerLine: 20_000,
+  nftNsPerLinePerObject: 0,
+  nftNsPerTableObject: 0,
   ipvsNetlinkNsPerObject: 30_000,
   ipsetNsPerElement: 1_000,
   ipvsListNsPerObject: 20_000,

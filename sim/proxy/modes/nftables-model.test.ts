@@ -11,7 +11,8 @@ import { CT_STATE_BITS } from '../../nftables/key.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { testService, testSlice } from '../iptables/golden-fixtures.ts';
 import { NftablesProxier } from '../nftables/proxier.ts';
-import { nftablesModel } from './nftables-model.ts';
+import { nftablesModel, nftablesTableObjects } from './nftables-model.ts';
+import { withCosts } from '../../net/cost-model.ts';
 import { SessionAffinity } from './session-affinity.ts';
 import type { ServiceSpec } from '../../k8s/objects.ts';
 import { formatIPv4 } from '../../net/ipv4.ts';
@@ -192,4 +193,33 @@ test('kernel rules: a port that loses its endpoints loses its service and endpoi
   };
   const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft' });
   assert.equal(rules(3, 0) - rules(2, 1), model.kernelObjects(3, 6, 0).rules - model.kernelObjects(3, 4, 1).rules);
+});
+
+test("the table objects nft -f is charged for match the nftables proxier's table (chains, rules, sets, elements, numgen entries)", () => {
+  for (const [withEps, without, endpoints] of [[0, 0, 0], [1, 0, 1], [10, 2, 3], [50, 5, 4], [200, 20, 2]] as const) {
+    const { rs } = build(withEps, without, endpoints);
+    let objects = withEps * endpoints; // the numgen vmaps' anonymous entries, one per endpoint
+    for (const t of rs.tables.values()) {
+      objects += t.chains.size + t.sets.size;
+      for (const c of t.chains.values()) objects += c.rules.length;
+      for (const set of t.sets.values()) objects += set.elements.size;
+    }
+    const model = nftablesTableObjects(withEps + without, withEps * endpoints, without);
+    // the model's rules carry a few fixed ones more than this proxier's table (kernelObjects' 30)
+    assert.ok(Math.abs(model - objects) <= 8, `${withEps}/${without}/${endpoints}: model ${model}, table ${objects}`);
+  }
+});
+
+test('an nft -f sync pays per line, per line x table object, and (after start-up) per object already in the table', () => {
+  const costs = withCosts(DEFAULT_COSTS, { nftTransactionBaseNs: 1e6, nftNsPerLine: 10_000, nftNsPerLinePerObject: 0.5, nftNsPerTableObject: 2000 });
+  const m = nftablesModel({ costs, iptablesBackend: 'nft' });
+  const work = { services: 1000, servicesWithoutEndpoints: 0, endpoints: 4000, changed: [] };
+  const objects = nftablesTableObjects(1000, 4000);
+  const cold = m.syncCost({ ...work, full: true, startup: true });
+  assert.equal(cold.durationNs, 1e6 + cold.units * (10_000 + objects * 0.5));
+  const warm = m.syncCost({ ...work, full: true });
+  assert.equal(warm.durationNs - cold.durationNs, objects * 2000);
+  // One service's partial sync: small in lines, but it still pays for the whole table.
+  const partial = m.syncCost({ ...work, full: false, changed: [{ before: 4, after: 3 }] });
+  assert.equal(partial.durationNs, 1e6 + partial.units * (10_000 + objects * 0.5) + objects * 2000);
 });

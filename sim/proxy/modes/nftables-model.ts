@@ -44,7 +44,28 @@ const NO_ENDPOINT = { rules: 8, lookups: 4, baseChains: 3 };
 const NO_LOCAL_ENDPOINT = { rules: 7, lookups: 4, baseChains: 3 };
 /** Kernel memory per nft rule (~250 bytes with expressions) and per set/map element (~100 bytes). */
 const RULE_BYTES = 250;
+/** setupNFTables's 16 chains (base chains and fixed regular ones) and its 7 sets and maps. */
+const FIXED_CHAINS_AND_SETS = 16 + 7;
 const ELEMENT_BYTES = 100;
+
+function tableContents(services: number, endpoints: number, without: number, sessionAffinity: boolean) {
+  return {
+    // A port without endpoints has no service chain, only a no-endpoint-services element.
+    rules: 2 * (services - without) + (sessionAffinity ? 4 : 2) * endpoints + 30,
+    // service-ips, cluster-ips, numgen vmap entries (affinity sets fill with clients as they come; not counted)
+    setElements: 2 * services + endpoints,
+  };
+}
+
+/**
+ * The objects of kube-proxy's table that nft -f's costs count (CostModel.nftNsPerLinePerObject,
+ * nftNsPerTableObject): rules, set and map elements (the numgen vmaps' entries among them), chains
+ * (one per port with endpoints, one per endpoint, and setupNFTables's), sets and maps.
+ */
+export function nftablesTableObjects(services: number, endpoints: number, without = 0, sessionAffinity = false): number {
+  const t = tableContents(services, endpoints, without, sessionAffinity);
+  return t.rules + t.setElements + (services - without) + endpoints + FIXED_CHAINS_AND_SETS;
+}
 
 export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): ModeModel {
   /** Transaction lines per endpoint: add + flush of its chain, its rules, with affinity its set and lookup rule. */
@@ -70,7 +91,14 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
           // the service chain and every endpoint chain stale.
           else if (before > 0) lines += 3 + perStaleEndpoint * before + 1;
         }
-      return { durationNs: costs.nftTransactionBaseNs + lines * costs.nftNsPerLine, units: lines };
+      // The table's objects after the sync (the change a partial sync makes is small beside it);
+      // at start-up the table is empty when the transaction begins.
+      const objects = nftablesTableObjects(w.services, w.endpoints, w.servicesWithoutEndpoints, sessionAffinity);
+      const durationNs =
+        costs.nftTransactionBaseNs +
+        lines * (costs.nftNsPerLine + objects * costs.nftNsPerLinePerObject) +
+        (w.startup ? 0 : objects * costs.nftNsPerTableObject);
+      return { durationNs, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
       const a = p.endpoints === 0 ? undefined : p.affinity;
@@ -90,10 +118,7 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     // Later packets skip nat but still enter the filter base chains and postrouting's hook.
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
-      // A port without endpoints has no service chain, only a no-endpoint-services element.
-      const rules = 2 * (services - without) + (sessionAffinity ? 4 : 2) * endpoints + 30;
-      // service-ips, cluster-ips, numgen vmap entries (affinity sets fill with clients as they come; not counted)
-      const setElements = 2 * services + endpoints;
+      const { rules, setElements } = tableContents(services, endpoints, without, sessionAffinity);
       return { rules, setElements, ipvsServers: 0, memoryBytes: rules * RULE_BYTES + setElements * ELEMENT_BYTES };
     },
   };
