@@ -3,34 +3,36 @@
  * component reads its costs from here, a scenario can override any field (`costs:` in the scenario
  * file), and `svcsim calibrate` writes a JSON of the same shape measured on the host's real kernel.
  *
- * Where the measured defaults come from (4 endpoints per service throughout): six full `svcsim
+ * Where the measured defaults come from (4 endpoints per service throughout): nine full `svcsim
  * calibrate` runs on this project's host (kernel 6.18, iptables 1.8.9 legacy and nf_tables,
- * conntrack-tools 1.4.7, 2 vCPUs AMD EPYC) on 2026-12-04 07:31-07:55 UTC with nothing else running
- * (load average 0-1.9, the probes' own), merged with `svcsim calibrate --from` x 6 (each point the
- * median of the six runs); the runs, the merged JSON, its report and charts are in
- * bench/calibrate/measured/. Against every measured point at 100..10k services, on both backends,
- * the simulator's iptables model comes within 16% (walk) and 15% (restore) of the kernel.
+ * nftables 1.0.6, conntrack-tools 1.4.7, 2 vCPUs AMD EPYC) on 2026-12-04 07:31-08:16 UTC with
+ * nothing else running (load average 0-1.9, the probes' own), merged with `svcsim calibrate
+ * --from` x 9 (each point the median of the runs that measured it); the runs, the merged JSON, its
+ * report and charts are in bench/calibrate/measured/. Against every measured point at 100..10k
+ * services, on both backends, the simulator's iptables model comes within 16% of the kernel for
+ * the walk and 15% for restore.
  * restoreBaseNs / restoreNsPerLine / restoreNsPerLinePerRule: iptables-restore's CPU time grows
- *    superlinearly in the services (legacy 25 / 149 / 864 / 2100 ms and nft 43 / 301 / 1850 / 3940 ms
+ *    superlinearly in the services (legacy 24 / 148 / 858 / 2100 ms and nft 42 / 307 / 1820 / 3990 ms
  *    at 100 / 1k / 5k / 10k), so no straight line in the lines comes within 25% across the range.
  *    Weighted least squares (relative error) of base + lines x (perLine + rules x perLinePerRule):
- *    legacy 13.4 ms + lines x (6.31 us + 0.035 ns x rules), R^2 0.988; nft 15.6 ms + lines x
- *    (14.7 us + 0.0462 ns x rules), R^2 0.994.
+ *    legacy 12.2 ms + lines x (6.41 us + 0.0341 ns x rules), R^2 0.989; nft 14.5 ms + lines x
+ *    (15.0 us + 0.0451 ns x rules), R^2 0.995.
  * perRuleNs / perRuleLogNs (the walk: connect latency's lower decile, amplified and differential,
- *    100..10k rules; fitted through the origin): legacy 2.05 ns a rule up to 100 rules and 0.452 ns
- *    more per rule for each e-fold beyond (2.1 ns a rule measured at 100, 3.3 at 1k, 4.2 at 10k;
- *    R^2 0.991; one constant missed 100 rules by +80%). nft 8.56 ns flat (R^2 0.999; the ln term
- *    was not significant); nftRuleNs too (an iptables-nft rule is an nf_tables rule evaluated by
- *    nft_do_chain).
+ *    100..10k rules; fitted through the origin): legacy 2.04 ns a rule up to 100 rules and 0.453 ns
+ *    more per rule for each e-fold beyond (2.1 ns a rule measured at 100, 3.3 at 1k, 4.1 at 10k;
+ *    R^2 0.990; one constant missed 100 rules by +80%); nft 8.44 ns and 0.0549 ns (8.4 at 100, 8.7
+ *    at 10k; R^2 1.000). nftRuleNs is perRuleNs.nft (an iptables-nft rule is an nf_tables rule
+ *    evaluated by nft_do_chain; kube-proxy's nftables walks are far below 100 rules).
  * singleUpdateBaseNs / singleUpdateNsPerRule: one `iptables -A` (CPU time) against the nat table's
- *    rules: legacy 12.2 ms + 9.19 us a rule (libiptc fetches and rewrites the whole blob), nft
- *    7.01 ms + 0.435 us a rule (R^2 0.98 and 0.99).
+ *    rules: legacy 10.6 ms + 9.33 us a rule (libiptc fetches and rewrites the whole blob), nft
+ *    7.16 ms + 0.448 us a rule (R^2 0.98 and 0.99).
+ * nftTransactionBaseNs / nftNsPerLine / nftNsPerLinePerObject / nftNsPerTableObject (`nft -f`, CPU
+ *    time): the verdict-map layout loaded into an empty table took 54 ms / 558 ms / 1.83 s / 5.39 s
+ *    at 1.5k / 15k / 37.5k / 75k lines: 11.3 ms + lines x (27.3 us + 0.46 ns x objects), R^2 1.000.
+ *    One more service into those tables took 14.6 ms + 2.18 us per object already there (R^2 0.996).
  * conntrackLookupNs / conntrackInsertNs: CPU time per packet of UDP bursts on loopback against a
- *    namespace without conntrack walking the same filter rule: 435 ns per packet of a known flow,
- *    666 ns more for a new one (create, NAT set-up, confirm).
- * nftTransactionBaseNs / nftNsPerLine are older (the kernel probe): `nft -f` of a verdict-map table
- *    measured superlinear (54 ms / 559 ms / 5.5 s at 1.5k / 15k / 75k lines), which one line cannot
- *    follow (the straight fit has a negative intercept and misses by over 30% at both ends).
+ *    namespace without conntrack walking the same filter rule: 450 ns per packet of a known flow,
+ *    624 ns more for a new one (create, NAT set-up, confirm).
  */
 export type IptablesBackend = 'legacy' | 'nft';
 
@@ -47,11 +49,12 @@ export interface CostModel {
    * WALK_CACHE_RULES: a walk of n rules costs n x (perRuleNs + perRuleLogNs x ln(n / WALK_CACHE_RULES)).
    * Legacy ipt_do_table (net/ipv4/netfilter/ip_tables.c) steps through one blob of ipt_entry records
    * by next_offset, reading each entry's 112-byte header (struct ipt_entry, with the ipt_ip it
-   * matches on first); a kube-proxy rule's record is ~450 bytes (its comment match alone carries
-   * XT_MAX_COMMENT_LEN = 256 bytes, include/uapi/linux/netfilter/xt_comment.h). The longer the walk,
+   * matches on first); a KUBE-SERVICES jump's record is 488 bytes (112, a comment match of 32 + 256
+   * = XT_MAX_COMMENT_LEN in include/uapi/linux/netfilter/xt_comment.h, a tcp match of 48, a standard
+   * target of 40: XT_ALIGN in include/uapi/linux/netfilter/x_tables.h). The longer the walk,
    * the more of those records lie beyond the nearer CPU caches, and the calibration's legacy walk
-   * costs per rule grow with ln(rules) (2.1 ns at 100 rules, 4.4 ns at 5-10k). iptables-nft's walk
-   * (nft_do_chain evaluating each rule's expressions) measured flat: 0.
+   * costs per rule grow with ln(rules) (2.1 ns at 100 rules, 4.1 ns at 10k). iptables-nft's walk
+   * (nft_do_chain evaluating each rule's expressions, more work per rule) grows far less.
    */
   perRuleLogNs: Record<IptablesBackend, number>;
   /** Extra cost of each match module evaluated beyond the rule's built-in matches (-s/-d/-p/-i/-o). */
@@ -141,34 +144,35 @@ export interface CostModel {
 export const DEFAULT_COSTS: CostModel = {
   hookNs: 150,
   // svcsim calibrate, bench/calibrate/measured/ (see the header).
-  perRuleNs: { legacy: 2.05, nft: 8.56 },
-  perRuleLogNs: { legacy: 0.452, nft: 0 },
+  perRuleNs: { legacy: 2.04, nft: 8.44 },
+  perRuleLogNs: { legacy: 0.453, nft: 0.0549 },
   perMatchNs: 2,
   chainJumpNs: 10,
-  conntrackLookupNs: 435,
-  conntrackInsertNs: 666,
+  conntrackLookupNs: 450,
+  conntrackInsertNs: 624,
   nftLookupNs: 40,
   // One plain nf_tables rule: iptables-nft rules are nf_tables rules, so perRuleNs.nft's measurement.
-  nftRuleNs: 8.56,
+  nftRuleNs: 8.44,
   ipvsScheduleNs: 200,
   ebpfLookupNs: 60,
   userspaceHopNs: 25_000,
 
   // svcsim calibrate's restore fit, bench/calibrate/measured/ (see the header).
-  restoreBaseNs: { legacy: 13_400_000, nft: 15_600_000 },
-  restoreNsPerLine: { legacy: 6_310, nft: 14_700 },
-  restoreNsPerLinePerRule: { legacy: 0.035, nft: 0.0462 },
+  restoreBaseNs: { legacy: 12_200_000, nft: 14_500_000 },
+  restoreNsPerLine: { legacy: 6_410, nft: 15_000 },
+  restoreNsPerLinePerRule: { legacy: 0.0341, nft: 0.0451 },
   restoreNsPerExistingRule: { legacy: 0, nft: 0 },
   // svcsim calibrate's single -A fit (see the header): one iptables process on an empty table, and
   // what each rule already in the nat table adds.
-  singleUpdateNsPerRule: { legacy: 9_190, nft: 435 },
-  singleUpdateBaseNs: { legacy: 12_200_000, nft: 7_010_000 },
+  singleUpdateNsPerRule: { legacy: 9_330, nft: 448 },
+  singleUpdateBaseNs: { legacy: 10_600_000, nft: 7_160_000 },
   userspaceSocketOpenNs: 50_000,
   userspaceBalancerUpdateNs: 10_000,
-  nftTransactionBaseNs: 5_000_000,
-  nftNsPerLine: 20_000,
-  nftNsPerLinePerObject: 0,
-  nftNsPerTableObject: 0,
+  // svcsim calibrate's nft -f fits (see the header).
+  nftTransactionBaseNs: 11_300_000,
+  nftNsPerLine: 27_300,
+  nftNsPerLinePerObject: 0.46,
+  nftNsPerTableObject: 2_180,
   ipvsNetlinkNsPerObject: 30_000,
   ipsetNsPerElement: 1_000,
   ipvsListNsPerObject: 20_000,

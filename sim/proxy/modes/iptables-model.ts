@@ -65,9 +65,9 @@ const FIXED_MATCHES = 18;
 const JUMPS = 8;
 /**
  * A Service without endpoints is rejected in filter FORWARD, so POSTROUTING never runs: two hooks
- * (firstPacket lists their walks), jumps to nat KUBE-SERVICES and to three filter chains, and the modules of the rules whose addresses
- * matched on the way (counted like the above). The conntrack entry is still allocated in PREROUTING
- * and freed with the rejected packet.
+ * (firstPacket lists their walks), jumps to nat KUBE-SERVICES and to three filter chains, and the
+ * modules of the rules whose addresses matched on the way (counted like the above). The conntrack
+ * entry is still allocated in PREROUTING and freed with the rejected packet.
  */
 const NO_ENDPOINT_MATCHES = 15;
 const NO_ENDPOINT_JUMPS = 4;

@@ -11,8 +11,10 @@ export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'nftables'
 export interface SyncWork {
   full: boolean;
   /**
-   * The first sync of the proxy's life. Only the userspace proxy charges it differently: it opens a
-   * proxy socket and appends the portal rules of every service port, where later syncs only check them.
+   * The first sync of the proxy's life, into an empty kernel. The userspace proxy opens a proxy
+   * socket and appends the portal rules of every service port, where later syncs only check them;
+   * nftables' transaction finds no table to read. ProxyAgent never sets it: its runs start with
+   * version 0's rules in the kernel (a restarted kube-proxy).
    */
   startup?: boolean;
   /** Service ports in the state being synced, and how many of them have no usable endpoint. */
