@@ -5,6 +5,8 @@ import { iptablesLinesPerService } from '../../sim/proxy/modes/iptables-model.ts
 import { parseIptablesSave } from '../../sim/netfilter/iptables-save.ts';
 import { fitCostModel, predictedRestoreNs, predictedWalkNs, sig3, simulatedVsMeasured, type CalibrationPoints } from './model.ts';
 import { iptablesRestoreInput, nftablesInput } from './rulesets.ts';
+import { kubeProxyNftTransactions } from './kube-proxy-nft.ts';
+import { nftablesModel, nftablesTableObjects } from '../../sim/proxy/modes/nftables-model.ts';
 import { calibrationCharts, calibrationReport } from './report.ts';
 import { buildCalibrationFile } from './calibrate.ts';
 import { QUICK_PLAN } from './plan.ts';
@@ -25,7 +27,13 @@ function synthetic(): CalibrationPoints {
       p.update.push({ backend: b, services: n, rules: set.rules, ns: 2e6 + perRuleUpdate * set.rules, wallNs: 0 });
     }
   }
-  for (const n of [100, 1000]) p.vmap.push({ services: n, lines: 1000 + 10 * n, loadNs: 5e6 + 20_000 * (1000 + 10 * n), loadWallNs: 0, p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100 });
+  for (const n of [100, 1000]) {
+    const kpLines = 1000 + 10 * n;
+    p.vmap.push({
+      services: n, lines: kpLines, loadNs: 0, loadWallNs: 0, p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100,
+      kpLines, kpObjects: 2 * kpLines, kpLoadNs: 5e6 + 20_000 * kpLines, kpPartialLines: 20, kpPartialNs: 6e6 + 1000 * 2 * kpLines,
+    });
+  }
   p.conntrack = { packets: 1000, sameFlowNs: [2000, 2000], newFlowNs: [2600, 2600], untrackedNs: [1900, 1900], untrackedNewFlowNs: [2000, 2000], filterBalanced: true };
   return p;
 }
@@ -42,6 +50,9 @@ test('fitCostModel recovers the costs the points were made with, as CostModel fi
   assert.deepEqual(m.costs.singleUpdateBaseNs, { legacy: 2e6, nft: 2e6 });
   assert.equal(m.costs.nftNsPerLine, 20_000);
   assert.equal(m.costs.nftTransactionBaseNs, 5e6);
+  // two sizes: the straight line, and 0 for the growth it cannot tell apart
+  assert.equal(m.costs.nftNsPerLinePerObject, 0);
+  assert.equal(m.costs.nftNsPerTableObject, 1000);
   // 2000 - 1900 = 100 ns for the one lookup; a new flow 2600 - 2000 = 600 ns for a lookup and an insert
   assert.equal(m.costs.conntrackLookupNs, 100);
   assert.equal(m.costs.conntrackInsertNs, 500);
@@ -98,14 +109,15 @@ test('conntrack points from the probe without the balancing filter rule give no 
   assert.equal(m.conntrack, undefined);
 });
 
-test('the nft -f fits recover a per-line cost growing with the table and a per-transaction cost per object already there', () => {
+test('the nft -f fits take kube-proxy transactions: a per-line cost growing with the table, and a per-transaction cost per object already there', () => {
   const p: CalibrationPoints = { walk: [], restore: [], update: [], vmap: [] };
   for (const n of [100, 1000, 2500, 5000]) {
-    const set = nftablesInput(n, 4);
-    const one = nftablesInput(1, 4, undefined, n);
+    const kp = kubeProxyNftTransactions(n, 4, 3);
+    const partialLines = kp.partials.reduce((a, t) => a + t.lines, 0) / 3;
     p.vmap.push({
-      services: n, lines: set.lines, objects: set.objects, loadNs: 8e6 + set.lines * (30_000 + 0.4 * set.objects), loadWallNs: 0,
-      p10Ns: 0, p50Ns: 0, p99Ns: 0, cpuNs: 0, connects: 1, updateNs: 4e6 + 2500 * set.objects, updateLines: one.lines,
+      services: n, lines: 0, loadNs: 1, loadWallNs: 0, p10Ns: 0, p50Ns: 0, p99Ns: 0, cpuNs: 0, connects: 1,
+      kpLines: kp.full.lines, kpObjects: kp.objects, kpLoadNs: 8e6 + kp.full.lines * (30_000 + 0.4 * kp.objects),
+      kpPartialLines: partialLines, kpPartialNs: 9e6 + 2500 * kp.objects,
     });
   }
   const m = fitCostModel(p);
@@ -115,14 +127,23 @@ test('the nft -f fits recover a per-line cost growing with the table and a per-t
   assert.equal(m.costs.nftNsPerTableObject, 2500);
   assert.equal(m.fits.nftTransaction!.second!.x, 'input lines x objects in the table');
   assert.deepEqual(m.warnings, []);
-  // one more service adds its 15 lines (4 endpoint chains of 3, a service chain, its rule, its element)
-  assert.equal(nftablesInput(1, 4, undefined, 7).lines, 15);
-  assert.equal(nftablesInput(1, 4, undefined, 7).objects, 4 * 3 + 2 + 4 + 1);
-  // Points of older files (no objects) give the straight line, with 0 for the growth.
-  for (const v of p.vmap) delete v.objects;
+  // Points without kube-proxy's transactions (older files) give no nft -f figures.
+  for (const v of p.vmap) delete v.kpLoadNs, delete v.kpPartialNs;
   const old = fitCostModel(p);
-  assert.equal(old.costs.nftNsPerLinePerObject, 0);
+  assert.equal(old.costs.nftNsPerLine, undefined);
   assert.equal(old.costs.nftNsPerTableObject, undefined);
+});
+
+test("the probe's kube-proxy transactions are the nftables proxier's, in the lines and objects the mode model charges", () => {
+  const kp = kubeProxyNftTransactions(50, 4, 3);
+  const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft' });
+  assert.equal(kp.full.lines, model.syncCost({ full: true, services: 50, servicesWithoutEndpoints: 0, endpoints: 200, changed: [] }).units);
+  assert.equal(kp.full.text.trimEnd().split('\n').length, kp.full.lines);
+  // the first partial sync, one service from 4 endpoints to 3, and the delete of its stale endpoint
+  // chain a second later, which the model counts with it
+  assert.equal(kp.partials[0]!.lines + 1, model.syncCost({ full: false, services: 50, servicesWithoutEndpoints: 0, endpoints: 199, changed: [{ before: 4, after: 3 }] }).units);
+  assert.equal(kp.objects, nftablesTableObjects(50, 200));
+  assert.throws(() => kubeProxyNftTransactions(2, 4, 3), /3 partial syncs need as many services/);
 });
 
 test('the restore rule set has the lines per service the iptables mode model charges, and parses', () => {

@@ -124,16 +124,22 @@ function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefin
 }
 
 /**
- * The nft -f model of the CostModel (sim/proxy/modes/nftables-model.ts), from loads of the whole
- * verdict-map layout into an empty table: ns = nftTransactionBaseNs + lines x (nftNsPerLine +
- * objects x nftNsPerLinePerObject), objects being the table's after the load. Points of files from
- * before the objects were recorded give the straight line.
+ * The nft -f model of the CostModel (sim/proxy/modes/nftables-model.ts), from kube-proxy's own
+ * full-sync transactions into an empty table: ns = nftTransactionBaseNs + lines x (nftNsPerLine +
+ * objects x nftNsPerLinePerObject), objects being the table's after the load. Files from before
+ * that probe (their points lack kpLoadNs) give no nft -f figures: their verdict-map layout's line
+ * mix is not kube-proxy's.
  */
 function fitNftTransaction(vs: VmapPoint[]): FitRecord | undefined {
-  const gives: [string, string, string] = ['nftTransactionBaseNs', 'nftNsPerLine', 'nftNsPerLinePerObject'];
-  if (vs.length < 2) return undefined;
-  if (vs.some((p) => p.objects === undefined)) return fit(vs.map((p) => p.lines), vs.map((p) => p.loadNs), 'nft -f input lines', 'ns per nft -f', gives.slice(0, 2));
-  return fitGrowingLoad(vs.map((p) => ({ lines: p.lines, size: p.objects!, ns: p.loadNs })), 'nft -f input lines', 'ns per nft -f', 'objects in the table', gives);
+  const kp = vs.filter((p) => p.kpLoadNs !== undefined && p.kpLines !== undefined && p.kpObjects !== undefined);
+  if (new Set(kp.map((p) => p.kpLines)).size < 2) return undefined;
+  return fitGrowingLoad(
+    kp.map((p) => ({ lines: p.kpLines!, size: p.kpObjects!, ns: p.kpLoadNs! })),
+    "kube-proxy's full-sync lines",
+    'ns per nft -f into an empty table',
+    'objects in the table',
+    ['nftTransactionBaseNs', 'nftNsPerLine', 'nftNsPerLinePerObject'],
+  );
 }
 
 /**
@@ -256,9 +262,10 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
     costs.nftNsPerLinePerObject = fl.second ? nonNegative('nftNsPerLinePerObject', fl.second.coefficient) : 0;
     weak('nftTransaction', fl);
   }
-  // One more service into the loaded table: what a small transaction pays per object already there.
-  const ups = points.vmap.filter((p) => p.updateNs !== undefined && p.objects !== undefined);
-  const fu = fit(ups.map((p) => p.objects!), ups.map((p) => p.updateNs!), 'objects in the table', 'ns per nft -f of one service', ['nftNsPerTableObject']);
+  // kube-proxy's partial syncs into the loaded table: what a small transaction pays per object
+  // already there (its few lines' own cost is the intercept).
+  const ups = points.vmap.filter((p) => p.kpPartialNs !== undefined && p.kpObjects !== undefined);
+  const fu = fit(ups.map((p) => p.kpObjects!), ups.map((p) => p.kpPartialNs!), 'objects in the table', "ns per kube-proxy partial sync (nft -f)", ['nftNsPerTableObject']);
   if (fu) {
     fits.nftUpdate = fu;
     const perObject = positive('nftNsPerTableObject', fu.slope);
@@ -367,7 +374,7 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
     restore: byKey((r) => r.restore, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
     update: byKey((r) => r.update, (p) => `${p.backend} ${p.services}`, ['ns', 'wallNs']),
     walk: byKey((r) => r.walk, (p) => `${p.backend} ${p.position}`, ['walkNs', 'withRulesNs', 'withoutRulesNs', 'p50Ns']),
-    vmap: byKey((r) => r.vmap, (p) => String(p.services), ['loadNs', 'loadWallNs', 'p10Ns', 'p50Ns', 'p99Ns', 'cpuNs', 'updateNs']),
+    vmap: byKey((r) => r.vmap, (p) => String(p.services), ['loadNs', 'loadWallNs', 'p10Ns', 'p50Ns', 'p99Ns', 'cpuNs', 'kpLoadNs', 'kpPartialNs']),
   };
   const all = runs.map((r) => r.conntrack).filter((c): c is ConntrackPoints => c !== undefined);
   // Runs of the filter-balanced probe, where there are any, stand alone: older bursts measured more

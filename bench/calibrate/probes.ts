@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { IptablesBackend } from '../../sim/net/cost-model.ts';
 import { median, quantile } from './fit.ts';
+import { kubeProxyNftTransactions } from './kube-proxy-nft.ts';
 import { NamespaceRegistry } from './namespaces.ts';
 import { iptablesRestoreInput, nftablesInput, type ProbeTarget } from './rulesets.ts';
 
@@ -43,7 +44,7 @@ export interface UpdatePoint { backend: IptablesBackend; services: number; rules
 export interface VmapPoint {
   services: number;
   lines: number;
-  /** CPU time of `nft -f` of the whole layout into an empty table */
+  /** CPU time of `nft -f` of the verdict-map layout into an empty table */
   loadNs: number;
   loadWallNs: number;
   p10Ns: number;
@@ -51,11 +52,17 @@ export interface VmapPoint {
   p99Ns: number;
   cpuNs: number;
   connects: number;
-  /** Chains, rules, maps and elements in the table after the load (files from before 2026-12-04 08:40 UTC lack it and the next three). */
-  objects?: number;
-  /** CPU time of `nft -f` of one more service (updateLines lines) into that table: the median of 3. */
-  updateNs?: number;
-  updateLines?: number;
+  /**
+   * kube-proxy's own transactions for the same services (bench/calibrate/kube-proxy-nft.ts): the
+   * full sync into an empty table (its lines, the table's objects after it, CPU time), and the
+   * median CPU time of 3 partial syncs, each removing one endpoint (their mean lines). Files from
+   * before 2026-12-04 08:45 UTC lack these.
+   */
+  kpLines?: number;
+  kpObjects?: number;
+  kpLoadNs?: number;
+  kpPartialLines?: number;
+  kpPartialNs?: number;
 }
 /** CPU time per packet (ns) of each burst: tracked one flow / new flows, untracked one flow / new flows. */
 export interface ConntrackPoints {
@@ -270,18 +277,20 @@ export async function measureVmap(reg: NamespaceRegistry, o: VmapOptions, log: (
       const rules = nftablesInput(n, o.endpointsPerService, TARGET);
       const load = await reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], rules.text);
       const m = await dp.connectLatency(o.connects, o.warmup);
-      // A partial sync's transaction into the loaded table: one more service each time (3 of them,
-      // after the probe target's service), so each adds new objects.
-      const updates: number[] = [];
-      let updateLines = 0;
-      for (let i = 0; i < 3; i++) {
-        const one = nftablesInput(1, o.endpointsPerService, undefined, n + 1 + i);
-        updateLines = one.lines;
-        updates.push((await reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], one.text)).cpuNs);
-      }
-      const updateNs = median(updates);
-      out.push({ services: n, lines: rules.lines, loadNs: load.cpuNs, loadWallNs: load.wallNs, ...m, connects: o.connects, objects: rules.objects, updateNs, updateLines });
-      log(`nft vmap services=${n}: nft -f CPU ${(load.cpuNs / 1e6).toFixed(0)} ms (wall ${(load.wallNs / 1e6).toFixed(0)} ms), one more service ${(updateNs / 1e6).toFixed(1)} ms, connect p10 ${(m.p10Ns / 1e3).toFixed(1)} us p50 ${(m.p50Ns / 1e3).toFixed(1)} us`);
+      // kube-proxy's own transactions for the same services: a cold full sync, then 3 partial ones.
+      await reg.exec(dp.router, 'nft', ['flush', 'ruleset']);
+      const kp = kubeProxyNftTransactions(n, o.endpointsPerService, 3);
+      const kpLoad = await reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], kp.full.text);
+      const partials: number[] = [];
+      for (const t of kp.partials) partials.push((await reg.execCpuTimed(dp.router, 'nft', ['-f', '-'], t.text)).cpuNs);
+      await reg.exec(dp.router, 'nft', ['flush', 'ruleset']);
+      const kpPartialNs = median(partials);
+      const kpPartialLines = kp.partials.reduce((a, t) => a + t.lines, 0) / kp.partials.length;
+      out.push({
+        services: n, lines: rules.lines, loadNs: load.cpuNs, loadWallNs: load.wallNs, ...m, connects: o.connects,
+        kpLines: kp.full.lines, kpObjects: kp.objects, kpLoadNs: kpLoad.cpuNs, kpPartialLines, kpPartialNs,
+      });
+      log(`nft vmap services=${n}: nft -f CPU ${(load.cpuNs / 1e6).toFixed(0)} ms (wall ${(load.wallNs / 1e6).toFixed(0)} ms), connect p10 ${(m.p10Ns / 1e3).toFixed(1)} us p50 ${(m.p50Ns / 1e3).toFixed(1)} us; kube-proxy's full sync ${kp.full.lines} lines ${(kpLoad.cpuNs / 1e6).toFixed(0)} ms, a partial sync ${(kpPartialNs / 1e6).toFixed(1)} ms`);
     }
   } finally {
     dp.close();

@@ -126,15 +126,9 @@ export function iptablesRestoreInput(services: number, endpointsPerService: numb
   return { text: `${all.join('\n')}\n`, lines: all.length, rules: rules.length + perService.length };
 }
 
-/**
- * The nftables verdict-map layout of `services` services (`objects`: the chains, rules, maps and map
- * elements it adds, anonymous numgen vmap entries included). With `from`, only the
- * lines that add services from..from+services-1 to a table that already holds the layout: one
- * small transaction, as a partial sync of kube-proxy's nftables mode is.
- */
-export function nftablesInput(services: number, endpointsPerService: number, target?: ProbeTarget, from?: number): RuleSet & { objects: number } {
+export function nftablesInput(services: number, endpointsPerService: number, target?: ProbeTarget): RuleSet {
   const t = 'ip kube-proxy';
-  const setup = [
+  const out = [
     `add table ${t}`,
     `add chain ${t} mark-for-masquerade`,
     `add rule ${t} mark-for-masquerade mark set mark or 0x4000`,
@@ -144,10 +138,7 @@ export function nftablesInput(services: number, endpointsPerService: number, tar
     `add chain ${t} nat-prerouting { type nat hook prerouting priority dstnat ; }`,
     `add rule ${t} nat-prerouting jump services`,
   ];
-  const out = from === undefined ? [...setup] : [];
   let rules = 3;
-  // the setup's 3 chains, 3 rules and one map
-  let objects = from === undefined ? 7 : 0;
   const addService = (name: string, ip: string, port: number, endpoints: string[]) => {
     const base = `default/${name}/tcp/http`;
     const svc = `service-${hash(base, 8)}-${base}`;
@@ -166,13 +157,10 @@ export function nftablesInput(services: number, endpointsPerService: number, tar
     out.push(`add rule ${t} ${svc} numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${e.chain}`).join(' , ')} }`);
     out.push(`add element ${t} service-ips { ${ip} . tcp . ${port} : goto ${svc} }`);
     rules += 1;
-    // per endpoint a chain and 2 rules, and the service's chain, rule, vmap entries and element
-    objects += 3 * eps.length + 2 + eps.length + 1;
   };
-  const first = from ?? 0;
-  for (let s = first; s < first + services; s++) {
+  for (let s = 0; s < services; s++) {
     addService(`svc-${s}`, serviceIP(s), 80, Array.from({ length: endpointsPerService }, (_, i) => `${endpointIP(s, i)}:8080`));
   }
   if (target) addService('probe-target', target.clusterIP, target.port, [target.backend]);
-  return { text: `${out.join('\n')}\n`, lines: out.length, rules, objects };
+  return { text: `${out.join('\n')}\n`, lines: out.length, rules };
 }
