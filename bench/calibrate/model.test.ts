@@ -28,10 +28,13 @@ function synthetic(): CalibrationPoints {
     }
   }
   for (const n of [100, 1000]) {
-    const kpLines = 1000 + 10 * n;
+    const kp = kubeProxyNftTransactions(n, 4, 3);
+    const kpPartialLines = kp.partials.reduce((a, t) => a + t.lines, 0) / 3;
     p.vmap.push({
-      services: n, lines: kpLines, loadNs: 0, loadWallNs: 0, p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100,
-      kpLines, kpObjects: 2 * kpLines, kpLoadNs: 5e6 + 20_000 * kpLines, kpPartialLines: 20, kpPartialNs: 6e6 + 1000 * 2 * kpLines,
+      services: n, lines: 1000 + 10 * n, loadNs: 0, loadWallNs: 0, p10Ns: 40_000, p50Ns: 45_000, p99Ns: 90_000, cpuNs: 0, connects: 100,
+      kpLines: kp.full.lines, kpObjects: kp.objects, kpLoadNs: 5e6 + 20_000 * kp.full.lines,
+      // (+1: the stale endpoint chain's delete a second later, which the model counts with the change)
+      kpPartialLines, kpPartialNs: 5e6 + 20_000 * (kpPartialLines + 1) + 3e6 + 1000 * kp.objects,
     });
   }
   p.conntrack = { packets: 1000, sameFlowNs: [2000, 2000], newFlowNs: [2600, 2600], untrackedNs: [1900, 1900], untrackedNewFlowNs: [2000, 2000], filterBalanced: true };
@@ -53,6 +56,7 @@ test('fitCostModel recovers the costs the points were made with, as CostModel fi
   // two sizes: the straight line, and 0 for the growth it cannot tell apart
   assert.equal(m.costs.nftNsPerLinePerObject, 0);
   assert.equal(m.costs.nftNsPerTableObject, 1000);
+  assert.equal(m.costs.nftTableFetchNs, 3e6 + 20_000);
   // 2000 - 1900 = 100 ns for the one lookup; a new flow 2600 - 2000 = 600 ns for a lookup and an insert
   assert.equal(m.costs.conntrackLookupNs, 100);
   assert.equal(m.costs.conntrackInsertNs, 500);
@@ -117,7 +121,7 @@ test('the nft -f fits take kube-proxy transactions: a per-line cost growing with
     p.vmap.push({
       services: n, lines: 0, loadNs: 1, loadWallNs: 0, p10Ns: 0, p50Ns: 0, p99Ns: 0, cpuNs: 0, connects: 1,
       kpLines: kp.full.lines, kpObjects: kp.objects, kpLoadNs: 8e6 + kp.full.lines * (30_000 + 0.4 * kp.objects),
-      kpPartialLines: partialLines, kpPartialNs: 9e6 + 2500 * kp.objects,
+      kpPartialLines: partialLines, kpPartialNs: 8e6 + partialLines * (30_000 + 0.4 * kp.objects) + 6e6 + 2500 * kp.objects,
     });
   }
   const m = fitCostModel(p);
@@ -125,6 +129,7 @@ test('the nft -f fits take kube-proxy transactions: a per-line cost growing with
   assert.equal(m.costs.nftNsPerLine, 30_000);
   assert.equal(m.costs.nftNsPerLinePerObject, 0.4);
   assert.equal(m.costs.nftNsPerTableObject, 2500);
+  assert.equal(m.costs.nftTableFetchNs, 6e6);
   assert.equal(m.fits.nftTransaction!.second!.x, 'input lines x objects in the table');
   assert.deepEqual(m.warnings, []);
   // Points without kube-proxy's transactions (older files) give no nft -f figures.
@@ -168,7 +173,8 @@ test('with the calibrated costs, the model predicts what was measured', () => {
   const costs = withCosts(DEFAULT_COSTS, m.costs);
   assert.equal(predictedWalkNs(costs, 'legacy', 1000), 5000);
   const rows = simulatedVsMeasured(p, costs, 4);
-  assert.equal(rows.length, 12);
+  assert.equal(rows.length, 16);
+  assert.deepEqual([...new Set(rows.map((r) => r.quantity))], ['walk', 'restore', 'nft-full', 'nft-partial']);
   // the model counts kube-proxy's fixed chains too (a few dozen lines), so restore agrees within 5%
   for (const r of rows) assert.ok(Math.abs(r.relError) < 0.05, `${r.quantity} ${r.backend} ${r.services}: ${r.relError}`);
   assert.ok(predictedRestoreNs(costs, 'nft', 1000, 4) > predictedRestoreNs(costs, 'legacy', 1000, 4));
@@ -181,7 +187,7 @@ test('report: charts for each measured quantity and a Markdown page with fits an
   const defaults = withCosts(DEFAULT_COSTS, { perRuleNs: { legacy: 4.6 } });
   const calibrated = withCosts(defaults, file.costs);
   const charts = calibrationCharts(file, defaults, calibrated);
-  assert.deepEqual(charts.map((c) => c.name), ['walk-simulated-vs-measured', 'restore-simulated-vs-measured', 'single-update', 'nft-vmap-connect']);
+  assert.deepEqual(charts.map((c) => c.name), ['walk-simulated-vs-measured', 'restore-simulated-vs-measured', 'nft-sync-simulated-vs-measured', 'single-update', 'nft-vmap-connect']);
   const md = calibrationReport(file, defaults, calibrated, { jsonName: 'cal.json', chartDir: 'cal-charts', charts });
   assert.match(md, /`perRuleNs\.legacy` \| 4\.6 \| 5 \| 1\.09x \| walk\.legacy \| 1\.000 \| 3 \|/);
   assert.match(md, /Calibrated costs: worst [+-]\d+\.\d% .*within the 25% target/);

@@ -6,6 +6,7 @@
  */
 import { WALK_CACHE_RULES, type CostModel, type DeepPartial, type IptablesBackend } from '../../sim/net/cost-model.ts';
 import { iptablesModel } from '../../sim/proxy/modes/iptables-model.ts';
+import { nftablesModel } from '../../sim/proxy/modes/nftables-model.ts';
 import { fitLine, fitLinearModel, median, relativeWeights, type LinearFit, type MultiFit } from './fit.ts';
 import type { ConntrackPoints, RestorePoint, UpdatePoint, VmapPoint, WalkPoint } from './probes.ts';
 
@@ -262,15 +263,19 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
     costs.nftNsPerLinePerObject = fl.second ? nonNegative('nftNsPerLinePerObject', fl.second.coefficient) : 0;
     weak('nftTransaction', fl);
   }
-  // kube-proxy's partial syncs into the loaded table: what a small transaction pays per object
-  // already there (its few lines' own cost is the intercept).
-  const ups = points.vmap.filter((p) => p.kpPartialNs !== undefined && p.kpObjects !== undefined);
-  const fu = fit(ups.map((p) => p.kpObjects!), ups.map((p) => p.kpPartialNs!), 'objects in the table', "ns per kube-proxy partial sync (nft -f)", ['nftNsPerTableObject']);
-  if (fu) {
-    fits.nftUpdate = fu;
-    const perObject = positive('nftNsPerTableObject', fu.slope);
-    if (perObject !== undefined) costs.nftNsPerTableObject = perObject;
-    weak('nftUpdate', fu);
+  // kube-proxy's partial syncs into the loaded table, less what the transaction fit charges for
+  // their lines: what a transaction into an existing table pays to read it, fixed and per object.
+  const ups = points.vmap.filter((p) => p.kpPartialNs !== undefined && p.kpPartialLines !== undefined && p.kpObjects !== undefined);
+  if (fl) {
+    const lineNs = (p: VmapPoint) => fl.intercept + p.kpPartialLines! * (fl.slope + p.kpObjects! * (fl.second?.coefficient ?? 0));
+    const fu = fit(ups.map((p) => p.kpObjects!), ups.map((p) => p.kpPartialNs! - lineNs(p)), 'objects in the table', "ns per kube-proxy partial sync (nft -f) beyond nftTransaction's charge for its lines", ['nftTableFetchNs', 'nftNsPerTableObject']);
+    if (fu) {
+      fits.nftUpdate = fu;
+      costs.nftTableFetchNs = nonNegative('nftTableFetchNs', fu.intercept);
+      const perObject = positive('nftNsPerTableObject', fu.slope);
+      if (perObject !== undefined) costs.nftNsPerTableObject = perObject;
+      weak('nftUpdate', fu);
+    }
   }
   const fv = fit(points.vmap.map((p) => p.services), points.vmap.map((p) => p.p10Ns), 'services in the verdict map', 'connect latency p10, ns', []);
   if (fv) fits.vmapConnect = fv;
@@ -297,7 +302,8 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
 }
 
 export interface SimulatedVsMeasured {
-  quantity: 'walk' | 'restore';
+  /** nft-full: kube-proxy's cold full sync in nftables mode (backend 'nft'); nft-partial: its partial sync. */
+  quantity: 'walk' | 'restore' | 'nft-full' | 'nft-partial';
   backend: IptablesBackend;
   services: number;
   measuredNs: number;
@@ -328,7 +334,22 @@ export function simulatedVsMeasured(points: CalibrationPoints, model: CostModel,
   for (const p of points.restore.filter((r) => inRange(r.services))) {
     row('restore', p.backend, p.services, p.ns, predictedRestoreNs(model, p.backend, p.services, endpointsPerService));
   }
+  for (const p of points.vmap.filter((v) => inRange(v.services))) {
+    if (p.kpLoadNs !== undefined) row('nft-full', 'nft', p.services, p.kpLoadNs, predictedNftSyncNs(model, p.services, endpointsPerService, true));
+    if (p.kpPartialNs !== undefined) row('nft-partial', 'nft', p.services, p.kpPartialNs, predictedNftSyncNs(model, p.services, endpointsPerService, false));
+  }
   return rows;
+}
+
+/**
+ * The nftables mode model's duration of kube-proxy's sync of N services: the cold full sync (into
+ * an empty table), or the partial sync that takes one endpoint from one service (the probe's).
+ */
+export function predictedNftSyncNs(model: CostModel, services: number, endpointsPerService: number, full: boolean): number {
+  const m = nftablesModel({ costs: model, iptablesBackend: 'nft' });
+  const endpoints = services * endpointsPerService;
+  if (full) return m.syncCost({ full: true, startup: true, services, servicesWithoutEndpoints: 0, endpoints, changed: [] }).durationNs;
+  return m.syncCost({ full: false, services, servicesWithoutEndpoints: 0, endpoints: endpoints - 1, changed: [{ before: endpointsPerService, after: endpointsPerService - 1 }] }).durationNs;
 }
 
 /** The iptables mode model's extra first-packet cost of k KUBE-SERVICES rules before the match. */

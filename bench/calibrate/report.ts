@@ -6,7 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { CostModel, IptablesBackend } from '../../sim/net/cost-model.ts';
-import { predictedRestoreNs, predictedWalkNs, simulatedVsMeasured, worstError, type CalibrationFile, type FitRecord, type SimulatedVsMeasured } from './model.ts';
+import { predictedNftSyncNs, predictedRestoreNs, predictedWalkNs, simulatedVsMeasured, worstError, type CalibrationFile, type FitRecord, type SimulatedVsMeasured } from './model.ts';
 
 export interface CalibrationChart {
   /** File name without extension. */
@@ -29,10 +29,10 @@ interface Row {
   source: string;
 }
 
-/** A log-x chart: measured points as dots, model predictions as lines, one colour per series. */
-function pointsAndLines(title: string, xTitle: string, yTitle: string, rows: Row[], xLog = true): TopLevelSpec {
+/** A log-x chart: measured points as dots, model predictions as lines, one colour per series (log y for series decades apart). */
+function pointsAndLines(title: string, xTitle: string, yTitle: string, rows: Row[], xLog = true, yLog = false): TopLevelSpec {
   const x = { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log' } : { zero: true } } as const;
-  const y = { field: 'y', type: 'quantitative', title: yTitle } as const;
+  const y = { field: 'y', type: 'quantitative', title: yTitle, ...(yLog ? { scale: { type: 'log' } } : {}) } as const;
   const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 300 } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -91,6 +91,21 @@ export function calibrationCharts(file: CalibrationFile, defaults: CostModel, ca
     }
     const title = `iptables-restore (full sync): simulated vs measured, ${file.endpointsPerService} endpoints per service`;
     charts.push({ name: 'restore-simulated-vs-measured', title, spec: pointsAndLines(title, 'services', 'restore time (s)', rows) });
+  }
+
+  const kp = p.vmap.filter((v) => v.kpLoadNs !== undefined || v.kpPartialNs !== undefined);
+  if (kp.length) {
+    const rows: Row[] = [];
+    const ns = sizes(kp.map((v) => v.services));
+    for (const [series, full] of [['full sync (cold)', true], ['partial sync', false]] as const) {
+      for (const v of kp) {
+        const y = full ? v.kpLoadNs : v.kpPartialNs;
+        if (y !== undefined) rows.push({ x: v.services, y: y / 1e6, series, source: MEASURED });
+      }
+      for (const [source, m] of models) for (const n of ns) rows.push({ x: n, y: predictedNftSyncNs(m, n, file.endpointsPerService, full) / 1e6, series, source });
+    }
+    const title = `kube-proxy nftables syncs (nft -f): simulated vs measured, ${file.endpointsPerService} endpoints per service`;
+    charts.push({ name: 'nft-sync-simulated-vs-measured', title, spec: pointsAndLines(title, 'services', 'nft -f time (ms, log scale)', rows, true, true) });
   }
 
   if (p.update.length) {
@@ -176,10 +191,17 @@ function fitSection(name: string, f: FitRecord): string {
   ].join('\n');
 }
 
+const QUANTITY_LABEL: Record<SimulatedVsMeasured['quantity'], string> = {
+  walk: 'walk',
+  restore: 'restore',
+  'nft-full': 'nftables full sync (cold)',
+  'nft-partial': 'nftables partial sync',
+};
+
 function agreementRows(rows: SimulatedVsMeasured[], calibratedRows: SimulatedVsMeasured[]): string[][] {
   return rows.map((r, i) => {
     const c = calibratedRows[i]!;
-    const scale = r.quantity === 'walk' ? 'walk' : 'restore';
+    const scale = QUANTITY_LABEL[r.quantity];
     return [scale, r.backend, String(r.services), fmtNs(r.measuredNs), fmtNs(r.simulatedNs), pct(r.relError), fmtNs(c.simulatedNs), pct(c.relError)];
   });
 }
@@ -188,7 +210,7 @@ function verdict(label: string, rows: SimulatedVsMeasured[]): string {
   const w = worstError(rows);
   if (!w) return `- ${label}: no measured point in 100..10k services.`;
   const ok = Math.abs(w.relError) <= AGREEMENT_TARGET;
-  return `- ${label}: worst ${pct(w.relError)} (${w.quantity}, ${w.backend}, ${w.services} services): ${ok ? 'within' : 'OUTSIDE'} the ${AGREEMENT_TARGET * 100}% target.`;
+  return `- ${label}: worst ${pct(w.relError)} (${QUANTITY_LABEL[w.quantity]}, ${w.backend}, ${w.services} services): ${ok ? 'within' : 'OUTSIDE'} the ${AGREEMENT_TARGET * 100}% target.`;
 }
 
 export interface ReportFiles {
@@ -237,7 +259,7 @@ export function calibrationReport(file: CalibrationFile, defaults: CostModel, ca
   lines.push(
     '## Simulated vs measured (100..10k services)',
     '',
-    'The simulator\'s prediction is what a scenario run charges: sim/proxy/modes/iptables-model.ts (rules walked for the first packet; lines of a full sync) times the CostModel.',
+    'The simulator\'s prediction is what a scenario run charges: sim/proxy/modes/iptables-model.ts (rules walked for the first packet; lines of a full sync) and nftables-model.ts (kube-proxy\'s nft -f transactions) times the CostModel.',
     '',
     table(['quantity', 'backend', 'services', 'kernel', 'sim (defaults)', 'error', 'sim (calibrated)', 'error'], agreementRows(withDefaults, withCalibrated)),
     '',
@@ -250,8 +272,12 @@ export function calibrationReport(file: CalibrationFile, defaults: CostModel, ca
       '## nftables verdict map',
       '',
       table(
-        ['services', 'nft -f lines', 'nft -f time', 'connect p10', 'connect p50', 'connect p99'],
-        file.points.vmap.map((v) => [String(v.services), String(v.lines), fmtNs(v.loadNs), fmtNs(v.p10Ns), fmtNs(v.p50Ns), fmtNs(v.p99Ns)]),
+        ['services', 'nft -f lines', 'nft -f time', 'connect p10', 'connect p50', 'connect p99', "kube-proxy's full sync", 'a partial sync'],
+        file.points.vmap.map((v) => [
+          String(v.services), String(v.lines), fmtNs(v.loadNs), fmtNs(v.p10Ns), fmtNs(v.p50Ns), fmtNs(v.p99Ns),
+          v.kpLoadNs === undefined ? '' : `${v.kpLines} lines, ${fmtNs(v.kpLoadNs)}`,
+          v.kpPartialNs === undefined ? '' : `${v.kpPartialLines} lines, ${fmtNs(v.kpPartialNs)}`,
+        ]),
       ),
       '',
     );

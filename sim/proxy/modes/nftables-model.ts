@@ -97,7 +97,7 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
       const durationNs =
         costs.nftTransactionBaseNs +
         lines * (costs.nftNsPerLine + objects * costs.nftNsPerLinePerObject) +
-        (w.startup ? 0 : objects * costs.nftNsPerTableObject);
+        (w.startup ? 0 : costs.nftTableFetchNs + objects * costs.nftNsPerTableObject);
       return { durationNs, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
