@@ -262,11 +262,9 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
     if (perLine !== undefined) costs.nftNsPerLine = perLine;
     costs.nftNsPerLinePerObject = fl.second ? nonNegative('nftNsPerLinePerObject', fl.second.coefficient) : 0;
     weak('nftTransaction', fl);
-  }
-  // kube-proxy's partial syncs into the loaded table, less what the transaction fit charges for
-  // their lines: what a transaction into an existing table pays to read it, fixed and per object.
-  const ups = points.vmap.filter((p) => p.kpPartialNs !== undefined && p.kpPartialLines !== undefined && p.kpObjects !== undefined);
-  if (fl) {
+    // kube-proxy's partial syncs into the loaded table, less what the transaction fit charges for
+    // their lines: what a transaction into an existing table pays to read it, fixed and per object.
+    const ups = points.vmap.filter((p) => p.kpPartialNs !== undefined && p.kpPartialLines !== undefined && p.kpObjects !== undefined);
     const lineNs = (p: VmapPoint) => fl.intercept + p.kpPartialLines! * (fl.slope + p.kpObjects! * (fl.second?.coefficient ?? 0));
     const fu = fit(ups.map((p) => p.kpObjects!), ups.map((p) => p.kpPartialNs! - lineNs(p)), 'objects in the table', "ns per kube-proxy partial sync (nft -f) beyond nftTransaction's charge for its lines", ['nftTableFetchNs', 'nftNsPerTableObject']);
     if (fu) {
@@ -314,14 +312,16 @@ export interface SimulatedVsMeasured {
 }
 
 /**
- * What the simulator itself predicts at the measured sizes, through the iptables mode model
- * (sim/proxy/modes/iptables-model.ts) that scenario runs charge, not through a formula of its own:
+ * What the simulator itself predicts at the measured sizes, through the mode models
+ * (sim/proxy/modes/) that scenario runs charge, not through a formula of its own:
  *  - walk: the first-packet cost with the service's rule at position k minus at position 0 (the
  *    model charges ruleWalkNs for each hook's walk, nat PREROUTING's taking in KUBE-SERVICES's
  *    rules before the match);
  *  - restore: a full sync of N services with `endpointsPerService` endpoints each (the model counts
  *    kube-proxy's lines per sync and the rules in the table, and charges restoreBaseNs + lines *
- *    (restoreNsPerLine + rules * restoreNsPerLinePerRule)).
+ *    (restoreNsPerLine + rules * restoreNsPerLinePerRule));
+ *  - nft-full / nft-partial: the nftables mode model's cold full sync and one-endpoint partial sync
+ *    (predictedNftSyncNs) against kube-proxy's transactions timed by the vmap probe.
  */
 export function simulatedVsMeasured(points: CalibrationPoints, model: CostModel, endpointsPerService: number, range: [number, number] = [100, 10_000]): SimulatedVsMeasured[] {
   const rows: SimulatedVsMeasured[] = [];
