@@ -37,6 +37,11 @@ test('smoke calibration: every probe runs, fits name CostModel fields, files wri
     const [small, big] = points.restore.filter((r) => r.backend === b);
     assert.ok(big!.ns > small!.ns, `${b}: ${big!.ns} <= ${small!.ns}`);
   }
+  // kube-proxy's own nftables transactions loaded: a bigger table's full sync and partial syncs take longer
+  for (const v of points.vmap) assert.ok(v.kpLoadNs! > 0 && v.kpPartialNs! > 0 && v.kpLines! > 0 && v.kpObjects! > 0, JSON.stringify(v));
+  assert.ok(points.vmap[1]!.kpLoadNs! > points.vmap[0]!.kpLoadNs!);
+  // the conntrack bursts ran against the balanced namespace
+  assert.equal(points.conntrack?.filterBalanced, true);
   assert.deepEqual(ours(`svcsim-cal-${process.pid}-`), []);
   const file = buildCalibrationFile(points, host, SMOKE_PLAN, '2026-01-01T00:00:00.000Z', 'test');
   for (const k of Object.keys(file.costs)) assert.ok(k in DEFAULT_COSTS, k);
