@@ -64,11 +64,12 @@ const FIXED_MATCHES = 18;
 /** Jumps into user chains: 3 in nat PREROUTING (KUBE-SERVICES, SVC, SEP), 4 in filter FORWARD, 1 to KUBE-POSTROUTING. */
 const JUMPS = 8;
 /**
- * A Service without endpoints is rejected in filter FORWARD, so POSTROUTING never runs: two hooks
- * (firstPacket lists their walks), jumps to nat KUBE-SERVICES and to three filter chains, and the
- * modules of the rules whose addresses matched on the way (counted like the above). The conntrack
- * entry is still allocated in PREROUTING and freed with the rejected packet.
+ * A Service without endpoints is rejected in filter FORWARD, so POSTROUTING never runs: two hooks,
+ * jumps to nat KUBE-SERVICES and to three filter chains, and the modules of the rules whose
+ * addresses matched on the way (counted like the above). The conntrack entry is still allocated in
+ * PREROUTING and freed with the rejected packet.
  */
+const NO_ENDPOINT_HOOKS = 2;
 const NO_ENDPOINT_MATCHES = 15;
 const NO_ENDPOINT_JUMPS = 4;
 /** Kernel memory per iptables rule: struct ipt_entry (112 bytes) plus matches and target, ~300 bytes. */
@@ -117,22 +118,21 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       return { durationNs, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
-      const hooks =
-        p.endpoints === 0
-          ? // No nat rule for the port: PREROUTING walks the whole nat KUBE-SERVICES (ending in the
-            // KUBE-NODEPORTS addrtype jump); FORWARD its first three jumps, KUBE-FORWARD's 3 rules
-            // and filter KUBE-SERVICES down to the port's REJECT.
-            [1 + (p.services - p.servicesWithoutEndpoints + 1), 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1)]
-          : [PREROUTING_FIXED_RULES + (p.position + 1) + serviceChainRules(p), FORWARD_FIXED_RULES + p.servicesWithoutEndpoints, POSTROUTING_RULES];
-      let rulesVisited = 0;
-      let walkNs = 0;
-      for (const rules of hooks) {
-        rulesVisited += rules;
-        walkNs += ruleWalkNs(costs, b, rules);
+      if (p.endpoints === 0) {
+        // No nat rule for the port: PREROUTING walks the whole nat KUBE-SERVICES (ending in the
+        // KUBE-NODEPORTS addrtype jump); FORWARD its first three jumps, KUBE-FORWARD's 3 rules and
+        // filter KUBE-SERVICES down to the port's REJECT.
+        const prerouting = 1 + (p.services - p.servicesWithoutEndpoints + 1);
+        const forward = 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1);
+        const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward);
+        const costNs = NO_ENDPOINT_HOOKS * costs.hookNs + walkNs + NO_ENDPOINT_MATCHES * costs.perMatchNs + NO_ENDPOINT_JUMPS * costs.chainJumpNs + costs.conntrackInsertNs;
+        return { rulesVisited: prerouting + forward, lookups: 0, costNs };
       }
-      const matches = p.endpoints === 0 ? NO_ENDPOINT_MATCHES : endpointMatches(p);
-      const jumps = p.endpoints === 0 ? NO_ENDPOINT_JUMPS : JUMPS;
-      const costNs = hooks.length * costs.hookNs + walkNs + matches * costs.perMatchNs + jumps * costs.chainJumpNs + costs.conntrackInsertNs;
+      const prerouting = PREROUTING_FIXED_RULES + (p.position + 1) + serviceChainRules(p);
+      const forward = FORWARD_FIXED_RULES + p.servicesWithoutEndpoints;
+      const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward) + ruleWalkNs(costs, b, POSTROUTING_RULES);
+      const costNs = HOOKS * costs.hookNs + walkNs + endpointMatches(p) * costs.perMatchNs + JUMPS * costs.chainJumpNs + costs.conntrackInsertNs;
+      const rulesVisited = prerouting + forward + POSTROUTING_RULES;
       return { rulesVisited, lookups: 0, costNs };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
