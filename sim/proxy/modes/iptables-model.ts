@@ -85,6 +85,7 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
   const perEndpoint = sessionAffinity ? 4 : 3;
   // Per port with endpoints: its KUBE-SERVICES jump and SVC masquerade check; without: one REJECT / DROP.
   const rules = (services: number, endpoints: number, without = 0) => (services - without) * 2 + without + endpoints * perEndpoint + 20;
+  const postroutingWalkNs = ruleWalkNs(costs, b, POSTROUTING_RULES);
   return {
     mode: 'iptables',
     selection: 'random',
@@ -130,7 +131,7 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       }
       const prerouting = PREROUTING_FIXED_RULES + (p.position + 1) + serviceChainRules(p);
       const forward = FORWARD_FIXED_RULES + p.servicesWithoutEndpoints;
-      const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward) + ruleWalkNs(costs, b, POSTROUTING_RULES);
+      const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward) + postroutingWalkNs;
       const costNs = HOOKS * costs.hookNs + walkNs + endpointMatches(p) * costs.perMatchNs + JUMPS * costs.chainJumpNs + costs.conntrackInsertNs;
       const rulesVisited = prerouting + forward + POSTROUTING_RULES;
       return { rulesVisited, lookups: 0, costNs };

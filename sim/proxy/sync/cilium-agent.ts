@@ -1,7 +1,7 @@
 import type { Simulator } from '../../engine/simulator.ts';
-import type { ModeModel, SyncWork } from '../modes/mode-model.ts';
+import type { ModeModel } from '../modes/mode-model.ts';
 import type { EndpointTimeline } from './endpoint-timeline.ts';
-import { endpointChange, type SyncObserver } from './proxy-agent.ts';
+import { describeSync, type SyncObserver } from './proxy-agent.ts';
 import type { NodeProxy } from './node-proxy.ts';
 import { SerialUpdater } from './serial-updater.ts';
 
@@ -40,18 +40,7 @@ export class CiliumAgent extends SerialUpdater implements NodeProxy {
   }
 
   protected updateCost(from: number, to: number, full: boolean): { durationNs: number; units: number } {
-    const cost = this.mode.syncCost(this.describe(from, to, full));
+    const cost = this.mode.syncCost(describeSync(this.timeline, from, to, full));
     return { durationNs: Math.round(this.mode.activationLagNs + cost.durationNs), units: cost.units };
-  }
-
-  private describe(from: number, to: number, full: boolean): SyncWork {
-    const t = this.timeline;
-    return {
-      full,
-      services: t.services.length,
-      servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(to),
-      endpoints: t.totalEndpointsAt(to),
-      changed: full ? [] : t.servicesChangedBetween(from, to).map((s) => endpointChange(t.endpointsAt(s, from), t.endpointsAt(s, to))),
-    };
   }
 }

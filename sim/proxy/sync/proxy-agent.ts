@@ -75,7 +75,7 @@ export class ProxyAgent implements SyncJob {
     if (now - this.lastFullSync >= this.options.fullSyncPeriodNs) this.full = true;
     this.target = this.heard;
     this.startedAt = now;
-    const work = this.describe(this.active, this.target, this.full);
+    const work = describeSync(this.timeline, this.active, this.target, this.full);
     const cost = this.mode.syncCost(work);
     this.work = work;
     this.units = cost.units;
@@ -101,20 +101,23 @@ export class ProxyAgent implements SyncJob {
     this.work = null;
     this.observer.onSyncEnd(this.node, from, this.target, now, ok, now - this.startedAt, full, this.units);
   }
+}
 
-  private describe(from: number, to: number, full: boolean): SyncWork {
-    const t = this.timeline;
-    const changed: { before: number; after: number; kept: number }[] = [];
-    if (!full)
-      for (const s of t.servicesChangedBetween(from, to)) changed.push(endpointChange(t.endpointsAt(s, from), t.endpointsAt(s, to)));
-    return {
-      full,
-      services: t.services.length,
-      servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(to),
-      endpoints: t.totalEndpointsAt(to),
-      changed,
-    };
-  }
+/**
+ * What a sync of the timeline from version `from` to `to` writes, in the counts a mode model costs:
+ * the state at `to`, and per service port changed since `from` its endpoints before and after.
+ */
+export function describeSync(t: EndpointTimeline, from: number, to: number, full: boolean): SyncWork {
+  const changed: { before: number; after: number; kept: number }[] = [];
+  if (!full)
+    for (const s of t.servicesChangedBetween(from, to)) changed.push(endpointChange(t.endpointsAt(s, from), t.endpointsAt(s, to)));
+  return {
+    full,
+    services: t.services.length,
+    servicesWithoutEndpoints: t.servicesWithoutEndpointsAt(to),
+    endpoints: t.totalEndpointsAt(to),
+    changed,
+  };
 }
 
 /** A service port's endpoints before and after a sync, and how many of the old ones it keeps. */

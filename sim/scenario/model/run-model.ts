@@ -220,7 +220,7 @@ function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: Endpoin
       const from = agent.active;
       const to = agent.heard;
       const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => endpointChange(local.at(n, s, from), local.at(n, s, to)));
-      return mode.syncCost({ full: w.full, services: w.services, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed });
+      return mode.syncCost({ ...w, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed });
     },
   };
 }
