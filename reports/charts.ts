@@ -110,15 +110,19 @@ export function checkChartSpecs(
   });
 }
 
-/** A chart's `where`: a map of sweep parameters to a value or a list of values. */
-function checkWhere(where: NonNullable<ChartSpec['where']>, sweep: Sweep, at: string): void {
-  if (where === null || typeof where !== 'object' || Array.isArray(where)) throw new InputError(at, 'a map of sweep parameters to values', JSON.stringify(where));
+/** A name that must be one of the sweep's parameters (a mistake offers the nearest). */
+export function checkParam(name: string, sweep: Sweep, at: string): void {
   const params = Object.keys(sweep);
+  if (params.includes(name)) return;
+  const near = closest(name, params);
+  throw new InputError(at, `a sweep parameter (${params.join(', ') || 'the study has none'})`, JSON.stringify(name), near ? `did you mean ${near}?` : undefined);
+}
+
+/** A chart's `where`: a map of sweep parameters to a value or a list of values. */
+export function checkWhere(where: NonNullable<ChartSpec['where']>, sweep: Sweep, at: string): void {
+  if (where === null || typeof where !== 'object' || Array.isArray(where)) throw new InputError(at, 'a map of sweep parameters to values', JSON.stringify(where));
   for (const [name, sel] of Object.entries(where)) {
-    if (!params.includes(name)) {
-      const near = closest(name, params);
-      throw new InputError(`${at}.${name}`, `a sweep parameter (${params.join(', ') || 'the study has none'})`, JSON.stringify(name), near ? `did you mean ${near}?` : undefined);
-    }
+    checkParam(name, sweep, `${at}.${name}`);
     for (const v of Array.isArray(sel) ? sel : [sel]) {
       if (!['string', 'number', 'boolean'].includes(typeof v)) throw new InputError(`${at}.${name}`, 'a value of the parameter, or a list of them', JSON.stringify(v));
     }
@@ -164,21 +168,26 @@ export function chartSweep(chart: ChartSpec, sweep: Sweep): Sweep {
   return out;
 }
 
-function selected(point: SweepPoint, chart: ChartSpec): boolean {
-  if (!chart.where) return true;
-  for (const [name, sel] of Object.entries(chart.where)) {
+/** Whether a point is among those a selection names: each parameter it names at one of its values. */
+export function inWhere(point: SweepPoint, where: Readonly<Record<string, ParamValue | readonly ParamValue[]>> | undefined): boolean {
+  if (!where) return true;
+  for (const [name, sel] of Object.entries(where)) {
     const v = point[name];
     if (v === undefined || !(Array.isArray(sel) ? sel : [sel]).some((w) => String(w) === String(v))) return false;
   }
   return true;
 }
 
-/** `churn=pod-kill, minSyncPeriod=1s`: the selection, for titles and sentences; '' without one. */
-export function whereText(chart: ChartSpec): string {
-  if (!chart.where) return '';
-  return Object.entries(chart.where)
+/** `churn=pod-kill, minSyncPeriod=1s`: a selection as text, for titles and sentences. */
+export function selectionText(where: Readonly<Record<string, ParamValue | readonly ParamValue[]>>, separator = ', '): string {
+  return Object.entries(where)
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : v}`)
-    .join(', ');
+    .join(separator);
+}
+
+/** A chart's selection as text; '' without one. */
+export function whereText(chart: ChartSpec): string {
+  return chart.where ? selectionText(chart.where) : '';
 }
 
 /**
@@ -189,7 +198,7 @@ export function whereText(chart: ChartSpec): string {
 function varyingParams(chart: ChartSpec, sweep: Sweep, points: readonly SweepPoint[]): string[] {
   const seen = new Map<string, Set<string>>();
   for (const p of points) {
-    if (!selected(p, chart)) continue;
+    if (!inWhere(p, chart.where)) continue;
     for (const n of Object.keys(sweep)) {
       let s = seen.get(n);
       if (!s) seen.set(n, (s = new Set()));
@@ -204,7 +213,7 @@ function sweepData(chart: ChartSpec, points: readonly PointSummary[], sweep: Swe
   const data: ChartDatum[] = [];
   for (const metric of chartMetrics(chart)) {
     for (const p of points) {
-      if (!selected(p.point, chart)) continue;
+      if (!inWhere(p.point, chart.where)) continue;
       const s = p.metrics[metric];
       const x = p.point[chart.x];
       if (!s || x === undefined || Number.isNaN(s.mean)) continue;
@@ -220,7 +229,7 @@ function timeData(chart: ChartSpec, rows: readonly TimeseriesRow[], sweep: Sweep
   const data: ChartDatum[] = [];
   for (const metric of chartMetrics(chart)) {
     const { names, groups } = groupByPoint(
-      rows.filter((r) => r.series === metric && selected(r.point, chart)),
+      rows.filter((r) => r.series === metric && inWhere(r.point, chart.where)),
       sweep,
     );
     for (const g of groups) {

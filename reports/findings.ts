@@ -1,8 +1,9 @@
 import { InputError } from '../sim/engine/input-error.ts';
+import { checkParam, checkWhere, inWhere, selectionText } from './charts.ts';
 import { closest, holds, parseExpectation } from './expectations.ts';
 import { pointLabel, type Sweep } from './points.ts';
 import { formatValue, metricInfo, significant } from './units.ts';
-import type { MetricInfo, MetricSummary, ParamValue, PointSummary, SweepPoint } from './types.ts';
+import type { MetricInfo, MetricSummary, ParamValue, PointSummary } from './types.ts';
 
 /**
  * A study's `answer:`: the questions it asks, each answered by a computation over the figures, so
@@ -34,19 +35,14 @@ interface Context {
 
 /** Checks what can be checked before a run; a mistake names `answer[i]...`. `known`: metric names the runs write. */
 export function checkFindings(findings: readonly FindingSpec[], sweep: Sweep, known?: readonly string[], declaredSweep?: Sweep): void {
-  const params = Object.keys(sweep);
-  const param = (name: string, at: string) => {
-    if (params.includes(name)) return;
-    const near = closest(name, params);
-    throw new InputError(at, `a sweep parameter (${params.join(', ') || 'the study has none'})`, JSON.stringify(name), near ? `did you mean ${near}?` : undefined);
-  };
+  const param = (name: string, at: string) => checkParam(name, sweep, at);
   const metric = (name: string, at: string) => {
     if (!known || known.includes(name)) return;
     const near = closest(name, known);
     throw new InputError(at, 'a metric the runs measure (a column of runs.csv)', JSON.stringify(name), near ? `did you mean ${near}?` : undefined);
   };
   const where = (w: Where | undefined, at: string) => {
-    for (const name of Object.keys(w ?? {})) param(name, `${at}.${name}`);
+    if (w) checkWhere(w, sweep, at);
   };
   findings.forEach((f, i) => {
     const at = `answer[${i}]`;
@@ -55,8 +51,8 @@ export function checkFindings(findings: readonly FindingSpec[], sweep: Sweep, kn
     if (f.first) {
       param(f.first.x, `${at}.first.x`);
       if (f.first.by !== undefined) param(f.first.by, `${at}.first.by`);
-      const e = parseExpectation(f.first.when, 0, sweep, { where: (_i, column) => `${at}.first.when, column ${column} of the text`, ...(known ? { knownMetrics: known } : {}), ...(declaredSweep ? { declaredSweep } : {}) });
-      metric(e.metric, `${at}.first.when`);
+      // (parseExpectation itself refuses a metric not in `known`)
+      parseExpectation(f.first.when, 0, sweep, { where: (_i, column) => `${at}.first.when, column ${column} of the text`, ...(known ? { knownMetrics: known } : {}), ...(declaredSweep ? { declaredSweep } : {}) });
     }
     if (f.ratio) {
       metric(f.ratio.y, `${at}.ratio.y`);
@@ -98,14 +94,6 @@ export function answerFindings(findings: readonly FindingSpec[], ctx: Context): 
   });
 }
 
-function matches(point: SweepPoint, where: Where | Record<string, string> | undefined): boolean {
-  for (const [name, sel] of Object.entries(where ?? {})) {
-    const wanted = (Array.isArray(sel) ? sel : [sel]).map(String);
-    if (!wanted.includes(String(point[name]))) return false;
-  }
-  return true;
-}
-
 function fmt(metric: string, v: number, ctx: Context): string {
   return formatValue(v, metricInfo(metric, ctx.metrics).unit);
 }
@@ -122,7 +110,7 @@ function first(spec: NonNullable<FindingSpec['first']>, ctx: Context): string {
   const groups = spec.by === undefined ? [undefined] : (ctx.sweep[spec.by] ?? []);
   const parts: string[] = [];
   for (const g of groups) {
-    const pts = ctx.points.filter((p) => matches(p.point, e.selector) && (g === undefined || String(p.point[spec.by!]) === String(g)) && measured(p, e.metric));
+    const pts = ctx.points.filter((p) => inWhere(p.point, e.selector) && (g === undefined || String(p.point[spec.by!]) === String(g)) && measured(p, e.metric));
     if (pts.length === 0) continue;
     const label = g === undefined ? '' : `for ${spec.by}=${g} `;
     let found: string | undefined;
@@ -150,9 +138,9 @@ function first(spec: NonNullable<FindingSpec['first']>, ctx: Context): string {
 
 /** The one point a selection names (the mean over the points it matches, when several do). */
 function select(where: Where, metric: string, ctx: Context): { mean: number; lo: number; hi: number; label: string } | undefined {
-  const pts = ctx.points.filter((p) => matches(p.point, where) && measured(p, metric));
+  const pts = ctx.points.filter((p) => inWhere(p.point, where) && measured(p, metric));
   if (pts.length === 0) return undefined;
-  const label = Object.entries(where).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : v}`).join(' ');
+  const label = selectionText(where, ' ');
   if (pts.length === 1) {
     const s = measured(pts[0]!, metric)!;
     return { mean: s.mean, lo: s.ci95Low, hi: s.ci95High, label };
@@ -175,7 +163,7 @@ function ratio(spec: NonNullable<FindingSpec['ratio']>, ctx: Context): string {
 
 function rank(spec: NonNullable<FindingSpec['rank']>, ctx: Context): string {
   const names = Object.keys(ctx.sweep);
-  const pts = ctx.points.filter((p) => matches(p.point, spec.where) && measured(p, spec.y));
+  const pts = ctx.points.filter((p) => inWhere(p.point, spec.where) && measured(p, spec.y));
   if (pts.length === 0) return `no point measured ${spec.y}`;
   const byValue = new Map<string, number[]>();
   for (const p of pts) {

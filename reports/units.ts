@@ -32,10 +32,8 @@ export function metricInfo(name: string, declared?: Record<string, MetricInfo>):
   const base = baseName(name);
   const exact = declared?.[name];
   const byBase = declared?.[base];
-  return {
-    unit: exact?.unit ?? byBase?.unit ?? unitByName(name),
-    better: exact?.better ?? byBase?.better ?? betterByName(name, exact?.unit ?? byBase?.unit ?? unitByName(name)),
-  };
+  const unit = exact?.unit ?? byBase?.unit ?? unitByName(name);
+  return { unit, better: exact?.better ?? byBase?.better ?? betterByName(name, unit) };
 }
 
 export function baseName(name: string): string {
@@ -43,12 +41,15 @@ export function baseName(name: string): string {
   return dot < 0 ? name : name.slice(0, dot);
 }
 
+/** A metric whose base name ends so is a time. */
+const TIME_BASE = /(latency|duration|time|window|lag|delay)$/i;
+
 export function unitByName(name: string): MetricUnit {
   const base = baseName(name);
   const last = name.slice(name.lastIndexOf('.') + 1);
   if (/^(rate|ratio|fraction)$/i.test(last) && last !== name) return 'ratio';
   if (/perSecond$/i.test(name)) return 'perSecond';
-  if (/(latency|duration|time|window|lag|delay)$/i.test(base) || /Ns(Per|$)/.test(base)) return 'ns';
+  if (TIME_BASE.test(base) || /Ns(Per|$)/.test(base)) return 'ns';
   if (/(bytes|memory)$/i.test(base)) return 'bytes';
   if (/^count$/i.test(last) || /^(rules|objects|entries)/i.test(base)) return 'count';
   return 'none';
@@ -56,8 +57,6 @@ export function unitByName(name: string): MetricUnit {
 
 const HIGHER_IS_BETTER = /(throughput|goodput|success|succeeded|delivered|completed|availability)/i;
 const FAILURE = /(fail|drop|refused|reset|timeout|error)/i;
-const TIME_BASE = /(latency|duration|time|window|lag|delay)$/i;
-
 /** `unit`: the metric's unit when declared (a declared `ns` metric is a time whatever its name). */
 export function betterByName(name: string, unit: MetricUnit = unitByName(name)): Better {
   if (/\.bucket\./.test(name)) return 'none';

@@ -12,7 +12,7 @@ import { renderReportHtml } from './report-html.ts';
 import { renderReportMarkdown } from './report-md.ts';
 import { summarizePoints } from './summarize.ts';
 import { buildSummaryDoc, stringifySummaryDoc } from './summary-json.ts';
-import type { ReportInput, ScenarioMeta } from './types.ts';
+import type { ReportInput } from './types.ts';
 
 /**
  * The run folder: everything a scenario run leaves behind, from the rows the runner collected.
@@ -56,16 +56,6 @@ const FILE_NOTES: Record<string, string> = {
   'timeseries.csv': 'metrics over simulated time, per run',
   'summary.json': 'everything above with the scenario, svcsim version and seed; input of svcsim compare',
 };
-
-/**
- * Checks the study's `charts:` and `expect:` before any run, so a typo fails in a second rather than
- * after the sweep: the same checks writeRunOutputs makes first. Throws an InputError.
- */
-export function checkReportSpec(meta: Pick<ScenarioMeta, 'sweep' | 'declaredSweep' | 'charts' | 'expectations' | 'metrics' | 'findings'>): void {
-  parseExpectations(meta.expectations, meta.sweep, { metrics: meta.metrics, ...(meta.declaredSweep ? { declaredSweep: meta.declaredSweep } : {}) });
-  checkChartSpecs(meta.charts, meta.sweep);
-  checkFindings(meta.findings ?? [], meta.sweep, undefined, meta.declaredSweep);
-}
 
 export async function writeRunOutputs(input: ReportInput, outDir: string, opts: WriteOptions = {}): Promise<WrittenOutputs> {
   const { meta } = input;

@@ -1,5 +1,5 @@
 import { scenarioJsonSchema } from './schema.ts';
-import { NOT_SUBSTITUTED } from './substitute.ts';
+import { NOT_SUBSTITUTED, REFERENCE_PATTERN } from './substitute.ts';
 
 /**
  * The JSON Schema of scenario files as written, before `${param}` substitution: what `svcsim schema`
@@ -18,8 +18,6 @@ import { NOT_SUBSTITUTED } from './substitute.ts';
  */
 type Json = Record<string, unknown>;
 
-/** A string holding at least one `${name}` reference, as substitute.ts finds them. */
-export const REFERENCE_PATTERN = '\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}';
 
 export function scenarioFileJsonSchema(): Json {
   const schema = scenarioJsonSchema();

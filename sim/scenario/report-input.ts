@@ -37,7 +37,7 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       ...declaredSweep(loaded),
       charts: first.charts.map(reportChart),
       expectations: first.expect,
-      findings: first.answer.map(reportFinding),
+      findings: reportFindings(loaded),
       partial: study.partial,
       metrics: MODEL_METRICS,
       source: loaded.text,
@@ -69,13 +69,15 @@ function reportValue(v: string | number | boolean): string | number {
   return typeof v === 'boolean' ? String(v) : v;
 }
 
-/** A chart as reports/ takes it: its `where` values as the points carry them (booleans as text). */
+/** A selection (`where`, `of`, `to`) as reports/ takes it: values as the points carry them (booleans as text). */
+function reportWhere(w: Record<string, string | number | boolean | (string | number | boolean)[]>): Record<string, string | number | (string | number)[]> {
+  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Array.isArray(v) ? v.map(reportValue) : reportValue(v)]));
+}
+
+/** A chart as reports/ takes it. */
 function reportChart(chart: ResolvedScenario['charts'][number]): ReportChart {
   const { where, ...rest } = chart;
-  if (where === undefined) return rest;
-  const out: NonNullable<ReportChart['where']> = {};
-  for (const [k, v] of Object.entries(where)) out[k] = Array.isArray(v) ? v.map(reportValue) : reportValue(v);
-  return { ...rest, where: out };
+  return where === undefined ? rest : { ...rest, where: reportWhere(where) };
 }
 
 /** The study's `answer:` as reports/ takes it. */
@@ -83,14 +85,12 @@ export function reportFindings(loaded: LoadedScenario): FindingSpec[] {
   return loaded.points[0]!.scenario.answer.map(reportFinding);
 }
 
-/** A finding as reports/ takes it: selection values as the points carry them (booleans as text). */
+/** A finding as reports/ takes it. */
 function reportFinding(f: ResolvedScenario['answer'][number]): FindingSpec {
-  const sel = (w: Record<string, string | number | boolean | (string | number | boolean)[]>) =>
-    Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Array.isArray(v) ? v.map(reportValue) : reportValue(v)]));
   const out: FindingSpec = { say: f.say };
   if (f.first) out.first = f.first.by === undefined ? { x: f.first.x, when: f.first.when } : { x: f.first.x, when: f.first.when, by: f.first.by };
-  if (f.ratio) out.ratio = { y: f.ratio.y, of: sel(f.ratio.of), to: sel(f.ratio.to) };
-  if (f.rank) out.rank = f.rank.where === undefined ? { y: f.rank.y, by: f.rank.by } : { y: f.rank.y, by: f.rank.by, where: sel(f.rank.where) };
+  if (f.ratio) out.ratio = { y: f.ratio.y, of: reportWhere(f.ratio.of), to: reportWhere(f.ratio.to) };
+  if (f.rank) out.rank = f.rank.where === undefined ? { y: f.rank.y, by: f.rank.by } : { y: f.rank.y, by: f.rank.by, where: reportWhere(f.rank.where) };
   return out;
 }
 

@@ -6,8 +6,11 @@ import type { FieldPath } from './field-origins.ts';
  * with its type ("${services}" -> 1000, a number); a reference inside longer text is spliced in as
  * text ("svc-${services}" -> "svc-1000"). The `sweep`, `exclude` and `quick` sections are never substituted.
  */
-const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
-const ANY = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const NAME = '[A-Za-z_][A-Za-z0-9_]*';
+const WHOLE = new RegExp(`^\\$\\{(${NAME})\\}$`);
+const ANY = new RegExp(`\\$\\{(${NAME})\\}`, 'g');
+/** A string holding at least one reference, as a regular expression's source (the JSON Schema's `pattern`). */
+export const REFERENCE_PATTERN = `\\$\\{${NAME}\\}`;
 export const NOT_SUBSTITUTED: ReadonlySet<string> = new Set(['sweep', 'exclude', 'quick']);
 
 export interface Reference {
