@@ -77,6 +77,8 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
    * every UDP Service first.
    */
   let frontends: Map<number, number> | null = null;
+  const servingSets = new Map<number, ReadonlySet<number>>();
+  let servingVersion = -1;
   const cleanStaleUdp = (node: number, version: number, now: number) => {
     const ct = traffic?.conntrack;
     if (!ct) return;
@@ -86,14 +88,18 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
         if (sp.protocol === 'UDP') frontends!.set(frontendKey(traffic!.vip(i), sp.port), i);
       });
     }
-    const sets = new Map<number, ReadonlySet<number>>();
+    // A version's serving sets are the same for every node that syncs to it: kept until the next version.
+    if (version !== servingVersion) {
+      servingSets.clear();
+      servingVersion = version;
+    }
     ct.udpReconcile(
       node,
       (ip, port) => {
         const s = frontends!.get(frontendKey(ip, port));
         if (s === undefined) return null;
-        let set = sets.get(s);
-        if (!set) sets.set(s, (set = new Set(timeline.servingAt(s, version).map((e) => parseIPv4(e.ip)))));
+        let set = servingSets.get(s);
+        if (!set) servingSets.set(s, (set = new Set(timeline.servingAt(s, version).map((e) => parseIPv4(e.ip)))));
         return set;
       },
       now,
