@@ -206,6 +206,11 @@ export function ruleWalkNs(costs: CostModel, backend: IptablesBackend, rules: nu
   return rules * (perRule + log * Math.log(rules / WALK_CACHE_RULES));
 }
 
+/** What one netfilter hook costs a packet: its entry, its walk (ruleWalkNs), the extension matches evaluated and the jumps taken. */
+export function hookCostNs(costs: CostModel, backend: IptablesBackend, rules: number, matches: number, jumps: number): number {
+  return costs.hookNs + ruleWalkNs(costs, backend, rules) + matches * costs.perMatchNs + jumps * costs.chainJumpNs;
+}
+
 /** Deep-merges a partial override (from a scenario or a calibration file) onto a base cost model. */
 export function withCosts(base: CostModel, override: DeepPartial<CostModel> | undefined): CostModel {
   if (!override) return base;

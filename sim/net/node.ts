@@ -33,7 +33,7 @@
  * reused for every packet: the hot path allocates nothing unless tracing is on.
  */
 import type { CostModel, IptablesBackend } from './cost-model.ts';
-import { DEFAULT_COSTS, ruleWalkNs } from './cost-model.ts';
+import { DEFAULT_COSTS, hookCostNs } from './cost-model.ts';
 import type { Packet } from './packet.ts';
 import { formatIPv4, prefixMask, type Cidr, type IPv4 } from './ipv4.ts';
 import type { RandomStream } from '../engine/random.ts';
@@ -353,12 +353,7 @@ export class Node {
         }
       }
     }
-    const costs = ctx.costs;
-    const cost =
-      costs.hookNs +
-      ruleWalkNs(costs, ctx.backend, hr.rulesVisited - rules0) +
-      (hr.matchesEvaluated - matches0) * costs.perMatchNs +
-      (hr.jumps - jumps0) * costs.chainJumpNs;
+    const cost = hookCostNs(ctx.costs, ctx.backend, hr.rulesVisited - rules0, hr.matchesEvaluated - matches0, hr.jumps - jumps0);
     hr.costNs += cost;
     res.costNs += cost;
     p.costNs += cost;

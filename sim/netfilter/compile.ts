@@ -56,10 +56,9 @@ export const MAX_PORT_RUN_CLASSES = 4;
  */
 export interface PortClass {
   proto: number;
-  /** -d of the class, or null (no -d): addr and mask as in Cidr. */
+  /** -d of the class as in Cidr; no -d is addr 0 and mask 0, which every destination passes. */
   addr: number;
   mask: number;
-  any: boolean;
   /** prefix[k] = sum of missMatches over the class's rules at run positions < start + k. */
   prefix: Int32Array;
 }
@@ -211,7 +210,7 @@ function portRun(rules: readonly Rule[], i: number, j: number): IndexedRun {
     const name = classOf(r);
     let c = byName.get(name);
     if (!c) {
-      c = { proto: r.proto!, addr: r.dst?.addr ?? 0, mask: r.dst?.mask ?? 0, any: r.dst === null, prefix: new Int32Array(j - i + 1) };
+      c = { proto: r.proto!, addr: r.dst?.addr ?? 0, mask: r.dst?.mask ?? 0, prefix: new Int32Array(j - i + 1) };
       byName.set(name, c);
       classes.push(c);
     }

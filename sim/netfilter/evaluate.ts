@@ -17,7 +17,7 @@
  * chainJumpNs per jump or goto. It is added to both the HookResult and packet.costNs.
  */
 import type { Packet } from '../net/packet.ts';
-import { ruleWalkNs } from '../net/cost-model.ts';
+import { hookCostNs } from '../net/cost-model.ts';
 import { RUN_PORT, type CompiledChain, type CompiledRuleset, type CompiledTable, type IndexedRun } from './compile.ts';
 import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import { KEY_ABSENT } from './key-table.ts';
@@ -80,13 +80,12 @@ export function applyNatTarget(tg: Extract<Target, { kind: 'dnat' | 'snat' | 'ma
  * has the packet's (protocol, port): those whose header part passes (same protocol, destination in
  * their -d) evaluate their comments and fail at the port match. See compile.ts.
  */
-function portRunMisses(run: IndexedRun, p: Packet, from: number, to: number): number {
-  const proto = PROTOCOL_NUMBER[p.proto];
+function portRunMisses(run: IndexedRun, p: Packet, proto: number, from: number, to: number): number {
   let n = 0;
   const cs = run.classes;
   for (let k = 0; k < cs.length; k++) {
     const c = cs[k]!;
-    if (c.proto !== proto || (!c.any && ((p.dst & c.mask) >>> 0) !== c.addr)) continue;
+    if (c.proto !== proto || ((p.dst & c.mask) >>> 0) !== c.addr) continue;
     n += c.prefix[to - run.start]! - c.prefix[from - run.start]!;
   }
   return n;
@@ -128,7 +127,8 @@ function walkChain(
       if (ri >= 0) {
         const run = c.index.runs[ri]!;
         const isPort = run.kind === RUN_PORT;
-        const at = run.byKey.get(isPort ? PROTOCOL_NUMBER[p.proto] * 65536 + p.dport : p.dst);
+        const proto = PROTOCOL_NUMBER[p.proto];
+        const at = run.byKey.get(isPort ? proto * 65536 + p.dport : p.dst);
         let next = run.end;
         if (at !== KEY_ABSENT) {
           if (at >= 0) {
@@ -140,7 +140,7 @@ function walkChain(
           }
         }
         res.rulesVisited += next - i;
-        if (isPort) res.matchesEvaluated += portRunMisses(run, p, i, next);
+        if (isPort) res.matchesEvaluated += portRunMisses(run, p, proto, i, next);
         i = next;
         if (i === run.end) continue;
         // A destination run's rule was found by its -d, which is then known to match.
@@ -259,12 +259,7 @@ export function evaluateHook(rs: CompiledRuleset, hook: Hook, p: Packet, ctx: Ev
     verdict = evaluateTable(rs, step, hook, p, ctx, res);
     if (verdict !== 'ACCEPT') break;
   }
-  const costs = ctx.costs;
-  const cost =
-    costs.hookNs +
-    ruleWalkNs(costs, ctx.backend, res.rulesVisited - rules0) +
-    (res.matchesEvaluated - matches0) * costs.perMatchNs +
-    (res.jumps - jumps0) * costs.chainJumpNs;
+  const cost = hookCostNs(ctx.costs, ctx.backend, res.rulesVisited - rules0, res.matchesEvaluated - matches0, res.jumps - jumps0);
   res.costNs += cost;
   p.costNs += cost;
   res.verdict = verdict;

@@ -8,7 +8,7 @@
  * an empty stack means the built-in chain's policy.
  */
 import type { Packet } from '../../net/packet.ts';
-import { ruleWalkNs } from '../../net/cost-model.ts';
+import { hookCostNs } from '../../net/cost-model.ts';
 import type { EvalContext, HookResult } from '../context.ts';
 import { applyNatTarget, traceStep } from '../evaluate.ts';
 import { ruleMatches } from '../matches.ts';
@@ -126,12 +126,7 @@ export function linearEvaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: Eval
     verdict = linearTable(t, hook, p, ctx, res);
     if (verdict !== 'ACCEPT') break;
   }
-  const c = ctx.costs;
-  const cost =
-    c.hookNs +
-    ruleWalkNs(c, ctx.backend, res.rulesVisited - rules0) +
-    (res.matchesEvaluated - matches0) * c.perMatchNs +
-    (res.jumps - jumps0) * c.chainJumpNs;
+  const cost = hookCostNs(ctx.costs, ctx.backend, res.rulesVisited - rules0, res.matchesEvaluated - matches0, res.jumps - jumps0);
   res.costNs += cost;
   p.costNs += cost;
   res.verdict = verdict;
