@@ -101,6 +101,11 @@ function fitGrowingLoad(ps: { lines: number; size: number; ns: number }[], x: st
   const ys = ps.map((p) => p.ns);
   if (new Set(ps.map((p) => p.lines)).size < 4) return fit(ps.map((p) => p.lines), ys, x, y, gives.slice(0, 2));
   const m = fitLinearModel(ps.map((p) => [p.lines, p.lines * p.size]), ys, ys.every((v) => v > 0) ? relativeWeights(ys) : undefined);
+  return multiFitRecord(m, x, y, gives, `input lines x ${size}`);
+}
+
+/** A two- or one-regressor fit as a FitRecord: its first coefficient is the slope, a second one `second`. */
+function multiFitRecord(m: MultiFit, x: string, y: string, gives: string[], secondX?: string): FitRecord {
   return {
     intercept: m.intercept,
     slope: m.coefficients[0]!,
@@ -111,7 +116,7 @@ function fitGrowingLoad(ps: { lines: number; size: number; ns: number }[], x: st
     x,
     y,
     gives,
-    second: { x: `input lines x ${size}`, coefficient: m.coefficients[1]!, stdErr: m.stdErrs[1]! },
+    ...(secondX === undefined ? {} : { second: { x: secondX, coefficient: m.coefficients[1]!, stdErr: m.stdErrs[1]! } }),
   };
 }
 
@@ -159,16 +164,8 @@ function fitWalk(walk: WalkPoint[], b: IptablesBackend): FitRecord | undefined {
     // Too few sizes, or a walk measured at <= 0 (noise): the plain line, as any other fit.
     return fit(ks, ys, 'rules before the match (k)', 'ns per walk of k rules', [`perRuleNs.${b}`]);
   }
-  const record = (m: MultiFit): FitRecord => ({
-    intercept: 0,
-    slope: m.coefficients[0]!,
-    r2: m.r2,
-    residuals: m.residuals,
-    slopeStdErr: m.stdErrs[0]!,
-    n: m.n,
-    x: 'rules before the match (k)',
-    y: 'ns per walk of k rules',
-    gives: [`perRuleNs.${b}`, `perRuleLogNs.${b}`],
+  const record = (m: MultiFit, secondX?: string): FitRecord => ({
+    ...multiFitRecord(m, 'rules before the match (k)', 'ns per walk of k rules', [`perRuleNs.${b}`, `perRuleLogNs.${b}`], secondX),
     throughOrigin: true,
   });
   const w = relativeWeights(ys);
@@ -179,7 +176,7 @@ function fitWalk(walk: WalkPoint[], b: IptablesBackend): FitRecord | undefined {
     // Material too: at the longest walk the term adds at least 1% to the per-rule cost.
     const material = c * Math.log(Math.max(...ks) / WALK_CACHE_RULES) >= 0.01 * a;
     if (a > 0 && c > 0 && c > 2 * m.stdErrs[1]! && material) {
-      return { ...record(m), second: { x: `k x ln(k / ${WALK_CACHE_RULES}), past ${WALK_CACHE_RULES} rules`, coefficient: c, stdErr: m.stdErrs[1]! } };
+      return record(m, `k x ln(k / ${WALK_CACHE_RULES}), past ${WALK_CACHE_RULES} rules`);
     }
   }
   return record(fitLinearModel(ks.map((k) => [k]), ys, w, true));
