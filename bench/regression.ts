@@ -33,7 +33,7 @@ export const DEFAULT_THRESHOLD = 0.2;
 export type Verdict = 'ok' | 'slower' | 'faster' | 'new' | 'missing' | 'not run' | 'error';
 
 /** Verdicts that fail the gate. */
-export const FAILING: readonly Verdict[] = ['slower', 'missing', 'error'];
+const FAILING: readonly Verdict[] = ['slower', 'missing', 'error'];
 
 export interface TaskComparison {
   name: string;

@@ -57,8 +57,8 @@ export function run(cmd: string, args: string[], input?: string, allowFailure = 
 }
 
 /** The exit status of a process ended by a signal, as shells report it: 128 + the signal's number. */
-export function signalExitCode(sig: NodeJS.Signals): number {
-  return sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 128 + (osConstants.signals[sig] ?? 0);
+function signalExitCode(sig: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[sig] ?? 0);
 }
 
 export class NamespaceRegistry {

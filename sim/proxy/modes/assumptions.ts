@@ -5,7 +5,7 @@ import type { ProxyMode } from './mode-model.ts';
  * study's assumptions). Each sentence matches the model's code: ebpf-model.ts and
  * sync/cilium-agent.ts; userspace-model.ts and sync/userspace-proxier.ts.
  */
-export const MODE_ASSUMPTIONS: Partial<Record<ProxyMode, string>> = {
+const MODE_ASSUMPTIONS: Partial<Record<ProxyMode, string>> = {
   ebpf:
     'ebpf is a Cilium-like comparison mode, not kube-proxy: socket-level load balancing (one service-map and one backend-map lookup at connect(), no NAT conntrack entry on the client node, random backend choice). ' +
     'Its agent has no minSyncPeriod: it applies the changes it has heard in rounds, one after another, each taking the agent lag (costs.ebpfAgentLagNs) plus one BPF map update (costs.ebpfMapUpdateNs) per changed backend and per changed service; sync failures and the periodic map prune are not modelled.',
