@@ -550,10 +550,11 @@ export function registerTrace(program: Command): void {
     .action((opts: TraceOptions) => {
       const r = runTrace(opts);
       if (opts.pcap !== undefined) {
+        // The packet as runTrace read it (it has checked these options already).
         const arrived = parsePacketSpec(opts.packet);
-        if (opts.mark !== undefined) arrived.mark = Number(opts.mark) >>> 0;
-        const first = opts.nodeIp?.split(',')[0];
-        writeTracePcap(opts.pcap, r, arrived, first !== undefined ? (tryParseIPv4(first.trim()) ?? null) : null);
+        arrived.mark = parseMark(opts.mark);
+        const [nodeIp] = parseNodeIps(opts.nodeIp);
+        writeTracePcap(opts.pcap, r, arrived, nodeIp ?? null);
       }
       process.stdout.write(opts.json ? JSON.stringify(traceJson(r), null, 2) + '\n' : formatTraceText(r));
     });

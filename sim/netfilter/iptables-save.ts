@@ -132,13 +132,11 @@ export function applyIptablesRestore(base: Ruleset, text: string, opts: RestoreO
     while (first < line.length && (line[first] === ' ' || line[first] === '\t')) first++;
     if (first === line.length || line[first] === '#') continue;
     const ch = line[first];
-    if (verbatim !== null) {
+    if (verbatim !== null && ch !== '*') {
       if (line.slice(first).trimEnd() === 'COMMIT') {
         unmodelled.set(verbatim.name, verbatim.lines);
         verbatim = null;
         table = null;
-      } else if (ch === '*') {
-        throw new InputError(at(first + 1), `COMMIT before a new table (table ${verbatim.name} opened on line ${tableLine})`, JSON.stringify(line.trim()));
       } else {
         verbatim.lines.push(line);
       }
@@ -146,7 +144,8 @@ export function applyIptablesRestore(base: Ruleset, text: string, opts: RestoreO
     }
 
     if (ch === '*') {
-      if (table !== null) throw new InputError(at(first + 1), `COMMIT before a new table (table ${table} opened on line ${tableLine})`, JSON.stringify(line.trim()));
+      const open = table ?? verbatim?.name ?? null;
+      if (open !== null) throw new InputError(at(first + 1), `COMMIT before a new table (table ${open} opened on line ${tableLine})`, JSON.stringify(line.trim()));
       const name = line.slice(first + 1).trim();
       if (UNMODELLED_TABLE_NAMES.includes(name)) {
         warnings.push({ where: at(first + 2), message: `table ${name} is not modelled: kept verbatim, not evaluated` });

@@ -535,7 +535,7 @@ function applyModuleOption(m: Match, opt: string, neg: boolean, at: number, tk: 
     case 'statistic': {
       if (neg) m.neg = true;
       if (opt === '--mode') {
-        if (arg() !== 'random') throw err(at + 1, '--mode random (nth is not modelled)', JSON.stringify(arg()));
+        if (arg() !== 'random') throw err(at + 1, '--mode random or nth', JSON.stringify(arg()));
         return at + 2;
       }
       const p = Number(arg());
