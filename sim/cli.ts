@@ -49,11 +49,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('sim/cli.ts')) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`svcsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exit(1);
-    },
-  );
+  // process.exit drops what a pipe has not taken yet (stdout to a pipe is asynchronous: `svcsim
+  // schema | jq` got the first 64 KiB), so exit once both streams have flushed what was written.
+  const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  main(process.argv.slice(2)).then(exit, (e) => {
+    process.stderr.write(`svcsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    exit(1);
+  });
 }
