@@ -49,7 +49,8 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function runCounts(model: ReportModel): { expected: number; finished: number } {
+/** Runs the study should make (its grid less the excluded points, times the replications) and runs that finished. */
+export function runCounts(model: { meta: ReportModel['meta']; points: readonly { runs: number }[] }): { expected: number; finished: number } {
   return {
     expected: (gridPoints(model.meta.sweep).length - (model.meta.excluded ?? 0)) * model.meta.replications,
     finished: model.points.reduce((a, p) => a + p.runs, 0),

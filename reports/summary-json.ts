@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../sim/engine/input-error.ts';
 import type { ExpectationResult } from './expectations.ts';
-import { byCodeUnit, gridPoints } from './points.ts';
+import { byCodeUnit } from './points.ts';
+import { runCounts } from './report-doc.ts';
 import { baseName, metricInfo } from './units.ts';
 import type { Better, ChartSpec, MetricSummary, MetricUnit, ParamValue, PointSummary, ScenarioMeta } from './types.ts';
 
@@ -95,7 +96,7 @@ export function buildSummaryDoc(
     seed: meta.seed,
     replications: meta.replications,
     partial: meta.partial,
-    runs: { expected: (gridPoints(meta.sweep).length - (meta.excluded ?? 0)) * meta.replications, finished: points.reduce((a, p) => a + p.runs, 0) },
+    runs: runCounts({ meta, points }),
     sweep,
     metrics,
     points: points.map((p) => {
