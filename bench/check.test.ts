@@ -13,8 +13,8 @@ function results(quick: boolean, ratio: number): BenchResults {
     clock: 'process-cpu',
     host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'x', loadavg: [0, 0, 0] },
     startedAt: '2026-01-01T00:00:00.000Z',
-    reference: { name: 'ref', measurements: [{ at: 'before s', meanNs: 1000, rme: 1 }], driftPct: 0 },
-    tasks: [{ name: 'engine/hold pending=1000', suite: 'engine', meanNs: ratio * 1000, p99Ns: ratio * 1100, rme: 2, samples: 50, ratio, ratioRme: 3, per: { unit: 'event', count: 100 } }],
+    reference: { name: 'ref', measurements: [{ at: 'before s', medianNs: 1000, medianRme: 1 }], driftPct: 0 },
+    tasks: [{ name: 'engine/hold pending=1000', suite: 'engine', medianNs: ratio * 1000, medianRme: 2, meanNs: ratio * 1000, p99Ns: ratio * 1100, rme: 2, samples: 50, ratio, ratioRme: 3, per: { unit: 'event', count: 100 } }],
     errors: [],
   };
 }

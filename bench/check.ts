@@ -106,6 +106,10 @@ export function main(argv: string[]): number {
     if (baseline.clock !== current.clock) {
       process.stdout.write(`bench:check: note: the baseline was timed with the ${baseline.clock ?? 'wall'} clock and these results with the ${current.clock ?? 'wall'} clock; ratios may differ by the machine's load\n`);
     }
+    if (baseline.host?.cpuModel !== current.host?.cpuModel) {
+      // The reference loop takes out the CPU's speed, not its caches and memory: memory-bound tasks may move.
+      process.stdout.write(`bench:check: note: the baseline was measured on ${baseline.host?.cpuModel ?? 'an unrecorded CPU'} and these results on ${current.host?.cpuModel ?? 'an unrecorded CPU'}\n`);
+    }
     if (baseline.quick !== current.quick) {
       // A suite may give its quick form less work per call under the same task name.
       process.stdout.write(`bench:check: note: the baseline is the ${baseline.quick ? 'quick' : 'full'} form and these results the ${current.quick ? 'quick' : 'full'} form; tasks whose work differs between forms will not compare\n`);

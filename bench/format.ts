@@ -23,23 +23,24 @@ export function formatFigures(figures: Record<string, number> | undefined): stri
 }
 
 export function resultsTable(r: BenchResults): string {
-  const rows = [['task', 'mean', 'p99', 'rme', 'per unit', 'x ref', 'figures']];
+  const rows = [['task', 'median', '±95%', 'mean', 'p99', 'per unit', 'x ref', 'figures']];
   for (const t of r.tasks) {
     rows.push([
       t.name,
+      formatNs(t.medianNs),
+      `±${t.medianRme.toFixed(1)}%`,
       formatNs(t.meanNs),
       formatNs(t.p99Ns),
-      `±${t.rme.toFixed(1)}%`,
       t.per && t.perUnitNs !== undefined ? `${formatNs(t.perUnitNs)}/${t.per.unit}` : '',
       `${t.ratio.toPrecision(4)} ±${t.ratioRme.toFixed(1)}%`,
       formatFigures(t.figures),
     ]);
   }
-  const refs = r.reference.measurements.map((m) => `${formatNs(m.meanNs)} (${m.at})`).join(', ');
+  const refs = r.reference.measurements.map((m) => `${formatNs(m.medianNs)} (${m.at})`).join(', ');
   const lines = [
     pad(rows),
     '',
-    `times are ${r.clock === 'process-cpu' ? "the process's CPU time (bench/measure.ts)" : `${r.clock} time`}; load average at the end ${r.host.loadavg.join(' ')} on ${r.host.cpus} cores`,
+    `times are ${r.clock === 'process-cpu' ? "the process's CPU time (bench/measure.ts)" : `${r.clock} time`}, per call; per unit and x ref are of the median; load average at the end ${r.host.loadavg.join(' ')} on ${r.host.cpus} cores (${r.host.cpuModel}, node ${r.host.node})`,
     `reference ${r.reference.name}: ${refs}`,
     `reference drift over the run: ${r.reference.driftPct.toFixed(1)}%${r.reference.driftPct > 10 ? '  (the machine is busy: ratios are less certain)' : ''}`,
   ];

@@ -1,9 +1,9 @@
 /**
  * The benchmark run: loads the suites, times every task with tinybench, and measures the reference
  * loop before the first suite, between suites and after the last, so each suite is bracketed by two
- * reference measurements. A task's ratio is its mean over the mean of its bracket; the ratio's
- * margin of error combines the task's rme, the reference's rme and half the bracket's spread (the
- * machine's drift while the suite ran), in quadrature.
+ * reference measurements. A task's ratio is its median over the mean of its bracket's two medians;
+ * the ratio's margin of error combines the task's median rme, the reference's and half the bracket's
+ * spread (the machine's drift while the suite ran), in quadrature.
  */
 import { cpus, loadavg } from 'node:os';
 import { loadSuite, type LoadedSuite } from './discover.ts';
@@ -48,8 +48,8 @@ export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
   const refs: ReferenceRecord[] = [];
   const measureReference = async (at: string) => {
     const t = await timeFunction(REFERENCE_NAME, referenceWorkload, opts.profile);
-    refs.push({ at, meanNs: t.meanNs, rme: t.rme });
-    opts.log(`reference ${at}: ${(t.meanNs / 1e3).toFixed(1)} us ±${t.rme.toFixed(1)}%`);
+    refs.push({ at, medianNs: t.medianNs, medianRme: t.medianRme });
+    opts.log(`reference ${at}: ${(t.medianNs / 1e3).toFixed(1)} us ±${t.medianRme.toFixed(1)}%`);
   };
 
   const bySuite: PendingTask[][] = [];
@@ -77,14 +77,14 @@ export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
   bySuite.forEach((done, i) => {
     const before = refs[i]!;
     const after = refs[i + 1]!;
-    const refMean = (before.meanNs + after.meanNs) / 2;
-    const halfSpreadPct = (Math.abs(before.meanNs - after.meanNs) / refMean) * 50;
-    const refRme = Math.hypot((before.rme + after.rme) / 2, halfSpreadPct);
-    for (const p of done) tasks.push(taskRecord(p, refMean, refRme));
+    const refNs = (before.medianNs + after.medianNs) / 2;
+    const halfSpreadPct = (Math.abs(before.medianNs - after.medianNs) / refNs) * 50;
+    const refRme = Math.hypot((before.medianRme + after.medianRme) / 2, halfSpreadPct);
+    for (const p of done) tasks.push(taskRecord(p, refNs, refRme));
   });
 
-  const means = refs.map((r) => r.meanNs);
-  const meanOfRefs = means.reduce((a, b) => a + b, 0) / means.length;
+  const medians = refs.map((r) => r.medianNs);
+  const meanOfRefs = medians.reduce((a, b) => a + b, 0) / medians.length;
   const cpu = cpus();
   return {
     schema: RESULTS_SCHEMA,
@@ -103,27 +103,29 @@ export async function runHarness(opts: HarnessOptions): Promise<BenchResults> {
     reference: {
       name: REFERENCE_NAME,
       measurements: refs,
-      driftPct: ((Math.max(...means) - Math.min(...means)) / meanOfRefs) * 100,
+      driftPct: ((Math.max(...medians) - Math.min(...medians)) / meanOfRefs) * 100,
     },
     tasks,
     errors,
   };
 }
 
-function taskRecord(p: PendingTask, refMean: number, refRme: number): TaskResultRecord {
+function taskRecord(p: PendingTask, refNs: number, refRme: number): TaskResultRecord {
   const rec: TaskResultRecord = {
     name: p.task.name,
     suite: p.suite,
+    medianNs: p.timing.medianNs,
+    medianRme: p.timing.medianRme,
     meanNs: p.timing.meanNs,
     p99Ns: p.timing.p99Ns,
     rme: p.timing.rme,
     samples: p.timing.samples,
-    ratio: p.timing.meanNs / refMean,
-    ratioRme: Math.hypot(p.timing.rme, refRme),
+    ratio: p.timing.medianNs / refNs,
+    ratioRme: Math.hypot(p.timing.medianRme, refRme),
   };
   if (p.task.per) {
     rec.per = p.task.per;
-    rec.perUnitNs = p.timing.meanNs / p.task.per.count;
+    rec.perUnitNs = p.timing.medianNs / p.task.per.count;
   }
   if (p.figures) rec.figures = p.figures;
   return rec;

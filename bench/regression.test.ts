@@ -5,7 +5,7 @@ import { bestOf, compareResults, compareTask, comparisonTable } from './regressi
 import { parseResults, RESULTS_SCHEMA, type BenchResults, type TaskResultRecord } from './results.ts';
 
 function task(name: string, ratio: number, ratioRme: number): TaskResultRecord {
-  return { name, suite: 's', meanNs: ratio * 1000, p99Ns: ratio * 1200, rme: ratioRme, samples: 50, ratio, ratioRme };
+  return { name, suite: 's', medianNs: ratio * 1000, medianRme: ratioRme, meanNs: ratio * 1000, p99Ns: ratio * 1200, rme: ratioRme, samples: 50, ratio, ratioRme };
 }
 function results(tasks: TaskResultRecord[]): BenchResults {
   return {
@@ -14,7 +14,7 @@ function results(tasks: TaskResultRecord[]): BenchResults {
     clock: 'process-cpu',
     host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'x', loadavg: [0, 0, 0] },
     startedAt: '2026-01-01T00:00:00.000Z',
-    reference: { name: 'ref', measurements: [{ at: 'before s', meanNs: 1000, rme: 1 }], driftPct: 0 },
+    reference: { name: 'ref', measurements: [{ at: 'before s', medianNs: 1000, medianRme: 1 }], driftPct: 0 },
     tasks,
     errors: [],
   };
@@ -98,9 +98,10 @@ test('property: the verdict is slower exactly when change exceeds 1 + max(thresh
 
 test('parseResults names the file and the field that is wrong', () => {
   assert.throws(() => parseResults('{', 'b.json'), /b\.json: not JSON/);
-  assert.throws(() => parseResults('{"schema": 9, "tasks": []}', 'b.json'), /b\.json: expected a bench results file with schema 1, found schema 9/);
+  assert.throws(() => parseResults('{"schema": 9, "tasks": []}', 'b.json'), /b\.json: expected a bench results file with schema 2, found schema 9$/);
+  assert.throws(() => parseResults('{"schema": 1, "tasks": []}', 'b.json'), /b\.json: expected a bench results file with schema 2, found schema 1 \(ratios of means, .*re-take it/);
   assert.throws(
-    () => parseResults(JSON.stringify({ schema: 1, tasks: [{ name: 'a', ratio: 'fast', ratioRme: 1 }] }), 'b.json'),
+    () => parseResults(JSON.stringify({ schema: RESULTS_SCHEMA, tasks: [{ name: 'a', ratio: 'fast', ratioRme: 1 }] }), 'b.json'),
     /b\.json: tasks\[0\]\.ratio: expected a number, found "fast"/,
   );
   assert.equal(parseResults(JSON.stringify(results([task('a', 1, 1)])), 'b.json').tasks[0]!.name, 'a');

@@ -2,9 +2,10 @@
  * The regression gate's decision, kept free of I/O so it can be tested with synthetic results.
  *
  * Each task is judged by its normalised ratio: change = (current.ratio / baseline.ratio), where a
- * ratio is the task's mean time divided by the reference loop measured in the same process. The
- * noise of that change is the two ratios' relative margins of error combined in quadrature
- * (sqrt(rme_current^2 + rme_baseline^2), both already including the reference's own rme and drift).
+ * ratio is the task's median time divided by the reference loop's, measured in the same process
+ * (the median, not the mean: bench/median.ts says why). The noise of that change is the two ratios'
+ * relative margins of error combined in quadrature (sqrt(rme_current^2 + rme_baseline^2), both
+ * already including the reference's own and its drift).
  * When both sides give the work per call (`per`), ratios are taken per unit of that work.
  * A task fails only when it is slower beyond both the noise and the threshold:
  *

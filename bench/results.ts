@@ -2,26 +2,35 @@
  * The shape of out/bench/results.json (written by bench/run.ts) and bench/baseline.json (the same
  * file, committed on purpose with `npm run bench:check -- --update`).
  */
-export const RESULTS_SCHEMA = 1;
+/**
+ * 2: ratios are of medians (bench/median.ts), not of means. A schema-1 file (means) cannot be
+ * compared with one of schema 2, so parseResults refuses it and says to re-take the baseline.
+ */
+export const RESULTS_SCHEMA = 2;
 
 export interface TaskResultRecord {
   /** Stable task name from the suite; the baseline is keyed by it. */
   name: string;
   suite: string;
-  /** Mean and 99th percentile of one call of the task's fn, in nanoseconds. */
+  /**
+   * Median of one call of the task's fn, in nanoseconds, and its relative margin of error, percent
+   * (half the distribution-free 95% interval / median, bench/median.ts): the figure the gate judges.
+   */
+  medianNs: number;
+  medianRme: number;
+  /** Mean and 99th percentile, nanoseconds, and the mean's relative margin of error, percent: shown, not judged. */
   meanNs: number;
   p99Ns: number;
-  /** Relative margin of error of the mean, percent (95% confidence half-width / mean). */
   rme: number;
   samples: number;
-  /** What one call stands for, and the mean time per unit (meanNs / count). */
+  /** What one call stands for, and the median time per unit (medianNs / count). */
   per?: { unit: string; count: number };
   perUnitNs?: number;
   /** Figures of the simulated system the task reported (rules visited, events...). */
   figures?: Record<string, number>;
-  /** meanNs divided by the reference loop measured around this task's suite. */
+  /** medianNs divided by the reference loop's median measured around this task's suite. */
   ratio: number;
-  /** Relative margin of error of the ratio, percent: task rme, reference rme and reference drift combined. */
+  /** Relative margin of error of the ratio, percent: the task's medianRme, the reference's and the reference's drift combined. */
   ratioRme: number;
   /**
    * In a file merging several runs (bestOf): how much the task's per-unit ratio varied between those
@@ -33,8 +42,9 @@ export interface TaskResultRecord {
 export interface ReferenceRecord {
   /** When it was measured, in the order of the run: "before <suite>", "after all". */
   at: string;
-  meanNs: number;
-  rme: number;
+  /** The loop's median, nanoseconds, and that median's relative margin of error, percent. */
+  medianNs: number;
+  medianRme: number;
 }
 
 export interface BenchResults {
@@ -54,7 +64,7 @@ export interface BenchResults {
   reference: {
     name: string;
     measurements: ReferenceRecord[];
-    /** (max - min) / mean of the reference measurements, percent: how much the machine drifted. */
+    /** (max - min) / mean of the reference medians, percent: how much the machine drifted. */
     driftPct: number;
   };
   tasks: TaskResultRecord[];
@@ -72,7 +82,10 @@ export function parseResults(text: string, file: string): BenchResults {
   }
   const r = data as Partial<BenchResults>;
   if (typeof r !== 'object' || r === null || r.schema !== RESULTS_SCHEMA) {
-    throw new Error(`${file}: expected a bench results file with schema ${RESULTS_SCHEMA}, found schema ${String((r as any)?.schema)}`);
+    const found = (r as any)?.schema;
+    // Schema 1 held ratios of means: comparing them with medians would judge the statistic, not the code.
+    const hint = found === 1 ? ' (ratios of means, from before the gate judged medians: re-take it with the commands in the README, "Benchmarks and the regression gate")' : '';
+    throw new Error(`${file}: expected a bench results file with schema ${RESULTS_SCHEMA}, found schema ${String(found)}${hint}`);
   }
   if (!Array.isArray(r.tasks)) throw new Error(`${file}: expected "tasks" to be an array`);
   r.tasks.forEach((t, i) => {
