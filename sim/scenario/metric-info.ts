@@ -18,7 +18,7 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   syncUnits: { unit: 'count', better: 'none', description: 'rules, elements or objects written per sync' },
   syncs: { unit: 'count', description: 'kube-proxy syncs, all nodes (count: informational; failed: lower is better)' },
   kernel: { unit: 'count', better: 'none', description: 'kernel objects kube-proxy programs on a node' },
-  'kernel.memoryBytes': { unit: 'bytes', better: 'none', description: 'estimated kernel memory of the programmed objects on a node' },
+  'kernel.memoryBytes': { unit: 'bytes', better: 'none', description: 'kernel memory of the programmed objects on a node (iptables and nftables: fitted to this host\'s kernel, sim/proxy/modes/kernel-memory.ts; ipvs, ebpf, userspace: estimates)' },
   'kernel.ipvsServers': { unit: 'count', better: 'none', description: 'IPVS virtual servers and real servers on a node (ipvs mode; 0 elsewhere)' },
   affinity: { unit: 'count', better: 'none', description: 'ClientIP session affinity: new connections sent to a remembered endpoint (hits) or chosen afresh (misses)' },
   conntrack: { unit: 'count', description: 'conntrack table, per node' },

@@ -1,5 +1,6 @@
 import { ruleWalkNs } from '../../net/cost-model.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+import { iptablesKernelBytes } from './kernel-memory.ts';
 
 /**
  * iptables mode as kube-proxy (v1.33+, pkg/proxy/iptables/proxier.go) programs it for ClusterIP
@@ -72,8 +73,6 @@ const JUMPS = 8;
 const NO_ENDPOINT_HOOKS = 2;
 const NO_ENDPOINT_MATCHES = 15;
 const NO_ENDPOINT_JUMPS = 4;
-/** Kernel memory per iptables rule: struct ipt_entry (112 bytes) plus matches and target, ~300 bytes. */
-const RULE_BYTES = 300;
 
 /** restore lines of one service port with `endpoints` endpoints (with affinity: a rcheck rule each). */
 export function iptablesLinesPerService(endpoints: number, affinity = false): number {
@@ -139,7 +138,8 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
       const r = rules(services, endpoints, without);
-      return { rules: r, setElements: 0, ipvsServers: 0, memoryBytes: r * RULE_BYTES };
+      const memoryBytes = iptablesKernelBytes(b, { ports: services - without, without, endpoints, affinity: sessionAffinity });
+      return { rules: r, setElements: 0, ipvsServers: 0, memoryBytes };
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+import { nftablesKernelBytes } from './kernel-memory.ts';
 
 /**
  * nftables mode as kube-proxy (pkg/proxy/nftables/proxier.go) programs it: one table `ip kube-proxy`
@@ -42,11 +43,8 @@ const BASE_CHAINS = 4;
 const NO_ENDPOINT = { rules: 8, lookups: 4, baseChains: 3 };
 /** internalTrafficPolicy Local, no endpoint on this node: the map's `drop` verdict ends the walk a rule earlier (no reject chain). */
 const NO_LOCAL_ENDPOINT = { rules: 7, lookups: 4, baseChains: 3 };
-/** Kernel memory per nft rule (~250 bytes with expressions) and per set/map element (~100 bytes). */
-const RULE_BYTES = 250;
 /** setupNFTables's 16 chains (base chains and fixed regular ones) and its 7 sets and maps. */
 const FIXED_CHAINS_AND_SETS = 16 + 7;
-const ELEMENT_BYTES = 100;
 
 function tableContents(services: number, endpoints: number, without: number, sessionAffinity: boolean) {
   return {
@@ -119,7 +117,7 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
       const { rules, setElements } = tableContents(services, endpoints, without, sessionAffinity);
-      return { rules, setElements, ipvsServers: 0, memoryBytes: rules * RULE_BYTES + setElements * ELEMENT_BYTES };
+      return { rules, setElements, ipvsServers: 0, memoryBytes: nftablesKernelBytes({ ports: services - without, without, endpoints, affinity: sessionAffinity }) };
     },
   };
 }
