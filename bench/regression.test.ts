@@ -75,7 +75,12 @@ test('an errored task fails even when a merged run gave it a figure', () => {
   assert.deepEqual(c.tasks.map((t) => [t.name, t.verdict]), [['a', 'ok'], ['b', 'error']]);
   const merged = bestOf([results([task('a', 100, 1), task('b', 10, 1)]), errored]);
   assert.equal(compareResults(base, merged).tasks.find((t) => t.name === 'b')!.verdict, 'error');
-  assert.throws(() => bestOf([{ ...base, filter: 'a' }, base]), /different --filter/);
+  assert.throws(() => bestOf([{ ...base, filter: 'a' }, { ...base, filter: 'b' }]), /different --filter/);
+  // a filtered retry beside a whole run adds figures; the merge still expects every task
+  const retry = { ...results([task('b', 9, 1)]), filter: 'b' };
+  const merged2 = bestOf([retry, results([task('a', 100, 1), task('b', 10, 1)])]);
+  assert.equal(merged2.filter, undefined);
+  assert.deepEqual(merged2.tasks.map((t) => [t.name, t.ratio]), [['b', 9], ['a', 100]]);
   assert.throws(() => parseResults(JSON.stringify({ ...base, errors: undefined }), 'r.json'), /r\.json: expected "errors" to be an array/);
 });
 

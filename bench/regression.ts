@@ -151,8 +151,12 @@ export function bestOf(runs: BenchResults[], names: string[] = runs.map((_, i) =
   if (runs.length === 0) throw new Error('bestOf: no runs');
   const forms = new Set(runs.map((r) => r.quick));
   if (forms.size > 1) throw new Error(`${names.join(', ')}: runs of both the quick and the full form cannot be merged`);
+  // A --filter run beside an unfiltered one only adds figures (a retry of the tasks that looked
+  // slower, bench/gate.ts): the merge expects every task, as the unfiltered run did. Filtered runs
+  // alone must share their filter, or the tasks the merge expects would be unclear.
   const filters = new Set(runs.map((r) => r.filter));
-  if (filters.size > 1) throw new Error(`${names.join(', ')}: runs with different --filter cannot be merged`);
+  const unfiltered = runs.find((r) => r.filter === undefined);
+  if (filters.size > 1 && !unfiltered) throw new Error(`${names.join(', ')}: runs with different --filter cannot be merged`);
   if (runs.length === 1) return runs[0]!;
   const best = new Map<string, TaskResultRecord>();
   const slowest = new Map<string, number>();
@@ -164,7 +168,7 @@ export function bestOf(runs: BenchResults[], names: string[] = runs.map((_, i) =
     }
   }
   for (const [name, t] of best) best.set(name, { ...t, runSpreadPct: (slowest.get(name)! / perUnitRatio(t) - 1) * 100 });
-  const first = runs[0]!;
+  const first = unfiltered ?? runs[0]!;
   return {
     ...first,
     runs: runs.length,
