@@ -4,19 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baselineFor, main } from './check.ts';
-import { RESULTS_SCHEMA, type BenchResults } from './results.ts';
+import type { BenchResults } from './results.ts';
+import { fakeResults, fakeTask } from './testing/fake-results.ts';
 
 function results(quick: boolean, ratio: number): BenchResults {
-  return {
-    schema: RESULTS_SCHEMA,
-    quick,
-    clock: 'process-cpu',
-    host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'x', loadavg: [0, 0, 0] },
-    startedAt: '2026-01-01T00:00:00.000Z',
-    reference: { name: 'ref', measurements: [{ at: 'before s', medianNs: 1000, medianRme: 1 }], driftPct: 0 },
-    tasks: [{ name: 'engine/hold pending=1000', suite: 'engine', medianNs: ratio * 1000, medianRme: 2, meanNs: ratio * 1000, p99Ns: ratio * 1100, rme: 2, samples: 50, ratio, ratioRme: 3, per: { unit: 'event', count: 100 } }],
-    errors: [],
-  };
+  return fakeResults([{ ...fakeTask('engine/hold pending=1000', ratio, 3), suite: 'engine', per: { unit: 'event', count: 100 } }], { quick });
 }
 
 /** Runs main() with stdout/stderr captured, in a scratch folder. */

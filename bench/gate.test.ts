@@ -1,24 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gate, main, type BenchRunner } from './gate.ts';
-import { RESULTS_SCHEMA, type BenchResults, type TaskResultRecord } from './results.ts';
+import type { BenchResults, TaskResultRecord } from './results.ts';
+import { fakeResults, fakeTask } from './testing/fake-results.ts';
 
-function task(name: string, ratio: number): TaskResultRecord {
-  return { name, suite: 's', medianNs: ratio, medianRme: 1, meanNs: ratio, p99Ns: ratio, rme: 1, samples: 50, ratio, ratioRme: 1 };
-}
-function results(tasks: TaskResultRecord[], filter?: string, errors: BenchResults['errors'] = []): BenchResults {
-  return {
-    schema: RESULTS_SCHEMA,
-    quick: true,
-    clock: 'process-cpu',
-    host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'x', loadavg: [0, 0, 0] },
-    startedAt: '2026-01-01T00:00:00.000Z',
-    ...(filter === undefined ? {} : { filter }),
-    reference: { name: 'ref', measurements: [{ at: 'before s', medianNs: 1000, medianRme: 1 }], driftPct: 0 },
-    tasks,
-    errors,
-  };
-}
+const task = (name: string, ratio: number) => fakeTask(name, ratio);
+const results = (tasks: TaskResultRecord[], filter?: string, errors: BenchResults['errors'] = []) => fakeResults(tasks, { ...(filter === undefined ? {} : { filter }), errors });
 const baseline = results([task('a', 100), task('b', 10)]);
 
 /** A runner whose whole runs and retries give the ratios listed, in order; records what it was asked. */

@@ -2,23 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { bestOf, compareResults, compareTask, comparisonTable } from './regression.ts';
-import { parseResults, RESULTS_SCHEMA, type BenchResults, type TaskResultRecord } from './results.ts';
+import { parseResults, RESULTS_SCHEMA, type TaskResultRecord } from './results.ts';
+import { fakeResults, fakeTask } from './testing/fake-results.ts';
 
-function task(name: string, ratio: number, ratioRme: number): TaskResultRecord {
-  return { name, suite: 's', medianNs: ratio * 1000, medianRme: ratioRme, meanNs: ratio * 1000, p99Ns: ratio * 1200, rme: ratioRme, samples: 50, ratio, ratioRme };
-}
-function results(tasks: TaskResultRecord[]): BenchResults {
-  return {
-    schema: RESULTS_SCHEMA,
-    quick: true,
-    clock: 'process-cpu',
-    host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'x', loadavg: [0, 0, 0] },
-    startedAt: '2026-01-01T00:00:00.000Z',
-    reference: { name: 'ref', measurements: [{ at: 'before s', medianNs: 1000, medianRme: 1 }], driftPct: 0 },
-    tasks,
-    errors: [],
-  };
-}
+const task = fakeTask;
+const results = (tasks: TaskResultRecord[]) => fakeResults(tasks);
 
 test('a real 25% regression on a quiet run fails', () => {
   const c = compareResults(results([task('a', 100, 2)]), results([task('a', 125, 2)]));
