@@ -4,20 +4,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KERNEL_MEMORY_FIGURES as F, legacyEntries, legacyNatBytes } from '../../sim/proxy/modes/kernel-memory.ts';
+import { KERNEL_MEMORY_FIGURES as F, legacyNatBytes } from '../../sim/proxy/modes/kernel-memory.ts';
 import { fitKernelMemory, GENERATOR_NAT_BLOB, modelBytes } from './kernel-memory-fit.ts';
 import type { KernelMemoryFile } from './kernel-memory.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const file = JSON.parse(readFileSync(join(here, 'measured', 'kernel-memory.json'), 'utf8')) as KernelMemoryFile;
 const fit = fitKernelMemory(file);
-const sig3 = (v: number) => Number(v.toPrecision(3));
 
 test('the kernel-memory model\'s figures are the fit of the committed measurement', () => {
   assert.deepEqual({ nat: F.FIXED_BLOBS.nat, filter: F.FIXED_BLOBS.filter - F.NFACCT_RULE, mangle: F.FIXED_BLOBS.mangle }, fit.legacy.fixedBlobs);
-  assert.equal(F.FIXED_ENTRIES, fit.legacy.fixedEntries + 1, 'the fixed entries are the kernel\'s plus the nfacct rule');
-  assert.equal(F.LEGACY_FIXED_OVERHEAD, fit.legacy.fixedOverheadBytes);
-  assert.equal(F.LEGACY_PER_ENTRY, sig3(fit.legacy.perEntryBytes));
+  // legacy charges nothing measurable beyond its kvmalloc'd blobs, so the model has no term for it
+  assert.ok(fit.legacy.worstBeyondBlobsBytes <= 16 * 1024, `legacy: up to ${fit.legacy.worstBeyondBlobsBytes} bytes beyond the blobs`);
   assert.deepEqual(F.NFT_BACKEND, {
     fixed: fit.nft.fixedBytes,
     perPort: Math.round(fit.nft.perPortBytes),
@@ -33,15 +31,13 @@ test('legacy: the nat table\'s blob is exactly what the entries\' sizes add up t
   for (const p of legacy) {
     const c = { ports: p.services, without: 0, endpoints: p.services * p.endpointsPerService, affinity: false };
     assert.equal(GENERATOR_NAT_BLOB + legacyNatBytes(c), p.tables!.nat!.blobBytes, `${p.services}x${p.endpointsPerService}`);
-    // the generator's nat table: 4 builtin chains (policy + ERROR tail = 5 entries), 2 user chains, 2 rules
-    assert.equal(p.tables!.nat!.entries, 5 + 2 * 2 + 2 + legacyEntries(c), `${p.services}x${p.endpointsPerService}`);
   }
 });
 
 test('the model is within 10% of every measured point, each backend', () => {
   for (const p of file.points) {
-    const err = (modelBytes(p, fit) - p.bytes) / p.bytes;
-    assert.ok(Math.abs(err) <= 0.1, `${p.backend} ${p.services}x${p.endpointsPerService}: model ${Math.round(modelBytes(p, fit))}, measured ${p.bytes} (${(err * 100).toFixed(1)}%)`);
+    const err = (modelBytes(p) - p.bytes) / p.bytes;
+    assert.ok(Math.abs(err) <= 0.1, `${p.backend} ${p.services}x${p.endpointsPerService}: model ${Math.round(modelBytes(p))}, measured ${p.bytes} (${(err * 100).toFixed(1)}%)`);
   }
   assert.ok(fit.nft.r2 > 0.99 && fit.nftables.r2 > 0.98, `R^2 nft ${fit.nft.r2}, nftables ${fit.nftables.r2}`);
 });

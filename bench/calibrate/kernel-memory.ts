@@ -83,32 +83,39 @@ interface KmemCgroup {
  * was charged. In one cgroup shared by every sample they landed in a later sample's window, which
  * then read as little as 2% of its repeats.
  */
-function makeCgroup(sample: number): KmemCgroup | string {
-  const name = `svcsim-kmem-${process.pid}-${sample}`;
-  const v1 = '/sys/fs/cgroup/memory';
-  if (existsSync(`${v1}/memory.kmem.usage_in_bytes`)) {
-    const dir = `${v1}/${name}`;
-    mkdirSync(dir);
-    return { version: 'v1', dir, kernelBytes: () => Number(readFileSync(`${dir}/memory.kmem.usage_in_bytes`, 'utf8')), remove: () => rmdirSync(dir) };
-  }
-  const v2 = '/sys/fs/cgroup';
-  if (existsSync(`${v2}/cgroup.subtree_control`) && readFileSync(`${v2}/cgroup.subtree_control`, 'utf8').includes('memory')) {
-    const dir = `${v2}/${name}`;
-    mkdirSync(dir);
-    const kernelBytes = () => {
-      const m = /^kernel (\d+)$/m.exec(readFileSync(`${dir}/memory.stat`, 'utf8'));
-      if (!m) throw new Error(`${dir}/memory.stat has no "kernel" line (kernel before 5.18?)`);
-      return Number(m[1]);
-    };
-    return { version: 'v2', dir, kernelBytes, remove: () => rmdirSync(dir) };
-  }
+const V1 = '/sys/fs/cgroup/memory';
+const V2 = '/sys/fs/cgroup';
+const hasV1 = () => existsSync(`${V1}/memory.kmem.usage_in_bytes`);
+const hasV2 = () => existsSync(`${V2}/cgroup.subtree_control`) && readFileSync(`${V2}/cgroup.subtree_control`, 'utf8').includes('memory');
+
+/** What the host lacks for this measurement beyond calibrate's own prerequisites, or undefined. */
+export function missingKmem(): string | undefined {
+  if (hasV1() || hasV2()) return undefined;
   return 'a memory cgroup with kernel memory accounting (cgroup v1 memory.kmem.usage_in_bytes, or cgroup v2 with the memory controller in /sys/fs/cgroup/cgroup.subtree_control)';
+}
+
+/** Cgroups' names start so: what a test checks is gone after a run. */
+export const CGROUP_PREFIX = `svcsim-kmem-${process.pid}-`;
+
+function makeCgroup(sample: number): KmemCgroup {
+  const v1 = hasV1();
+  const dir = `${v1 ? V1 : V2}/${CGROUP_PREFIX}${sample}`;
+  mkdirSync(dir);
+  const kernelBytes = v1
+    ? () => Number(readFileSync(`${dir}/memory.kmem.usage_in_bytes`, 'utf8'))
+    : () => {
+        const m = /^kernel (\d+)$/m.exec(readFileSync(`${dir}/memory.stat`, 'utf8'));
+        if (!m) throw new Error(`${dir}/memory.stat has no "kernel" line (kernel before 5.18?)`);
+        return Number(m[1]);
+      };
+  return { version: v1 ? 'v1' : 'v2', dir, kernelBytes, remove: () => rmdirSync(dir) };
 }
 
 /**
  * kube-proxy's tables on a node with no Service: the fixed chains and rules of the iptables proxier
- * (filter, nat and mangle), as svcsim renders them. Less its `-m nfacct` rule: this kernel has no
- * xt_nfacct module (kube-proxy also leaves the rule out where nfacct is missing); the model adds it.
+ * (filter, nat and mangle), as svcsim renders them. Less KUBE-FORWARD's `-m nfacct` rule: this
+ * host's kernel has no xt_nfacct module, so the rule cannot be loaded here (on such a kernel the real
+ * kube-proxy's iptables-restore fails whole); the model adds the rule's size from its structs.
  */
 function kubeProxyFixedTables(): string {
   const state = proxyStateFromObjects([], [], 'calibrate');
@@ -130,13 +137,28 @@ function loader(backend: MemoryBackend, services: number, endpoints: number): { 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
+/**
+ * The cgroup's charge once the loader's own memory has gone: an exiting process frees part of it
+ * later (RCU callbacks, its mount namespace's teardown), up to 70 KB here, which read at once made
+ * kube-proxy's fixed tables (about 170 KB) vary by 40%. Read every 100 ms until two reads agree.
+ */
+async function settled(cg: KmemCgroup): Promise<number> {
+  let last = cg.kernelBytes();
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = cg.kernelBytes();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** Cgroups made and not yet removed, for the cleanup on exit or signal. */
 const cgroups = new Set<KmemCgroup>();
 let sampleCount = 0;
 
 function newCgroup(): KmemCgroup {
   const cg = makeCgroup(++sampleCount);
-  if (typeof cg === 'string') throw new Error(`kernel-memory: ${cg}`);
   cgroups.add(cg);
   return cg;
 }
@@ -157,7 +179,7 @@ async function measure(reg: NamespaceRegistry, backend: MemoryBackend, services:
     const before = cg.kernelBytes();
     // The shell joins the cgroup, then becomes the loader: only the loader's allocations are charged there.
     await run('sh', ['-c', `echo $$ > ${cg.dir}/cgroup.procs && exec ip netns exec ${ns} "$@"`, 'sh', ...cmd], input);
-    samples.push(cg.kernelBytes() - before);
+    samples.push((await settled(cg)) - before);
     if (backend === 'legacy' && r === 0) {
       const out = (await reg.exec(ns, 'python3', ['-c', GET_INFO, ...legacyTables(services)])).stdout.trim().split('\n');
       tables = Object.fromEntries(out.map((l) => l.split(' ')).map(([name, entries, size]) => [name!, { entries: Number(entries), blobBytes: Number(size) }]));
@@ -175,7 +197,7 @@ function fitText(file: KernelMemoryFile): string {
   const fit = fitKernelMemory(file);
   const lines = [`fit (sim/proxy/modes/kernel-memory.ts's figures): ${JSON.stringify(fit)}`, 'backend  services  endpoints  measured  model  error'];
   for (const p of file.points) {
-    const model = modelBytes(p, fit);
+    const model = modelBytes(p);
     lines.push(`${p.backend} ${p.services} ${p.endpointsPerService} ${p.bytes} ${Math.round(model)} ${(((model - p.bytes) / p.bytes) * 100).toFixed(1)}%`);
   }
   return `${lines.join('\n')}\n`;
@@ -206,9 +228,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const missing = missingPrerequisites();
-  const check = missing.length ? undefined : makeCgroup(0);
-  if (typeof check === 'string') missing.push(check);
-  else check?.remove();
+  const kmem = missingKmem();
+  if (kmem) missing.push(kmem);
   if (missing.length) {
     process.stderr.write(`kernel-memory: ${missingMessage(missing).replace(/^calibrate: /, "")}\n`);
     return 2;
@@ -233,7 +254,7 @@ export async function main(argv: string[]): Promise<number> {
         points.push(p);
       }
     }
-    const file: KernelMemoryFile = { kernel: release(), cgroup: existsSync('/sys/fs/cgroup/memory/memory.kmem.usage_in_bytes') ? 'v1' : 'v2', measuredAt: new Date().toISOString(), command: `kernel-memory.ts ${argv.join(' ')}`.trim(), points };
+    const file: KernelMemoryFile = { kernel: release(), cgroup: hasV1() ? 'v1' : 'v2', measuredAt: new Date().toISOString(), command: `kernel-memory.ts ${argv.join(' ')}`.trim(), points };
     writeFileAtomic(values.out, `${JSON.stringify(file, null, 2)}\n`);
     process.stdout.write(`wrote ${values.out} (${points.length} points)\n${fitText(file)}`);
     return 0;
