@@ -40,7 +40,9 @@ export function fitKernelMemory(file: KernelMemoryFile): KernelMemoryFit {
     .filter((p) => p.backend === 'legacy')
     .map((p) => Math.abs(p.bytes - Object.values(p.tables!).reduce((s, t) => s + kvmallocBytes(t.blobBytes), 0)));
 
-  // The nf_tables backends, above their fixed point, relative error weighted (sizes span 100x).
+  // The nf_tables backends, above their fixed point, relative error weighted (sizes span 100x). The
+  // grid's iptables-nft loads carry the generator's small nat table rather than kube-proxy's fixed
+  // ones; that difference (tens of KB against 0.9-53 MB) is inside the fit's residuals.
   const fitAbove = (backend: MemoryBackend, columns: (p: KernelMemoryPoint) => number[]) => {
     const fixed = fixedPoint(file, backend).bytes;
     const pts = grid(file, backend);
