@@ -139,8 +139,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 
 /**
  * The cgroup's charge once the loader's own memory has gone: an exiting process frees part of it
- * later (RCU callbacks, its mount namespace's teardown), up to 70 KB here, which read at once made
- * kube-proxy's fixed tables (about 170 KB) vary by 40%. Read every 100 ms until two reads agree.
+ * later (RCU callbacks, its mount namespace's teardown), about 140 KB here. Read at once, kube-proxy's
+ * fixed tables came out 115-190 KB; settled, 20-45 KB. Read every 100 ms until two reads agree.
  */
 async function settled(cg: KmemCgroup): Promise<number> {
   let last = cg.kernelBytes();
