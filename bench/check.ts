@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../sim/io/atomic-write.ts';
-import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD, type Comparison, type Verdict } from './regression.ts';
+import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD, parseThreshold, type Comparison, type Verdict } from './regression.ts';
 import { parseResults } from './results.ts';
 
 const USAGE = 'usage: npm run bench:check -- [--results FILE]... [--baseline FILE] [--threshold FRACTION] [--update]';
@@ -68,9 +68,11 @@ export function main(argv: string[]): number {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const threshold = Number(values.threshold);
-  if (!(threshold > 0 && threshold < 10)) {
-    process.stderr.write(`bench:check: --threshold: expected a fraction such as 0.2, found ${JSON.stringify(values.threshold)}\n`);
+  let threshold: number;
+  try {
+    threshold = parseThreshold(values.threshold);
+  } catch (e) {
+    process.stderr.write(`bench:check: ${(e as Error).message}\n`);
     return 2;
   }
   const missing = values.results.find((f) => !existsSync(f));

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselineFor } from './check.ts';
-import { bestOf, compareResults, comparisonTable } from './regression.ts';
+import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD, parseThreshold } from './regression.ts';
 import { parseResults, type BenchResults } from './results.ts';
 
 const USAGE = 'usage: npm run bench:gate -- [--runs N] [--retries N] [--pause SECONDS] [--threshold FRACTION] [--full] [--dir DIR]';
@@ -91,7 +91,7 @@ export function main(argv: string[]): number {
         runs: { type: 'string', default: '3' },
         retries: { type: 'string', default: '3' },
         pause: { type: 'string', default: '30' },
-        threshold: { type: 'string', default: '0.2' },
+        threshold: { type: 'string', default: String(DEFAULT_THRESHOLD) },
         full: { type: 'boolean', default: false },
         dir: { type: 'string', default: 'out/bench' },
       },
@@ -112,8 +112,7 @@ export function main(argv: string[]): number {
     const retries = count('retries', values.retries, 0);
     const pause = Number(values.pause);
     if (!(pause >= 0 && pause <= 600)) throw new Error(`--pause: expected seconds from 0 to 600, found ${JSON.stringify(values.pause)}`);
-    const threshold = Number(values.threshold);
-    if (!(threshold > 0 && threshold < 10)) throw new Error(`--threshold: expected a fraction such as 0.2, found ${JSON.stringify(values.threshold)}`);
+    const threshold = parseThreshold(values.threshold);
     const file = baselineFor(!values.full);
     const baseline = parseResults(readFileSync(file, 'utf8'), file);
     return gate({

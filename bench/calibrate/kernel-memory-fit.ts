@@ -5,8 +5,7 @@
  * model cannot drift from the measurement unnoticed; after a new measurement, print the fit with
  * `npx tsx bench/calibrate/kernel-memory.ts --from FILE` and copy the figures into the module.
  */
-import { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from '../../sim/proxy/iptables/proxier.ts';
-import { iptablesKernelBytes, kvmallocBytes, legacyNatBytes, nftablesKernelBytes } from '../../sim/proxy/modes/kernel-memory.ts';
+import { endpointComments, iptablesKernelBytes, kvmallocBytes, legacyNatBytes, nftablesKernelBytes, type KernelTableCounts } from '../../sim/proxy/modes/kernel-memory.ts';
 import { fitLinearModel, relativeWeights } from './fit.ts';
 import type { KernelMemoryFile, KernelMemoryPoint, MemoryBackend } from './kernel-memory.ts';
 
@@ -29,8 +28,10 @@ function fixedPoint(file: KernelMemoryFile, backend: MemoryBackend): KernelMemor
 
 const grid = (file: KernelMemoryFile, backend: MemoryBackend) => file.points.filter((p) => p.backend === backend && p.services > 0);
 
-/** Endpoint rules keep their comments up to kube-proxy's large-cluster threshold (pkg/proxy/iptables/proxier.go largeClusterMode). */
-const commented = (p: KernelMemoryPoint) => p.services * p.endpointsPerService <= LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+/** What a measured point loaded, as the model counts it: ClusterIP ports, each with its endpoints, no affinity. */
+export function pointCounts(p: KernelMemoryPoint): KernelTableCounts {
+  return { ports: p.services, without: 0, endpoints: p.services * p.endpointsPerService, affinity: false };
+}
 
 export function fitKernelMemory(file: KernelMemoryFile): KernelMemoryFit {
   const lf = fixedPoint(file, 'legacy');
@@ -49,7 +50,10 @@ export function fitKernelMemory(file: KernelMemoryFile): KernelMemoryFit {
     const ys = pts.map((p) => p.bytes - fixed);
     return { fixed, fit: fitLinearModel(pts.map(columns), ys, relativeWeights(ys), true) };
   };
-  const nft = fitAbove('nft', (p) => [p.services, p.services * p.endpointsPerService, commented(p) ? p.services * p.endpointsPerService : 0]);
+  const nft = fitAbove('nft', (p) => {
+    const c = pointCounts(p);
+    return [c.ports, c.endpoints, endpointComments(c) ? c.endpoints : 0];
+  });
   const nftables = fitAbove('nftables', (p) => [p.services, p.services * p.endpointsPerService]);
   return {
     legacy: { fixedBlobs, worstBeyondBlobsBytes: Math.max(...beyond) },
@@ -70,7 +74,7 @@ export function fitKernelMemory(file: KernelMemoryFile): KernelMemoryFit {
  * taken from the kernel's entry count) plus what the Services add.
  */
 export function modelBytes(p: KernelMemoryPoint): number {
-  const c = { ports: p.services, without: 0, endpoints: p.services * p.endpointsPerService, affinity: false };
+  const c = pointCounts(p);
   if (p.backend === 'nftables') return nftablesKernelBytes(c);
   if (p.services === 0 || p.backend === 'nft') return iptablesKernelBytes(p.backend, c);
   return kvmallocBytes(GENERATOR_NAT_BLOB + legacyNatBytes(c));

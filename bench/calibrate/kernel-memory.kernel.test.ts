@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KERNEL_MEMORY_FIGURES as F, legacyNatBytes } from '../../sim/proxy/modes/kernel-memory.ts';
-import { GENERATOR_NAT_BLOB, modelBytes } from './kernel-memory-fit.ts';
+import { GENERATOR_NAT_BLOB, modelBytes, pointCounts } from './kernel-memory-fit.ts';
 import { CGROUP_PREFIX, main, missingKmem, type KernelMemoryFile } from './kernel-memory.ts';
 import { NAMESPACE_PREFIX } from './namespaces.ts';
 import { missingPrerequisites } from './preflight.ts';
@@ -41,7 +41,7 @@ test('quick kernel-memory measurement: exact legacy blobs, every load charged, n
       { nat: F.FIXED_BLOBS.nat, filter: F.FIXED_BLOBS.filter - F.NFACCT_RULE, mangle: F.FIXED_BLOBS.mangle },
     );
     for (const p of file.points.filter((q) => q.backend === 'legacy' && q.services > 0)) {
-      const c = { ports: p.services, without: 0, endpoints: p.services * p.endpointsPerService, affinity: false };
+      const c = pointCounts(p);
       assert.equal(p.tables!.nat!.blobBytes, GENERATOR_NAT_BLOB + legacyNatBytes(c), `${p.services}x${p.endpointsPerService}`);
     }
     // One sample a point, beside the rest of the test suite: held to looser bounds than the committed

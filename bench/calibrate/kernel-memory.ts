@@ -25,6 +25,7 @@ import { writeFileAtomic } from '../../sim/io/atomic-write.ts';
 import { proxyStateFromObjects } from '../../sim/proxy/from-api.ts';
 import { nodeIptablesSave } from '../../sim/proxy/iptables/node-ruleset.ts';
 import { kubeProxyNftTransactions } from './kube-proxy-nft.ts';
+import { median } from './fit.ts';
 import { fitKernelMemory, modelBytes } from './kernel-memory-fit.ts';
 import { NamespaceRegistry, run } from './namespaces.ts';
 import { missingMessage, missingPrerequisites } from './preflight.ts';
@@ -134,8 +135,6 @@ function loader(backend: MemoryBackend, services: number, endpoints: number): { 
   const input = services === 0 ? kubeProxyFixedTables() : iptablesRestoreInput(services, endpoints).text;
   return { cmd: [backend === 'legacy' ? 'iptables-legacy-restore' : 'iptables-nft-restore'], input };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 /**
  * The cgroup's charge once the loader's own memory has gone: an exiting process frees part of it
@@ -261,6 +260,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     cleanup();
     reg.close();
+    process.off('exit', cleanup);
   }
 }
 
