@@ -11,7 +11,7 @@
  *   gc pass (ConntrackTable.gcScan over every bucket) reaps them; the pass also visits every resident
  *   entry, which is the real cost of the kernel's gc worker at that size.
  *
- * And the node packet path (sim/net/node.ts) with kube-proxy's rules for `services` ClusterIPs (one
+ * And the node packet path (sim/host/node.ts) with kube-proxy's rules for `services` ClusterIPs (one
  * endpoint each, on another node):
  * - node/first packet: 1000 SYNs of new connections from a pod, each through PREROUTING (conntrack,
  *   the nat walk that picks the DNAT), routing, FORWARD, POSTROUTING and confirm; the entries are
@@ -19,7 +19,7 @@
  * - node/established packet: 1000 ACKs of established connections (conntrack lookup, NAT from the
  *   entry, no nat walk).
  *
- * - client tables: what a large scenario pays per node (sim/scenario/model/client-conntrack.ts keeps
+ * - client tables: what a large scenario pays per node (sim/run/client-conntrack.ts keeps
  *   one table per client node): 1000 tables at kube-proxy's defaults (nf_conntrack_max 131072,
  *   32768 buckets), each given 20 connections and one full gc pass. The hash is sized to use, so this
  *   does not grow with nf_conntrack_buckets; before, each table allocated 128 KiB of bucket heads.
@@ -34,7 +34,7 @@ import { proxyStateFromObjects } from '../sim/proxy/from-api.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../sim/proxy/iptables/golden-fixtures.ts';
 import { nodeRuleset } from '../sim/proxy/iptables/node-ruleset.ts';
 import { RandomStream } from '../sim/engine/random.ts';
-import { Node } from '../sim/net/node.ts';
+import { Node } from '../sim/host/node.ts';
 import type { BenchSuite, BenchTask } from './suite.ts';
 
 const BATCH = 1000;

@@ -15,7 +15,7 @@
  * chain and one endpoint chain, as in a real rule set.
  */
 import { RandomStream } from '../sim/engine/random.ts';
-import { DEFAULT_COSTS } from '../sim/net/cost-model.ts';
+import { DEFAULT_COSTS } from '../sim/cost/cost-model.ts';
 import { makePacket } from '../sim/net/packet.ts';
 import { compileRuleset, type CompiledRuleset } from '../sim/netfilter/compile.ts';
 import { newHookResult, resetHookResult, type EvalContext } from '../sim/netfilter/context.ts';

@@ -13,7 +13,7 @@
  *   (MinimizeIPTablesRestore, nftables partial sync); ipvs reconciles every virtual server as
  *   kube-proxy's ipvs proxier does and changes only the one real server.
  * Figures beside the timing: what the generator produced (lines, objects, bytes of text) and what the
- * mode model (sim/proxy/modes, the run model's per-mode costs from sim/net/cost-model.ts) charges for
+ * mode model (sim/proxy/cost, the run model's per-mode costs from sim/cost/cost-model.ts) charges for
  * the same work: simulated sync duration and its unit count, so the two can be compared.
  *
  * Sync loop, all five modes (sim/proxy/sync: EndpointTimeline shared by every node, one node proxy
@@ -34,18 +34,18 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Simulator } from '../sim/engine/simulator.ts';
 import { HOUR, SECOND } from '../sim/engine/time.ts';
-import { DEFAULT_COSTS } from '../sim/net/cost-model.ts';
+import { DEFAULT_COSTS } from '../sim/cost/cost-model.ts';
 import type { Endpoint } from '../sim/proxy/endpoint.ts';
 import { IptablesProxier, type IptablesSyncResult } from '../sim/proxy/iptables/proxier.ts';
 import { IpvsProxier } from '../sim/proxy/ipvs/proxier.ts';
-import { modeModel, PROXY_MODES, type ModeModel, type ProxyMode, type SyncWork } from '../sim/proxy/modes/index.ts';
+import { modeModel, PROXY_MODES, type ModeModel, type ProxyMode, type SyncWork } from '../sim/proxy/cost/index.ts';
 import { NftablesProxier } from '../sim/proxy/nftables/proxier.ts';
 import type { ProxyState } from '../sim/proxy/proxy-state.ts';
 import type { ServicePort } from '../sim/proxy/service-port.ts';
 import { EndpointTimeline } from '../sim/proxy/sync/endpoint-timeline.ts';
 import type { SyncObserver } from '../sim/proxy/sync/proxy-agent.ts';
 import { nodeProxy, type NodeProxy } from '../sim/proxy/sync/node-proxy.ts';
-import { syntheticCluster } from '../sim/scenario/model/synthetic-cluster.ts';
+import { syntheticCluster } from '../sim/run/synthetic-cluster.ts';
 import type { BenchSuite, BenchTask } from './suite.ts';
 
 const NODES = 5000;

@@ -1,12 +1,12 @@
 /**
  * One quickstart point end to end, as the runner runs it: the scenario text is loaded and resolved
- * (schema, defaults, substitution), then sim/scenario/model/run-point.ts simulates it (cluster,
+ * (schema, defaults, substitution), then sim/scenario/run-point.ts simulates it (cluster,
  * kube-proxy syncs on every node, open-loop traffic through the node's rules and conntrack, metrics).
  * The scenario is written here rather than read from scenarios/quickstart.yaml so the benchmark's
  * work stays fixed when the study is edited; it is the study's shape at one of its points.
  */
 import { loadScenarioText } from '../sim/scenario/load.ts';
-import { runPoint } from '../sim/scenario/model/run-point.ts';
+import { runPoint } from '../sim/scenario/run-point.ts';
 import type { RunPointInput } from '../sim/scenario/run-point-contract.ts';
 import type { BenchSuite } from './suite.ts';
 

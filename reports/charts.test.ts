@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import { buildChartSpec, chartFileNames, checkChartSpecs, renderChart } from './charts.ts';
 import { summarizePoints } from './summarize.ts';
 import { fixtureInput } from './testing/fixture.ts';

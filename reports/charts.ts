@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { summarizeReplications } from '../sim/engine/stats/replication.ts';
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import { closest } from './expectations.ts';
 import { groupByPoint, pointKey, type Sweep } from './points.ts';
 import { renderChart, type RenderedChart } from './render.ts';

@@ -1,5 +1,5 @@
 import { studentTCdf } from '../sim/engine/stats/student-t.ts';
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import { byCodeUnit, comparePoints, parameterNames, pointKey, pointLabel } from './points.ts';
 import type { SummaryDoc } from './summary-json.ts';
 import { textTable } from './text-table.ts';

@@ -1,4 +1,4 @@
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import { pointLabel, type Sweep } from './points.ts';
 import { formatValue, metricInfo, significant } from './units.ts';
 import type { MetricInfo, MetricSummary, MetricUnit, PointSummary, SweepPoint } from './types.ts';

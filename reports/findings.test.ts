@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import { answerFindings, checkFindings, type FindingSpec } from './findings.ts';
 import { summarizePoints } from './summarize.ts';
 import { fixtureInput } from './testing/fixture.ts';

@@ -1,4 +1,4 @@
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import { checkParam, checkWhere, inWhere, selectionText } from './charts.ts';
 import { closest, holds, parseExpectation } from './expectations.ts';
 import { pointLabel, type Sweep } from './points.ts';

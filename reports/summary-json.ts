@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import type { ExpectationResult } from './expectations.ts';
 import { byCodeUnit } from './points.ts';
 import { runCounts } from './report-doc.ts';

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { InputError } from '../sim/engine/input-error.ts';
+import { InputError } from '../sim/io/input-error.ts';
 import { parseSummaryDoc } from './summary-json.ts';
 import { fixtureInput, fixtureRuns } from './testing/fixture.ts';
 import { checkXml } from './testing/xml-check.ts';

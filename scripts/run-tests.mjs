@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 
-const roots = ['sim', 'bench', 'reports', 'scripts', 'bin', 'test'];
+const roots = ['sim', 'calibrate', 'bench', 'reports', 'scripts', 'bin', 'test'];
 const skip = new Set(['node_modules', 'out', '.git']);
 function walk(dir, found) {
   let entries;

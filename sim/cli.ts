@@ -5,7 +5,7 @@
  * error) into one message and exit status 2, with no stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { isInputError } from './engine/input-error.ts';
+import { isInputError } from './io/input-error.ts';
 import { registerCalibrate } from './cli/calibrate.ts';
 import { registerCompare } from './cli/compare.ts';
 import { registerEndpoints } from './cli/endpoints.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 /**
  * `svcsim calibrate [--quick] [--out FILE]`: measures this host's kernel (iptables-restore for the
@@ -8,7 +8,7 @@ import { InputError } from '../engine/input-error.ts';
  * FILE (JSON a scenario loads with `costs: { calibration: FILE }`), FILE's .md report and its charts.
  * `--from OLD.json` (repeatable) measures nothing and fits and reports again from OLD's points
  * (several files: each point the median of the runs).
- * The measuring lives in bench/calibrate/ (it reads the wall clock, which sim/ never does). Without
+ * The measuring lives in calibrate/ (it reads the wall clock, which sim/ never does). Without
  * root, namespaces or the kernel tools it prints what is missing and exits 2, creating nothing.
  */
 export const DEFAULT_CALIBRATION_OUT = 'out/calibration/calibration.json';
@@ -23,7 +23,7 @@ export function registerCalibrate(program: Command): void {
     .action(async (opts: { quick: boolean; out: string; from?: string[] }) => {
       if (!/\.json$/.test(opts.out) || opts.out === '.json') throw new InputError('--out', 'a file name ending in .json', JSON.stringify(opts.out));
       if (opts.from !== undefined && opts.quick) throw new InputError('--from', 'no --quick with --from (the file says how it was measured)', '--quick');
-      const { MissingPrerequisites, calibrationSummary, refitCalibration, runCalibrate } = await import('../../bench/calibrate/calibrate.ts');
+      const { MissingPrerequisites, calibrationSummary, refitCalibration, runCalibrate } = await import('../../calibrate/calibrate.ts');
       const command = `svcsim calibrate${opts.quick ? ' --quick' : ''}${(opts.from ?? []).map((f) => ` --from ${f}`).join('')} --out ${opts.out}`;
       try {
         const { file, outputs } =

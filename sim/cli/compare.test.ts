@@ -8,7 +8,7 @@ import { summarizePoints } from '../../reports/summarize.ts';
 import { buildSummaryDoc, stringifySummaryDoc } from '../../reports/summary-json.ts';
 import { fixtureInput } from '../../reports/testing/fixture.ts';
 import type { ReportInput } from '../../reports/types.ts';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { parseThreshold, runCompare } from './compare.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'svcsim-compare-'));

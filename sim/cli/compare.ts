@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { compareSummaries, formatComparison, type Comparison } from '../../reports/compare.ts';
 import { readSummaryDoc } from '../../reports/summary-json.ts';
 

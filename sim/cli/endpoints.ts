@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { loadManifests } from '../k8s/manifests.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
 import { explainService, formatExplanation } from '../k8s/explain.ts';

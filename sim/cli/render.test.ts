@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIptablesSave } from '../netfilter/iptables-save.ts';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { runRender, type RenderOptions } from './render.ts';
 
 // Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { loadManifests, type ClusterManifests } from '../k8s/manifests.ts';
 import type { EndpointSlice, Node } from '../k8s/objects.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';

@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { writeRunOutputs } from '../../reports/write.ts';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { loadScenario, type LoadedScenario } from '../scenario/load.ts';
 import { precheckStudy } from '../scenario/precheck.ts';
 import { studyProgress } from '../scenario/progress.ts';

@@ -7,7 +7,7 @@
  * record starts at the IPv4 header, what `tcpdump -w` writes for a raw-IP interface and what
  * Wireshark shows as "Raw IP"; the simulator has no Ethernet header to put in front.
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { tryParseIPv4 } from '../net/ipv4.ts';
 import type { Packet } from '../net/packet.ts';
 import { LINKTYPE_RAW, PcapWriter } from '../net/pcap.ts';

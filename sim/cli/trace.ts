@@ -12,9 +12,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { RandomStream } from '../engine/random.ts';
-import { DEFAULT_COSTS, WALK_CACHE_RULES, type CostModel, type IptablesBackend } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, WALK_CACHE_RULES, type CostModel, type IptablesBackend } from '../cost/cost-model.ts';
 import { formatIPv4, tryParseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_SYN, type Packet } from '../net/packet.ts';
 import type { Protocol } from '../net/protocol.ts';

@@ -1,5 +1,5 @@
 import seedrandom from 'seedrandom';
-import { InputError } from './input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 /**
  * Named random streams. Each stream is seeded from the string `${masterSeed}/${name}` alone, so a

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDuration, formatDuration } from './time.ts';
-import { InputError } from './input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 test('durations parse to integer nanoseconds', () => {
   assert.equal(parseDuration('250ms'), 250_000_000);

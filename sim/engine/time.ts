@@ -1,4 +1,4 @@
-import { InputError } from './input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 /**
  * Simulated time is an integer number of nanoseconds held in a JS number: exact up to 2^53 ns

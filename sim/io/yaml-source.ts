@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from './input-error.ts';
 
 /**
  * YAML read with positions kept, so every error about a value can name the file, line and column

@@ -10,7 +10,7 @@
  * unavailable; with net.ipv4.vs.expire_nodest_conn=1 (kube-proxy sets it) their next packet
  * expires them (see connection-table.ts).
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { createScheduler, type Scheduler } from './schedulers.ts';
 import {
   makeRealServer,

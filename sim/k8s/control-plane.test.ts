@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../engine/simulator.ts';
 import { MS, SECOND } from '../engine/time.ts';
-import { isInputError } from '../engine/input-error.ts';
+import { isInputError } from '../io/input-error.ts';
 import { ApiServer } from './apiserver.ts';
 import { ControlPlane, samplerOf, type ControlPlaneOptions, type EndpointChangeRecord } from './control-plane.ts';
 import { resolveFenceposts } from './deployment-controller.ts';

@@ -1,4 +1,4 @@
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import type { ClusterManifests } from './manifests.ts';
 import { findPort, podHasIP } from './endpointslice-reconciler.ts';
 import { podCondition, type EndpointSlice, type Pod, type Service, type ServicePort } from './objects.ts';

@@ -1,4 +1,4 @@
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import type { RandomStream } from '../engine/random.ts';
 
 /**

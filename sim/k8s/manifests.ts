@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { formatPath, locate, readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
 import { formatIPv4, parseCidr, parseIPv4 } from './ipam.ts';
 import type { Deployment, EndpointSlice, KubeObject, Node, Pod, ReplicaSet, Service } from './objects.ts';

@@ -1,5 +1,5 @@
 import type { Simulator } from '../engine/simulator.ts';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import type { ApiServer } from './apiserver.ts';
 import { LABEL_POD_TEMPLATE_HASH, templateHash } from './deployment-controller.ts';
 import { reconcileEndpointSlices } from './endpointslice-reconciler.ts';

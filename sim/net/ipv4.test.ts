@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, tryParseIPv4 } from './ipv4.ts';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 test('parseIPv4 and formatIPv4 round-trip every address', () => {
   fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (ip) => parseIPv4(formatIPv4(ip)) === ip));

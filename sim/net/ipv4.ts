@@ -3,7 +3,7 @@
  * representation the kernel uses in struct iphdr (network order aside). Integers compare, hash and
  * mask cheaply in the packet hot loop; text conversion happens only at the edges (parsers, output).
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 export type IPv4 = number;
 

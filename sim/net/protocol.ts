@@ -2,7 +2,7 @@
  * Transport protocols the simulator models, with their IANA IP protocol numbers (as in
  * /etc/protocols and the kernel's include/uapi/linux/in.h: IPPROTO_ICMP 1, TCP 6, UDP 17, SCTP 132).
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp';
 

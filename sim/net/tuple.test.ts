@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { reverseTuple, tupleEquals, tupleKey, packetKey } from './tuple.ts';
 import { makePacket } from './packet.ts';
 import { parseProtocol, PROTOCOL_NUMBER } from './protocol.ts';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 const arbTuple = fc.record({
   proto: fc.constantFrom('tcp', 'udp', 'sctp', 'icmp' as const),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_ACK, TCP_SYN } from '../net/packet.ts';
 import type { Protocol } from '../net/protocol.ts';

@@ -31,7 +31,7 @@
  * versions that share a chain share its index, and recompiling after a partial sync costs only the
  * changed chains.
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import type { Chain, Hook, Ruleset, Table, TableName } from './ruleset.ts';
 import { BUILTIN_CHAINS, TABLE_NAMES } from './ruleset.ts';
 import type { Rule } from './rule.ts';

@@ -3,7 +3,7 @@
  * packet path owns one EvalContext and one HookResult per node and reuses them for every packet, so
  * the hot path allocates nothing (trace recording aside, which is off unless `trace` is an array).
  */
-import type { CostModel, IptablesBackend } from '../net/cost-model.ts';
+import type { CostModel, IptablesBackend } from '../cost/cost-model.ts';
 import type { RandomStream } from '../engine/random.ts';
 import type { Packet } from '../net/packet.ts';
 import type { IpsetRegistry } from './ipset.ts';

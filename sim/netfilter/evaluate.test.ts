@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_COSTS, WALK_CACHE_RULES, withCosts } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, WALK_CACHE_RULES, withCosts } from '../cost/cost-model.ts';
 import { formatIPv4 } from '../net/ipv4.ts';
 import type { ConntrackStep, EvalContext } from './context.ts';
 import { CT_DNAT, CT_NEW, CT_SNAT } from './rule.ts';

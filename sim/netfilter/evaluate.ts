@@ -17,7 +17,7 @@
  * chainJumpNs per jump or goto. It is added to both the HookResult and packet.costNs.
  */
 import type { Packet } from '../net/packet.ts';
-import { hookCostNs } from '../net/cost-model.ts';
+import { hookCostNs } from '../cost/cost-model.ts';
 import { RUN_PORT, type CompiledChain, type CompiledRuleset, type CompiledTable, type IndexedRun } from './compile.ts';
 import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import { KEY_ABSENT } from './key-table.ts';

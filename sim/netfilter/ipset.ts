@@ -8,7 +8,7 @@
  * format is `ipset save` / `ipset restore`: `create NAME TYPE [options]` and `add NAME ELEMENT
  * [options]`; options are kept verbatim so save(restore(x)) keeps them.
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { formatIPv4, tryParseCidr, tryParseIPv4 } from '../net/ipv4.ts';
 import { PROTOCOL_NUMBER, protocolFromNumber, type Protocol } from '../net/protocol.ts';
 import type { Packet } from '../net/packet.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { applyIptablesRestore, parseIptablesSave, renderIptablesSave } from './iptables-save.ts';
 import { EMPTY_RULESET } from './ruleset.ts';
 

@@ -13,7 +13,7 @@
  * Out: iptables-save's format; rules in its normal form (see rule-syntax.ts), chain lines with
  * counters, rule counters with `counters: true` (iptables-save -c).
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { compileRuleset } from './compile.ts';
 import type { Rule } from './rule.ts';
 import { parseRuleSpec, renderRule, renderRuleSpec, tokenize, type RuleEnv, type Tokens } from './rule-syntax.ts';

@@ -11,7 +11,7 @@
  * back in.
  *
  * This is the path of the offline tracer (`svcsim trace`); the simulation's own node model
- * (sim/net/node.ts) adds conntrack, routes and delivery on top of the same evaluateHook.
+ * (sim/host/node.ts) adds conntrack, routes and delivery on top of the same evaluateHook.
  */
 import type { Packet } from '../net/packet.ts';
 import type { CompiledRuleset } from './compile.ts';

@@ -10,7 +10,7 @@
  * in the kernel's fixed point printed with 11 decimals). So rendering the restore text kube-proxy
  * writes gives what iptables-save would print after loading it.
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { formatIPv4, tryParseCidr, tryParseIPv4 } from '../net/ipv4.ts';
 import type { Protocol } from '../net/protocol.ts';
 import {

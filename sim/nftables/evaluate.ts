@@ -20,7 +20,7 @@
  * Services: that flatness is the point of nftables mode. The simulator's own work is the same walk
  * (Map probes on numeric keys), so it is flat too.
  */
-import type { CostModel } from '../net/cost-model.ts';
+import type { CostModel } from '../cost/cost-model.ts';
 import type { Packet } from '../net/packet.ts';
 import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import type { DynamicSets } from './dynamic-sets.ts';

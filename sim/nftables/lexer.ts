@@ -9,7 +9,7 @@
  * always put spaces around the concatenation dot and the map colon, so a word is a run of
  * non-space characters other than `{ } , ; "`, and `.`/`:` alone are words of their own.
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 
 export type TokenKind = 'word' | 'string' | '{' | '}' | ',' | ';' | 'nl' | 'eof';
 

@@ -4,14 +4,14 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseNft } from './parse.ts';
 import { renderDump, renderListRuleset } from './render.ts';
-import { sortNftTransaction } from './normalize.ts';
+import { sortNftTransaction } from './testing/normalize.ts';
 import { evaluateHook, type NftContext } from './evaluate.ts';
 import { DynamicSets } from './dynamic-sets.ts';
 import { CT_STATE_BITS } from './key.ts';
-import { DEFAULT_COSTS } from '../net/cost-model.ts';
+import { DEFAULT_COSTS } from '../cost/cost-model.ts';
 import { makePacket } from '../net/packet.ts';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { RandomStream } from '../engine/random.ts';
 
 const OVERALL = 'test/golden/proxy/nftables/overall.expected.nft';

@@ -12,7 +12,7 @@
  * The result is a new immutable Ruleset value; the previous one is untouched (copy on write at the
  * level of each chain and set), so nodes that synced the same version share it.
  */
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { encodeKey, numericKey } from './key.ts';
 import { ruleSetRefs, ruleTargets } from './rule.ts';
 import type { BaseChainSpec, Chain, KeyCode, KeyType, NamedSet, NftFamily, Rule, Ruleset, SetElement, Table } from './types.ts';

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../engine/input-error.ts';
-import { DEFAULT_COSTS } from '../net/cost-model.ts';
+import { InputError } from '../io/input-error.ts';
+import { DEFAULT_COSTS } from '../cost/cost-model.ts';
 import { parseCalibration } from './calibration-file.ts';
 import { loadScenario } from './load.ts';
 

@@ -6,14 +6,14 @@
  * so an unknown key is an InputError naming the file, line:column, key path and the closest name.
  */
 import { readFileSync } from 'node:fs';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { locate, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
-import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
 import { didYouMean } from './did-you-mean.ts';
 
 /**
  * The top-level keys of the file `svcsim calibrate` writes (CalibrationFile in
- * bench/calibrate/model.ts; bench/calibrate/model.test.ts checks the two agree). Only `costs` is
+ * calibrate/model.ts; calibrate/model.test.ts checks the two agree). Only `costs` is
  * read; the others record the measurement and are accepted as they are.
  */
 export const CALIBRATION_FILE_KEYS = ['kind', 'version', 'measuredAt', 'quick', 'endpointsPerService', 'command', 'host', 'costs', 'fits', 'conntrack', 'warnings', 'points'] as const;
@@ -71,7 +71,7 @@ export function parseCalibration(text: string, path: string, where: string): Dee
     const keyPath = [...prefix, key];
     if (!(COST_KEYS as string[]).includes(key)) {
       // A bare file may also be a calibration file with `costs` misspelt: offer that name too.
-      unknown(keyPath, prefix.length ? COST_KEYS : ['costs', ...COST_KEYS], 'a CostModel field (sim/net/cost-model.ts)');
+      unknown(keyPath, prefix.length ? COST_KEYS : ['costs', ...COST_KEYS], 'a CostModel field (sim/cost/cost-model.ts)');
     }
     const def = DEFAULT_COSTS[key as keyof CostModel];
     if (typeof def === 'number') {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { formatPath } from '../io/yaml-source.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { FieldOrigins, FieldPath, Place } from './field-origins.ts';

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap } from 'yaml';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
-import { DEFAULT_COSTS, withCosts, type CostModel, type DeepPartial } from '../net/cost-model.ts';
+import { DEFAULT_COSTS, withCosts, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { readCalibration } from './calibration-file.ts';
 import { FieldOrigins, type FieldPath } from './field-origins.ts';

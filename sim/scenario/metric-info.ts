@@ -1,7 +1,7 @@
 import type { MetricInfo } from '../../reports/types.ts';
 
 /**
- * Units and direction of the metrics the model writes (sim/scenario/model/metrics.ts and
+ * Units and direction of the metrics the model writes (sim/run/metrics.ts and
  * run-model.ts), where reports/units.ts's naming rules would guess wrong: `cpuPerConnection` is ns of
  * CPU, `kernel.memoryBytes` is bytes, `connections.ok` is better higher. Keys are full names or base
  * names (the part before the first dot), as ScenarioMeta.metrics takes them; a metric not listed
@@ -18,7 +18,7 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   syncUnits: { unit: 'count', better: 'none', description: 'rules, elements or objects written per sync' },
   syncs: { unit: 'count', description: 'kube-proxy syncs, all nodes (count: informational; failed: lower is better)' },
   kernel: { unit: 'count', better: 'none', description: 'kernel objects kube-proxy programs on a node' },
-  'kernel.memoryBytes': { unit: 'bytes', better: 'none', description: 'kernel memory of the programmed objects on a node (iptables and nftables: fitted to this host\'s kernel, sim/proxy/modes/kernel-memory.ts; ipvs, ebpf, userspace: estimates)' },
+  'kernel.memoryBytes': { unit: 'bytes', better: 'none', description: 'kernel memory of the programmed objects on a node (iptables and nftables: fitted to this host\'s kernel, sim/proxy/cost/kernel-memory.ts; ipvs, ebpf, userspace: estimates)' },
   'kernel.ipvsServers': { unit: 'count', better: 'none', description: 'IPVS virtual servers and real servers on a node (ipvs mode; 0 elsewhere)' },
   affinity: { unit: 'count', better: 'none', description: 'ClientIP session affinity: new connections sent to a remembered endpoint (hits) or chosen afresh (misses)' },
   conntrack: { unit: 'count', description: 'conntrack table, per node' },

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import type { RunPointInput, RunPointResult } from './run-point-contract.ts';
 
 /**

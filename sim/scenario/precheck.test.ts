@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError } from '../engine/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenario, loadScenarioText } from './load.ts';

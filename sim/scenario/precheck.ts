@@ -2,12 +2,12 @@ import { checkChartSpecs } from '../../reports/charts.ts';
 import { checkFindings } from '../../reports/findings.ts';
 import { parseExpectations } from '../../reports/expectations.ts';
 import type { ChartSpec } from '../../reports/types.ts';
-import { InputError, isInputError } from '../engine/input-error.ts';
+import { InputError, isInputError } from '../io/input-error.ts';
 import type { LoadedScenario } from './load.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
 import { declaredSweep, reportFindings as toReportInputFindings, reportSweep } from './report-input.ts';
-import { MODEL_SERIES, modelMetricNames } from './model/metric-names.ts';
+import { MODEL_SERIES, modelMetricNames } from '../run/metric-names.ts';
 
 /**
  * The checks of a study's own text that reports/ would otherwise make after every run has finished:

@@ -5,7 +5,7 @@ import { SECOND } from '../engine/time.ts';
 import type { LoadedScenario } from './load.ts';
 import type { ResolvedScenario } from './schema.ts';
 import { MODEL_METRICS } from './metric-info.ts';
-import { modeAssumptions } from '../proxy/modes/assumptions.ts';
+import { modeAssumptions } from '../proxy/cost/assumptions.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
 

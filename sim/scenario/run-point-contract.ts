@@ -2,7 +2,7 @@ import type { ResolvedScenario } from './schema.ts';
 import type { SweepPoint } from './sweep.ts';
 
 /**
- * The contract between the runner and the simulation model (sim/scenario/model/run-point.ts, which
+ * The contract between the runner and the simulation model (sim/scenario/run-point.ts, which
  * exports `runPoint` of type RunPoint).
  *
  * The runner calls runPoint once per run, in a worker thread, with one sweep point of the scenario:
@@ -51,6 +51,6 @@ export interface RunPointResult {
 export type RunPoint = (input: RunPointInput) => RunPointResult;
 
 /** Where the runner looks for the model, relative to this file. */
-export const MODEL_MODULE = './model/run-point.ts';
+export const MODEL_MODULE = './run-point.ts';
 /** The model module as the pool's workers import it. */
 export const MODEL_URL = new URL(MODEL_MODULE, import.meta.url).href;

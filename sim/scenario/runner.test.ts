@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isInputError } from '../engine/input-error.ts';
+import { isInputError } from '../io/input-error.ts';
 import { loadScenarioText } from './load.ts';
 import { runStudy, type ProgressSink } from './runner.ts';
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { parseDuration, type Nanos } from '../engine/time.ts';
-import { isInputError } from '../engine/input-error.ts';
-import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../net/cost-model.ts';
+import { isInputError } from '../io/input-error.ts';
+import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
 import { issueText } from './issue-text.ts';
+import type { Distribution } from '../engine/distribution.ts';
 
 /**
  * The scenario file's schema: the single source of truth. TypeScript types come from it (z.input for
@@ -138,11 +139,7 @@ const distributionObject = z
     }
   });
 
-export type Distribution =
-  | { kind: 'constant'; value: Nanos }
-  | { kind: 'exponential'; mean: Nanos }
-  | { kind: 'lognormal'; median: Nanos; p99: Nanos }
-  | { kind: 'uniform'; min: Nanos; max: Nanos };
+export type { Distribution };
 
 export function distribution(description: string) {
   return z
@@ -288,7 +285,7 @@ const costsSchema = z
       .optional()
       .describe('Path (relative to the scenario file) to the JSON `svcsim calibrate` writes; fields given here override it.'),
   })
-  .describe('Overrides of the CostModel (sim/net/cost-model.ts), in nanoseconds, or a calibration file.');
+  .describe('Overrides of the CostModel (docs/calibration.md), in nanoseconds, or a calibration file.');
 export type CostOverrides = DeepPartial<CostModel> & { calibration?: string };
 
 const readinessProbeSchema = z

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isInputError } from '../engine/input-error.ts';
+import { isInputError } from '../io/input-error.ts';
 import type { RunPoint } from './run-point-contract.ts';
 import type { WorkerReply, WorkerRequest } from './pool.ts';
 

@@ -4,7 +4,7 @@
  * a short text like 'tcp 10.244.1.5:40000 > 10.96.0.10:80'.
  */
 import { RandomStream } from '../../engine/random.ts';
-import { DEFAULT_COSTS } from '../../net/cost-model.ts';
+import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket, type Packet } from '../../net/packet.ts';
 import type { Protocol } from '../../net/protocol.ts';

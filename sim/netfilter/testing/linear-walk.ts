@@ -8,7 +8,7 @@
  * an empty stack means the built-in chain's policy.
  */
 import type { Packet } from '../../net/packet.ts';
-import { hookCostNs } from '../../net/cost-model.ts';
+import { hookCostNs } from '../../cost/cost-model.ts';
 import type { EvalContext, HookResult } from '../context.ts';
 import { applyNatTarget, traceStep } from '../evaluate.ts';
 import { ruleMatches } from '../matches.ts';

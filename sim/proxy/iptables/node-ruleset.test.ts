@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_COSTS } from '../../net/cost-model.ts';
+import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket } from '../../net/packet.ts';
 import { RandomStream } from '../../engine/random.ts';

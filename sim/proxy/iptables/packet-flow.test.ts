@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomStream } from '../../engine/random.ts';
-import { DEFAULT_COSTS } from '../../net/cost-model.ts';
+import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket } from '../../net/packet.ts';
 import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
@@ -32,7 +32,7 @@ import {
   TEST_NODE_IPS,
   type FlowTest,
   type PacketFlow,
-} from '../packet-flow-fixtures.ts';
+} from '../testing/packet-flow-fixtures.ts';
 import { nodeRuleset } from './node-ruleset.ts';
 
 type Flow = PacketFlow;

@@ -5,7 +5,7 @@ import type { EndpointSlice, Service } from '../../k8s/objects.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { changedServices } from '../proxy-state.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from './golden-fixtures.ts';
-import { normalizeRestoreText } from './normalize.ts';
+import { normalizeRestoreText } from './testing/normalize.ts';
 import { IptablesProxier, restoreText } from './proxier.ts';
 
 const golden = (name: string) => readFileSync(new URL(`../../../test/golden/proxy/iptables/${name}`, import.meta.url), 'utf8');

@@ -16,7 +16,7 @@
  * - kube-proxy prints the masquerade mark with Go's "%#08x"; we print it as iptables-save shows it
  *   back (0x4000 for the default bit 14), as kube-proxy's tests also do.
  */
-import { InputError } from '../../engine/input-error.ts';
+import { InputError } from '../../io/input-error.ts';
 import { cidrContains, formatCidr, parseCidr, tryParseCidr, tryParseIPv4, type Cidr } from '../../net/ipv4.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { ProxyState } from '../proxy-state.ts';

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { InputError } from '../../engine/input-error.ts';
+import { InputError } from '../../io/input-error.ts';
 import type { EndpointSlice, Service } from '../../k8s/objects.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
-import { IpvsConnectionTable } from '../../ipvs/connection-table.ts';
+import { IpvsConnectionTable } from '../../ipvs/testing/connection-table.ts';
 import { totalNetlinkOps } from '../../ipvs/service-table.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { testService, testSlice } from '../iptables/golden-fixtures.ts';

@@ -22,7 +22,7 @@
  * their ids (only the order of netlink calls differs). IPv4 only.
  */
 import { goSharpHex08 } from '../go-hex.ts';
-import { InputError } from '../../engine/input-error.ts';
+import { InputError } from '../../io/input-error.ts';
 import { cidrContains, formatCidr, parseIPv4, tryParseCidr, tryParseIPv4 } from '../../net/ipv4.ts';
 import { IpvsServiceTable, totalNetlinkOps, type IpvsNetlinkCounts, type ServiceEntry } from '../../ipvs/service-table.ts';
 import { IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED2, isSchedulerName, SCHEDULERS, type SchedulerName, type VirtualServerSpec } from '../../ipvs/types.ts';

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomStream } from '../../engine/random.ts';
-import { DEFAULT_COSTS } from '../../net/cost-model.ts';
+import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket } from '../../net/packet.ts';
 import { walkPath } from '../../netfilter/packet-path.ts';
@@ -26,7 +26,7 @@ import {
   TEST_NODE_IPS,
   type FlowTest,
   type PacketFlow,
-} from '../packet-flow-fixtures.ts';
+} from '../testing/packet-flow-fixtures.ts';
 import { NftablesProxier, type NftablesProxierOptions } from './proxier.ts';
 
 /** NewFakeProxier (nftables): node 192.168.0.2, pod CIDR 10.0.0.0/8, service CIDR 172.30.0.0/16, mark 0x4000. */

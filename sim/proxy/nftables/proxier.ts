@@ -25,7 +25,7 @@
  * ("0x00004000" for bit 14: go-hex.ts); kube-proxy's tests pass "0x4000", which `masqueradeMark` allows.
  */
 import { goSharpHex08 } from '../go-hex.ts';
-import { InputError } from '../../engine/input-error.ts';
+import { InputError } from '../../io/input-error.ts';
 import { cidrContains, formatCidr, tryParseCidr, tryParseIPv4 } from '../../net/ipv4.ts';
 import { parseRuleText } from '../../nftables/parse.ts';
 import { renderCommands } from '../../nftables/render.ts';

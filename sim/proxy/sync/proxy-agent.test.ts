@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../../engine/simulator.ts';
 import { HOUR, MINUTE, MS, SECOND } from '../../engine/time.ts';
-import { DEFAULT_COSTS } from '../../net/cost-model.ts';
+import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { makeEndpoint } from '../endpoint.ts';
-import { modeModel } from '../modes/index.ts';
-import { clusterIPPort } from '../../scenario/model/synthetic-cluster.ts';
+import { modeModel } from '../cost/index.ts';
+import { clusterIPPort } from '../../run/synthetic-cluster.ts';
 import { EndpointTimeline } from './endpoint-timeline.ts';
 import { ProxyAgent, type SyncObserver } from './proxy-agent.ts';
 

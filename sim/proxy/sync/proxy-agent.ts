@@ -1,7 +1,7 @@
 import type { Simulator } from '../../engine/simulator.ts';
 import { BoundedFrequencyRunner, type RunnerIntervals, type SyncJob } from './bounded-frequency-runner.ts';
 import type { EndpointTimeline } from './endpoint-timeline.ts';
-import type { ModeModel, SyncWork } from '../modes/mode-model.ts';
+import type { ModeModel, SyncWork } from '../cost/mode-model.ts';
 
 /**
  * One node's kube-proxy: what it has heard (a version of the shared EndpointTimeline), what its

@@ -1,5 +1,5 @@
 import type { Simulator } from '../../engine/simulator.ts';
-import type { ModeModel } from '../modes/mode-model.ts';
+import type { ModeModel } from '../cost/mode-model.ts';
 import { BoundedFrequencyRunner, type SyncJob } from './bounded-frequency-runner.ts';
 import type { EndpointTimeline } from './endpoint-timeline.ts';
 import type { AgentOptions, SyncObserver } from './proxy-agent.ts';

@@ -1,4 +1,4 @@
-import { InputError } from '../../engine/input-error.ts';
+import { InputError } from '../../io/input-error.ts';
 import { RandomStream } from '../../engine/random.ts';
 import type { RunPoint } from '../run-point-contract.ts';
 

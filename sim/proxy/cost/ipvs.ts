@@ -1,0 +1,98 @@
+import { ruleWalkNs } from '../../cost/cost-model.ts';
+import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+
+/**
+ * ipvs mode as kube-proxy (pkg/proxy/ipvs/proxier.go) programs it: ClusterIPs bound to the kube-ipvs0
+ * dummy interface, one IPVS virtual server per ClusterIP:port with the endpoints as real servers
+ * (scheduler rr by default), and a fixed set of iptables rules that match ipsets.
+ *
+ * First packet of a pod-to-ClusterIP connection: nat PREROUTING jump; KUBE-SERVICES (ipvs flavour):
+ * the masquerade rule matching `! -s CLUSTER_CIDR -m set --match-set KUBE-CLUSTER-IP dst,dst`, the
+ * addrtype LOCAL jump to KUBE-NODE-PORT, the KUBE-CLUSTER-IP ACCEPT; filter INPUT's kube-proxy jumps;
+ * IPVS at LOCAL_IN: virtual-server lookup and scheduler; POSTROUTING jump and RETURN.
+ *
+ * Sync: the ipvs proxier has no partial sync. Every sync lists the virtual servers and, per virtual
+ * server, its real servers over netlink, then adds or deletes what differs; it also restores its
+ * small fixed iptables rule set and the ipsets.
+ *
+ * sessionAffinity ClientIP: kube-proxy makes the virtual server persistent (`-p T`, flag
+ * IP_VS_SVC_F_PERSISTENT with timeout T: pkg/proxy/ipvs/proxier.go syncService). The kernel's
+ * ip_vs_sched_persist (net/netfilter/ipvs/ip_vs_core.c) first looks up a persistence template for
+ * (client IP, VIP, port): if one exists and its real server is still there, the connection goes to
+ * it without calling the scheduler (so rr does not advance); otherwise the scheduler picks and a new
+ * template is created. Each new connection re-arms the template's timer to T (ip_vs_conn_put);
+ * templates of deleted real servers are dropped (ip_vs_check_template), and kube-proxy sets
+ * expire_quiescent_template so weight-0 ones go too. Templates held alive by still-open connections
+ * are not modelled (connections here are short against T). Cost: one template lookup more, and no
+ * scheduler on a hit.
+ */
+const RULES = 9;
+const LOOKUPS = 3; // two ipset lookups and the IPVS service table
+const HOOKS = 4; // PREROUTING, INPUT (IPVS LOCAL_IN), then out through POSTROUTING... and OUTPUT of the DNATed packet
+const FIXED_RESTORE_LINES = 40;
+/**
+ * Per ClusterIP service port the proxier binds the address to kube-ipvs0 and puts it in two ipsets,
+ * KUBE-CLUSTER-IP (ip,port) and KUBE-IPVS-IPS (ip) (pkg/proxy/ipvs/proxier.go syncProxyRules). The
+ * address and the KUBE-IPVS-IPS entry are per ClusterIP, counted here per service port: exact with one
+ * port per Service, an overcount with several. KUBE-LOOP-BACK entries (hairpin to local endpoints)
+ * are not counted.
+ */
+const IPSET_ENTRIES_PER_PORT = 2;
+/** Kernel memory: ip_vs_service ~ 300 bytes, ip_vs_dest ~ 250 bytes, ipset element ~ 64 bytes. */
+const VS_BYTES = 300;
+const RS_BYTES = 250;
+const SET_BYTES = 64;
+
+export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel {
+  return {
+    mode: 'ipvs',
+    selection: 'round-robin',
+    natInConntrack: true,
+    activationLagNs: 0,
+    affinityStore: 'timeout',
+    // The virtual server stays with no real server (the proxier's Local list is empty); IPVS finds no
+    // destination and ip_vs_leave answers ICMP port unreachable (net/netfilter/ipvs/ip_vs_core.c).
+    noLocalEndpoints: 'reject',
+    syncCost(w: SyncWork): SyncCost {
+      let objects = 0;
+      // A full sync is charged as the start-up one into an empty kernel: every virtual server, its
+      // address on kube-ipvs0, its ipset entries, and every real server (checked against IpvsProxier
+      // by the property in ipvs-model.test.ts).
+      if (w.full) objects += w.services * (2 + IPSET_ENTRIES_PER_PORT) + w.endpoints;
+      else
+        for (const c of w.changed) {
+          // Real servers gone are deleted, new ones added (a replaced endpoint is both); the virtual
+          // server stays (syncEndpoint in pkg/proxy/ipvs/proxier.go).
+          const kept = c.kept ?? Math.min(c.before, c.after);
+          objects += c.before - kept + (c.after - kept);
+        }
+      const durationNs =
+        costs.restoreBaseNs[b] +
+        FIXED_RESTORE_LINES * costs.restoreNsPerLine[b] +
+        // Every sync, partial or not, reads what the kernel holds: syncIPSetEntries lists each set's
+        // entries (`ipset list`, pkg/proxy/ipvs/ipset.go) before restoring only the differences, and
+        // syncService / syncEndpoint get each virtual server and its real servers over netlink
+        // (pkg/proxy/ipvs/proxier.go). The ipvs proxier has no partial sync; only the writes shrink.
+        IPSET_ENTRIES_PER_PORT * w.services * costs.ipsetNsPerElement +
+        // GetVirtualServers once, then GetRealServers per virtual server: every VS and RS is listed.
+        (w.services + w.endpoints) * costs.ipvsListNsPerObject +
+        objects * costs.ipvsNetlinkNsPerObject;
+      return { durationNs, units: objects };
+    },
+    firstPacket(p: FirstPacketInput): FirstPacketCost {
+      // No real servers: the virtual server still exists; kube-proxy >= 1.28 rejects through an
+      // iptables rule matching KUBE-CLUSTER-IP without endpoints, one rule on the same path.
+      const rulesVisited = p.endpoints === 0 ? RULES - 3 : RULES;
+      const persistent = p.endpoints > 0 && p.affinity !== undefined;
+      const lookups = LOOKUPS + (persistent ? 1 : 0);
+      const scheduled = !(persistent && p.affinity!.hit);
+      // (9 rules over 4 hooks: each walk is far shorter than WALK_CACHE_RULES, so one charge is the same)
+      const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0) + costs.conntrackInsertNs;
+      return { rulesVisited, lookups, costNs };
+    },
+    laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
+    kernelObjects(services: number, endpoints: number): KernelObjects {
+      return { rules: 30, setElements: IPSET_ENTRIES_PER_PORT * services, ipvsServers: services + endpoints, memoryBytes: services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES };
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import type { CostModel, IptablesBackend } from '../../cost/cost-model.ts';
+
+export type ProxyMode = 'iptables' | 'ipvs' | 'nftables' | 'ebpf' | 'userspace';
+export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'nftables', 'ebpf', 'userspace'];
+
+/**
+ * What a mode model needs to know to cost a sync: how big the whole rule set is, and what changed
+ * since the node's last successful sync. Counts only: the models charge for what kube-proxy writes,
+ * they do not write it (the rule generators in sim/proxy/<mode>/ write it, for `render`).
+ */
+export interface SyncWork {
+  full: boolean;
+  /**
+   * The first sync of the proxy's life, into an empty kernel. The userspace proxy opens a proxy
+   * socket and appends the portal rules of every service port, where later syncs only check them;
+   * nftables' transaction finds no table to read. ProxyAgent never sets it: its runs start with
+   * version 0's rules in the kernel (a restarted kube-proxy).
+   */
+  startup?: boolean;
+  /** Service ports in the state being synced, and how many of them have no usable endpoint. */
+  services: number;
+  servicesWithoutEndpoints: number;
+  /** Endpoints over all service ports. */
+  endpoints: number;
+  /**
+   * Per changed service port: endpoints before (in the node's active rules) and after, and how many
+   * of the `before` ones are still there after (default min(before, after): none replaced). A
+   * replaced endpoint is a chain (or object) deleted and another written.
+   */
+  changed: readonly { before: number; after: number; kept?: number }[];
+}
+
+export interface SyncCost {
+  durationNs: number;
+  /** iptables-restore / nft -f input lines, netlink objects for ipvs, map updates for ebpf, `iptables` commands (portal syncs) or service ports updated in memory (balancer updates) for userspace. */
+  units: number;
+}
+
+/** Where the first packet of a new connection stands in the node's rules. */
+export interface FirstPacketInput {
+  services: number;
+  servicesWithoutEndpoints: number;
+  /** 0-based position of the service's rule in a chain with one rule per service (iptables order). */
+  position: number;
+  /** Endpoints usable for the service in the node's active rules, and the index chosen. */
+  endpoints: number;
+  chosen: number;
+  /**
+   * Session affinity (ClientIP) checks made before the choice; absent when the Service has none.
+   * iptables and nftables check one rule per endpoint, in endpoint order (`-m recent --rcheck`,
+   * `ip saddr @affinity-…`): `checked` is the index of the endpoint that holds the client plus one on
+   * a hit (then `chosen` is that endpoint and no random choice is made), all endpoints on a miss.
+   */
+  affinity?: AffinityWalk;
+  /**
+   * `endpoints` is 0 because none of the Service's endpoints is on this node (internalTrafficPolicy
+   * Local) while it has some elsewhere: kube-proxy's rule for the port drops instead of rejecting
+   * (see ModeModel.noLocalEndpoints).
+   */
+  noLocalEndpoints?: boolean;
+  /**
+   * Endpoints in the node's state exceed kube-proxy's large-cluster threshold (1000,
+   * LARGE_CLUSTER_ENDPOINTS_THRESHOLD in pkg/proxy/iptables/proxier.go): the iptables proxier leaves
+   * the `-m comment` out of the per-endpoint rules (KUBE-SVC jumps, KUBE-SEP rules).
+   */
+  largeCluster?: boolean;
+}
+
+export interface AffinityWalk {
+  checked: number;
+  hit: boolean;
+}
+
+export interface FirstPacketCost {
+  /** Rules evaluated (iptables rules, or nftables rules), as a linear walk would count them. */
+  rulesVisited: number;
+  /** Hash lookups (ipset, nftables set/map/vmap, ipvs service table, bpf maps). */
+  lookups: number;
+  /** Simulated CPU time of the new connection's first packet on the client's node. */
+  costNs: number;
+}
+
+export interface KernelObjects {
+  rules: number;
+  setElements: number;
+  /** IPVS virtual servers and real servers (ipvs mode only; 0 elsewhere): `ipvsadm -Ln` lines. */
+  ipvsServers: number;
+  /** Rough kernel memory of those objects, bytes (per-object sizes are documented per mode). */
+  memoryBytes: number;
+}
+
+export interface ModeModel {
+  readonly mode: ProxyMode;
+  syncCost(work: SyncWork): SyncCost;
+  firstPacket(input: FirstPacketInput): FirstPacketCost;
+  /** CPU time of each later packet of an established connection (conntrack hit, or proxy hop). */
+  laterPacketNs(): number;
+  /** How the mode picks an endpoint: uniformly at random (statistic, numgen, Cilium random) or round robin. */
+  readonly selection: 'random' | 'round-robin';
+  /** Whether new connections create conntrack entries on the client's node (socket-LB does not NAT). */
+  readonly natInConntrack: boolean;
+  /** Objects of one node's rules; `servicesWithoutEndpoints`: ports it rejects or drops (one rule or map element each). */
+  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number): KernelObjects;
+  /** Extra delay after a sync before rules act (e.g. an agent's own lag); 0 for kube-proxy modes. */
+  readonly activationLagNs: number;
+  /**
+   * Where the mode keeps ClientIP affinity (see session-affinity.ts): xt_recent lists, one per
+   * endpoint, bounded and reaped as the kernel module does (iptables), or entries that simply expire
+   * `timeout` after their last use (nftables sets, IPVS persistence templates, Cilium's affinity
+   * map, the userspace proxy's in-memory table).
+   */
+  readonly affinityStore: 'xt_recent' | 'timeout';
+  /**
+   * What a pod's connection to an internalTrafficPolicy Local Service meets on a node without a local
+   * endpoint (the Service has endpoints elsewhere): 'drop' (kube-proxy's iptables and nftables DROP /
+   * drop verdict: the SYN is lost and the client retries until its connect timeout) or 'reject'
+   * (an immediate ICMP port unreachable).
+   */
+  readonly noLocalEndpoints: 'drop' | 'reject';
+}
+
+export interface ModeOptions {
+  costs: CostModel;
+  iptablesBackend: IptablesBackend;
+  /**
+   * Every Service of the run has sessionAffinity ClientIP (the synthetic cluster's Services are
+   * identical): the rules kube-proxy writes per endpoint grow, which the sync cost and the kernel
+   * objects count. Default false.
+   */
+  sessionAffinity?: boolean;
+}

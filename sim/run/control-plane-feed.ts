@@ -1,0 +1,181 @@
+import type { ControlPlane, SliceCommit } from '../k8s/control-plane.ts';
+import { Histogram } from '../engine/stats/histogram.ts';
+import type { EndpointSlice } from '../k8s/objects.ts';
+import { compareEndpoints, type Endpoint } from '../proxy/endpoint.ts';
+import { endpointsFromSlices } from '../proxy/from-api.ts';
+import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
+import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
+import { categorizeEndpoints } from '../proxy/topology.ts';
+import type { ServicePort } from '../proxy/service-port.ts';
+import { endpointsOnPort, servicePortsOf } from './synthetic-cluster.ts';
+import type { PodAnswer, PodLiveness } from './liveness.ts';
+
+/**
+ * The bridge from the control plane (sim/k8s) to the kube-proxy model: every EndpointSlice the
+ * controller commits becomes, when it changes what kube-proxy would program, a new version of the
+ * shared EndpointTimeline; every node's kube-proxy has its own watch (its own delivery delays) and
+ * hears a version when the event that produced it reaches that node.
+ *
+ * What kube-proxy programs for a service port is what pkg/proxy's EndpointSliceCache merges over the
+ * Service's slices, narrowed by CategorizeEndpoints to the Cluster-policy list: ready endpoints, or,
+ * when none is ready, the serving-terminating ones (pkg/proxy/topology.go). A slice write that leaves
+ * that list as it was is no change for kube-proxy (EndpointSliceUpdate reports no change, no sync).
+ */
+export class ControlPlaneFeed implements PodLiveness {
+  readonly ports: ServicePort[] = [];
+  private readonly index = new Map<string, number>();
+  /** Current slices per service key, by slice name. */
+  private readonly slices = new Map<string, Map<string, EndpointSlice>>();
+  /** (resourceVersion, timeline version) after each commit, in commit order (increasing rv). */
+  private readonly rvs: number[] = [];
+  private readonly versions: number[] = [];
+
+  private readonly internalLocal: boolean;
+  private readonly perService: number;
+  /**
+   * When each watcher heard of each change (the issue's third instant), per delivered event and node:
+   * `watchDelivery` from the slice's commit to its delivery to that node's kube-proxy watch, and
+   * `heardLatency` from each endpoint change's trigger (the pod-side instant) to that node hearing it.
+   * Only events committed from `recordFrom` on (the warm-up excluded).
+   */
+  readonly watchDelivery = new Histogram();
+  readonly heardLatency = new Histogram();
+  recordFrom = 0;
+
+  /**
+   * `affinitySeconds`: the Services' ClientIP affinity timeout (0: none); `internalLocal`: their
+   * internalTrafficPolicy is Local; `portsPerService`: each Service has that many ports. The control
+   * plane's own Service objects carry none of these (they have one port): the feed gives every
+   * Service its ports (servicePortsOf: port k is the Service's port + k, its pods' port + k), each
+   * with the pods the Service's slices list. kube-proxy would read the same from a multi-port
+   * Service's slices, which list every port for the same endpoints; a slice write changes all of a
+   * Service's ports at once.
+   */
+  constructor(
+    private readonly cp: ControlPlane,
+    private readonly timeline: EndpointTimeline,
+    { affinitySeconds = 0, internalLocal = false, portsPerService = 1 }: { affinitySeconds?: number; internalLocal?: boolean; portsPerService?: number } = {},
+  ) {
+    this.internalLocal = internalLocal;
+    this.perService = portsPerService;
+    for (const s of cp.services()) {
+      this.index.set(s.key, this.ports.length);
+      this.slices.set(s.key, new Map());
+      this.ports.push(...servicePortsOf(s.namespace, s.name, s.clusterIP, s.port, s.protocol, portsPerService, affinitySeconds));
+    }
+    for (const slice of cp.endpointSlices()) {
+      const key = serviceKey(slice);
+      this.slices.get(key)?.set(slice.metadata.name!, slice);
+    }
+    for (let i = 0; i < this.ports.length; i += portsPerService) {
+      const { programmed, serving } = this.programmed(i);
+      for (let k = 0; k < portsPerService; k++) timeline.addService(this.ports[i + k]!, endpointsOnPort(programmed, k), endpointsOnPort(serving, k));
+    }
+    cp.onEndpointSliceCommit((c) => this.commit(c));
+  }
+
+  /**
+   * One watch per node's kube-proxy: hearing an event means hearing every change up to it.
+   * kube-proxy also watches Services (a ClusterIP, port or affinity change triggers a sync:
+   * pkg/proxy/config ServiceConfig), but nothing in a run changes a Service: the synthetic cluster
+   * creates every Service before the run starts (sim/k8s/synthetic-cluster.ts) and no churn kind
+   * (pod-kill, rolling-update, scale, node-failure) writes one, so only EndpointSlices are watched.
+   * A churn kind that creates or edits Services must add that watch here.
+   */
+  attach(agents: readonly NodeProxy[]): void {
+    const nodes = this.cp.nodes();
+    const heard: number[] = agents.map(() => this.timeline.version);
+    agents.forEach((agent, n) => {
+      this.cp.watchEndpointSlices(
+        `kube-proxy/${nodes[n]!.name}`,
+        (e) => {
+          const now = this.cp.sim.now;
+          const v = this.versionAt(e.resourceVersion);
+          if (e.committedAt >= this.recordFrom) this.watchDelivery.record(now - e.committedAt);
+          for (let x = heard[n]! + 1; x <= v; x++) {
+            const t = this.timeline.change(x).triggerTime;
+            if (t >= this.recordFrom) this.heardLatency.record(now - t);
+          }
+          if (v > heard[n]!) heard[n] = v;
+          agent.heardUpTo(v);
+        },
+        { sendInitialEvents: false },
+      );
+    });
+  }
+
+  answer(ip: string): PodAnswer {
+    const s = this.cp.podIPState(ip);
+    return s === 'accepting' ? 'serving' : s === 'refusing' ? 'refusing' : 'silent';
+  }
+
+  private commit(c: SliceCommit): void {
+    const i = this.index.get(c.service);
+    if (i === undefined) return;
+    const byName = this.slices.get(c.service)!;
+    if (c.type === 'DELETED') byName.delete(c.slice.metadata.name!);
+    else byName.set(c.slice.metadata.name!, c.slice);
+    const { programmed, serving } = this.programmed(i);
+    for (let k = 0; k < this.perService; k++) {
+      const v = this.timeline.version;
+      const after = endpointsOnPort(programmed, k);
+      const servingAfter = endpointsOnPort(serving, k);
+      // A serving endpoint that stops serving while ready ones remain leaves the rules as they were
+      // but is a change for kube-proxy all the same (its conditions changed): it syncs, and that
+      // sync's conntrack cleanup drops UDP entries to it.
+      if (!sameEndpoints(this.timeline.endpointsAt(i + k, v), after, this.internalLocal) || !sameEndpoints(this.timeline.servingAt(i + k, v), servingAfter, false))
+        this.timeline.apply(i + k, after, c.triggerTime, c.stoppedAt, servingAfter);
+    }
+    // The callback runs at the commit, so the API server's last resourceVersion is this write's
+    // (for a DELETED slice the object still carries its previous version).
+    this.rvs.push(this.cp.api.resourceVersion);
+    this.versions.push(this.timeline.version);
+  }
+
+  /** The timeline version that includes every commit up to resourceVersion `rv`. */
+  private versionAt(rv: number): number {
+    let lo = 0;
+    let hi = this.rvs.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rvs[mid]! <= rv) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? 0 : this.versions[found]!;
+  }
+
+  /**
+   * What kube-proxy programs for the Service whose first service port is `i`, on its first port, and
+   * every serving endpoint it knows of there (what its UDP conntrack cleanup keeps).
+   */
+  private programmed(i: number): { programmed: Endpoint[]; serving: Endpoint[] } {
+    const sp = this.ports[i]!;
+    const merged = endpointsFromSlices([...this.slices.get(sp.portName.namespace + '/' + sp.portName.name)!.values()], '');
+    const all: Endpoint[] = [];
+    for (const list of merged.values()) all.push(...list);
+    // Local: each node narrows this to its own endpoints (LocalEndpoints), ready ones first, else
+    // serving-terminating ones, so the timeline keeps every endpoint either could pick.
+    const serving = all.filter((e) => e.serving).sort(compareEndpoints);
+    if (this.internalLocal) return { programmed: all.filter((e) => e.ready || (e.serving && e.terminating)), serving };
+    return { programmed: [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints], serving };
+  }
+}
+
+function serviceKey(slice: EndpointSlice): string {
+  return `${slice.metadata.namespace ?? 'default'}/${slice.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
+}
+
+/** Same endpoints; with `conditions`, also the same ready and terminating state (which Local lists depend on). */
+function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[], conditions: boolean): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k]!;
+    const y = b[k]!;
+    if (x.endpoint !== y.endpoint) return false;
+    if (conditions && (x.ready !== y.ready || x.terminating !== y.terminating || x.nodeName !== y.nodeName)) return false;
+  }
+  return true;
+}

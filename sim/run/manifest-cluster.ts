@@ -1,0 +1,70 @@
+import { InputError } from '../io/input-error.ts';
+import { SECOND } from '../engine/time.ts';
+import { loadManifests } from '../k8s/manifests.ts';
+import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
+import type { Endpoint } from '../proxy/endpoint.ts';
+import { proxyStateFromObjects } from '../proxy/from-api.ts';
+import { externallyAccessible, type ServicePort } from '../proxy/service-port.ts';
+import { categorizeEndpoints } from '../proxy/topology.ts';
+
+/**
+ * A static cluster read from Kubernetes manifests (scenario `cluster.manifests`): the service ports
+ * kube-proxy would program from its Services (pkg/proxy/serviceport.go; headless and ExternalName
+ * Services have none) and, per port, the endpoints it would use, from the EndpointSlices in the file
+ * or, when the file has Pods, the slices the EndpointSlice controller would write for them (as
+ * `svcsim render` and `svcsim endpoints` do). Nodes are the file's Node objects; without any, the
+ * nodes the endpoints name, then `node-i` up to cluster.nodes.
+ *
+ * What the run model does not simulate is refused rather than ignored: Services reachable other
+ * than by ClusterIP (NodePort, LoadBalancer, externalIPs add rules to the walk it does not count),
+ * ports of another protocol than the traffic's, and Services that differ in sessionAffinity, its
+ * timeout or internalTrafficPolicy (the mode models cost syncs for one setting per run).
+ */
+export interface ManifestCluster {
+  ports: ServicePort[];
+  /** Per port, in kube-proxy's order: Cluster policy: ready, else serving-terminating; Local: every one either could use. */
+  endpoints: Endpoint[][];
+  nodeNames: string[];
+  sessionAffinity: 'None' | 'ClientIP';
+  sessionAffinityTimeoutNs: number;
+  trafficPolicy: 'Cluster' | 'Local';
+}
+
+export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; nodes: number }): ManifestCluster {
+  const m = loadManifests(file);
+  const slices = m.pods.length > 0 ? computeEndpointSlices(m) : m.endpointSlices;
+  const state = proxyStateFromObjects(m.services, slices, '');
+  const ids = [...state.services.keys()].sort();
+  if (ids.length === 0) throw new InputError('cluster.manifests', 'at least one Service with a ClusterIP', `none in ${file}`);
+  const ports: ServicePort[] = [];
+  const endpoints: Endpoint[][] = [];
+  const first = state.services.get(ids[0]!)!;
+  for (const id of ids) {
+    const sp = state.services.get(id)!;
+    const where = `cluster.manifests (${file}: Service ${sp.portName.namespace}/${sp.portName.name}, port ${sp.portName.port || sp.port})`;
+    if (externallyAccessible(sp)) throw new InputError(where, 'ClusterIP Services only (runs send ClusterIP traffic; NodePort, LoadBalancer and externalIPs rules are not counted)', 'a NodePort, load balancer or external IP');
+    if (sp.protocol !== o.protocol) throw new InputError(where, `ports of traffic.protocol (${o.protocol})`, sp.protocol);
+    if (sp.sessionAffinity !== first.sessionAffinity || sp.stickyMaxAgeSeconds !== first.stickyMaxAgeSeconds)
+      throw new InputError(where, `the sessionAffinity of the other Services (${first.sessionAffinity}${first.stickyMaxAgeSeconds ? `, ${first.stickyMaxAgeSeconds}s` : ''}): a run simulates one setting`, `${sp.sessionAffinity}${sp.stickyMaxAgeSeconds ? `, ${sp.stickyMaxAgeSeconds}s` : ''}`);
+    if (sp.internalPolicyLocal !== first.internalPolicyLocal)
+      throw new InputError(where, `the internalTrafficPolicy of the other Services (${first.internalPolicyLocal ? 'Local' : 'Cluster'}): a run simulates one policy`, sp.internalPolicyLocal ? 'Local' : 'Cluster');
+    const all = state.endpoints.get(id) ?? [];
+    ports.push(sp);
+    endpoints.push(sp.internalPolicyLocal ? all.filter((e) => e.ready || (e.serving && e.terminating)) : [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints]);
+  }
+  let nodeNames = m.nodes.map((n) => n.metadata.name!);
+  if (nodeNames.length === 0) {
+    const named = new Set<string>();
+    for (const list of endpoints) for (const e of list) if (e.nodeName) named.add(e.nodeName);
+    nodeNames = [...named].sort();
+    for (let i = 0; nodeNames.length < o.nodes; i++) if (!named.has(`node-${i}`)) nodeNames.push(`node-${i}`);
+  }
+  return {
+    ports,
+    endpoints,
+    nodeNames,
+    sessionAffinity: first.sessionAffinity,
+    sessionAffinityTimeoutNs: first.stickyMaxAgeSeconds * SECOND,
+    trafficPolicy: first.internalPolicyLocal ? 'Local' : 'Cluster',
+  };
+}

@@ -1,0 +1,108 @@
+import { makeEndpoint, compareEndpoints, joinHostPort, type Endpoint } from '../proxy/endpoint.ts';
+import { servicePortNameId, servicePortNameString, type ServicePort, type ServicePortName } from '../proxy/service-port.ts';
+import { formatIPv4, parseCidr } from '../net/ipv4.ts';
+import { InputError } from '../io/input-error.ts';
+
+/**
+ * A synthetic cluster as kube-proxy sees it at the start of a run: S ClusterIP services of P ports
+ * each (servicePortsOf), E ready endpoints per service spread round-robin over N nodes. ClusterIPs come from the
+ * service CIDR (kubeadm's 10.96.0.0/12, skipping .0 and the kubernetes service's .1), pod IPs from
+ * the cluster CIDR in /24 blocks of 253 pods (.0 and .1 are the network and a node's cni0 bridge),
+ * and pods are spread over the nodes round-robin. (The kube-proxy model does not use which node owns
+ * which /24, so pods are not packed per node; large studies need a cluster CIDR big enough for
+ * services x endpoints pods, e.g. 10.128.0.0/9 for 500k.)
+ */
+export interface SyntheticCluster {
+  /** Service ports (a Service with P ports has P of them, consecutive). */
+  ports: ServicePort[];
+  endpoints: Endpoint[][];
+}
+
+export interface SyntheticClusterOptions {
+  nodes: number;
+  services: number;
+  endpointsPerService: number;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  /** Whole seconds of ClientIP affinity (spec.sessionAffinityConfig.clientIP.timeoutSeconds); 0: none. */
+  affinitySeconds?: number;
+  /** Ports per Service (default 1); see servicePortsOf. */
+  portsPerService?: number;
+  serviceCIDR?: string;
+  clusterCIDR?: string;
+}
+
+/** Port k of a synthetic Service: its name, Service port and the pods' target port. */
+export function syntheticPort(k: number, port: number): { name: string; port: number; targetPort: number } {
+  return { name: k === 0 ? 'http' : `http-${k}`, port: port + k, targetPort: 8080 + k };
+}
+
+/**
+ * The service ports of a Service with `ports` ports, as kube-proxy splits it: one ServicePort each
+ * (own KUBE-SERVICES rule, KUBE-SVC chain and KUBE-SEP chains: pkg/proxy/serviceport.go and the
+ * proxiers iterate service ports, not Services), all with the Service's ClusterIP and pods, each
+ * with its own target port. Port k is `http` (k = 0) or `http-k`, Service port `port + k`, target
+ * port 8080 + k. Service s's port k is the timeline's service port s * ports + k.
+ */
+export function servicePortsOf(namespace: string, name: string, clusterIP: string, port: number, protocol: 'TCP' | 'UDP' | 'SCTP', ports: number, affinitySeconds: number): ServicePort[] {
+  return Array.from({ length: ports }, (_, k) => {
+    const p = syntheticPort(k, port);
+    return clusterIPPort(namespace, name, p.name, clusterIP, p.port, protocol, affinitySeconds);
+  });
+}
+
+/** The same endpoints, listening on port k's target port, in kube-proxy's order. */
+export function endpointsOnPort(list: Endpoint[], k: number): Endpoint[] {
+  if (k === 0) return list;
+  return list.map((e) => ({ ...e, port: e.port + k, endpoint: joinHostPort(e.ip, e.port + k) })).sort(compareEndpoints);
+}
+
+export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
+  const svcBase = parseCidr(o.serviceCIDR ?? '10.96.0.0/12').addr;
+  const podCidr = parseCidr(o.clusterCIDR ?? '10.244.0.0/16');
+  const capacity = Math.floor(2 ** (32 - podCidr.prefix) / 256) * 253;
+  if (o.services * o.endpointsPerService > capacity)
+    throw new InputError('cluster.clusterCIDR', `a pod range with room for ${o.services * o.endpointsPerService} pods`, `${o.clusterCIDR ?? '10.244.0.0/16'} (room for ${capacity})`);
+  const ports: ServicePort[] = [];
+  const endpoints: Endpoint[][] = [];
+  let pod = 0;
+  const perService = o.portsPerService ?? 1;
+  for (let s = 0; s < o.services; s++) {
+    ports.push(...servicePortsOf('default', `svc-${s}`, formatIPv4((svcBase + 10 + s) >>> 0), o.port, o.protocol, perService, o.affinitySeconds ?? 0));
+    const list: Endpoint[] = [];
+    for (let e = 0; e < o.endpointsPerService; e++) {
+      const node = pod % o.nodes;
+      const ip = formatIPv4((podCidr.addr + Math.floor(pod / 253) * 256 + 2 + (pod % 253)) >>> 0);
+      pod++;
+      list.push(makeEndpoint({ ip, port: 8080, nodeName: `node-${node}` }));
+    }
+    list.sort(compareEndpoints);
+    for (let k = 0; k < perService; k++) endpoints.push(endpointsOnPort(list, k));
+  }
+  return { ports, endpoints };
+}
+
+/**
+ * A ClusterIP-only service port as kube-proxy's ServicePort (no node port, Cluster policies), with
+ * ClientIP affinity for `affinitySeconds` seconds when that is above 0.
+ */
+export function clusterIPPort(namespace: string, name: string, port: string, clusterIP: string, number: number, protocol: 'TCP' | 'UDP' | 'SCTP', affinitySeconds = 0): ServicePort {
+  const portName: ServicePortName = { namespace, name, port, protocol };
+  return {
+    portName,
+    nameString: servicePortNameString(portName),
+    id: servicePortNameId(portName),
+    clusterIP,
+    port: number,
+    protocol,
+    nodePort: 0,
+    externalIPs: [],
+    loadBalancerVIPs: [],
+    loadBalancerSourceRanges: [],
+    healthCheckNodePort: 0,
+    sessionAffinity: affinitySeconds > 0 ? 'ClientIP' : 'None',
+    stickyMaxAgeSeconds: affinitySeconds,
+    externalPolicyLocal: false,
+    internalPolicyLocal: false,
+  };
+}

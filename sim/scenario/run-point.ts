@@ -1,0 +1,175 @@
+import { InputError } from '../io/input-error.ts';
+import { HOUR, SECOND, US, formatDuration } from '../engine/time.ts';
+import type { RunPoint, RunPointInput, RunPointResult } from './run-point-contract.ts';
+import type { ModelConfig } from '../run/config.ts';
+import { runModel } from '../run/run-model.ts';
+import { manifestCluster } from '../run/manifest-cluster.ts';
+import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
+
+/**
+ * The runner's entry to the model (contract: sim/scenario/run-point-contract.ts): maps one resolved
+ * sweep point onto the model's config and runs it. Parts of a scenario the model does not simulate
+ * yet are refused with the field named, never ignored: a study must not report figures for a setup
+ * it did not run.
+ */
+export const runPoint: RunPoint = (input: RunPointInput): RunPointResult => {
+  const config = modelConfig(input);
+  const out = runModel(config);
+  return { metrics: out.metrics, timeseries: out.timeseries };
+};
+
+/** kube-proxy's FullSyncPeriod (pkg/proxy/util): a full sync at least hourly, also the runner's max interval. */
+const FULL_SYNC_PERIOD_NS = HOUR;
+/** core.MaxClientIPServiceAffinitySeconds: a day. */
+const MAX_CLIENT_IP_AFFINITY_NS = 86400 * SECOND;
+/** Pod-to-pod round trip across nodes on an idle overlay (assumption, the order of a veth + VXLAN hop each way). */
+const POD_RTT_NS = 100 * US;
+
+/** nf_conntrack_max, hashsize and timeouts as kube-proxy leaves them on every node (sim/conntrack/timeouts.ts). */
+function conntrackConfig(s: RunPointInput['scenario']): ModelConfig['conntrack'] {
+  const c = s.proxy.conntrack;
+  const cfg = { ...KUBE_PROXY_CONNTRACK_DEFAULTS, maxPerCore: c.maxPerCore, min: c.min, tcpEstablishedTimeout: c.tcpEstablishedTimeout, tcpCloseWaitTimeout: c.tcpCloseWaitTimeout, udpTimeout: c.udpTimeout, udpStreamTimeout: c.udpStreamTimeout };
+  const max = c.max ?? kubeProxyConntrackMax(s.cluster.cpusPerNode, cfg);
+  const timeouts = kubeProxyTimeouts(cfg);
+  timeouts.tcp.timeWait = c.tcpTimeWaitTimeout;
+  return { max, buckets: kubeProxyHashsize(max || 262144), timeouts };
+}
+
+export function modelConfig(input: RunPointInput): ModelConfig {
+  const s = input.scenario;
+  if (s.cluster.manifests !== undefined) return manifestModelConfig(input, s.cluster.manifests);
+  const services = s.cluster.services!;
+  const affinityTimeout = services.sessionAffinityTimeout;
+  // Kubernetes validation (pkg/apis/core/validation ValidateService): timeoutSeconds in (0, 86400],
+  // whole seconds; kube-proxy writes it as `--seconds` / `timeout Ns` / `-p`.
+  if (services.sessionAffinity === 'ClientIP' && (affinityTimeout % SECOND !== 0 || affinityTimeout <= 0 || affinityTimeout > MAX_CLIENT_IP_AFFINITY_NS))
+    throw new InputError('cluster.services.sessionAffinityTimeout', 'whole seconds from 1s to 86400s (sessionAffinityConfig.clientIP.timeoutSeconds)', formatDuration(affinityTimeout));
+  // internalTrafficPolicy went GA in 1.26, the release that removed the userspace proxy, which never implemented it.
+  if (services.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
+    throw new InputError('cluster.services.trafficPolicy', 'Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
+  if ((s.traffic.protocol === 'udp') !== (services.protocol === 'UDP'))
+    throw new InputError('traffic.protocol', `the protocol of the Services' port (cluster.services.protocol is ${services.protocol})`, s.traffic.protocol);
+  if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
+  return baseConfig(input, {
+    nodes: s.cluster.nodes,
+    services: services.count,
+    endpointsPerService: services.endpointsPerService,
+    port: 80,
+    protocol: services.protocol,
+    sessionAffinity: services.sessionAffinity,
+    sessionAffinityTimeoutNs: affinityTimeout,
+    trafficPolicy: services.trafficPolicy,
+    portsPerService: services.ports,
+    serviceCIDR: s.cluster.serviceCIDR,
+    clusterCIDR: s.cluster.clusterCIDR,
+  });
+}
+
+/**
+ * A static cluster from Kubernetes manifests: their Services and EndpointSlices (manifest-cluster.ts),
+ * no churn (nothing would run the pods), traffic to their ClusterIP service ports chosen uniformly.
+ */
+function manifestModelConfig(input: RunPointInput, file: string): ModelConfig {
+  const s = input.scenario;
+  if (s.churn.length > 0) throw new InputError('churn', 'no churn with cluster.manifests (a cluster from manifests is static in runs)', `${s.churn.length} churn entr${s.churn.length === 1 ? 'y' : 'ies'}`);
+  const protocol = s.traffic.protocol === 'udp' ? 'UDP' : 'TCP';
+  const m = manifestCluster(file, { protocol, nodes: s.cluster.nodes });
+  if (m.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
+    throw new InputError('cluster.manifests', 'Services with internalTrafficPolicy Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
+  return baseConfig(input, {
+    nodes: m.nodeNames.length,
+    services: m.ports.length,
+    endpointsPerService: 0,
+    port: 0,
+    protocol,
+    sessionAffinity: m.sessionAffinity,
+    sessionAffinityTimeoutNs: m.sessionAffinityTimeoutNs,
+    trafficPolicy: m.trafficPolicy,
+    manifest: m,
+  });
+}
+
+/**
+ * kube-proxy settings a run cannot honour are refused, naming the field (a study must not report
+ * figures for a setting it did not apply):
+ * - ipvsScheduler: the model's ipvs data plane picks real servers round robin (rr, kube-proxy's
+ *   default); the other schedulers exist only in sim/ipvs and `render --ipvs-scheduler`.
+ * - masqueradeAll: with a cluster CIDR kube-proxy writes its KUBE-SVC masquerade rule without the
+ *   `! -s CLUSTER_CIDR` match (writeServiceToEndpointRules in pkg/proxy/iptables/proxier.go), so every
+ *   connection is marked and SNATed; the mode models do not cost that path. `render --masquerade-all`
+ *   prints the rules.
+ * - masqueradeBit: it changes only the mark's text in the rules, never a figure of a run.
+ */
+function refuseUnmodelledProxySettings(p: RunPointInput['scenario']['proxy']): void {
+  if (p.ipvsScheduler !== 'rr')
+    throw new InputError('proxy.ipvsScheduler', 'rr (runs model the IPVS scheduler as round robin; the other schedulers are modelled only by `svcsim render --mode ipvs --ipvs-scheduler`)', p.ipvsScheduler);
+  if (p.masqueradeAll)
+    throw new InputError('proxy.masqueradeAll', 'false (runs do not model masquerading every ClusterIP connection; `svcsim render --masquerade-all` prints the rules)', 'true');
+  if (p.masqueradeBit !== 14)
+    throw new InputError('proxy.masqueradeBit', '14 (the bit changes only the rules\' mark text, which no run figure depends on)', String(p.masqueradeBit));
+  // The comparison modes do not restore rule sets (sim/proxy/sync/cilium-agent.ts, userspace-proxier.ts).
+  if (p.syncFailureProbability > 0 && (p.mode === 'ebpf' || p.mode === 'userspace'))
+    throw new InputError('proxy.syncFailureProbability', `0 with proxy.mode ${p.mode} (it models a failed iptables-restore / nft -f / netlink sync of kube-proxy; the ${p.mode} mode has no such sync)`, String(p.syncFailureProbability));
+}
+
+function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['cluster']): ModelConfig {
+  refuseUnmodelledProxySettings(s.proxy);
+  return {
+    seed,
+    durationNs: s.duration,
+    warmupNs: s.warmup,
+    timeseriesIntervalNs: s.metrics.interval,
+    programmingProbeNs: s.metrics.programmingProbe,
+    cluster,
+    proxy: {
+      mode: s.proxy.mode,
+      iptablesBackend: s.proxy.iptablesBackend,
+      minSyncPeriodNs: s.proxy.minSyncPeriod,
+      syncPeriodNs: s.proxy.syncPeriod,
+      fullSyncPeriodNs: FULL_SYNC_PERIOD_NS,
+      syncFailureProbability: s.proxy.syncFailureProbability,
+    },
+    costs: s.costs,
+    traffic: {
+      model: s.traffic.model,
+      protocol: s.traffic.protocol,
+      connectionsPerSecond: s.traffic.connectionsPerSecond,
+      clients: s.traffic.clients,
+      thinkTime: s.traffic.thinkTime,
+      requestsPerConnection: s.traffic.requestsPerConnection,
+      rttNs: POD_RTT_NS,
+      connectTimeoutNs: s.traffic.connectTimeout,
+      sourceNodes: s.traffic.sourceNodes === 'all' ? cluster.nodes : Math.min(s.traffic.sourceNodes, cluster.nodes),
+      // Services (with manifests: service ports).
+      targetServices: s.traffic.targetServices === 'all' ? cluster.services : Math.min(s.traffic.targetServices, cluster.services),
+      clientPodsPerNode: Math.min(250, s.traffic.clientPodsPerNode),
+      requestTime: s.traffic.requestTime,
+      halfClosedFraction: s.traffic.halfClosedFraction,
+      leftOpenFraction: s.traffic.leftOpenFraction,
+    },
+    controlPlane: {
+      watchLatency: s.controlPlane.watchLatency,
+      apiWriteLatency: s.controlPlane.apiWriteLatency,
+      podStartupLatency: s.controlPlane.podStartupLatency,
+      endpointSliceBatchPeriodNs: s.controlPlane.endpointSliceBatchPeriod,
+      maxEndpointsPerSlice: s.controlPlane.maxEndpointsPerSlice,
+      readinessProbe: s.controlPlane.readinessProbe,
+      ...(s.controlPlane.appExitAfterSigterm !== undefined ? { appExitAfterSigterm: s.controlPlane.appExitAfterSigterm } : {}),
+      nodeMonitorGracePeriodNs: s.controlPlane.nodeMonitorGracePeriod,
+      podEvictionTimeoutNs: s.controlPlane.podEvictionTimeout,
+    },
+    // Churn starts at the end of the warm-up unless the scenario says when (schema: churn.start).
+    churn: s.churn.map((c) => ({
+      kind: c.kind,
+      start: c.start ?? s.warmup,
+      every: c.every,
+      ...(c.ratePerMinute !== undefined ? { ratePerMinute: c.ratePerMinute } : {}),
+      ...(c.fraction !== undefined ? { fraction: c.fraction } : {}),
+      maxSurge: c.maxSurge,
+      maxUnavailable: c.maxUnavailable,
+      gracefulTermination: c.gracefulTermination,
+      terminationGracePeriod: c.terminationGracePeriod,
+    })),
+    conntrack: conntrackConfig(s),
+  };
+}
