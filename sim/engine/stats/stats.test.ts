@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Histogram } from './histogram.ts';
-import { Tally } from './tally.ts';
 import { TimeWeighted } from './time-weighted.ts';
 import { TimeSeries } from './time-series.ts';
 import { summarizeReplications } from './replication.ts';
@@ -49,27 +48,6 @@ test('histogram refuses negative values; empty gives NaN', () => {
   const h = new Histogram();
   assert.ok(Number.isNaN(h.percentile(0.5)));
   assert.throws(() => h.record(-1), /must be >= 0/);
-});
-
-test('tally matches the two-pass mean and variance, and merges exactly', () => {
-  fc.assert(
-    fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 2, maxLength: 100 }), fc.nat(), (xs, cut) => {
-      const t = new Tally();
-      xs.forEach((x) => t.add(x));
-      const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-      const variance = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1);
-      assert.ok(Math.abs(t.mean - mean) <= 1e-9 * (1 + Math.abs(mean)));
-      assert.ok(Math.abs(t.variance - variance) <= 1e-6 * (1 + variance));
-      const k = cut % xs.length;
-      const a = new Tally();
-      const b = new Tally();
-      xs.slice(0, k).forEach((x) => a.add(x));
-      xs.slice(k).forEach((x) => b.add(x));
-      a.merge(b);
-      assert.ok(Math.abs(a.variance - variance) <= 1e-6 * (1 + variance));
-      assert.equal(a.count, xs.length);
-    }),
-  );
 });
 
 test('time-weighted average weights each value by how long it held', () => {
