@@ -4,8 +4,8 @@
  * baseline of the same form (decision rule in bench/regression.ts) and exits 1 when a task is slower
  * beyond its noise and the threshold, when a task errored, or when a baseline task the run should
  * have produced is missing (bench/regression.ts), 0 otherwise, 2 on a usage or file error. `--update` writes the
- * current results as the new baseline instead of judging them (do it on purpose: README, "Benchmarks
- * and the regression gate").
+ * current results as the new baseline instead of judging them (do it on purpose:
+ * docs/benchmarks.md, "Updating a baseline").
  *
  * `--results` may be given several times (runs of the same form): each task is then taken from its
  * fastest run, for --update as for judging. On a shared machine interference only ever slows a task
@@ -13,8 +13,8 @@
  *
  * Each form has its own baseline: bench/baseline.json (full) and bench/baseline-quick.json (--quick,
  * what CI runs). The quick form warms each task up for a quarter of the time, so JIT-heavy tasks
- * measure slower in it: compared with the full baseline, a clean quick run showed tasks 40-170%
- * "slower" that were not.
+ * measure slower in it, and a quick run judged against the full baseline shows regressions that
+ * are not there.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';

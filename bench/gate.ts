@@ -7,11 +7,9 @@
  * figure of all: a regression slows every run and still fails; a neighbour's burst does not last.
  *
  * Why the retries: this project's machines are VMs on shared hosts, whose other tenants take
- * caches and memory bandwidth the in-process reference loop does not use. Six back-to-back quick
- * runs of one commit (06c7370) on an idle VM, each judged alone against its own baseline, showed
- * 1 to 13 tasks "slower" beyond 20%, up to 5.5x (proxy/ipvs full sync) and 3.1x (k8s/reconcile
- * from empty); CI failed e5fc67a on one task at +101% with best-of-two. Errors and missing tasks
- * are not retried: they are not noise.
+ * caches and memory bandwidth the in-process reference loop does not use, so one run of unchanged
+ * code can show tasks several times "slower" (docs/benchmarks.md lists the runs that showed it).
+ * Errors and missing tasks are not retried: they are not noise.
  *
  * Exit 0 when the gate passes, 1 when a task is slower after its retries, errored or is missing,
  * 2 on a usage error or when a run wrote no results.

@@ -4,9 +4,8 @@
  * tasks are built, timed and released one at a time.
  *
  * The clock is the process's CPU time (user + system, process.cpuUsage), not the wall clock. On a
- * machine shared by other jobs a wall-clock sample also counts the time the process sat preempted:
- * at a load average of 8 on 2 cores the reference loop's wall-clock mean came out 330-540 us with a
- * margin of error of 15-19%, its CPU-time mean 187-200 us with 1-2% (4 runs each, interleaved). CPU
+ * machine shared by other jobs a wall-clock sample also counts the time the process sat preempted,
+ * which made the reference loop's margin of error ten times larger (docs/benchmarks.md). CPU
  * time still moves with the machine (caches and memory bandwidth are shared), which is what the
  * reference loop's ratio takes out. Every suite is synchronous work, so no waiting goes uncounted;
  * the clock includes V8's helper threads (concurrent GC), which is work the task causes.

@@ -4,10 +4,8 @@
  * the median with a confidence interval from order statistics, not the mean).
  *
  * Why not the mean: one sample that met a major GC or a neighbour's burst can outweigh hundreds of
- * normal ones. A CI run of commit e5fc67a timed `node/established packet services=1000` at a mean of
- * 1.01 ms with a p99 of 0.96 ms (the mean above the 99th percentile: a few samples several times the
- * rest), twice its baseline, while the same task measured 0.38-0.44 ms in every local run before and
- * after. The median moves only when most samples move, which is what a regression does.
+ * normal ones, and has pushed a CI run's mean above its own p99 (docs/benchmarks.md). The median
+ * moves only when most samples move, which is what a regression does.
  *
  * The interval: the number of samples below the true median is Binomial(n, 1/2), so the sorted
  * samples x(j) and x(k) with j = floor((n - z sqrt(n)) / 2) and k = ceil(1 + (n + z sqrt(n)) / 2)

@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [--filter SUBSTRING] [--out FILE]`: times every task of every
  * bench/*.bench.ts suite, prints a table and writes the results (default out/bench/results.json),
  * which `npm run bench:check` compares against the baseline of its form (bench/baseline.json, or
- * bench/baseline-quick.json for --quick). See the README, "Benchmarks and the regression gate".
+ * bench/baseline-quick.json for --quick). See docs/benchmarks.md.
  */
 import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * The engine's hold tasks deliberately slowed, to check that the regression gate fails on a real
- * regression (README, "Benchmarks and the regression gate"). Same task names and work per call as
+ * regression (docs/benchmarks.md). Same task names and work per call as
  * bench/engine.bench.ts; each call then spins for SLOWDOWN (a fraction, default 0.3) of the task's
  * own CPU time per call, measured in beforeAll after a warm-up. Not found by a plain `npm run bench`
  * (it lives outside bench/). Against a control run of the same code, so it holds whatever the

@@ -3,38 +3,9 @@
  * component reads its costs from here, a scenario can override any field (`costs:` in the scenario
  * file), and `svcsim calibrate` writes a JSON of the same shape measured on the host's real kernel.
  *
- * Where the measured defaults come from (4 endpoints per service throughout): twelve full `svcsim
- * calibrate` runs on this project's host (kernel 6.18, iptables 1.8.9 legacy and nf_tables,
- * nftables 1.0.6, conntrack-tools 1.4.7, 2 vCPUs AMD EPYC) on 2026-12-04 07:31-08:35 UTC with
- * nothing else running (load average 0-1.9, the probes' own), merged with `svcsim calibrate
- * --from` x 12 (each point the median of the runs that measured it); the runs, the merged JSON, its
- * report and charts are in calibrate/measured/. Against every measured point at 100..10k
- * services the simulator comes within 17% of the kernel for the iptables walk and restore (both
- * backends) and within 4% for kube-proxy's nftables transactions (100..5k).
- * restoreBaseNs / restoreNsPerLine / restoreNsPerLinePerRule: iptables-restore's CPU time grows
- *    superlinearly in the services (legacy 24 / 146 / 834 / 2100 ms and nft 42 / 295 / 1810 / 3990 ms
- *    at 100 / 1k / 5k / 10k), so no straight line in the lines comes within 25% across the range.
- *    Weighted least squares (relative error) of base + lines x (perLine + rules x perLinePerRule):
- *    legacy 12.8 ms + lines x (6.15 us + 0.0355 ns x rules), R^2 0.987; nft 15.6 ms + lines x
- *    (14.4 us + 0.0497 ns x rules), R^2 0.995.
- * perRuleNs / perRuleLogNs (the walk: connect latency's lower decile, amplified and differential,
- *    100..10k rules; fitted through the origin): legacy 2.04 ns a rule up to 100 rules and 0.461 ns
- *    more per rule for each e-fold beyond (2.1 ns a rule measured at 100, 3.3 at 1k, 4.2 at 10k;
- *    R^2 0.989; one constant missed 100 rules by +80%); nft 8.42 ns and 0.0857 ns (8.4 at 100, 8.8
- *    at 10k; R^2 1.000). nftRuleNs is perRuleNs.nft (an iptables-nft rule is an nf_tables rule
- *    evaluated by nft_do_chain; kube-proxy's nftables walks are far below 100 rules).
- * singleUpdateBaseNs / singleUpdateNsPerRule: one `iptables -A` (CPU time) against the nat table's
- *    rules: legacy 11.5 ms + 9.25 us a rule (libiptc fetches and rewrites the whole blob), nft
- *    6.99 ms + 0.441 us a rule (R^2 0.98 and 0.99).
- * nft* (`nft -f` of kube-proxy's own transactions, written by the nftables proxier, CPU time): the
- *    cold full sync of 100 / 1k / 2.5k / 5k services took 63 ms / 673 ms / 2.13 s / 6.02 s:
- *    7.08 ms + lines x (23.8 us + 0.29 ns x objects in the table), R^2 1.000. A partial sync taking
- *    one endpoint away took 18 / 55 / 123 / 234 ms: beyond its lines' charge, 6.01 ms to read the
- *    table and 2.05 us per object in it (R^2 0.999). So on this host (nft 1.0.6) a small change
- *    costs in proportion to the table, not to the change.
- * conntrackLookupNs / conntrackInsertNs: CPU time per packet of UDP bursts on loopback against a
- *    namespace without conntrack walking the same filter rule: 458 ns per packet of a known flow,
- *    619 ns more for a new one (create, NAT set-up, confirm).
+ * The measured defaults are fits to `svcsim calibrate` runs on this project's host, kept in
+ * calibrate/measured/. docs/calibration.md gives, field by field, the default, the measurement or
+ * assumption behind it and the fit; change a default there and here together.
  */
 export type IptablesBackend = 'legacy' | 'nft';
 
@@ -54,9 +25,9 @@ export interface CostModel {
    * matches on first); a KUBE-SERVICES jump's record is 488 bytes (112, a comment match of 32 + 256
    * = XT_MAX_COMMENT_LEN in include/uapi/linux/netfilter/xt_comment.h, a tcp match of 48, a standard
    * target of 40: XT_ALIGN in include/uapi/linux/netfilter/x_tables.h). The longer the walk,
-   * the more of those records lie beyond the nearer CPU caches, and the calibration's legacy walk
-   * costs per rule grow with ln(rules) (2.1 ns at 100 rules, 4.2 ns at 10k). iptables-nft's walk
-   * (nft_do_chain evaluating each rule's expressions, more work per rule) grows far less.
+   * the more of those records lie beyond the nearer CPU caches, so the measured legacy walk costs
+   * more per rule the longer it is (docs/calibration.md). iptables-nft's walk (nft_do_chain
+   * evaluating each rule's expressions, more work per rule) grows far less.
    */
   perRuleLogNs: Record<IptablesBackend, number>;
   /** Extra cost of each match module evaluated beyond the rule's built-in matches (-s/-d/-p/-i/-o). */
@@ -150,11 +121,12 @@ export interface CostModel {
 
 export const DEFAULT_COSTS: CostModel = {
   hookNs: 150,
-  // svcsim calibrate, calibrate/measured/ (see the header).
+  // Measured: the walk fit (docs/calibration.md).
   perRuleNs: { legacy: 2.04, nft: 8.42 },
   perRuleLogNs: { legacy: 0.461, nft: 0.0857 },
   perMatchNs: 2,
   chainJumpNs: 10,
+  // Measured: CPU time per packet of UDP bursts on loopback (docs/calibration.md).
   conntrackLookupNs: 458,
   conntrackInsertNs: 619,
   nftLookupNs: 40,
@@ -164,18 +136,18 @@ export const DEFAULT_COSTS: CostModel = {
   ebpfLookupNs: 60,
   userspaceHopNs: 25_000,
 
-  // svcsim calibrate's restore fit, calibrate/measured/ (see the header).
+  // Measured: the iptables-restore fit (docs/calibration.md).
   restoreBaseNs: { legacy: 12_800_000, nft: 15_600_000 },
   restoreNsPerLine: { legacy: 6_150, nft: 14_400 },
   restoreNsPerLinePerRule: { legacy: 0.0355, nft: 0.0497 },
   restoreNsPerExistingRule: { legacy: 0, nft: 0 },
-  // svcsim calibrate's single -A fit (see the header): one iptables process on an empty table, and
-  // what each rule already in the nat table adds.
+  // Measured: the single `iptables -A` fit: one iptables process on an empty table, and what each
+  // rule already in the nat table adds (docs/calibration.md).
   singleUpdateNsPerRule: { legacy: 9_250, nft: 441 },
   singleUpdateBaseNs: { legacy: 11_500_000, nft: 6_990_000 },
   userspaceSocketOpenNs: 50_000,
   userspaceBalancerUpdateNs: 10_000,
-  // svcsim calibrate's nft -f fits (see the header).
+  // Measured: the nft -f fits of kube-proxy's own transactions (docs/calibration.md).
   nftTransactionBaseNs: 7_080_000,
   nftNsPerLine: 23_800,
   nftNsPerLinePerObject: 0.29,

@@ -5,15 +5,15 @@ import { QuaternaryHeapQueue } from './quaternary-heap-queue.ts';
  * Keys are split into 16 hexadecimal digits (4 bits). Bucket 16p + d holds the keys whose highest
  * digit differing from `last` is digit p and has the value d there (d is then greater than `last`'s
  * digit, so never 0 at the same p); bucket 0 holds keys equal to `last`. Ordered by index, buckets
- * are ordered by key. Wider digits mean fewer moves per event (about 3 instead of 5 for binary
- * digits in the hold model) for more buckets to keep track of.
+ * are ordered by key. Wider digits mean fewer moves per event for more buckets to keep track of
+ * (measured in the hold model: docs/benchmarks.md).
  */
 const BUCKETS = 256;
 const WORDS = BUCKETS / 32;
 /**
  * A lowest bucket of at most this many events is sorted into the run instead of being spread: with
  * few pending events the low buckets hold one or two events each, and spreading them costs a refill
- * per event. Chosen by measurement (npm run bench:engine, P = 1e3): 16 to 64 are alike.
+ * per event. Chosen by measurement (docs/benchmarks.md).
  */
 const SORT_AT_MOST = 32;
 /** An event is put into the run only if at most this many run events are later than it (see `side`). */
@@ -42,8 +42,8 @@ const CHUNK_BITS = 7;
  * each chunk to the pool as soon as it has been read. So the pool holds the events pending plus at
  * most one part-filled chunk per bucket, and nothing is allocated in steady state. (Per-bucket
  * arrays that double would hold up to 8x the events pending, since every bucket fills and empties in
- * turn as `last` advances; letting them go when emptied still left ~3x plus garbage: 215-223 MB
- * peak RSS for the 1e6 hold model, against 200 MB allowed.)
+ * turn as `last` advances; letting them go when emptied still left about 3x plus garbage, over the
+ * memory target for the 1e6 hold model: docs/benchmarks.md.)
  *
  * Order among equal times needs no sequence numbers: every bucket is a FIFO in scheduling order.
  * A push appends the newest event; a bucket is refilled only when it is empty (the events spread out

@@ -7,8 +7,8 @@ import { InputError } from '../io/input-error.ts';
  * never changes them (the property ns-3 gets from RngStream substreams, here by construction).
  *
  * The generator is seedrandom's xor4096 (Brent's xorgens, period 2^4096 - 1, passes BigCrush), seeded
- * with the stream's string. It is ~10 ns per draw on the machines here; ARC4, seedrandom's default, is
- * ~37 ns.
+ * with the stream's string. It is several times faster per draw than ARC4, seedrandom's default
+ * (docs/benchmarks.md).
  */
 export class RandomStream {
   private readonly next: () => number;

@@ -27,7 +27,7 @@ const MAX_TIME = Number.MAX_SAFE_INTEGER;
 const show = (x: number) => (Object.is(x, -0) ? '-0' : String(x));
 
 /**
- * The time contract (DESIGN.md: time is an integer number of nanoseconds): a broken one is a
+ * The time contract (docs/design.md: time is an integer number of nanoseconds): a broken one is a
  * programming error in a model, so a RangeError naming what was wrong, not an input error.
  */
 function badDelay(what: string, delay: number, now: number): RangeError {
@@ -85,8 +85,7 @@ export class Simulator {
   private readonly queue: EventQueue;
   // Per slot: handler (null when free or cancelled), data, generation. All four arrays double together
   // (growSlots); the JS arrays are filled when made, so they stay packed and are never grown by push,
-  // whose 1.5x steps leave about twice the final size behind as garbage (28 MB more peak RSS for a
-  // million events pending).
+  // whose 1.5x steps leave about twice the final size behind as garbage (measured: docs/benchmarks.md).
   private handlers: (Handler | null)[] = new Array<Handler | null>(1024).fill(null);
   private data: unknown[] = new Array<unknown>(1024).fill(undefined);
   private gens: Int32Array = new Int32Array(1024);
@@ -121,9 +120,8 @@ export class Simulator {
   schedule<T>(delay: Nanos, handler: Handler<T>, data?: T): EventHandle {
     const time = this.now + delay;
     // One comparison chain on the hot path: NaN fails `>= 0`, a fraction fails the floor test,
-    // Infinity and times past 2^53 ns fail the last (where integers stop being exact). Its cost is
-    // within noise: hold model at P = 1e3, CPU time, five alternated runs each, median 8.16M events/s
-    // with it against 8.23M with the old `delay >= 0` alone (under 1%).
+    // Infinity and times past 2^53 ns fail the last (where integers stop being exact). Its cost
+    // against `delay >= 0` alone is within noise (docs/benchmarks.md).
     if (!(delay >= 0 && Math.floor(delay) === delay && time <= MAX_TIME)) throw badDelay('schedule', delay, this.now);
     const slot = this.insert(time, handler, data);
     return this.gens[slot]! * SLOT_BITS + slot;
@@ -146,10 +144,9 @@ export class Simulator {
    * and is discarded when it reaches the front (lazy deletion keeps cancel O(1)), until cancelled
    * entries outnumber live ones: then the queue is compacted, O(queue) for at least as many cancels,
    * so O(1) amortized. Without it a model that re-arms a long timer on every packet (conntrack's
-   * timeouts, kube-proxy's sync runner) would hold one entry per re-arm until each old time came.
-   * Measured (`npm run bench:engine -- --rearm`: 1e5 live timers, 5e6 re-arms, 2 cores at load ~10):
-   * compacting, 0.74-1.13M re-arms/s, 1e5 entries at the end, 104-106 MB peak RSS; lazy only,
-   * 0.37-0.39M/s, 5.1e6 entries, 456-476 MB.
+   * timeouts, kube-proxy's sync runner) would hold one entry per re-arm until each old time came:
+   * compaction at least doubles the re-arm rate and keeps memory to the live timers
+   * (`npm run bench:engine -- --rearm`; figures in docs/benchmarks.md).
    */
   cancel(handle: EventHandle): boolean {
     const slot = handle % SLOT_BITS;
@@ -229,7 +226,7 @@ export class Simulator {
    * Stores the event and queues it; returns its slot. The handle is made by the caller
    * (schedule/scheduleAt) from the slot: a slot is a small integer, while a handle passes 2^31 and
    * would be boxed as a heap number when returned from a call V8 did not inline (one allocation per
-   * event, measured: a scavenge every ~200k events in the hold model).
+   * event: docs/benchmarks.md).
    */
   private insert(time: Nanos, handler: Handler, data: unknown): number {
     const slot = this.freeCount > 0 ? this.free[--this.freeCount]! : this.newSlot();
