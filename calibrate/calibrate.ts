@@ -103,14 +103,14 @@ export interface CalibrateOutputs {
 type RenderChart = (spec: TopLevelSpec) => Promise<{ svg: string; png: Uint8Array }>;
 
 /**
- * reports/render.ts (vega-lite -> SVG and PNG) belongs to the reports area; it is loaded when
- * present so a tree without it still writes the calibration and the report (charts as vega-lite JSON).
+ * reports/render.ts (vega-lite -> SVG and PNG) loads vega and resvg, which only the charts need; it is
+ * imported when charts are drawn, and a failure to load it leaves the calibration and its report
+ * written, with the charts as vega-lite JSON.
  */
 async function loadRenderer(): Promise<RenderChart | string> {
-  const path = '../../reports/render.ts';
   try {
-    const mod = (await import(path)) as { renderChart?: RenderChart };
-    return typeof mod.renderChart === 'function' ? mod.renderChart : 'reports/render.ts has no renderChart';
+    const mod = await import('../reports/render.ts');
+    return mod.renderChart;
   } catch (e) {
     return `reports/render.ts could not be loaded (${(e as Error).message.split('\n')[0]})`;
   }
