@@ -41,6 +41,12 @@ test('bench:check exits 0 within the noise, 1 on a 30% regression, 2 without a b
     assert.equal(run(dir, ['--results', '$D/slow.json', '--baseline', '$D/base.json', '--threshold', '0.5']).code, 0);
     assert.equal(run(dir, ['--results', '$D/slow.json', '--baseline', '$D/none.json']).code, 2);
     assert.equal(run(dir, ['--results', '$D/slow.json', '--threshold', 'x']).code, 2);
+    // the same threshold as a percentage; a bare number above 1 is refused, naming the flag
+    assert.equal(run(dir, ['--results', '$D/slow.json', '--baseline', '$D/base.json', '--threshold', '50%']).code, 0);
+    assert.equal(run(dir, ['--results', '$D/slow.json', '--baseline', '$D/base.json', '--threshold', '20%']).code, 1);
+    const bare = run(dir, ['--results', '$D/slow.json', '--baseline', '$D/base.json', '--threshold', '50']);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.out, 'bench:check: --threshold: expected a fraction such as 0.05 or a percentage such as 5%, found "50" (did you mean 50%? A bare number is a fraction: 1 is 100%)\n');
     assert.equal(run(dir, ['--results', '$D/slow.json', '--baseline', '$D/new.json', '--update']).code, 0);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'new.json'), 'utf8')), results(true, 130));
     // several runs: each task judged by its best, and --update writes the best of them

@@ -7,6 +7,9 @@
  * current results as the new baseline instead of judging them (do it on purpose:
  * docs/benchmarks.md, "Updating a baseline").
  *
+ * `--threshold` is a fraction (`0.2`, the default) or a percentage (`20%`); a bare number above 1 is
+ * refused (sim/io/threshold.ts, the reading `svcsim compare` shares).
+ *
  * `--results` may be given several times (runs of the same form): each task is then taken from its
  * fastest run, for --update as for judging. On a shared machine interference only ever slows a task
  * down, so the best of a few runs is a steadier figure than any one run (see regression.ts bestOf).
@@ -21,10 +24,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../sim/io/atomic-write.ts';
-import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD, parseThreshold, type Comparison, type Verdict } from './regression.ts';
+import { parseThreshold } from '../sim/io/threshold.ts';
+import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD, type Comparison, type Verdict } from './regression.ts';
 import { parseResults } from './results.ts';
 
-const USAGE = 'usage: npm run bench:check -- [--results FILE]... [--baseline FILE] [--threshold FRACTION] [--update]';
+const USAGE = 'usage: npm run bench:check -- [--results FILE]... [--baseline FILE] [--threshold FRACTION|PERCENT%] [--update]';
 
 export const FULL_BASELINE = 'bench/baseline.json';
 export const QUICK_BASELINE = 'bench/baseline-quick.json';

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { gate, main, type BenchRunner } from './gate.ts';
+import { parseThreshold } from '../sim/io/threshold.ts';
 import type { BenchResults, TaskResultRecord } from './results.ts';
 import { fakeResults, fakeTask } from './testing/fake-results.ts';
 
@@ -70,7 +72,20 @@ test('bench:gate: a wrong option value is one message and exit 2', () => {
     assert.match(err, /--pause: expected seconds from 0 to 600, found "soon"/);
     assert.equal(main(['--bogus']), 2);
     assert.match(err, /Unknown option '--bogus'/);
+    err = '';
+    assert.equal(main(['--threshold', '5']), 2);
+    assert.match(err, /^bench:gate: --threshold: expected a fraction such as 0\.05 or a percentage such as 5%, found "5" \(did you mean 5%\? A bare number is a fraction: 1 is 100%\)\n/);
+    err = '';
+    assert.equal(main(['--threshold=-0.2']), 2);
+    assert.match(err, /^bench:gate: --threshold: expected a fraction such as 0\.05 or a percentage such as 5%, found "-0\.2"\n/);
   } finally {
     process.stderr.write = write;
   }
+});
+
+test('bench:gate: the --threshold .ci/run passes means 100% (a task twice as slow fails)', () => {
+  const m = /npm run bench:gate -- .*--threshold (\S+)/.exec(readFileSync('.ci/run', 'utf8'));
+  assert.ok(m, '.ci/run runs bench:gate with a --threshold');
+  assert.equal(parseThreshold(m[1]!), 1);
+  assert.equal(parseThreshold('100%'), 1);
 });

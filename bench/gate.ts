@@ -11,6 +11,8 @@
  * code can show tasks several times "slower" (docs/benchmarks.md lists the runs that showed it).
  * Errors and missing tasks are not retried: they are not noise.
  *
+ * `--threshold` as for bench:check: a fraction (`1` is 100%, what CI passes) or a percentage (`100%`).
+ *
  * Exit 0 when the gate passes, 1 when a task is slower after its retries, errored or is missing,
  * 2 on a usage error or when a run wrote no results.
  */
@@ -20,10 +22,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselineFor } from './check.ts';
-import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD, parseThreshold } from './regression.ts';
+import { parseThreshold } from '../sim/io/threshold.ts';
+import { bestOf, compareResults, comparisonTable, DEFAULT_THRESHOLD } from './regression.ts';
 import { parseResults, type BenchResults } from './results.ts';
 
-const USAGE = 'usage: npm run bench:gate -- [--runs N] [--retries N] [--pause SECONDS] [--threshold FRACTION] [--full] [--dir DIR]';
+const USAGE = 'usage: npm run bench:gate -- [--runs N] [--retries N] [--pause SECONDS] [--threshold FRACTION|PERCENT%] [--full] [--dir DIR]';
 
 /** Runs one benchmark process; returns its results, or a message when it wrote none. */
 export type BenchRunner = (out: string, filter?: string) => BenchResults | string;

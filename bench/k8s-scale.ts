@@ -26,7 +26,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Simulator } from '../sim/engine/simulator.ts';
 import { MINUTE, MS, SECOND } from '../sim/engine/time.ts';
-import { ControlPlane, samplerOf } from '../sim/k8s/control-plane.ts';
+import { ControlPlane } from '../sim/k8s/control-plane.ts';
+import { samplerOf } from '../sim/engine/distribution.ts';
 import type { Deployment } from '../sim/k8s/objects.ts';
 
 export interface ScaleOptions {

@@ -1,7 +1,8 @@
 import type { BenchSuite, BenchTask } from './suite.ts';
 import { Simulator } from '../sim/engine/simulator.ts';
 import { MS, SECOND } from '../sim/engine/time.ts';
-import { ControlPlane, samplerOf } from '../sim/k8s/control-plane.ts';
+import { ControlPlane } from '../sim/k8s/control-plane.ts';
+import { samplerOf } from '../sim/engine/distribution.ts';
 import { reconcileEndpointSlices } from '../sim/k8s/endpointslice-reconciler.ts';
 import type { EndpointSlice, Node, Pod, Service } from '../sim/k8s/objects.ts';
 import { FULL_SCALE, runScale, type ScaleResult } from './k8s-scale.ts';

@@ -31,13 +31,6 @@ import type { BenchResults, TaskResultRecord } from './results.ts';
 
 export const DEFAULT_THRESHOLD = 0.2;
 
-/** A --threshold value: a fraction above 0 and below 10; throws naming the option otherwise. */
-export function parseThreshold(text: string): number {
-  const t = Number(text);
-  if (!(t > 0 && t < 10)) throw new Error(`--threshold: expected a fraction such as 0.2, found ${JSON.stringify(text)}`);
-  return t;
-}
-
 export type Verdict = 'ok' | 'slower' | 'faster' | 'new' | 'missing' | 'not run' | 'error';
 
 /** Verdicts that fail the gate. */

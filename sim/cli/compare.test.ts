@@ -9,7 +9,7 @@ import { buildSummaryDoc, stringifySummaryDoc } from '../../reports/summary-json
 import { fixtureInput } from '../../reports/testing/fixture.ts';
 import type { ReportInput } from '../../reports/types.ts';
 import { InputError } from '../io/input-error.ts';
-import { parseThreshold, runCompare } from './compare.ts';
+import { runCompare } from './compare.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'svcsim-compare-'));
 
@@ -86,12 +86,23 @@ test('svcsim compare: bad input exits 2 with one message naming the file', () =>
   writeFileSync(broken, JSON.stringify({ ...JSON.parse(stringifySummaryDoc(buildSummaryDoc(fixtureInput().meta, [], [], []))), points: [{ point: {}, runs: -1, metrics: {} }] }));
   assert.throws(() => runCompare(broken, baseline), /broken\.json: points\[0\]\.runs: expected a valid summary\.json field/);
 
-  assert.throws(() => runCompare(baseline, baseline, { threshold: 'five' }), /--threshold: expected a percentage such as 5%, found "five"/);
+  assert.throws(() => runCompare(baseline, baseline, { threshold: 'five' }), /--threshold: expected a fraction such as 0\.05 or a percentage such as 5%, found "five"/);
 });
 
-test('--threshold: 5% and 5 both mean five percent', () => {
-  assert.equal(parseThreshold('5%'), 0.05);
-  assert.equal(parseThreshold('5'), 0.05);
-  assert.equal(parseThreshold('0.5%'), 0.005);
-  assert.throws(() => parseThreshold('-5%'), InputError);
+test('--threshold: 25% and 0.25 are the same threshold; a bare 25 is refused with a hint', () => {
+  // +20% on firstPacketLatency.p99: a regression under 5%, not under 25%.
+  assert.equal(runCompare(baseline, regressed, { threshold: '0.25' }).exitCode, 0);
+  assert.equal(runCompare(baseline, regressed, { threshold: '25%' }).exitCode, 0);
+  assert.equal(runCompare(baseline, regressed, { threshold: '0.05' }).exitCode, 1);
+  assert.equal(runCompare(baseline, regressed, { threshold: '5%' }).exitCode, 1);
+  assert.throws(() => runCompare(baseline, regressed, { threshold: '25' }), (e: unknown) => e instanceof InputError && /found "25" \(did you mean 25%\?/.test(e.message));
+});
+
+test('svcsim compare --threshold: a bad value exits 2 with one line naming the flag', () => {
+  for (const bad of ['5', '-5%', 'five']) {
+    const r = cli(baseline, regressed, '--threshold', bad);
+    assert.equal(r.status, 2, bad);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^svcsim: --threshold: expected a fraction such as 0\.05 or a percentage such as 5%, found "[^"]*"( \(did you mean 5%\? A bare number is a fraction: 1 is 100%\))?\n$/, bad);
+  }
 });

@@ -1,21 +1,17 @@
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
+import { parseThreshold } from '../io/threshold.ts';
 import { compareSummaries, formatComparison, type Comparison } from '../../reports/compare.ts';
 import { readSummaryDoc } from '../../reports/summary-json.ts';
 
 /**
  * `svcsim compare BASELINE.json CURRENT.json [--threshold 5%] [--alpha 0.05]`: the regression check
  * between two summary.json files of the same study (reports/compare.ts says what counts).
+ * `--threshold` is a percentage (`5%`) or a fraction (`0.05`); a bare number above 1 is refused with
+ * a hint (`5` read as 5% before the flag had one reading: sim/io/threshold.ts).
  * Exit status: 0 no regression, 1 at least one regression, 2 bad input (a file missing or not a
  * summary.json, a bad flag).
  */
-
-/** `5%` -> 0.05; a bare number is a percent too (`--threshold 5`), as people say it. */
-export function parseThreshold(text: string): number {
-  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$/.exec(text);
-  if (!m) throw new InputError('--threshold', 'a percentage such as 5%', JSON.stringify(text));
-  return Number(m[1]) / 100;
-}
 
 export function parseAlpha(text: string): number {
   const v = Number(text);
@@ -44,7 +40,7 @@ export function registerCompare(program: Command): void {
     .description('Compare two summary.json files metric by metric; exit 1 on a significant regression larger than the threshold')
     .argument('<baseline>', 'summary.json of the baseline run')
     .argument('<current>', 'summary.json of the run to check')
-    .option('--threshold <percent>', 'smallest relative change of a mean that counts', '5%')
+    .option('--threshold <value>', 'smallest relative change of a mean that counts: a percentage (5%) or a fraction (0.05)', '5%')
     .option('--alpha <p>', "significance level of Welch's t-test", '0.05')
     .action((baseline: string, current: string, opts: { threshold: string; alpha: string }) => {
       const r = runCompare(baseline, current, opts);

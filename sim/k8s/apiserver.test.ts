@@ -13,7 +13,7 @@ function service(name: string, port: number): Service {
 
 function scenario(seed: number, writes: number, watchers: number) {
   const sim = new Simulator({ seed });
-  const api = new ApiServer(sim, { watchLatency: latency({ exponential: '30ms' }), writeLatency: latency({ uniform: ['1ms', '10ms'] }) });
+  const api = new ApiServer(sim, { watchLatency: latency({ kind: 'exponential', mean: 30 * MS }), writeLatency: latency({ kind: 'uniform', min: 1 * MS, max: 10 * MS }) });
   const heard: { rv: number; at: number; committedAt: number; type: string }[][] = [];
   for (let w = 0; w < watchers; w++) {
     const got: (typeof heard)[number] = [];

@@ -447,31 +447,3 @@ function toLatency(sim: Simulator, d: Delay | undefined): Latency {
   const rng: RandomStream = sim.rng(d.stream);
   return { draw: () => d.sample(rng), describe: `sampler on ${d.stream}` };
 }
-
-/**
- * A sampler for the scenario schema's resolved distributions (sim/scenario/schema.ts Distribution:
- * integer ns; lognormal by median and p99), so the model can pass controlPlane.* as they are.
- */
-export type DistributionLike =
-  | { kind: 'constant'; value: Nanos }
-  | { kind: 'exponential'; mean: Nanos }
-  | { kind: 'lognormal'; median: Nanos; p99: Nanos }
-  | { kind: 'uniform'; min: Nanos; max: Nanos };
-
-const Z99 = 2.3263478740408408;
-
-export function samplerOf(d: DistributionLike): Sampler {
-  switch (d.kind) {
-    case 'constant':
-      return () => d.value;
-    case 'exponential':
-      return (r) => Math.round(r.exponential(d.mean));
-    case 'uniform':
-      return (r) => Math.round(r.uniform(d.min, d.max));
-    case 'lognormal': {
-      const mu = Math.log(Math.max(1, d.median));
-      const sigma = d.p99 > d.median ? Math.log(d.p99 / d.median) / Z99 : 0;
-      return (r) => Math.round(r.lognormal(mu, sigma));
-    }
-  }
-}

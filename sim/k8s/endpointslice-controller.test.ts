@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../engine/simulator.ts';
-import { MS, SECOND } from '../engine/time.ts';
+import { MS, parseDuration, SECOND } from '../engine/time.ts';
 import { ApiServer, DELETE } from './apiserver.ts';
 import { EndpointSliceController, type SliceCommit } from './endpointslice-controller.ts';
 import { latency } from './latency.ts';
@@ -38,7 +38,7 @@ interface Rig {
 
 function rig(o: { pods: number; batchPeriod?: number; max?: number; write?: string; watch?: string }): Rig {
   const sim = new Simulator({ seed: 3 });
-  const api = new ApiServer(sim, { writeLatency: latency({ constant: o.write ?? '10ms' }), watchLatency: latency({ constant: o.watch ?? '5ms' }) });
+  const api = new ApiServer(sim, { writeLatency: latency({ kind: 'constant', value: parseDuration(o.write ?? '10ms') }), watchLatency: latency({ kind: 'constant', value: parseDuration(o.watch ?? '5ms') }) });
   // Pods on a Node the controller cannot find are left out (reconciler.go), so the node exists.
   api.commit<Node>({ kind: 'Node', key: 'node-0', client: 'test', mutate: () => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-0' }, spec: {} }) });
   api.commit<Service>({ kind: 'Service', key: 'default/web', client: 'test', mutate: () => service });

@@ -16,7 +16,7 @@ const probe = (o: Partial<ProbeSpec> = {}): ProbeSpec => ({ initialDelay: 0, per
 
 function rig(o: { probe?: ProbeSpec | null; startup?: Nanos; exitAfterSigterm?: Nanos } = {}) {
   const sim = new Simulator({ seed: 5 });
-  const api = new ApiServer(sim, { writeLatency: latency({ constant: '10ms' }), watchLatency: latency({ constant: '5ms' }) });
+  const api = new ApiServer(sim, { writeLatency: latency({ kind: 'constant', value: 10 * MS }), watchLatency: latency({ kind: 'constant', value: 5 * MS }) });
   const net = new PodNetwork();
   api.commit<Node>({ kind: 'Node', key: 'node-0', client: 't', mutate: () => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-0' }, spec: { podCIDR: '10.244.0.0/24' } }) });
   api.commit<Service>({

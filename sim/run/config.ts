@@ -1,5 +1,5 @@
 import type { CostModel, IptablesBackend } from '../cost/cost-model.ts';
-import type { ProxyMode } from '../proxy/cost/mode-model.ts';
+import type { ProxyMode } from '../proxy/mode.ts';
 import type { ConntrackTimeouts } from '../conntrack/timeouts.ts';
 import type { Distribution } from '../engine/distribution.ts';
 import type { ChurnSpec, ProbeSpec } from '../k8s/control-plane.ts';

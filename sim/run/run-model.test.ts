@@ -5,7 +5,7 @@ import { kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 import type { ModelConfig } from './config.ts';
 import { DEFAULT_COSTS } from '../cost/cost-model.ts';
 import { MS, SECOND, MINUTE, HOUR, US } from '../engine/time.ts';
-import { PROXY_MODES, type ProxyMode } from '../proxy/cost/mode-model.ts';
+import { PROXY_MODES, type ProxyMode } from '../proxy/mode.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import { parseIPv4 } from '../net/ipv4.ts';
 

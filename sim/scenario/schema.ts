@@ -4,6 +4,7 @@ import { isInputError } from '../io/input-error.ts';
 import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
 import { issueText } from './issue-text.ts';
 import type { Distribution } from '../engine/distribution.ts';
+import { PROXY_MODES } from '../proxy/mode.ts';
 
 /**
  * The scenario file's schema: the single source of truth. TypeScript types come from it (z.input for
@@ -164,9 +165,6 @@ export function distribution(description: string) {
 
 // ---------------------------------------------------------------------------------------------------
 // Sections
-
-export const PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'ebpf', 'userspace'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
 
 /**
  * IPVS schedulers the simulator's IPVS (sim/ipvs/schedulers.ts) implements, the same list `render

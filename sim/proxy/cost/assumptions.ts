@@ -1,4 +1,4 @@
-import type { ProxyMode } from './mode-model.ts';
+import type { ProxyMode } from '../mode.ts';
 
 /**
  * What the comparison modes assume, in the words a report prints (reports take them through the

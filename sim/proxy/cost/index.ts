@@ -1,4 +1,5 @@
-import type { ModeModel, ModeOptions, ProxyMode } from './mode-model.ts';
+import type { ModeModel, ModeOptions } from './mode-model.ts';
+import type { ProxyMode } from '../mode.ts';
 import { iptablesModel } from './iptables.ts';
 import { nftablesModel } from './nftables.ts';
 import { ipvsModel } from './ipvs.ts';

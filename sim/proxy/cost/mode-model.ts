@@ -1,7 +1,5 @@
 import type { CostModel, IptablesBackend } from '../../cost/cost-model.ts';
-
-export type ProxyMode = 'iptables' | 'ipvs' | 'nftables' | 'ebpf' | 'userspace';
-export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'nftables', 'ebpf', 'userspace'];
+import type { ProxyMode } from '../mode.ts';
 
 /**
  * What a mode model needs to know to cost a sync: how big the whole rule set is, and what changed
