@@ -26,7 +26,7 @@ import { evaluateHook } from '../netfilter/evaluate.ts';
 import { walkPath, type PathContext } from '../netfilter/packet-path.ts';
 import { RecentTables } from '../netfilter/recent.ts';
 import { CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_STATE_NAMES, CT_UNTRACKED, type Verdict } from '../netfilter/rule.ts';
-import { renderRule } from '../netfilter/rule-syntax.ts';
+import { renderRule } from '../netfilter/rule-render.ts';
 import { writeTracePcap } from './trace-pcap.ts';
 import { HOOKS, type Hook } from '../netfilter/ruleset.ts';
 import { DynamicSets } from '../nftables/dynamic-sets.ts';

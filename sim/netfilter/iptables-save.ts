@@ -10,13 +10,16 @@
  * A table's changes take effect at COMMIT, all or nothing; any error leaves the base rules as they
  * were and names the file, line and column.
  *
- * Out: iptables-save's format; rules in its normal form (see rule-syntax.ts), chain lines with
+ * Out: iptables-save's format; rules in its normal form (see rule-render.ts), chain lines with
  * counters, rule counters with `counters: true` (iptables-save -c).
  */
 import { InputError } from '../io/input-error.ts';
 import { compileRuleset } from './compile.ts';
 import type { Rule } from './rule.ts';
-import { parseRuleSpec, renderRule, renderRuleSpec, tokenize, type RuleEnv, type Tokens } from './rule-syntax.ts';
+import type { RuleEnv } from './rule-args.ts';
+import { parseRuleSpec } from './rule-parse.ts';
+import { renderRule, renderRuleSpec } from './rule-render.ts';
+import { tokenize, type Tokens } from './rule-tokens.ts';
 import {
   BUILTIN_CHAINS,
   EMPTY_RULESET,
