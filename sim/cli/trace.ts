@@ -23,9 +23,9 @@ import { newHookResult, type EvalContext, type TraceStep } from '../netfilter/co
 import { IpsetRegistry } from '../netfilter/ipset.ts';
 import { parseIptablesSave } from '../netfilter/iptables-save.ts';
 import { evaluateHook } from '../netfilter/evaluate.ts';
-import { walkPath, type PathContext } from '../netfilter/packet-path.ts';
+import { walkPath, type PathContext } from '../host/packet-path.ts';
 import { RecentTables } from '../netfilter/recent.ts';
-import { CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_STATE_NAMES, CT_UNTRACKED, type Verdict } from '../netfilter/rule.ts';
+import { CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_STATE_NAMES, CT_UNTRACKED, type Disposition } from '../netfilter/rule.ts';
 import { renderRule } from '../netfilter/rule-render.ts';
 import { writeTracePcap } from './trace-pcap.ts';
 import { HOOKS, type Hook } from '../netfilter/ruleset.ts';
@@ -78,7 +78,7 @@ export interface TraceReport {
   seed: number;
   hooks: Hook[];
   steps: TraceLine[];
-  verdict: Verdict;
+  verdict: Disposition;
   rejectWith: string | null;
   dnat: string | null;
   origDst: string | null;
@@ -333,7 +333,7 @@ function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): Tra
   let randomFully = false;
   const origDst = `${formatIPv4(p.dst)}:${p.dport}`;
   const res = nftNewHookResult();
-  const run = (hook: Hook): Verdict => {
+  const run = (hook: Hook): Disposition => {
     const from = trace.length;
     const inIface = p.inIface;
     const outIface = p.outIface;

@@ -12,13 +12,13 @@ import { hookCostNs } from '../../cost/cost-model.ts';
 import type { EvalContext, HookResult } from '../context.ts';
 import { applyNatTarget, traceStep } from '../evaluate.ts';
 import { ruleMatches } from '../matches.ts';
-import type { Verdict } from '../rule.ts';
+import type { Disposition } from '../rule.ts';
 import { HOOK_ORDER, type Chain, type Hook, type Ruleset, type Table, type TableName } from '../ruleset.ts';
 
 type Frame = { chain: Chain; next: number };
 
 /** One table at one hook, with an explicit return stack (the kernel's jumpstack). */
-function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Disposition {
   const base = t.chains.get(hook);
   if (base === undefined) return 'ACCEPT';
   const stack: Frame[] = [];
@@ -105,12 +105,12 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
 }
 
 /** evaluateHook's contract (verdict, counters and cost into `res`, cost onto the packet), linearly. */
-export function linearEvaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+export function linearEvaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Disposition {
   const rules0 = res.rulesVisited;
   const matches0 = res.matchesEvaluated;
   const jumps0 = res.jumps;
   res.hooks++;
-  let verdict: Verdict = 'ACCEPT';
+  let verdict: Disposition = 'ACCEPT';
   for (const step of HOOK_ORDER[hook]) {
     if (step === 'conntrack') {
       if (ctx.conntrack !== null && !ctx.conntrack.track(p, ctx)) {
