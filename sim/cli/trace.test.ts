@@ -26,9 +26,9 @@ function cli(...args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-// The goldens print the cost line, so they are made with a fixed cost table (the defaults they were
-// first recorded with) rather than DEFAULT_COSTS, which calibration changes; one test below checks
-// that the command itself charges and prints DEFAULT_COSTS.
+// The goldens print the cost line, so they are made with a fixed cost table rather than
+// DEFAULT_COSTS, which calibration changes; one test below checks that the command itself charges
+// and prints DEFAULT_COSTS.
 const GOLDEN_COSTS = withCosts(DEFAULT_COSTS, {
   hookNs: 150, perRuleNs: { legacy: 4.6, nft: 9 }, perRuleLogNs: { legacy: 0, nft: 0 }, perMatchNs: 2, chainJumpNs: 10, nftRuleNs: 9, nftLookupNs: 40,
 });

@@ -105,6 +105,11 @@ export function traceStep(
   trace.push({ hook, table, chain, type, ruleNum, rule, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark });
 }
 
+/**
+ * Walks one chain for `p` (and, recursively, the chains it jumps to), returning a verdict or
+ * CONTINUE; it stays one function because it is the per-rule hot loop, where the index skip, the
+ * match and the target share locals that helper calls would have to pass back and forth per rule.
+ */
 function walkChain(
   t: CompiledTable,
   c: CompiledChain,
