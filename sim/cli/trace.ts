@@ -9,32 +9,29 @@
  * header tells which, for the per-rule cost) or, with --format nft, `nft list ruleset` text. The
  * packet is the first packet of a new connection unless --ctstate says otherwise; a `statistic`
  * match (nft: `numgen random`) draws from the stream named trace/statistic of --seed.
+ *
+ * This file reads the flags and the files and prints; the tracers are sim/netfilter/trace.ts and
+ * sim/nftables/trace.ts, walked along the hooks by sim/host/packet-path.ts.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
-import { RandomStream } from '../engine/random.ts';
 import { DEFAULT_COSTS, WALK_CACHE_RULES, type CostModel, type IptablesBackend } from '../cost/cost-model.ts';
 import { formatIPv4, tryParseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_SYN, type Packet } from '../net/packet.ts';
 import type { Protocol } from '../net/protocol.ts';
-import { compileRuleset } from '../netfilter/compile.ts';
-import { newHookResult, type EvalContext, type TraceStep } from '../netfilter/context.ts';
 import { IpsetRegistry } from '../netfilter/ipset.ts';
 import { parseIptablesSave } from '../netfilter/iptables-save.ts';
-import { evaluateHook } from '../netfilter/evaluate.ts';
-import { walkPath, type PathContext } from '../netfilter/packet-path.ts';
-import { RecentTables } from '../netfilter/recent.ts';
-import { CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_STATE_NAMES, CT_UNTRACKED, type Verdict } from '../netfilter/rule.ts';
-import { renderRule } from '../netfilter/rule-syntax.ts';
-import { writeTracePcap } from './trace-pcap.ts';
+import { CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_STATE_NAMES, CT_UNTRACKED, type Disposition } from '../netfilter/rule.ts';
 import { HOOKS, type Hook } from '../netfilter/ruleset.ts';
-import { DynamicSets } from '../nftables/dynamic-sets.ts';
-import { evaluateHook as nftEvaluateHook, newHookResult as nftNewHookResult, type NftContext } from '../nftables/evaluate.ts';
+import { IptablesTracer, type TraceLine } from '../netfilter/trace.ts';
+import type { FinalVerdict } from '../nftables/evaluate.ts';
 import { CT_STATE_BITS } from '../nftables/key.ts';
 import { parseNft } from '../nftables/parse.ts';
-import { renderRule as nftRenderRule } from '../nftables/rule.ts';
-import type { Hook as NftHook, Ruleset as NftRuleset } from '../nftables/types.ts';
+import { NftTracer } from '../nftables/trace.ts';
+import type { Hook as NftHook } from '../nftables/types.ts';
+import { walkPath } from '../host/packet-path.ts';
+import { writeTracePcap } from './trace-pcap.ts';
 
 export interface TraceOptions {
   rules: string;
@@ -56,21 +53,6 @@ export interface TraceOptions {
   costs?: CostModel;
 }
 
-/** One line of the trace: where, what the rule says, and the packet as it was there. */
-export interface TraceLine {
-  hook: Hook;
-  table: string;
-  chain: string;
-  type: 'rule' | 'return' | 'policy';
-  rule: number;
-  text: string;
-  /** Set when the rule's target is not modelled: says the walk went on past it. */
-  note: string | null;
-  inIface: string;
-  outIface: string;
-  packet: { proto: Protocol; src: number; sport: number; dst: number; dport: number; mark: number };
-}
-
 export interface TraceReport {
   format: 'iptables-save' | 'nft';
   backend: IptablesBackend | null;
@@ -78,7 +60,7 @@ export interface TraceReport {
   seed: number;
   hooks: Hook[];
   steps: TraceLine[];
-  verdict: Verdict;
+  verdict: Disposition;
   rejectWith: string | null;
   dnat: string | null;
   origDst: string | null;
@@ -199,109 +181,7 @@ function detectFormat(text: string): 'iptables-save' | 'nft' {
   return first !== undefined && /^\s*(table|add|flush)\s/.test(first) ? 'nft' : 'iptables-save';
 }
 
-// ------------------------------------------------------------------ iptables
-
-function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common): TraceReport {
-  const loaded = parseIptablesSave(text, o.rules);
-  const backend = o.backend === undefined ? detectBackend(text) : (o.backend as IptablesBackend);
-  const rs = compileRuleset(loaded.ruleset);
-  let ipsets: IpsetRegistry | null = null;
-  if (o.ipset !== undefined) {
-    ipsets = new IpsetRegistry();
-    ipsets.restore(readInput(o.ipset, '--ipset'), o.ipset);
-  }
-  const steps: TraceStep[] = [];
-  const ctx: EvalContext = {
-    backend,
-    costs: common.costs,
-    firstPacket: (common.ctState & CT_NEW) !== 0,
-    ctState: common.ctState,
-    random: new RandomStream(common.seed, 'trace/statistic'),
-    recent: new RecentTables(),
-    nowNs: 0,
-    ipsets,
-    localAddrs: common.local,
-    conntrack: null,
-    trace: steps,
-  };
-  const res = newHookResult();
-  // Where each hook's steps start, with the interfaces the path set (the kernel's IN= and OUT=).
-  const marks: { from: number; inIface: string; outIface: string }[] = [];
-  const origDst = `${formatIPv4(p.dst)}:${p.dport}`;
-  const path = walkPath(
-    (hook) => {
-      marks.push({ from: steps.length, inIface: p.inIface, outIface: p.outIface });
-      return evaluateHook(rs, hook, p, ctx, res);
-    },
-    p,
-    ctx,
-    { hooks: common.hooks, inIface: o.inIface, outIface: o.outIface },
-  );
-  const ifaceAt = (k: number) => {
-    let f = marks[0]!;
-    for (const m of marks) if (m.from <= k) f = m;
-    return f;
-  };
-  const lines: TraceLine[] = steps.map((s, k) => ({
-    hook: s.hook,
-    table: s.table,
-    chain: s.chain,
-    type: s.type,
-    rule: s.ruleNum,
-    text:
-      s.type === 'rule'
-        ? renderRule(s.chain, s.rule!)
-        : s.type === 'policy'
-          ? `(policy ${loaded.ruleset.tables.get(s.table)!.chains.get(s.chain)!.policy})`
-          : `(end of ${s.chain}: return)`,
-    note:
-      s.type === 'rule' && s.rule!.target.kind === 'unknown'
-        ? `target ${s.rule!.target.name} is not modelled: the packet goes on to the next rule`
-        : null,
-    inIface: ifaceAt(k).inIface,
-    outIface: ifaceAt(k).outIface,
-    packet: { proto: p.proto, src: s.src, sport: s.sport, dst: s.dst, dport: s.dport, mark: s.mark },
-  }));
-  return {
-    format: 'iptables-save',
-    backend,
-    packet: common.packetText,
-    seed: common.seed,
-    hooks: path.hooks,
-    steps: lines,
-    verdict: path.verdict,
-    rejectWith: path.verdict === 'REJECT' ? res.rejectWith : null,
-    dnat: res.dnat ? `${formatIPv4(p.dst)}:${p.dport}` : null,
-    origDst: res.dnat ? origDst : null,
-    snat: res.snat
-      ? `${formatIPv4(res.snatIp)}${res.snatPort ? ':' + res.snatPort + (res.snatPortHi !== res.snatPort ? '-' + res.snatPortHi : '') : ''}`
-      : null,
-    masquerade: res.masquerade,
-    randomFully: res.randomFully,
-    mark: p.mark,
-    rulesVisited: res.rulesVisited,
-    matchesEvaluated: res.matchesEvaluated,
-    lookups: null,
-    chainsEntered: res.chainsEntered,
-    jumps: res.jumps,
-    costNs: res.costNs,
-    costs: common.costs,
-    warnings: loaded.warnings.map((w) => `${w.where}: ${w.message}`),
-  };
-}
-
-// ------------------------------------------------------------------ nft
-
-/** Table and rule number of a traced nft rule (the evaluator reports `chain: rule text`). */
-function locateNftRule(rs: NftRuleset, chain: string, text: string): { table: string; rule: number } {
-  for (const t of rs.tables.values()) {
-    const c = t.chains.get(chain);
-    if (!c) continue;
-    const k = c.rules.findIndex((r) => nftRenderRule(r, 'list') === text);
-    if (k >= 0) return { table: `${t.family} ${t.name}`, rule: k + 1 };
-  }
-  return { table: '?', rule: 0 };
-}
+// ------------------------------------------------------------------ the two rule models
 
 /** iptables' CT_* bits to nft's `ct state` bits (which follow the kernel's IP_CT_* numbering); SNAT/DNAT have no nft state. */
 function nftCtState(bits: number): number {
@@ -314,95 +194,58 @@ function nftCtState(bits: number): number {
   return v;
 }
 
+const DISPOSITION: Record<FinalVerdict, Disposition> = { accept: 'ACCEPT', drop: 'DROP', reject: 'REJECT' };
+
+function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common): TraceReport {
+  const loaded = parseIptablesSave(text, o.rules);
+  const backend = o.backend === undefined ? detectBackend(text) : (o.backend as IptablesBackend);
+  let ipsets: IpsetRegistry | null = null;
+  if (o.ipset !== undefined) {
+    ipsets = new IpsetRegistry();
+    ipsets.restore(readInput(o.ipset, '--ipset'), o.ipset);
+  }
+  const tracer = new IptablesTracer(loaded, p, { backend, costs: common.costs, seed: common.seed, ctState: common.ctState, localAddrs: common.local, ipsets });
+  const path = walkPath(tracer.hook, p, tracer.ctx, { hooks: common.hooks, inIface: o.inIface, outIface: o.outIface });
+  const t = tracer.result(path.verdict);
+  return {
+    format: 'iptables-save',
+    backend,
+    packet: common.packetText,
+    seed: common.seed,
+    hooks: path.hooks,
+    verdict: path.verdict,
+    ...t,
+    lookups: null,
+    costs: common.costs,
+  };
+}
+
 function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): TraceReport {
   const rs = parseNft(text, o.rules);
-  const trace: string[] = [];
-  const ctx: NftContext = {
-    nowNs: 0,
-    ctState: nftCtState(common.ctState),
-    localAddresses: common.local,
-    numgen: new RandomStream(common.seed, 'trace/statistic'),
-    dynamic: new DynamicSets(),
-    costs: common.costs,
-    trace,
-  };
-  const lines: TraceLine[] = [];
-  const totals = { rulesVisited: 0, lookups: 0, costNs: 0 };
-  let dnat: string | null = null;
-  let masquerade = false;
-  let randomFully = false;
-  const origDst = `${formatIPv4(p.dst)}:${p.dport}`;
-  const res = nftNewHookResult();
-  const run = (hook: Hook): Verdict => {
-    const from = trace.length;
-    const inIface = p.inIface;
-    const outIface = p.outIface;
-    const before = { ...p };
-    nftEvaluateHook(rs, hook.toLowerCase() as NftHook, p, ctx, res);
-    totals.rulesVisited += res.rulesVisited;
-    totals.lookups += res.lookups;
-    totals.costNs += res.costNs;
-    if (res.dnat) dnat = `${formatIPv4(res.dnatAddr)}:${res.dnatPort}`;
-    if (res.masquerade) [masquerade, randomFully] = [true, res.fullyRandom];
-    for (let k = from; k < trace.length; k++) {
-      const s = trace[k]!;
-      const colon = s.indexOf(': ');
-      const chain = s.slice(0, colon);
-      const ruleText = s.slice(colon + 2);
-      const where = locateNftRule(rs, chain, ruleText);
-      // The nft evaluator reports rules, not packet states: show the packet as it entered the hook.
-      const pk = before;
-      lines.push({
-        hook,
-        table: where.table,
-        chain,
-        type: 'rule',
-        rule: where.rule,
-        text: ruleText,
-        note: null,
-        inIface,
-        outIface,
-        packet: { proto: p.proto, src: pk.src, sport: pk.sport, dst: pk.dst, dport: pk.dport, mark: pk.mark },
-      });
-    }
-    return res.verdict === 'accept' ? 'ACCEPT' : res.verdict === 'drop' ? 'DROP' : 'REJECT';
-  };
-  // The same path as iptables mode; the nft evaluator skips nat chains when the state is not new,
-  // which is how a packet coming back in through lo must see them.
-  const evalCtx: PathContext = { localAddrs: common.local, firstPacket: (ctx.ctState & CT_STATE_BITS.new!) !== 0 };
-  const path = walkPath(
-    (h) => {
-      const saved = ctx.ctState;
-      if (!evalCtx.firstPacket) ctx.ctState &= ~CT_STATE_BITS.new!;
-      const v = run(h);
-      ctx.ctState = saved;
-      return v;
-    },
-    p,
-    evalCtx,
-    { hooks: common.hooks, inIface: o.inIface, outIface: o.outIface },
-  );
+  const tracer = new NftTracer(rs, p, { costs: common.costs, seed: common.seed, ctState: nftCtState(common.ctState), localAddrs: common.local });
+  const path = walkPath((h) => DISPOSITION[tracer.hook(h.toLowerCase() as NftHook)], p, tracer.path, { hooks: common.hooks, inIface: o.inIface, outIface: o.outIface });
+  const t = tracer.result();
   return {
     format: 'nft',
     backend: null,
     packet: common.packetText,
     seed: common.seed,
     hooks: path.hooks,
-    steps: lines,
+    steps: t.steps.map((s) => ({ ...s, hook: s.hook.toUpperCase() as Hook, type: 'rule', note: null })),
     verdict: path.verdict,
     rejectWith: null,
-    dnat,
-    origDst: dnat === null ? null : origDst,
+    dnat: t.dnat,
+    origDst: t.origDst,
     snat: null,
-    masquerade,
-    randomFully,
-    mark: p.mark,
-    rulesVisited: totals.rulesVisited,
+    masquerade: t.masquerade,
+    randomFully: t.randomFully,
+    mark: t.mark,
+    rulesVisited: t.rulesVisited,
     matchesEvaluated: null,
-    lookups: totals.lookups,
+    lookups: t.lookups,
     chainsEntered: null,
     jumps: null,
-    costNs: totals.costNs,
+    costNs: t.costNs,
     costs: common.costs,
     warnings: [],
   };

@@ -41,7 +41,7 @@ import type { Nanos } from '../engine/time.ts';
 import { compileRuleset, type CompiledRuleset } from '../netfilter/compile.ts';
 import { newHookResult, resetHookResult, type EvalContext, type HookResult, type TraceStep } from '../netfilter/context.ts';
 import { evaluateTable } from '../netfilter/evaluate.ts';
-import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_SNAT, type Verdict } from '../netfilter/rule.ts';
+import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_SNAT, type Disposition } from '../netfilter/rule.ts';
 import { EMPTY_RULESET, HOOK_ORDER, type Hook, type Ruleset } from '../netfilter/ruleset.ts';
 import type { IpsetRegistry } from '../netfilter/ipset.ts';
 import { RecentTables } from '../netfilter/recent.ts';
@@ -68,7 +68,7 @@ export interface Route {
 export const DROP_NO_ROUTE = 'no route to host';
 const LOOPBACK = 0x7f000001;
 /** A rule's DROP or REJECT verdict: `iptables DROP (filter/FORWARD)`. */
-export function ruleDropReason(v: Verdict, table: string, hook: Hook): string {
+export function ruleDropReason(v: Disposition, table: string, hook: Hook): string {
   return `iptables ${v} (${table}/${hook})`;
 }
 
@@ -76,7 +76,7 @@ export type Delivery = 'local' | 'forward' | 'none';
 
 /** What happened to one packet at this node. Owned by the node and overwritten by the next packet. */
 export class PathResult {
-  verdict: Verdict = 'ACCEPT';
+  verdict: Disposition = 'ACCEPT';
   /** Why the packet was dropped or rejected, null when it passed. */
   dropReason: string | null = null;
   /** REJECT's --reject-with (the error the kernel sends back to the source). */
@@ -328,7 +328,7 @@ export class Node {
     const matches0 = hr.matchesEvaluated;
     const jumps0 = hr.jumps;
     hr.hooks++;
-    let verdict: Verdict = 'ACCEPT';
+    let verdict: Disposition = 'ACCEPT';
     let reason: string | null = null;
     const steps = HOOK_ORDER[h];
     for (let s = 0; s < steps.length; s++) {

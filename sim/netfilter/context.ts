@@ -9,7 +9,7 @@ import type { Packet } from '../net/packet.ts';
 import type { IpsetRegistry } from './ipset.ts';
 import type { RecentTables } from './recent.ts';
 import type { Hook, TableName } from './ruleset.ts';
-import type { Rule, Verdict } from './rule.ts';
+import type { Rule, Disposition } from './rule.ts';
 
 /** One line of the kernel's TRACE output: a rule that matched, or a chain's return or policy. */
 export interface TraceStep {
@@ -67,7 +67,7 @@ export interface EvalContext {
 }
 
 export interface HookResult {
-  verdict: Verdict;
+  verdict: Disposition;
   rejectWith: string | null;
   /** Why a DROP happened when it was not a rule (e.g. conntrack table full), else null. */
   dropReason: string | null;

@@ -23,7 +23,7 @@ import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import { KEY_ABSENT } from './key-table.ts';
 import type { EvalContext, HookResult, TraceStep } from './context.ts';
 import { ruleMatches } from './matches.ts';
-import { CT_DNAT, CT_SNAT, type Rule, type Target, type Verdict } from './rule.ts';
+import { CT_DNAT, CT_SNAT, type Rule, type Target, type Disposition } from './rule.ts';
 import { pickRangeAddress } from './nat-range.ts';
 import { HOOK_ORDER, type Hook, type TableName } from './ruleset.ts';
 
@@ -33,7 +33,7 @@ const ACCEPT = 1;
 const DROP = 2;
 const REJECT = 3;
 type Outcome = 0 | 1 | 2 | 3;
-const VERDICTS: readonly Verdict[] = ['ACCEPT', 'ACCEPT', 'DROP', 'REJECT'];
+const VERDICTS: readonly Disposition[] = ['ACCEPT', 'ACCEPT', 'DROP', 'REJECT'];
 
 /** First index in `a` (ascending) with a[k] >= x, or a.length. */
 function lowerBound(a: Int32Array, x: number): number {
@@ -105,6 +105,11 @@ export function traceStep(
   trace.push({ hook, table, chain, type, ruleNum, rule, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark });
 }
 
+/**
+ * Walks one chain for `p` (and, recursively, the chains it jumps to), returning a verdict or
+ * CONTINUE; it stays one function because it is the per-rule hot loop, where the index skip, the
+ * match and the target share locals that helper calls would have to pass back and forth per rule.
+ */
 function walkChain(
   t: CompiledTable,
   c: CompiledChain,
@@ -218,7 +223,7 @@ export function evaluateTable(
   p: Packet,
   ctx: EvalContext,
   res: HookResult,
-): Verdict {
+): Disposition {
   const t = rs.tables[table];
   const c = t?.hooks[hook];
   if (t === undefined || c === undefined) return 'ACCEPT';
@@ -237,12 +242,12 @@ export function evaluateTable(
  * place. Nat tables run only when ctx.firstPacket. Sets res.verdict and accumulates counters and
  * cost into `res` (call resetHookResult between packets) and adds this hook's cost to packet.costNs.
  */
-export function evaluateHook(rs: CompiledRuleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+export function evaluateHook(rs: CompiledRuleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Disposition {
   const rules0 = res.rulesVisited;
   const matches0 = res.matchesEvaluated;
   const jumps0 = res.jumps;
   res.hooks++;
-  let verdict: Verdict = 'ACCEPT';
+  let verdict: Disposition = 'ACCEPT';
   const steps = HOOK_ORDER[hook];
   for (let s = 0; s < steps.length; s++) {
     const step = steps[s]!;

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseIptablesSave, renderIptablesSave } from './iptables-save.ts';
-import { saveString } from './rule-syntax.ts';
+import { saveString } from './rule-tokens.ts';
 import type { TableName } from './ruleset.ts';
 
 const ip = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'));

@@ -220,3 +220,94 @@ test('what a real dump may hold that the model does not evaluate is kept verbati
   // Render of parse of render is a fixed point, security table included.
   assert.equal(renderIptablesSave(parseIptablesSave(renderIptablesSave(ruleset)).ruleset), renderIptablesSave(ruleset));
 });
+
+test('several independent mistakes in a dump are reported together, each with file:line:col, in one InputError', () => {
+  const text = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':KUBE-SERVICES - [0:0]',
+    '-A OUTPUT -p tcp --dport 99999 -j KUBE-SERVICES',
+    '-A OUTPUT -j KUBE-SERVICES',
+    '-A KUBE-SERVICES -d 10.96.0.1/32 -j ACCEPT',
+    '-A KUBE-SERVICES -d 10.96.0.2/32 -j ACCEPT',
+    '-A KUBE-SERVICES -d 10.96.0.3/32 -j KUBE-SVC-GONE',
+    'COMMIT',
+    '',
+  ].join('\n');
+  const e = inputError(text);
+  assert.equal(e.exitCode, 2);
+  assert.equal(
+    e.message,
+    [
+      'bad.rules:5:26: expected a port or range LO:HI (0-65535), found "99999"',
+      'bad.rules:9:37: expected a built-in target or a chain declared in this table, found "KUBE-SVC-GONE"',
+    ].join('\n'),
+  );
+  // The first problem's fields, for callers that read them.
+  assert.equal(e.where, 'bad.rules:5:26');
+});
+
+test('a single mistake gives exactly the message it gave alone, not a list', () => {
+  const e = inputError('*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -d 10.96.0.300/32 -j ACCEPT\n-A OUTPUT -j ACCEPT\nCOMMIT\n');
+  assert.equal(e.constructor, InputError);
+  assert.equal(e.message, 'bad.rules:3:14: expected an IPv4 address or CIDR, found "10.96.0.300/32"');
+});
+
+test('after a bad table header its lines are skipped up to its COMMIT, and the next table is still checked', () => {
+  const text = ['*natt', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -j NOWHERE', 'COMMIT', '*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -j DROPP', 'COMMIT', ''].join('\n');
+  assert.equal(
+    inputError(text).message,
+    ['bad.rules:1:2: expected a table name (raw, mangle, nat, filter), found "natt"', 'bad.rules:7:13: expected a built-in target or a chain declared in this table, found "DROPP"'].join('\n'),
+  );
+  // No COMMIT at all after the bad header: the missing COMMIT is a consequence, not reported.
+  assert.equal(inputError('*natt\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j NOWHERE\n').message, 'bad.rules:1:2: expected a table name (raw, mangle, nat, filter), found "natt"');
+});
+
+test('lines before any table header are one mistake: reading resumes at the next header', () => {
+  const text = [':INPUT ACCEPT [0:0]', '-A INPUT -j ACCEPT', 'COMMIT', '*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -p tcp --dport x -j ACCEPT', 'COMMIT', ''].join('\n');
+  assert.equal(
+    inputError(text).message,
+    ['bad.rules:1:1: expected a table line like *filter before rules, found ":INPUT ACCEPT [0:0]"', 'bad.rules:6:25: expected a port or range LO:HI (0-65535), found "x"'].join('\n'),
+  );
+});
+
+test('a chain whose declaration or first use was wrong is taken as declared, so its rules are still checked once', () => {
+  const text = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':KUBE-FW ACCEPT [0:0]',
+    '-A INPUT -j KUBE-FW',
+    '-A KUBE-FW -s 10.0.0.0/33 -j DROP',
+    '-A KUBE-MISSING -j ACCEPT',
+    '-A KUBE-MISSING -j ACCEPT',
+    '-A INPUT -j KUBE-MISSING',
+    'COMMIT',
+    '',
+  ].join('\n');
+  assert.equal(
+    inputError(text).message,
+    [
+      'bad.rules:3:10: expected "-" as the policy of user chain KUBE-FW (only built-in chains have policies), found "ACCEPT"',
+      'bad.rules:5:15: expected an IPv4 address or CIDR, found "10.0.0.0/33"',
+      'bad.rules:6:4: expected a chain declared in table filter, found "KUBE-MISSING"',
+    ].join('\n'),
+  );
+});
+
+test('a missing COMMIT is reported with the mistakes before it; whole-ruleset checks wait for a clean dump', () => {
+  // The loop (A -> B -> A) would be refused at load, but only once the lines themselves are right.
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A A -j B', '-A B -j A', '-A INPUT -m mark --mark zz -j A', ''].join('\n');
+  assert.equal(
+    inputError(text).message,
+    [
+      'bad.rules:7:25: expected VALUE[/MASK] like 0x4000/0x4000, found "zz"',
+      'bad.rules:8:1: expected COMMIT to close table filter (opened on line 1), found end of input',
+    ].join('\n'),
+  );
+});
+
+test('a forgotten COMMIT before the next table is one mistake; the next table is read on its own', () => {
+  const text = ['*nat', ':OUTPUT ACCEPT [0:0]', '*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -j ACCEPT', 'COMMIT', ''].join('\n');
+  assert.equal(inputError(text).message, 'bad.rules:3:1: expected COMMIT before a new table (table nat opened on line 1), found "*filter"');
+});

@@ -10,13 +10,16 @@
  * A table's changes take effect at COMMIT, all or nothing; any error leaves the base rules as they
  * were and names the file, line and column.
  *
- * Out: iptables-save's format; rules in its normal form (see rule-syntax.ts), chain lines with
+ * Out: iptables-save's format; rules in its normal form (see rule-render.ts), chain lines with
  * counters, rule counters with `counters: true` (iptables-save -c).
  */
-import { InputError } from '../io/input-error.ts';
+import { combineInputErrors, InputError } from '../io/input-error.ts';
 import { compileRuleset } from './compile.ts';
 import type { Rule } from './rule.ts';
-import { parseRuleSpec, renderRule, renderRuleSpec, tokenize, type RuleEnv, type Tokens } from './rule-syntax.ts';
+import type { RuleEnv } from './rule-args.ts';
+import { parseRuleSpec } from './rule-parse.ts';
+import { renderRule, renderRuleSpec } from './rule-render.ts';
+import { tokenize, type Tokens } from './rule-tokens.ts';
 import {
   BUILTIN_CHAINS,
   EMPTY_RULESET,
@@ -80,105 +83,174 @@ export function parseIptablesSave(text: string, file = 'rules'): LoadResult {
   return applyIptablesRestore(EMPTY_RULESET, text, { noflush: false, file });
 }
 
-/** Applies iptables-restore input to `base`, returning a new version that shares untouched chains. */
+/**
+ * Applies iptables-restore input to `base`, returning a new version that shares untouched chains.
+ *
+ * Every independent mistake is reported, in line order, in one InputError (combineInputErrors): a
+ * line with an error is skipped and reading goes on, because the lines after it are still checked
+ * against the same tables and chains. Where going on would only report consequences of the first
+ * mistake, it does not: after a bad table header the lines up to that table's COMMIT are skipped
+ * (their chains are unknown), after a line outside any table everything up to the next table header
+ * is skipped, a chain whose `:` line or first use was wrong is taken as declared from then on, a
+ * missing COMMIT is not reported for a table whose header was bad, and the whole-ruleset checks
+ * (loops, references to deleted chains) run only on input without other errors.
+ */
 export function applyIptablesRestore(base: Ruleset, text: string, opts: RestoreOptions = {}): LoadResult {
-  const file = opts.file ?? 'rules';
-  const noflush = opts.noflush ?? false;
-  const tables = new Map(base.tables);
-  const unmodelled = new Map(base.unmodelledTables ?? []);
-  /** The lines of an unmodelled table being read (verbatim until its COMMIT), or null. */
-  let verbatim: { name: string; lines: string[] } | null = null;
-  const warnings: LoadWarning[] = [];
-  let ruleLines = 0;
-  let table: TableName | null = null;
-  let tableLine = 0;
-  let work: Map<string, WorkChain> | null = null;
+  const run = new Restore(base, opts.file ?? 'rules', opts.noflush ?? false);
   const lines = text.split('\n');
-  let lineNo = 0;
-  const at = (col: number) => `${file}:${lineNo}:${col}`;
+  for (let li = 0; li < lines.length; li++) run.line(li + 1, lines[li]!);
+  return run.finish(lines.length);
+}
 
-  const env: RuleEnv = {
-    table: 'filter',
-    isChain: (name) => {
-      const c = work!.get(name);
-      return c !== undefined && !c.builtin;
-    },
-    where: at,
-    warn: (col, message) => warnings.push({ where: at(col), message }),
-  };
+/** What the reader does with lines until something resets it (see applyIptablesRestore). */
+const enum Skip {
+  None,
+  /** A bad table header: skip to that table's COMMIT. */
+  ToCommit,
+  /** A line outside any table: skip to the next table header. */
+  ToHeader,
+}
 
-  const openTable = (name: TableName): Map<string, WorkChain> => {
+/** One iptables-restore run: the tables as they become after each line, and the problems found. */
+class Restore {
+  readonly tables: Map<TableName, Table>;
+  readonly unmodelled: Map<string, readonly string[]>;
+  /** The lines of an unmodelled table being read (verbatim until its COMMIT), or null. */
+  verbatim: { name: string; lines: string[] } | null = null;
+  readonly warnings: LoadWarning[] = [];
+  readonly problems: InputError[] = [];
+  ruleLines = 0;
+  table: TableName | null = null;
+  tableLine = 0;
+  work: Map<string, WorkChain> | null = null;
+  skip = Skip.None;
+  lineNo = 0;
+  readonly env: RuleEnv;
+  readonly at = (col: number): string => `${this.file}:${this.lineNo}:${col}`;
+
+  constructor(
+    base: Ruleset,
+    readonly file: string,
+    readonly noflush: boolean,
+  ) {
+    this.tables = new Map(base.tables);
+    this.unmodelled = new Map(base.unmodelledTables ?? []);
+    this.env = {
+      table: 'filter',
+      isChain: (name) => {
+        const c = this.work!.get(name);
+        return c !== undefined && !c.builtin;
+      },
+      where: this.at,
+      warn: (col, message) => this.warnings.push({ where: this.at(col), message }),
+    };
+  }
+
+  /** Reads one line; an InputError from it is recorded and the line skipped. */
+  line(lineNo: number, raw: string): void {
+    this.lineNo = lineNo;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    let first = 0;
+    while (first < line.length && (line[first] === ' ' || line[first] === '\t')) first++;
+    if (first === line.length || line[first] === '#') return;
+    try {
+      this.read(line, first);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      this.problems.push(e);
+    }
+  }
+
+  private read(line: string, first: number): void {
+    const ch = line[first];
+    const isCommit = line.slice(first).trimEnd() === 'COMMIT';
+    if (this.skip === Skip.ToCommit && ch !== '*') {
+      if (isCommit) this.skip = Skip.None;
+      return;
+    }
+    if (this.skip === Skip.ToHeader && ch !== '*') return;
+    if (this.verbatim !== null && ch !== '*') {
+      if (isCommit) {
+        this.unmodelled.set(this.verbatim.name, this.verbatim.lines);
+        this.verbatim = null;
+        this.table = null;
+      } else {
+        this.verbatim.lines.push(line);
+      }
+      return;
+    }
+    if (ch === '*') return this.tableHeader(line, first);
+    if (this.table === null || this.work === null) {
+      this.skip = Skip.ToHeader;
+      throw new InputError(this.at(first + 1), 'a table line like *filter before rules', JSON.stringify(line.trim()));
+    }
+    if (isCommit) return this.commit(this.table, this.work);
+    if (ch === ':') return this.chainLine(line, first, this.table, this.work);
+    this.command(line, this.work);
+  }
+
+  /** `*TABLE`: opens a table (flushed unless --noflush), or starts keeping an unmodelled one verbatim. */
+  private tableHeader(line: string, first: number): void {
+    const open = this.table ?? this.verbatim?.name ?? null;
+    this.skip = Skip.None;
+    // After a missing COMMIT the new table is read on its own: the open one is dropped.
+    this.table = null;
+    this.verbatim = null;
+    this.work = null;
+    const name = line.slice(first + 1).trim();
+    const tableLine = this.tableLine;
+    this.tableLine = this.lineNo;
+    const problem =
+      open !== null ? new InputError(this.at(first + 1), `COMMIT before a new table (table ${open} opened on line ${tableLine})`, JSON.stringify(line.trim())) : null;
+    if (UNMODELLED_TABLE_NAMES.includes(name)) {
+      this.warnings.push({ where: this.at(first + 2), message: `table ${name} is not modelled: kept verbatim, not evaluated` });
+      this.verbatim = { name, lines: [] };
+    } else if (isTableName(name)) {
+      this.table = name;
+      this.env.table = name;
+      this.work = this.openTable(name);
+    } else {
+      if (problem !== null) this.problems.push(problem);
+      this.skip = Skip.ToCommit;
+      throw new InputError(this.at(first + 2), `a table name (${TABLE_NAMES.join(', ')})`, JSON.stringify(name));
+    }
+    if (problem !== null) throw problem;
+  }
+
+  private openTable(name: TableName): Map<string, WorkChain> {
     const m = new Map<string, WorkChain>();
-    const src: Table = noflush ? (tables.get(name) ?? emptyTable(name)) : emptyTable(name);
+    const src: Table = this.noflush ? (this.tables.get(name) ?? emptyTable(name)) : emptyTable(name);
     for (const c of src.chains.values()) {
       m.set(c.name, { name: c.name, builtin: c.builtin, policy: c.policy, policyCounters: c.policyCounters, rules: c.rules, owned: false, source: c });
     }
     return m;
-  };
+  }
 
-  const chainArg = (tk: Tokens, k: number, cmd: string): WorkChain => {
-    const name = tk.words[k];
-    if (name === undefined) throw new InputError(at((tk.cols[k - 1] ?? 1) + cmd.length), `a chain name after ${cmd}`, 'end of line');
-    const c = work!.get(name);
-    if (!c) throw new InputError(at(tk.cols[k]!), `a chain declared in table ${table}`, JSON.stringify(name));
-    return c;
-  };
+  /** COMMIT: the table's chains, sharing those nothing changed. */
+  private commit(table: TableName, work: Map<string, WorkChain>): void {
+    const chains = new Map<string, Chain>();
+    for (const c of work.values()) {
+      const unchanged =
+        !c.owned && c.source !== null && c.source.policy === c.policy && c.source.policyCounters === c.policyCounters && c.source.rules === c.rules;
+      chains.set(
+        c.name,
+        unchanged ? c.source! : { name: c.name, builtin: c.builtin, policy: c.policy, policyCounters: c.policyCounters, rules: c.rules },
+      );
+    }
+    this.tables.set(table, { name: table, chains });
+    this.table = null;
+    this.work = null;
+  }
 
-  for (let li = 0; li < lines.length; li++) {
-    lineNo = li + 1;
-    const raw = lines[li]!;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    let first = 0;
-    while (first < line.length && (line[first] === ' ' || line[first] === '\t')) first++;
-    if (first === line.length || line[first] === '#') continue;
-    const ch = line[first];
-    if (verbatim !== null && ch !== '*') {
-      if (line.slice(first).trimEnd() === 'COMMIT') {
-        unmodelled.set(verbatim.name, verbatim.lines);
-        verbatim = null;
-        table = null;
-      } else {
-        verbatim.lines.push(line);
-      }
-      continue;
-    }
-
-    if (ch === '*') {
-      const open = table ?? verbatim?.name ?? null;
-      if (open !== null) throw new InputError(at(first + 1), `COMMIT before a new table (table ${open} opened on line ${tableLine})`, JSON.stringify(line.trim()));
-      const name = line.slice(first + 1).trim();
-      if (UNMODELLED_TABLE_NAMES.includes(name)) {
-        warnings.push({ where: at(first + 2), message: `table ${name} is not modelled: kept verbatim, not evaluated` });
-        verbatim = { name, lines: [] };
-        tableLine = lineNo;
-        continue;
-      }
-      if (!isTableName(name)) throw new InputError(at(first + 2), `a table name (${TABLE_NAMES.join(', ')})`, JSON.stringify(name));
-      table = name;
-      tableLine = lineNo;
-      env.table = name;
-      work = openTable(name);
-      continue;
-    }
-    if (table === null || work === null) {
-      throw new InputError(at(first + 1), 'a table line like *filter before rules', JSON.stringify(line.trim()));
-    }
-    if (line.slice(first).trimEnd() === 'COMMIT') {
-      const chains = new Map<string, Chain>();
-      for (const c of work.values()) {
-        const unchanged =
-          !c.owned && c.source !== null && c.source.policy === c.policy && c.source.policyCounters === c.policyCounters && c.source.rules === c.rules;
-        chains.set(
-          c.name,
-          unchanged ? c.source! : { name: c.name, builtin: c.builtin, policy: c.policy, policyCounters: c.policyCounters, rules: c.rules },
-        );
-      }
-      tables.set(table, { name: table, chains });
-      table = null;
-      work = null;
-      continue;
-    }
-    if (ch === ':') {
+  /**
+   * `:NAME POLICY [pkts:bytes]`: a built-in chain's policy, or a user chain declared (and, with
+   * --noflush, flushed). A user chain whose line has an error is declared anyway, so that the
+   * rules of the chain are still checked.
+   */
+  private chainLine(line: string, first: number, table: TableName, work: Map<string, WorkChain>): void {
+    const at = this.at;
+    const meant = /^[^\s"]+/.exec(line.slice(first + 1))?.[0] ?? '';
+    try {
       const tk = tokenize(line, at);
       const name = tk.words[0]!.slice(1);
       const policy = tk.words[1];
@@ -195,22 +267,39 @@ export function applyIptablesRestore(base: Ruleset, text: string, opts: RestoreO
         const c = work.get(name)!;
         c.policy = policy;
         c.policyCounters = counters;
-      } else {
-        if (policy !== '-') throw new InputError(at(tk.cols[1]!), `"-" as the policy of user chain ${name} (only built-in chains have policies)`, JSON.stringify(policy));
-        const existing = work.get(name);
-        if (existing) {
-          // iptables-restore --noflush flushes a user chain named on a ':' line.
-          existing.rules = [];
-          existing.owned = true;
-        } else {
-          work.set(name, { name, builtin: false, policy: null, policyCounters: null, rules: [], owned: true, source: null });
-        }
+        return;
       }
-      continue;
+      if (policy !== '-') throw new InputError(at(tk.cols[1]!), `"-" as the policy of user chain ${name} (only built-in chains have policies)`, JSON.stringify(policy));
+      const existing = work.get(name);
+      if (existing) {
+        // iptables-restore --noflush flushes a user chain named on a ':' line.
+        existing.rules = [];
+        existing.owned = true;
+      } else {
+        work.set(name, newUserChain(name));
+      }
+    } catch (e) {
+      if (meant !== '' && !isBuiltinChain(table, meant) && !work.has(meant)) work.set(meant, newUserChain(meant));
+      throw e;
     }
+  }
 
-    // A command line, optionally preceded by [pkts:bytes].
-    const tk = tokenize(line, at);
+  /** The chain named by words[k] (after command `cmd`); an undeclared one is reported once and then taken as declared. */
+  private chainArg(tk: Tokens, k: number, cmd: string): WorkChain {
+    const work = this.work!;
+    const name = tk.words[k];
+    if (name === undefined) throw new InputError(this.at((tk.cols[k - 1] ?? 1) + cmd.length), `a chain name after ${cmd}`, 'end of line');
+    const c = work.get(name);
+    if (!c) {
+      work.set(name, newUserChain(name));
+      throw new InputError(this.at(tk.cols[k]!), `a chain declared in table ${this.table}`, JSON.stringify(name));
+    }
+    return c;
+  }
+
+  /** A command line, optionally preceded by [pkts:bytes]. */
+  private command(line: string, work: Map<string, WorkChain>): void {
+    const tk = tokenize(line, this.at);
     let k = 0;
     let counters: [number, number] | null = null;
     const cm = COUNTERS_RE.exec(tk.words[0]!);
@@ -219,105 +308,142 @@ export function applyIptablesRestore(base: Ruleset, text: string, opts: RestoreO
       k = 1;
     }
     const cmd = tk.words[k];
-    if (cmd === undefined) throw new InputError(at(line.length + 1), 'a command (-A, -I, ...) after the counters', 'end of line');
+    if (cmd === undefined) throw new InputError(this.at(line.length + 1), 'a command (-A, -I, ...) after the counters', 'end of line');
+    const c: CommandLine = { tk, k, cmd, counters, lineLength: line.length, work };
     switch (cmd) {
       case '-A':
-      case '--append': {
-        const c = chainArg(tk, k + 1, cmd);
-        ownRules(c).push(parseRuleSpec(tk, k + 2, env, counters));
-        ruleLines++;
-        break;
-      }
+      case '--append':
+        return this.append(c);
       case '-I':
       case '--insert':
       case '-R':
-      case '--replace': {
-        const c = chainArg(tk, k + 1, cmd);
-        const isInsert = cmd === '-I' || cmd === '--insert';
-        let from = k + 2;
-        let pos = 1;
-        const num = tk.words[from];
-        if (num !== undefined && /^[0-9]+$/.test(num)) {
-          pos = Number(num);
-          from++;
-        } else if (!isInsert) throw new InputError(at(tk.cols[from] ?? line.length + 1), `a rule number after ${cmd} ${c.name}`, num ?? 'end of line');
-        const max = isInsert ? c.rules.length + 1 : c.rules.length;
-        if (pos < 1 || pos > max) throw new InputError(at(tk.cols[from - 1]!), `a rule number 1..${max} in chain ${c.name}`, String(pos));
-        const rule = parseRuleSpec(tk, from, env, counters);
-        if (isInsert) ownRules(c).splice(pos - 1, 0, rule);
-        else ownRules(c)[pos - 1] = rule;
-        ruleLines++;
-        break;
-      }
+      case '--replace':
+        return this.insertOrReplace(c, cmd === '-I' || cmd === '--insert');
       case '-D':
-      case '--delete': {
-        const c = chainArg(tk, k + 1, cmd);
-        const num = tk.words[k + 2];
-        if (num !== undefined && /^[0-9]+$/.test(num) && tk.words.length === k + 3) {
-          const pos = Number(num);
-          if (pos < 1 || pos > c.rules.length) throw new InputError(at(tk.cols[k + 2]!), `a rule number 1..${c.rules.length} in chain ${c.name}`, num);
-          ownRules(c).splice(pos - 1, 1);
-        } else {
-          const spec = renderRuleSpec(parseRuleSpec(tk, k + 2, env));
-          const idx = c.rules.findIndex((r) => renderRuleSpec(r) === spec);
-          if (idx < 0) throw new InputError(at(tk.cols[k + 2] ?? 1), `a rule that exists in chain ${c.name} (iptables: "Bad rule")`, JSON.stringify(spec));
-          ownRules(c).splice(idx, 1);
-        }
-        break;
-      }
+      case '--delete':
+        return this.deleteRule(c);
       case '-N':
-      case '--new-chain': {
-        const name = tk.words[k + 1];
-        if (name === undefined) throw new InputError(at(line.length + 1), 'a chain name after -N', 'end of line');
-        if (work.has(name)) throw new InputError(at(tk.cols[k + 1]!), 'a chain name not already in use', JSON.stringify(name));
-        work.set(name, { name, builtin: false, policy: null, policyCounters: null, rules: [], owned: true, source: null });
-        break;
-      }
+      case '--new-chain':
+        return this.newChain(c);
       case '-X':
-      case '--delete-chain': {
-        const names = tk.words[k + 1] !== undefined ? [chainArg(tk, k + 1, cmd).name] : [...work.values()].filter((c) => !c.builtin).map((c) => c.name);
-        for (const name of names) {
-          const c = work.get(name)!;
-          if (c.builtin) throw new InputError(at(tk.cols[k + 1]!), 'a user-defined chain to delete', `built-in chain ${name}`);
-          if (c.rules.length > 0) throw new InputError(at(tk.cols[k + 1] ?? 1), `an empty chain to delete (kernel: "Directory not empty")`, `${name} with ${c.rules.length} rules`);
-          work.delete(name);
-        }
-        break;
-      }
+      case '--delete-chain':
+        return this.deleteChain(c);
       case '-F':
-      case '--flush': {
-        const targets = tk.words[k + 1] !== undefined ? [chainArg(tk, k + 1, cmd)] : [...work.values()];
-        for (const c of targets) {
-          c.rules = [];
-          c.owned = true;
-        }
-        break;
-      }
+      case '--flush':
+        return this.flush(c);
       case '-P':
-      case '--policy': {
-        const c = chainArg(tk, k + 1, cmd);
-        const p = tk.words[k + 2];
-        if (!c.builtin) throw new InputError(at(tk.cols[k + 1]!), 'a built-in chain (only they have policies)', JSON.stringify(c.name));
-        if (p !== 'ACCEPT' && p !== 'DROP') throw new InputError(at(tk.cols[k + 2] ?? line.length + 1), 'ACCEPT or DROP', JSON.stringify(p ?? ''));
-        c.policy = p;
-        break;
-      }
+      case '--policy':
+        return this.policy(c);
       default:
-        throw new InputError(at(tk.cols[k]!), 'a command: -A, -I, -R, -D, -N, -X, -F, -P, a :CHAIN line or COMMIT', JSON.stringify(cmd));
+        throw new InputError(this.at(tk.cols[k]!), 'a command: -A, -I, -R, -D, -N, -X, -F, -P, a :CHAIN line or COMMIT', JSON.stringify(cmd));
     }
   }
-  if (table !== null || verbatim !== null) {
-    throw new InputError(`${file}:${lines.length}:1`, `COMMIT to close table ${table ?? verbatim!.name} (opened on line ${tableLine})`, 'end of input');
+
+  private append({ tk, k, cmd, counters }: CommandLine): void {
+    const c = this.chainArg(tk, k + 1, cmd);
+    ownRules(c).push(parseRuleSpec(tk, k + 2, this.env, counters));
+    this.ruleLines++;
   }
-  const ruleset: Ruleset = unmodelled.size > 0 ? { tables, unmodelledTables: unmodelled } : { tables };
-  try {
-    // Chains deleted while still referenced, or loops, are refused as the kernel refuses them.
-    compileRuleset(ruleset);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`, e.expected, e.found, e.hint);
-    throw e;
+
+  private insertOrReplace({ tk, k, cmd, counters, lineLength }: CommandLine, isInsert: boolean): void {
+    const at = this.at;
+    const c = this.chainArg(tk, k + 1, cmd);
+    let from = k + 2;
+    let pos = 1;
+    const num = tk.words[from];
+    if (num !== undefined && /^[0-9]+$/.test(num)) {
+      pos = Number(num);
+      from++;
+    } else if (!isInsert) throw new InputError(at(tk.cols[from] ?? lineLength + 1), `a rule number after ${cmd} ${c.name}`, num ?? 'end of line');
+    const max = isInsert ? c.rules.length + 1 : c.rules.length;
+    if (pos < 1 || pos > max) throw new InputError(at(tk.cols[from - 1]!), `a rule number 1..${max} in chain ${c.name}`, String(pos));
+    const rule = parseRuleSpec(tk, from, this.env, counters);
+    if (isInsert) ownRules(c).splice(pos - 1, 0, rule);
+    else ownRules(c)[pos - 1] = rule;
+    this.ruleLines++;
   }
-  return { ruleset, warnings, ruleLines, lines: lines.length };
+
+  private deleteRule({ tk, k, cmd }: CommandLine): void {
+    const at = this.at;
+    const c = this.chainArg(tk, k + 1, cmd);
+    const num = tk.words[k + 2];
+    if (num !== undefined && /^[0-9]+$/.test(num) && tk.words.length === k + 3) {
+      const pos = Number(num);
+      if (pos < 1 || pos > c.rules.length) throw new InputError(at(tk.cols[k + 2]!), `a rule number 1..${c.rules.length} in chain ${c.name}`, num);
+      ownRules(c).splice(pos - 1, 1);
+      return;
+    }
+    const spec = renderRuleSpec(parseRuleSpec(tk, k + 2, this.env));
+    const idx = c.rules.findIndex((r) => renderRuleSpec(r) === spec);
+    if (idx < 0) throw new InputError(at(tk.cols[k + 2] ?? 1), `a rule that exists in chain ${c.name} (iptables: "Bad rule")`, JSON.stringify(spec));
+    ownRules(c).splice(idx, 1);
+  }
+
+  private newChain({ tk, k, lineLength, work }: CommandLine): void {
+    const name = tk.words[k + 1];
+    if (name === undefined) throw new InputError(this.at(lineLength + 1), 'a chain name after -N', 'end of line');
+    if (work.has(name)) throw new InputError(this.at(tk.cols[k + 1]!), 'a chain name not already in use', JSON.stringify(name));
+    work.set(name, newUserChain(name));
+  }
+
+  private deleteChain({ tk, k, cmd, work }: CommandLine): void {
+    const names = tk.words[k + 1] !== undefined ? [this.chainArg(tk, k + 1, cmd).name] : [...work.values()].filter((c) => !c.builtin).map((c) => c.name);
+    for (const name of names) {
+      const c = work.get(name)!;
+      if (c.builtin) throw new InputError(this.at(tk.cols[k + 1]!), 'a user-defined chain to delete', `built-in chain ${name}`);
+      if (c.rules.length > 0) throw new InputError(this.at(tk.cols[k + 1] ?? 1), `an empty chain to delete (kernel: "Directory not empty")`, `${name} with ${c.rules.length} rules`);
+      work.delete(name);
+    }
+  }
+
+  private flush({ tk, k, cmd, work }: CommandLine): void {
+    const targets = tk.words[k + 1] !== undefined ? [this.chainArg(tk, k + 1, cmd)] : [...work.values()];
+    for (const c of targets) {
+      c.rules = [];
+      c.owned = true;
+    }
+  }
+
+  private policy({ tk, k, cmd, lineLength }: CommandLine): void {
+    const c = this.chainArg(tk, k + 1, cmd);
+    const p = tk.words[k + 2];
+    if (!c.builtin) throw new InputError(this.at(tk.cols[k + 1]!), 'a built-in chain (only they have policies)', JSON.stringify(c.name));
+    if (p !== 'ACCEPT' && p !== 'DROP') throw new InputError(this.at(tk.cols[k + 2] ?? lineLength + 1), 'ACCEPT or DROP', JSON.stringify(p ?? ''));
+    c.policy = p;
+  }
+
+  /** After the last line: a table left open, then the checks of the whole ruleset; throws every problem found. */
+  finish(lineCount: number): LoadResult {
+    const open = this.table ?? this.verbatim?.name ?? null;
+    if (open !== null) {
+      this.problems.push(new InputError(`${this.file}:${lineCount}:1`, `COMMIT to close table ${open} (opened on line ${this.tableLine})`, 'end of input'));
+    }
+    if (this.problems.length > 0) throw combineInputErrors(this.problems);
+    const ruleset: Ruleset = this.unmodelled.size > 0 ? { tables: this.tables, unmodelledTables: this.unmodelled } : { tables: this.tables };
+    try {
+      // Chains deleted while still referenced, or loops, are refused as the kernel refuses them.
+      compileRuleset(ruleset);
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`${this.file}: ${e.where}`, e.expected, e.found, e.hint);
+      throw e;
+    }
+    return { ruleset, warnings: this.warnings, ruleLines: this.ruleLines, lines: lineCount };
+  }
+}
+
+/** One command line, split: its words, where the command is, and the counters before it. */
+interface CommandLine {
+  tk: Tokens;
+  /** Index of the command word (1 after [pkts:bytes]). */
+  k: number;
+  cmd: string;
+  counters: [number, number] | null;
+  lineLength: number;
+  work: Map<string, WorkChain>;
+}
+
+function newUserChain(name: string): WorkChain {
+  return { name, builtin: false, policy: null, policyCounters: null, rules: [], owned: true, source: null };
 }
 
 export interface RenderOptions {

@@ -85,7 +85,12 @@ export type Match =
   /** A module the simulator does not model: kept verbatim for rendering, never matches. */
   | { kind: 'unknown'; module: string; tokens: string[] };
 
-export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT';
+/**
+ * What a table, a hook or the whole path does with a packet, in iptables' words: let it go on
+ * (ACCEPT, the kernel's NF_ACCEPT), drop it (DROP, NF_DROP) or drop it and send an error back
+ * (REJECT). It is an outcome, not a rule's target (see Target: jumps, RETURN and NAT lead to one).
+ */
+export type Disposition = 'ACCEPT' | 'DROP' | 'REJECT';
 
 export type Target =
   | { kind: 'none' }

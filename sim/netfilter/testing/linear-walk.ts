@@ -12,13 +12,19 @@ import { hookCostNs } from '../../cost/cost-model.ts';
 import type { EvalContext, HookResult } from '../context.ts';
 import { applyNatTarget, traceStep } from '../evaluate.ts';
 import { ruleMatches } from '../matches.ts';
-import type { Verdict } from '../rule.ts';
+import type { Disposition } from '../rule.ts';
 import { HOOK_ORDER, type Chain, type Hook, type Ruleset, type Table, type TableName } from '../ruleset.ts';
 
 type Frame = { chain: Chain; next: number };
 
+/** A built-in chain's policy, where a walk that found no verdict ends (traced as the kernel's `policy` line). */
+function policy(t: Table, builtin: Chain, hook: Hook, p: Packet, ctx: EvalContext): Disposition {
+  if (ctx.trace) traceStep(ctx.trace, hook, t.name, builtin.name, 'policy', builtin.rules.length + 1, null, p);
+  return builtin.policy === 'DROP' ? 'DROP' : 'ACCEPT';
+}
+
 /** One table at one hook, with an explicit return stack (the kernel's jumpstack). */
-function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Disposition {
   const base = t.chains.get(hook);
   if (base === undefined) return 'ACCEPT';
   const stack: Frame[] = [];
@@ -28,17 +34,11 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
   for (;;) {
     if (i >= chain.rules.length) {
       // End of chain: implicit RETURN for a user chain, policy for the built-in one.
-      if (chain.builtin) {
-        if (ctx.trace) traceStep(ctx.trace, hook, t.name, chain.name, 'policy', chain.rules.length + 1, null, p);
-        return chain.policy === 'DROP' ? 'DROP' : 'ACCEPT';
-      }
+      if (chain.builtin) return policy(t, chain, hook, p, ctx);
       if (ctx.trace) traceStep(ctx.trace, hook, t.name, chain.name, 'return', chain.rules.length + 1, null, p);
       const top = stack.pop();
-      if (top === undefined) {
-        // A goto from the built-in chain fell off the end: the built-in chain's policy.
-        if (ctx.trace) traceStep(ctx.trace, hook, t.name, base.name, 'policy', base.rules.length + 1, null, p);
-        return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
-      }
+      // A goto from the built-in chain fell off the end: the built-in chain's policy.
+      if (top === undefined) return policy(t, base, hook, p, ctx);
       chain = top.chain;
       i = top.next;
       continue;
@@ -60,15 +60,9 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
         res.rejectWith = tg.rejectWith ?? 'icmp-port-unreachable';
         return 'REJECT';
       case 'return': {
-        if (chain.builtin) {
-          if (ctx.trace) traceStep(ctx.trace, hook, t.name, base.name, 'policy', base.rules.length + 1, null, p);
-          return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
-        }
-        const top = stack.pop();
-        if (top === undefined) {
-          if (ctx.trace) traceStep(ctx.trace, hook, t.name, base.name, 'policy', base.rules.length + 1, null, p);
-          return base.policy === 'DROP' ? 'DROP' : 'ACCEPT';
-        }
+        // RETURN in the built-in chain, or with nothing to return to: the built-in chain's policy.
+        const top = chain.builtin ? undefined : stack.pop();
+        if (top === undefined) return policy(t, base, hook, p, ctx);
         chain = top.chain;
         i = top.next;
         continue;
@@ -105,12 +99,12 @@ function linearTable(t: Table, hook: Hook, p: Packet, ctx: EvalContext, res: Hoo
 }
 
 /** evaluateHook's contract (verdict, counters and cost into `res`, cost onto the packet), linearly. */
-export function linearEvaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Verdict {
+export function linearEvaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: EvalContext, res: HookResult): Disposition {
   const rules0 = res.rulesVisited;
   const matches0 = res.matchesEvaluated;
   const jumps0 = res.jumps;
   res.hooks++;
-  let verdict: Verdict = 'ACCEPT';
+  let verdict: Disposition = 'ACCEPT';
   for (const step of HOOK_ORDER[hook]) {
     if (step === 'conntrack') {
       if (ctx.conntrack !== null && !ctx.conntrack.track(p, ctx)) {

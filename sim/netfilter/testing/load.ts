@@ -8,7 +8,7 @@ import { compileRuleset, type CompiledRuleset } from '../compile.ts';
 import { newHookResult, type EvalContext, type HookResult, type TraceStep } from '../context.ts';
 import { evaluateHook } from '../evaluate.ts';
 import { parseIptablesSave } from '../iptables-save.ts';
-import type { Verdict } from '../rule.ts';
+import type { Disposition } from '../rule.ts';
 import type { Hook } from '../ruleset.ts';
 import { testContext } from './context.ts';
 
@@ -21,7 +21,7 @@ export function rulesFrom(tables: Record<string, string[]>): CompiledRuleset {
 }
 
 export interface Walk {
-  verdict: Verdict;
+  verdict: Disposition;
   res: HookResult;
   packet: Packet;
   trace: string[];

@@ -9,7 +9,7 @@ import { compileRuleset } from '../../netfilter/compile.ts';
 import { newHookResult, resetHookResult, type EvalContext } from '../../netfilter/context.ts';
 import { evaluateHook } from '../../netfilter/evaluate.ts';
 import { RecentTables } from '../../netfilter/recent.ts';
-import { renderRuleSpec } from '../../netfilter/rule-syntax.ts';
+import { renderRuleSpec } from '../../netfilter/rule-render.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../iptables/golden-fixtures.ts';
 import { IptablesProxier } from '../iptables/proxier.ts';

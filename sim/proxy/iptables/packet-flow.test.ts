@@ -19,7 +19,7 @@ import { makePacket } from '../../net/packet.ts';
 import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
 import { newHookResult, type EvalContext } from '../../netfilter/context.ts';
 import { evaluateHook } from '../../netfilter/evaluate.ts';
-import { walkPath } from '../../netfilter/packet-path.ts';
+import { walkPath } from '../../host/packet-path.ts';
 import { RecentTables } from '../../netfilter/recent.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { FAKE_PROXIER_OPTIONS } from './golden-fixtures.ts';

@@ -10,15 +10,16 @@
  * (nf_nat_inet_fn sees IPS_DST_NAT_DONE/IPS_SRC_NAT_DONE), so the nat table is skipped on the way
  * back in.
  *
- * This is the path of the offline tracer (`svcsim trace`); the simulation's own node model
- * (sim/host/node.ts) adds conntrack, routes and delivery on top of the same evaluateHook.
+ * This is the path of the offline tracer (`svcsim trace`), for either rule model: it only needs a
+ * function that runs one hook. The simulation's own node model (node.ts) adds conntrack, routes and
+ * delivery on top of the same evaluateHook.
  */
 import type { Packet } from '../net/packet.ts';
-import type { CompiledRuleset } from './compile.ts';
-import type { EvalContext, HookResult } from './context.ts';
-import { evaluateHook } from './evaluate.ts';
-import type { Verdict } from './rule.ts';
-import type { Hook } from './ruleset.ts';
+import type { CompiledRuleset } from '../netfilter/compile.ts';
+import type { EvalContext, HookResult } from '../netfilter/context.ts';
+import { evaluateHook } from '../netfilter/evaluate.ts';
+import type { Disposition } from '../netfilter/rule.ts';
+import type { Hook } from '../netfilter/ruleset.ts';
 
 export interface PathOptions {
   /** Walk exactly these hooks, in this order (no routing decisions). */
@@ -29,10 +30,11 @@ export interface PathOptions {
   outIface?: string;
 }
 
-export interface PathResult {
+/** The hooks one packet crossed and what became of it (the node's full record is node.ts's PathResult). */
+export interface HookWalk {
   /** The hooks walked, in order (the last one is where a DROP or REJECT happened). */
   hooks: Hook[];
-  verdict: Verdict;
+  verdict: Disposition;
 }
 
 /** What the path needs of the context: the node's addresses, and the first-packet flag it clears on re-entry. */
@@ -50,14 +52,14 @@ function isLocal(ctx: PathContext, ip: number): boolean {
  * rewrite the packet). The interfaces are set on the packet before each call. Stops at the first
  * verdict that is not ACCEPT.
  */
-export function walkPath(run: (hook: Hook) => Verdict, p: Packet, ctx: PathContext, opts: PathOptions = {}): PathResult {
+export function walkPath(run: (hook: Hook) => Disposition, p: Packet, ctx: PathContext, opts: PathOptions = {}): HookWalk {
   const walked: Hook[] = [];
-  const step = (hook: Hook): Verdict => {
+  const step = (hook: Hook): Disposition => {
     walked.push(hook);
     return run(hook);
   };
   if (opts.hooks !== undefined) {
-    let verdict: Verdict = 'ACCEPT';
+    let verdict: Disposition = 'ACCEPT';
     for (const h of opts.hooks) {
       verdict = step(h);
       if (verdict !== 'ACCEPT') break;
@@ -98,6 +100,6 @@ export function walkPath(run: (hook: Hook) => Verdict, p: Packet, ctx: PathConte
  * The iptables model on that path: counters and cost accumulate into `res` (not reset here),
  * trace steps into ctx.trace.
  */
-export function walkPacketPath(rs: CompiledRuleset, p: Packet, ctx: EvalContext, res: HookResult, opts: PathOptions = {}): PathResult {
+export function walkPacketPath(rs: CompiledRuleset, p: Packet, ctx: EvalContext, res: HookResult, opts: PathOptions = {}): HookWalk {
   return walkPath((hook) => evaluateHook(rs, hook, p, ctx, res), p, ctx, opts);
 }
