@@ -42,7 +42,7 @@ export function duration(description: string) {
         return parseDuration(text);
       } catch (e) {
         if (!isInputError(e)) throw e;
-        ctx.issues.push({ code: 'custom', input: text, message: issueText({ expected: e.expected }) });
+        ctx.issues.push({ code: 'custom', input: text, message: issueText({ expected: e.expected, value: true }) });
         return z.NEVER;
       }
     })
@@ -61,7 +61,7 @@ function fraction(description: string) {
       if (typeof v === 'number') return v;
       const f = Number(v.trim().slice(0, -1)) / 100;
       if (f > 1) {
-        ctx.issues.push({ code: 'custom', input: v, message: issueText({ expected: 'a percentage of at most 100%' }) });
+        ctx.issues.push({ code: 'custom', input: v, message: issueText({ expected: 'a percentage of at most 100%', value: true }) });
         return z.NEVER;
       }
       return f;
