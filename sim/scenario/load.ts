@@ -65,6 +65,8 @@ export interface LoadedScenario {
   declaredSweep: Record<string, SweepValue[]>;
   /** "file:line:col: field.path" (or the flag that set it) for a field, to report a later mistake there. */
   placeOf(path: FieldPath): string;
+  /** Line and column where a field is written (0:0 for a flag), to order later mistakes as the file does. */
+  positionOf(path: FieldPath): { line: number; col: number };
 }
 
 export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenario {
@@ -111,6 +113,10 @@ function loadScenarioSource(src: YamlSource, opts: LoadOptions): LoadedScenario 
     sweepOverridden: (name) => sweepOverridden(origins, name),
     declaredSweep,
     placeOf: (path) => origins.place(path).where,
+    positionOf: (path) => {
+      const { line, col } = origins.place(path);
+      return { line, col };
+    },
   };
 }
 
