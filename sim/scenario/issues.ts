@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InputError, combineInputErrors } from '../io/input-error.ts';
+import { InputError } from '../io/input-error.ts';
 import { formatPath } from '../io/yaml-source.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { FieldOrigins, FieldPath, Place } from './field-origins.ts';
@@ -40,10 +40,6 @@ interface Described {
 export interface RankedProblem {
   error: InputError;
   rank: readonly number[];
-}
-
-export function issuesToInputError(issues: readonly Issue[], origins: FieldOrigins, substitutions: readonly SubstitutionInfo[] = []): InputError {
-  return combineInputErrors(orderProblems(describeIssues(issues, origins, substitutions)));
 }
 
 export function describeIssues(issues: readonly Issue[], origins: FieldOrigins, substitutions: readonly SubstitutionInfo[] = []): RankedProblem[] {
