@@ -161,3 +161,19 @@ test('other input mistakes exit 2 with a message: YAML syntax, unknown kind, wro
   assert.equal(r.code, 2);
   assert.match(r.err, /--explain: expected NAMESPACE\/SERVICE naming a Service in the manifests, found "default\/nope" \(Services: default\/api\)/);
 });
+
+test('several manifest mistakes, in different documents and files, are all on stderr with file:line:col, exit 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-k8s-'));
+  const a = join(dir, 'a.yaml');
+  const b = join(dir, 'b.yaml');
+  writeFileSync(a, 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: 70000}]\n---\napiVersion: v1\nkind: Servise\nmetadata: {name: x}\n');
+  writeFileSync(b, 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n');
+  const r = await run(['endpoints', '--cluster', a, b]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.err,
+    `svcsim: ${a}:5:18 (document 1, Service default/web) spec.ports[0].port: expected a port number 1-65535, found number 70000\n` +
+      `${a}:8:7 (document 2) kind: expected one of Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet, List (or a kind this tool skips, such as ConfigMap), found "Servise"\n` +
+      `${b}:4:20 (document 1, Pod default/p) spec.containers: expected at least one container, found a list\n`,
+  );
+});

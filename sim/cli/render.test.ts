@@ -61,6 +61,20 @@ test('svcsim render: user mistakes exit 2 with one message naming the input', ()
   assert.equal(r.stdout, '');
 });
 
+test('svcsim render: every bad object of the manifests is reported, one line each, nothing on stdout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-render-'));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: 99999\n---\napiVersion: v1\nkind: Node\nmetadata: {name: 7}\n');
+  const r = cli('--mode', 'iptables', '--cluster', bad);
+  assert.equal(r.status, 2);
+  assert.deepEqual(r.stderr.split('\n'), [
+    `svcsim: ${bad}:6:11 (document 1, Service default/x) spec.ports[0].port: expected a port number 1-65535, found number 99999`,
+    `${bad}:10:18 (document 2, Node) metadata.name: expected a name (string), found number 7`,
+    '',
+  ]);
+  assert.equal(r.stdout, '');
+});
+
 test('render: bad flags and files are InputErrors (exit 2 through the CLI)', () => {
   const base = { mode: 'iptables', cluster: [cluster] };
   const fails = (o: Partial<RenderOptions>, re: RegExp) =>

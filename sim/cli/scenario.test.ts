@@ -213,3 +213,38 @@ test('svcsim schema prints the JSON Schema of scenario files', () => {
   assert.deepEqual(schema.required.sort(), ['cluster', 'name', 'question']);
   assert.equal(schema.additionalProperties, false);
 });
+
+test('the command: several mistakes, in one file or in several, are all on stderr; exit 2 and nothing written', () => {
+  const dir = scratch();
+  const out = join(dir, 'out');
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, 'scenario', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const quickstart = readFileSync(fileURLToPath(new URL('../../scenarios/quickstart.yaml', import.meta.url)), 'utf8');
+  const three = scenarioFile(
+    dir,
+    quickstart.replace('\nduration: 20s\n', '\nduration: 30 parsecs\n').replace('\nreplications: 3\n', '\nreplications: -1\n').replace('\n  minSyncPeriod: 1s\n', '\n  minSyncPerod: 1s\n'),
+    'quickstart.yaml',
+  );
+  const r = run(three, '--out', out);
+  assert.equal(r.status, 2);
+  assert.equal(
+    r.stderr,
+    `svcsim: ${three}:13:15: replications: expected a number above 0, found -1\n` +
+      `${three}:14:11: duration: expected a duration with a unit (ns, us, ms, s, m, h), such as "250ms", found "30 parsecs"\n` +
+      `${three}:21:3: proxy.minSyncPerod: expected a field of proxy: mode, minSyncPeriod, syncPeriod, syncFailureProbability, iptablesBackend, ipvsScheduler, masqueradeAll, masqueradeBit, conntrack, found unknown field 'minSyncPerod' (did you mean 'minSyncPeriod'?)\n`,
+  );
+  assert.equal(r.stdout, '');
+  assert.equal(existsSync(out), false);
+
+  // A file that loads but names a metric the runs do not write, and a file that does not load: both.
+  const metric = scenarioFile(dir, TINY.replace('y: firstPacketLatency.p99', 'y: firstPaketLatency.p99'), 'metric.yaml');
+  const both = run(metric, three, '--out', out, '--seed', 'x', '--jobs', '0');
+  assert.equal(both.status, 2);
+  assert.deepEqual(both.stderr.split('\n'), ['svcsim: --jobs: expected a whole number, at least 1, found "0"', '--seed: expected a whole number (0 or more), found "x"', '']);
+  const files = run(metric, three, '--out', out);
+  assert.equal(files.status, 2);
+  const lines = files.stderr.split('\n');
+  assert.equal(lines.length, 5);
+  assert.match(lines[0]!, /^svcsim: .*metric\.yaml:15:56: charts\[0\]\.y: expected a metric/);
+  assert.match(lines[1]!, /quickstart\.yaml:13:15: replications/);
+  assert.equal(existsSync(out), false);
+});

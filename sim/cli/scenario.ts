@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { writeRunOutputs } from '../../reports/write.ts';
 import { InputError } from '../io/input-error.ts';
+import { Problems } from '../io/problems.ts';
 import { loadScenario, type LoadedScenario } from '../scenario/load.ts';
 import { precheckStudy } from '../scenario/precheck.ts';
 import { studyProgress } from '../scenario/progress.ts';
@@ -64,22 +65,35 @@ export interface ScenarioIo {
 
 export async function runScenarioCommand(files: string[], flags: ScenarioFlags, io: ScenarioIo = { out: process.stdout, err: process.stderr }): Promise<number> {
   const paths = files.length ? files : [DEFAULT_SCENARIO];
-  const jobs = flags.jobs === undefined ? availableParallelism() : wholeNumber('--jobs', flags.jobs, 1);
+  // Bad flags, then each file's mistakes in command-line order: all of them, as none depends on another.
+  const flagProblems = new Problems();
+  const jobs = flags.jobs === undefined ? availableParallelism() : flagProblems.run(() => wholeNumber('--jobs', flags.jobs!, 1));
+  const seed = flags.seed === undefined ? undefined : flagProblems.run(() => wholeNumber('--seed', flags.seed!, 0));
+  const replications = flags.replications === undefined ? undefined : flagProblems.run(() => wholeNumber('--replications', flags.replications!, 1));
+  if (flags.junit !== undefined && paths.length > 1) flagProblems.add(new InputError('--junit', 'one scenario file (the JUnit file holds one study)', `${paths.length} files`));
+  flagProblems.throwIfAny();
   const opts = {
     set: flags.set,
     quick: flags.quick === true,
-    ...(flags.seed === undefined ? {} : { seed: wholeNumber('--seed', flags.seed, 0) }),
-    ...(flags.replications === undefined ? {} : { replications: wholeNumber('--replications', flags.replications, 1) }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(replications === undefined ? {} : { replications }),
   };
-  if (flags.junit !== undefined && paths.length > 1) throw new InputError('--junit', 'one scenario file (the JUnit file holds one study)', `${paths.length} files`);
 
   // Everything is read and checked before anything runs.
-  const studies = paths.map((p) => loadScenario(p, opts));
-  studies.forEach(precheckStudy);
-  const outDirs = studies.map((s) => (flags.out === undefined ? resolve('out', s.name) : paths.length > 1 ? resolve(flags.out, s.name) : resolve(flags.out)));
+  const problems = new Problems();
+  const studies = paths.map((p) =>
+    problems.run(() => {
+      const study = loadScenario(p, opts);
+      precheckStudy(study);
+      return study;
+    }),
+  );
+  problems.throwIfAny();
+  const loaded = studies as LoadedScenario[];
+  const outDirs = loaded.map((s) => (flags.out === undefined ? resolve('out', s.name) : paths.length > 1 ? resolve(flags.out, s.name) : resolve(flags.out)));
   outDirs.forEach((dir, i) => {
     if (outDirs.indexOf(dir) !== i) {
-      throw new InputError(studies[i]!.placeOf(['name']), 'scenarios with distinct names (each names its run folder)', `${JSON.stringify(studies[i]!.name)} twice`);
+      throw new InputError(loaded[i]!.placeOf(['name']), 'scenarios with distinct names (each names its run folder)', `${JSON.stringify(loaded[i]!.name)} twice`);
     }
   });
 
@@ -94,8 +108,8 @@ export async function runScenarioCommand(files: string[], flags: ScenarioFlags, 
   process.on('SIGINT', onSigint);
   let status = 0;
   try {
-    for (let i = 0; i < studies.length; i++) {
-      const code = await runOne(studies[i]!, outDirs[i]!, jobs, flags.junit, interrupt.signal, io);
+    for (let i = 0; i < loaded.length; i++) {
+      const code = await runOne(loaded[i]!, outDirs[i]!, jobs!, flags.junit, interrupt.signal, io);
       status = Math.max(status, code);
       if (code === 130) break;
     }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
-import { InputError } from './input-error.ts';
+import { InputError, combineInputErrors } from './input-error.ts';
 
 /**
  * YAML read with positions kept, so every error about a value can name the file, line and column
@@ -13,7 +13,7 @@ export interface YamlSource {
   lines: LineCounter;
 }
 
-/** Reads and parses a YAML file (one or more documents). Syntax errors become InputErrors with line:col. */
+/** Reads and parses a YAML file (one or more documents). Syntax errors become InputErrors with line:col, all of them. */
 export function readYamlFile(file: string): YamlSource {
   let text: string;
   try {
@@ -29,13 +29,16 @@ export function parseYamlText(text: string, file: string): YamlSource {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs as unknown as Document.Parsed];
-  for (const d of list) {
-    const err = d.errors[0];
-    if (err) {
-      const pos = lines.linePos(err.pos[0]);
-      throw new InputError(`${file}:${pos.line}:${pos.col}`, 'valid YAML', err.message.split('\n')[0]);
-    }
+  // The parser recovers after an error and goes on, so independent mistakes (a duplicate key in one
+  // place, an unclosed bracket in another) are all reported; where it reports several errors at one
+  // position, the first explains it.
+  const problems: InputError[] = [];
+  for (const err of list.flatMap((d) => d.errors)) {
+    const pos = lines.linePos(err.pos[0]);
+    const where = `${file}:${pos.line}:${pos.col}`;
+    if (!problems.some((p) => p.where === where)) problems.push(new InputError(where, 'valid YAML', err.message.split('\n')[0]));
   }
+  if (problems.length > 0) throw combineInputErrors(problems);
   return { file, text, docs: list, lines };
 }
 
@@ -44,6 +47,12 @@ export function parseYamlText(text: string, file: string): YamlSource {
  * deepest ancestor that exists (so a missing field points at the object that lacks it).
  */
 export function locate(src: YamlSource, path: readonly (string | number)[], doc = 0): string {
+  const pos = locatePosition(src, path, doc);
+  return pos ? `${src.file}:${pos.line}:${pos.col}` : src.file;
+}
+
+/** The line and column `locate` names, or undefined where the document has no position at all. */
+export function locatePosition(src: YamlSource, path: readonly (string | number)[], doc = 0): { line: number; col: number } | undefined {
   let node: unknown = src.docs[doc]?.contents;
   let best: Node | undefined = node as Node | undefined;
   for (const key of path) {
@@ -57,9 +66,7 @@ export function locate(src: YamlSource, path: readonly (string | number)[], doc 
     if (node && (node as Node).range) best = node as Node;
   }
   const offset = best?.range?.[0];
-  if (offset === undefined) return src.file;
-  const pos = src.lines.linePos(offset);
-  return `${src.file}:${pos.line}:${pos.col}`;
+  return offset === undefined ? undefined : src.lines.linePos(offset);
 }
 
 /** A field path as users read it: `cluster.services.count`, `sweep.mode[2]`. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { InputError } from '../io/input-error.ts';
-import { formatPath, locate, readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
+import { InputError, combineInputErrors } from '../io/input-error.ts';
+import { Problems } from '../io/problems.ts';
+import { formatPath, locate, locatePosition, readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
 import { formatIPv4, parseCidr, parseIPv4 } from './ipam.ts';
 import type { Deployment, EndpointSlice, KubeObject, Node, Pod, ReplicaSet, Service } from './objects.ts';
 
@@ -11,7 +12,8 @@ import type { Deployment, EndpointSlice, KubeObject, Node, Pod, ReplicaSet, Serv
  * the models rely on are applied here as the API server would (core/v1 defaults.go: Service port
  * protocol TCP, targetPort = port; container port protocol TCP; namespace "default").
  *
- * Every mistake is one InputError naming file:line:col, the document, the object and the field path.
+ * Every mistake names file:line:col, the document, the object and the field path; the independent
+ * mistakes of a stream (each bad object, each bad field of an object) are reported together.
  */
 
 export interface ClusterManifests {
@@ -226,10 +228,16 @@ const SKIPPED_KINDS = new Set([
 
 // ---------------------------------------------------------------------------------------------------
 
-/** Reads one or more manifest files into one set of objects (in file and document order). */
+/**
+ * Reads one or more manifest files into one set of objects (in file and document order). Every bad
+ * object of every file is reported, each at its line and column; a file that is not valid YAML
+ * reports its syntax errors alone, as its objects cannot be read.
+ */
 export function loadManifests(files: string | readonly string[]): ClusterManifests {
   const out = emptyManifests();
-  for (const f of typeof files === 'string' ? [files] : files) addFromSource(readYamlFile(f), out);
+  const problems = new Problems();
+  for (const f of typeof files === 'string' ? [files] : files) problems.run(() => addFromSource(readYamlFile(f), out));
+  problems.throwIfAny();
   allocateClusterIPs(out.services);
   return out;
 }
@@ -261,59 +269,82 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function addFromSource(src: YamlSource, out: ClusterManifests): void {
+  const problems: Located[] = [];
+  const report: Report = (path, d, e) => problems.push({ error: e, ...(locatePosition(src, path, d) ?? { line: 0, col: 0 }) });
   src.docs.forEach((doc, d) => {
     const raw = doc.toJS({ maxAliasCount: 1000 }) as unknown;
     if (raw === null || raw === undefined) return; // an empty document (a trailing ---)
     const docLabel = `document ${d + 1}`;
     if (typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new InputError(`${locate(src, [], d)} (${docLabel})`, 'a Kubernetes object (a map with apiVersion and kind)', describeValue(raw));
+      return report([], d, new InputError(`${locate(src, [], d)} (${docLabel})`, 'a Kubernetes object (a map with apiVersion and kind)', describeValue(raw)));
     }
     const kind = (raw as { kind?: unknown }).kind;
     if (kind === 'List') {
       const items = (raw as { items?: unknown }).items;
       if (items === null || items === undefined) return;
-      if (!Array.isArray(items)) throw new InputError(`${locate(src, ['items'], d)} (${docLabel}) items`, 'a list of objects', describeValue(items));
-      items.forEach((item, i) => addObject(src, d, ['items', i], item, out));
+      if (!Array.isArray(items)) return report(['items'], d, new InputError(`${locate(src, ['items'], d)} (${docLabel}) items`, 'a list of objects', describeValue(items)));
+      items.forEach((item, i) => addObject(src, d, ['items', i], item, out, report));
       return;
     }
-    addObject(src, d, [], raw, out);
+    addObject(src, d, [], raw, out, report);
   });
+  problems.sort((a, b) => a.line - b.line || a.col - b.col);
+  if (problems.length > 0) throw combineInputErrors(problems.map((p) => p.error));
 }
 
-function addObject(src: YamlSource, d: number, base: (string | number)[], raw: unknown, out: ClusterManifests): void {
+/** A manifest mistake, with its position to report the stream's mistakes in file order. */
+interface Located {
+  error: InputError;
+  line: number;
+  col: number;
+}
+
+type Report = (path: readonly (string | number)[], d: number, e: InputError) => void;
+
+/**
+ * Checks one object and adds it to `out`. An object without a kind this tool knows, or with the wrong
+ * apiVersion, is one mistake (its fields cannot be judged); otherwise every field that fails the
+ * schema is one.
+ */
+function addObject(src: YamlSource, d: number, base: (string | number)[], raw: unknown, out: ClusterManifests, report: Report): void {
   const place = (path: readonly (string | number)[], who = '') =>
     `${locate(src, [...base, ...path], d)} (document ${d + 1}${who}) ${formatPath([...base, ...path])}`;
+  const fail = (path: readonly (string | number)[], e: InputError) => report([...base, ...path], d, e);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InputError(place([]), 'a Kubernetes object (a map with apiVersion and kind)', describeValue(raw));
+    return fail([], new InputError(place([]), 'a Kubernetes object (a map with apiVersion and kind)', describeValue(raw)));
   }
   const obj = raw as Record<string, unknown>;
   const kind = obj.kind;
   if (typeof kind !== 'string') {
-    throw new InputError(place(['kind']), 'the object kind (Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet or List)', describeValue(kind));
+    return fail(['kind'], new InputError(place(['kind']), 'the object kind (Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet or List)', describeValue(kind)));
   }
   const entry = SCHEMAS[kind];
   if (!entry) {
     if (SKIPPED_KINDS.has(kind)) return;
-    throw new InputError(
-      place(['kind']),
-      'one of Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet, List (or a kind this tool skips, such as ConfigMap)',
-      JSON.stringify(kind),
+    return fail(
+      ['kind'],
+      new InputError(place(['kind']), 'one of Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet, List (or a kind this tool skips, such as ConfigMap)', JSON.stringify(kind)),
     );
   }
   const apiVersion = obj.apiVersion;
   if (apiVersion !== entry.apiVersion) {
-    throw new InputError(place(['apiVersion']), `apiVersion ${entry.apiVersion} for kind ${kind}`, describeValue(apiVersion));
+    return fail(['apiVersion'], new InputError(place(['apiVersion']), `apiVersion ${entry.apiVersion} for kind ${kind}`, describeValue(apiVersion)));
   }
   const r = entry.schema.safeParse(obj);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[];
     const meta = obj.metadata as { name?: unknown; namespace?: unknown } | undefined;
     const ns = typeof meta?.namespace === 'string' ? meta.namespace : kind === 'Node' ? '' : 'default';
     const who = typeof meta?.name === 'string' ? `, ${kind} ${ns ? ns + '/' : ''}${meta.name}` : `, ${kind}`;
-    throw new InputError(place(path, who), issue.message, describeValue(valueAt(obj, path)));
+    for (const issue of r.error.issues) {
+      const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[];
+      fail(path, new InputError(place(path, who), issue.message, describeValue(valueAt(obj, path))));
+    }
+    return;
   }
-  const o = r.data as KubeObject;
+  addValid(r.data as KubeObject, out);
+}
+
+function addValid(o: KubeObject, out: ClusterManifests): void {
   applyDefaults(o);
   switch (o.kind) {
     case 'Node':
@@ -338,7 +369,6 @@ function addObject(src: YamlSource, d: number, base: (string | number)[], raw: u
   }
 }
 
-/** The API server's defaulting for the fields the models read (pkg/apis/core/v1/defaults.go). */
 /**
  * The service CIDR the API server allocates from for manifests that leave spec.clusterIP out:
  * kubeadm's --service-cluster-ip-range (the scenario schema's default too).
@@ -380,6 +410,7 @@ function allocateClusterIPs(services: Service[]): void {
   }
 }
 
+/** The API server's defaulting for the fields the models read (pkg/apis/core/v1/defaults.go). */
 function applyDefaults(o: KubeObject): void {
   if (o.kind !== 'Node' && !o.metadata.namespace) o.metadata.namespace = 'default';
   if (o.kind === 'Service') {

@@ -8,6 +8,11 @@ const MARK = 'svcsim-issue:';
 export interface IssueText {
   expected: string;
   hint?: string;
+  /**
+   * Set where a transform refuses one value on its own (a duration too long to represent): a
+   * problem of that field, not of a relation between fields as other custom issues are.
+   */
+  value?: true;
 }
 
 export function issueText(t: IssueText): string {

@@ -7,9 +7,11 @@ import { readIssueText } from './issue-text.ts';
 import { fieldsAt } from './schema-path.ts';
 
 /**
- * Turns the schema's issues into the one InputError the user sees: the first problem in file order
- * (an unknown key before the other complaints about the same object), with where it is written, the
- * field path, what was expected, what was found and a hint; further problems are counted.
+ * Turns the schema's issues into the InputError the user sees: every problem, one line each, with where
+ * it is written, the field path, what was expected, what was found and a hint. Problems of a single
+ * field come first, then those a check across fields found (a relation between values often fails
+ * only because one of them is wrong); each group in file order, an unknown key before the other
+ * complaints about the same object.
  */
 type Issue = z.core.$ZodIssue;
 
@@ -30,16 +32,40 @@ interface Described {
   found?: string;
   hint?: string;
   priority: number;
+  /** A check across fields (a refinement of an object), reported after the problems of single fields. */
+  crossField?: boolean;
 }
 
-export function issuesToInputError(issues: readonly Issue[], origins: FieldOrigins, substitutions: readonly SubstitutionInfo[] = []): InputError {
-  const described = issues.map((i) => describe(i, [], origins, substitutions));
-  const at = (d: Described) => d.order ?? d.place;
-  described.sort((a, b) => at(a).line - at(b).line || at(a).col - at(b).col || a.priority - b.priority);
-  const first = described[0]!;
-  const more = described.length - 1;
-  const hint = [first.hint, more > 0 ? `and ${more} more problem${more > 1 ? 's' : ''}` : undefined].filter(Boolean).join('; ');
-  return new InputError(first.place.where, first.expected, first.found, hint || undefined);
+/** One schema problem, with the key that orders it among the others (see orderProblems). */
+export interface RankedProblem {
+  error: InputError;
+  rank: readonly number[];
+}
+
+export function describeIssues(issues: readonly Issue[], origins: FieldOrigins, substitutions: readonly SubstitutionInfo[] = []): RankedProblem[] {
+  return issues.map((i) => {
+    const d = describe(i, [], origins, substitutions);
+    const at = d.order ?? d.place;
+    return { error: new InputError(d.place.where, d.expected, d.found, d.hint), rank: [d.crossField ? 1 : 0, at.line, at.col, d.priority] };
+  });
+}
+
+/**
+ * The problems in the order to report them, each once (the points of a sweep repeat the mistakes
+ * their parameters do not touch).
+ */
+export function orderProblems(problems: readonly RankedProblem[]): InputError[] {
+  const sorted = [...problems].sort((a, b) => compareRanks(a.rank, b.rank));
+  const seen = new Set<string>();
+  return sorted.filter((p) => !seen.has(p.error.message) && seen.add(p.error.message)).map((p) => p.error);
+}
+
+function compareRanks(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 function describe(issue: Issue, prefix: FieldPath, origins: FieldOrigins, subs: readonly SubstitutionInfo[]): Described {
@@ -75,7 +101,8 @@ function describe(issue: Issue, prefix: FieldPath, origins: FieldOrigins, subs: 
 
   if (custom) {
     const scalar = input === null || typeof input !== 'object';
-    return { place, expected: custom.expected, ...opt('found', scalar ? foundText(input) : undefined), ...opt('hint', custom.hint), priority: 3 };
+    const crossField = issue.code === 'custom' && custom.value !== true;
+    return { place, expected: custom.expected, ...opt('found', scalar ? foundText(input) : undefined), ...opt('hint', custom.hint), priority: 3, crossField };
   }
 
   switch (issue.code) {

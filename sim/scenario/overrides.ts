@@ -1,5 +1,6 @@
 import { parse as parseYamlValue } from 'yaml';
 import { InputError } from '../io/input-error.ts';
+import type { Problems } from '../io/problems.ts';
 import { formatPath } from '../io/yaml-source.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { FieldOrigins, FieldPath } from './field-origins.ts';
@@ -97,9 +98,10 @@ export function applySet(doc: Record<string, unknown>, o: SetOverride, origins: 
 /**
  * Applies the `quick:` block: replications, duration and warm-up replace the top-level ones, each
  * listed sweep parameter's values replace the full list, and `set:` entries act like `--set`. The
- * block's own shape is checked by the schema afterwards; here only well-formed parts are applied.
+ * block's own shape is checked by the schema afterwards; here only well-formed parts are applied. A
+ * `set:` entry naming no field goes to `problems`, and the other entries are still checked.
  */
-export function applyQuick(doc: Record<string, unknown>, origins: FieldOrigins): boolean {
+export function applyQuick(doc: Record<string, unknown>, origins: FieldOrigins, problems: Problems): boolean {
   const quick = doc.quick;
   if (quick === null || typeof quick !== 'object' || Array.isArray(quick)) return false;
   const q = quick as Record<string, unknown>;
@@ -119,8 +121,12 @@ export function applyQuick(doc: Record<string, unknown>, origins: FieldOrigins):
   if (q.set && typeof q.set === 'object' && !Array.isArray(q.set)) {
     for (const [k, v] of Object.entries(q.set)) {
       const label = origins.place(['quick', 'set', k], { key: true }).where;
-      const path = parseFieldPath(k, label);
-      checkPath(path, label);
+      const path = problems.run(() => {
+        const p = parseFieldPath(k, label);
+        checkPath(p, label);
+        return p;
+      });
+      if (path === undefined) continue;
       setAt(doc, path, v);
       origins.register(path, { kind: 'file', path: ['quick', 'set', k] });
     }

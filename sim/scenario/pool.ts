@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { InputError } from '../io/input-error.ts';
+import { InputError, combineInputErrors } from '../io/input-error.ts';
 import type { RunPointInput, RunPointResult } from './run-point-contract.ts';
 
 /**
@@ -20,8 +20,16 @@ export interface WorkerRequest {
 
 export type WorkerReply =
   | { index: number; ok: true; result: RunPointResult }
-  | { index: number; ok: false; inputError: { where: string; expected: string; found?: string | undefined; hint?: string | undefined } }
+  | { index: number; ok: false; inputError: SentInputError[] }
   | { index: number; ok: false; error: string };
+
+/** An InputError as it crosses the thread boundary (structured clone keeps fields, not the class). */
+export interface SentInputError {
+  where: string;
+  expected: string;
+  found?: string | undefined;
+  hint?: string | undefined;
+}
 
 export interface PoolTask {
   index: number;
@@ -85,8 +93,8 @@ export function runPool(tasks: readonly PoolTask[], opts: PoolOptions): Promise<
           opts.onResult?.(reply.index, reply.result);
           dispatch(w);
         } else if ('inputError' in reply) {
-          const e = reply.inputError;
-          stop(() => reject(new InputError(e.where, e.expected, e.found, e.hint)));
+          const problems = reply.inputError.map((e) => new InputError(e.where, e.expected, e.found, e.hint));
+          stop(() => reject(combineInputErrors(problems)));
         } else {
           stop(() => reject(new Error(`run ${reply.index} failed in the model:\n${reply.error}`)));
         }

@@ -1,8 +1,10 @@
 import { checkChartSpecs } from '../../reports/charts.ts';
 import { checkFindings } from '../../reports/findings.ts';
-import { parseExpectations } from '../../reports/expectations.ts';
+import { parseExpectation } from '../../reports/expectations.ts';
 import type { ChartSpec } from '../../reports/types.ts';
-import { InputError, isInputError } from '../io/input-error.ts';
+import { InputError, combineInputErrors, isInputError } from '../io/input-error.ts';
+import type { FieldPath } from './field-origins.ts';
+import { orderProblems, type RankedProblem } from './issues.ts';
 import type { LoadedScenario } from './load.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
@@ -20,28 +22,54 @@ export function precheckStudy(loaded: LoadedScenario): void {
   const first = loaded.points[0]!.scenario;
   const sweep = reportSweep(loaded);
   const metrics = modelMetricNames({ churn: loaded.points.some((p) => p.scenario.churn.length > 0) });
-  parseExpectations(first.expect, sweep, {
-    ...declaredSweep(loaded),
-    knownMetrics: metrics,
-    where: (index, column) => `${loaded.placeOf(['expect', index])}, column ${column} of the line`,
-  });
-  try {
-    checkChartSpecs(first.charts as ChartSpec[], sweep, 'charts', metrics, MODEL_SERIES);
-    checkChartSelections(loaded);
-    checkFindings(toReportInputFindings(loaded), sweep, metrics, declaredSweep(loaded).declaredSweep);
-  } catch (e) {
-    if (!isInputError(e) || !/^(charts|answer)\[\d+\]/.test(e.where)) throw e;
-    // A condition's column within its text (answer[i].first.when) stays after the place.
-    const [, field, column] = /^(.*?)((?:, column \d+.*)?)$/.exec(e.where)!;
-    throw new InputError(`${loaded.placeOf(parseFieldPath(field!, field!))}${column}`, e.expected, e.found, e.hint);
-  }
+  const findings = toReportInputFindings(loaded);
+  const problems: RankedProblem[] = [];
+  // Each chart, expect line and answer is checked on its own, so every one with a mistake is reported,
+  // ordered by where it is written. The reports/ checks walk a list with forEach, which skips the
+  // holes of a sparse array: a list holding only item i is checked under its own index.
+  const check = (path: FieldPath, run: () => void) => {
+    try {
+      run();
+    } catch (e) {
+      if (!isInputError(e)) throw e;
+      const { line, col } = loaded.positionOf(path);
+      problems.push({ error: placed(loaded, e), rank: [line, col] });
+    }
+  };
+  first.charts.forEach((_, i) => check(['charts', i], () => checkChartSpecs(only(first.charts as ChartSpec[], i), sweep, 'charts', metrics, MODEL_SERIES)));
+  checkChartSelections(loaded, check);
+  first.expect.forEach((line, i) =>
+    check(['expect', i], () =>
+      parseExpectation(line, i, sweep, {
+        ...declaredSweep(loaded),
+        knownMetrics: metrics,
+        where: (index, column) => `${loaded.placeOf(['expect', index])}, column ${column} of the line`,
+      }),
+    ),
+  );
+  findings.forEach((_, i) => check(['answer', i], () => checkFindings(only(findings, i), sweep, metrics, declaredSweep(loaded).declaredSweep)));
+  if (problems.length > 0) throw combineInputErrors(orderProblems(problems));
+}
+
+function only<T>(list: readonly T[], i: number): T[] {
+  const out: T[] = [];
+  out[i] = list[i]!;
+  return out;
+}
+
+/** reports/ names a chart or answer by its field path; the user reads the line and column in the file. */
+function placed(loaded: LoadedScenario, e: InputError): InputError {
+  if (!/^(charts|answer)\[\d+\]/.test(e.where)) return e;
+  // A condition's column within its text (answer[i].first.when) stays after the place.
+  const [, field, column] = /^(.*?)((?:, column \d+.*)?)$/.exec(e.where)!;
+  return new InputError(`${loaded.placeOf(parseFieldPath(field!, field!))}${column}`, e.expected, e.found, e.hint);
 }
 
 /**
  * A chart's `where:` values must be values of the sweep as the file writes it; a list --quick or --set
  * replaced may lack some, and the chart then draws nothing and says so in the report.
  */
-function checkChartSelections(loaded: LoadedScenario): void {
+function checkChartSelections(loaded: LoadedScenario, check: (path: FieldPath, run: () => void) => void): void {
   const charts = loaded.points[0]!.scenario.charts;
   charts.forEach((chart, i) => {
     for (const [name, sel] of Object.entries(chart.where ?? {})) {
@@ -51,12 +79,14 @@ function checkChartSelections(loaded: LoadedScenario): void {
       values.forEach((v, j) => {
         if (param.values.some((x) => String(x) === String(v))) return;
         const at = Array.isArray(sel) ? ['charts', i, 'where', name, j] : ['charts', i, 'where', name];
-        throw new InputError(
-          loaded.placeOf(at),
-          `a value of sweep.${name} (${param.values.map((x) => JSON.stringify(x)).join(', ')})`,
-          JSON.stringify(v),
-          didYouMean(String(v), param.values.map(String)),
-        );
+        check(at, () => {
+          throw new InputError(
+            loaded.placeOf(at),
+            `a value of sweep.${name} (${param.values.map((x) => JSON.stringify(x)).join(', ')})`,
+            JSON.stringify(v),
+            didYouMean(String(v), param.values.map(String)),
+          );
+        });
       });
     }
   });

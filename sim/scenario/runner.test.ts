@@ -93,6 +93,24 @@ sweep:
   });
 });
 
+test('several InputErrors a model throws as one list reach the caller, every problem', async () => {
+  const loaded = load(`
+name: refused
+question: Does a model's refusal keep all its problems?
+assumptions: "\${fail}"
+replications: 1
+cluster: { services: { count: 10, endpointsPerService: 1 } }
+proxy: { mode: ipvs }
+sweep:
+  fail: [inputs]
+`);
+  await assert.rejects(runStudy(loaded, { jobs: 1, modelUrl: MODEL }), (e: unknown) => {
+    assert.ok(isInputError(e));
+    assert.equal(e.message, 'proxy.mode: expected a mode this model simulates, found "ipvs"\ncluster.nodes: expected at most 2 nodes, found 3');
+    return true;
+  });
+});
+
 test('a bug in the model fails the study with the run named', async () => {
   const loaded = load(`
 name: bug

@@ -1,10 +1,15 @@
 import { z } from 'zod';
-import { parseDuration, type Nanos } from '../engine/time.ts';
-import { isInputError } from '../io/input-error.ts';
-import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
+import type { CostModel } from '../cost/cost-model.ts';
 import { issueText } from './issue-text.ts';
 import type { Distribution } from '../engine/distribution.ts';
 import { PROXY_MODES } from '../proxy/mode.ts';
+import { churnSchema } from './schema-churn.ts';
+import { clusterSchema } from './schema-cluster.ts';
+import { conntrackSchema } from './schema-conntrack.ts';
+import { costsSchema } from './schema-costs.ts';
+import { count, duration, fraction } from './schema-fields.ts';
+import { chartSchema, findingSchema, metricsSchema } from './schema-report.ts';
+import { excludeSchema, quickSchema, sweepSchema, sweepValue } from './schema-sweep.ts';
 
 /**
  * The scenario file's schema: the single source of truth. TypeScript types come from it (z.input for
@@ -15,73 +20,11 @@ import { PROXY_MODES } from '../proxy/mode.ts';
  * every default is written in the field's description, because the JSON Schema is the reference a user
  * reads in the editor. Durations are strings with a unit ("250ms", "1.5s") in the file and integer
  * nanoseconds in the resolved scenario.
+ *
+ * The value types (schema-fields.ts) and the sections that stand alone live in schema-*.ts, one each;
+ * this file holds the distributions, the proxy modes and IPVS schedulers, the sections built on them
+ * (proxy, control plane, traffic) and the scenario that composes them all.
  */
-
-// ---------------------------------------------------------------------------------------------------
-// Building blocks
-
-const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ns|us|µs|ms|s|m|h)\s*$/;
-const DURATION_EXPECTED = 'a duration with a unit (ns, us, ms, s, m, h), such as "250ms"';
-
-function durationError(input: unknown): string {
-  if (typeof input === 'number') {
-    return issueText({ expected: DURATION_EXPECTED, hint: `add a unit, e.g. "${input}ms" or "${input}s"` });
-  }
-  if (typeof input === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(input)) {
-    return issueText({ expected: DURATION_EXPECTED, hint: `add a unit, e.g. "${input.trim()}ms"` });
-  }
-  return issueText({ expected: DURATION_EXPECTED });
-}
-
-/** A duration string, resolved to integer nanoseconds with sim/engine/time.ts parseDuration. */
-export function duration(description: string) {
-  return z
-    .string({ error: (iss) => durationError(iss.input) })
-    .regex(DURATION_PATTERN, { error: (iss) => durationError(iss.input) })
-    .transform((text, ctx): Nanos => {
-      try {
-        return parseDuration(text);
-      } catch (e) {
-        if (!isInputError(e)) throw e;
-        ctx.issues.push({ code: 'custom', input: text, message: issueText({ expected: e.expected }) });
-        return z.NEVER;
-      }
-    })
-    .describe(description);
-}
-
-const PERCENT_PATTERN = /^\s*\d+(\.\d+)?\s*%\s*$/;
-
-/** A fraction written as 0.05 or "5%", resolved to a number in [0, 1]. */
-function fraction(description: string) {
-  return z
-    .union([z.number().min(0).max(1), z.string().regex(PERCENT_PATTERN)], {
-      error: () => issueText({ expected: 'a fraction between 0 and 1 (such as 0.05) or a percentage (such as "5%")' }),
-    })
-    .transform((v, ctx) => {
-      if (typeof v === 'number') return v;
-      const f = Number(v.trim().slice(0, -1)) / 100;
-      if (f > 1) {
-        ctx.issues.push({ code: 'custom', input: v, message: issueText({ expected: 'a percentage of at most 100%' }) });
-        return z.NEVER;
-      }
-      return f;
-    })
-    .describe(description);
-}
-
-/** Kubernetes' IntOrString for maxSurge/maxUnavailable: an absolute count or a percentage. */
-function intOrPercent(description: string) {
-  return z
-    .union([z.number().int().nonnegative(), z.string().regex(PERCENT_PATTERN)], {
-      error: () => issueText({ expected: 'a whole number (such as 1) or a percentage (such as "25%")' }),
-    })
-    .describe(description);
-}
-
-function count(description: string) {
-  return z.number().int().positive().describe(description);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Distributions of durations
@@ -173,62 +116,6 @@ export function distribution(description: string) {
  */
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 
-const servicesSchema = z
-  .strictObject({
-    count: count('Number of Services (each a ClusterIP Service with a selector).'),
-    endpointsPerService: count('Ready pods behind each Service.'),
-    ports: count('Ports per Service (each a separate ServicePort: its own KUBE-SVC chain). Default 1.').default(1),
-    protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP').describe('Service port protocol, as in the Service spec. Default TCP.'),
-    sessionAffinity: z
-      .enum(['None', 'ClientIP'])
-      .default('None')
-      .describe('spec.sessionAffinity. ClientIP pins a client to one endpoint (iptables -m recent, ipvs persistence). Default None.'),
-    sessionAffinityTimeout: duration('spec.sessionAffinityConfig.clientIP.timeoutSeconds. Default 3h (10800s, the Kubernetes default).').prefault('3h'),
-    trafficPolicy: z
-      .enum(['Cluster', 'Local'])
-      .default('Cluster')
-      .describe('spec.internalTrafficPolicy: Local sends ClusterIP traffic only to endpoints on the client\'s node. Default Cluster.'),
-  })
-  .describe('A synthetic set of identical Services, each with its own Deployment of pods.');
-
-const clusterSchema = z
-  .strictObject({
-    nodes: count('Number of worker nodes, each running kube-proxy. Default 3.').default(3),
-    cpusPerNode: count('CPU cores per node (sizes nf_conntrack_max from conntrack.maxPerCore). Default 4.').default(4),
-    services: servicesSchema.optional(),
-    manifests: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Path (relative to the scenario file) to Kubernetes YAML: Services, EndpointSlices, Pods, Deployments, as `kubectl get -o yaml` prints them.'),
-    serviceCIDR: z.string().default('10.96.0.0/12').describe('ClusterIP range (kube-apiserver --service-cluster-ip-range). Default 10.96.0.0/12, kubeadm\'s.'),
-    clusterCIDR: z.string().default('10.244.0.0/16').describe('Pod range (kube-proxy --cluster-cidr). Default 10.244.0.0/16.'),
-    nodeCIDRMaskSize: z.number().int().min(8).max(30).default(24).describe('Per-node pod CIDR prefix length. Default 24.'),
-  })
-  .superRefine((c, ctx) => {
-    if ((c.services === undefined) === (c.manifests === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        input: c,
-        message: issueText({ expected: 'exactly one of services (a synthetic cluster) or manifests (a path to Kubernetes YAML)' }),
-      });
-    }
-  })
-  .describe('The cluster: a synthetic one (nodes and services) or Kubernetes manifests.');
-
-const conntrackSchema = z
-  .strictObject({
-    max: count('nf_conntrack_max. Default: kube-proxy sets max(maxPerCore * cpusPerNode, min).').optional(),
-    maxPerCore: z.number().int().nonnegative().default(32768).describe('kube-proxy conntrack.maxPerCore. Default 32768.'),
-    min: z.number().int().nonnegative().default(131072).describe('kube-proxy conntrack.min. Default 131072.'),
-    tcpEstablishedTimeout: duration('nf_conntrack_tcp_timeout_established as kube-proxy sets it. Default 24h.').prefault('24h'),
-    tcpCloseWaitTimeout: duration('nf_conntrack_tcp_timeout_close_wait as kube-proxy sets it. Default 1h.').prefault('1h'),
-    tcpTimeWaitTimeout: duration('nf_conntrack_tcp_timeout_time_wait (kernel default 120s; kube-proxy leaves it).').prefault('120s'),
-    udpTimeout: duration('nf_conntrack_udp_timeout (kernel default 30s).').prefault('30s'),
-    udpStreamTimeout: duration('nf_conntrack_udp_timeout_stream (kernel default 120s).').prefault('120s'),
-  })
-  .describe('Conntrack table size and timeouts (kube-proxy KubeProxyConfiguration.conntrack and kernel sysctls).');
-
 const proxySchema = z
   .strictObject({
     mode: z
@@ -261,30 +148,6 @@ const proxySchema = z
     conntrack: conntrackSchema.prefault({}),
   })
   .describe('kube-proxy on every node.');
-
-const costKeys = Object.keys(DEFAULT_COSTS) as (keyof CostModel)[];
-const costShape: Record<string, z.ZodType> = {};
-for (const key of costKeys) {
-  const def = DEFAULT_COSTS[key];
-  if (typeof def === 'number') {
-    costShape[key] = z.number().nonnegative().optional().describe(`ns. Default ${def}.`);
-  } else {
-    const inner: Record<string, z.ZodType> = {};
-    for (const [k, v] of Object.entries(def)) inner[k] = z.number().nonnegative().optional().describe(`ns. Default ${v}.`);
-    costShape[key] = z.strictObject(inner).optional().describe(`ns per backend. Default ${JSON.stringify(def)}.`);
-  }
-}
-const costsSchema = z
-  .strictObject({
-    ...costShape,
-    calibration: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Path (relative to the scenario file) to the JSON `svcsim calibrate` writes; fields given here override it.'),
-  })
-  .describe('Overrides of the CostModel (docs/calibration.md), in nanoseconds, or a calibration file.');
-export type CostOverrides = DeepPartial<CostModel> & { calibration?: string };
 
 const readinessProbeSchema = z
   .strictObject({
@@ -357,119 +220,6 @@ const trafficSchema = z
     }
   })
   .describe('Client traffic to the Services\' ClusterIPs.');
-
-export const CHURN_KINDS = ['rolling-update', 'pod-kill', 'scale', 'node-failure', 'container-crash'] as const;
-
-const churnSchema = z
-  .strictObject({
-    kind: z.enum(CHURN_KINDS).describe('rolling-update: a Deployment rollout; pod-kill: random pods deleted; scale: replicas up then down; node-failure: a node stops; container-crash: a random pod\'s container exits (not Ready, restarted with CrashLoopBackOff).'),
-    start: duration('When churn begins. Default: at the end of warm-up.').optional(),
-    every: duration('Interval between churn events (rolling-update, scale, node-failure). Default 10s.').prefault('10s'),
-    ratePerMinute: z.number().nonnegative().optional().describe('pod-kill: pods deleted per minute, cluster-wide; container-crash: crashes per minute (alternative to fraction).'),
-    fraction: fraction(
-      'rolling-update: share of Services rolled at each event (default: one Service); pod-kill: share of all pods deleted per minute; container-crash: share of all pods crashed per minute; scale: replicas added then removed, relative; node-failure: share of nodes failed at each event (default: one node).',
-    ).optional(),
-    maxSurge: intOrPercent('Deployment strategy.rollingUpdate.maxSurge. Default 25%.').default('25%'),
-    maxUnavailable: intOrPercent('Deployment strategy.rollingUpdate.maxUnavailable. Default 25%.').default('25%'),
-    gracefulTermination: z
-      .boolean()
-      .default(true)
-      .describe('true: a deleted pod keeps serving (terminating, serving) until its grace period ends; false: it stops at once, as after SIGKILL. Default true.'),
-    terminationGracePeriod: duration('terminationGracePeriodSeconds. Default 30s.').prefault('30s'),
-  })
-  .superRefine((c, ctx) => {
-    // A crash source without a rate would never fire: refuse it rather than accept it silently.
-    if (c.kind === 'container-crash' && c.ratePerMinute === undefined && c.fraction === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['ratePerMinute'], input: undefined, message: issueText({ expected: 'ratePerMinute or fraction for container-crash (crashes per minute)' }) });
-    }
-  })
-  .describe('Workload churn that changes endpoints during the run.');
-
-const sweepValue = z.union([z.string(), z.number(), z.boolean()]);
-
-const metricsSchema = z
-  .strictObject({
-    interval: duration('Bucket width of timeseries.csv. Default 1s.').prefault('1s'),
-    programmingProbe: duration(
-      'Runs without churn: every this interval one endpoint of a random Service turns not ready, and back one interval later (a readiness flap; the pod keeps serving), so network programming latency is measured on a static cluster. 0s: off. Default 1s.',
-    ).prefault('1s'),
-  })
-  .describe('What the runs record besides their summary metrics.');
-
-const chartSchema = z
-  .strictObject({
-    title: z.string().min(1).describe('Chart title; also names the chart file.'),
-    x: z.string().min(1).describe('Sweep parameter on the x axis, or `time` for a time series over simulated seconds.'),
-    y: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-      .describe('Metric on the y axis, e.g. firstPacketLatency.p99 (a series name when x is `time`), or a list of metrics of one unit drawn as one series each, e.g. drops by reason.'),
-    color: z.string().min(1).optional().describe('Sweep parameter that splits the lines.'),
-    xScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
-    yScale: z.enum(['linear', 'log']).default('linear').describe('Default linear.'),
-    kind: z.enum(['line', 'bar', 'point']).default('line').describe('Default line.'),
-    errorBars: z
-      .enum(['ci95', 'none'])
-      .default('ci95')
-      .describe('ci95: the 95% confidence interval of the mean over replications; none. Default ci95.'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('File name under charts/ without extension. Default: the title in kebab case.'),
-    where: z
-      .record(z.string(), z.union([sweepValue, z.array(sweepValue).min(1)]))
-      .optional()
-      .describe('Only the sweep points whose parameters take these values (a value or a list per parameter), e.g. { churn: pod-kill, minSyncPeriod: 1s }. Default: every point.'),
-  })
-  .describe('A chart of the results.');
-const selectionSchema = z.record(z.string(), z.union([sweepValue, z.array(sweepValue).min(1)]));
-
-/** One question of the study answered from the figures (reports/findings.ts). */
-const findingSchema = z
-  .strictObject({
-    say: z.string().min(1).describe('What is asked, as the answer\'s lead: "Where the table starts to drop".'),
-    first: z
-      .strictObject({
-        x: z.string().min(1).describe('Sweep parameter walked in its declared order.'),
-        when: z.string().min(1).describe('The condition, as an expect: line (optional selector): "unclosed=0:conntrack.occupancy.peak >= 99%".'),
-        by: z.string().min(1).optional().describe('Sweep parameter answered value by value.'),
-      })
-      .optional()
-      .describe('The first value of x where the condition holds (every point there), per value of by.'),
-    ratio: z
-      .strictObject({
-        y: z.string().min(1).describe('Metric.'),
-        of: selectionSchema.describe('Selection whose mean is divided, e.g. { mode: iptables, services: 1000 }.'),
-        to: selectionSchema.describe('Selection divided by.'),
-      })
-      .optional()
-      .describe('One selection\'s mean over another\'s, and whether their 95% intervals overlap.'),
-    rank: z
-      .strictObject({
-        y: z.string().min(1).describe('Metric.'),
-        by: z.string().min(1).describe('Sweep parameter whose values are ranked.'),
-        where: selectionSchema.optional().describe('Points to rank at, e.g. { services: 1000 }.'),
-      })
-      .optional()
-      .describe('The values of by, lowest mean first.'),
-  })
-  .describe('A question answered from the figures: exactly one of first, ratio, rank.');
-
-const sweepSchema = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.array(sweepValue).min(1))
-  .describe('Parameters and their values; runs cover every combination. Reference a parameter in any field as "${name}" (a whole-field reference keeps the value\'s type).');
-
-const excludeSchema = z
-  .array(z.record(z.string(), z.union([sweepValue, z.array(sweepValue).min(1)])).refine((e) => Object.keys(e).length > 0))
-  .describe(
-    'Sweep points not to run. Each entry names values of some sweep parameters (a value or a list of values); a point of the grid whose parameters match every one of an entry\'s is skipped, e.g. { mode: userspace, services: [20000, 50000] }.',
-  );
-
-const quickSchema = z
-  .strictObject({
-    replications: count('Replications under --quick.').optional(),
-    duration: z.string().optional().describe('Duration under --quick.'),
-    warmup: z.string().optional().describe('Warm-up under --quick.'),
-    sweep: z.record(z.string(), z.array(sweepValue).min(1)).optional().describe('Sweep parameters replaced under --quick (others keep their values).'),
-    set: z.record(z.string(), z.unknown()).optional().describe('Field overrides under --quick, as path: value (same as --set).'),
-  })
-  .describe('A smaller version of the study for CI, used with --quick.');
 
 export const scenarioSchema = z
   .strictObject({

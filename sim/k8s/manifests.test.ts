@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InputError, InputErrorList } from '../io/input-error.ts';
+import { parseManifests } from './manifests.ts';
+
+/** Manifest mistakes: each at file:line:col with its document, object and field; all of them at once. */
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+`;
+
+function problems(text: string): string[] {
+  try {
+    parseManifests(text, 'm.yaml');
+  } catch (e) {
+    assert.ok(e instanceof InputError);
+    return e.message.split('\n');
+  }
+  assert.fail('no InputError');
+}
+
+test('one mistake reads as before: one line, no list', () => {
+  assert.throws(
+    () => parseManifests(SERVICE.replace('port: 80', 'port: 70000'), 'm.yaml'),
+    (e: unknown) =>
+      e instanceof InputError &&
+      !(e instanceof InputErrorList) &&
+      e.message === 'm.yaml:6:18 (document 1, Service default/web) spec.ports[0].port: expected a port number 1-65535, found number 70000',
+  );
+});
+
+test('bad objects in different documents, and several bad fields of one object, are all reported in file order', () => {
+  const text =
+    SERVICE.replace('port: 80', 'port: 70000') +
+    '---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {v: 1}}\nspec: {containers: [{name: c, ports: [{containerPort: 0}]}]}\n' +
+    '---\napiVersion: v1\nkind: Servise\nmetadata: {name: x}\n' +
+    '---\napiVersion: v1\nkind: List\nitems:\n  - {apiVersion: apps/v1, kind: Pod, metadata: {name: q}}\n';
+  assert.deepEqual(problems(text), [
+    'm.yaml:6:18 (document 1, Service default/web) spec.ports[0].port: expected a port number 1-65535, found number 70000',
+    'm.yaml:10:33 (document 2, Pod default/p) metadata.labels.v: expected a string value (quote numbers and booleans: "1", "true"), found number 1',
+    'm.yaml:11:55 (document 2, Pod default/p) spec.containers[0].ports[0].containerPort: expected a port number 1-65535, found number 0',
+    'm.yaml:14:7 (document 3) kind: expected one of Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet, List (or a kind this tool skips, such as ConfigMap), found "Servise"',
+    'm.yaml:20:18 (document 4) items[0].apiVersion: expected apiVersion v1 for kind Pod, found "apps/v1"',
+  ]);
+});
+
+test('a stream that is not valid YAML reports its syntax errors, and no object is judged', () => {
+  assert.deepEqual(problems(SERVICE.replace('port: 80', 'port: 70000') + 'spec: {}\n---\nkind: Pod\nkind: Pod\n'), [
+    'm.yaml:7:1: expected valid YAML, found Map keys must be unique',
+    'm.yaml:10:1: expected valid YAML, found Map keys must be unique',
+  ]);
+});

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { issueText } from './issue-text.ts';
+import { duration, fraction, intOrPercent } from './schema-fields.ts';
+
+/** The `churn:` section: workload changes that move endpoints during a run. */
+
+export const CHURN_KINDS = ['rolling-update', 'pod-kill', 'scale', 'node-failure', 'container-crash'] as const;
+
+export const churnSchema = z
+  .strictObject({
+    kind: z.enum(CHURN_KINDS).describe('rolling-update: a Deployment rollout; pod-kill: random pods deleted; scale: replicas up then down; node-failure: a node stops; container-crash: a random pod\'s container exits (not Ready, restarted with CrashLoopBackOff).'),
+    start: duration('When churn begins. Default: at the end of warm-up.').optional(),
+    every: duration('Interval between churn events (rolling-update, scale, node-failure). Default 10s.').prefault('10s'),
+    ratePerMinute: z.number().nonnegative().optional().describe('pod-kill: pods deleted per minute, cluster-wide; container-crash: crashes per minute (alternative to fraction).'),
+    fraction: fraction(
+      'rolling-update: share of Services rolled at each event (default: one Service); pod-kill: share of all pods deleted per minute; container-crash: share of all pods crashed per minute; scale: replicas added then removed, relative; node-failure: share of nodes failed at each event (default: one node).',
+    ).optional(),
+    maxSurge: intOrPercent('Deployment strategy.rollingUpdate.maxSurge. Default 25%.').default('25%'),
+    maxUnavailable: intOrPercent('Deployment strategy.rollingUpdate.maxUnavailable. Default 25%.').default('25%'),
+    gracefulTermination: z
+      .boolean()
+      .default(true)
+      .describe('true: a deleted pod keeps serving (terminating, serving) until its grace period ends; false: it stops at once, as after SIGKILL. Default true.'),
+    terminationGracePeriod: duration('terminationGracePeriodSeconds. Default 30s.').prefault('30s'),
+  })
+  .superRefine((c, ctx) => {
+    // A crash source without a rate would never fire: refuse it rather than accept it silently.
+    if (c.kind === 'container-crash' && c.ratePerMinute === undefined && c.fraction === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ratePerMinute'], input: undefined, message: issueText({ expected: 'ratePerMinute or fraction for container-crash (crashes per minute)' }) });
+    }
+  })
+  .describe('Workload churn that changes endpoints during the run.');
