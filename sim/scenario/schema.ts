@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration, type Nanos } from '../engine/time.ts';
 import { isInputError } from '../io/input-error.ts';
 import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
+import { SCHEDULERS as IPVS_SCHEDULERS } from '../ipvs/types.ts';
 import { issueText } from './issue-text.ts';
 import type { Distribution } from '../engine/distribution.ts';
 
@@ -167,13 +168,6 @@ export function distribution(description: string) {
 
 export const PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'ebpf', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
-
-/**
- * IPVS schedulers the simulator's IPVS (sim/ipvs/schedulers.ts) implements, the same list `render
- * --ipvs-scheduler` accepts (sim/ipvs/types.ts SCHEDULERS); rr is kube-proxy's default. The kernel
- * also ships lblc and lblcr (locality-based, for caches), which are not modelled.
- */
-export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 
 const servicesSchema = z
   .strictObject({
