@@ -8,6 +8,7 @@
 import { parseDuration } from '../engine/time.ts';
 import { isKeyType, parseScalar } from './key.ts';
 import { TokenStream, tokenize, type Token } from './lexer.ts';
+import { PRIORITY_NAMES } from './priority.ts';
 import { FIELD_TYPE, parseField, parseRule, parseVerdict } from './rule.ts';
 import { applyTransaction, type Command, type TableRef } from './transaction.ts';
 import { tableKey, type BaseChainSpec, type ChainType, type Hook, type KeyType, type NftFamily, type Ruleset, type SetElement } from './types.ts';
@@ -15,12 +16,6 @@ import { tableKey, type BaseChainSpec, type ChainType, type Hook, type KeyType, 
 const FAMILIES: readonly NftFamily[] = ['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'];
 const CHAIN_TYPES: readonly ChainType[] = ['filter', 'nat', 'route'];
 const HOOKS: readonly Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress'];
-
-/**
- * Standard priority names (nft(8) "CHAINS", table "Standard priority names"), values for the ip
- * family: raw -300, mangle -150, dstnat -100, filter 0, security 50, srcnat 100.
- */
-export const PRIORITY_NAMES: Readonly<Record<string, number>> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
 
 /** Parses nft input text into commands (nothing applied yet). */
 export function parseNftCommands(source: string, file = 'nft', base?: Ruleset): Command[] {
