@@ -12,8 +12,9 @@
  * The result is a new immutable Ruleset value; the previous one is untouched (copy on write at the
  * level of each chain and set), so nodes that synced the same version share it.
  */
-import { InputError } from '../io/input-error.ts';
+import { combineInputErrors, InputError } from '../io/input-error.ts';
 import { encodeKey, numericKey } from './key.ts';
+import { MAX_PROBLEMS } from './recovery.ts';
 import { ruleSetRefs, ruleTargets } from './rule.ts';
 import type { BaseChainSpec, Chain, KeyCode, KeyType, NamedSet, NftFamily, Rule, Ruleset, SetElement, Table } from './types.ts';
 import { tableKey } from './types.ts';
@@ -59,39 +60,85 @@ function fail(cmd: Command, expected: string, found?: string, hint?: string): ne
   throw new InputError(cmd.where ?? `nft command "${cmd.verb} ${cmd.object}"`, expected, found, hint);
 }
 
-/** Applies the commands in order; throws InputError (and changes nothing) on the first failure. */
+/**
+ * Applies the commands in order; on failure throws InputError and changes nothing. Every failing
+ * command is reported (at most MAX_PROBLEMS), except one that names an object an earlier failure
+ * was about: when `add table` failed, every later command on that table would fail only because of
+ * it. References are checked only when every command applied.
+ */
 export function applyTransaction(base: Ruleset | undefined, commands: readonly Command[]): Ruleset {
   const tx = new Transaction(base);
+  const problems: InputError[] = [];
+  let failed: Set<string> | undefined;
   for (const cmd of commands) {
-    switch (cmd.object) {
-      case 'ruleset':
-        tx.tables.clear();
-        tx.mut.clear();
-        break;
-      case 'table':
-        applyTable(tx, cmd);
-        break;
-      case 'chain':
-        applyChain(tx, cmd);
-        break;
-      case 'rule':
-        applyRule(tx, cmd);
-        break;
-      case 'set':
-      case 'map':
-        applySet(tx, cmd);
-        break;
-      case 'element':
-        applyElement(tx, cmd);
-        break;
+    try {
+      applyCommand(tx, cmd);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      failed ??= new Set();
+      if (!namesFailed(tx, cmd, failed)) problems.push(e);
+      markFailed(tx, cmd, failed);
+      if (problems.length >= MAX_PROBLEMS) break;
     }
   }
+  if (problems.length === 0) for (const m of tx.mut.values()) checkReferences(m, commands, problems);
+  if (problems.length > 0) throw combineInputErrors(problems.slice(0, MAX_PROBLEMS));
   for (const [key, m] of tx.mut) {
-    checkReferences(m, commands);
     const table: Table = { family: m.family, name: m.name, ...(m.comment !== undefined ? { comment: m.comment } : {}), chains: m.chains, sets: m.sets };
     tx.tables.set(key, table);
   }
   return { tables: tx.tables };
+}
+
+function applyCommand(tx: Transaction, cmd: Command): void {
+  switch (cmd.object) {
+    case 'ruleset':
+      tx.tables.clear();
+      tx.mut.clear();
+      return;
+    case 'table':
+      return applyTable(tx, cmd);
+    case 'chain':
+      return applyChain(tx, cmd);
+    case 'rule':
+      return applyRule(tx, cmd);
+    case 'set':
+    case 'map':
+      return applySet(tx, cmd);
+    case 'element':
+      return applyElement(tx, cmd);
+  }
+}
+
+/**
+ * Records what a failed command was about: its table when that is missing, and the chain or set it
+ * names, in any table (a misspelt table name leaves the chain it meant to add missing from the
+ * right one).
+ */
+function markFailed(tx: Transaction, cmd: Command, failed: Set<string>): void {
+  if (cmd.object === 'ruleset' || cmd.object === 'table' || !tx.getTable(cmd, false)) failed.add(tableKey(cmd.family, cmd.table));
+  if (cmd.object !== 'ruleset' && cmd.object !== 'table') failed.add(objectName(cmd));
+}
+
+/** Whether `cmd` failed only because of an earlier failure: its missing table, or the object it names. */
+function namesFailed(tx: Transaction, cmd: Command, failed: ReadonlySet<string>): boolean {
+  if (failed.has(tableKey(cmd.family, cmd.table))) return true;
+  if (cmd.object === 'ruleset' || cmd.object === 'table' || !tx.getTable(cmd, false)) return false;
+  return failed.has(objectName(cmd));
+}
+
+function objectName(cmd: Exclude<Command, { object: 'ruleset' | 'table' }>): string {
+  switch (cmd.object) {
+    case 'chain':
+      return `chain ${cmd.name}`;
+    case 'rule':
+      return `chain ${cmd.chain}`;
+    case 'set':
+    case 'map':
+      return `set ${cmd.name}`;
+    case 'element':
+      return `set ${cmd.set}`;
+  }
 }
 
 type CommandOf<O extends Command['object']> = Extract<Command, { object: O }>;
@@ -291,18 +338,26 @@ function addElements(cmd: Command, s: MutSet, elements: readonly SetElement[], c
  * exist, or name a set that does not exist (nf_tables_newrule / nft_data_init: ENOENT), and refuses
  * to delete a chain still referenced (EBUSY). Only tables touched by this transaction are checked.
  */
-function checkReferences(t: MutTable, commands: readonly Command[]): void {
+function checkReferences(t: MutTable, commands: readonly Command[], problems: InputError[]): void {
   const where = (name: string): string =>
     commands.find((c) => c.object === 'rule' && c.chain === name)?.where ?? `table ${t.family} ${t.name}, chain ${name}`;
+  // One problem per missing or wrong target: a name misspelt where it is defined is one mistake,
+  // however many rules use it.
+  const reported = new Set<string>();
+  const report = (key: string, make: () => InputError): void => {
+    if (reported.has(key)) return;
+    reported.add(key);
+    problems.push(make());
+  };
   for (const c of t.chains.values()) {
     for (const r of c.rules) {
       for (const target of ruleTargets(r)) {
         const tc = t.chains.get(target);
-        if (!tc) throw new InputError(where(c.name), `an existing chain "${target}" to jump to`, 'no such chain');
-        if (tc.base) throw new InputError(where(c.name), `a regular chain to jump to`, `base chain "${target}"`);
+        if (!tc) report(`chain ${target}`, () => new InputError(where(c.name), `an existing chain "${target}" to jump to`, 'no such chain'));
+        else if (tc.base) report(`chain ${target}`, () => new InputError(where(c.name), `a regular chain to jump to`, `base chain "${target}"`));
       }
       for (const s of ruleSetRefs(r)) {
-        if (!t.sets.has(s)) throw new InputError(where(c.name), `an existing set or map "${s}"`, 'no such set');
+        if (!t.sets.has(s)) report(`set ${s}`, () => new InputError(where(c.name), `an existing set or map "${s}"`, 'no such set'));
       }
     }
   }
@@ -311,7 +366,7 @@ function checkReferences(t: MutTable, commands: readonly Command[]): void {
     for (const e of s.elements.values()) {
       const v = e.value;
       if (v && (v.code === 'jump' || v.code === 'goto') && !t.chains.has(v.chain))
-        throw new InputError(`table ${t.family} ${t.name}, map ${s.name}`, `an existing chain "${v.chain}" for an element's verdict`, 'no such chain');
+        report(`chain ${v.chain}`, () => new InputError(`table ${t.family} ${t.name}, map ${s.name}`, `an existing chain "${v.chain}" for an element's verdict`, 'no such chain'));
     }
   }
 }
