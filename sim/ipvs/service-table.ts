@@ -8,7 +8,7 @@
  * Deleting a real server does not touch connections already bound to it: the kernel moves the
  * destination to a trash list while connections reference it (ip_vs_trash_put_dest) and marks it
  * unavailable; with net.ipv4.vs.expire_nodest_conn=1 (kube-proxy sets it) their next packet
- * expires them (see connection-table.ts).
+ * expires them (see testing/connection-table.ts).
  */
 import { InputError } from '../io/input-error.ts';
 import { createScheduler, type Scheduler } from './schedulers.ts';

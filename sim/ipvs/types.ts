@@ -10,8 +10,13 @@ export const IPVS_PROTOCOLS: readonly IpvsProtocol[] = ['TCP', 'UDP', 'SCTP'];
 /** Forwarding methods (ipvsadm -m/-g/-i): kube-proxy uses masquerading (NAT) only. */
 export type ForwardMethod = 'Masq' | 'Route' | 'Tunnel';
 
-export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'sed' | 'nq' | 'mh';
-export const SCHEDULERS: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq', 'mh'];
+/**
+ * The schedulers sim/ipvs/schedulers.ts implements: what `render --ipvs-scheduler` and the scenario
+ * schema accept (rr is kube-proxy's default). The kernel also ships lblc and lblcr (locality-based,
+ * for caches), which are not modelled.
+ */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
+export type SchedulerName = (typeof SCHEDULERS)[number];
 
 export function isSchedulerName(s: string): s is SchedulerName {
   return (SCHEDULERS as readonly string[]).includes(s);

@@ -26,7 +26,7 @@ import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import type { DynamicSets } from './dynamic-sets.ts';
 import { CT_STATE_BITS, RADIX, encodeKey, keyDigit, numericKey } from './key.ts';
 import { FIB_TYPES, renderRule } from './rule.ts';
-import type { AnonElement, Chain, Field, Hook, KeyCode, NamedSet, Rule, Ruleset, Table, Verdict } from './types.ts';
+import type { AnonElement, Chain, Expr, Field, Hook, KeyCode, NamedSet, Rule, Ruleset, Table, Verdict } from './types.ts';
 import { tableKey } from './types.ts';
 
 export const NFT_JUMP_STACK_SIZE = 16;
@@ -286,7 +286,11 @@ function runBaseChain(table: Table, tk: string, base: Chain, p: Packet, ctx: Nft
   }
 }
 
-/** Evaluates one rule; returns the verdict it reached (accept after NAT), or undefined to go on. */
+/**
+ * Evaluates one rule; returns the verdict it reached (accept after NAT), or undefined to go on.
+ * The match and lookup cases stay inline in this one switch because it runs for every expression of
+ * every rule a packet visits; only the statements a connection meets once (NAT, `update`) are helpers.
+ */
 function runRule(table: Table, tk: string, chain: Chain, rule: Rule, p: Packet, ctx: NftContext, out: NftHookResult): Verdict | undefined {
   const exprs = rule.exprs;
   for (let k = 0; k < exprs.length; k++) {
@@ -346,26 +350,13 @@ function runRule(table: Table, tk: string, chain: Chain, rule: Rule, p: Packet, 
       case 'counter':
         break;
       case 'masquerade':
-        out.masquerade = true;
-        out.fullyRandom = e.fullyRandom;
-        trace(ctx, chain, rule);
-        return ACCEPT;
       case 'dnat':
-        out.dnat = true;
-        out.dnatAddr = e.addr;
-        out.dnatPort = e.port || p.dport;
-        p.dst = e.addr;
-        if (e.port) p.dport = e.port;
+        applyNat(e, p, out);
         trace(ctx, chain, rule);
         return ACCEPT;
-      case 'update': {
-        const s = table.sets.get(e.set);
-        if (s && ctx.dynamic) {
-          const key = packetKey(e.fields, s, p, ctx);
-          if (key !== undefined) ctx.dynamic.update(tk, s.name, key, ctx.nowNs + (s.timeoutNs || Number.MAX_SAFE_INTEGER - ctx.nowNs));
-        }
+      case 'update':
+        updateDynamicSet(table, tk, e, p, ctx);
         break;
-      }
       case 'verdict':
         trace(ctx, chain, rule);
         return e.verdict;
@@ -376,6 +367,28 @@ function runRule(table: Table, tk: string, chain: Chain, rule: Rule, p: Packet, 
 }
 
 const ACCEPT: Verdict = { code: 'accept' };
+
+/** nft_nat_eval: records the binding; DNAT rewrites the packet's destination here, masquerade later. */
+function applyNat(e: Extract<Expr, { kind: 'masquerade' | 'dnat' }>, p: Packet, out: NftHookResult): void {
+  if (e.kind === 'masquerade') {
+    out.masquerade = true;
+    out.fullyRandom = e.fullyRandom;
+    return;
+  }
+  out.dnat = true;
+  out.dnatAddr = e.addr;
+  out.dnatPort = e.port || p.dport;
+  p.dst = e.addr;
+  if (e.port) p.dport = e.port;
+}
+
+/** nft_dynset_eval: adds the packet's key to the set, or refreshes its expiry (no timeout: never). */
+function updateDynamicSet(table: Table, tk: string, e: Extract<Expr, { kind: 'update' }>, p: Packet, ctx: NftContext): void {
+  const s = table.sets.get(e.set);
+  if (!s || !ctx.dynamic) return;
+  const key = packetKey(e.fields, s, p, ctx);
+  if (key !== undefined) ctx.dynamic.update(tk, s.name, key, ctx.nowNs + (s.timeoutNs || Number.MAX_SAFE_INTEGER - ctx.nowNs));
+}
 
 function trace(ctx: NftContext, chain: Chain, rule: Rule): void {
   if (ctx.trace) ctx.trace.push(`${chain.name}: ${renderRule(rule, 'list')}`);

@@ -22,10 +22,23 @@ export interface Token {
 
 const PUNCT = new Set(['{', '}', ',', ';']);
 
-export function tokenize(source: string, file: string): Token[] {
+/** A problem at a place in the source, kept for reporting with others in source order. */
+export interface LocatedError {
+  readonly line: number;
+  readonly col: number;
+  readonly error: InputError;
+}
+
+/**
+ * The tokens of `source`. An unterminated string throws, or, when `problems` is given, is recorded
+ * there and taken to end at the end of its line (a string never spans lines, so the next line is
+ * read as it would be with the string closed).
+ */
+export function tokenize(source: string, file: string, problems?: LocatedError[]): Token[] {
   const out: Token[] = [];
   let line = 1;
   let lineStart = 0;
+  let unterminatedLine = -1;
   let i = 0;
   const n = source.length;
   while (i < n) {
@@ -61,9 +74,15 @@ export function tokenize(source: string, file: string): Token[] {
     if (c === '"') {
       let j = i + 1;
       while (j < n && source[j] !== '"' && source[j] !== '\n') j++;
-      if (j >= n || source[j] !== '"') throw new InputError(`${file}:${line}:${col}`, 'a closing " for this string', 'end of line');
+      if (j >= n || source[j] !== '"') {
+        const error = new InputError(`${file}:${line}:${col}`, 'a closing " for this string', 'end of line');
+        if (!problems) throw error;
+        // A string broken by a newline leaves its second half unterminated too: one mistake.
+        if (unterminatedLine !== line - 1) problems.push({ line, col, error });
+        unterminatedLine = line;
+      }
       out.push({ kind: 'string', text: source.slice(i + 1, j), line, col });
-      i = j + 1;
+      i = j < n && source[j] === '"' ? j + 1 : j;
       continue;
     }
     let j = i;
@@ -82,6 +101,11 @@ export function tokenize(source: string, file: string): Token[] {
 /** A cursor over tokens with the helpers every parser here needs. */
 export class TokenStream {
   pos = 0;
+  /**
+   * The token the last error() pointed at, and whether it was a missing brace or comma: after such
+   * a mistake the nesting of the rest is unknown, so a parser cannot resume safely.
+   */
+  lastError: { token: Token; structural: boolean } | undefined;
   constructor(
     readonly tokens: readonly Token[],
     readonly file: string,
@@ -105,6 +129,7 @@ export class TokenStream {
     return `"${t.text}"`;
   }
   error(t: Token, expected: string, hint?: string): InputError {
+    this.lastError = { token: t, structural: false };
     return new InputError(this.at(t), expected, this.describe(t), hint);
   }
   isWord(text?: string, offset = 0): boolean {
@@ -123,7 +148,11 @@ export class TokenStream {
   }
   expect(kind: TokenKind, expected?: string): Token {
     const t = this.peek();
-    if (t.kind !== kind) throw this.error(t, expected ?? `"${kind}"`);
+    if (t.kind !== kind) {
+      const e = this.error(t, expected ?? `"${kind}"`);
+      if (kind === '{' || kind === '}' || kind === ',') this.lastError!.structural = true;
+      throw e;
+    }
     return this.next();
   }
   accept(kind: TokenKind): boolean {

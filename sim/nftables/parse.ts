@@ -4,47 +4,83 @@
  * kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips`, `flush chain ...`,
  * `add element ... { k : v }`, `delete ...`) and the block form `nft list ruleset` prints
  * (`table ip kube-proxy { chain services { ... } }`). Every error names file:line:col.
+ *
+ * The independent mistakes of an input are reported together (see recovery.ts): after a bad
+ * statement (a command, a rule, a line of a chain, set or table block) parsing resumes at the
+ * statement's end. An input with mistakes is not applied: a failed definition would make every
+ * later use of it fail too.
  */
 import { parseDuration } from '../engine/time.ts';
+import { combineInputErrors } from '../io/input-error.ts';
 import { isKeyType, parseScalar } from './key.ts';
-import { TokenStream, tokenize, type Token } from './lexer.ts';
+import { TokenStream, tokenize, type LocatedError, type Token } from './lexer.ts';
+import { PRIORITY_NAMES } from './priority.ts';
 import { FIELD_TYPE, parseField, parseRule, parseVerdict } from './rule.ts';
+import { MAX_PROBLEMS, recover, SkipStatement, StopParsing, type Recovery } from './recovery.ts';
 import { applyTransaction, type Command, type TableRef } from './transaction.ts';
-import { tableKey, type BaseChainSpec, type ChainType, type Hook, type KeyType, type NftFamily, type Ruleset, type SetElement } from './types.ts';
+import { tableKey, type BaseChainSpec, type ChainType, type Hook, type KeyType, type NftFamily, type Rule, type Ruleset, type SetElement } from './types.ts';
 
 const FAMILIES: readonly NftFamily[] = ['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'];
 const CHAIN_TYPES: readonly ChainType[] = ['filter', 'nat', 'route'];
 const HOOKS: readonly Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress'];
 
-/**
- * Standard priority names (nft(8) "CHAINS", table "Standard priority names"), values for the ip
- * family: raw -300, mangle -150, dstnat -100, filter 0, security 50, srcnat 100.
- */
-export const PRIORITY_NAMES: Readonly<Record<string, number>> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
+/** One parse of one input. */
+interface Parse extends Recovery {
+  /** The ruleset the parsed text will be applied to, for typing elements of sets it already holds. */
+  readonly base: Ruleset | undefined;
+}
 
-/** Parses nft input text into commands (nothing applied yet). */
+/** Parses nft input text into commands (nothing applied yet); throws every problem found at once. */
 export function parseNftCommands(source: string, file = 'nft', base?: Ruleset): Command[] {
-  const ts = new TokenStream(tokenize(source, file), file);
-  knownRuleset = base;
+  const lexical: LocatedError[] = [];
+  const p: Parse = { ts: new TokenStream(tokenize(source, file, lexical), file), base, problems: [] };
   const out: Command[] = [];
+  try {
+    parseStatements(p, out);
+  } catch (e) {
+    if (!(e instanceof StopParsing)) throw e;
+  }
+  if (lexical.length === 0 && p.problems.length === 0) return out;
+  // After an unterminated string the parser saw the rest of its line as the string, and a newline
+  // typed inside a string leaves the line before it short: parse errors from that line on may be
+  // consequences. Strings never span lines, so lexical errors are independent of each other.
+  const firstLexicalLine = lexical.length ? lexical[0].line : Infinity;
+  const problems = [...p.problems.filter((x) => x.line < firstLexicalLine - 1), ...lexical];
+  problems.sort((a, b) => a.line - b.line || a.col - b.col);
+  throw combineInputErrors(problems.slice(0, MAX_PROBLEMS).map((x) => x.error));
+}
+
+/** Top level: commands and table blocks, each resumed after on an error. */
+function parseStatements(p: Parse, out: Command[]): void {
+  const ts = p.ts;
   for (;;) {
     ts.skipNewlines();
     const t = ts.peek();
-    if (t.kind === 'eof') return out;
-    if (t.kind !== 'word') throw ts.error(t, 'a command (add, create, flush, delete) or "table"');
-    if (t.text === 'table') {
-      ts.next();
-      parseTableBlock(ts, t, out);
-      continue;
+    if (t.kind === 'eof') return;
+    const start = ts.pos;
+    try {
+      parseTopStatement(p, t, out);
+    } catch (e) {
+      recover(p, e, start, false);
     }
-    if (t.text === 'add' || t.text === 'create' || t.text === 'flush' || t.text === 'delete') {
-      ts.next();
-      parseCommand(ts, t, t.text, out);
-      if (!ts.atStatementEnd()) throw ts.error(ts.peek(), 'the end of the command');
-      continue;
-    }
-    throw ts.error(t, 'a command (add, create, flush, delete) or "table"');
   }
+}
+
+function parseTopStatement(p: Parse, t: Token, out: Command[]): void {
+  const ts = p.ts;
+  if (t.kind !== 'word') throw ts.error(t, 'a command (add, create, flush, delete) or "table"');
+  if (t.text === 'table') {
+    ts.next();
+    parseTableBlock(p, t, out);
+    return;
+  }
+  if (t.text === 'add' || t.text === 'create' || t.text === 'flush' || t.text === 'delete') {
+    ts.next();
+    parseCommand(p, t, t.text, out);
+    if (!ts.atStatementEnd()) throw ts.error(ts.peek(), 'the end of the command');
+    return;
+  }
+  throw ts.error(t, 'a command (add, create, flush, delete) or "table"');
 }
 
 /** Parses and applies nft input text to `base` (or an empty ruleset), atomically. */
@@ -64,13 +100,18 @@ function parseTableRef(ts: TokenStream): TableRef {
   return { family, table: name.text };
 }
 
-function where(ts: TokenStream, t: Token): string {
-  return ts.at(t);
+/** The source text of tokens from `start` up to the current one (a rule as it was written). */
+function sourceText(ts: TokenStream, start: number): string {
+  return ts.tokens
+    .slice(start, ts.pos)
+    .map((x) => (x.kind === 'string' ? `"${x.text}"` : x.text))
+    .join(' ');
 }
 
-function parseCommand(ts: TokenStream, verbTok: Token, verb: 'add' | 'create' | 'flush' | 'delete', out: Command[]): void {
+function parseCommand(p: Parse, verbTok: Token, verb: 'add' | 'create' | 'flush' | 'delete', out: Command[]): void {
+  const ts = p.ts;
   const objTok = ts.word('an object type (table, chain, rule, set, map, element)');
-  const w = where(ts, verbTok);
+  const w = ts.at(verbTok);
   switch (objTok.text) {
     case 'ruleset':
       if (verb !== 'flush') throw ts.error(objTok, 'an object type (table, chain, rule, set, map, element)');
@@ -96,7 +137,7 @@ function parseCommand(ts: TokenStream, verbTok: Token, verb: 'add' | 'create' | 
       const ref = parseTableRef(ts);
       const name = ts.word('a chain name').text;
       let spec: { base?: BaseChainSpec; comment?: string } = {};
-      if (ts.accept('{')) spec = parseChainBody(ts, ref, name, out, false);
+      if (ts.accept('{')) spec = parseChainBody(p, ref, name, out, false);
       out.push({ verb, object: 'chain', ...ref, name, ...spec, where: w });
       return;
     }
@@ -107,11 +148,7 @@ function parseCommand(ts: TokenStream, verbTok: Token, verb: 'add' | 'create' | 
       const chain = ts.word('a chain name').text;
       const ruleStart = ts.pos;
       const rule = parseRule(ts);
-      const text = ts.tokens
-        .slice(ruleStart, ts.pos)
-        .map((x) => (x.kind === 'string' ? `"${x.text}"` : x.text))
-        .join(' ');
-      out.push({ verb, object: 'rule', ...ref, chain, rule, text, where: w });
+      out.push({ verb, object: 'rule', ...ref, chain, rule, text: sourceText(ts, ruleStart), where: w });
       return;
     }
     case 'set':
@@ -119,7 +156,7 @@ function parseCommand(ts: TokenStream, verbTok: Token, verb: 'add' | 'create' | 
       const ref = parseTableRef(ts);
       const name = ts.word(`a ${objTok.text} name`).text;
       let body: SetBody = {};
-      if (ts.accept('{')) body = parseSetBody(ts, objTok.text);
+      if (ts.accept('{')) body = parseSetBody(p, objTok.text);
       out.push({ verb, object: objTok.text, ...ref, name, ...body, where: w });
       return;
     }
@@ -129,7 +166,9 @@ function parseCommand(ts: TokenStream, verbTok: Token, verb: 'add' | 'create' | 
       const setTok = ts.word('a set or map name');
       ts.expect('{', '"{" starting the elements');
       // The set's key type is needed to parse elements: look for it among earlier commands.
-      const def = findSetDef(out, ref, setTok.text);
+      const def = findSetDef(p, out, ref, setTok.text);
+      // After an earlier problem the set may be unknown because its definition was the bad statement.
+      if (!def && p.problems.length > 0) throw new SkipStatement();
       if (!def) throw ts.error(setTok, `a set or map defined earlier in this input`, `set "${setTok.text}" unknown`);
       const elements = parseElements(ts, def.keyType, def.isMap);
       out.push({ verb: verb as 'add', object: 'element', ...ref, set: setTok.text, elements, where: w });
@@ -143,18 +182,15 @@ function parseCommand(ts: TokenStream, verbTok: Token, verb: 'add' | 'create' | 
  * Element keys are typed by their set; the parser looks the set up among the commands parsed so far,
  * then in the ruleset the text will be applied to.
  */
-function findSetDef(cmds: readonly Command[], ref: TableRef, name: string): { keyType: readonly KeyType[]; isMap: boolean } | undefined {
+function findSetDef(p: Parse, cmds: readonly Command[], ref: TableRef, name: string): { keyType: readonly KeyType[]; isMap: boolean } | undefined {
   for (let i = cmds.length - 1; i >= 0; i--) {
     const c = cmds[i];
     if ((c.object === 'set' || c.object === 'map') && c.name === name && c.family === ref.family && c.table === ref.table && c.keyType)
       return { keyType: c.keyType, isMap: c.object === 'map' };
   }
-  const s = knownRuleset?.tables.get(tableKey(ref.family, ref.table))?.sets.get(name);
+  const s = p.base?.tables.get(tableKey(ref.family, ref.table))?.sets.get(name);
   return s ? { keyType: s.keyType, isMap: s.kind === 'map' } : undefined;
 }
-
-/** The ruleset the parsed text will be applied to, for typing elements of sets it already holds. */
-let knownRuleset: Ruleset | undefined;
 
 interface SetBody {
   keyType?: KeyType[];
@@ -204,55 +240,67 @@ function parseTypeofList(ts: TokenStream, isMap: boolean): { keyType: KeyType[];
   return { keyType };
 }
 
-function parseSetBody(ts: TokenStream, kind: 'set' | 'map'): SetBody {
+function parseSetBody(p: Parse, kind: 'set' | 'map'): SetBody {
+  const ts = p.ts;
   const body: SetBody = {};
-  const isMap = kind === 'map';
+  const problemsBefore = p.problems.length;
   for (;;) {
     ts.skipNewlines();
     if (ts.accept('}')) return body;
-    const k = ts.word('type, typeof, flags, timeout, size, comment, elements or "}"');
-    switch (k.text) {
-      case 'type':
-        Object.assign(body, parseTypeList(ts, isMap));
-        break;
-      case 'typeof':
-        Object.assign(body, parseTypeofList(ts, isMap));
-        break;
-      case 'flags': {
-        const flags: string[] = [];
-        for (;;) {
-          const f = ts.word('a set flag (constant, dynamic, interval, timeout)');
-          if (!['constant', 'dynamic', 'interval', 'timeout'].includes(f.text)) throw ts.error(f, 'a set flag (constant, dynamic, interval, timeout)');
-          flags.push(f.text);
-          if (!ts.accept(',')) break;
-        }
-        body.flags = flags;
-        break;
-      }
-      case 'timeout': {
-        const d = ts.word('a timeout like 10800s or 3h');
-        body.timeoutNs = parseNftDuration(ts, d);
-        break;
-      }
-      case 'size':
-      case 'gc-interval':
-      case 'policy':
-        ts.word(`a value for ${k.text}`);
-        break;
-      case 'comment':
-        body.comment = ts.expect('string', 'a quoted comment').text;
-        break;
-      case 'elements': {
-        ts.expectWord('=');
-        ts.expect('{', '"{" starting the elements');
-        if (!body.keyType) throw ts.error(k, 'the type before the elements');
-        body.elements = parseElements(ts, body.keyType, isMap);
-        break;
-      }
-      default:
-        throw ts.error(k, 'type, typeof, flags, timeout, size, comment, elements or "}"');
+    const start = ts.pos;
+    try {
+      parseSetItem(ts, kind, body, p.problems.length > problemsBefore);
+    } catch (e) {
+      recover(p, e, start, true, true);
     }
   }
+}
+
+/** One line of a set or map block. `typeMayHaveFailed`: an earlier line of this block was bad. */
+function parseSetItem(ts: TokenStream, kind: 'set' | 'map', body: SetBody, typeMayHaveFailed: boolean): void {
+  const isMap = kind === 'map';
+  const k = ts.word('type, typeof, flags, timeout, size, comment, elements or "}"');
+  switch (k.text) {
+    case 'type':
+      Object.assign(body, parseTypeList(ts, isMap));
+      return;
+    case 'typeof':
+      Object.assign(body, parseTypeofList(ts, isMap));
+      return;
+    case 'flags': {
+      const flags: string[] = [];
+      for (;;) {
+        const f = ts.word('a set flag (constant, dynamic, interval, timeout)');
+        if (!['constant', 'dynamic', 'interval', 'timeout'].includes(f.text)) throw ts.error(f, 'a set flag (constant, dynamic, interval, timeout)');
+        flags.push(f.text);
+        if (!ts.accept(',')) break;
+      }
+      body.flags = flags;
+      return;
+    }
+    case 'timeout': {
+      const d = ts.word('a timeout like 10800s or 3h');
+      body.timeoutNs = parseNftDuration(ts, d);
+      return;
+    }
+    case 'size':
+    case 'gc-interval':
+    case 'policy':
+      ts.word(`a value for ${k.text}`);
+      return;
+    case 'comment':
+      body.comment = ts.expect('string', 'a quoted comment').text;
+      return;
+    case 'elements': {
+      ts.expectWord('=');
+      ts.expect('{', '"{" starting the elements');
+      if (!body.keyType && typeMayHaveFailed) throw new SkipStatement();
+      if (!body.keyType) throw ts.error(k, 'the type before the elements');
+      body.elements = parseElements(ts, body.keyType, isMap);
+      return;
+    }
+  }
+  throw ts.error(k, 'type, typeof, flags, timeout, size, comment, elements or "}"');
 }
 
 /** nft durations: `10800s`, `3h`, `1d2h3m4s`, `250ms` (nft(8) "time" values). */
@@ -305,50 +353,60 @@ function parseElements(ts: TokenStream, keyType: readonly KeyType[], isMap: bool
 }
 
 /** Parses `type filter hook prerouting priority -110 ; policy accept ;` and rules (list form). */
-function parseChainBody(ts: TokenStream, ref: TableRef, name: string, out: Command[], rulesAllowed: boolean): { base?: BaseChainSpec; comment?: string } {
-  let base: BaseChainSpec | undefined;
-  let comment: string | undefined;
+function parseChainBody(p: Parse, ref: TableRef, name: string, out: Command[], rulesAllowed: boolean): { base?: BaseChainSpec; comment?: string } {
+  const ts = p.ts;
+  const spec: { base?: BaseChainSpec; comment?: string } = {};
   const rules: Command[] = [];
+  const problemsBefore = p.problems.length;
   for (;;) {
     ts.skipNewlines();
     if (ts.accept('}')) break;
-    const t = ts.peek();
-    if (t.kind === 'word' && t.text === 'type') {
-      ts.next();
-      const ct = ts.word('a chain type (filter, nat, route)');
-      if (!(CHAIN_TYPES as readonly string[]).includes(ct.text)) throw ts.error(ct, 'a chain type (filter, nat, route)');
-      ts.expectWord('hook');
-      const ht = ts.word('a hook (prerouting, input, forward, output, postrouting)');
-      if (!(HOOKS as readonly string[]).includes(ht.text)) throw ts.error(ht, 'a hook (prerouting, input, forward, output, postrouting)');
-      ts.expectWord('priority');
-      const priority = parsePriority(ts);
-      base = { type: ct.text as ChainType, hook: ht.text as Hook, priority, policy: 'accept' };
-      continue;
+    const start = ts.pos;
+    try {
+      const rule = parseChainItem(ts, spec, rulesAllowed, p.problems.length > problemsBefore);
+      if (rule) rules.push({ verb: 'add', object: 'rule', ...ref, chain: name, rule, text: sourceText(ts, start), where: ts.at(ts.tokens[start]) });
+    } catch (e) {
+      recover(p, e, start, true);
     }
-    if (t.kind === 'word' && t.text === 'policy') {
-      ts.next();
-      const p = ts.word('accept or drop');
-      if (p.text !== 'accept' && p.text !== 'drop') throw ts.error(p, 'accept or drop');
-      if (!base) throw ts.error(t, 'a policy only on a base chain (after type ... hook ... priority)');
-      base = { ...base, policy: p.text };
-      continue;
-    }
-    if (t.kind === 'word' && t.text === 'comment' && ts.peek(1).kind === 'string') {
-      ts.next();
-      comment = ts.next().text;
-      continue;
-    }
-    if (!rulesAllowed) throw ts.error(t, 'type, policy, comment or "}"');
-    const ruleStart = ts.pos;
-    const rule = parseRule(ts);
-    const text = ts.tokens
-      .slice(ruleStart, ts.pos)
-      .map((x) => (x.kind === 'string' ? `"${x.text}"` : x.text))
-      .join(' ');
-    rules.push({ verb: 'add', object: 'rule', ...ref, chain: name, rule, text, where: ts.at(t) });
   }
   out.push(...rules);
-  return { ...(base ? { base } : {}), ...(comment !== undefined ? { comment } : {}) };
+  return { ...(spec.base ? { base: spec.base } : {}), ...(spec.comment !== undefined ? { comment: spec.comment } : {}) };
+}
+
+/**
+ * One line of a chain block: the base chain's type or policy, a comment, or a rule (returned).
+ * `typeMayHaveFailed`: an earlier line of this block was bad.
+ */
+function parseChainItem(ts: TokenStream, spec: { base?: BaseChainSpec; comment?: string }, rulesAllowed: boolean, typeMayHaveFailed: boolean): Rule | undefined {
+  const t = ts.peek();
+  if (t.kind === 'word' && t.text === 'type') {
+    ts.next();
+    const ct = ts.word('a chain type (filter, nat, route)');
+    if (!(CHAIN_TYPES as readonly string[]).includes(ct.text)) throw ts.error(ct, 'a chain type (filter, nat, route)');
+    ts.expectWord('hook');
+    const ht = ts.word('a hook (prerouting, input, forward, output, postrouting)');
+    if (!(HOOKS as readonly string[]).includes(ht.text)) throw ts.error(ht, 'a hook (prerouting, input, forward, output, postrouting)');
+    ts.expectWord('priority');
+    const priority = parsePriority(ts);
+    spec.base = { type: ct.text as ChainType, hook: ht.text as Hook, priority, policy: 'accept' };
+    return undefined;
+  }
+  if (t.kind === 'word' && t.text === 'policy') {
+    ts.next();
+    const p = ts.word('accept or drop');
+    if (p.text !== 'accept' && p.text !== 'drop') throw ts.error(p, 'accept or drop');
+    if (!spec.base && typeMayHaveFailed) throw new SkipStatement();
+    if (!spec.base) throw ts.error(t, 'a policy only on a base chain (after type ... hook ... priority)');
+    spec.base = { ...spec.base, policy: p.text };
+    return undefined;
+  }
+  if (t.kind === 'word' && t.text === 'comment' && ts.peek(1).kind === 'string') {
+    ts.next();
+    spec.comment = ts.next().text;
+    return undefined;
+  }
+  if (!rulesAllowed) throw ts.error(t, 'type, policy, comment or "}"');
+  return parseRule(ts);
 }
 
 /** A number, a standard name, or `name +|- n` (also written `dstnat-10` or `dstnat - 10`). */
@@ -370,49 +428,67 @@ function parsePriority(ts: TokenStream): number {
 }
 
 /** The block form: `table ip kube-proxy { comment "..." set ... map ... chain ... }`. */
-function parseTableBlock(ts: TokenStream, tableTok: Token, out: Command[]): void {
+function parseTableBlock(p: Parse, tableTok: Token, out: Command[]): void {
+  const ts = p.ts;
   const ref = parseTableRef(ts);
   ts.expect('{', '"{" starting the table');
   const tableCmd: Command & { comment?: string } = { verb: 'add', object: 'table', ...ref, where: ts.at(tableTok) };
   out.push(tableCmd);
   // Rules may jump to chains defined later in the block: collect chains first, rules after.
-  const chainCmds: Command[] = [];
-  const ruleCmds: Command[] = [];
-  const setCmds: Command[] = [];
+  const block: TableBlock = { ref, tableCmd, chainCmds: [], ruleCmds: [], setCmds: [] };
   for (;;) {
     ts.skipNewlines();
     if (ts.accept('}')) break;
-    const k = ts.word('comment, chain, set, map or "}"');
-    switch (k.text) {
-      case 'comment':
-        (tableCmd as any).comment = ts.expect('string', 'a quoted comment').text;
-        break;
-      case 'flags':
-        ts.word('table flags');
-        break;
-      case 'chain': {
-        const name = ts.word('a chain name').text;
-        ts.expect('{', '"{" starting the chain');
-        const spec = parseChainBody(ts, ref, name, ruleCmds, true);
-        chainCmds.push({ verb: 'add', object: 'chain', ...ref, name, ...spec, where: ts.at(k) });
-        break;
-      }
-      case 'set':
-      case 'map': {
-        const name = ts.word(`a ${k.text} name`).text;
-        ts.expect('{', `"{" starting the ${k.text}`);
-        setCmds.push({ verb: 'add', object: k.text, ...ref, name, ...parseSetBody(ts, k.text), where: ts.at(k) });
-        break;
-      }
-      default:
-        throw ts.error(k, 'comment, chain, set, map or "}"');
+    const start = ts.pos;
+    try {
+      parseTableItem(p, block);
+    } catch (e) {
+      recover(p, e, start, true, true);
     }
   }
-  out.push(...setCmds, ...chainCmds, ...ruleCmds);
+  out.push(...block.setCmds, ...block.chainCmds, ...block.ruleCmds);
+}
+
+interface TableBlock {
+  readonly ref: TableRef;
+  readonly tableCmd: Command & { comment?: string };
+  readonly chainCmds: Command[];
+  readonly ruleCmds: Command[];
+  readonly setCmds: Command[];
+}
+
+/** One item of a table block: its comment or flags, a chain, a set or a map. */
+function parseTableItem(p: Parse, block: TableBlock): void {
+  const ts = p.ts;
+  const ref = block.ref;
+  const k = ts.word('comment, chain, set, map or "}"');
+  switch (k.text) {
+    case 'comment':
+      (block.tableCmd as any).comment = ts.expect('string', 'a quoted comment').text;
+      return;
+    case 'flags':
+      ts.word('table flags');
+      return;
+    case 'chain': {
+      const name = ts.word('a chain name').text;
+      ts.expect('{', '"{" starting the chain');
+      const spec = parseChainBody(p, ref, name, block.ruleCmds, true);
+      block.chainCmds.push({ verb: 'add', object: 'chain', ...ref, name, ...spec, where: ts.at(k) });
+      return;
+    }
+    case 'set':
+    case 'map': {
+      const name = ts.word(`a ${k.text} name`).text;
+      ts.expect('{', `"{" starting the ${k.text}`);
+      block.setCmds.push({ verb: 'add', object: k.text, ...ref, name, ...parseSetBody(p, k.text), where: ts.at(k) });
+      return;
+    }
+  }
+  throw ts.error(k, 'comment, chain, set, map or "}"');
 }
 
 /** Parses the text of one rule (what follows `add rule FAMILY TABLE CHAIN`). */
-export function parseRuleText(text: string, where = 'rule'): import('./types.ts').Rule {
+export function parseRuleText(text: string, where = 'rule'): Rule {
   const ts = new TokenStream(tokenize(text, where), where);
   const rule = parseRule(ts);
   if (ts.peek().kind !== 'eof') throw ts.error(ts.peek(), 'the end of the rule');

@@ -7,36 +7,10 @@
  * - `renderCommands`: a transaction as the `nft -f` text knftables sends.
  */
 import { formatKey } from './key.ts';
-import { PRIORITY_NAMES } from './parse.ts';
+import { formatPriority } from './priority.ts';
 import { renderRule, renderVerdict } from './rule.ts';
 import type { Command } from './transaction.ts';
-import type { BaseChainSpec, Chain, Hook, KeyType, NamedSet, Ruleset, SetElement, Table } from './types.ts';
-
-/** Which standard priority names nft uses for a hook in the ip family (nft(8) "Standard priority names"). */
-const NAMES_FOR_HOOK: Readonly<Record<Hook, readonly string[]>> = {
-  prerouting: ['raw', 'mangle', 'dstnat', 'filter', 'security'],
-  input: ['raw', 'mangle', 'filter', 'security', 'srcnat'],
-  forward: ['raw', 'mangle', 'filter', 'security'],
-  output: ['raw', 'mangle', 'dstnat', 'filter', 'security'],
-  postrouting: ['raw', 'mangle', 'filter', 'security', 'srcnat'],
-  ingress: [],
-};
-
-/** nft prints a priority as a standard name, or name +/- offset within 10 of one, else a number. */
-export function formatPriority(hook: Hook, priority: number): string {
-  let best: string | undefined;
-  let bestDiff = Infinity;
-  for (const n of NAMES_FOR_HOOK[hook]) {
-    const d = priority - PRIORITY_NAMES[n];
-    if (Math.abs(d) < Math.abs(bestDiff)) {
-      best = n;
-      bestDiff = d;
-    }
-  }
-  if (best === undefined || Math.abs(bestDiff) > 10) return String(priority);
-  if (bestDiff === 0) return best;
-  return bestDiff > 0 ? `${best} + ${bestDiff}` : `${best} - ${-bestDiff}`;
-}
+import type { BaseChainSpec, Chain, KeyType, NamedSet, Ruleset, SetElement, Table } from './types.ts';
 
 function formatSeconds(ns: number): string {
   return `${Math.round(ns / 1e9)}s`;

@@ -179,72 +179,16 @@ export function parseRule(ts: TokenStream): Rule {
     const t = ts.peek();
     if (comment !== undefined) throw ts.error(t, 'the end of the rule after its comment');
     if (t.kind !== 'word') throw ts.error(t, 'a rule expression');
+    if (t.text === 'comment') {
+      ts.next();
+      comment = ts.expect('string', 'a quoted comment').text;
+      continue;
+    }
     // Statements first: they start with a keyword that is not a field.
-    switch (t.text) {
-      case 'comment': {
-        ts.next();
-        comment = ts.expect('string', 'a quoted comment').text;
-        continue;
-      }
-      case 'counter': {
-        ts.next();
-        let packets = 0;
-        let bytes = 0;
-        if (ts.acceptWord('packets')) {
-          packets = Number(ts.word('a packet count').text);
-          ts.expectWord('bytes');
-          bytes = Number(ts.word('a byte count').text);
-        }
-        exprs.push({ kind: 'counter', packets, bytes });
-        continue;
-      }
-      case 'masquerade': {
-        ts.next();
-        let fullyRandom = false;
-        while (ts.isWord('fully-random') || ts.isWord('random') || ts.isWord('persistent')) {
-          if (ts.next().text === 'fully-random') fullyRandom = true;
-          if (ts.peek().kind === ',') ts.next();
-        }
-        exprs.push({ kind: 'masquerade', fullyRandom });
-        continue;
-      }
-      case 'dnat': {
-        ts.next();
-        ts.acceptWord('ip');
-        ts.expectWord('to');
-        const at = ts.word('an address and port like 10.180.0.1:80');
-        const m = /^([0-9.]+)(?::([0-9]+))?$/.exec(at.text);
-        const addr = m ? parseScalar('ipv4_addr', m[1]) : undefined;
-        const port = m && m[2] !== undefined ? parseIntIn(m[2], 1, 65535) : 0;
-        if (addr === undefined || port === undefined) throw ts.error(at, 'an address and port like 10.180.0.1:80');
-        exprs.push({ kind: 'dnat', addr, port });
-        continue;
-      }
-      case 'update': {
-        ts.next();
-        const st = ts.word('@SET');
-        if (!st.text.startsWith('@') || st.text.length < 2) throw ts.error(st, '@SET naming the set to update');
-        ts.expect('{', '"{" starting the key to add');
-        const fields = parseConcat(ts);
-        ts.expect('}', '"}" closing the key');
-        exprs.push({ kind: 'update', set: st.text.slice(1), fields });
-        continue;
-      }
-      case 'numgen': {
-        ts.next();
-        ts.expectWord('random');
-        ts.expectWord('mod');
-        const mt = ts.word('the modulus');
-        const mod = parseIntIn(mt.text, 1, 0xffffffff);
-        if (mod === undefined) throw ts.error(mt, 'a positive modulus');
-        if (ts.acceptWord('offset')) {
-          const ot = ts.word('the offset');
-          if (ot.text !== '0') throw ts.error(ot, 'offset 0 (the only offset modelled)');
-        }
-        ts.expectWord('vmap');
-        exprs.push({ kind: 'numgen-vmap', mod, entries: parseNumgenEntries(ts, mod) });
-        continue;
-      }
+    const stmt = parseStatement(ts, t.text);
+    if (stmt) {
+      exprs.push(stmt);
+      continue;
     }
     const verdict = parseVerdict(ts);
     if (verdict) {
@@ -255,6 +199,87 @@ export function parseRule(ts: TokenStream): Rule {
   }
   if (exprs.length === 0) throw ts.error(start, 'a rule');
   return comment === undefined ? { exprs } : { exprs, comment };
+}
+
+/** A statement starting with `keyword` (the next token), or undefined when `keyword` starts none. */
+function parseStatement(ts: TokenStream, keyword: string): Expr | undefined {
+  switch (keyword) {
+    case 'counter':
+      ts.next();
+      return parseCounter(ts);
+    case 'masquerade':
+      ts.next();
+      return parseMasquerade(ts);
+    case 'dnat':
+      ts.next();
+      return parseDnat(ts);
+    case 'update':
+      ts.next();
+      return parseUpdate(ts);
+    case 'numgen':
+      ts.next();
+      return parseNumgen(ts);
+  }
+  return undefined;
+}
+
+/** `counter [packets N bytes M]` (the keyword consumed). */
+function parseCounter(ts: TokenStream): Expr {
+  let packets = 0;
+  let bytes = 0;
+  if (ts.acceptWord('packets')) {
+    packets = Number(ts.word('a packet count').text);
+    ts.expectWord('bytes');
+    bytes = Number(ts.word('a byte count').text);
+  }
+  return { kind: 'counter', packets, bytes };
+}
+
+/** `masquerade [fully-random|random|persistent[,...]]` (the keyword consumed). */
+function parseMasquerade(ts: TokenStream): Expr {
+  let fullyRandom = false;
+  while (ts.isWord('fully-random') || ts.isWord('random') || ts.isWord('persistent')) {
+    if (ts.next().text === 'fully-random') fullyRandom = true;
+    if (ts.peek().kind === ',') ts.next();
+  }
+  return { kind: 'masquerade', fullyRandom };
+}
+
+/** `dnat [ip] to ADDR[:PORT]` (the keyword consumed). */
+function parseDnat(ts: TokenStream): Expr {
+  ts.acceptWord('ip');
+  ts.expectWord('to');
+  const at = ts.word('an address and port like 10.180.0.1:80');
+  const m = /^([0-9.]+)(?::([0-9]+))?$/.exec(at.text);
+  const addr = m ? parseScalar('ipv4_addr', m[1]) : undefined;
+  const port = m && m[2] !== undefined ? parseIntIn(m[2], 1, 65535) : 0;
+  if (addr === undefined || port === undefined) throw ts.error(at, 'an address and port like 10.180.0.1:80');
+  return { kind: 'dnat', addr, port };
+}
+
+/** `update @SET { FIELD . FIELD ... }` (the keyword consumed). */
+function parseUpdate(ts: TokenStream): Expr {
+  const st = ts.word('@SET');
+  if (!st.text.startsWith('@') || st.text.length < 2) throw ts.error(st, '@SET naming the set to update');
+  ts.expect('{', '"{" starting the key to add');
+  const fields = parseConcat(ts);
+  ts.expect('}', '"}" closing the key');
+  return { kind: 'update', set: st.text.slice(1), fields };
+}
+
+/** `numgen random mod N [offset 0] vmap { ... }` (the keyword consumed). */
+function parseNumgen(ts: TokenStream): Expr {
+  ts.expectWord('random');
+  ts.expectWord('mod');
+  const mt = ts.word('the modulus');
+  const mod = parseIntIn(mt.text, 1, 0xffffffff);
+  if (mod === undefined) throw ts.error(mt, 'a positive modulus');
+  if (ts.acceptWord('offset')) {
+    const ot = ts.word('the offset');
+    if (ot.text !== '0') throw ts.error(ot, 'offset 0 (the only offset modelled)');
+  }
+  ts.expectWord('vmap');
+  return { kind: 'numgen-vmap', mod, entries: parseNumgenEntries(ts, mod) };
 }
 
 /** `FIELD . FIELD ...` */

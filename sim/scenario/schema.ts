@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CostModel } from '../cost/cost-model.ts';
+import { SCHEDULERS as IPVS_SCHEDULERS } from '../ipvs/types.ts';
 import { issueText } from './issue-text.ts';
 import type { Distribution } from '../engine/distribution.ts';
 import { PROXY_MODES } from '../proxy/mode.ts';
@@ -109,12 +110,6 @@ export function distribution(description: string) {
 // ---------------------------------------------------------------------------------------------------
 // Sections
 
-/**
- * IPVS schedulers the simulator's IPVS (sim/ipvs/schedulers.ts) implements, the same list `render
- * --ipvs-scheduler` accepts (sim/ipvs/types.ts SCHEDULERS); rr is kube-proxy's default. The kernel
- * also ships lblc and lblcr (locality-based, for caches), which are not modelled.
- */
-export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 
 const proxySchema = z
   .strictObject({
