@@ -14,7 +14,7 @@ import { RunMetrics, type RunOutput } from './metrics.ts';
 import { syntheticCluster } from './synthetic-cluster.ts';
 import { TrafficModel, type ConnectionObserver } from './traffic.ts';
 import { ConntrackMetrics } from './conntrack-metrics.ts';
-import type { PodLiveness } from './liveness.ts';
+import { ALWAYS_ACCEPTING, type PodIPStates } from '../k8s/pod-network.ts';
 import { ControlPlane } from '../k8s/control-plane.ts';
 import { ControlPlaneFeed } from './control-plane-feed.ts';
 import { ProgrammingProbe } from './programming-probe.ts';
@@ -160,14 +160,14 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   for (let n = 0; n < config.cluster.nodes; n++) agents.push(nodeProxy(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, observer));
 
   // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
-  const liveness: PodLiveness = feed ?? { answer: () => 'serving' };
+  const pods: PodIPStates = controlPlane ? controlPlane.podNetwork : ALWAYS_ACCEPTING;
   if (feed) feed.recordFrom = config.warmupNs;
   feed?.attach(agents);
   const sliceLatency = new Histogram();
   controlPlane?.onEndpointChange((r) => {
     if (r.t1 >= config.warmupNs) sliceLatency.record(r.t1 - r.t0);
   });
-  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness, affinity, local);
+  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, pods, affinity, local);
   if (observe.connection) traffic.observer = observe.connection;
   observe.timeline?.(timeline);
   const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);

@@ -8,7 +8,7 @@ import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { ModelConfig } from './config.ts';
 import type { Outcome, RunMetrics } from './metrics.ts';
-import type { PodLiveness } from './liveness.ts';
+import type { PodIPStates } from '../k8s/pod-network.ts';
 import { ClientConntrack, clientIp, type OpenResult, type UdpBinding } from './client-conntrack.ts';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { sampleNs } from '../engine/distribution.ts';
@@ -77,7 +77,7 @@ export class TrafficModel {
     private readonly agents: readonly NodeProxy[],
     private readonly mode: ModeModel,
     private readonly metrics: RunMetrics,
-    private readonly liveness: PodLiveness,
+    private readonly pods: PodIPStates,
     private readonly affinity: SessionAffinity | null = null,
     private readonly local: LocalEndpoints | null = null,
   ) {
@@ -192,7 +192,7 @@ export class TrafficModel {
       return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.port, null, cost.costNs, walk ? ep.endpoint : null);
     }
     const ep = endpoints[chosen]!;
-    const answer = this.liveness.answer(ep.ip, sim.now);
+    const answer = this.pods.state(ep.ip);
     const vip = this.vips[service]!;
     const port = this.timeline.services[service]!.port;
     const epIp = this.ip(ep.ip);
@@ -207,7 +207,7 @@ export class TrafficModel {
       }
     }
     if (walk) this.affinity!.record(node, service, client, ep.endpoint, sim.now);
-    if (answer === 'silent') {
+    if (answer === 'unreachable') {
       // SYN retransmits go unanswered; the SYN_SENT entry stays until its timeout.
       this.outcome(measured, node, service, epIp, 'timeout', 'endpoint does not answer');
       return t.connectTimeoutNs;
@@ -265,8 +265,8 @@ export class TrafficModel {
       binding = { ep: epIp, epPort, sport: open.sport, client: open.client };
     }
     if (affinityEndpoint !== null) this.affinity!.record(node, service, clientIp(node, pod), affinityEndpoint, sim.now);
-    const answer = this.liveness.answer(formatIPv4(epIp), sim.now);
-    if (answer === 'silent') {
+    const answer = this.pods.state(formatIPv4(epIp));
+    if (answer === 'unreachable') {
       this.outcome(measured, node, service, epIp, 'timeout', 'endpoint does not answer');
       return t.connectTimeoutNs;
     }
