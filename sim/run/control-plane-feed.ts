@@ -7,7 +7,7 @@ import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import { categorizeEndpoints } from '../proxy/topology.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
-import { endpointsOnPort, servicePortsOf } from './synthetic-cluster.ts';
+import { endpointsOnPort, servicePortsOf } from './synthetic-endpoints.ts';
 
 /**
  * The bridge from the control plane (sim/k8s) to the kube-proxy model: every EndpointSlice the

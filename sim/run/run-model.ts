@@ -11,7 +11,7 @@ import { ActiveVersions } from '../proxy/sync/active-versions.ts';
 import { SessionAffinity } from '../proxy/cost/session-affinity.ts';
 import type { ModelConfig } from './config.ts';
 import { RunMetrics, type RunOutput } from './metrics.ts';
-import { syntheticCluster } from './synthetic-cluster.ts';
+import { syntheticEndpoints } from './synthetic-endpoints.ts';
 import { TrafficModel, type ConnectionObserver } from './traffic.ts';
 import { ConntrackMetrics } from './conntrack-metrics.ts';
 import { ALWAYS_ACCEPTING, type PodIPStates } from '../k8s/pod-network.ts';
@@ -52,7 +52,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
     controlPlane = buildControlPlane(sim, config);
     feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService });
   } else {
-    const cluster = syntheticCluster({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService });
+    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
