@@ -1,6 +1,6 @@
 import { InputError } from '../io/input-error.ts';
 import type { ClusterManifests } from './manifests.ts';
-import { findPort, podHasIP } from './endpointslice-reconciler.ts';
+import { findPort, podHasIP } from './pod-endpoint.ts';
 import { podCondition, type EndpointSlice, type Pod, type Service, type ServicePort } from './objects.ts';
 import { hasSelector, selectorMatches, selectorMismatch } from './selector.ts';
 import { endpointSlicesForService, nodeLookup, type StaticEndpointsOptions } from './static-endpoints.ts';
