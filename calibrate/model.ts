@@ -132,9 +132,9 @@ function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefin
 /**
  * The nft -f model of the CostModel (sim/proxy/cost/nftables.ts), from kube-proxy's own
  * full-sync transactions into an empty table: ns = nftTransactionBaseNs + lines x (nftNsPerLine +
- * objects x nftNsPerLinePerObject), objects being the table's after the load. Files from before
- * that probe (their points lack kpLoadNs) give no nft -f figures: their verdict-map layout's line
- * mix is not kube-proxy's.
+ * objects x nftNsPerLinePerObject), objects being the table's after the load. Points without
+ * kube-proxy's transactions (no kpLoadNs) give no nft -f figures: the verdict-map layout's line mix
+ * is not kube-proxy's.
  */
 function fitNftTransaction(vs: VmapPoint[]): FitRecord | undefined {
   const kp = vs.filter((p) => p.kpLoadNs !== undefined && p.kpLines !== undefined && p.kpObjects !== undefined);
