@@ -46,7 +46,7 @@ import type { ServicePort } from '../sim/proxy/service-port.ts';
 import { EndpointTimeline } from '../sim/proxy/sync/endpoint-timeline.ts';
 import type { SyncObserver } from '../sim/proxy/sync/proxy-agent.ts';
 import { nodeProxy, type NodeProxy } from '../sim/proxy/sync/node-proxy.ts';
-import { syntheticCluster } from '../sim/run/synthetic-cluster.ts';
+import { syntheticEndpoints as syntheticCluster } from '../sim/run/synthetic-endpoints.ts';
 import type { BenchSuite, BenchTask } from './suite.ts';
 
 const NODES = 5000;

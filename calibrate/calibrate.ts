@@ -1,7 +1,7 @@
 /**
  * `svcsim calibrate`: checks the host, runs the probes in throw-away namespaces, fits the
  * CostModel, and writes the calibration JSON, a Markdown report and its charts. Reads the wall
- * clock, which is why it lives in bench/ and not in sim/.
+ * clock, which is why it lives outside sim/.
  */
 import { cpus, loadavg, release } from 'node:os';
 import { spawnSync } from 'node:child_process';

@@ -43,7 +43,7 @@ export function fitKernelMemory(file: KernelMemoryFile): KernelMemoryFit {
 
   // The nf_tables backends, above their fixed point, relative error weighted (sizes span 100x). The
   // grid's iptables-nft loads carry the generator's small nat table rather than kube-proxy's fixed
-  // ones; that difference (tens of KB against 0.9-53 MB) is inside the fit's residuals.
+  // ones; that difference is small against the tables and inside the fit's residuals.
   const fitAbove = (backend: MemoryBackend, columns: (p: KernelMemoryPoint) => number[]) => {
     const fixed = fixedPoint(file, backend).bytes;
     const pts = grid(file, backend);

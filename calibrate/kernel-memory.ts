@@ -138,8 +138,8 @@ function loader(backend: MemoryBackend, services: number, endpoints: number): { 
 
 /**
  * The cgroup's charge once the loader's own memory has gone: an exiting process frees part of it
- * later (RCU callbacks, its mount namespace's teardown), about 140 KB here. Read at once, kube-proxy's
- * fixed tables came out 115-190 KB; settled, 20-45 KB. Read every 100 ms until two reads agree.
+ * later (RCU callbacks, its mount namespace's teardown), so a read at once overstates the small
+ * tables. Read every 100 ms until two reads agree.
  */
 async function settled(cg: KmemCgroup): Promise<number> {
   let last = cg.kernelBytes();

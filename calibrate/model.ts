@@ -132,9 +132,9 @@ function fitRestore(rs: RestorePoint[], b: IptablesBackend): FitRecord | undefin
 /**
  * The nft -f model of the CostModel (sim/proxy/cost/nftables.ts), from kube-proxy's own
  * full-sync transactions into an empty table: ns = nftTransactionBaseNs + lines x (nftNsPerLine +
- * objects x nftNsPerLinePerObject), objects being the table's after the load. Files from before
- * that probe (their points lack kpLoadNs) give no nft -f figures: their verdict-map layout's line
- * mix is not kube-proxy's.
+ * objects x nftNsPerLinePerObject), objects being the table's after the load. Points without
+ * kube-proxy's transactions (no kpLoadNs) give no nft -f figures: the verdict-map layout's line mix
+ * is not kube-proxy's.
  */
 function fitNftTransaction(vs: VmapPoint[]): FitRecord | undefined {
   const kp = vs.filter((p) => p.kpLoadNs !== undefined && p.kpLines !== undefined && p.kpObjects !== undefined);
@@ -184,7 +184,48 @@ function fitWalk(walk: WalkPoint[], b: IptablesBackend): FitRecord | undefined {
 
 export function fitCostModel(points: CalibrationPoints): FittedModel {
   const fits: Record<string, FitRecord> = {};
-  const warnings: string[] = [];
+  const costs: DeepPartial<CostModel> = {};
+  const checks = new FigureChecks();
+  fitIptables(points, fits, costs, checks);
+  fitNftables(points, fits, costs, checks);
+  const fv = fit(points.vmap.map((p) => p.services), points.vmap.map((p) => p.p10Ns), 'services in the verdict map', 'connect latency p10, ns', []);
+  if (fv) fits.vmapConnect = fv;
+  const conntrack = fitConntrack(points.conntrack, costs, checks);
+  return { costs, fits, conntrack, warnings: checks.warnings };
+}
+
+/** Turns fitted figures into `costs` values, saying in `warnings` what it leaves out or clamps. */
+class FigureChecks {
+  readonly warnings: string[] = [];
+
+  /**
+   * A negative cost is noise, not a cost: it is left out of `costs` (the default stays in force
+   * where the file is loaded) and said so.
+   */
+  positive(name: string, v: number): number | undefined {
+    if (v > 0) return sig3(v);
+    this.warnings.push(`${name} fitted ${v.toPrecision(3)} <= 0 (noise larger than the effect): not written, the default stays`);
+    return undefined;
+  }
+
+  /** A fixed cost (an intercept) may be 0; below, it is written as 0. */
+  nonNegative(name: string, v: number): number {
+    if (v < 0) this.warnings.push(`${name} fitted ${v.toPrecision(3)} < 0: written as 0`);
+    return sig3(Math.max(0, v));
+  }
+
+  put(into: Partial<Record<IptablesBackend, number>>, b: IptablesBackend, name: string, v: number): void {
+    const p = this.positive(name, v);
+    if (p !== undefined) into[b] = p;
+  }
+
+  weak(name: string, f: FitRecord): void {
+    if (!(f.r2 >= 0.9)) this.warnings.push(`${name}: R^2 = ${f.r2.toFixed(3)}: the points scatter about the line; treat the figure as rough`);
+  }
+}
+
+/** Per iptables backend: the walk, iptables-restore and single-update fits, and the costs they give. */
+function fitIptables(points: CalibrationPoints, fits: Record<string, FitRecord>, costs: DeepPartial<CostModel>, checks: FigureChecks): void {
   const perRuleNs: Partial<Record<IptablesBackend, number>> = {};
   const perRuleLogNs: Partial<Record<IptablesBackend, number>> = {};
   const restoreBaseNs: Partial<Record<IptablesBackend, number>> = {};
@@ -192,52 +233,32 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   const restoreNsPerLinePerRule: Partial<Record<IptablesBackend, number>> = {};
   const singleUpdateNsPerRule: Partial<Record<IptablesBackend, number>> = {};
   const singleUpdateBaseNs: Partial<Record<IptablesBackend, number>> = {};
-  const costs: DeepPartial<CostModel> = {};
-  // A negative cost is noise, not a cost: it is left out of `costs` (the default stays in force
-  // where the file is loaded) and said so. A fixed cost (an intercept) may be 0.
-  const positive = (name: string, v: number): number | undefined => {
-    if (v > 0) return sig3(v);
-    warnings.push(`${name} fitted ${v.toPrecision(3)} <= 0 (noise larger than the effect): not written, the default stays`);
-    return undefined;
-  };
-  const nonNegative = (name: string, v: number): number => {
-    if (v < 0) warnings.push(`${name} fitted ${v.toPrecision(3)} < 0: written as 0`);
-    return sig3(Math.max(0, v));
-  };
-  const put = (into: Partial<Record<IptablesBackend, number>>, b: IptablesBackend, name: string, v: number) => {
-    const p = positive(name, v);
-    if (p !== undefined) into[b] = p;
-  };
-  const weak = (name: string, f: FitRecord) => {
-    if (!(f.r2 >= 0.9)) warnings.push(`${name}: R^2 = ${f.r2.toFixed(3)}: the points scatter about the line; treat the figure as rough`);
-  };
-
   for (const b of BACKENDS) {
     const walk = points.walk.filter((p) => p.backend === b);
     const fw = fitWalk(walk, b);
     if (fw) {
       fits[`walk.${b}`] = fw;
-      put(perRuleNs, b, `perRuleNs.${b}`, fw.slope);
+      checks.put(perRuleNs, b, `perRuleNs.${b}`, fw.slope);
       if (fw.throughOrigin) perRuleLogNs[b] = fw.second ? sig3(fw.second.coefficient) : 0;
-      weak(`walk.${b}`, fw);
+      checks.weak(`walk.${b}`, fw);
     }
     const rs = points.restore.filter((p) => p.backend === b);
     const fr = rs.length >= 2 ? fitRestore(rs, b) : undefined;
     if (fr) {
       fits[`restore.${b}`] = fr;
-      restoreBaseNs[b] = nonNegative(`restoreBaseNs.${b}`, fr.intercept);
-      put(restoreNsPerLine, b, `restoreNsPerLine.${b}`, fr.slope);
+      restoreBaseNs[b] = checks.nonNegative(`restoreBaseNs.${b}`, fr.intercept);
+      checks.put(restoreNsPerLine, b, `restoreNsPerLine.${b}`, fr.slope);
       // Without the second term the line stands alone: 0, not the default, goes with it.
-      restoreNsPerLinePerRule[b] = fr.second ? nonNegative(`restoreNsPerLinePerRule.${b}`, fr.second.coefficient) : 0;
-      weak(`restore.${b}`, fr);
+      restoreNsPerLinePerRule[b] = fr.second ? checks.nonNegative(`restoreNsPerLinePerRule.${b}`, fr.second.coefficient) : 0;
+      checks.weak(`restore.${b}`, fr);
     }
     const up = points.update.filter((p) => p.backend === b);
     const fu = fit(up.map((p) => p.rules), up.map((p) => p.ns), 'rules in the nat table', `ns per iptables-${b} -A`, [`singleUpdateBaseNs.${b}`, `singleUpdateNsPerRule.${b}`]);
     if (fu) {
       fits[`singleUpdate.${b}`] = fu;
       // The intercept: one iptables process on an empty table (what the userspace proxy pays per command).
-      singleUpdateBaseNs[b] = nonNegative(`singleUpdateBaseNs.${b}`, fu.intercept);
-      put(singleUpdateNsPerRule, b, `singleUpdateNsPerRule.${b}`, fu.slope);
+      singleUpdateBaseNs[b] = checks.nonNegative(`singleUpdateBaseNs.${b}`, fu.intercept);
+      checks.put(singleUpdateNsPerRule, b, `singleUpdateNsPerRule.${b}`, fu.slope);
     }
   }
   if (Object.keys(perRuleNs).length) costs.perRuleNs = perRuleNs;
@@ -250,50 +271,49 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   // iptables-nft rules are nf_tables rules evaluated by nft_do_chain, one after another: the walk
   // cost measured through the nft backend is the cost of one plain nftables rule.
   if (perRuleNs.nft !== undefined) costs.nftRuleNs = perRuleNs.nft;
+}
 
+/** kube-proxy's nft -f transactions: into an empty table (nftTransaction), then partial syncs into the loaded one (nftUpdate). */
+function fitNftables(points: CalibrationPoints, fits: Record<string, FitRecord>, costs: DeepPartial<CostModel>, checks: FigureChecks): void {
   const fl = fitNftTransaction(points.vmap);
-  if (fl) {
-    fits.nftTransaction = fl;
-    costs.nftTransactionBaseNs = nonNegative('nftTransactionBaseNs', fl.intercept);
-    const perLine = positive('nftNsPerLine', fl.slope);
-    if (perLine !== undefined) costs.nftNsPerLine = perLine;
-    costs.nftNsPerLinePerObject = fl.second ? nonNegative('nftNsPerLinePerObject', fl.second.coefficient) : 0;
-    weak('nftTransaction', fl);
-    // kube-proxy's partial syncs into the loaded table, less what the transaction fit charges for
-    // their lines: what a transaction into an existing table pays to read it, fixed and per object.
-    const ups = points.vmap.filter((p) => p.kpPartialNs !== undefined && p.kpPartialLines !== undefined && p.kpObjects !== undefined);
-    const lineNs = (p: VmapPoint) => fl.intercept + p.kpPartialLines! * (fl.slope + p.kpObjects! * (fl.second?.coefficient ?? 0));
-    const fu = fit(ups.map((p) => p.kpObjects!), ups.map((p) => p.kpPartialNs! - lineNs(p)), 'objects in the table', "ns per kube-proxy partial sync (nft -f) beyond nftTransaction's charge for its lines", ['nftTableFetchNs', 'nftNsPerTableObject']);
-    if (fu) {
-      fits.nftUpdate = fu;
-      costs.nftTableFetchNs = nonNegative('nftTableFetchNs', fu.intercept);
-      const perObject = positive('nftNsPerTableObject', fu.slope);
-      if (perObject !== undefined) costs.nftNsPerTableObject = perObject;
-      weak('nftUpdate', fu);
-    }
+  if (!fl) return;
+  fits.nftTransaction = fl;
+  costs.nftTransactionBaseNs = checks.nonNegative('nftTransactionBaseNs', fl.intercept);
+  const perLine = checks.positive('nftNsPerLine', fl.slope);
+  if (perLine !== undefined) costs.nftNsPerLine = perLine;
+  costs.nftNsPerLinePerObject = fl.second ? checks.nonNegative('nftNsPerLinePerObject', fl.second.coefficient) : 0;
+  checks.weak('nftTransaction', fl);
+  // kube-proxy's partial syncs into the loaded table, less what the transaction fit charges for
+  // their lines: what a transaction into an existing table pays to read it, fixed and per object.
+  const ups = points.vmap.filter((p) => p.kpPartialNs !== undefined && p.kpPartialLines !== undefined && p.kpObjects !== undefined);
+  const lineNs = (p: VmapPoint) => fl.intercept + p.kpPartialLines! * (fl.slope + p.kpObjects! * (fl.second?.coefficient ?? 0));
+  const fu = fit(ups.map((p) => p.kpObjects!), ups.map((p) => p.kpPartialNs! - lineNs(p)), 'objects in the table', "ns per kube-proxy partial sync (nft -f) beyond nftTransaction's charge for its lines", ['nftTableFetchNs', 'nftNsPerTableObject']);
+  if (fu) {
+    fits.nftUpdate = fu;
+    costs.nftTableFetchNs = checks.nonNegative('nftTableFetchNs', fu.intercept);
+    const perObject = checks.positive('nftNsPerTableObject', fu.slope);
+    if (perObject !== undefined) costs.nftNsPerTableObject = perObject;
+    checks.weak('nftUpdate', fu);
   }
-  const fv = fit(points.vmap.map((p) => p.services), points.vmap.map((p) => p.p10Ns), 'services in the verdict map', 'connect latency p10, ns', []);
-  if (fv) fits.vmapConnect = fv;
+}
 
-  let conntrack: CalibrationFile['conntrack'];
-  const ct = points.conntrack;
-  // Files from before the untracked new-flow burst, or from before the filter-balanced probe, give
-  // no conntrack figures (their differences hold more than conntrack).
-  if (ct?.filterBalanced && ct.sameFlowNs.length && ct.newFlowNs.length && ct.untrackedNs.length && ct.untrackedNewFlowNs?.length) {
-    // One flow on loopback: one lookup (output) per packet; the input pass finds the entry attached,
-    // as the packet-level node model charges it (sim/host/node.ts track()).
-    const lookupNs = median(ct.sameFlowNs) - median(ct.untrackedNs);
-    // A new flow per packet: the output pass looks up, misses, allocates and NATs an entry, and
-    // confirms it; the untracked new-flow burst takes away what new destinations cost without
-    // conntrack. The node model charges such a packet a lookup and then the insert (confirm()).
-    const insertNs = median(ct.newFlowNs) - median(ct.untrackedNewFlowNs) - lookupNs;
-    conntrack = { lookupNs, insertNs };
-    const l = positive('conntrackLookupNs', lookupNs);
-    if (l !== undefined) costs.conntrackLookupNs = l;
-    const ins = positive('conntrackInsertNs', insertNs);
-    if (ins !== undefined) costs.conntrackInsertNs = ins;
-  }
-  return { costs, fits, conntrack, warnings };
+/** Conntrack's lookup and insert costs from the CPU-time bursts; undefined when the points hold no usable bursts. */
+function fitConntrack(ct: ConntrackPoints | undefined, costs: DeepPartial<CostModel>, checks: FigureChecks): CalibrationFile['conntrack'] {
+  // Both differences must hold conntrack alone: points without the untracked new-flow burst, or
+  // whose namespaces did not walk the same filter rule, give no conntrack figures.
+  if (!(ct?.filterBalanced && ct.sameFlowNs.length && ct.newFlowNs.length && ct.untrackedNs.length && ct.untrackedNewFlowNs?.length)) return undefined;
+  // One flow on loopback: one lookup (output) per packet; the input pass finds the entry attached,
+  // as the packet-level node model charges it (sim/host/node.ts track()).
+  const lookupNs = median(ct.sameFlowNs) - median(ct.untrackedNs);
+  // A new flow per packet: the output pass looks up, misses, allocates and NATs an entry, and
+  // confirms it; the untracked new-flow burst takes away what new destinations cost without
+  // conntrack. The node model charges such a packet a lookup and then the insert (confirm()).
+  const insertNs = median(ct.newFlowNs) - median(ct.untrackedNewFlowNs) - lookupNs;
+  const l = checks.positive('conntrackLookupNs', lookupNs);
+  if (l !== undefined) costs.conntrackLookupNs = l;
+  const ins = checks.positive('conntrackInsertNs', insertNs);
+  if (ins !== undefined) costs.conntrackInsertNs = ins;
+  return { lookupNs, insertNs };
 }
 
 export interface SimulatedVsMeasured {

@@ -55,8 +55,8 @@ export interface VmapPoint {
   /**
    * kube-proxy's own transactions for the same services (calibrate/kube-proxy-nft.ts): the
    * full sync into an empty table (its lines, the table's objects after it, CPU time), and the
-   * median CPU time of 3 partial syncs, each removing one endpoint (their mean lines). Files from
-   * before 2026-12-04 08:45 UTC lack these.
+   * median CPU time of 3 partial syncs, each removing one endpoint (their mean lines). Optional:
+   * points without them give no nft -f figures (calibrate/model.ts fitNftTransaction).
    */
   kpLines?: number;
   kpObjects?: number;
@@ -72,9 +72,9 @@ export interface ConntrackPoints {
   untrackedNs: number[];
   untrackedNewFlowNs: number[];
   /**
-   * Both namespaces walk the same filter rule (from 2026-12-04 08:00 UTC). Earlier files' untracked
-   * namespace had no filter table, so their difference held two filter hooks and a rule besides
-   * conntrack: the fit derives no conntrack figures from them.
+   * Both namespaces walk the same filter rule, so the difference between them is conntrack alone;
+   * without this mark it may hold filter hooks and a rule besides, and the fit derives no conntrack
+   * figures.
    */
   filterBalanced?: true;
 }

@@ -4,24 +4,22 @@ import {
   LABEL_MANAGED_BY,
   LABEL_SERVICE_NAME,
   ANNOTATION_LAST_CHANGE_TRIGGER_TIME,
-  isPodReady,
   type AddressType,
   type Endpoint,
-  type EndpointConditions,
   type EndpointPort,
   type EndpointSlice,
   type Node,
   type Pod,
   type Service,
-  type ServicePort,
 } from './objects.ts';
+import { addressTypesForService, cachedHash, endpointsEqualBeyondHash, podEntry, portMapKey, shouldPodBeInEndpoints } from './pod-endpoint.ts';
 
 /**
  * The EndpointSlice reconciler: given a Service, the pods its selector matches and the slices that
  * exist, decide which slices to create, update and delete. It follows the real controller step by step
  * (kubernetes/kubernetes staging/src/k8s.io/endpointslice/reconciler.go: Reconcile,
- * reconcileByAddressType, reconcileByPortMapping, finalize; utils.go: podToEndpoint, getEndpointPorts,
- * FindPort, getSliceToFill, setEndpointSliceLabels), because the number of slices written per change —
+ * reconcileByAddressType, reconcileByPortMapping, finalize; utils.go: getSliceToFill,
+ * setEndpointSliceLabels; the per-pod pieces of utils.go are pod-endpoint.ts), because the number of slices written per change —
  * churn — is what every kube-proxy pays for.
  *
  * Where Go iterates a map (random order), this iterates in insertion order so runs are reproducible:
@@ -55,203 +53,6 @@ export interface SliceChanges {
   /** Endpoints added to and removed from the service by this sync (metrics EndpointsAddedPerSync/RemovedPerSync). */
   added: number;
   removed: number;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Per-pod pieces (utils.go, util/controller_utils.go)
-
-/** util.ShouldPodBeInEndpoints(pod, includeTerminating=true): not terminal and has an IP. */
-export function shouldPodBeInEndpoints(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  if (phase === 'Failed' || phase === 'Succeeded') return false;
-  return podHasIP(pod);
-}
-
-export function podHasIP(pod: Pod): boolean {
-  return !!pod.status?.podIP || (pod.status?.podIPs?.length ?? 0) > 0;
-}
-
-/**
- * FindPort: a numeric targetPort is used as is; a named one is looked up among the containers' ports
- * with the same name AND protocol (then among restartable init containers, i.e. sidecars).
- * targetPort absent means "same as port" (the API server defaults it).
- */
-export function findPort(pod: Pod, sp: ServicePort): number | undefined {
-  const tp = sp.targetPort ?? sp.port;
-  if (typeof tp === 'number') return tp;
-  if (/^\d+$/.test(tp)) return Number(tp);
-  const proto = sp.protocol ?? 'TCP';
-  for (const c of pod.spec.containers) {
-    for (const p of c.ports ?? []) if (p.name === tp && (p.protocol ?? 'TCP') === proto) return p.containerPort;
-  }
-  for (const c of pod.spec.initContainers ?? []) {
-    if ((c as { restartPolicy?: string }).restartPolicy !== 'Always') continue;
-    for (const p of c.ports ?? []) if (p.name === tp && (p.protocol ?? 'TCP') === proto) return p.containerPort;
-  }
-  return undefined;
-}
-
-/** getEndpointPorts: one EndpointPort per Service port the pod can serve; ports it lacks are skipped. */
-export function endpointPortsFor(service: Service, pod: Pod): EndpointPort[] {
-  const ports = service.spec.ports ?? [];
-  const out: EndpointPort[] = [];
-  for (const sp of ports) {
-    const n = findPort(pod, sp);
-    if (n === undefined) continue;
-    const ep: EndpointPort = { name: sp.name ?? '', port: n, protocol: sp.protocol ?? 'TCP' };
-    if (sp.appProtocol !== undefined) ep.appProtocol = sp.appProtocol;
-    out.push(ep);
-  }
-  return out;
-}
-
-/** NewPortMapKey: slices are grouped by their exact (sorted) port list. */
-export function portMapKey(ports: readonly EndpointPort[] | undefined): string {
-  if (!ports || ports.length === 0) return '';
-  if (ports.length === 1) {
-    const p = ports[0]!;
-    return `${p.name ?? ''}/${p.protocol ?? 'TCP'}/${p.port ?? ''}/${p.appProtocol ?? ''}`;
-  }
-  const parts = ports.map((p) => `${p.name ?? ''}/${p.protocol ?? 'TCP'}/${p.port ?? ''}/${p.appProtocol ?? ''}`);
-  parts.sort();
-  return parts.join(',');
-}
-
-function isIPv6(ip: string): boolean {
-  return ip.includes(':');
-}
-
-/** getAddressTypesForService: from ipFamilies, else the ClusterIP's family, else (headless) both. */
-export function addressTypesForService(service: Service): AddressType[] {
-  const fams = service.spec.ipFamilies;
-  if (fams && fams.length > 0) {
-    const out: AddressType[] = [];
-    if (fams.includes('IPv4')) out.push('IPv4');
-    if (fams.includes('IPv6')) out.push('IPv6');
-    return out;
-  }
-  const cip = service.spec.clusterIP;
-  if (cip && cip !== 'None') return [isIPv6(cip) ? 'IPv6' : 'IPv4'];
-  return ['IPv4', 'IPv6'];
-}
-
-function podAddresses(pod: Pod, addressType: AddressType): string[] {
-  const ips = pod.status?.podIPs?.length ? pod.status.podIPs.map((p) => p.ip) : pod.status?.podIP ? [pod.status.podIP] : [];
-  const out: string[] = [];
-  for (const ip of ips) if (isIPv6(ip) === (addressType === 'IPv6')) out.push(ip);
-  return out;
-}
-
-export const LABEL_TOPOLOGY_ZONE = 'topology.kubernetes.io/zone';
-
-/**
- * podToEndpoint: serving = pod Ready; terminating = deletionTimestamp set; ready = serving and not
- * terminating, or always true with publishNotReadyAddresses.
- */
-export function podToEndpoint(pod: Pod, node: Node | undefined, service: Service, addressType: AddressType): Endpoint {
-  const serving = isPodReady(pod);
-  const terminating = pod.metadata.deletionTimestamp !== undefined;
-  const ready = service.spec.publishNotReadyAddresses === true || (serving && !terminating);
-  const ep: Endpoint = {
-    addresses: podAddresses(pod, addressType),
-    conditions: sharedConditions(ready, serving, terminating),
-    targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
-  };
-  if (pod.spec.nodeName) ep.nodeName = pod.spec.nodeName;
-  const zone = node?.metadata.labels?.[LABEL_TOPOLOGY_ZONE];
-  if (zone) ep.zone = zone;
-  if (pod.spec.hostname && pod.spec.subdomain === service.metadata.name && pod.metadata.namespace === service.metadata.namespace) {
-    ep.hostname = pod.spec.hostname;
-  }
-  return ep;
-}
-
-/**
- * The eight possible condition triples as shared immutable objects: slices hold one per endpoint, and
- * at 150,000 endpoints a copy each is 7 MB the garbage collector walks for nothing.
- */
-const CONDITIONS: readonly EndpointConditions[] = Array.from({ length: 8 }, (_, i) => Object.freeze({ ready: (i & 4) !== 0, serving: (i & 2) !== 0, terminating: (i & 1) !== 0 }));
-function sharedConditions(ready: boolean, serving: boolean, terminating: boolean): EndpointConditions {
-  return CONDITIONS[(ready ? 4 : 0) | (serving ? 2 : 0) | (terminating ? 1 : 0)]!;
-}
-
-/** hashEndpoint: identity is addresses + hostname + target namespace/name; the rest may change in place. */
-export function endpointHash(ep: Endpoint): string {
-  const known = endpointHashes.get(ep);
-  if (known !== undefined) return known;
-  const addrs = ep.addresses.length > 1 ? [...ep.addresses].sort() : ep.addresses;
-  return `${addrs.join(',')}|${ep.hostname ?? ''}|${ep.targetRef?.namespace ?? ''}/${ep.targetRef?.name ?? ''}`;
-}
-
-/** EndpointsEqualBeyondHash: nodeName, zone, the three conditions and targetRef (minus resourceVersion). */
-export function endpointsEqualBeyondHash(a: Endpoint, b: Endpoint): boolean {
-  if (a === b) return true;
-  if (a.nodeName !== b.nodeName || a.zone !== b.zone) return false;
-  const ca = a.conditions ?? {};
-  const cb = b.conditions ?? {};
-  if (ca.ready !== cb.ready || ca.serving !== cb.serving || ca.terminating !== cb.terminating) return false;
-  const ta = a.targetRef;
-  const tb = b.targetRef;
-  if (!ta || !tb) return ta === tb;
-  return ta.kind === tb.kind && ta.namespace === tb.namespace && ta.name === tb.name && ta.uid === tb.uid;
-}
-
-/**
- * What one pod version contributes to one Service version: its ports, their port-map key, its endpoint
- * and the endpoint's hash. Objects are immutable versions, so the entry stays valid while the pod, the
- * Service and the node are the same objects; a sync of a large Service then rebuilds only the entries
- * of the pods that changed, and an unchanged endpoint is the same object as before (compared by
- * identity first). The real controller recomputes them (it is Go and its pods are few per Service).
- */
-interface PodEntry {
-  service: Service;
-  node: Node | undefined;
-  addressType: AddressType;
-  ports: EndpointPort[];
-  portKey: string;
-  ep: Endpoint;
-  hash: string;
-}
-const podEntries = new WeakMap<Pod, PodEntry>();
-const endpointHashes = new WeakMap<Endpoint, string>();
-
-/**
- * A Service's endpoint ports depend on the pod only through its containers' declared ports, and the
- * pods of one template share their containers array: one ports list (and key) per (Service version,
- * containers) instead of one per pod.
- */
-const portsByContainers = new WeakMap<Service, WeakMap<object, { ports: EndpointPort[]; portKey: string }>>();
-function podPorts(service: Service, pod: Pod): { ports: EndpointPort[]; portKey: string } {
-  if (pod.spec.initContainers !== undefined) {
-    const ports = endpointPortsFor(service, pod);
-    return { ports, portKey: portMapKey(ports) };
-  }
-  let bySpec = portsByContainers.get(service);
-  if (!bySpec) portsByContainers.set(service, (bySpec = new WeakMap()));
-  let p = bySpec.get(pod.spec.containers);
-  if (!p) {
-    const ports = endpointPortsFor(service, pod);
-    bySpec.set(pod.spec.containers, (p = { ports, portKey: portMapKey(ports) }));
-  }
-  return p;
-}
-
-function podEntry(pod: Pod, node: Node | undefined, service: Service, addressType: AddressType): PodEntry {
-  const c = podEntries.get(pod);
-  if (c && c.service === service && c.node === node && c.addressType === addressType) return c;
-  const { ports, portKey } = podPorts(service, pod);
-  const ep = podToEndpoint(pod, node, service, addressType);
-  const hash = endpointHash(ep);
-  endpointHashes.set(ep, hash);
-  const e: PodEntry = { service, node, addressType, ports, portKey, ep, hash };
-  podEntries.set(pod, e);
-  return e;
-}
-
-function cachedHash(ep: Endpoint): string {
-  let h = endpointHashes.get(ep);
-  if (h === undefined) endpointHashes.set(ep, (h = endpointHash(ep)));
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -462,14 +263,39 @@ function reconcileByPortMapping(
   addressType: AddressType,
   max: number,
 ): SliceChanges {
-  const { service } = input;
+  const kept = keepDesired(input.service, existing, desired);
+  const added = desired.size;
+  const create = placeRemaining(input.service, ports, addressType, max, desired, kept);
+  return {
+    create,
+    update: kept.toUpdateNames.map((n) => kept.byName.get(n)!),
+    delete: kept.toDeleteNames.map((n) => kept.byName.get(n)!),
+    added,
+    removed: kept.removed,
+  };
+}
+
+/** The existing slices of one port mapping after step 1, by name, and what becomes of each. */
+interface KeptSlices {
+  /** The current version of each slice: the existing one, or its copy when it changes. */
+  byName: Map<string, EndpointSlice>;
+  unchanged: string[];
+  toUpdateNames: string[];
+  toDeleteNames: string[];
+  /** Endpoints dropped from the slices. */
+  removed: number;
+}
+
+/**
+ * Step 1: drop endpoints no longer desired; refresh those that changed in place. What is left in
+ * `desired` afterwards is what no slice holds yet.
+ */
+function keepDesired(service: Service, existing: EndpointSlice[], desired: Map<string, Endpoint>): KeptSlices {
   const byName = new Map<string, EndpointSlice>();
   const unchanged: string[] = [];
   const toUpdateNames: string[] = [];
   const toDeleteNames: string[] = [];
   let removed = 0;
-
-  // 1. Drop endpoints no longer desired; refresh those that changed in place.
   for (const s of existing) {
     byName.set(s.metadata.name, s);
     const kept: Endpoint[] = [];
@@ -501,8 +327,15 @@ function reconcileByPortMapping(
       toUpdateNames.push(s.metadata.name);
     } else unchanged.push(s.metadata.name);
   }
+  return { byName, unchanged, toUpdateNames, toDeleteNames, removed };
+}
 
-  const added = desired.size;
+/**
+ * Steps 2 and 3: the endpoints no slice holds go first into the slices already being updated, then
+ * into the one unchanged slice that fits best, else into new slices (returned). Updates `kept`.
+ */
+function placeRemaining(service: Service, ports: EndpointPort[], addressType: AddressType, max: number, desired: Map<string, Endpoint>, kept: KeptSlices): EndpointSlice[] {
+  const { byName, unchanged, toUpdateNames } = kept;
   // PopAny takes the first remaining entry: insertion order instead of Go's random map order.
   const it = desired.entries();
   const popAny = (): Endpoint => {
@@ -539,12 +372,5 @@ function reconcileByPortMapping(
       if (i >= 0) unchanged.splice(i, 1);
     } else create.push(fill);
   }
-
-  return {
-    create,
-    update: toUpdateNames.map((n) => byName.get(n)!),
-    delete: toDeleteNames.map((n) => byName.get(n)!),
-    added,
-    removed,
-  };
+  return create;
 }

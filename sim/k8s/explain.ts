@@ -1,6 +1,6 @@
 import { InputError } from '../io/input-error.ts';
 import type { ClusterManifests } from './manifests.ts';
-import { findPort, podHasIP } from './endpointslice-reconciler.ts';
+import { findPort, podHasIP } from './pod-endpoint.ts';
 import { podCondition, type EndpointSlice, type Pod, type Service, type ServicePort } from './objects.ts';
 import { hasSelector, selectorMatches, selectorMismatch } from './selector.ts';
 import { endpointSlicesForService, nodeLookup, type StaticEndpointsOptions } from './static-endpoints.ts';
@@ -64,35 +64,12 @@ function readinessReason(pod: Pod): string {
 }
 
 export function explainService(m: ClusterManifests, ref: string, options: StaticEndpointsOptions = {}): ServiceExplanation {
-  const slash = ref.indexOf('/');
-  const ns = slash >= 0 ? ref.slice(0, slash) : 'default';
-  const name = slash >= 0 ? ref.slice(slash + 1) : ref;
-  const service = m.services.find((s) => s.metadata.namespace === ns && s.metadata.name === name);
-  if (!service) {
-    const known = m.services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).slice(0, 10);
-    throw new InputError('--explain', 'NAMESPACE/SERVICE naming a Service in the manifests', JSON.stringify(ref), known.length ? `Services: ${known.join(', ')}` : 'the manifests hold no Service');
-  }
+  const { service, ns, name } = findService(m, ref);
   const slices = endpointSlicesForService(m, service, options);
   const sel = service.spec.selector;
   const key = `${ns}/${name}`;
   const pods: PodVerdict[] = [];
-  const nodes = nodeLookup(m.nodes);
-
-  let ready = 0;
-  let serving = 0;
-  let terminating = 0;
-  for (const s of slices) {
-    for (const e of s.endpoints) {
-      if (e.conditions?.ready) ready++;
-      if (e.conditions?.serving) serving++;
-      if (e.conditions?.terminating) terminating++;
-    }
-  }
-  const total = slices.reduce((n, s) => n + s.endpoints.length, 0);
-  const summary = [
-    `selector: ${hasSelector(sel) ? fmtSelector(sel) : '(none)'}; type ${service.spec.type ?? 'ClusterIP'}; ports ${(service.spec.ports ?? []).map((p) => `${portLabel(p)} -> ${p.targetPort ?? p.port}`).join(', ') || '(none)'}`,
-    `endpoints: ${total} in ${slices.length} EndpointSlice(s): ${ready} ready, ${serving} serving, ${terminating} terminating`,
-  ];
+  const { summary, ready } = summaryLines(service, slices);
 
   if (service.spec.type === 'ExternalName') {
     return { service: key, summary, likelyCause: 'the Service is type ExternalName: DNS answers with a CNAME and no endpoints exist by design', pods, slices };
@@ -110,51 +87,77 @@ export function explainService(m: ClusterManifests, ref: string, options: Static
   }
 
   // Verdict per pod: every pod of the namespace, plus pods elsewhere that the selector would match.
-  const candidates = m.pods.filter((p) => p.metadata.namespace === ns || selectorMatches(sel, p.metadata.labels));
-  for (const p of candidates) {
-    const pk = `${p.metadata.namespace}/${p.metadata.name}`;
-    if (p.metadata.namespace !== ns) {
-      pods.push({ pod: pk, outcome: 'out', reasons: [`namespace ${p.metadata.namespace}: a Service only selects pods in its own namespace (${ns})`] });
-      continue;
-    }
-    const mm = selectorMismatch(sel, p.metadata.labels);
-    if (mm) {
-      const have = mm.have === undefined ? `has no label ${mm.key}` : `has ${mm.key}=${mm.have}`;
-      pods.push({ pod: pk, outcome: 'out', reasons: [`selector mismatch: label ${mm.key}: the pod ${have}, the selector wants ${mm.key}=${mm.want}`] });
-      continue;
-    }
-    const phase = p.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') {
-      pods.push({ pod: pk, outcome: 'out', reasons: [`phase ${phase}: a terminated pod is never an endpoint`] });
-      continue;
-    }
-    if (!podHasIP(p)) {
-      pods.push({ pod: pk, outcome: 'out', reasons: [`no pod IP (status.podIP empty, phase ${phase ?? 'unknown'}): not started or not yet scheduled`] });
-      continue;
-    }
-    if (nodes && p.spec.nodeName !== undefined && !nodes(p.spec.nodeName) && !service.spec.publishNotReadyAddresses) {
-      pods.push({ pod: pk, outcome: 'out', reasons: [`node ${p.spec.nodeName} not found: the controller skips pods on unknown nodes`] });
-      continue;
-    }
-    const ep = slices.flatMap((s) => s.endpoints).find((e) => e.targetRef?.name === p.metadata.name && e.targetRef?.namespace === p.metadata.namespace);
-    const c = ep?.conditions ?? {};
-    const reasons: string[] = [];
-    if (p.metadata.deletionTimestamp !== undefined) {
-      reasons.push(
-        `terminating (deletionTimestamp ${p.metadata.deletionTimestamp}): ready=false; ` +
-          (c.serving ? 'still serving while it passes readiness, until its grace period ends' : 'not serving'),
-      );
-    }
-    if (!c.serving && !service.spec.publishNotReadyAddresses) reasons.push(`not Ready: ${readinessReason(p)}`);
-    else if (!c.serving) reasons.push(`not Ready (${readinessReason(p)}), but published: publishNotReadyAddresses is true`);
-    for (const sp of unresolvedPorts(service, p)) {
-      reasons.push(`service port ${portLabel(sp)}: targetPort "${sp.targetPort}" not found among the pod's container ports (${fmtContainerPorts(p)}); this endpoint carries no such port`);
-    }
-    if (reasons.length === 0) reasons.push('ready');
-    pods.push({ pod: pk, outcome: 'in', ready: c.ready === true, serving: c.serving === true, terminating: c.terminating === true, reasons });
-  }
-
+  const nodes = nodeLookup(m.nodes);
+  for (const p of m.pods) if (p.metadata.namespace === ns || selectorMatches(sel, p.metadata.labels)) pods.push(podVerdict(p, service, ns, sel, slices, nodes));
   return { service: key, summary, likelyCause: ready > 0 ? portCause(service, m.pods, ns, sel) : likelyCause(service, m.pods, ns, sel, pods), pods, slices };
+}
+
+/** The Service `ref` (NAMESPACE/NAME, or NAME in default) names; an input error listing some when none matches. */
+function findService(m: ClusterManifests, ref: string): { service: Service; ns: string; name: string } {
+  const slash = ref.indexOf('/');
+  const ns = slash >= 0 ? ref.slice(0, slash) : 'default';
+  const name = slash >= 0 ? ref.slice(slash + 1) : ref;
+  const service = m.services.find((s) => s.metadata.namespace === ns && s.metadata.name === name);
+  if (!service) {
+    const known = m.services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).slice(0, 10);
+    throw new InputError('--explain', 'NAMESPACE/SERVICE naming a Service in the manifests', JSON.stringify(ref), known.length ? `Services: ${known.join(', ')}` : 'the manifests hold no Service');
+  }
+  return { service, ns, name };
+}
+
+/** The Service's selector, type and ports, and its endpoints by condition; `ready` counts the ready ones. */
+function summaryLines(service: Service, slices: readonly EndpointSlice[]): { summary: string[]; ready: number } {
+  const sel = service.spec.selector;
+  let ready = 0;
+  let serving = 0;
+  let terminating = 0;
+  for (const s of slices) {
+    for (const e of s.endpoints) {
+      if (e.conditions?.ready) ready++;
+      if (e.conditions?.serving) serving++;
+      if (e.conditions?.terminating) terminating++;
+    }
+  }
+  const total = slices.reduce((n, s) => n + s.endpoints.length, 0);
+  const summary = [
+    `selector: ${hasSelector(sel) ? fmtSelector(sel) : '(none)'}; type ${service.spec.type ?? 'ClusterIP'}; ports ${(service.spec.ports ?? []).map((p) => `${portLabel(p)} -> ${p.targetPort ?? p.port}`).join(', ') || '(none)'}`,
+    `endpoints: ${total} in ${slices.length} EndpointSlice(s): ${ready} ready, ${serving} serving, ${terminating} terminating`,
+  ];
+  return { summary, ready };
+}
+
+/** Why pod `p` is or is not an endpoint of `service` (in namespace `ns`, selector `sel`), the decisive check first. */
+function podVerdict(p: Pod, service: Service, ns: string, sel: Readonly<Record<string, string>>, slices: readonly EndpointSlice[], nodes: ReturnType<typeof nodeLookup>): PodVerdict {
+  const pk = `${p.metadata.namespace}/${p.metadata.name}`;
+  const out = (reason: string): PodVerdict => ({ pod: pk, outcome: 'out', reasons: [reason] });
+  if (p.metadata.namespace !== ns) return out(`namespace ${p.metadata.namespace}: a Service only selects pods in its own namespace (${ns})`);
+  const mm = selectorMismatch(sel, p.metadata.labels);
+  if (mm) {
+    const have = mm.have === undefined ? `has no label ${mm.key}` : `has ${mm.key}=${mm.have}`;
+    return out(`selector mismatch: label ${mm.key}: the pod ${have}, the selector wants ${mm.key}=${mm.want}`);
+  }
+  const phase = p.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return out(`phase ${phase}: a terminated pod is never an endpoint`);
+  if (!podHasIP(p)) return out(`no pod IP (status.podIP empty, phase ${phase ?? 'unknown'}): not started or not yet scheduled`);
+  if (nodes && p.spec.nodeName !== undefined && !nodes(p.spec.nodeName) && !service.spec.publishNotReadyAddresses) {
+    return out(`node ${p.spec.nodeName} not found: the controller skips pods on unknown nodes`);
+  }
+  const ep = slices.flatMap((s) => s.endpoints).find((e) => e.targetRef?.name === p.metadata.name && e.targetRef?.namespace === p.metadata.namespace);
+  const c = ep?.conditions ?? {};
+  const reasons: string[] = [];
+  if (p.metadata.deletionTimestamp !== undefined) {
+    reasons.push(
+      `terminating (deletionTimestamp ${p.metadata.deletionTimestamp}): ready=false; ` +
+        (c.serving ? 'still serving while it passes readiness, until its grace period ends' : 'not serving'),
+    );
+  }
+  if (!c.serving && !service.spec.publishNotReadyAddresses) reasons.push(`not Ready: ${readinessReason(p)}`);
+  else if (!c.serving) reasons.push(`not Ready (${readinessReason(p)}), but published: publishNotReadyAddresses is true`);
+  for (const sp of unresolvedPorts(service, p)) {
+    reasons.push(`service port ${portLabel(sp)}: targetPort "${sp.targetPort}" not found among the pod's container ports (${fmtContainerPorts(p)}); this endpoint carries no such port`);
+  }
+  if (reasons.length === 0) reasons.push('ready');
+  return { pod: pk, outcome: 'in', ready: c.ready === true, serving: c.serving === true, terminating: c.terminating === true, reasons };
 }
 
 /** With ready endpoints, the remaining trap is a named port that resolves for no selected pod. */

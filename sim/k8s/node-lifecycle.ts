@@ -23,7 +23,7 @@ import { formatTimestamp } from './timestamps.ts';
 export interface NodeLifecycleOptions {
   /**
    * --node-monitor-grace-period; default 50s, upstream's since v1.32 (kubernetes/kubernetes#126287,
-   * pkg/controller/nodelifecycle/config/v1alpha1/defaults.go; it was 40s before), and the scenario
+   * pkg/controller/nodelifecycle/config/v1alpha1/defaults.go), and the scenario
    * schema's default.
    */
   nodeMonitorGracePeriod?: Nanos;

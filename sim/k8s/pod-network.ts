@@ -14,6 +14,17 @@ import type { Nanos } from '../engine/time.ts';
  */
 export type PodIPState = 'accepting' | 'refusing' | 'unreachable';
 
+/**
+ * Whatever tells a data-plane model what a pod IP does with a new connection: the kubelets' PodNetwork
+ * when the control plane runs, ALWAYS_ACCEPTING when the cluster is static.
+ */
+export interface PodIPStates {
+  state(ip: string): PodIPState;
+}
+
+/** A static cluster's pods: every endpoint accepts for the whole run. */
+export const ALWAYS_ACCEPTING: PodIPStates = { state: () => 'accepting' };
+
 export interface PodIPEntry {
   pod: string; // namespace/name
   node: string;
@@ -25,7 +36,7 @@ export interface PodIPEntry {
 
 export type PodIPListener = (ip: string, entry: PodIPEntry) => void;
 
-export class PodNetwork {
+export class PodNetwork implements PodIPStates {
   private readonly byIP = new Map<string, PodIPEntry>();
   private readonly listeners: PodIPListener[] = [];
 

@@ -4,7 +4,7 @@ import type { ApiServer } from './apiserver.ts';
 import { LABEL_POD_TEMPLATE_HASH, templateHash } from './deployment-controller.ts';
 import { reconcileEndpointSlices } from './endpointslice-reconciler.ts';
 import { ClusterIPAllocator, formatCidr, formatIPv4, NodeCidrAllocator, parseCidr, PodIPAllocator, type Cidr } from './ipam.ts';
-import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, type ReplicaSet, type Service } from './objects.ts';
+import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, type PodCondition, type ReplicaSet, type Service } from './objects.ts';
 import { condition } from './sim-times.ts';
 
 /**
@@ -52,10 +52,34 @@ export interface SyntheticCluster {
 }
 
 export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClusterOptions): SyntheticCluster {
-  const ns = o.namespace ?? 'default';
-  const port = o.port ?? 80;
-  const targetPort = o.targetPort ?? 8080;
-  const protocol = o.protocol ?? 'TCP';
+  const layout = addressLayout(o);
+  const put: Put = (obj) => api.commit({ kind: obj.kind, key: objectKey(obj.metadata), client: 'synthetic-cluster', mutate: () => obj })!.object as typeof obj;
+  const { nodes, podIPs } = putNodes(put, o.nodes, layout);
+  const clusterIPs = new ClusterIPAllocator(layout.svcCidr, sim.rng('k8s/ipam/cluster-ip'));
+  clusterIPs.reserve(layout.svcCidr.base + 1); // the `kubernetes` Service
+  const cluster: SyntheticCluster = { nodes, services: [], deployments: [], pods: 0, slices: 0 };
+  const now = sim.now;
+  const shared: ServiceShared = {
+    api,
+    put,
+    o,
+    ns: o.namespace ?? 'default',
+    port: o.port ?? 80,
+    targetPort: o.targetPort ?? 8080,
+    protocol: o.protocol ?? 'TCP',
+    grace: o.terminationGracePeriodSeconds ?? 30,
+    conditions: [condition('Ready', 'True', now), condition('ContainersReady', 'True', now)],
+    podIPs,
+  };
+  for (let s = 0; s < o.services; s++) putService(shared, `svc-${s}`, formatIPv4(clusterIPs.allocate()), cluster);
+  return cluster;
+}
+
+/** Writes an object as it is (the API server's commit of a create), returning the stored version. */
+type Put = <T extends Node | Service | Deployment | ReplicaSet | Pod | EndpointSlice>(obj: T) => T;
+
+/** The address ranges of a cluster and its per-node pod CIDR allocator; refuses a cluster they cannot hold. */
+function addressLayout(o: SyntheticClusterOptions): { svcCidr: Cidr; nodeNet: Cidr; nodeCidrs: NodeCidrAllocator } {
   const svcCidr = parseCidr(o.serviceCIDR ?? '10.96.0.0/12', 'cluster.serviceCIDR');
   const clusterCidr = parseCidr(o.clusterCIDR ?? '10.244.0.0/16', 'cluster.clusterCIDR');
   const podsPerNode = Math.ceil((o.services * o.endpointsPerService) / o.nodes);
@@ -72,16 +96,17 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
   if (o.services + 1 > svcCidr.size - 2) {
     throw new InputError('cluster.services.count', `at most ${svcCidr.size - 3} Services in ${formatCidr(svcCidr)}`, String(o.services));
   }
-  const put = <T extends Node | Service | Deployment | ReplicaSet | Pod | EndpointSlice>(obj: T) =>
-    api.commit<T>({ kind: obj.kind as T['kind'], key: objectKey(obj.metadata), client: 'synthetic-cluster', mutate: () => obj });
-  const now = sim.now;
+  return { svcCidr, nodeNet, nodeCidrs };
+}
 
+/** `count` Ready nodes `node-<i>`, each with the next pod CIDR and the pod IP allocator over it. */
+function putNodes(put: Put, count: number, layout: { nodeNet: Cidr; nodeCidrs: NodeCidrAllocator }): { nodes: SyntheticCluster['nodes']; podIPs: Map<string, PodIPAllocator> } {
   const nodes: SyntheticCluster['nodes'] = [];
   const podIPs = new Map<string, PodIPAllocator>();
-  for (let i = 0; i < o.nodes; i++) {
+  for (let i = 0; i < count; i++) {
     const name = `node-${i}`;
-    const cidr = nodeCidrs.allocate();
-    const ip = formatIPv4(nodeNet.base + 2 + i);
+    const cidr = layout.nodeCidrs.allocate();
+    const ip = formatIPv4(layout.nodeNet.base + 2 + i);
     put<Node>({
       apiVersion: 'v1',
       kind: 'Node',
@@ -92,86 +117,98 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
     nodes.push({ name, ip, podCIDR: cidr });
     podIPs.set(name, new PodIPAllocator(cidr));
   }
+  return { nodes, podIPs };
+}
 
-  const clusterIPs = new ClusterIPAllocator(svcCidr, sim.rng('k8s/ipam/cluster-ip'));
-  clusterIPs.reserve(svcCidr.base + 1); // the `kubernetes` Service
-  const services: SyntheticCluster['services'] = [];
-  const deployments: string[] = [];
-  let pods = 0;
-  let slices = 0;
-  const grace = o.terminationGracePeriodSeconds ?? 30;
-  const ready = condition('Ready', 'True', now);
-  const containersReady = condition('ContainersReady', 'True', now);
-  for (let s = 0; s < o.services; s++) {
-    const name = `svc-${s}`;
-    const labels = { app: name };
-    const clusterIP = formatIPv4(clusterIPs.allocate());
-    const svc = put<Service>({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: ns, labels },
-      spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ipFamilies: ['IPv4'], selector: labels, ports: [{ name: 'http', protocol, port, targetPort }], sessionAffinity: 'None', internalTrafficPolicy: 'Cluster' },
-    })!.object;
-    services.push({ key: `${ns}/${name}`, clusterIP, port, protocol });
-    const deployment: Deployment = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns, labels, generation: 1 },
-      spec: {
-        replicas: o.endpointsPerService,
-        selector: { matchLabels: labels },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: o.maxSurge ?? '25%', maxUnavailable: o.maxUnavailable ?? '25%' } },
-        template: {
-          metadata: { labels },
-          spec: { terminationGracePeriodSeconds: grace, containers: [{ name: 'app', ports: [{ name: 'http', containerPort: targetPort, protocol }] }] },
-        },
+/** What every Service of the cluster shares: where to write, its defaults, and the pods' Ready conditions. */
+interface ServiceShared {
+  api: ApiServer;
+  put: Put;
+  o: SyntheticClusterOptions;
+  ns: string;
+  port: number;
+  targetPort: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  grace: number;
+  conditions: [PodCondition, PodCondition];
+  podIPs: Map<string, PodIPAllocator>;
+}
+
+/** One Service with its Deployment, current ReplicaSet, Running pods and EndpointSlices, counted into `cluster`. */
+function putService(c: ServiceShared, name: string, clusterIP: string, cluster: SyntheticCluster): void {
+  const { ns, port, targetPort, protocol, o, put } = c;
+  const labels = { app: name };
+  const svc = put<Service>({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns, labels },
+    spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ipFamilies: ['IPv4'], selector: labels, ports: [{ name: 'http', protocol, port, targetPort }], sessionAffinity: 'None', internalTrafficPolicy: 'Cluster' },
+  });
+  cluster.services.push({ key: `${ns}/${name}`, clusterIP, port, protocol });
+  const d = put<Deployment>({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, labels, generation: 1 },
+    spec: {
+      replicas: o.endpointsPerService,
+      selector: { matchLabels: labels },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: o.maxSurge ?? '25%', maxUnavailable: o.maxUnavailable ?? '25%' } },
+      template: {
+        metadata: { labels },
+        spec: { terminationGracePeriodSeconds: c.grace, containers: [{ name: 'app', ports: [{ name: 'http', containerPort: targetPort, protocol }] }] },
       },
-    };
-    const d = put(deployment)!.object;
-    deployments.push(`${ns}/${name}`);
-    const hash = templateHash(d);
-    const podLabels = { ...labels, [LABEL_POD_TEMPLATE_HASH]: hash };
-    const rsName = `${name}-${hash}`;
-    const rs = put<ReplicaSet>({
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      metadata: { name: rsName, namespace: ns, labels: podLabels, generation: 1, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
-      spec: { replicas: o.endpointsPerService, selector: { matchLabels: podLabels }, template: { metadata: { labels: podLabels }, spec: d.spec.template.spec } },
-      status: { replicas: o.endpointsPerService, readyReplicas: o.endpointsPerService, availableReplicas: o.endpointsPerService, observedGeneration: 1 },
-    })!.object;
-    const svcPods: Pod[] = [];
-    // Shared by the ReplicaSet's pods (immutable versions): one owner reference, one prefix.
-    const podOwners = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }];
-    const podPrefix = `${rsName}-`;
-    for (let e = 0; e < o.endpointsPerService; e++) {
-      // Round robin: what the scheduler's least-loaded choice gives for identical pods on empty nodes.
-      const node = nodes[pods % o.nodes]!.name;
-      const ip = formatIPv4(podIPs.get(node)!.allocate()!);
-      const podName = api.generateName('Pod', ns, podPrefix);
-      const pod = put<Pod>({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: podName, namespace: ns, generateName: podPrefix, labels: podLabels, ownerReferences: podOwners },
-        spec: { ...d.spec.template.spec, nodeName: node },
-        status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: nodes[pods % o.nodes]!.ip, conditions: [ready, containersReady] },
-      })!.object;
-      svcPods.push(pod);
-      pods++;
-    }
-    const ch = reconcileEndpointSlices({
-      service: svc,
-      pods: svcPods,
-      existing: [],
-      nodes: (n) => api.get<Node>('Node', n),
-      maxEndpointsPerSlice: o.maxEndpointsPerSlice,
-      generateName: (prefix) => api.generateName('EndpointSlice', ns, prefix),
-    });
-    for (const slice of ch.create) {
-      put(slice);
-      slices++;
-    }
+    },
+  });
+  cluster.deployments.push(`${ns}/${name}`);
+  const svcPods = putReplicaSetPods(c, d, labels, cluster);
+  const ch = reconcileEndpointSlices({
+    service: svc,
+    pods: svcPods,
+    existing: [],
+    nodes: (n) => c.api.get<Node>('Node', n),
+    maxEndpointsPerSlice: o.maxEndpointsPerSlice,
+    generateName: (prefix) => c.api.generateName('EndpointSlice', ns, prefix),
+  });
+  for (const slice of ch.create) {
+    put(slice);
+    cluster.slices++;
   }
-  return { nodes, services, deployments, pods, slices };
+}
+
+/** The Deployment's current ReplicaSet and its Running, Ready pods, placed round robin over the nodes. */
+function putReplicaSetPods(c: ServiceShared, d: Deployment, labels: Record<string, string>, cluster: SyntheticCluster): Pod[] {
+  const { ns, o, put } = c;
+  const name = d.metadata.name!;
+  const hash = templateHash(d);
+  const podLabels = { ...labels, [LABEL_POD_TEMPLATE_HASH]: hash };
+  const rsName = `${name}-${hash}`;
+  const rs = put<ReplicaSet>({
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name: rsName, namespace: ns, labels: podLabels, generation: 1, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
+    spec: { replicas: o.endpointsPerService, selector: { matchLabels: podLabels }, template: { metadata: { labels: podLabels }, spec: d.spec.template.spec } },
+    status: { replicas: o.endpointsPerService, readyReplicas: o.endpointsPerService, availableReplicas: o.endpointsPerService, observedGeneration: 1 },
+  });
+  const svcPods: Pod[] = [];
+  // Shared by the ReplicaSet's pods (immutable versions): one owner reference, one prefix.
+  const podOwners = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }];
+  const podPrefix = `${rsName}-`;
+  for (let e = 0; e < o.endpointsPerService; e++) {
+    // Round robin: what the scheduler's least-loaded choice gives for identical pods on empty nodes.
+    const node = cluster.nodes[cluster.pods % o.nodes]!;
+    const ip = formatIPv4(c.podIPs.get(node.name)!.allocate()!);
+    const podName = c.api.generateName('Pod', ns, podPrefix);
+    const pod = put<Pod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: podName, namespace: ns, generateName: podPrefix, labels: podLabels, ownerReferences: podOwners },
+      spec: { ...d.spec.template.spec, nodeName: node.name },
+      status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: node.ip, conditions: [c.conditions[0], c.conditions[1]] },
+    });
+    svcPods.push(pod);
+    cluster.pods++;
+  }
+  return svcPods;
 }
 
 /** The longest prefix, at most 24, whose CIDR holds `pods` plus half again (network, bridge and broadcast excluded). */

@@ -39,7 +39,7 @@ export interface ModelConfig {
     trafficPolicy: 'Cluster' | 'Local';
     /**
      * Ports per Service (default 1): each its own service port for kube-proxy (Service port
-     * `port + k`, pods' port 8080 + k; synthetic-cluster.ts servicePortsOf). A connection goes to a
+     * `port + k`, pods' port 8080 + k; synthetic-endpoints.ts servicePortsOf). A connection goes to a
      * Service, then to one of its ports, uniformly.
      */
     portsPerService?: number;

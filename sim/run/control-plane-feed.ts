@@ -7,8 +7,7 @@ import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import { categorizeEndpoints } from '../proxy/topology.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
-import { endpointsOnPort, servicePortsOf } from './synthetic-cluster.ts';
-import type { PodAnswer, PodLiveness } from './liveness.ts';
+import { endpointsOnPort, servicePortsOf } from './synthetic-endpoints.ts';
 
 /**
  * The bridge from the control plane (sim/k8s) to the kube-proxy model: every EndpointSlice the
@@ -21,7 +20,7 @@ import type { PodAnswer, PodLiveness } from './liveness.ts';
  * when none is ready, the serving-terminating ones (pkg/proxy/topology.go). A slice write that leaves
  * that list as it was is no change for kube-proxy (EndpointSliceUpdate reports no change, no sync).
  */
-export class ControlPlaneFeed implements PodLiveness {
+export class ControlPlaneFeed {
   readonly ports: ServicePort[] = [];
   private readonly index = new Map<string, number>();
   /** Current slices per service key, by slice name. */
@@ -102,11 +101,6 @@ export class ControlPlaneFeed implements PodLiveness {
         { sendInitialEvents: false },
       );
     });
-  }
-
-  answer(ip: string): PodAnswer {
-    const s = this.cp.podIPState(ip);
-    return s === 'accepting' ? 'serving' : s === 'refusing' ? 'refusing' : 'silent';
   }
 
   private commit(c: SliceCommit): void {

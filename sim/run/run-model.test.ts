@@ -230,8 +230,7 @@ test('UDP: a client socket keeps its conntrack DNAT; kube-proxy\'s conntrack rec
     assert.ok(m['connections.total']! > 50 * 4, 'traffic flowed');
     assert.ok(m['churn.podKills']! >= 1);
     // Hard kills: datagrams to the deleted pod fail until the node's sync deletes the socket's entry.
-    // Without that cleanup the socket keeps its stale DNAT to the end of the run (measured: 3,731 of
-    // 15,720 exchanges failed). The killed pod is listed terminating but serving for a moment before
+    // Without that cleanup the socket keeps its stale DNAT to the end of the run. The killed pod is listed terminating but serving for a moment before
     // it leaves the slice: a sync in between keeps its entries (it still serves, as far as kube-proxy
     // knows), so the failures last until the sync after that.
     const failed = m['failedConnections.count']!;

@@ -1,24 +1,22 @@
 import { Simulator } from '../engine/simulator.ts';
 import { HOUR, SECOND } from '../engine/time.ts';
-import { parseIPv4 } from '../net/ipv4.ts';
 import { Histogram } from '../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../proxy/cost/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
 import { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import { endpointChange, type SyncObserver } from '../proxy/sync/proxy-agent.ts';
 import { nodeProxy, type NodeProxy } from '../proxy/sync/node-proxy.ts';
-import { ActiveVersions } from '../proxy/sync/active-versions.ts';
 import { SessionAffinity } from '../proxy/cost/session-affinity.ts';
 import type { ModelConfig } from './config.ts';
 import { RunMetrics, type RunOutput } from './metrics.ts';
-import { syntheticCluster } from './synthetic-cluster.ts';
+import { syntheticEndpoints } from './synthetic-endpoints.ts';
 import { TrafficModel, type ConnectionObserver } from './traffic.ts';
 import { ConntrackMetrics } from './conntrack-metrics.ts';
-import type { PodLiveness } from './liveness.ts';
+import { ALWAYS_ACCEPTING, type PodIPStates } from '../k8s/pod-network.ts';
 import { ControlPlane } from '../k8s/control-plane.ts';
 import { ControlPlaneFeed } from './control-plane-feed.ts';
 import { ProgrammingProbe } from './programming-probe.ts';
-import { ProgrammingLatency } from './programming-latency.ts';
+import { SyncEffects } from './sync-effects.ts';
 import { sampleNs } from '../engine/distribution.ts';
 import type { Distribution } from '../engine/distribution.ts';
 import type { RandomStream } from '../engine/random.ts';
@@ -39,6 +37,67 @@ export interface RunObserver {
  */
 export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOutput {
   const sim = new Simulator({ seed: config.seed });
+  const cluster = buildCluster(sim, config);
+  const { timeline, controlPlane, feed, local } = cluster;
+  const sessionAffinity = config.cluster.sessionAffinity === 'ClientIP';
+  const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
+  const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
+  const metrics = new RunMetrics(config.timeseriesIntervalNs);
+  const syncs = new SyncEffects(config, timeline, mode, metrics, affinity, observe.sync);
+  const agents = buildProxies(sim, config, cluster, mode, syncs);
+  const sliceLatency = new Histogram();
+  if (controlPlane && feed) connectControlPlane(config, controlPlane, feed, agents, sliceLatency);
+
+  // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
+  const pods: PodIPStates = controlPlane ? controlPlane.podNetwork : ALWAYS_ACCEPTING;
+  const traffic = (syncs.traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, pods, affinity, local));
+  if (observe.connection) traffic.observer = observe.connection;
+  observe.timeline?.(timeline);
+  const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
+  if (mode.natInConntrack) {
+    conntrack.start(config.durationNs);
+    metrics.series.push(conntrack.series);
+  }
+
+  for (const a of agents) a.startLoop();
+  controlPlane?.start();
+  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.internalLocal, cluster.portsPerService).start();
+  traffic.start();
+  sim.run(config.durationNs);
+
+  return metrics.output(
+    {
+      ...kernelFigures(mode, cluster),
+      ...conntrack.figures(config.durationNs),
+      ...syncs.programming.figures(),
+      ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version, feed) : {}),
+      // NaN without affinity: every run of a study has the same columns (run-point-contract.ts).
+      'affinity.hits': affinity ? metrics.affinityHits : NaN,
+      'affinity.misses': affinity ? metrics.affinityMisses : NaN,
+      'sim.events': sim.executed,
+    },
+    config.durationNs,
+  );
+}
+
+export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
+
+/** The run's cluster as kube-proxy hears of it: its endpoint timeline, and the control plane that writes it when there is churn. */
+interface RunCluster {
+  timeline: EndpointTimeline;
+  controlPlane: ControlPlane | null;
+  feed: ControlPlaneFeed | null;
+  /** Each node's own endpoints, with internalTrafficPolicy Local. */
+  local: LocalEndpoints | null;
+  internalLocal: boolean;
+  portsPerService: number;
+}
+
+/**
+ * A static cluster from manifests or from the counts (syntheticEndpoints), or, with churn, the
+ * control plane and the feed that turns its EndpointSlices into timeline versions.
+ */
+function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   const timeline = new EndpointTimeline();
   const internalLocal = config.cluster.trafficPolicy === 'Local';
   const portsPerService = config.cluster.portsPerService ?? 1;
@@ -52,163 +111,49 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
     controlPlane = buildControlPlane(sim, config);
     feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService });
   } else {
-    const cluster = syntheticCluster({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService });
+    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
   const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
   const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
+  return { timeline, controlPlane, feed, local, internalLocal, portsPerService };
+}
 
-  const sessionAffinity = config.cluster.sessionAffinity === 'ClientIP';
-  const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
-  const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
-  const metrics = new RunMetrics(config.timeseriesIntervalNs);
-  const programming = new ProgrammingLatency(config.cluster.nodes);
+/** One kube-proxy per node, each telling `syncs` when a sync ends. */
+function buildProxies(sim: Simulator, config: ModelConfig, cluster: RunCluster, mode: ModeModel, syncs: SyncObserver): NodeProxy[] {
+  const { timeline, local } = cluster;
   const agents: NodeProxy[] = [];
-  /** Every change up to this version is active on all nodes. */
-  let everywhere = 0;
-  const active = new ActiveVersions(config.cluster.nodes);
-  const udp = config.traffic.protocol === 'udp';
-  let traffic: TrafficModel | null = null;
-  /**
-   * kube-proxy's conntrack reconciliation at the end of every successful sync (CleanStaleEntries):
-   * against the serving endpoints of each UDP service port as of the version the node now runs. The
-   * frontends are looked up lazily, per entry met, which gives the same result as building the map of
-   * every UDP Service first.
-   */
-  let frontends: Map<number, number> | null = null;
-  const servingSets = new Map<number, ReadonlySet<number>>();
-  let servingVersion = -1;
-  const cleanStaleUdp = (node: number, version: number, now: number) => {
-    const ct = traffic?.conntrack;
-    if (!ct) return;
-    if (!frontends) {
-      frontends = new Map();
-      timeline.services.forEach((sp, i) => {
-        if (sp.protocol === 'UDP') frontends!.set(frontendKey(traffic!.vip(i), sp.port), i);
-      });
-    }
-    // A version's serving sets are the same for every node that syncs to it: kept until the next version.
-    if (version !== servingVersion) {
-      servingSets.clear();
-      servingVersion = version;
-    }
-    ct.udpReconcile(
-      node,
-      (ip, port) => {
-        const s = frontends!.get(frontendKey(ip, port));
-        if (s === undefined) return null;
-        let set = servingSets.get(s);
-        if (!set) servingSets.set(s, (set = new Set(timeline.servingAt(s, version).map((e) => parseIPv4(e.ip)))));
-        return set;
-      },
-      now,
-    );
-  };
-  /**
-   * The sync that removed an endpoint from a node's rules also removed what pinned clients to it:
-   * its KUBE-SEP chain and with it the xt_recent list, its nft affinity set, its IPVS real server
-   * (templates to it are no longer used), its Cilium backend. An endpoint removed and back within
-   * the synced changes keeps its state.
-   */
-  const forgetRemoved = (a: SessionAffinity, node: number, from: number, to: number) => {
-    for (let v = from + 1; v <= to; v++) {
-      const c = timeline.change(v);
-      if (c.removed.length === 0) continue;
-      const current = timeline.endpointsAt(c.service, to);
-      for (const ep of c.removed) if (!current.some((e) => e.endpoint === ep)) a.forget(node, c.service, ep);
-    }
-  };
-  const observer: SyncObserver = {
-    onSyncEnd(node, from, to, now, ok, durationNs, full, units) {
-      observe.sync?.(node, from, to, now, ok);
-      metrics.syncs++;
-      metrics.syncsSeries.record(now, 1);
-      metrics.syncDuration.record(durationNs);
-      metrics.syncUnits.record(units);
-      if (full) metrics.fullSyncDuration.record(durationNs);
-      if (!ok) {
-        metrics.syncFailures++;
-        return;
-      }
-      // kubeproxy_network_programming_duration_seconds: for each change this sync included, the
-      // time from its trigger to now (pkg/proxy/metrics, observed at the end of syncProxyRules).
-      for (let v = from + 1; v <= to; v++) {
-        const latency = now - timeline.change(v).triggerTime;
-        metrics.networkProgrammingLatency.record(latency);
-        programming.record(node, latency);
-      }
-      if (from !== to) active.move(from, to);
-      if (udp && mode.natInConntrack) cleanStaleUdp(node, to, now);
-      if (affinity) forgetRemoved(affinity, node, from, to);
-      metrics.staleNodesSeries.record(now, active.behind(timeline.version));
-      // Stale-endpoint window: from when a removed endpoint stopped answering (its crash or node
-      // failure, else the change's trigger) until the last node's rules stopped sending new
-      // connections to it.
-      const oldest = active.oldest;
-      for (; everywhere < oldest; everywhere++) {
-        const c = timeline.change(everywhere + 1);
-        if (c.removed.length > 0) metrics.staleEndpointWindow.record(now - c.removedSince);
-      }
-    },
-  };
   const agentOptions = {
     intervals: { minInterval: config.proxy.minSyncPeriodNs, retryInterval: config.proxy.syncPeriodNs, maxInterval: config.proxy.fullSyncPeriodNs },
     syncFailureProbability: config.proxy.syncFailureProbability,
     fullSyncPeriodNs: config.proxy.fullSyncPeriodNs,
   };
-  for (let n = 0; n < config.cluster.nodes; n++) agents.push(nodeProxy(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, observer));
+  for (let n = 0; n < config.cluster.nodes; n++) agents.push(nodeProxy(sim, n, timeline, local ? nodeLocalMode(mode, local, timeline, agents, n) : mode, agentOptions, syncs));
+  return agents;
+}
 
-  // A static cluster's endpoints serve for the whole run; with churn the kubelets decide.
-  const liveness: PodLiveness = feed ?? { answer: () => 'serving' };
-  if (feed) feed.recordFrom = config.warmupNs;
-  feed?.attach(agents);
-  const sliceLatency = new Histogram();
-  controlPlane?.onEndpointChange((r) => {
+/** Every node's kube-proxy watches the control plane's slices; `sliceLatency` gets pod-event-to-slice times after the warm-up. */
+function connectControlPlane(config: ModelConfig, controlPlane: ControlPlane, feed: ControlPlaneFeed, agents: readonly NodeProxy[], sliceLatency: Histogram): void {
+  feed.recordFrom = config.warmupNs;
+  feed.attach(agents);
+  controlPlane.onEndpointChange((r) => {
     if (r.t1 >= config.warmupNs) sliceLatency.record(r.t1 - r.t0);
   });
-  traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, liveness, affinity, local);
-  if (observe.connection) traffic.observer = observe.connection;
-  observe.timeline?.(timeline);
-  const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
-  if (mode.natInConntrack) {
-    conntrack.start(config.durationNs);
-    metrics.series.push(conntrack.series);
-  }
-  for (const a of agents) a.startLoop();
-  controlPlane?.start();
-  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, internalLocal, portsPerService).start();
-  traffic.start();
-  sim.run(config.durationNs);
+}
 
-  // Kernel objects of one node (node 0, with Local: its own endpoints).
+/** Kernel objects of one node (node 0, with Local: its own endpoints) at the run's last version. */
+function kernelFigures(mode: ModeModel, { timeline, local }: RunCluster): Record<string, number> {
   const v = timeline.version;
   const objects = local
     ? mode.kernelObjects(timeline.services.length, local.totalAt(0, v), local.withoutAt(0, v))
     : mode.kernelObjects(timeline.services.length, timeline.totalEndpointsAt(v), timeline.servicesWithoutEndpointsAt(v));
-  return metrics.output(
-    {
-      'kernel.rules': objects.rules,
-      'kernel.setElements': objects.setElements,
-      'kernel.ipvsServers': objects.ipvsServers,
-      'kernel.memoryBytes': objects.memoryBytes,
-      ...conntrack.figures(config.durationNs),
-      ...programming.figures(),
-      ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version, feed) : {}),
-      // NaN without affinity: every run of a study has the same columns (run-point-contract.ts).
-      'affinity.hits': affinity ? metrics.affinityHits : NaN,
-      'affinity.misses': affinity ? metrics.affinityMisses : NaN,
-      'sim.events': sim.executed,
-    },
-    config.durationNs,
-  );
-}
-
-export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
-
-/** A frontend address and port as one number (exact: below 2^48). */
-function frontendKey(ip: number, port: number): number {
-  return ip * 65536 + port;
+  return {
+    'kernel.rules': objects.rules,
+    'kernel.setElements': objects.setElements,
+    'kernel.ipvsServers': objects.ipvsServers,
+    'kernel.memoryBytes': objects.memoryBytes,
+  };
 }
 
 /**

@@ -6,9 +6,10 @@ import type { LocalEndpoints } from './local-endpoints.ts';
 import { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from '../proxy/iptables/proxier.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
+import type { Endpoint } from '../proxy/endpoint.ts';
 import type { ModelConfig } from './config.ts';
 import type { Outcome, RunMetrics } from './metrics.ts';
-import type { PodLiveness } from './liveness.ts';
+import type { PodIPStates } from '../k8s/pod-network.ts';
 import { ClientConntrack, clientIp, type OpenResult, type UdpBinding } from './client-conntrack.ts';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { sampleNs } from '../engine/distribution.ts';
@@ -77,7 +78,7 @@ export class TrafficModel {
     private readonly agents: readonly NodeProxy[],
     private readonly mode: ModeModel,
     private readonly metrics: RunMetrics,
-    private readonly liveness: PodLiveness,
+    private readonly pods: PodIPStates,
     private readonly affinity: SessionAffinity | null = null,
     private readonly local: LocalEndpoints | null = null,
   ) {
@@ -129,7 +130,10 @@ export class TrafficModel {
     this.connect(node, pod);
   }
 
-  /** One connection from client pod `pod` on `node`; returns how long the client waits for its end. */
+  /**
+   * One connection from client pod `pod` on `node`: the Service and port, what the node's active rules
+   * do with the first packet and what that costs; returns how long the client waits for its end.
+   */
   private connect(node: number, pod: number): number {
     // A Service, then one of its ports (no draw with one port): the timeline holds service ports.
     const ports = this.config.cluster.portsPerService ?? 1;
@@ -187,12 +191,21 @@ export class TrafficModel {
       this.outcome(measured, node, service, null, 'refused', noLocal ? 'no local endpoints' : 'service has no endpoints');
       return t.rttNs;
     }
-    if (t.protocol === 'udp') {
-      const ep = endpoints[chosen]!;
-      return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.port, null, cost.costNs, walk ? ep.endpoint : null);
-    }
     const ep = endpoints[chosen]!;
-    const answer = this.liveness.answer(ep.ip, sim.now);
+    if (t.protocol === 'udp') return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.port, null, cost.costNs, walk ? ep.endpoint : null);
+    return this.tcpConnection(node, pod, service, ep, cost.costNs, measured, walk ? ep.endpoint : null);
+  }
+
+  /**
+   * One TCP connection to endpoint `ep`, whose first packet the node's rules sent there at a cost of
+   * `firstPacketNs`: the handshake (or its failure), the requests, and how the connection ends; returns
+   * how long the client waits for its end. `affinityEndpoint`: the endpoint to remember for the client
+   * once the SYN gets through conntrack (ClientIP affinity), else null.
+   */
+  private tcpConnection(node: number, pod: number, service: number, ep: Endpoint, firstPacketNs: number, measured: boolean, affinityEndpoint: string | null): number {
+    const sim = this.sim;
+    const t = this.config.traffic;
+    const answer = this.pods.state(ep.ip);
     const vip = this.vips[service]!;
     const port = this.timeline.services[service]!.port;
     const epIp = this.ip(ep.ip);
@@ -206,8 +219,8 @@ export class TrafficModel {
         return t.connectTimeoutNs;
       }
     }
-    if (walk) this.affinity!.record(node, service, client, ep.endpoint, sim.now);
-    if (answer === 'silent') {
+    if (affinityEndpoint !== null) this.affinity!.record(node, service, clientIp(node, pod), affinityEndpoint, sim.now);
+    if (answer === 'unreachable') {
       // SYN retransmits go unanswered; the SYN_SENT entry stays until its timeout.
       this.outcome(measured, node, service, epIp, 'timeout', 'endpoint does not answer');
       return t.connectTimeoutNs;
@@ -221,7 +234,7 @@ export class TrafficModel {
     // the FIN handshake: 2 + 4 r + 4 packets after the first, each through the data plane's fast path.
     const later = 2 + 4 * t.requestsPerConnection + 4;
     const laterNs = later * this.mode.laterPacketNs();
-    let lifetime = t.rttNs + cost.costNs + laterNs;
+    let lifetime = t.rttNs + firstPacketNs + laterNs;
     for (let r = 0; r < t.requestsPerConnection; r++) lifetime += t.rttNs + sampleNs(t.requestTime, this.requestTimes);
     lifetime = Math.round(lifetime);
     if (open) {
@@ -235,8 +248,8 @@ export class TrafficModel {
     }
     this.outcome(measured, node, service, epIp, 'ok');
     if (!measured) return lifetime;
-    this.metrics.connectLatency.record(t.rttNs + cost.costNs + this.mode.laterPacketNs());
-    this.metrics.cpuPerConnection.record(cost.costNs + laterNs);
+    this.metrics.connectLatency.record(t.rttNs + firstPacketNs + this.mode.laterPacketNs());
+    this.metrics.cpuPerConnection.record(firstPacketNs + laterNs);
     return lifetime;
   }
 
@@ -265,8 +278,8 @@ export class TrafficModel {
       binding = { ep: epIp, epPort, sport: open.sport, client: open.client };
     }
     if (affinityEndpoint !== null) this.affinity!.record(node, service, clientIp(node, pod), affinityEndpoint, sim.now);
-    const answer = this.liveness.answer(formatIPv4(epIp), sim.now);
-    if (answer === 'silent') {
+    const answer = this.pods.state(formatIPv4(epIp));
+    if (answer === 'unreachable') {
       this.outcome(measured, node, service, epIp, 'timeout', 'endpoint does not answer');
       return t.connectTimeoutNs;
     }

@@ -4,21 +4,23 @@ import { formatIPv4, parseCidr } from '../net/ipv4.ts';
 import { InputError } from '../io/input-error.ts';
 
 /**
- * A synthetic cluster as kube-proxy sees it at the start of a run: S ClusterIP services of P ports
- * each (servicePortsOf), E ready endpoints per service spread round-robin over N nodes. ClusterIPs come from the
- * service CIDR (kubeadm's 10.96.0.0/12, skipping .0 and the kubernetes service's .1), pod IPs from
- * the cluster CIDR in /24 blocks of 253 pods (.0 and .1 are the network and a node's cni0 bridge),
- * and pods are spread over the nodes round-robin. (The kube-proxy model does not use which node owns
- * which /24, so pods are not packed per node; large studies need a cluster CIDR big enough for
- * services x endpoints pods, e.g. 10.128.0.0/9 for 500k.)
+ * The synthetic cluster as kube-proxy sees it at the start of a static run, built straight from the
+ * counts with no API objects (which is what lets rule-scaling runs reach 50k Services; runs with churn
+ * get the cluster from sim/k8s/synthetic-cluster.ts through the control plane instead): S ClusterIP
+ * services of P ports each (servicePortsOf), E ready endpoints per service spread round-robin over N
+ * nodes. ClusterIPs come from the service CIDR (kubeadm's 10.96.0.0/12, skipping .0 and the kubernetes
+ * service's .1), pod IPs from the cluster CIDR in /24 blocks of 253 pods (.0 and .1 are the network
+ * and a node's cni0 bridge), and pods are spread over the nodes round-robin. (The kube-proxy model does
+ * not use which node owns which /24, so pods are not packed per node; large studies need a cluster
+ * CIDR big enough for services x endpoints pods, e.g. 10.128.0.0/9 for 500k.)
  */
-export interface SyntheticCluster {
+export interface SyntheticEndpoints {
   /** Service ports (a Service with P ports has P of them, consecutive). */
   ports: ServicePort[];
   endpoints: Endpoint[][];
 }
 
-export interface SyntheticClusterOptions {
+export interface SyntheticEndpointsOptions {
   nodes: number;
   services: number;
   endpointsPerService: number;
@@ -57,7 +59,7 @@ export function endpointsOnPort(list: Endpoint[], k: number): Endpoint[] {
   return list.map((e) => ({ ...e, port: e.port + k, endpoint: joinHostPort(e.ip, e.port + k) })).sort(compareEndpoints);
 }
 
-export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
+export function syntheticEndpoints(o: SyntheticEndpointsOptions): SyntheticEndpoints {
   const svcBase = parseCidr(o.serviceCIDR ?? '10.96.0.0/12').addr;
   const podCidr = parseCidr(o.clusterCIDR ?? '10.244.0.0/16');
   const capacity = Math.floor(2 ** (32 - podCidr.prefix) / 256) * 253;
