@@ -12,7 +12,9 @@ import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../net/packet.ts
 import { RandomStream } from '../engine/random.ts';
 import { SECOND } from '../engine/time.ts';
 import { conntrackList } from './testing/list.ts';
-import { ConntrackTable, CtLookup, GcScanResult } from './table.ts';
+import { ConntrackTable } from './table.ts';
+import { CtLookup } from './common.ts';
+import { GcScanResult } from './gc-scan.ts';
 import { ReferenceConntrackTable } from './testing/table-reference.ts';
 import { KERNEL_TIMEOUTS } from './timeouts.ts';
 

@@ -5,10 +5,11 @@ import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../
 import { parseIPv4 } from '../net/ipv4.ts';
 import { SECOND, HOUR } from '../engine/time.ts';
 import { RandomStreams } from '../engine/random.ts';
+import { ConntrackTable } from './table.ts';
 import {
-  ConntrackTable, CtLookup, CT_INVALID, DROP_TABLE_FULL, IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_NEW,
+  CtLookup, CT_INVALID, DROP_TABLE_FULL, IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_NEW,
   IPS_ASSURED, IPS_SEEN_REPLY, IPS_DST_NAT, IPS_SRC_NAT,
-} from './table.ts';
+} from './common.ts';
 import { KERNEL_TIMEOUTS, kubeProxyTimeouts, kubeProxyConntrackMax, kubeProxyHashsize } from './timeouts.ts';
 
 const ip = (s: string) => parseIPv4(s);

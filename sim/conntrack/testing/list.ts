@@ -12,7 +12,9 @@ import { formatIPv4 } from '../../net/ipv4.ts';
 import { PROTOCOL_NUMBER } from '../../net/protocol.ts';
 import type { FiveTuple } from '../../net/tuple.ts';
 import type { Nanos } from '../../engine/time.ts';
-import { IPS_ASSURED, IPS_SEEN_REPLY, type ConntrackEntry, type ConntrackTable } from '../table.ts';
+import type { ConntrackTable } from '../table.ts';
+import { IPS_ASSURED, IPS_SEEN_REPLY } from '../common.ts';
+import type { ConntrackEntry } from '../netlink.ts';
 
 /** The conntrack-tools version of the reference capture (test/golden/conntrack), printed in the summary line. */
 export const CONNTRACK_TOOLS_VERSION = 'v1.4.7';

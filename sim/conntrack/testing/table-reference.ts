@@ -17,11 +17,13 @@ import {
 } from '../tcp-state.ts';
 import { KERNEL_TIMEOUTS, tcpTimeoutByState, type ConntrackTimeouts } from '../timeouts.ts';
 import {
-  CT_INVALID, CtLookup, DROP_TABLE_FULL, GcScanResult, IP_CT_DIR_ORIGINAL, IP_CT_DIR_REPLY, IP_CT_ESTABLISHED,
-  IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SEEN_REPLY,
-  IPS_SRC_NAT, IPS_SRC_NAT_DONE, NF_CT_EVICTION_RANGE, matchesFilter,
-  type ConntrackEntry, type ConntrackFilter, type ConntrackOptions, type ConntrackStats,
-} from '../table.ts';
+  CT_INVALID, CtLookup, DROP_TABLE_FULL, IP_CT_DIR_ORIGINAL, IP_CT_DIR_REPLY, IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY,
+  IP_CT_NEW, IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
+} from '../common.ts';
+import type { ConntrackOptions, ConntrackStats } from '../store.ts';
+import { matchesFilter, type ConntrackEntry, type ConntrackFilter } from '../netlink.ts';
+import { GcScanResult } from '../gc-scan.ts';
+import { NF_CT_EVICTION_RANGE } from '../alloc.ts';
 
 /** NF_NAT_MAX_ATTEMPTS in net/netfilter/nf_nat_core.c. */
 const NF_NAT_MAX_ATTEMPTS = 128;
