@@ -1,9 +1,9 @@
 /**
- * The table's hash grows with use (a few physical buckets per logical nf_conntrack_buckets range, see
- * table.ts) instead of allocating every bucket head up front. This must not change anything a caller
- * or a `conntrack -L` reader can see: the property below drives the current table and the previous
- * layout (testing/table-reference.ts) through the same random operations and compares every result,
- * entry number, counter, listing order and gc figure after each step.
+ * The table against its test oracle (testing/table-oracle.ts). The table's hash grows with use (a few
+ * physical buckets per logical nf_conntrack_buckets range, see hash.ts) instead of allocating every
+ * bucket head up front. This must not change anything a caller or a `conntrack -L` reader can see: the
+ * property below drives the table and the oracle through the same random operations and compares every
+ * result, entry number, counter, listing order and gc figure after each step.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { conntrackList } from './testing/list.ts';
 import { ConntrackTable } from './table.ts';
 import { CtLookup } from './common.ts';
 import { GcScanResult } from './gc-scan.ts';
-import { ReferenceConntrackTable } from './testing/table-reference.ts';
+import { ConntrackTableOracle } from './testing/table-oracle.ts';
 import { KERNEL_TIMEOUTS } from './timeouts.ts';
 
 // A small address space so tuples collide, clash at confirm, share buckets and reopen.
@@ -44,7 +44,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('list' as const), dt }) },
 );
 
-type Table = ConntrackTable | ReferenceConntrackTable;
+type Table = ConntrackTable | ConntrackTableOracle;
 
 /** Everything observable about a table at `now`, in a comparable form. */
 function snapshot(t: Table, now: number): unknown {
@@ -126,7 +126,7 @@ test('property: the growing hash behaves exactly as the fully allocated one (res
     fc.property(opts, fc.array(op, { minLength: 1, maxLength: 60 }), (o, ops) => {
       const options = { max: o.max, buckets: o.buckets, hashSeed: o.hashSeed, timeouts: KERNEL_TIMEOUTS };
       const got = run(new ConntrackTable(options), ops, o.seed);
-      const want = run(new ReferenceConntrackTable(options), ops, o.seed);
+      const want = run(new ConntrackTableOracle(options), ops, o.seed);
       assert.deepEqual(got, want);
     }),
     { numRuns: 300 },
