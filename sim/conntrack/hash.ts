@@ -11,9 +11,9 @@
  * interleaved; since new nodes go to the head and removal keeps order, each logical chain's own order
  * is exactly the kernel's, and walks that must follow it (lookup, early drop, gc, listing) take the
  * nodes of one logical bucket in that order. While the heads are still growing, every node records its
- * logical bucket (once they are fully grown, physical = logical and the old walks run unchanged). An
- * empty table thus takes about 2 KB instead of 4 bytes per kernel bucket (128 KiB at kube-proxy's
- * default 32768 buckets) plus 256 entry slots, and a gc pass visits the physical heads only.
+ * logical bucket (once they are fully grown, physical = logical and the walks take the chains as they
+ * are). A small table thus does not pay 4 bytes per kernel bucket (128 KiB at kube-proxy's default
+ * 32768 buckets), and a gc pass visits the physical heads only.
  */
 import type { Nanos } from '../engine/time.ts';
 import { release, type ConntrackStore } from './store.ts';

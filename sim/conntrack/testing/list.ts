@@ -57,8 +57,8 @@ export function conntrackCount(table: ConntrackTable): string {
 /**
  * `conntrack -S`: the per-CPU statistics line as conntrack-tools 1.4.7 prints it ("cpu=%-4u\t", then
  * "name=value " per counter, checked against a 6.18 kernel). The simulator has one CPU. Current kernels
- * no longer count `found` and `insert` (both stay 0 on a real 6.18 host after connections), so neither
- * is printed from the table; `early_drop` includes the gc worker's evictions under pressure.
+ * no longer count `found` and `insert`, so neither is printed from the table; `early_drop` includes the
+ * gc worker's evictions under pressure.
  */
 export function conntrackStats(table: ConntrackTable): string {
   const s = table.stats;
