@@ -32,8 +32,9 @@ const PROTO_TCP = PROTOCOL_NUMBER.tcp;
 /**
  * One pass of the gc worker over `[fromBucket, fromBucket + count)` buckets: reaps expired entries and,
  * under pressure (count >= 95% of max after a failed allocation), also evicts entries
- * gc_worker_can_early_drop allows: not assured, or TCP already closing. Returns the average remaining
- * lifetime of the entries that stay (clamped to [1 s, 300 s]), from which the worker plans its next run.
+ * gc_worker_can_early_drop allows: not assured, or TCP already closing. Fills `result`, including the
+ * sum and number of the remaining lifetimes of the entries that stay (each clamped to [1 s, 300 s]),
+ * whose average the worker plans its next run from.
  */
 export function gcScan(s: ConntrackStore, fromBucket: number, count: number, now: Nanos, result: GcScanResult): void {
   const max95 = s.earlyDropPressure && s.max > 0 ? Math.floor(s.max / 100) * 95 : 0;
