@@ -26,7 +26,9 @@
  *
  * Figures reported beside the timing say what one call did in the simulated table and path.
  */
-import { ConntrackTable, CtLookup, GcScanResult } from '../sim/conntrack/table.ts';
+import { ConntrackTable } from '../sim/conntrack/table.ts';
+import { CtLookup } from '../sim/conntrack/common.ts';
+import { GcScanResult } from '../sim/conntrack/gc-scan.ts';
 import { KERNEL_TIMEOUTS, kubeProxyHashsize, type ConntrackTimeouts } from '../sim/conntrack/timeouts.ts';
 import { makePacket, TCP_ACK, TCP_SYN, type Packet } from '../sim/net/packet.ts';
 import { compileRuleset } from '../sim/netfilter/compile.ts';

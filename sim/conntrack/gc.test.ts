@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Simulator } from '../engine/simulator.ts';
 import { SECOND } from '../engine/time.ts';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_SYN } from '../net/packet.ts';
-import { ConntrackTable, CtLookup } from './table.ts';
+import { ConntrackTable } from './table.ts';
+import { CtLookup } from './common.ts';
 import { ConntrackGcWorker, GC_SCAN_INTERVAL_MAX } from './gc.ts';
 
 function udp(t: ConntrackTable, sport: number, now: number): void {

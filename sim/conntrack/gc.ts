@@ -15,7 +15,8 @@
  */
 import type { Simulator } from '../engine/simulator.ts';
 import type { Nanos } from '../engine/time.ts';
-import { GcScanResult, type ConntrackTable } from './table.ts';
+import type { ConntrackTable } from './table.ts';
+import { GcScanResult } from './gc-scan.ts';
 
 export const GC_SCAN_INTERVAL_MIN: Nanos = 1_000_000_000;
 export const GC_SCAN_INTERVAL_MAX: Nanos = 60_000_000_000;

@@ -2,12 +2,12 @@
  * TCP connection-tracking states and the kernel's transition table.
  *
  * Source: torvalds/linux net/netfilter/nf_conntrack_proto_tcp.c (tcp_conntrack_names,
- * tcp_conntracks[2][6][TCP_CONNTRACK_MAX], get_conntrack_index), as in current mainline kernels. Two
- * rows changed after the old copy (commit 011e3c63) this was first read from, and current kernels are
- * what a node runs: an ORIGINAL-direction SYN/ACK is invalid except in simultaneous open (sSR -> sSR,
- * "Late retransmitted SYN/ACK in simultaneous open"; sES..sCL -> sIV, "Invalid SYN/ACK packets sent by
- * the client"), and a REPLY-direction SYN in TIME_WAIT reopens the connection (sTW -> sSS, "server may
- * have switched role"). tcp-state.test.ts checks every cell against the kernel's table.
+ * tcp_conntracks[2][6][TCP_CONNTRACK_MAX], get_conntrack_index), as in current mainline kernels, since
+ * those are what a node runs. Two rows differ from older kernels: an ORIGINAL-direction SYN/ACK is
+ * invalid except in simultaneous open (sSR -> sSR, "Late retransmitted SYN/ACK in simultaneous open";
+ * sES..sCL -> sIV, "Invalid SYN/ACK packets sent by the client"), and a REPLY-direction SYN in
+ * TIME_WAIT reopens the connection (sTW -> sSS, "server may have switched role"). tcp-state.test.ts
+ * checks every cell against the kernel's table.
  * The state numbers are the kernel's enum tcp_conntrack values, so `conntrack -L` names and
  * the table below index the same way as the kernel's. Window tracking (tcp_in_window) is not
  * modelled: the simulator only sends in-window segments, so every segment passes that check.

@@ -45,10 +45,11 @@ import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_SNAT, type Disposition 
 import { EMPTY_RULESET, HOOK_ORDER, type Hook, type Ruleset } from '../netfilter/ruleset.ts';
 import type { IpsetRegistry } from '../netfilter/ipset.ts';
 import { RecentTables } from '../netfilter/recent.ts';
+import { ConntrackTable } from '../conntrack/table.ts';
 import {
-  ConntrackTable, CtLookup, CT_INVALID as CTINFO_INVALID, IP_CT_NEW, IPS_DST_NAT, IPS_SRC_NAT, DROP_NAT_NO_PORT,
-  DROP_INSERT_FAILED, type ConntrackOptions,
-} from '../conntrack/table.ts';
+  CtLookup, CT_INVALID as CTINFO_INVALID, IP_CT_NEW, IPS_DST_NAT, IPS_SRC_NAT, DROP_NAT_NO_PORT, DROP_INSERT_FAILED,
+} from '../conntrack/common.ts';
+import type { ConntrackOptions } from '../conntrack/store.ts';
 
 export interface NetInterface {
   name: string;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConntrackTable, CtLookup } from '../conntrack/table.ts';
+import { ConntrackTable } from '../conntrack/table.ts';
+import { CtLookup } from '../conntrack/common.ts';
 import { makePacket, TCP_SYN } from '../net/packet.ts';
 import { parseIPv4 } from '../net/ipv4.ts';
 import { cleanStaleUdpEntries } from './conntrack-cleanup.ts';

@@ -1,6 +1,7 @@
 import type { Simulator } from '../engine/simulator.ts';
 import { ConntrackGcWorker } from '../conntrack/gc.ts';
-import { ConntrackTable, CtLookup } from '../conntrack/table.ts';
+import { ConntrackTable } from '../conntrack/table.ts';
+import { CtLookup } from '../conntrack/common.ts';
 import type { ConntrackTimeouts } from '../conntrack/timeouts.ts';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../net/packet.ts';
 import { parseIPv4 } from '../net/ipv4.ts';

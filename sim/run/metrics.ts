@@ -1,6 +1,6 @@
 import { Histogram } from '../engine/stats/histogram.ts';
 import { TimeSeries } from '../engine/stats/time-series.ts';
-import { DROP_TABLE_FULL } from '../conntrack/table.ts';
+import { DROP_TABLE_FULL } from '../conntrack/common.ts';
 
 /** How a connection ended (DESIGN.md: every connection ends in exactly one outcome). */
 export type Outcome = 'ok' | 'refused' | 'reset' | 'timeout' | 'dropped';

@@ -5,7 +5,8 @@ import { writeFileAtomic } from '../../io/atomic-write.ts';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type Packet } from '../../net/packet.ts';
 import { parseIPv4 } from '../../net/ipv4.ts';
 import { SECOND, MS } from '../../engine/time.ts';
-import { ConntrackTable, CtLookup } from '../table.ts';
+import { ConntrackTable } from '../table.ts';
+import { CtLookup } from '../common.ts';
 import { conntrackList, conntrackListSummary, conntrackStats, formatConntrackEntry } from './list.ts';
 import { kubeProxyTimeouts } from '../timeouts.ts';
 

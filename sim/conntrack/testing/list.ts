@@ -12,7 +12,9 @@ import { formatIPv4 } from '../../net/ipv4.ts';
 import { PROTOCOL_NUMBER } from '../../net/protocol.ts';
 import type { FiveTuple } from '../../net/tuple.ts';
 import type { Nanos } from '../../engine/time.ts';
-import { IPS_ASSURED, IPS_SEEN_REPLY, type ConntrackEntry, type ConntrackTable } from '../table.ts';
+import type { ConntrackTable } from '../table.ts';
+import { IPS_ASSURED, IPS_SEEN_REPLY } from '../common.ts';
+import type { ConntrackEntry } from '../netlink.ts';
 
 /** The conntrack-tools version of the reference capture (test/golden/conntrack), printed in the summary line. */
 export const CONNTRACK_TOOLS_VERSION = 'v1.4.7';
@@ -55,8 +57,8 @@ export function conntrackCount(table: ConntrackTable): string {
 /**
  * `conntrack -S`: the per-CPU statistics line as conntrack-tools 1.4.7 prints it ("cpu=%-4u\t", then
  * "name=value " per counter, checked against a 6.18 kernel). The simulator has one CPU. Current kernels
- * no longer count `found` and `insert` (both stay 0 on a real 6.18 host after connections), so neither
- * is printed from the table; `early_drop` includes the gc worker's evictions under pressure.
+ * no longer count `found` and `insert`, so neither is printed from the table; `early_drop` includes the
+ * gc worker's evictions under pressure.
  */
 export function conntrackStats(table: ConntrackTable): string {
   const s = table.stats;

@@ -8,7 +8,7 @@ import { proxyStateFromObjects } from '../../proxy/from-api.ts';
 import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../../proxy/iptables/golden-fixtures.ts';
 import { nodeRuleset } from '../../proxy/iptables/node-ruleset.ts';
 import { conntrackList } from '../../conntrack/testing/list.ts';
-import { DROP_TABLE_FULL } from '../../conntrack/table.ts';
+import { DROP_TABLE_FULL } from '../../conntrack/common.ts';
 import { formatIPv4, parseCidr, parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../../net/packet.ts';
 import { decodeIPv4, parsePcap, PcapWriter } from '../../net/pcap.ts';

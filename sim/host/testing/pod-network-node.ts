@@ -7,7 +7,7 @@
  */
 import type { RandomStream } from '../../engine/random.ts';
 import type { CompiledRuleset } from '../../netfilter/compile.ts';
-import type { ConntrackOptions } from '../../conntrack/table.ts';
+import type { ConntrackOptions } from '../../conntrack/store.ts';
 import type { CostModel, IptablesBackend } from '../../cost/cost-model.ts';
 import type { Cidr, IPv4 } from '../../net/ipv4.ts';
 import { Node, type Route } from '../node.ts';

@@ -1,8 +1,9 @@
 /**
- * The conntrack table as it was before its hash became sized to use (commit 5a392c3 and earlier): one
- * bucket head per nf_conntrack_buckets, all allocated in the constructor. Kept unchanged, for tests
- * only, as the oracle of table.test.ts's property test: the current table must give the same results,
- * entry numbers, `conntrack -L` order and gc figures for any sequence of operations.
+ * The test oracle of the conntrack table: a straightforward reference model of ConntrackTable (table.ts)
+ * in one class, for tests only. It has one bucket head per nf_conntrack_buckets, all allocated in the
+ * constructor, so every chain is walked as the kernel's is, without the physical/logical bucket mapping
+ * of the table's hash sized to use (hash.ts). table-oracle.test.ts drives both through the same random
+ * operations: the table must give the same results, entry numbers, `conntrack -L` order and gc figures.
  */
 import type { Packet } from '../../net/packet.ts';
 import { PROTOCOL_NUMBER, protocolFromNumber, type Protocol } from '../../net/protocol.ts';
@@ -17,11 +18,13 @@ import {
 } from '../tcp-state.ts';
 import { KERNEL_TIMEOUTS, tcpTimeoutByState, type ConntrackTimeouts } from '../timeouts.ts';
 import {
-  CT_INVALID, CtLookup, DROP_TABLE_FULL, GcScanResult, IP_CT_DIR_ORIGINAL, IP_CT_DIR_REPLY, IP_CT_ESTABLISHED,
-  IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SEEN_REPLY,
-  IPS_SRC_NAT, IPS_SRC_NAT_DONE, NF_CT_EVICTION_RANGE, matchesFilter,
-  type ConntrackEntry, type ConntrackFilter, type ConntrackOptions, type ConntrackStats,
-} from '../table.ts';
+  CT_INVALID, CtLookup, DROP_TABLE_FULL, IP_CT_DIR_ORIGINAL, IP_CT_DIR_REPLY, IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY,
+  IP_CT_NEW, IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
+} from '../common.ts';
+import type { ConntrackOptions, ConntrackStats } from '../store.ts';
+import { matchesFilter, type ConntrackEntry, type ConntrackFilter } from '../netlink.ts';
+import { GcScanResult } from '../gc-scan.ts';
+import { NF_CT_EVICTION_RANGE } from '../alloc.ts';
 
 /** NF_NAT_MAX_ATTEMPTS in net/netfilter/nf_nat_core.c. */
 const NF_NAT_MAX_ATTEMPTS = 128;
@@ -49,7 +52,7 @@ const TCP_NAMES = [
   'NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2',
 ];
 
-export class ReferenceConntrackTable {
+export class ConntrackTableOracle {
   readonly max: number;
   readonly buckets: number;
   readonly timeouts: ConntrackTimeouts;
