@@ -11,7 +11,7 @@ import { evaluateHook } from '../../netfilter/evaluate.ts';
 import { RecentTables } from '../../netfilter/recent.ts';
 import { renderRuleSpec } from '../../netfilter/rule-syntax.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../testing/golden-fixtures.ts';
 import { IptablesProxier } from '../iptables/proxier.ts';
 import { nodeRuleset } from '../iptables/node-ruleset.ts';
 import { iptablesLinesPerService, iptablesModel } from './iptables.ts';

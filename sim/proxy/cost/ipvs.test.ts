@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice } from '../testing/golden-fixtures.ts';
 import { IpvsProxier } from '../ipvs/proxier.ts';
 import { endpointChange } from '../sync/proxy-agent.ts';
 import { ipvsModel } from './ipvs.ts';

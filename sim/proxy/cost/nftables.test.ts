@@ -9,7 +9,7 @@ import { DynamicSets } from '../../nftables/dynamic-sets.ts';
 import { evaluateHook, newHookResult } from '../../nftables/evaluate.ts';
 import { CT_STATE_BITS } from '../../nftables/key.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice } from '../testing/golden-fixtures.ts';
 import { NftablesProxier } from '../nftables/proxier.ts';
 import { nftablesModel, nftablesTableObjects } from './nftables.ts';
 import { withCosts } from '../../cost/cost-model.ts';

@@ -13,7 +13,7 @@
 import type { EndpointSlice, Service, ServiceSpec } from '../../k8s/objects.ts';
 import type { Protocol } from '../../net/protocol.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { testService, testSlice, type TestEndpoint } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice, type TestEndpoint } from './golden-fixtures.ts';
 import type { ProxyState } from '../proxy-state.ts';
 
 export interface PacketFlow {
