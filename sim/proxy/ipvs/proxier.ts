@@ -58,8 +58,8 @@ import { ipvsRestoreText, type LbNoNodeAccess } from './iptables-rules.ts';
 
 /**
  * Per-object memos: ProxyStates share their ServicePort and Endpoint objects between versions, so
- * strings and parsed addresses derived from them are built once, not on every sync (a no-op sync of
- * 10,000 services otherwise spends most of its time allocating them).
+ * strings and parsed addresses derived from them are built once, not on every sync: every sync walks
+ * every service port, so rebuilding them would make even a sync that changes nothing allocate.
  */
 const ipCache = new Map<string, number>();
 function ip4(s: string): number {
