@@ -49,6 +49,7 @@ function writeClusterIPDispatch(c: ServiceContext, filterRules: LineBuffer, natR
 
 function writeExternalIPDispatch(c: ServiceContext, filterRules: LineBuffer, natRules: LineBuffer): void {
   const { sp, name, proto } = c;
+  if (sp.externalIPs.length === 0) return;
   const text = natRules.text;
   const pm = `-m ${proto} -p ${proto}`;
   for (const ip of sp.externalIPs) {
@@ -69,6 +70,7 @@ function writeExternalIPDispatch(c: ServiceContext, filterRules: LineBuffer, nat
 
 function writeLoadBalancerDispatch(c: ServiceContext, filterRules: LineBuffer, natRules: LineBuffer): void {
   const { sp, name, proto } = c;
+  if (sp.loadBalancerVIPs.length === 0) return;
   const text = natRules.text;
   const dport = `--dport ${sp.port}`;
   const pm = `-m ${proto} -p ${proto}`;
