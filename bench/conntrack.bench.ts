@@ -33,7 +33,7 @@ import { KERNEL_TIMEOUTS, kubeProxyHashsize, type ConntrackTimeouts } from '../s
 import { makePacket, TCP_ACK, TCP_SYN, type Packet } from '../sim/net/packet.ts';
 import { compileRuleset } from '../sim/netfilter/compile.ts';
 import { proxyStateFromObjects } from '../sim/proxy/from-api.ts';
-import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../sim/proxy/iptables/golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../sim/proxy/testing/golden-fixtures.ts';
 import { nodeRuleset } from '../sim/proxy/iptables/node-ruleset.ts';
 import { RandomStream } from '../sim/engine/random.ts';
 import { Node } from '../sim/host/node.ts';

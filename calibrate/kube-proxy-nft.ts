@@ -8,7 +8,7 @@
  * proxier's (nftables-model.test.ts) and its objects are nftablesTableObjects.
  */
 import { proxyStateFromObjects } from '../sim/proxy/from-api.ts';
-import { testService, testSlice } from '../sim/proxy/iptables/golden-fixtures.ts';
+import { testService, testSlice } from '../sim/proxy/testing/golden-fixtures.ts';
 import { nftablesTableObjects } from '../sim/proxy/cost/nftables.ts';
 import { NftablesProxier } from '../sim/proxy/nftables/proxier.ts';
 import { renderCommands } from '../sim/nftables/render.ts';

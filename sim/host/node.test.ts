@@ -11,7 +11,7 @@ import { RecentTables } from '../netfilter/recent.ts';
 import { parseIptablesSave } from '../netfilter/iptables-save.ts';
 import { pickRangeAddress } from '../netfilter/nat-range.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
-import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../proxy/iptables/golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../proxy/testing/golden-fixtures.ts';
 import { nodeRuleset } from '../proxy/iptables/node-ruleset.ts';
 import { DROP_TABLE_FULL, IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IPS_ASSURED } from '../conntrack/common.ts';
 import { KERNEL_TIMEOUTS } from '../conntrack/timeouts.ts';

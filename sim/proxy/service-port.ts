@@ -98,3 +98,28 @@ export function usesClusterEndpoints(sp: ServicePort): boolean {
 export function usesLocalEndpoints(sp: ServicePort): boolean {
   return sp.internalPolicyLocal || (sp.externalPolicyLocal && externallyAccessible(sp));
 }
+
+/**
+ * A ClusterIP-only service port as kube-proxy's ServicePort (no node port, Cluster policies), with
+ * ClientIP affinity for `affinitySeconds` seconds when that is above 0.
+ */
+export function clusterIPPort(namespace: string, name: string, port: string, clusterIP: string, number: number, protocol: 'TCP' | 'UDP' | 'SCTP', affinitySeconds = 0): ServicePort {
+  const portName: ServicePortName = { namespace, name, port, protocol };
+  return {
+    portName,
+    nameString: servicePortNameString(portName),
+    id: servicePortNameId(portName),
+    clusterIP,
+    port: number,
+    protocol,
+    nodePort: 0,
+    externalIPs: [],
+    loadBalancerVIPs: [],
+    loadBalancerSourceRanges: [],
+    healthCheckNodePort: 0,
+    sessionAffinity: affinitySeconds > 0 ? 'ClientIP' : 'None',
+    stickyMaxAgeSeconds: affinitySeconds,
+    externalPolicyLocal: false,
+    internalPolicyLocal: false,
+  };
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeEndpoint, type Endpoint } from '../proxy/endpoint.ts';
 import { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
-import { clusterIPPort } from './synthetic-endpoints.ts';
+import { clusterIPPort } from '../proxy/service-port.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
 
 const ep = (ip: string, nodeName: string, state: 'ready' | 'terminating' = 'ready'): Endpoint =>

@@ -1,5 +1,5 @@
 import { makeEndpoint, compareEndpoints, joinHostPort, type Endpoint } from '../proxy/endpoint.ts';
-import { servicePortNameId, servicePortNameString, type ServicePort, type ServicePortName } from '../proxy/service-port.ts';
+import { clusterIPPort, type ServicePort } from '../proxy/service-port.ts';
 import { formatIPv4, parseCidr } from '../net/ipv4.ts';
 import { InputError } from '../io/input-error.ts';
 
@@ -84,27 +84,3 @@ export function syntheticEndpoints(o: SyntheticEndpointsOptions): SyntheticEndpo
   return { ports, endpoints };
 }
 
-/**
- * A ClusterIP-only service port as kube-proxy's ServicePort (no node port, Cluster policies), with
- * ClientIP affinity for `affinitySeconds` seconds when that is above 0.
- */
-export function clusterIPPort(namespace: string, name: string, port: string, clusterIP: string, number: number, protocol: 'TCP' | 'UDP' | 'SCTP', affinitySeconds = 0): ServicePort {
-  const portName: ServicePortName = { namespace, name, port, protocol };
-  return {
-    portName,
-    nameString: servicePortNameString(portName),
-    id: servicePortNameId(portName),
-    clusterIP,
-    port: number,
-    protocol,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerVIPs: [],
-    loadBalancerSourceRanges: [],
-    healthCheckNodePort: 0,
-    sessionAffinity: affinitySeconds > 0 ? 'ClientIP' : 'None',
-    stickyMaxAgeSeconds: affinitySeconds,
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-  };
-}

@@ -5,7 +5,7 @@ import { Simulator } from '../../engine/simulator.ts';
 import { SECOND } from '../../engine/time.ts';
 import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
 import { proxyStateFromObjects } from '../../proxy/from-api.ts';
-import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../../proxy/iptables/golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../../proxy/testing/golden-fixtures.ts';
 import { nodeRuleset } from '../../proxy/iptables/node-ruleset.ts';
 import { conntrackList } from '../../conntrack/testing/list.ts';
 import { DROP_TABLE_FULL } from '../../conntrack/common.ts';

@@ -2,8 +2,8 @@ import type { ProxyMode } from '../mode.ts';
 
 /**
  * What the comparison modes assume, in the words a report prints (reports take them through the
- * study's assumptions). Each sentence matches the model's code: ebpf-model.ts and
- * sync/cilium-agent.ts; userspace-model.ts and sync/userspace-proxier.ts.
+ * study's assumptions). Each sentence matches the model's code: ebpf.ts and
+ * sync/cilium-agent.ts; userspace.ts and sync/userspace-proxier.ts.
  */
 const MODE_ASSUMPTIONS: Partial<Record<ProxyMode, string>> = {
   ebpf:

@@ -11,7 +11,7 @@ import { evaluateHook } from '../../netfilter/evaluate.ts';
 import { RecentTables } from '../../netfilter/recent.ts';
 import { renderRuleSpec } from '../../netfilter/rule-render.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../testing/golden-fixtures.ts';
 import { IptablesProxier } from '../iptables/proxier.ts';
 import { nodeRuleset } from '../iptables/node-ruleset.ts';
 import { iptablesLinesPerService, iptablesModel } from './iptables.ts';
@@ -19,7 +19,7 @@ import { SessionAffinity } from './session-affinity.ts';
 import type { ServiceSpec } from '../../k8s/objects.ts';
 
 /**
- * The run model charges a new connection the rules of an analytic walk (iptables-model.ts) instead of
+ * The run model charges a new connection the rules of an analytic walk (iptables.ts) instead of
  * evaluating kube-proxy's rule set packet by packet. This test keeps the two honest: it writes the
  * real rule set with the iptables proxier (kube-proxy's rule text), loads it into the netfilter
  * model, sends a pod's first packet to a ClusterIP through PREROUTING, FORWARD and POSTROUTING, and

@@ -42,7 +42,7 @@ import { iptablesKernelBytes } from './kernel-memory.ts';
  * Lines of every restore whatever the services: *filter, its 6 chain lines, KUBE-FIREWALL's rule and
  * KUBE-FORWARD's 3, COMMIT; *nat, its 4 chain lines, KUBE-POSTROUTING's 3 rules, KUBE-MARK-MASQ's, the
  * KUBE-NODEPORTS jump at the end of KUBE-SERVICES, COMMIT (the iptables proxier's output for no
- * services; iptables-model.test.ts checks the whole count against it).
+ * services; iptables.test.ts checks the whole count against it).
  */
 const BASE_LINES = 23;
 /**
@@ -59,7 +59,7 @@ const HOOKS = 3; // PREROUTING, FORWARD, POSTROUTING
  * addresses matched runs its -m modules until one fails), besides those of the per-endpoint rules
  * (KUBE-SVC jumps, KUBE-SEP DNAT), which endpointMatches counts. Rules that fail on `-d` or `-s`
  * never reach their modules. Counted against the netfilter model walking kube-proxy's own rule set
- * (iptables-model.test.ts).
+ * (iptables.test.ts).
  */
 const FIXED_MATCHES = 18;
 /** Jumps into user chains: 3 in nat PREROUTING (KUBE-SERVICES, SVC, SEP), 4 in filter FORWARD, 1 to KUBE-POSTROUTING. */
@@ -113,7 +113,7 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       }
       const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints);
       // Each line costs more the larger the table (CostModel.restoreNsPerLinePerRule says why): a
-      // full sync of N services takes time of order N^2, as the calibration measured.
+      // full sync of N services takes time of order N^2.
       const durationNs = costs.restoreBaseNs[b] + lines * (costs.restoreNsPerLine[b] + existing * costs.restoreNsPerLinePerRule[b]) + existing * costs.restoreNsPerExistingRule[b];
       return { durationNs, units: lines };
     },

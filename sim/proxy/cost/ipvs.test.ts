@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice } from '../testing/golden-fixtures.ts';
 import { IpvsProxier } from '../ipvs/proxier.ts';
 import { endpointChange } from '../sync/proxy-agent.ts';
 import { ipvsModel } from './ipvs.ts';
 
 /**
- * As iptables-model.test.ts and nftables-model.test.ts do for their modes: the ipvs mode model that
+ * As iptables.test.ts and nftables.test.ts do for their modes: the ipvs mode model that
  * runs charge (sync objects, what every sync lists, kernel objects) must count what kube-proxy's ipvs
  * proxier (sim/proxy/ipvs/proxier.ts, golden-tested against pkg/proxy/ipvs) does for the same
  * cluster and the same changes, over random clusters and random endpoint changes.

@@ -57,7 +57,7 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       let objects = 0;
       // A full sync is charged as the start-up one into an empty kernel: every virtual server, its
       // address on kube-ipvs0, its ipset entries, and every real server (checked against IpvsProxier
-      // by the property in ipvs-model.test.ts).
+      // by the property in ipvs.test.ts).
       if (w.full) objects += w.services * (2 + IPSET_ENTRIES_PER_PORT) + w.endpoints;
       else
         for (const c of w.changed) {

@@ -2,19 +2,16 @@
  * Kernel memory of kube-proxy's tables on one node (the `kernel.memoryBytes` metric), for the
  * iptables mode on either backend and for the nftables mode.
  *
- * Measured, not assumed: calibrate/kernel-memory.ts loaded kube-proxy's rules into network
- * namespaces on this project's host (Linux 6.18, x86_64, 2 CPUs) and read the kernel memory charged
- * to the loader's memory cgroup once the loader's own memory had gone;
- * calibrate/measured/kernel-memory.json holds the points and kernel-memory-fit.ts the fit
- * whose figures are below (kernel-memory.test.ts checks both). Across 100-3000 ClusterIP services
- * with 2-8 endpoints the model is within 3.1% of every point (legacy 2.3%, nftables 1.3%).
+ * The figures below are measured, not assumed: calibrate/kernel-memory.ts measures,
+ * calibrate/measured/kernel-memory.json holds the points, kernel-memory-fit.ts fits them, and
+ * kernel-memory.test.ts checks these figures against that fit.
  *
  * - legacy iptables keeps each table as one blob of entries (net/netfilter/x_tables.c
  *   xt_alloc_table_info, kvmalloc). Its size is exact from the entries' sizes below (checked against
  *   the kernel's own IPT_SO_GET_INFO), and kvmalloc rounds it: to a power of two up to 4 MiB, to
  *   whole 2 MiB huge pages above (mm/util.c kvmalloc_node, VM_ALLOW_HUGE_VMAP). So memory moves in
  *   steps: 300 services of 2 or 4 endpoints take the same 2 MiB nat table. What else it charges
- *   stayed within 16 KB at every size, so the model leaves it out.
+ *   stays small at every table size, so the model leaves it out.
  * - iptables-nft and nftables keep every rule, chain, set and element as its own kernel objects;
  *   their bytes per Service port and per endpoint are least-squares fits.
  *

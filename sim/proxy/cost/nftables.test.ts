@@ -9,7 +9,7 @@ import { DynamicSets } from '../../nftables/dynamic-sets.ts';
 import { evaluateHook, newHookResult } from '../../nftables/evaluate.ts';
 import { CT_STATE_BITS } from '../../nftables/key.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice } from '../testing/golden-fixtures.ts';
 import { NftablesProxier } from '../nftables/proxier.ts';
 import { nftablesModel, nftablesTableObjects } from './nftables.ts';
 import { withCosts } from '../../cost/cost-model.ts';
@@ -19,7 +19,7 @@ import { formatIPv4 } from '../../net/ipv4.ts';
 import type { Endpoint } from '../endpoint.ts';
 
 /**
- * As iptables-model.test.ts does for iptables: kube-proxy's nftables rule set, written by the
+ * As iptables.test.ts does for iptables: kube-proxy's nftables rule set, written by the
  * nftables proxier and walked by the nft model, must cost a pod's first packet what the analytic
  * mode model charges (rules, map lookups, CPU), whatever the number of services.
  */

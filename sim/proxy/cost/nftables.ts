@@ -14,7 +14,7 @@ import { nftablesKernelBytes } from './kernel-memory.ts';
  * cluster-ips-check) and nat-postrouting (masquerading: mark test, return): 15 rules and 6 set/map
  * lookups whatever the number of services. A Service without endpoints stops at filter-forward's
  * reject: 3 base chains, 8 rules, 4 lookups. Counted against the nft model walking the nftables
- * proxier's own table (nftables-model.test.ts).
+ * proxier's own table (nftables.test.ts).
  *
  * The transaction (`nft -f`) of a full sync: setupNFTables's base chains, maps, sets and their
  * flushes (87 lines), then per service port with n endpoints add + flush of the service chain and its
@@ -24,7 +24,7 @@ import { nftablesKernelBytes } from './kernel-memory.ts';
  * port, its chains and rules again (4 + 4n), the map elements only when the port gains its first or
  * loses its last endpoint, a flush of each chain that went stale now and its delete in the cleanup
  * transaction of the first sync a second later (counted here, with the change that caused it).
- * Counted line for line against the nftables proxier's transactions (nftables-model.test.ts).
+ * Counted line for line against the nftables proxier's transactions (nftables.test.ts).
  *
  * sessionAffinity ClientIP (pkg/proxy/nftables/proxier.go): an `affinity-HASH-…` set (flags dynamic,
  * timeout; timeout T) per endpoint, re-added every sync; the service chain starts, after the

@@ -1,5 +1,6 @@
 /**
- * The equivalent of kube-proxy's proxyutil.LineBuffer: lines of iptables-restore input, counted.
+ * The equivalent of kube-proxy's proxyutil.LineBuffer: lines of iptables-restore input, counted;
+ * and utiliptables.MakeChainLine, the form of a chain's line in that input.
  *
  * Text is accumulated into chunks of about 64 KiB rather than one string per line, so a full sync
  * of 50,000 services neither keeps millions of small strings alive nor builds one string past V8's
@@ -39,4 +40,9 @@ export class LineBuffer {
     if (this.current.length) this.seal();
     return this.done.slice();
   }
+}
+
+/** utiliptables.MakeChainLine: `:NAME - [0:0]` declares (and, in a restore, flushes) a chain. */
+export function chainLine(name: string): string {
+  return `:${name} - [0:0]`;
 }

@@ -11,7 +11,7 @@ import { evaluateHook } from '../../netfilter/evaluate.ts';
 import { parseIptablesSave } from '../../netfilter/iptables-save.ts';
 import { RecentTables } from '../../netfilter/recent.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { FAKE_PROXIER_OPTIONS, testService, testSlice } from './golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../testing/golden-fixtures.ts';
 import { nodeIptablesSave, nodeRuleset } from './node-ruleset.ts';
 
 const services = [

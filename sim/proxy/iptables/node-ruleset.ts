@@ -7,7 +7,8 @@ import { applyIptablesRestore, renderIptablesSave } from '../../netfilter/iptabl
 import { EMPTY_RULESET, type Ruleset } from '../../netfilter/ruleset.ts';
 import type { ProxyState } from '../proxy-state.ts';
 import { baseRulesRestoreText } from './base-rules.ts';
-import { IptablesProxier, restoreText, type IptablesProxierOptions, type IptablesSyncResult } from './proxier.ts';
+import type { IptablesProxierOptions } from './options.ts';
+import { IptablesProxier, restoreText, type IptablesSyncResult } from './proxier.ts';
 
 let baseRuleset: Ruleset | undefined;
 

@@ -22,7 +22,7 @@ import { evaluateHook } from '../../netfilter/evaluate.ts';
 import { walkPath } from '../../host/packet-path.ts';
 import { RecentTables } from '../../netfilter/recent.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { FAKE_PROXIER_OPTIONS } from './golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS } from '../testing/golden-fixtures.ts';
 import {
   clusterIPGeneral,
   externalTrafficPolicy,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { EndpointSlice, Service } from '../../k8s/objects.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { changedServices } from '../proxy-state.ts';
-import { FAKE_PROXIER_OPTIONS, testService, testSlice } from './golden-fixtures.ts';
+import { FAKE_PROXIER_OPTIONS, testService, testSlice } from '../testing/golden-fixtures.ts';
 import { normalizeRestoreText } from './testing/normalize.ts';
 import { IptablesProxier, restoreText } from './proxier.ts';
 

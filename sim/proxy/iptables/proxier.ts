@@ -16,16 +16,12 @@
  * - kube-proxy prints the masquerade mark with Go's "%#08x"; we print it as iptables-save shows it
  *   back (0x4000 for the default bit 14), as kube-proxy's tests also do.
  */
-import { InputError } from '../../io/input-error.ts';
-import { cidrContains, formatCidr, parseCidr, tryParseCidr, tryParseIPv4, type Cidr } from '../../net/ipv4.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { ProxyState } from '../proxy-state.ts';
-import type { ServicePort } from '../service-port.ts';
-import { externallyAccessible, namespacedName, usesClusterEndpoints, usesLocalEndpoints } from '../service-port.ts';
+import { namespacedName } from '../service-port.ts';
 import { categorizeEndpoints } from '../topology.ts';
 import {
   ChainNameCache,
-  EndpointChainNames,
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
   KUBE_FORWARD,
@@ -35,11 +31,12 @@ import {
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
   isServiceChainName,
-  lowerProtocol,
-  type ServicePortChains,
 } from './chain-names.ts';
-import { LineBuffer } from './line-buffer.ts';
-import { probability } from './probability.ts';
+import { chainLine, LineBuffer } from './line-buffer.ts';
+import { resolveIptablesOptions, type IptablesProxierOptions, type ResolvedIptablesOptions } from './options.ts';
+import { serviceContext } from './service-context.ts';
+import { writeServiceChains, type ServiceChainsOutput, type SourceRangeCache } from './service-chains.ts';
+import { writeServiceDispatch } from './service-dispatch.ts';
 
 /**
  * pkg/proxy/iptables/proxier.go largeClusterEndpointsThreshold: above this many endpoints (summed
@@ -47,38 +44,8 @@ import { probability } from './probability.ts';
  */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
 
-/** nfacct counter names (pkg/proxy/metrics). */
+/** nfacct counter of INVALID packets dropped in KUBE-FORWARD (pkg/proxy/metrics). */
 export const NFACCT_CT_STATE_INVALID_DROPPED = 'ct_state_invalid_dropped_pkts';
-export const NFACCT_LOCALHOST_NODEPORT_ACCEPTED = 'localhost_nps_accepted_pkts';
-
-export interface IptablesProxierOptions {
-  /** This node's name: endpoints with this nodeName are local. */
-  nodeName: string;
-  /** The node's primary IPv4 address; a loadBalancerSourceRange containing it also admits the LB VIPs as sources. */
-  nodeIP?: string;
-  /** The node's topology.kubernetes.io/zone label, for topology hints. */
-  zone?: string;
-  /**
-   * --cluster-cidr with the default detect-local-mode ClusterCIDR: traffic from outside it is
-   * masqueraded (`! -s CIDR -j KUBE-MARK-MASQ`). Absent: no local-traffic detector, as kube-proxy
-   * does when no cluster CIDR is configured.
-   */
-  clusterCIDR?: string;
-  /** --masquerade-all: SNAT all traffic to cluster IPs. Default false. */
-  masqueradeAll?: boolean;
-  /** --iptables-masquerade-bit. Default 14 (mark 0x4000). */
-  masqueradeBit?: number;
-  /** --iptables-localhost-nodeports. Default true. */
-  localhostNodePorts?: boolean;
-  /** Whether iptables supports MASQUERADE --random-fully (iptables >= 1.6.2 on kernel >= 3.13). Default true. */
-  randomFully?: boolean;
-  /** Whether the nfacct counters exist (kernel nfnetlink_acct). Default true. */
-  nfacct?: boolean;
-  /** net.netfilter.nf_conntrack_tcp_be_liberal is set: no INVALID drop rule. Default false. */
-  conntrackTCPLiberal?: boolean;
-  /** Shared name cache (nodes may share one; hashing dominates naming cost). */
-  names?: ChainNameCache;
-}
 
 export interface IptablesSyncRequest {
   state: ProxyState;
@@ -132,80 +99,72 @@ export interface IptablesSyncResult {
   noLocalEndpointsExternal: number;
 }
 
-interface Resolved {
-  nodeName: string;
-  nodeIP: number | undefined;
-  zone: string;
-  localCidr: string | undefined;
-  masqueradeAll: boolean;
-  mark: string;
-  localhostNodePorts: boolean;
-  randomFully: boolean;
-  nfacct: boolean;
-  conntrackTCPLiberal: boolean;
+/** The restore input being built: its four sections, and the counting buffers of skipped services. */
+interface RestoreBuffers {
+  filterChains: LineBuffer;
+  filterRules: LineBuffer;
+  natChains: LineBuffer;
+  natRules: LineBuffer;
+  skippedChains: LineBuffer;
+  skippedRules: LineBuffer;
 }
 
-function resolve(o: IptablesProxierOptions): Resolved {
-  let localCidr: string | undefined;
-  if (o.clusterCIDR !== undefined) {
-    const c = tryParseCidr(o.clusterCIDR);
-    if (!c || !o.clusterCIDR.includes('/')) {
-      throw new InputError('--cluster-cidr', 'an IPv4 CIDR like 10.244.0.0/16', JSON.stringify(o.clusterCIDR));
-    }
-    localCidr = formatCidr(c);
-  }
-  let nodeIP: number | undefined;
-  if (o.nodeIP !== undefined) {
-    nodeIP = tryParseIPv4(o.nodeIP);
-    if (nodeIP === undefined) throw new InputError('--node-ip', 'an IPv4 address like 192.168.0.2', JSON.stringify(o.nodeIP));
-  }
-  const bit = o.masqueradeBit ?? 14;
-  if (!Number.isInteger(bit) || bit < 0 || bit > 31) {
-    throw new InputError('--iptables-masquerade-bit', 'an integer 0-31', String(bit));
-  }
-  return {
-    nodeName: o.nodeName,
-    nodeIP,
-    zone: o.zone ?? '',
-    localCidr,
-    masqueradeAll: o.masqueradeAll ?? false,
-    mark: '0x' + (2 ** bit).toString(16),
-    localhostNodePorts: o.localhostNodePorts ?? true,
-    randomFully: o.randomFully ?? true,
-    nfacct: o.nfacct ?? true,
-    conntrackTCPLiberal: o.conntrackTCPLiberal ?? false,
-  };
+/** What the per-service-port phase found, for the stale-chain phase and the result. */
+interface ServicesWritten {
+  active: Set<string>;
+  large: boolean;
+  totalEndpoints: number;
+  noLocalInternal: number;
+  noLocalExternal: number;
+}
+
+/** What the stale-chain phase did. */
+interface StaleChains {
+  deletedChains: number;
+  kernelNatChains: Set<string>;
 }
 
 /**
  * One node's iptables-mode kube-proxy rule writer. Stateless between syncs except for the name
  * cache: what changed and what the kernel holds are passed in, so one instance can serve any node
  * with the same options.
+ *
+ * sync() runs syncProxyRules' phases in its order: the base chains and their fixed rules, the
+ * per-service-port rules and chains, the stale chains' deletion, the rules that must come last,
+ * then the restore input.
  */
 export class IptablesProxier {
-  private readonly o: Resolved;
+  private readonly o: ResolvedIptablesOptions;
   readonly names: ChainNameCache;
-  private readonly sourceRangeCache = new Map<string, Cidr>();
+  private readonly sourceRanges: SourceRangeCache = new Map();
 
   constructor(options: IptablesProxierOptions) {
-    this.o = resolve(options);
+    this.o = resolveIptablesOptions(options);
     this.names = options.names ?? new ChainNameCache();
   }
 
   sync(req: IptablesSyncRequest): IptablesSyncResult {
-    const o = this.o;
     const text = (req.output ?? 'text') === 'text';
-    const full = req.full;
-    const changed = req.changedServices;
-    const state = req.state;
+    const b: RestoreBuffers = {
+      filterChains: new LineBuffer(text),
+      filterRules: new LineBuffer(text),
+      natChains: new LineBuffer(text),
+      natRules: new LineBuffer(text),
+      skippedChains: new LineBuffer(false),
+      skippedRules: new LineBuffer(false),
+    };
+    this.writeBaseChains(b);
+    const services = this.writeServicePorts(req, b);
+    const stale = this.writeStaleChainDeletions(req, b, services);
+    this.writeClosingRules(b);
+    return restoreResult(b, services, stale);
+  }
 
-    const filterChains = new LineBuffer(text);
-    const filterRules = new LineBuffer(text);
-    const natChains = new LineBuffer(text);
-    const natRules = new LineBuffer(text);
-    const skippedChains = new LineBuffer(false);
-    const skippedRules = new LineBuffer(false);
-
+  /** The top-level chains' declarations and the fixed rules of KUBE-POSTROUTING, KUBE-MARK-MASQ and KUBE-FIREWALL. */
+  private writeBaseChains(b: RestoreBuffers): void {
+    const o = this.o;
+    const { filterChains, filterRules, natChains, natRules } = b;
+    const text = natRules.text;
     for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) {
       text ? filterChains.write(chainLine(c)) : filterChains.count();
     }
@@ -237,7 +196,16 @@ export class IptablesProxier {
         filterRules.count();
       }
     }
+  }
 
+  /**
+   * Per service port, sorted: its rules in the shared chains, always; its own chains only on a full
+   * sync or when its Service changed (otherwise counted into the skipped buffers).
+   */
+  private writeServicePorts(req: IptablesSyncRequest, b: RestoreBuffers): ServicesWritten {
+    const o = this.o;
+    const state = req.state;
+    const changed = req.changedServices;
     const active = new Set<string>();
     const ids = [...state.services.keys()].sort();
 
@@ -247,30 +215,28 @@ export class IptablesProxier {
     let noLocalInternal = 0;
     let noLocalExternal = 0;
 
+    const written: ServiceChainsOutput = { natChains: b.natChains, natRules: b.natRules, active, large };
+    const skipped: ServiceChainsOutput = { natChains: b.skippedChains, natRules: b.skippedRules, active, large };
     const node = { nodeName: o.nodeName, zone: o.zone };
     for (const id of ids) {
       const sp = state.services.get(id)!;
       const cat = categorizeEndpoints(state.endpoints.get(id) ?? NO_ENDPOINTS, sp, node);
-      const ctx = this.serviceContext(sp, cat.clusterEndpoints, cat.localEndpoints, cat.hasAnyEndpoints);
+      const ctx = serviceContext(this.names, sp, cat.clusterEndpoints, cat.localEndpoints, cat.hasAnyEndpoints);
       if (ctx.hasEndpoints && !ctx.hasInternalEndpoints) noLocalInternal++;
       if (ctx.hasEndpoints && !ctx.hasExternalEndpoints) noLocalExternal++;
 
-      this.writeTopLevel(ctx, filterRules, natRules);
+      writeServiceDispatch(o, ctx, b.filterRules, b.natRules);
 
-      const skip = !full && !(changed?.has(namespacedName(sp.portName)) ?? false);
-      this.writeServiceChains(
-        ctx,
-        cat.clusterEndpoints,
-        cat.localEndpoints,
-        cat.allReachableEndpoints,
-        large,
-        skip ? skippedChains : natChains,
-        skip ? skippedRules : natRules,
-        active,
-      );
+      const skip = !req.full && !(changed?.has(namespacedName(sp.portName)) ?? false);
+      writeServiceChains(o, this.sourceRanges, ctx, cat, skip ? skipped : written);
     }
+    return { active, large, totalEndpoints, noLocalInternal, noLocalExternal };
+  }
 
-    // Stale chains: ours (by prefix), in the kernel, and no longer used.
+  /** Stale chains: ours (by prefix), in the kernel, and no longer used. */
+  private writeStaleChainDeletions(req: IptablesSyncRequest, b: RestoreBuffers, s: ServicesWritten): StaleChains {
+    const { active, large } = s;
+    const text = b.natRules.text;
     let deletedChains = 0;
     let kernelNatChains = active;
     const cleanupDue = !large || (req.staleChainCleanupDue ?? true);
@@ -284,16 +250,24 @@ export class IptablesProxier {
       stale.sort();
       for (const c of stale) {
         if (text) {
-          natChains.write(chainLine(c));
-          natRules.write(`-X ${c}`);
+          b.natChains.write(chainLine(c));
+          b.natRules.write(`-X ${c}`);
         } else {
-          natChains.count();
-          natRules.count();
+          b.natChains.count();
+          b.natRules.count();
         }
       }
       deletedChains = stale.length;
     }
+    return { deletedChains, kernelNatChains };
+  }
 
+  /** The KUBE-NODEPORTS jump at the end of KUBE-SERVICES, and KUBE-FORWARD's rules. */
+  private writeClosingRules(b: RestoreBuffers): void {
+    const o = this.o;
+    const { filterRules, natRules } = b;
+    const text = natRules.text;
+    const mark = o.mark;
     // The jump to KUBE-NODEPORTS must be the last rule of KUBE-SERVICES. With the default
     // nodePortAddresses (all), it matches any local destination address.
     text
@@ -323,380 +297,38 @@ export class IptablesProxier {
         `-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
       );
     } else filterRules.count(2);
-
-    const chunks: string[] = [];
-    if (text) {
-      chunks.push('*filter\n', ...filterChains.chunks(), ...filterRules.chunks(), 'COMMIT\n');
-      chunks.push('*nat\n', ...natChains.chunks(), ...natRules.chunks(), 'COMMIT\n');
-    }
-    return {
-      chunks,
-      filterChainLines: filterChains.lines,
-      filterRuleLines: filterRules.lines,
-      natChainLines: natChains.lines,
-      natRuleLines: natRules.lines,
-      restoreLines: filterChains.lines + filterRules.lines + natChains.lines + natRules.lines + 4,
-      skippedNatRuleLines: skippedRules.lines,
-      deletedChains,
-      natRulesTotal: natRules.lines + skippedRules.lines - deletedChains,
-      filterRulesTotal: filterRules.lines,
-      activeNatChains: active,
-      kernelNatChains,
-      largeClusterMode: large,
-      totalEndpoints,
-      noLocalEndpointsInternal: noLocalInternal,
-      noLocalEndpointsExternal: noLocalExternal,
-    };
-  }
-
-  private serviceContext(
-    sp: ServicePort,
-    clusterEndpoints: readonly Endpoint[],
-    localEndpoints: readonly Endpoint[],
-    hasEndpoints: boolean,
-  ): ServiceContext {
-    const chains = this.names.servicePortChains(sp.nameString, sp.protocol);
-    const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
-    const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(sp);
-    let internalTrafficChain = chains.svc;
-    let hasInternalEndpoints = hasEndpoints;
-    if (sp.internalPolicyLocal) {
-      internalTrafficChain = chains.svl;
-      if (localEndpoints.length === 0) hasInternalEndpoints = false;
-    }
-    let externalPolicyChain = chains.svc;
-    let hasExternalEndpoints = hasEndpoints;
-    if (sp.externalPolicyLocal) {
-      externalPolicyChain = chains.svl;
-      if (localEndpoints.length === 0) hasExternalEndpoints = false;
-    }
-    // The EXT chain exists whenever the service has endpoints anywhere, even with none usable for
-    // external traffic, because it carries the short-circuit rules for pod and host traffic.
-    const usesExternalTrafficChain = hasEndpoints && externallyAccessible(sp);
-    const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
-    const name = sp.nameString;
-    let internalFilterTarget = '';
-    let internalFilterComment = '';
-    let externalFilterTarget = '';
-    let externalFilterComment = '';
-    if (!hasEndpoints) {
-      internalFilterTarget = externalFilterTarget = 'REJECT';
-      internalFilterComment = externalFilterComment = `"${name} has no endpoints"`;
-    } else {
-      if (!hasInternalEndpoints) {
-        internalFilterTarget = 'DROP';
-        internalFilterComment = `"${name} has no local endpoints"`;
-      }
-      if (!hasExternalEndpoints) {
-        externalFilterTarget = 'DROP';
-        externalFilterComment = `"${name} has no local endpoints"`;
-      }
-    }
-    return {
-      sp,
-      name,
-      proto: lowerProtocol(sp.protocol),
-      chains,
-      sepNames: this.names.endpointChains(name, sp.protocol),
-      hasEndpoints,
-      hasInternalEndpoints,
-      hasExternalEndpoints,
-      usesClusterPolicyChain,
-      usesLocalPolicyChain,
-      internalTrafficChain,
-      externalPolicyChain,
-      usesExternalTrafficChain,
-      usesFWChain,
-      loadBalancerTrafficChain: usesFWChain ? chains.fw : chains.ext,
-      internalFilterTarget,
-      internalFilterComment,
-      externalFilterTarget,
-      externalFilterComment,
-    };
-  }
-
-  /** The rules every sync rewrites: KUBE-SERVICES, KUBE-NODEPORTS and the filter chains. */
-  private writeTopLevel(c: ServiceContext, filterRules: LineBuffer, natRules: LineBuffer): void {
-    const { sp, name, proto } = c;
-    const text = natRules.text;
-    const dport = `--dport ${sp.port}`;
-    const pm = `-m ${proto} -p ${proto}`;
-
-    if (c.hasInternalEndpoints) {
-      text
-        ? natRules.write(
-            `-A ${KUBE_SERVICES} -m comment --comment "${name} cluster IP" ${pm} -d ${sp.clusterIP} ${dport} -j ${c.internalTrafficChain}`,
-          )
-        : natRules.count();
-    } else {
-      text
-        ? filterRules.write(
-            `-A ${KUBE_SERVICES} -m comment --comment ${c.internalFilterComment} ${pm} -d ${sp.clusterIP} ${dport} -j ${c.internalFilterTarget}`,
-          )
-        : filterRules.count();
-    }
-
-    for (const ip of sp.externalIPs) {
-      if (c.hasEndpoints) {
-        text
-          ? natRules.write(
-              `-A ${KUBE_SERVICES} -m comment --comment "${name} external IP" ${pm} -d ${ip} ${dport} -j ${c.chains.ext}`,
-            )
-          : natRules.count();
-      }
-      if (!c.hasExternalEndpoints) {
-        text
-          ? filterRules.write(
-              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${c.externalFilterComment} ${pm} -d ${ip} ${dport} -j ${c.externalFilterTarget}`,
-            )
-          : filterRules.count();
-      }
-    }
-
-    for (const ip of sp.loadBalancerVIPs) {
-      if (c.hasEndpoints) {
-        text
-          ? natRules.write(
-              `-A ${KUBE_SERVICES} -m comment --comment "${name} loadbalancer IP" ${pm} -d ${ip} ${dport} -j ${c.loadBalancerTrafficChain}`,
-            )
-          : natRules.count();
-      }
-      if (c.usesFWChain) {
-        text
-          ? filterRules.write(
-              `-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${name} traffic not accepted by ${c.chains.fw}" ${pm} -d ${ip} ${dport} -j DROP`,
-            )
-          : filterRules.count();
-      }
-    }
-    if (!c.hasExternalEndpoints) {
-      for (const ip of sp.loadBalancerVIPs) {
-        text
-          ? filterRules.write(
-              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${c.externalFilterComment} ${pm} -d ${ip} ${dport} -j ${c.externalFilterTarget}`,
-            )
-          : filterRules.count();
-      }
-    }
-
-    if (sp.nodePort !== 0) {
-      const nport = `--dport ${sp.nodePort}`;
-      if (c.hasEndpoints) {
-        // NodePorts ignore loadBalancerSourceRanges, as in kube-proxy.
-        if (this.o.localhostNodePorts && this.o.nfacct) {
-          text
-            ? natRules.write(
-                `-A ${KUBE_NODEPORTS} -m comment --comment ${name} ${pm} -d 127.0.0.0/8 ${nport} -m nfacct --nfacct-name ${NFACCT_LOCALHOST_NODEPORT_ACCEPTED} -j ${c.chains.ext}`,
-              )
-            : natRules.count();
-        }
-        text
-          ? natRules.write(`-A ${KUBE_NODEPORTS} -m comment --comment ${name} ${pm} ${nport} -j ${c.chains.ext}`)
-          : natRules.count();
-      }
-      if (!c.hasExternalEndpoints) {
-        text
-          ? filterRules.write(
-              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${c.externalFilterComment} -m addrtype --dst-type LOCAL ${pm} ${nport} -j ${c.externalFilterTarget}`,
-            )
-          : filterRules.count();
-      }
-    }
-
-    if (sp.healthCheckNodePort !== 0) {
-      // Accepted whether or not this node has local endpoints: the health check answers either way.
-      text
-        ? filterRules.write(
-            `-A ${KUBE_NODEPORTS} -m comment --comment "${name} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
-          )
-        : filterRules.count();
-    }
-  }
-
-  /** The per-service NAT chains: SVC/SVL, EXT, FW and one SEP per reachable endpoint. */
-  private writeServiceChains(
-    c: ServiceContext,
-    clusterEndpoints: readonly Endpoint[],
-    localEndpoints: readonly Endpoint[],
-    allReachable: readonly Endpoint[],
-    large: boolean,
-    natChains: LineBuffer,
-    natRules: LineBuffer,
-    active: Set<string>,
-  ): void {
-    const { sp, name, proto, chains } = c;
-    const text = natRules.text;
-    const o = this.o;
-
-    if (c.hasInternalEndpoints) {
-      const head = `-A ${c.internalTrafficChain} -m comment --comment "${name} cluster IP" -m ${proto} -p ${proto} -d ${sp.clusterIP} --dport ${sp.port}`;
-      if (o.masqueradeAll) {
-        text ? natRules.write(`${head} -j ${KUBE_MARK_MASQ}`) : natRules.count();
-      } else if (o.localCidr !== undefined) {
-        // Masquerade off-cluster traffic to the VIP: it may have been routed here and bounce to another node.
-        text ? natRules.write(`${head} ! -s ${o.localCidr} -j ${KUBE_MARK_MASQ}`) : natRules.count();
-      }
-    }
-
-    if (c.usesExternalTrafficChain) {
-      const ext = chains.ext;
-      text ? natChains.write(chainLine(ext)) : natChains.count();
-      active.add(ext);
-      if (!sp.externalPolicyLocal) {
-        text
-          ? natRules.write(
-              `-A ${ext} -m comment --comment "masquerade traffic for ${name} external destinations" -j ${KUBE_MARK_MASQ}`,
-            )
-          : natRules.count();
-      } else {
-        if (o.localCidr !== undefined) {
-          // Pod traffic to an external IP behaves as if it went out to the LB and back: Cluster policy.
-          text
-            ? natRules.write(
-                `-A ${ext} -m comment --comment "pod traffic for ${name} external destinations" -s ${o.localCidr} -j ${chains.svc}`,
-              )
-            : natRules.count();
-        }
-        if (text) {
-          natRules.write(
-            `-A ${ext} -m comment --comment "masquerade LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
-          );
-          natRules.write(
-            `-A ${ext} -m comment --comment "route LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${chains.svc}`,
-          );
-        } else natRules.count(2);
-      }
-      if (c.hasExternalEndpoints) text ? natRules.write(`-A ${ext} -j ${c.externalPolicyChain}`) : natRules.count();
-    }
-
-    if (c.usesFWChain) {
-      const fw = chains.fw;
-      text ? natChains.write(chainLine(fw)) : natChains.count();
-      active.add(fw);
-      const head = `-A ${fw} -m comment --comment "${name} loadbalancer IP"`;
-      let allowFromNode = false;
-      for (const r of sp.loadBalancerSourceRanges) {
-        const cidr = this.sourceRange(r);
-        text ? natRules.write(`${head} -s ${formatCidr(cidr)} -j ${chains.ext}`) : natRules.count();
-        if (o.nodeIP !== undefined && cidrContains(cidr, o.nodeIP)) allowFromNode = true;
-      }
-      // A VIP-style LB address is often local to the node; requests from the node to it then loop
-      // back with the VIP as source, which must be let through.
-      if (allowFromNode) {
-        for (const ip of sp.loadBalancerVIPs) {
-          text ? natRules.write(`${head} -s ${ip} -j ${chains.ext}`) : natRules.count();
-        }
-      }
-      // Whatever falls off the end was not DNATed and is dropped by KUBE-PROXY-FIREWALL in filter.
-      text
-        ? natRules.write(
-            `-A ${fw} -m comment --comment "other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL"`,
-          )
-        : natRules.count();
-    }
-
-    if (c.usesClusterPolicyChain) {
-      text ? natChains.write(chainLine(chains.svc)) : natChains.count();
-      active.add(chains.svc);
-      this.writeServiceToEndpointRules(natRules, c, chains.svc, clusterEndpoints, large);
-    }
-    if (c.usesLocalPolicyChain) {
-      text ? natChains.write(chainLine(chains.svl)) : natChains.count();
-      active.add(chains.svl);
-      this.writeServiceToEndpointRules(natRules, c, chains.svl, localEndpoints, large);
-    }
-
-    const affinity = sp.sessionAffinity === 'ClientIP';
-    const sepNames = c.sepNames;
-    for (const ep of allReachable) {
-      const sep = sepNames.get(ep.endpoint);
-      active.add(sep);
-      if (!text) {
-        natChains.count();
-        natRules.count(2);
-        continue;
-      }
-      natChains.write(chainLine(sep));
-      const head = large ? `-A ${sep}` : `-A ${sep} -m comment --comment ${name}`;
-      // Hairpin: a pod reaching itself through the service must be SNATed or the reply bypasses conntrack.
-      natRules.write(`${head} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
-      natRules.write(
-        `${head}${affinity ? ` -m recent --name ${sep} --set` : ''} -m ${proto} -p ${proto} -j DNAT --to-destination ${ep.endpoint}`,
-      );
-    }
-  }
-
-  /** writeServiceToEndpointRules: affinity checks first, then the probability cascade. */
-  private writeServiceToEndpointRules(
-    natRules: LineBuffer,
-    c: ServiceContext,
-    chain: string,
-    endpoints: readonly Endpoint[],
-    large: boolean,
-  ): void {
-    const { sp, name } = c;
-    const n = endpoints.length;
-    const affinity = sp.sessionAffinity === 'ClientIP';
-    if (!natRules.text) {
-      natRules.count(affinity ? 2 * n : n);
-      return;
-    }
-    if (affinity) {
-      for (const ep of endpoints) {
-        const sep = c.sepNames.get(ep.endpoint);
-        const comment = large ? '' : ` -m comment --comment "${name} -> ${ep.endpoint}"`;
-        natRules.write(
-          `-A ${chain}${comment} -m recent --name ${sep} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sep}`,
-        );
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const ep = endpoints[i]!;
-      const sep = c.sepNames.get(ep.endpoint);
-      const comment = large ? '' : ` -m comment --comment "${name} -> ${ep.endpoint}"`;
-      const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : '';
-      natRules.write(`-A ${chain}${comment}${stat} -j ${sep}`);
-    }
-  }
-
-  private sourceRange(r: string): Cidr {
-    let c = this.sourceRangeCache.get(r);
-    if (!c) {
-      c = parseCidr(r, 'spec.loadBalancerSourceRanges');
-      this.sourceRangeCache.set(r, c);
-    }
-    return c;
   }
 }
 
-interface ServiceContext {
-  sp: ServicePort;
-  name: string;
-  proto: string;
-  chains: ServicePortChains;
-  sepNames: EndpointChainNames;
-  hasEndpoints: boolean;
-  hasInternalEndpoints: boolean;
-  hasExternalEndpoints: boolean;
-  usesClusterPolicyChain: boolean;
-  usesLocalPolicyChain: boolean;
-  internalTrafficChain: string;
-  externalPolicyChain: string;
-  usesExternalTrafficChain: boolean;
-  usesFWChain: boolean;
-  loadBalancerTrafficChain: string;
-  internalFilterTarget: string;
-  internalFilterComment: string;
-  externalFilterTarget: string;
-  externalFilterComment: string;
+/** The restore input (*filter then *nat, each its chain lines then its rules) and the sync's counts. */
+function restoreResult(b: RestoreBuffers, s: ServicesWritten, stale: StaleChains): IptablesSyncResult {
+  const { filterChains, filterRules, natChains, natRules, skippedRules } = b;
+  const chunks: string[] = [];
+  if (natRules.text) {
+    chunks.push('*filter\n', ...filterChains.chunks(), ...filterRules.chunks(), 'COMMIT\n');
+    chunks.push('*nat\n', ...natChains.chunks(), ...natRules.chunks(), 'COMMIT\n');
+  }
+  return {
+    chunks,
+    filterChainLines: filterChains.lines,
+    filterRuleLines: filterRules.lines,
+    natChainLines: natChains.lines,
+    natRuleLines: natRules.lines,
+    restoreLines: filterChains.lines + filterRules.lines + natChains.lines + natRules.lines + 4,
+    skippedNatRuleLines: skippedRules.lines,
+    deletedChains: stale.deletedChains,
+    natRulesTotal: natRules.lines + skippedRules.lines - stale.deletedChains,
+    filterRulesTotal: filterRules.lines,
+    activeNatChains: s.active,
+    kernelNatChains: stale.kernelNatChains,
+    largeClusterMode: s.large,
+    totalEndpoints: s.totalEndpoints,
+    noLocalEndpointsInternal: s.noLocalInternal,
+    noLocalEndpointsExternal: s.noLocalExternal,
+  };
 }
 
 const NO_ENDPOINTS: readonly Endpoint[] = [];
-
-/** utiliptables.MakeChainLine: `:NAME - [0:0]` declares (and, in a restore, flushes) a chain. */
-export function chainLine(name: string): string {
-  return `:${name} - [0:0]`;
-}
 
 /** The whole restore input as one string (fine for tests and small clusters). */
 export function restoreText(r: IptablesSyncResult): string {

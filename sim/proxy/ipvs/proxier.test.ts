@@ -7,7 +7,7 @@ import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { IpvsConnectionTable } from '../../ipvs/testing/connection-table.ts';
 import { totalNetlinkOps } from '../../ipvs/service-table.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice } from '../testing/golden-fixtures.ts';
 import { IpvsProxier, type IpvsProxierOptions } from './proxier.ts';
 import { renderIpvsMode } from './render.ts';
 

@@ -29,7 +29,7 @@ import { IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED2, isSchedulerName, SCHEDULERS
 import type { Endpoint } from '../endpoint.ts';
 import type { ProxyState } from '../proxy-state.ts';
 import type { ServicePort } from '../service-port.ts';
-import { categorizeEndpoints } from '../topology.ts';
+import { categorizeEndpoints, type CategorizedEndpoints } from '../topology.ts';
 import { GracefulTerminationManager, uniqueRSName } from './graceful-termination.ts';
 import {
   ipPortEntry,
@@ -58,8 +58,8 @@ import { ipvsRestoreText, type LbNoNodeAccess } from './iptables-rules.ts';
 
 /**
  * Per-object memos: ProxyStates share their ServicePort and Endpoint objects between versions, so
- * strings and parsed addresses derived from them are built once, not on every sync (a no-op sync of
- * 10,000 services otherwise spends most of its time allocating them).
+ * strings and parsed addresses derived from them are built once, not on every sync: every sync walks
+ * every service port, so rebuilding them would make even a sync that changes nothing allocate.
  */
 const ipCache = new Map<string, number>();
 function ip4(s: string): number {
@@ -184,6 +184,25 @@ function resolve(o: IpvsProxierOptions): Resolved {
   };
 }
 
+/** What one sync collects as it walks the service ports. */
+interface SyncPass {
+  /** The ipsets' wanted entries, by set name. */
+  ipsets: Map<string, Set<string>>;
+  /** Virtual servers this sync produced. */
+  services: Set<ServiceEntry>;
+  /** Addresses that must stay bound to kube-ipvs0. */
+  bind: Set<string>;
+  lbNoNodeAccess: LbNoNodeAccess[];
+  /** The node's own addresses (never bound to kube-ipvs0). */
+  nodeAddrs: Set<string>;
+  addressesBound: number;
+  listed: number;
+}
+
+function add(pass: SyncPass, set: string, entry: string): void {
+  pass.ipsets.get(set)!.add(entry);
+}
+
 function diffCounts(after: IpvsNetlinkCounts, before: IpvsNetlinkCounts): IpvsNetlinkCounts {
   return {
     newService: after.newService - before.newService,
@@ -220,108 +239,30 @@ export class IpvsProxier {
     return this.sets;
   }
 
+  /**
+   * syncProxyRules: every service port's virtual servers, real servers, addresses and ipset entries
+   * (syncServicePort); then the ipsets and the iptables rules restored; then the addresses and
+   * virtual servers this sync did not produce removed (cleanLegacyService).
+   */
   sync(state: ProxyState): IpvsSyncResult {
     const o = this.o;
     const before = { ...this.table.ops };
-    const active = new Map<string, Set<string>>(IPSET_INFO.map((i) => [i.name, new Set<string>()]));
-    const add = (set: string, entry: string) => active.get(set)!.add(entry);
-    const activeServices = new Set<ServiceEntry>();
-    const activeBind = new Set<string>();
-    const lbNoNodeAccess: LbNoNodeAccess[] = [];
-    const nodeAddrs = new Set(o.nodeIPs);
-    let addressesBound = 0;
-    let listed = 0;
-
-    const syncService = (spec: VirtualServerSpec, bindAddr: string | undefined): ServiceEntry => {
-      listed++;
-      let e = this.table.get(spec.protocol, spec.addr, spec.port);
-      if (!e) e = this.table.addService(spec);
-      else if (e.vs.scheduler !== spec.scheduler || e.vs.flags !== spec.flags || e.vs.timeoutSeconds !== spec.timeoutSeconds) {
-        this.table.updateService(e, spec);
-      }
-      if (bindAddr !== undefined && !this.bound.has(bindAddr)) {
-        this.bound.add(bindAddr);
-        addressesBound++;
-      }
-      activeServices.add(e);
-      return e;
+    const pass: SyncPass = {
+      ipsets: new Map<string, Set<string>>(IPSET_INFO.map((i) => [i.name, new Set<string>()])),
+      services: new Set<ServiceEntry>(),
+      bind: new Set<string>(),
+      lbNoNodeAccess: [],
+      nodeAddrs: new Set(o.nodeIPs),
+      addressesBound: 0,
+      listed: 0,
     };
-
-    const spFor = (sp: ServicePort, addr: string, port: number): VirtualServerSpec => {
-      let flags = 0;
-      let timeoutSeconds = 0;
-      if (sp.sessionAffinity === 'ClientIP') {
-        flags |= IP_VS_SVC_F_PERSISTENT;
-        timeoutSeconds = sp.stickyMaxAgeSeconds;
-      }
-      // FlagSourceHash (0x10 = IP_VS_SVC_F_SCHED2, "mh-port") for the mh scheduler.
-      if (o.scheduler === 'mh') flags |= IP_VS_SVC_F_SCHED2;
-      return { protocol: sp.protocol, addr: ip4(addr), port, scheduler: o.scheduler, flags, timeoutSeconds };
-    };
-
     const ids = [...state.services.keys()].sort();
-    for (const id of ids) {
-      const sp = state.services.get(id)!;
-      const endpoints = state.endpoints.get(id) ?? [];
-      const proto = sp.protocol.toLowerCase();
-      const cat = categorizeEndpoints(endpoints, sp, { nodeName: o.nodeName, zone: o.zone });
-      const syncEndpoint = (e: ServiceEntry, onlyLocal: boolean) => this.syncEndpoint(e, onlyLocal && cat.localEndpoints.length > 0 ? cat.localEndpoints : cat.clusterEndpoints);
+    for (const id of ids) this.syncServicePort(pass, state.services.get(id)!, state.endpoints.get(id) ?? []);
+    for (const a of pass.bind) add(pass, KUBE_IPVS_IPS, a);
 
-      // Hairpin: a local endpoint reaching itself through the service is masqueraded.
-      for (const ep of endpoints) if (ep.isLocal) add(KUBE_LOOP_BACK, loopbackEntry(ep, proto));
-
-      add(KUBE_CLUSTER_IP, clusterEntry(sp));
-      syncEndpoint(syncService(spFor(sp, sp.clusterIP, sp.port), sp.clusterIP), sp.internalPolicyLocal);
-      activeBind.add(sp.clusterIP);
-
-      for (const ext of sp.externalIPs) {
-        add(sp.externalPolicyLocal ? KUBE_EXTERNAL_IP_LOCAL : KUBE_EXTERNAL_IP, ipPortEntry(ext, sp.protocol, sp.port));
-        const bind = !nodeAddrs.has(ext);
-        syncEndpoint(syncService(spFor(sp, ext, sp.port), bind ? ext : undefined), sp.externalPolicyLocal);
-        if (bind) activeBind.add(ext);
-      }
-
-      for (const vip of sp.loadBalancerVIPs) {
-        const entry = ipPortEntry(vip, sp.protocol, sp.port);
-        add(KUBE_LOAD_BALANCER, entry);
-        if (sp.externalPolicyLocal) add(KUBE_LOAD_BALANCER_LOCAL, entry);
-        if (sp.loadBalancerSourceRanges.length > 0) {
-          add(KUBE_LOAD_BALANCER_FW, entry);
-          let allowFromNode = false;
-          for (const range of sp.loadBalancerSourceRanges) {
-            const c = tryParseCidr(range);
-            if (!c) continue;
-            add(KUBE_LOAD_BALANCER_SOURCE_CIDR, `${entry},${formatCidr(c)}`);
-            if (o.nodeIP !== undefined && cidrContains(c, o.nodeIP)) allowFromNode = true;
-          }
-          // The node reaches its own VIP with the VIP as source (routed locally).
-          if (allowFromNode) add(KUBE_LOAD_BALANCER_SOURCE_IP, `${entry},${vip}`);
-          else lbNoNodeAccess.push({ ip: vip, protocol: proto, port: sp.port });
-        }
-        const bind = !nodeAddrs.has(vip);
-        syncEndpoint(syncService(spFor(sp, vip, sp.port), bind ? vip : undefined), sp.externalPolicyLocal);
-        if (bind) activeBind.add(vip);
-      }
-
-      if (sp.nodePort !== 0 && o.nodeIPs.length > 0) {
-        const entries =
-          sp.protocol === 'SCTP' ? o.nodeIPs.map((ip) => ipPortEntry(ip, 'SCTP', sp.nodePort)) : [String(sp.nodePort)];
-        const set = sp.protocol === 'TCP' ? KUBE_NODE_PORT_TCP : sp.protocol === 'UDP' ? KUBE_NODE_PORT_UDP : KUBE_NODE_PORT_SCTP;
-        const localSet = sp.protocol === 'TCP' ? KUBE_NODE_PORT_LOCAL_TCP : sp.protocol === 'UDP' ? KUBE_NODE_PORT_LOCAL_UDP : KUBE_NODE_PORT_LOCAL_SCTP;
-        for (const en of entries) {
-          add(set, en);
-          if (sp.externalPolicyLocal) add(localSet, en);
-        }
-        for (const ip of o.nodeIPs) syncEndpoint(syncService(spFor(sp, ip, sp.nodePort), undefined), sp.externalPolicyLocal);
-      }
-
-      if (sp.healthCheckNodePort !== 0) add(KUBE_HEALTH_CHECK_NODE_PORT, String(sp.healthCheckNodePort));
-    }
-    for (const a of activeBind) add(KUBE_IPVS_IPS, a);
-
-    const { contents, counts } = syncIpsets(this.sets, active);
+    const { contents, counts } = syncIpsets(this.sets, pass.ipsets);
     this.sets = contents;
-    const restoreLines = ipvsRestoreText(contents, lbNoNodeAccess, {
+    const restoreLines = ipvsRestoreText(contents, pass.lbNoNodeAccess, {
       masqueradeMark: o.masqueradeMark,
       masqueradeAll: o.masqueradeAll,
       clusterCIDR: o.clusterCIDR,
@@ -330,16 +271,17 @@ export class IpvsProxier {
 
     let addressesUnbound = 0;
     for (const a of [...this.bound]) {
-      if (!activeBind.has(a)) {
+      if (!pass.bind.has(a)) {
         this.bound.delete(a);
         addressesUnbound++;
       }
     }
     // cleanLegacyService: virtual servers this sync did not produce go.
-    for (const e of [...this.table.entries()]) if (!activeServices.has(e)) this.table.deleteService(e);
+    for (const e of [...this.table.entries()]) if (!pass.services.has(e)) this.table.deleteService(e);
     this.initialSync = false;
 
     const netlink = diffCounts(this.table.ops, before);
+    const addressesBound = pass.addressesBound;
     return {
       restoreLines,
       netlink,
@@ -347,10 +289,116 @@ export class IpvsProxier {
       addressesUnbound,
       ipsetAdded: counts.added,
       ipsetDeleted: counts.deleted,
-      virtualServersListed: listed,
+      virtualServersListed: pass.listed,
       objectsChanged: totalNetlinkOps(netlink) + addressesBound + addressesUnbound + counts.added + counts.deleted,
       gracefulPending: this.graceful.size,
     };
+  }
+
+  /** One service port: a virtual server per address it answers on, with its real servers and ipset entries. */
+  private syncServicePort(pass: SyncPass, sp: ServicePort, endpoints: readonly Endpoint[]): void {
+    const o = this.o;
+    const proto = sp.protocol.toLowerCase();
+    const cat = categorizeEndpoints(endpoints, sp, { nodeName: o.nodeName, zone: o.zone });
+
+    // Hairpin: a local endpoint reaching itself through the service is masqueraded.
+    for (const ep of endpoints) if (ep.isLocal) add(pass, KUBE_LOOP_BACK, loopbackEntry(ep, proto));
+
+    add(pass, KUBE_CLUSTER_IP, clusterEntry(sp));
+    this.syncAddress(pass, sp, cat, sp.clusterIP, sp.port, sp.clusterIP, sp.internalPolicyLocal);
+    pass.bind.add(sp.clusterIP);
+
+    for (const ext of sp.externalIPs) {
+      add(pass, sp.externalPolicyLocal ? KUBE_EXTERNAL_IP_LOCAL : KUBE_EXTERNAL_IP, ipPortEntry(ext, sp.protocol, sp.port));
+      const bind = !pass.nodeAddrs.has(ext);
+      this.syncAddress(pass, sp, cat, ext, sp.port, bind ? ext : undefined, sp.externalPolicyLocal);
+      if (bind) pass.bind.add(ext);
+    }
+
+    for (const vip of sp.loadBalancerVIPs) this.syncLoadBalancerIngress(pass, sp, cat, vip, proto);
+
+    if (sp.nodePort !== 0 && o.nodeIPs.length > 0) {
+      const entries = sp.protocol === 'SCTP' ? o.nodeIPs.map((ip) => ipPortEntry(ip, 'SCTP', sp.nodePort)) : [String(sp.nodePort)];
+      const set = sp.protocol === 'TCP' ? KUBE_NODE_PORT_TCP : sp.protocol === 'UDP' ? KUBE_NODE_PORT_UDP : KUBE_NODE_PORT_SCTP;
+      const localSet = sp.protocol === 'TCP' ? KUBE_NODE_PORT_LOCAL_TCP : sp.protocol === 'UDP' ? KUBE_NODE_PORT_LOCAL_UDP : KUBE_NODE_PORT_LOCAL_SCTP;
+      for (const en of entries) {
+        add(pass, set, en);
+        if (sp.externalPolicyLocal) add(pass, localSet, en);
+      }
+      for (const ip of o.nodeIPs) this.syncAddress(pass, sp, cat, ip, sp.nodePort, undefined, sp.externalPolicyLocal);
+    }
+
+    if (sp.healthCheckNodePort !== 0) add(pass, KUBE_HEALTH_CHECK_NODE_PORT, String(sp.healthCheckNodePort));
+  }
+
+  /** A load-balancer VIP: its ipset entries (loadBalancerSourceRanges among them) and its virtual server. */
+  private syncLoadBalancerIngress(pass: SyncPass, sp: ServicePort, cat: CategorizedEndpoints, vip: string, proto: string): void {
+    const o = this.o;
+    const entry = ipPortEntry(vip, sp.protocol, sp.port);
+    add(pass, KUBE_LOAD_BALANCER, entry);
+    if (sp.externalPolicyLocal) add(pass, KUBE_LOAD_BALANCER_LOCAL, entry);
+    if (sp.loadBalancerSourceRanges.length > 0) {
+      add(pass, KUBE_LOAD_BALANCER_FW, entry);
+      let allowFromNode = false;
+      for (const range of sp.loadBalancerSourceRanges) {
+        const c = tryParseCidr(range);
+        if (!c) continue;
+        add(pass, KUBE_LOAD_BALANCER_SOURCE_CIDR, `${entry},${formatCidr(c)}`);
+        if (o.nodeIP !== undefined && cidrContains(c, o.nodeIP)) allowFromNode = true;
+      }
+      // The node reaches its own VIP with the VIP as source (routed locally).
+      if (allowFromNode) add(pass, KUBE_LOAD_BALANCER_SOURCE_IP, `${entry},${vip}`);
+      else pass.lbNoNodeAccess.push({ ip: vip, protocol: proto, port: sp.port });
+    }
+    const bind = !pass.nodeAddrs.has(vip);
+    this.syncAddress(pass, sp, cat, vip, sp.port, bind ? vip : undefined, sp.externalPolicyLocal);
+    if (bind) pass.bind.add(vip);
+  }
+
+  /**
+   * The virtual server on addr:port and its real servers: the Local endpoints when `onlyLocal` and
+   * there are some, else the Cluster ones.
+   */
+  private syncAddress(
+    pass: SyncPass,
+    sp: ServicePort,
+    cat: CategorizedEndpoints,
+    addr: string,
+    port: number,
+    bindAddr: string | undefined,
+    onlyLocal: boolean,
+  ): void {
+    const e = this.syncService(pass, this.virtualServerSpec(sp, addr, port), bindAddr);
+    this.syncEndpoint(e, onlyLocal && cat.localEndpoints.length > 0 ? cat.localEndpoints : cat.clusterEndpoints);
+  }
+
+  /** syncService: the virtual server added or updated, its address bound to kube-ipvs0 when asked. */
+  private syncService(pass: SyncPass, spec: VirtualServerSpec, bindAddr: string | undefined): ServiceEntry {
+    pass.listed++;
+    let e = this.table.get(spec.protocol, spec.addr, spec.port);
+    if (!e) e = this.table.addService(spec);
+    else if (e.vs.scheduler !== spec.scheduler || e.vs.flags !== spec.flags || e.vs.timeoutSeconds !== spec.timeoutSeconds) {
+      this.table.updateService(e, spec);
+    }
+    if (bindAddr !== undefined && !this.bound.has(bindAddr)) {
+      this.bound.add(bindAddr);
+      pass.addressesBound++;
+    }
+    pass.services.add(e);
+    return e;
+  }
+
+  private virtualServerSpec(sp: ServicePort, addr: string, port: number): VirtualServerSpec {
+    const o = this.o;
+    let flags = 0;
+    let timeoutSeconds = 0;
+    if (sp.sessionAffinity === 'ClientIP') {
+      flags |= IP_VS_SVC_F_PERSISTENT;
+      timeoutSeconds = sp.stickyMaxAgeSeconds;
+    }
+    // FlagSourceHash (0x10 = IP_VS_SVC_F_SCHED2, "mh-port") for the mh scheduler.
+    if (o.scheduler === 'mh') flags |= IP_VS_SVC_F_SCHED2;
+    return { protocol: sp.protocol, addr: ip4(addr), port, scheduler: o.scheduler, flags, timeoutSeconds };
   }
 
   /** The graceful-termination loop's check (every minute in kube-proxy); returns its netlink requests. */

@@ -1,6 +1,6 @@
 /**
- * kube-proxy's nftables chain and set names (kubernetes/kubernetes pkg/proxy/nftables/proxier.go
- * hashAndTruncate, servicePortChainNameBase, servicePortEndpointChainNameBase): the readable name
+ * kube-proxy's nftables chain and set names: the fixed ones (proxier.go constants), and the
+ * per-service ones (kubernetes/kubernetes pkg/proxy/nftables/proxier.go hashAndTruncate, servicePortChainNameBase, servicePortEndpointChainNameBase): the readable name
  * "ns/svc/proto/port" (plus "__ip/port" for an endpoint) behind the first 8 characters of the
  * standard base32 encoding of its sha256, truncated with "..." past 240 characters (knftables
  * NameLengthMax 256 minus a 16-character prefix allowance). Prefixes: service-, local-, external-,
@@ -9,6 +9,33 @@
 import { createHash } from 'node:crypto';
 import type { ServicePort } from '../service-port.ts';
 import type { Endpoint } from '../endpoint.ts';
+
+export const KUBE_PROXY_TABLE = 'kube-proxy';
+
+// Chain, set and map names (proxier.go constants).
+export const FILTER_PREROUTING_PRE_DNAT = 'filter-prerouting-pre-dnat';
+export const FILTER_OUTPUT_PRE_DNAT = 'filter-output-pre-dnat';
+export const FILTER_INPUT = 'filter-input';
+export const FILTER_FORWARD = 'filter-forward';
+export const FILTER_OUTPUT = 'filter-output';
+export const NAT_PREROUTING = 'nat-prerouting';
+export const NAT_OUTPUT = 'nat-output';
+export const NAT_POSTROUTING = 'nat-postrouting';
+export const SERVICES_CHAIN = 'services';
+export const SERVICE_IPS_MAP = 'service-ips';
+export const SERVICE_NODEPORTS_MAP = 'service-nodeports';
+export const NODEPORT_IPS_SET = 'nodeport-ips';
+export const CLUSTER_IPS_SET = 'cluster-ips';
+export const SERVICE_ENDPOINTS_CHECK = 'service-endpoints-check';
+export const NODEPORT_ENDPOINTS_CHECK = 'nodeport-endpoints-check';
+export const NO_ENDPOINT_SERVICES_MAP = 'no-endpoint-services';
+export const NO_ENDPOINT_NODEPORTS_MAP = 'no-endpoint-nodeports';
+export const REJECT_CHAIN = 'reject-chain';
+export const CLUSTER_IPS_CHECK = 'cluster-ips-check';
+export const FIREWALL_IPS_MAP = 'firewall-ips';
+export const FIREWALL_CHECK = 'firewall-check';
+export const MARK_MASQ_CHAIN = 'mark-for-masquerade';
+export const MASQUERADING_CHAIN = 'masquerading';
 
 export const SERVICE_PREFIX = 'service-';
 export const LOCAL_PREFIX = 'local-';

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { EndpointSlice, Service } from '../../k8s/objects.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
 import { changedServices } from '../proxy-state.ts';
-import { testService, testSlice } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice } from '../testing/golden-fixtures.ts';
 import { hashAndTruncate } from './chain-names.ts';
 import { NftablesProxier, transactionText, type NftablesProxierOptions } from './proxier.ts';
 import { renderDump, renderListRuleset } from '../../nftables/render.ts';

@@ -5,7 +5,7 @@ import { HOUR, MINUTE, MS, SECOND } from '../../engine/time.ts';
 import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { makeEndpoint } from '../endpoint.ts';
 import { modeModel } from '../cost/index.ts';
-import { clusterIPPort } from '../../run/synthetic-endpoints.ts';
+import { clusterIPPort } from '../service-port.ts';
 import { EndpointTimeline } from './endpoint-timeline.ts';
 import { ProxyAgent, type SyncObserver } from './proxy-agent.ts';
 

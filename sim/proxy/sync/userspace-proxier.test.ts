@@ -6,7 +6,7 @@ import { DEFAULT_COSTS } from '../../cost/cost-model.ts';
 import { makeEndpoint } from '../endpoint.ts';
 import { modeModel } from '../cost/index.ts';
 import { portalSyncCommands } from '../cost/userspace.ts';
-import { clusterIPPort } from '../../run/synthetic-endpoints.ts';
+import { clusterIPPort } from '../service-port.ts';
 import { EndpointTimeline } from './endpoint-timeline.ts';
 import { nodeProxy } from './node-proxy.ts';
 import { UserspaceProxier } from './userspace-proxier.ts';

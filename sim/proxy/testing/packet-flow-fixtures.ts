@@ -13,7 +13,7 @@
 import type { EndpointSlice, Service, ServiceSpec } from '../../k8s/objects.ts';
 import type { Protocol } from '../../net/protocol.ts';
 import { proxyStateFromObjects } from '../from-api.ts';
-import { testService, testSlice, type TestEndpoint } from '../iptables/golden-fixtures.ts';
+import { testService, testSlice, type TestEndpoint } from './golden-fixtures.ts';
 import type { ProxyState } from '../proxy-state.ts';
 
 export interface PacketFlow {
@@ -64,6 +64,26 @@ export interface MasqueradeTest {
 }
 
 export function internalExternalMasquerade(): MasqueradeTest {
+  const { services, slices } = masqueradeCluster();
+  const flows = masqueradeFlows();
+  return {
+    services,
+    slices,
+    cases: MASQUERADE_CASES.map((c) => {
+      const unknown = Object.keys(c.overrides).filter((k) => !flows.some((f) => f.name === k));
+      if (unknown.length) throw new Error(`overrides name no flow: ${unknown.join(', ')}`);
+      return {
+        name: c.name,
+        masqueradeAll: c.masqueradeAll,
+        localDetector: c.localDetector,
+        flows: flows.map((f) => ({ ...f, ...c.overrides[f.name], name: `${c.name}: ${f.name}` })),
+      };
+    }),
+  };
+}
+
+/** Three LoadBalancers with a local and a remote endpoint each; svc2 eTP:Local, svc3 iTP:Local. */
+function masqueradeCluster(): { services: Service[]; slices: EndpointSlice[] } {
   const lb = (ns: string, name: string, ip: string, nodePort: number, hc: number, vip: string, extra: Partial<ServiceSpec> = {}) =>
     testService(ns, name, { type: 'LoadBalancer', clusterIP: ip, ports: [port('p80', 80, 'TCP', { nodePort })], healthCheckNodePort: hc, ...extra }, [{ ip: vip }]);
   const services = [
@@ -74,10 +94,15 @@ export function internalExternalMasquerade(): MasqueradeTest {
   const slices = [1, 2, 3].map((i) =>
     testSlice(`ns${i}`, `svc${i}`, [{ ip: `10.180.0.${i}`, nodeName: 'test-node' }, { ip: `10.180.1.${i}`, nodeName: 'remote' }], [{ name: 'p80', port: 80 }]),
   );
+  return { services, slices };
+}
+
+/** The flows of the base case: source, destination and what kube-proxy does with them. */
+function masqueradeFlows(): Flow[] {
   const pod = '10.0.0.2';
   const node = '192.168.0.2';
   const all = (i: number) => `10.180.0.${i}:80, 10.180.1.${i}:80`;
-  const flows: Flow[] = [
+  return [
     { name: 'pod to ClusterIP', src: pod, dst: '172.30.0.41', dport: 80, output: all(1), masq: false },
     { name: 'pod to NodePort', src: pod, dst: node, dport: 3001, output: all(1), masq: true },
     { name: 'pod to LB', src: pod, dst: '1.2.3.4', dport: 80, output: all(1), masq: true },
@@ -107,50 +132,38 @@ export function internalExternalMasquerade(): MasqueradeTest {
     { name: 'external to NodePort with iTP:Local', src: EXTERNAL_CLIENT, dst: node, dport: 3003, output: all(3), masq: true },
     { name: 'external to LB with iTP:Local', src: EXTERNAL_CLIENT, dst: '9.10.11.12', dport: 80, output: all(3), masq: true },
   ];
-  type Override = { output?: string; masq?: boolean };
-  const noDetector: Record<string, Override> = {
-    // Without a local detector all traffic to a ClusterIP is taken to come from a pod: no masquerade.
-    'node to ClusterIP': { masq: false },
-    'node to ClusterIP with eTP:Local': { masq: false },
-    'node to ClusterIP with iTP:Local': { masq: false },
-    'external to ClusterIP': { masq: false },
-    'external to ClusterIP with eTP:Local': { masq: false },
-    'external to ClusterIP with iTP:Local': { masq: false },
-    // And no eTP:Local short-circuit for pod traffic: pods get the local endpoint only.
-    'pod to NodePort with eTP:Local': { output: '10.180.0.2:80' },
-    'pod to LB with eTP:Local': { output: '10.180.0.2:80' },
-  };
-  const masqAll: Record<string, Override> = {
-    'pod to ClusterIP': { masq: true },
-    'pod to ClusterIP with eTP:Local': { masq: true },
-    'pod to ClusterIP with iTP:Local': { masq: true },
-  };
-  const cases: { name: string; masqueradeAll: boolean; localDetector: boolean; overrides: Record<string, Override> }[] = [
-    { name: 'base', masqueradeAll: false, localDetector: true, overrides: {} },
-    { name: 'no LocalTrafficDetector', masqueradeAll: false, localDetector: false, overrides: noDetector },
-    { name: 'masqueradeAll', masqueradeAll: true, localDetector: true, overrides: masqAll },
-    {
-      name: 'masqueradeAll, no LocalTrafficDetector',
-      masqueradeAll: true,
-      localDetector: false,
-      overrides: { ...masqAll, 'pod to NodePort with eTP:Local': noDetector['pod to NodePort with eTP:Local']!, 'pod to LB with eTP:Local': noDetector['pod to LB with eTP:Local']! },
-    },
-  ];
-  return {
-    services,
-    slices,
-    cases: cases.map((c) => {
-      const unknown = Object.keys(c.overrides).filter((k) => !flows.some((f) => f.name === k));
-      if (unknown.length) throw new Error(`overrides name no flow: ${unknown.join(', ')}`);
-      return {
-        name: c.name,
-        masqueradeAll: c.masqueradeAll,
-        localDetector: c.localDetector,
-        flows: flows.map((f) => ({ ...f, ...c.overrides[f.name], name: `${c.name}: ${f.name}` })),
-      };
-    }),
-  };
 }
+
+type Override = { output?: string; masq?: boolean };
+const NO_DETECTOR: Record<string, Override> = {
+  // Without a local detector all traffic to a ClusterIP is taken to come from a pod: no masquerade.
+  'node to ClusterIP': { masq: false },
+  'node to ClusterIP with eTP:Local': { masq: false },
+  'node to ClusterIP with iTP:Local': { masq: false },
+  'external to ClusterIP': { masq: false },
+  'external to ClusterIP with eTP:Local': { masq: false },
+  'external to ClusterIP with iTP:Local': { masq: false },
+  // And no eTP:Local short-circuit for pod traffic: pods get the local endpoint only.
+  'pod to NodePort with eTP:Local': { output: '10.180.0.2:80' },
+  'pod to LB with eTP:Local': { output: '10.180.0.2:80' },
+};
+const MASQ_ALL: Record<string, Override> = {
+  'pod to ClusterIP': { masq: true },
+  'pod to ClusterIP with eTP:Local': { masq: true },
+  'pod to ClusterIP with iTP:Local': { masq: true },
+};
+
+const MASQUERADE_CASES: { name: string; masqueradeAll: boolean; localDetector: boolean; overrides: Record<string, Override> }[] = [
+  { name: 'base', masqueradeAll: false, localDetector: true, overrides: {} },
+  { name: 'no LocalTrafficDetector', masqueradeAll: false, localDetector: false, overrides: NO_DETECTOR },
+  { name: 'masqueradeAll', masqueradeAll: true, localDetector: true, overrides: MASQ_ALL },
+  {
+    name: 'masqueradeAll, no LocalTrafficDetector',
+    masqueradeAll: true,
+    localDetector: false,
+    overrides: { ...MASQ_ALL, 'pod to NodePort with eTP:Local': NO_DETECTOR['pod to NodePort with eTP:Local']!, 'pod to LB with eTP:Local': NO_DETECTOR['pod to LB with eTP:Local']! },
+  },
+];
 
 /** TestNoEndpointsReject: the ClusterIP, external IP, NodePort and LoadBalancer IP of a service without endpoints reject. */
 export function noEndpointsReject(): FlowTest {

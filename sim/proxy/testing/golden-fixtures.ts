@@ -3,7 +3,7 @@
  * its NewFakeProxier, so golden tests can rebuild the same cases.
  */
 import type { EndpointSlice, Service, ServiceSpec } from '../../k8s/objects.ts';
-import type { IptablesProxierOptions } from './proxier.ts';
+import type { IptablesProxierOptions } from '../iptables/options.ts';
 
 /** NewFakeProxier: test-node at 192.168.0.2, pod CIDR 10.0.0.0/8, fake iptables without --random-fully. */
 export const FAKE_PROXIER_OPTIONS: IptablesProxierOptions = {
