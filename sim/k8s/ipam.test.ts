@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseCidr, PodIPAllocator } from './ipam.ts';
+import { parseNetworkCidr as parseCidr, PodIPAllocator } from './ipam.ts';
+import { formatCidr } from '../net/ipv4.ts';
 import { formatIPv4 } from '../net/ipv4.ts';
 
 const cidr = parseCidr('10.244.1.0/24');
@@ -10,14 +11,14 @@ test('host-local: a freed address is not handed out again before the range wraps
   const a = new PodIPAllocator(cidr);
   const first = [a.allocate()!, a.allocate()!, a.allocate()!].map(formatIPv4);
   assert.deepEqual(first, ['10.244.1.2', '10.244.1.3', '10.244.1.4']);
-  a.release(cidr.base + 3);
+  a.release(cidr.addr + 3);
   assert.equal(formatIPv4(a.allocate()!), '10.244.1.5');
 });
 
 test('host-local: pods running at start count as reserved up to the highest, so a replacement gets a new address', () => {
   const a = new PodIPAllocator(cidr);
-  for (const last of [2, 3, 4]) a.reserve(cidr.base + last);
-  a.release(cidr.base + 3);
+  for (const last of [2, 3, 4]) a.reserve(cidr.addr + last);
+  a.release(cidr.addr + 3);
   assert.equal(formatIPv4(a.allocate()!), '10.244.1.5');
 });
 
@@ -32,7 +33,7 @@ test('host-local: every allocation is a usable address not in use; the range fil
           if (inUse.size === 13) assert.equal(ip, undefined);
           else {
             assert.ok(ip !== undefined && !inUse.has(ip));
-            const host = ip - parseCidr('10.244.2.0/28').base;
+            const host = ip - parseCidr('10.244.2.0/28').addr;
             assert.ok(host >= 2 && host <= 14, `host part ${host}`);
             inUse.add(ip);
           }
@@ -44,4 +45,12 @@ test('host-local: every allocation is a usable address not in use; the range fil
       }
     }),
   );
+});
+
+test('a CIDR for the cluster needs a prefix and its network address, as the API server checks', () => {
+  assert.equal(formatCidr(parseCidr('10.96.0.0/12')), '10.96.0.0/12');
+  assert.throws(() => parseCidr('10.96.0.1/12'), /a CIDR whose address is its network address \(10\.96\.0\.0\/12\), found "10\.96\.0\.1\/12"/);
+  assert.throws(() => parseCidr('10.96.0.0'), /an IPv4 CIDR such as 10\.244\.0\.0\/16, found "10\.96\.0\.0"/);
+  assert.throws(() => parseCidr('10.96.0.0/255.240.0.0'), /an IPv4 CIDR such as/);
+  assert.throws(() => parseCidr('10.96.0.0/33'), /an IPv4 CIDR such as/);
 });

@@ -1,4 +1,5 @@
 import { InputError } from '../io/input-error.ts';
+import { cidrSize, formatCidr, parseIPv4, prefixMask, tryParseCidr, type Cidr } from '../net/ipv4.ts';
 import type { RandomStream } from '../engine/random.ts';
 
 /**
@@ -10,39 +11,22 @@ import type { RandomStream } from '../engine/random.ts';
  *   --node-cidr-mask-size 24), in order (pkg/controller/nodeipam/ipam/cidrset).
  * - Pod IPs per node from the node's CIDR in order, skipping the network address and the bridge's
  *   .1, wrapping around over freed addresses (the host-local IPAM plugin of containernetworking/plugins).
- * IPv4 is handled here as integers; this module is separate from sim/net on purpose (k8s knows
- * nothing of the kernel layers).
+ * Addresses are sim/net's integers and CIDRs.
  */
 
-export function parseIPv4(s: string, where = 'address'): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new InputError(where, 'an IPv4 address such as 10.96.0.0', JSON.stringify(s));
-  return ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
-}
-
-export function formatIPv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-export interface Cidr {
-  base: number;
-  bits: number;
-  size: number;
-}
-
-export function parseCidr(s: string, where = 'cidr'): Cidr {
+/**
+ * A CIDR as Kubernetes takes it in --service-cluster-ip-range and --cluster-cidr: a prefix length is
+ * required and the address must be the network address (the API server refuses 10.96.0.1/12, where
+ * iptables, and net's parseCidr, would silently clear the host bits).
+ */
+export function parseNetworkCidr(s: string, where = 'cidr'): Cidr {
   const slash = s.indexOf('/');
-  const bits = Number(s.slice(slash + 1));
-  if (slash < 0 || !Number.isInteger(bits) || bits < 0 || bits > 32) throw new InputError(where, 'an IPv4 CIDR such as 10.244.0.0/16', JSON.stringify(s));
-  const ip = parseIPv4(s.slice(0, slash), where);
-  const size = 2 ** (32 - bits);
-  const base = ip - (ip % size);
-  if (base !== ip) throw new InputError(where, `a CIDR whose address is its network address (${formatIPv4(base)}/${bits})`, JSON.stringify(s));
-  return { base, bits, size };
-}
-
-export function formatCidr(c: Cidr): string {
-  return `${formatIPv4(c.base)}/${c.bits}`;
+  const c = slash < 0 || !/^[0-9]{1,2}$/.test(s.slice(slash + 1)) ? undefined : tryParseCidr(s);
+  if (c === undefined) throw new InputError(where, 'an IPv4 CIDR such as 10.244.0.0/16', JSON.stringify(s));
+  if (c.addr !== parseIPv4(s.slice(0, slash), where)) {
+    throw new InputError(where, `a CIDR whose address is its network address (${formatCidr(c)})`, JSON.stringify(s));
+  }
+  return c;
 }
 
 export class ClusterIPAllocator {
@@ -56,10 +40,10 @@ export class ClusterIPAllocator {
     this.used.add(ip);
   }
   allocate(): number {
-    const usable = this.cidr.size - 2;
+    const usable = cidrSize(this.cidr) - 2;
     if (this.used.size >= usable) throw new InputError('service CIDR', `room for more Services in ${formatCidr(this.cidr)}`, `${this.used.size} addresses in use`);
     for (;;) {
-      const ip = this.cidr.base + 1 + Math.floor(this.rng.random() * usable);
+      const ip = this.cidr.addr + 1 + Math.floor(this.rng.random() * usable);
       if (!this.used.has(ip)) {
         this.used.add(ip);
         return ip;
@@ -78,13 +62,14 @@ export class NodeCidrAllocator {
     this.perNode = 2 ** (32 - nodeMaskSize);
   }
   get capacity(): number {
-    return this.clusterCidr.size / this.perNode;
+    return cidrSize(this.clusterCidr) / this.perNode;
   }
   allocate(): Cidr {
     if (this.next >= this.capacity) {
       throw new InputError('cluster CIDR', `room for another /${this.nodeMaskSize} in ${formatCidr(this.clusterCidr)}`, `${this.capacity} node CIDRs already allocated`);
     }
-    return { base: this.clusterCidr.base + this.perNode * this.next++, bits: this.nodeMaskSize, size: this.perNode };
+    const addr = this.clusterCidr.addr + this.perNode * this.next++;
+    return { addr, prefix: this.nodeMaskSize, mask: prefixMask(this.nodeMaskSize) };
   }
 }
 
@@ -93,11 +78,11 @@ export class PodIPAllocator {
   private readonly used = new Set<number>();
   private last: number;
   constructor(readonly cidr: Cidr) {
-    this.last = cidr.base + 1;
+    this.last = cidr.addr + 1;
   }
   allocate(): number | undefined {
-    const first = this.cidr.base + 2;
-    const lastUsable = this.cidr.base + this.cidr.size - 2; // not the broadcast address
+    const first = this.cidr.addr + 2;
+    const lastUsable = this.cidr.addr + cidrSize(this.cidr) - 2; // not the broadcast address
     const span = lastUsable - first + 1;
     for (let i = 0; i < span; i++) {
       let ip = this.last + 1 + i;

@@ -4,7 +4,7 @@ import { Simulator } from '../engine/simulator.ts';
 import { MS, SECOND, type Nanos } from '../engine/time.ts';
 import { ApiServer } from './apiserver.ts';
 import { EndpointSliceController } from './endpointslice-controller.ts';
-import { parseCidr } from './ipam.ts';
+import { parseNetworkCidr as parseCidr } from './ipam.ts';
 import { Kubelet, type ProbeSpec } from './kubelet.ts';
 import { latency, ZERO_LATENCY } from './latency.ts';
 import type { EndpointConditions, EndpointSlice, Node, Pod, Service } from './objects.ts';

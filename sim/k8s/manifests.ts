@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { InputError, combineInputErrors } from '../io/input-error.ts';
 import { Problems } from '../io/problems.ts';
 import { formatPath, locate, locatePosition, readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
-import { formatIPv4, parseCidr, parseIPv4 } from './ipam.ts';
+import { cidrSize, formatIPv4, parseIPv4 } from '../net/ipv4.ts';
+import { parseNetworkCidr } from './ipam.ts';
 import type { Deployment, EndpointSlice, KubeObject, Node, Pod, ReplicaSet, Service } from './objects.ts';
 
 /**
@@ -386,10 +387,10 @@ export const MANIFEST_SERVICE_CIDR = '10.96.0.0/12';
  * `clusterIP: None` stays headless; ExternalName Services get no ClusterIP.
  */
 function allocateClusterIPs(services: Service[]): void {
-  const cidr = parseCidr(MANIFEST_SERVICE_CIDR);
-  const used = new Set<number>([cidr.base + 1]);
+  const cidr = parseNetworkCidr(MANIFEST_SERVICE_CIDR);
+  const used = new Set<number>([cidr.addr + 1]);
   for (const s of services) for (const ip of [s.spec.clusterIP, ...(s.spec.clusterIPs ?? [])]) if (ip && ip !== 'None' && !ip.includes(':')) used.add(parseIPv4(ip));
-  let next = cidr.base + Math.min(Math.max(16, cidr.size / 16), 256);
+  let next = cidr.addr + Math.min(Math.max(16, cidrSize(cidr) / 16), 256);
   for (const s of services) {
     if (s.spec.type === 'ExternalName') continue;
     const cip = s.spec.clusterIP;
@@ -400,7 +401,7 @@ function allocateClusterIPs(services: Service[]): void {
       continue;
     }
     while (used.has(next)) next++;
-    if (next >= cidr.base + cidr.size - 1) throw new InputError('spec.clusterIP', `room for more Services in ${MANIFEST_SERVICE_CIDR}`, `${used.size} addresses in use`);
+    if (next >= cidr.addr + cidrSize(cidr) - 1) throw new InputError('spec.clusterIP', `room for more Services in ${MANIFEST_SERVICE_CIDR}`, `${used.size} addresses in use`);
     used.add(next);
     const ip = formatIPv4(next);
     s.spec.clusterIP = ip;

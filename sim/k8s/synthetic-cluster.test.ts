@@ -11,7 +11,7 @@ test('synthetic cluster: nodes with pod CIDRs, Services with ClusterIPs, Ready p
   const api = new ApiServer(sim);
   const c = generateCluster(sim, api, { nodes: 3, services: 2, endpointsPerService: 250 });
   assert.deepEqual(c.nodes.map((n) => `${n.name} ${n.ip}`), ['node-0 172.18.0.2', 'node-1 172.18.0.3', 'node-2 172.18.0.4']);
-  assert.deepEqual(c.nodes.map((n) => n.podCIDR.bits), [24, 24, 24], '167 pods and half again fit a /24');
+  assert.deepEqual(c.nodes.map((n) => n.podCIDR.prefix), [24, 24, 24], '167 pods and half again fit a /24');
   assert.equal(autoMaskSize(200), 23);
   assert.equal(autoMaskSize(5000), 19);
   for (const s of c.services) assert.match(s.clusterIP, /^10\.(9[6-9]|10[0-9]|11[01])\./);

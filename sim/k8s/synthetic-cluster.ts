@@ -3,7 +3,8 @@ import { InputError } from '../io/input-error.ts';
 import type { ApiServer } from './apiserver.ts';
 import { LABEL_POD_TEMPLATE_HASH, templateHash } from './deployment-controller.ts';
 import { reconcileEndpointSlices } from './endpointslice-reconciler.ts';
-import { ClusterIPAllocator, formatCidr, formatIPv4, NodeCidrAllocator, parseCidr, PodIPAllocator, type Cidr } from './ipam.ts';
+import { cidrSize, formatCidr, formatIPv4, type Cidr } from '../net/ipv4.ts';
+import { ClusterIPAllocator, NodeCidrAllocator, parseNetworkCidr, PodIPAllocator } from './ipam.ts';
 import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, type PodCondition, type ReplicaSet, type Service } from './objects.ts';
 import { condition } from './sim-times.ts';
 
@@ -56,7 +57,7 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
   const put: Put = (obj) => api.commit({ kind: obj.kind, key: objectKey(obj.metadata), client: 'synthetic-cluster', mutate: () => obj })!.object as typeof obj;
   const { nodes, podIPs } = putNodes(put, o.nodes, layout);
   const clusterIPs = new ClusterIPAllocator(layout.svcCidr, sim.rng('k8s/ipam/cluster-ip'));
-  clusterIPs.reserve(layout.svcCidr.base + 1); // the `kubernetes` Service
+  clusterIPs.reserve(layout.svcCidr.addr + 1); // the `kubernetes` Service
   const cluster: SyntheticCluster = { nodes, services: [], deployments: [], pods: 0, slices: 0 };
   const now = sim.now;
   const shared: ServiceShared = {
@@ -80,11 +81,11 @@ type Put = <T extends Node | Service | Deployment | ReplicaSet | Pod | EndpointS
 
 /** The address ranges of a cluster and its per-node pod CIDR allocator; refuses a cluster they cannot hold. */
 function addressLayout(o: SyntheticClusterOptions): { svcCidr: Cidr; nodeNet: Cidr; nodeCidrs: NodeCidrAllocator } {
-  const svcCidr = parseCidr(o.serviceCIDR ?? '10.96.0.0/12', 'cluster.serviceCIDR');
-  const clusterCidr = parseCidr(o.clusterCIDR ?? '10.244.0.0/16', 'cluster.clusterCIDR');
+  const svcCidr = parseNetworkCidr(o.serviceCIDR ?? '10.96.0.0/12', 'cluster.serviceCIDR');
+  const clusterCidr = parseNetworkCidr(o.clusterCIDR ?? '10.244.0.0/16', 'cluster.clusterCIDR');
   const podsPerNode = Math.ceil((o.services * o.endpointsPerService) / o.nodes);
   const mask = o.nodeCIDRMaskSize ?? autoMaskSize(podsPerNode);
-  const nodeNet = parseCidr(o.nodeCIDR ?? '172.18.0.0/16', 'nodeCIDR');
+  const nodeNet = parseNetworkCidr(o.nodeCIDR ?? '172.18.0.0/16', 'nodeCIDR');
   const nodeCidrs = new NodeCidrAllocator(clusterCidr, mask);
   if (o.nodes > nodeCidrs.capacity) {
     throw new InputError('cluster.nodes', `at most ${nodeCidrs.capacity} nodes (/${mask} pod CIDRs in ${formatCidr(clusterCidr)})`, String(o.nodes), 'use a larger cluster.clusterCIDR or a longer cluster.nodeCIDRMaskSize');
@@ -93,8 +94,8 @@ function addressLayout(o: SyntheticClusterOptions): { svcCidr: Cidr; nodeNet: Ci
   if (podsPerNode > ipsPerNode) {
     throw new InputError('cluster.services', `at most ${ipsPerNode} pods per node (a /${mask} pod CIDR)`, `${podsPerNode} pods per node (${o.services} x ${o.endpointsPerService} over ${o.nodes} nodes)`, 'add nodes or use a shorter cluster.nodeCIDRMaskSize');
   }
-  if (o.services + 1 > svcCidr.size - 2) {
-    throw new InputError('cluster.services.count', `at most ${svcCidr.size - 3} Services in ${formatCidr(svcCidr)}`, String(o.services));
+  if (o.services + 1 > cidrSize(svcCidr) - 2) {
+    throw new InputError('cluster.services.count', `at most ${cidrSize(svcCidr) - 3} Services in ${formatCidr(svcCidr)}`, String(o.services));
   }
   return { svcCidr, nodeNet, nodeCidrs };
 }
@@ -106,7 +107,7 @@ function putNodes(put: Put, count: number, layout: { nodeNet: Cidr; nodeCidrs: N
   for (let i = 0; i < count; i++) {
     const name = `node-${i}`;
     const cidr = layout.nodeCidrs.allocate();
-    const ip = formatIPv4(layout.nodeNet.base + 2 + i);
+    const ip = formatIPv4(layout.nodeNet.addr + 2 + i);
     put<Node>({
       apiVersion: 'v1',
       kind: 'Node',

@@ -82,6 +82,11 @@ export function cidrContains(c: Cidr, ip: IPv4): boolean {
   return ((ip & c.mask) >>> 0) === c.addr;
 }
 
+/** Addresses in the prefix, network and broadcast included. */
+export function cidrSize(c: Cidr): number {
+  return 2 ** (32 - c.prefix);
+}
+
 export function formatCidr(c: Cidr): string {
   return `${formatIPv4(c.addr)}/${c.prefix}`;
 }
