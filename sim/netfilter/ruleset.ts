@@ -1,7 +1,7 @@
 /**
  * Tables, chains and rule sets. A Ruleset is an immutable version: loading new rules builds a new
  * Ruleset that shares every untouched chain (and its rule array) with the old one, so thousands of
- * nodes pointing at a handful of versions cost memory per version, not per node (DESIGN.md).
+ * nodes pointing at a handful of versions cost memory per version, not per node (docs/design.md).
  *
  * Built-in chains per table and the hook each sits on are the kernel's
  * (net/ipv4/netfilter/iptable_{raw,mangle,nat,filter}.c, valid_hooks of each table).

@@ -2,7 +2,7 @@ import { Histogram } from '../engine/stats/histogram.ts';
 import { TimeSeries } from '../engine/stats/time-series.ts';
 import { DROP_TABLE_FULL } from '../conntrack/common.ts';
 
-/** How a connection ended (DESIGN.md: every connection ends in exactly one outcome). */
+/** How a connection ended (docs/design.md: every connection ends in exactly one outcome). */
 export type Outcome = 'ok' | 'refused' | 'reset' | 'timeout' | 'dropped';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', 'timeout', 'dropped'];
 

@@ -12,7 +12,7 @@
  * ARP retries. REJECT's ICMP error is reported through `onDrop`, not sent as a packet. skb->mark does
  * not survive a namespace crossing (skb_scrub_packet), so it is cleared on every link.
  *
- * Packet accounting (DESIGN.md): every packet handed to sendFromPod/sendFromHost is, at every moment
+ * Packet accounting (docs/design.md): every packet handed to sendFromPod/sendFromHost is, at every moment
  * between events, exactly one of delivered (to a pod's or a host's application), dropped (with a
  * reason), or in flight on a link: `counters.sent === delivered + droppedTotal() + inFlight`.
  */

@@ -8,7 +8,7 @@ import type { ServicePort } from '../service-port.ts';
  * kube-proxy knows is fully described by how many of these changes it has heard, and what its kernel
  * does by how many were included in its last successful sync: two integers per node. A node's
  * endpoints for a service are looked up at its version in that service's history (binary search), so
- * memory grows with the number of changes, not with nodes x services (DESIGN.md: "memory grows with
+ * memory grows with the number of changes, not with nodes x services (docs/design.md: "memory grows with
  * distinct versions, not with nodes").
  *
  * Version 0 is the initial state; version k is the state after the k-th change.
