@@ -7,7 +7,9 @@
  * calibrate/measured/. docs/calibration.md gives, field by field, the default, the measurement or
  * assumption behind it and the fit; change a default there and here together.
  */
-export type IptablesBackend = 'legacy' | 'nft';
+/** The two iptables binaries kube-proxy may run: iptables-legacy and iptables-nft. */
+export const IPTABLES_BACKENDS = ['legacy', 'nft'] as const;
+export type IptablesBackend = (typeof IPTABLES_BACKENDS)[number];
 
 export interface CostModel {
   /** Cost of entering a netfilter hook (per hook a packet traverses), independent of rules. */

@@ -15,9 +15,6 @@
  * delivery on top of the same evaluateHook.
  */
 import type { Packet } from '../net/packet.ts';
-import type { CompiledRuleset } from '../netfilter/compile.ts';
-import type { EvalContext, HookResult } from '../netfilter/context.ts';
-import { evaluateHook } from '../netfilter/evaluate.ts';
 import type { Disposition } from '../netfilter/rule.ts';
 import type { Hook } from '../netfilter/ruleset.ts';
 
@@ -94,12 +91,4 @@ export function walkPath(run: (hook: Hook) => Disposition, p: Packet, ctx: PathC
   v = step('FORWARD');
   if (v !== 'ACCEPT') return { hooks: walked, verdict: v };
   return { hooks: walked, verdict: step('POSTROUTING') };
-}
-
-/**
- * The iptables model on that path: counters and cost accumulate into `res` (not reset here),
- * trace steps into ctx.trace.
- */
-export function walkPacketPath(rs: CompiledRuleset, p: Packet, ctx: EvalContext, res: HookResult, opts: PathOptions = {}): HookWalk {
-  return walkPath((hook) => evaluateHook(rs, hook, p, ctx, res), p, ctx, opts);
 }

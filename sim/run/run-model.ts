@@ -17,9 +17,7 @@ import { ControlPlane } from '../k8s/control-plane.ts';
 import { ControlPlaneFeed } from './control-plane-feed.ts';
 import { ProgrammingProbe } from './programming-probe.ts';
 import { SyncEffects } from './sync-effects.ts';
-import { sampleNs } from '../engine/distribution.ts';
-import type { Distribution } from '../engine/distribution.ts';
-import type { RandomStream } from '../engine/random.ts';
+import { samplerOf } from '../engine/distribution.ts';
 
 /** Hooks into a run, for tests that check when things happened on which node; no effect on the run. */
 export interface RunObserver {
@@ -181,10 +179,6 @@ function affinitySeconds(config: ModelConfig): number {
   return config.cluster.sessionAffinity === 'ClientIP' ? Math.round(config.cluster.sessionAffinityTimeoutNs / SECOND) : 0;
 }
 
-function sampler(d: Distribution): (rng: RandomStream) => number {
-  return (rng) => sampleNs(d, rng);
-}
-
 function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
   const c = config.controlPlane;
   return new ControlPlane(sim, {
@@ -195,13 +189,13 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
     ...(config.cluster.clusterCIDR ? { clusterCIDR: config.cluster.clusterCIDR } : {}),
     port: config.cluster.port,
     protocol: config.cluster.protocol,
-    watchLatency: sampler(c.watchLatency),
-    apiWriteLatency: sampler(c.apiWriteLatency),
-    podStartupLatency: sampler(c.podStartupLatency),
+    watchLatency: samplerOf(c.watchLatency),
+    apiWriteLatency: samplerOf(c.apiWriteLatency),
+    podStartupLatency: samplerOf(c.podStartupLatency),
     endpointSliceBatchPeriod: c.endpointSliceBatchPeriodNs,
     maxEndpointsPerSlice: c.maxEndpointsPerSlice,
     readinessProbe: c.readinessProbe,
-    ...(c.appExitAfterSigterm ? { appExitAfterSigterm: sampler(c.appExitAfterSigterm) } : {}),
+    ...(c.appExitAfterSigterm ? { appExitAfterSigterm: samplerOf(c.appExitAfterSigterm) } : {}),
     nodeMonitorGracePeriod: c.nodeMonitorGracePeriodNs,
     podEvictionTimeout: c.podEvictionTimeoutNs,
     churn: config.churn,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CostModel } from '../cost/cost-model.ts';
+import { IPTABLES_BACKENDS, type CostModel } from '../cost/cost-model.ts';
 import { SCHEDULERS as IPVS_SCHEDULERS } from '../ipvs/types.ts';
 import { issueText } from './issue-text.ts';
 import type { Distribution } from '../engine/distribution.ts';
@@ -134,7 +134,7 @@ const proxySchema = z
       .default(0)
       .describe('Probability that a sync fails (iptables-restore / nft -f / netlink exits non-zero), drawn per sync from each node\'s stream proxy/node-N/sync-failure; a failure keeps the old rules, retries after syncPeriod and forces a full sync. Default 0.'),
     iptablesBackend: z
-      .enum(['legacy', 'nft'])
+      .enum(IPTABLES_BACKENDS)
       .default('nft')
       .describe('Which iptables binary kube-proxy runs: iptables-legacy or iptables-nft (the default on current distributions). Default nft.'),
     ipvsScheduler: z.enum(IPVS_SCHEDULERS).default('rr').describe('IPVS scheduler. Default rr.'),

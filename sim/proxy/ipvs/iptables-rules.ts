@@ -9,6 +9,7 @@
  * with EnsureRule(Prepend), so the later entries of iptablesJumpChain end up first.
  */
 import type { IpsetContents } from './ipsets.ts';
+import { KUBE_FORWARD, KUBE_MARK_MASQ, KUBE_POSTROUTING, KUBE_PROXY_FIREWALL, KUBE_SERVICES } from '../iptables/chain-names.ts';
 import {
   IPSET_BY_NAME,
   KUBE_CLUSTER_IP,
@@ -30,13 +31,8 @@ import {
   KUBE_NODE_PORT_UDP,
 } from './ipsets.ts';
 
-export const KUBE_SERVICES = 'KUBE-SERVICES';
-export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
 export const KUBE_SOURCE_RANGES_FIREWALL = 'KUBE-SOURCE-RANGES-FIREWALL';
-export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
-export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
 export const KUBE_NODE_PORT = 'KUBE-NODE-PORT';
-export const KUBE_FORWARD = 'KUBE-FORWARD';
 export const KUBE_LOAD_BALANCER_CHAIN = 'KUBE-LOAD-BALANCER';
 export const KUBE_IPVS_FILTER = 'KUBE-IPVS-FILTER';
 export const KUBE_IPVS_OUT_FILTER = 'KUBE-IPVS-OUT-FILTER';
