@@ -311,3 +311,10 @@ test('a forgotten COMMIT before the next table is one mistake; the next table is
   const text = ['*nat', ':OUTPUT ACCEPT [0:0]', '*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -j ACCEPT', 'COMMIT', ''].join('\n');
   assert.equal(inputError(text).message, 'bad.rules:3:1: expected COMMIT before a new table (table nat opened on line 1), found "*filter"');
 });
+
+test('words that are names of Object.prototype members are not options, protocols or targets', () => {
+  const dump = (rule: string) => `*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ${rule}\nCOMMIT\n`;
+  assert.throws(() => parseIptablesSave(dump('-p constructor -j ACCEPT'), 'p'), /p:3:\d+: expected a protocol/);
+  assert.throws(() => parseIptablesSave(dump('constructor -s 10.0.0.1 -j ACCEPT'), 'w'), (e: unknown) => e instanceof InputError && /w:3:/.test(e.message));
+  assert.throws(() => parseIptablesSave(dump('-j toString'), 'j'), /j:3:\d+: expected a built-in target or a chain declared in this table/);
+});

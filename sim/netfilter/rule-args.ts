@@ -85,15 +85,18 @@ export function fixedToProbabilityText(fixed: number): string {
   return (fixed / 0x80000000).toFixed(11);
 }
 
-/** Words that begin a new part of the rule (not an option of the current module or target). */
-export const BUILTIN_OPTS: Record<string, 's' | 'd' | 'p' | 'i' | 'o' | 'f'> = {
+/**
+ * Words that begin a new part of the rule (not an option of the current module or target). A map
+ * without a prototype, so a word such as `constructor` or `toString` is not taken for an option.
+ */
+export const BUILTIN_OPTS: Record<string, 's' | 'd' | 'p' | 'i' | 'o' | 'f'> = Object.assign(Object.create(null), {
   '-s': 's', '--source': 's', '--src': 's',
   '-d': 'd', '--destination': 'd', '--dst': 'd',
   '-p': 'p', '--protocol': 'p',
   '-i': 'i', '--in-interface': 'i',
   '-o': 'o', '--out-interface': 'o',
   '-f': 'f', '--fragment': 'f',
-};
+});
 export function startsSection(words: string[], i: number): boolean {
   const w = words[i]!;
   if (w === '-m' || w === '--match' || w === '-j' || w === '--jump' || w === '-g' || w === '--goto') return true;

@@ -13,9 +13,10 @@ import type { Tokens } from './rule-tokens.ts';
 import { natTargetName, parseTarget } from './target-options.ts';
 
 /** Protocol names iptables resolves through /etc/protocols (the common ones), by number. */
-const PROTO_NUMBERS: Record<string, number> = {
+/** Protocol names iptables resolves through /etc/protocols; no prototype, so `-p constructor` is refused. */
+const PROTO_NUMBERS: Record<string, number> = Object.assign(Object.create(null), {
   icmp: 1, igmp: 2, ipencap: 4, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, icmpv6: 58, sctp: 132, udplite: 136,
-};
+});
 const PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
 const NAT_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE']);
 
