@@ -10,8 +10,10 @@
  * and many nodes share the same objects, so it carries no methods and no per-node state.
  */
 
-/** v1.Protocol. */
-export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+import type { Protocol } from '../k8s/objects.ts';
+
+/** v1.Protocol, the API objects' type. */
+export type { Protocol };
 
 /** v1.ServiceAffinity. */
 export type SessionAffinity = 'None' | 'ClientIP';
