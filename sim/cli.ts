@@ -20,6 +20,7 @@ export function buildProgram(): Command {
     .description('Deterministic discrete-event simulator of Kubernetes Service networking')
     // commander's convention: -V, --version prints the version (package.json's, as reports record it).
     .version(svcsimVersion(), '-V, --version', 'print the svcsim version')
+    .helpCommand('help [command]', 'Print the help of a command')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCalibrate(program);

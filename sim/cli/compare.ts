@@ -3,6 +3,7 @@ import { InputError } from '../io/input-error.ts';
 import { parseThreshold } from '../io/threshold.ts';
 import { compareSummaries, formatChanges, formatComparison, type Comparison } from '../../reports/compare.ts';
 import { readSummaryDoc } from '../../reports/summary-json.ts';
+import { addExamples } from './examples.ts';
 
 /**
  * `svcsim compare BASELINE.json CURRENT.json [--threshold 5%] [--alpha 0.05] [--all]`: the regression
@@ -37,9 +38,9 @@ export function runCompare(baselineFile: string, currentFile: string, opts: { th
 }
 
 export function registerCompare(program: Command): void {
-  program
+  const command = program
     .command('compare')
-    .description('Compare two summary.json files metric by metric; exit 1 on a significant regression larger than the threshold')
+    .description('Compare two summary.json files and print the metrics that changed; exit 1 on a significant regression larger than the threshold')
     .argument('<baseline>', 'summary.json of the baseline run')
     .argument('<current>', 'summary.json of the run to check')
     .option('--threshold <value>', 'smallest relative change of a mean that counts: a percentage (5%) or a fraction (0.05)', '5%')
@@ -50,4 +51,16 @@ export function registerCompare(program: Command): void {
       process.stdout.write(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });
+  addExamples(command, [
+    {
+      say: 'Run the quickstart study twice, the second time with a slower conntrack insert, and compare the runs',
+      run: [
+        'svcsim scenario scenarios/quickstart.yaml --quick --replications 3 --out out/base',
+        'svcsim scenario scenarios/quickstart.yaml --quick --replications 3 --out out/slower --set costs.conntrackInsertNs=2000',
+        'svcsim compare out/base/summary.json out/slower/summary.json',
+      ],
+      exit: 1,
+    },
+    { say: 'The same comparison as a full table, every metric at every point, with a 10% threshold', run: ['svcsim compare out/base/summary.json out/slower/summary.json --all --threshold 10%'], exit: 1 },
+  ]);
 }

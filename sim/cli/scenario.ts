@@ -11,6 +11,7 @@ import { studyProgress } from '../scenario/progress.ts';
 import { toReportInput } from '../scenario/report-input.ts';
 import { MODEL_URL } from '../scenario/run-point-contract.ts';
 import { runStudy } from '../scenario/runner.ts';
+import { addExamples } from './examples.ts';
 
 /**
  * `svcsim scenario [FILE...]` (`npm run scenario`): runs each study and writes its run folder.
@@ -38,9 +39,9 @@ export interface ScenarioFlags {
 }
 
 export function registerScenario(program: Command): void {
-  program
+  const command = program
     .command('scenario')
-    .description('run scenario files (default: scenarios/quickstart.yaml) and write CSV, charts and a report for each')
+    .description('Run scenario files (default: scenarios/quickstart.yaml) and write CSV, charts and a report for each')
     .argument('[files...]', 'scenario YAML files')
     .option('--out <dir>', 'run folder (default out/<name>/); with several files, a folder per study inside it')
     .option('--seed <n>', "master seed (overrides the file's)")
@@ -52,6 +53,10 @@ export function registerScenario(program: Command): void {
     .action(async (files: string[], flags: ScenarioFlags) => {
       process.exitCode = await runScenarioCommand(files, flags);
     });
+  addExamples(command, [
+    { say: 'Run the quick version of the quickstart study into out/quickstart/', run: ['svcsim scenario scenarios/quickstart.yaml --quick --out out/quickstart'] },
+    { say: 'The same with a longer minimum sync period and two replications', run: ['svcsim scenario scenarios/quickstart.yaml --quick --replications 2 --set proxy.minSyncPeriod=2s --out out/quickstart-2s'] },
+  ]);
 }
 
 /** Where the command reports: results on `out`, progress and notices on `err` (tests pass their own). */

@@ -32,6 +32,7 @@ import { NftTracer } from '../nftables/trace.ts';
 import type { Hook as NftHook } from '../nftables/types.ts';
 import { walkPath } from '../host/packet-path.ts';
 import { writeTracePcap } from './trace-pcap.ts';
+import { addExamples } from './examples.ts';
 
 export interface TraceOptions {
   rules: string;
@@ -373,7 +374,7 @@ export function traceJson(r: TraceReport): object {
 }
 
 export function registerTrace(program: Command): void {
-  program
+  const command = program
     .command('trace')
     .description("Trace one packet through a node's rules, as the kernel's TRACE target logs it, with the verdict, NAT and simulated cost")
     .requiredOption('--rules <file>', 'the rules: iptables-save output (legacy or nf_tables) or nft list ruleset')
@@ -401,4 +402,8 @@ export function registerTrace(program: Command): void {
       }
       process.stdout.write(opts.json ? JSON.stringify(traceJson(r), null, 2) + '\n' : formatTraceText(r));
     });
+  addExamples(command, [
+    { say: 'Trace a DNS query to a ClusterIP through an iptables-nft dump', run: ["svcsim trace --rules test/golden/netfilter/kube-proxy-nft.iptables-save --packet 'udp 10.244.1.5:40000 > 10.96.0.10:53'"] },
+    { say: "Trace a connection through kube-proxy's nftables ruleset, as JSON", run: ["svcsim trace --rules test/golden/netfilter/kube-proxy.nft --packet 'tcp 10.0.1.5:40000 > 172.30.0.44:80' --json"] },
+  ]);
 }
