@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 import { parseThreshold } from '../io/threshold.ts';
 import { compareSummaries, formatChanges, formatComparison, type Comparison } from '../../reports/compare.ts';
 import { readSummaryDoc } from '../../reports/summary-json.ts';
@@ -18,7 +19,7 @@ import { addExamples } from './examples.ts';
 
 export function parseAlpha(text: string): number {
   const v = Number(text);
-  if (text.trim() === '' || !(v > 0 && v < 1)) throw new InputError('--alpha', 'a significance level between 0 and 1, such as 0.05', JSON.stringify(text));
+  if (text.trim() === '' || !(v > 0 && v < 1)) throw new InputError('--alpha', 'a significance level between 0 and 1, such as 0.05', quoteInput(text));
   return v;
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { writeRunOutputs } from '../../reports/write.ts';
 import { InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 import { Problems } from '../io/problems.ts';
 import { loadScenario, type LoadedScenario } from '../scenario/load.ts';
 import { precheckStudy } from '../scenario/precheck.ts';
@@ -159,7 +160,7 @@ function shownPath(path: string): string {
 function wholeNumber(flag: string, text: string, min: number): number {
   const n = Number(text);
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) {
-    throw new InputError(flag, min === 0 ? 'a whole number (0 or more)' : `a whole number, at least ${min}`, JSON.stringify(text));
+    throw new InputError(flag, min === 0 ? 'a whole number (0 or more)' : `a whole number, at least ${min}`, quoteInput(text));
   }
   return n;
 }

@@ -16,6 +16,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
+import { quoteInput, textOf } from '../io/excerpt.ts';
+
 import { DEFAULT_COSTS, WALK_CACHE_RULES, type CostModel, type IptablesBackend } from '../cost/cost-model.ts';
 import { formatIPv4, tryParseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_SYN, type Packet } from '../net/packet.ts';
@@ -89,7 +91,7 @@ const PACKET_EXAMPLE = "a packet like 'tcp 10.244.1.5:40000 > 10.96.0.10:80' (tc
 
 /** `PROTO SRC[:SPORT] > DST[:DPORT]`; ports are required for tcp/udp/sctp and absent for icmp. */
 export function parsePacketSpec(text: string): Packet {
-  const bad = (why?: string) => new InputError('--packet', PACKET_EXAMPLE, JSON.stringify(text), why);
+  const bad = (why?: string) => new InputError('--packet', PACKET_EXAMPLE, quoteInput(text), why);
   const m = PACKET_RE.exec(text);
   if (!m) throw bad();
   const proto = m[1]!.toLowerCase() as Protocol;
@@ -117,14 +119,16 @@ function formatPacket(p: { proto: Protocol; src: number; sport: number; dst: num
   return `${p.proto} ${formatIPv4(p.src)}${port(p.sport)} > ${formatIPv4(p.dst)}${port(p.dport)}`;
 }
 
-function readInput(path: string, flag: string): string {
+function readInput(path: string, flag: string, expected: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code === 'EACCES' ? 'permission denied' : String(code);
     throw new InputError(flag, 'a readable file', `${JSON.stringify(path)} (${why})`);
   }
+  return textOf(path, bytes, expected);
 }
 
 function parseSeed(s: string | undefined): number {
@@ -203,7 +207,7 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
   let ipsets: IpsetRegistry | null = null;
   if (o.ipset !== undefined) {
     ipsets = new IpsetRegistry();
-    ipsets.restore(readInput(o.ipset, '--ipset'), o.ipset);
+    ipsets.restore(readInput(o.ipset, '--ipset', 'ipset save output'), o.ipset);
   }
   const tracer = new IptablesTracer(loaded, p, { backend, costs: common.costs, seed: common.seed, ctState: common.ctState, localAddrs: common.local, ipsets });
   const path = walkPath(tracer.hook, p, tracer.ctx, { hooks: common.hooks, inIface: o.inIface, outIface: o.outIface });
@@ -281,7 +285,7 @@ export function runTrace(o: TraceOptions): TraceReport {
     ctState: parseCtState(o.ctstate),
     packetText: formatPacket(p),
   };
-  const text = readInput(o.rules, '--rules');
+  const text = readInput(o.rules, '--rules', 'iptables-save or nft list ruleset output');
   const format = (o.format as 'iptables-save' | 'nft' | undefined) ?? detectFormat(text);
   return format === 'nft' ? traceNft(text, o, p, common) : traceIptables(text, o, p, common);
 }
