@@ -17,7 +17,6 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
 import { quoteInput, textOf } from '../io/excerpt.ts';
-
 import { DEFAULT_COSTS, WALK_CACHE_RULES, type CostModel, type IptablesBackend } from '../cost/cost-model.ts';
 import { formatIPv4, tryParseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_SYN, type Packet } from '../net/packet.ts';
