@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, rmSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, rmSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,5 +41,15 @@ test('bin/svcsim.js works through a symlink, as a global npm link installs it', 
     assert.equal(JSON.parse(res.stdout).title, 'svcsim scenario');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('svcsim --version and -V print the package.json version and exit 0', () => {
+  const pkg = JSON.parse(readFileSync(join(dirname(bin), '..', 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const res = run(bin, [flag], outside);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `${pkg.version}\n`);
+    assert.equal(res.stderr, '');
   }
 });

@@ -6,7 +6,8 @@
 import { cpus, loadavg, release } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { InputError } from '../sim/io/input-error.ts';
+import { InputError, isInputError } from '../sim/io/input-error.ts';
+import { printableMessage, textOf } from '../sim/io/excerpt.ts';
 import { dirname, join, basename } from 'node:path';
 import { writeFileAtomic } from '../sim/io/atomic-write.ts';
 import { DEFAULT_COSTS, withCosts } from '../sim/cost/cost-model.ts';
@@ -183,9 +184,10 @@ export async function refitCalibration(from: string | string[], out: string, com
 function readCalibrationFile(from: string): CalibrationFile {
   let old: CalibrationFile;
   try {
-    old = JSON.parse(readFileSync(from, 'utf8')) as CalibrationFile;
+    old = JSON.parse(textOf(from, readFileSync(from), 'a calibration JSON written by svcsim calibrate')) as CalibrationFile;
   } catch (e) {
-    throw new InputError(`--from ${from}`, 'a calibration JSON written by svcsim calibrate', (e as Error).message);
+    if (isInputError(e)) throw e;
+    throw new InputError(`--from ${from}`, 'a calibration JSON written by svcsim calibrate', printableMessage((e as Error).message));
   }
   if (old?.kind !== CALIBRATION_KIND || !old.points || !Array.isArray(old.points.restore)) {
     throw new InputError(`--from ${from}`, `a calibration JSON written by svcsim calibrate (kind "${CALIBRATION_KIND}" with points)`, JSON.stringify(old?.kind));

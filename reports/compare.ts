@@ -186,7 +186,72 @@ function directionText(better: Better): string {
   return better === 'none' ? 'informational: shown, never a regression' : `${better} is better`;
 }
 
-/** The benchstat-like table: a block per metric, a row per sweep point, then the totals and notes. */
+/** A row neither run measured (n=0 on both sides: affinity hits where no Service has affinity). */
+export function notMeasured(r: MetricComparison): boolean {
+  return r.baseline.n === 0 && r.current.n === 0;
+}
+
+function signedPercent(delta: number): string {
+  if (!Number.isFinite(delta)) return delta > 0 ? '+∞%' : '-∞%';
+  return `${delta > 0 ? '+' : ''}${significant(delta * 100)}%`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The default output: only the metrics with a counted change, one row each (its direction, how many
+ * points regressed, improved or changed, the range of those changes and the largest one), then the
+ * criterion, notes and one summary line. It grows with the number of changed metrics, not with the
+ * points times metrics of the study: a cost change touching 51 rows of 1,520 is 8 rows here.
+ * Rows neither run measured are left out and only counted; `formatComparison` (--all) shows every row.
+ */
+export function formatChanges(c: Comparison, files: { baseline: string; current: string }): string {
+  const out: string[] = [];
+  const counted = c.rows.filter((r) => r.verdict !== 'unchanged');
+  const metrics = [...new Set(counted.map((r) => r.metric))].sort(byCodeUnit);
+  if (metrics.length === 0) out.push('No metric changed beyond the threshold.');
+  else {
+    const body = metrics.map((m) => {
+      const rows = counted.filter((r) => r.metric === m);
+      const n = (v: Verdict) => rows.filter((r) => r.verdict === v).length;
+      const what = [
+        n('regression') > 0 ? plural(n('regression'), 'regression') : '',
+        n('improvement') > 0 ? plural(n('improvement'), 'improvement') : '',
+        n('changed') > 0 ? `${n('changed')} changed` : '',
+      ].filter(Boolean);
+      const deltas = rows.map((r) => r.delta).sort((a, b) => a - b);
+      const lo = deltas[0]!;
+      const hi = deltas[deltas.length - 1]!;
+      const range = lo === hi ? signedPercent(lo) : `${signedPercent(lo)} to ${signedPercent(hi)}`;
+      const worst = rows.reduce((a, b) => (Math.abs(b.delta) > Math.abs(a.delta) ? b : a));
+      const largest = `${pointLabel(worst.point, c.names)}: ${formatValue(worst.baseline.mean, worst.unit)} → ${formatValue(worst.current.mean, worst.unit)}`;
+      const better = rows[0]!.better === 'none' ? 'informational' : `${rows[0]!.better} is better`;
+      return [m, better, what.join(', '), range, largest];
+    });
+    out.push(textTable(['changed metric', 'direction', 'points', 'change', 'largest change (baseline → current)'], body, [false, false, false, false, false]));
+  }
+  out.push(
+    '',
+    `baseline: ${files.baseline}`,
+    `current:  ${files.current}`,
+    `A change counts when it is larger than ${significant(c.threshold * 100)}% of the baseline mean and significant ` +
+      `(Welch's t-test on the replications, two-sided, p < ${c.alpha}). --all shows every metric at every point.`,
+  );
+  if (c.onlyInBaseline.length > 0) out.push(`only in the baseline (not compared): ${c.onlyInBaseline.join('; ')}`);
+  if (c.onlyInCurrent.length > 0) out.push(`only in the current file (not compared): ${c.onlyInCurrent.join('; ')}`);
+  for (const n of c.notes) out.push(`note: ${n}`);
+  const skipped = c.rows.filter(notMeasured).length;
+  const unchanged = c.rows.length - c.regressions - c.improvements - c.changed - skipped;
+  out.push(
+    `${plural(c.regressions, 'regression')}, ${plural(c.improvements, 'improvement')}, ${plural(c.changed, 'informational change')}, ` +
+      `${unchanged} unchanged, ${skipped} not measured by either run (left out)`,
+  );
+  return out.join('\n') + '\n';
+}
+
+/** The benchstat-like table (--all): a block per metric, a row per sweep point, then the totals and notes. */
 export function formatComparison(c: Comparison, files: { baseline: string; current: string }): string {
   const out: string[] = [];
   const metrics = [...new Set(c.rows.map((r) => r.metric))].sort(byCodeUnit);

@@ -1,4 +1,5 @@
 import { InputError } from '../sim/io/input-error.ts';
+import { quoteInput } from '../sim/io/excerpt.ts';
 import { pointLabel, type Sweep } from './points.ts';
 import { formatValue, metricInfo, significant } from './units.ts';
 import type { MetricInfo, MetricSummary, MetricUnit, PointSummary, SweepPoint } from './types.ts';
@@ -127,7 +128,7 @@ export function parseExpectation(line: unknown, index: number, sweep: Sweep, opt
   const example = 'an expectation such as "nftables.firstPacketLatency.p99 < 100us"';
   if (typeof line !== 'string') throw new InputError(`${field}[${index}]`, example, line === null ? 'null' : typeof line);
   const where = (at: number): string =>
-    options.where ? options.where(index, at + 1, line) : `${field}[${index}], column ${at + 1} of ${JSON.stringify(line)}`;
+    options.where ? options.where(index, at + 1, line) : `${field}[${index}], column ${at + 1} of ${quoteInput(line)}`;
 
   const opMatch = OP.exec(line);
   if (!opMatch) throw new InputError(where(0), `${example}, with one of ${OPS.join(' ')}`, 'no comparison');
@@ -256,7 +257,7 @@ function sameValue(v: string | number, text: string): boolean {
 export function parseLimit(text: string, where: string): { limit: number; kind: LimitKind } {
   const m = VALUE.exec(text);
   if (!m) {
-    throw new InputError(where, 'a number with an optional unit (ns, us, ms, s, m, %, k, M), such as 100us or 0.1%', JSON.stringify(text));
+    throw new InputError(where, 'a number with an optional unit (ns, us, ms, s, m, %, k, M), such as 100us or 0.1%', quoteInput(text));
   }
   const n = Number(m[1]);
   const unit = m[2];
@@ -270,10 +271,10 @@ function checkUnit(unit: MetricUnit, kind: LimitKind, metric: string, text: stri
   if (unit === 'none') return;
   if (unit === 'ns') {
     if (kind === 'duration' || (kind === 'number' && Number(text) === 0)) return;
-    throw new InputError(where, `a duration such as 100us (${metric} is a duration)`, JSON.stringify(text), kind === 'number' ? `add a unit, e.g. ${text}us` : undefined);
+    throw new InputError(where, `a duration such as 100us (${metric} is a duration)`, quoteInput(text), kind === 'number' ? `add a unit, e.g. ${text}us` : undefined);
   }
-  if (kind === 'duration') throw new InputError(where, `a value without a time unit (${metric} is measured as ${unit})`, JSON.stringify(text));
-  if (kind === 'percent' && unit !== 'ratio') throw new InputError(where, `a plain number (${metric} is a ${unit}, not a ratio)`, JSON.stringify(text));
+  if (kind === 'duration') throw new InputError(where, `a value without a time unit (${metric} is measured as ${unit})`, quoteInput(text));
+  if (kind === 'percent' && unit !== 'ratio') throw new InputError(where, `a plain number (${metric} is a ${unit}, not a ratio)`, quoteInput(text));
 }
 
 /** The closest name by edit distance, when it is close enough to be a plausible typo. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../sim/io/input-error.ts';
+import { printableMessage, textOf } from '../sim/io/excerpt.ts';
 import type { ExpectationResult } from './expectations.ts';
 import { byCodeUnit } from './points.ts';
 import { runCounts } from './report-doc.ts';
@@ -154,7 +155,7 @@ export function parseSummaryDoc(text: string, file: string): SummaryDoc {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new InputError(file, 'a summary.json file (JSON)', `text that is not JSON (${(e as Error).message})`);
+    throw new InputError(file, 'a summary.json file (JSON)', `text that is not JSON (${printableMessage((e as Error).message)})`);
   }
   if (raw === null || typeof raw !== 'object' || (raw as { format?: unknown }).format !== SUMMARY_FORMAT) {
     const f = raw !== null && typeof raw === 'object' ? (raw as { format?: unknown }).format : undefined;
@@ -168,18 +169,18 @@ export function parseSummaryDoc(text: string, file: string): SummaryDoc {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-    throw new InputError(`${file}: ${path || '(top level)'}`, 'a valid summary.json field', issue.message);
+    throw new InputError(`${file}: ${path || '(top level)'}`, 'a valid summary.json field', printableMessage(issue.message));
   }
   return parsed.data as unknown as SummaryDoc;
 }
 
 export function readSummaryDoc(file: string): SummaryDoc {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(file, 'a readable summary.json file', code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : String(code ?? e));
   }
-  return parseSummaryDoc(text, file);
+  return parseSummaryDoc(textOf(file, bytes, 'a summary.json file'), file);
 }

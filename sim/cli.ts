@@ -13,10 +13,14 @@ import { registerRender } from './cli/render.ts';
 import { registerScenario } from './cli/scenario.ts';
 import { registerTrace } from './cli/trace.ts';
 import { registerSchema } from './cli/schema.ts';
+import { svcsimVersion } from './scenario/report-input.ts';
 
 export function buildProgram(): Command {
   const program = new Command('svcsim')
     .description('Deterministic discrete-event simulator of Kubernetes Service networking')
+    // commander's convention: -V, --version prints the version (package.json's, as reports record it).
+    .version(svcsimVersion(), '-V, --version', 'print the svcsim version')
+    .helpCommand('help [command]', 'Print the help of a command')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCalibrate(program);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
+import { addExamples } from './examples.ts';
 
 /**
  * `svcsim calibrate [--quick] [--out FILE]`: measures this host's kernel (iptables-restore for the
@@ -14,9 +15,9 @@ import { InputError } from '../io/input-error.ts';
 export const DEFAULT_CALIBRATION_OUT = 'out/calibration/calibration.json';
 
 export function registerCalibrate(program: Command): void {
-  program
+  const command = program
     .command('calibrate')
-    .description("measure this host's kernel (root + netns) and fit the CostModel")
+    .description("Measure this host's kernel (as root, in network namespaces) and fit the CostModel")
     .option('--quick', 'fewer, smaller sizes (about 2 minutes instead of about 10)', false)
     .option('--out <file>', 'where to write the calibration JSON (the report and charts go beside it)', DEFAULT_CALIBRATION_OUT)
     .option('--from <file>', 'measure nothing: fit and report again from the points of an earlier calibration JSON (repeat to take each point as the median of several runs)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
@@ -42,4 +43,8 @@ export function registerCalibrate(program: Command): void {
         throw e;
       }
     });
+  addExamples(command, [
+    { say: 'Measure this host (about 2 minutes) and write out/calibration/calibration.json', run: ['svcsim calibrate --quick'], needsRoot: true },
+    { say: "Fit and report again from the repository's measurements, measuring nothing", run: ['svcsim calibrate --from calibrate/measured/calibration.json --out out/refit/calibration.json'] },
+  ]);
 }

@@ -5,6 +5,7 @@ import { loadManifests } from '../k8s/manifests.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
 import { explainService, formatExplanation } from '../k8s/explain.ts';
 import { asList, toKubectlJson, toKubectlYaml } from '../k8s/kubectl-format.ts';
+import { addExamples } from './examples.ts';
 
 /**
  * `svcsim endpoints --cluster MANIFESTS.yaml [--output yaml|json] [--explain NS/SVC]`: the
@@ -43,9 +44,9 @@ export function runEndpoints(opts: EndpointsOptions): string {
 }
 
 export function registerEndpoints(program: Command): void {
-  program
+  const command = program
     .command('endpoints')
-    .description('Print the EndpointSlices the controller would write for the Services and Pods in MANIFESTS, or explain one Service')
+    .description('Print the EndpointSlices the controller would write for the Services and Pods in the manifests, or explain one Service')
     .requiredOption('--cluster <file...>', 'Kubernetes manifests: a YAML stream or a kind: List, as kubectl get -o yaml prints them')
     .option('--output <format>', 'yaml (default) or json; with --explain, the explanation as YAML or JSON instead of text')
     .option('--explain <namespace/service>', 'say pod by pod why each is in or out of this Service\'s endpoints')
@@ -54,4 +55,8 @@ export function registerEndpoints(program: Command): void {
     .action((opts: EndpointsOptions) => {
       process.stdout.write(runEndpoints(opts));
     });
+  addExamples(command, [
+    { say: 'Print the EndpointSlices for the Services and Pods of a manifest', run: ['svcsim endpoints --cluster test/golden/k8s/mixed.yaml'] },
+    { say: 'Say pod by pod why a Service has no endpoints', run: ['svcsim endpoints --cluster test/golden/k8s/label-mismatch.yaml --explain shop/web'] },
+  ]);
 }

@@ -10,6 +10,7 @@ import { nodeRuleset } from '../proxy/iptables/node-ruleset.ts';
 import { renderIpvsMode } from '../proxy/ipvs/render.ts';
 import { renderNftablesMode } from '../proxy/nftables/render.ts';
 import type { ProxyState } from '../proxy/proxy-state.ts';
+import { addExamples } from './examples.ts';
 
 /**
  * `svcsim render --mode iptables|nftables|ipvs --cluster MANIFESTS.yaml [--node NAME] [--node-ip IP]
@@ -141,9 +142,9 @@ export function runRender(opts: RenderOptions): string[] {
 }
 
 export function registerRender(program: Command): void {
-  program
+  const command = program
     .command('render')
-    .description("Print what one node's kube-proxy would program for the Services and EndpointSlices in MANIFESTS")
+    .description("Print what one node's kube-proxy would program for the Services and EndpointSlices in the manifests")
     .requiredOption('--mode <mode>', 'kube-proxy mode: iptables, nftables or ipvs')
     .requiredOption('--cluster <file...>', 'Kubernetes manifests (YAML stream or kind: List, as kubectl get -o yaml prints them)')
     .option('--node <name>', "the node whose rules to print (endpoints with this nodeName are local)")
@@ -157,4 +158,8 @@ export function registerRender(program: Command): void {
     .action((opts: RenderOptions) => {
       for (const chunk of runRender(opts)) process.stdout.write(chunk);
     });
+  addExamples(command, [
+    { say: "Print node-b's nftables ruleset", run: ['svcsim render --mode nftables --cluster test/golden/render/cluster.yaml --node node-b'] },
+    { say: 'Print the iptables-restore input of a full iptables sync on node-b', run: ['svcsim render --mode iptables --cluster test/golden/render/cluster.yaml --node node-b --restore'] },
+  ]);
 }

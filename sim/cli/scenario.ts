@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { writeRunOutputs } from '../../reports/write.ts';
 import { InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 import { Problems } from '../io/problems.ts';
 import { loadScenario, type LoadedScenario } from '../scenario/load.ts';
 import { precheckStudy } from '../scenario/precheck.ts';
@@ -11,6 +12,7 @@ import { studyProgress } from '../scenario/progress.ts';
 import { toReportInput } from '../scenario/report-input.ts';
 import { MODEL_URL } from '../scenario/run-point-contract.ts';
 import { runStudy } from '../scenario/runner.ts';
+import { addExamples } from './examples.ts';
 
 /**
  * `svcsim scenario [FILE...]` (`npm run scenario`): runs each study and writes its run folder.
@@ -38,9 +40,9 @@ export interface ScenarioFlags {
 }
 
 export function registerScenario(program: Command): void {
-  program
+  const command = program
     .command('scenario')
-    .description('run scenario files (default: scenarios/quickstart.yaml) and write CSV, charts and a report for each')
+    .description('Run scenario files (default: scenarios/quickstart.yaml) and write CSV, charts and a report for each')
     .argument('[files...]', 'scenario YAML files')
     .option('--out <dir>', 'run folder (default out/<name>/); with several files, a folder per study inside it')
     .option('--seed <n>', "master seed (overrides the file's)")
@@ -52,6 +54,10 @@ export function registerScenario(program: Command): void {
     .action(async (files: string[], flags: ScenarioFlags) => {
       process.exitCode = await runScenarioCommand(files, flags);
     });
+  addExamples(command, [
+    { say: 'Run the quick version of the quickstart study into out/quickstart/', run: ['svcsim scenario scenarios/quickstart.yaml --quick --out out/quickstart'] },
+    { say: 'The same with a longer minimum sync period and two replications', run: ['svcsim scenario scenarios/quickstart.yaml --quick --replications 2 --set proxy.minSyncPeriod=2s --out out/quickstart-2s'] },
+  ]);
 }
 
 /** Where the command reports: results on `out`, progress and notices on `err` (tests pass their own). */
@@ -154,7 +160,7 @@ function shownPath(path: string): string {
 function wholeNumber(flag: string, text: string, min: number): number {
   const n = Number(text);
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) {
-    throw new InputError(flag, min === 0 ? 'a whole number (0 or more)' : `a whole number, at least ${min}`, JSON.stringify(text));
+    throw new InputError(flag, min === 0 ? 'a whole number (0 or more)' : `a whole number, at least ${min}`, quoteInput(text));
   }
   return n;
 }

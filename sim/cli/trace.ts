@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
+import { quoteInput, textOf } from '../io/excerpt.ts';
 import { DEFAULT_COSTS, WALK_CACHE_RULES, type CostModel, type IptablesBackend } from '../cost/cost-model.ts';
 import { formatIPv4, tryParseIPv4 } from '../net/ipv4.ts';
 import { makePacket, TCP_SYN, type Packet } from '../net/packet.ts';
@@ -32,6 +33,7 @@ import { NftTracer } from '../nftables/trace.ts';
 import type { Hook as NftHook } from '../nftables/types.ts';
 import { walkPath } from '../host/packet-path.ts';
 import { writeTracePcap } from './trace-pcap.ts';
+import { addExamples } from './examples.ts';
 
 export interface TraceOptions {
   rules: string;
@@ -88,7 +90,7 @@ const PACKET_EXAMPLE = "a packet like 'tcp 10.244.1.5:40000 > 10.96.0.10:80' (tc
 
 /** `PROTO SRC[:SPORT] > DST[:DPORT]`; ports are required for tcp/udp/sctp and absent for icmp. */
 export function parsePacketSpec(text: string): Packet {
-  const bad = (why?: string) => new InputError('--packet', PACKET_EXAMPLE, JSON.stringify(text), why);
+  const bad = (why?: string) => new InputError('--packet', PACKET_EXAMPLE, quoteInput(text), why);
   const m = PACKET_RE.exec(text);
   if (!m) throw bad();
   const proto = m[1]!.toLowerCase() as Protocol;
@@ -116,14 +118,16 @@ function formatPacket(p: { proto: Protocol; src: number; sport: number; dst: num
   return `${p.proto} ${formatIPv4(p.src)}${port(p.sport)} > ${formatIPv4(p.dst)}${port(p.dport)}`;
 }
 
-function readInput(path: string, flag: string): string {
+function readInput(path: string, flag: string, expected: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code === 'EACCES' ? 'permission denied' : String(code);
     throw new InputError(flag, 'a readable file', `${JSON.stringify(path)} (${why})`);
   }
+  return textOf(path, bytes, expected);
 }
 
 function parseSeed(s: string | undefined): number {
@@ -202,7 +206,7 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
   let ipsets: IpsetRegistry | null = null;
   if (o.ipset !== undefined) {
     ipsets = new IpsetRegistry();
-    ipsets.restore(readInput(o.ipset, '--ipset'), o.ipset);
+    ipsets.restore(readInput(o.ipset, '--ipset', 'ipset save output'), o.ipset);
   }
   const tracer = new IptablesTracer(loaded, p, { backend, costs: common.costs, seed: common.seed, ctState: common.ctState, localAddrs: common.local, ipsets });
   const path = walkPath(tracer.hook, p, tracer.ctx, { hooks: common.hooks, inIface: o.inIface, outIface: o.outIface });
@@ -280,7 +284,7 @@ export function runTrace(o: TraceOptions): TraceReport {
     ctState: parseCtState(o.ctstate),
     packetText: formatPacket(p),
   };
-  const text = readInput(o.rules, '--rules');
+  const text = readInput(o.rules, '--rules', 'iptables-save or nft list ruleset output');
   const format = (o.format as 'iptables-save' | 'nft' | undefined) ?? detectFormat(text);
   return format === 'nft' ? traceNft(text, o, p, common) : traceIptables(text, o, p, common);
 }
@@ -373,7 +377,7 @@ export function traceJson(r: TraceReport): object {
 }
 
 export function registerTrace(program: Command): void {
-  program
+  const command = program
     .command('trace')
     .description("Trace one packet through a node's rules, as the kernel's TRACE target logs it, with the verdict, NAT and simulated cost")
     .requiredOption('--rules <file>', 'the rules: iptables-save output (legacy or nf_tables) or nft list ruleset')
@@ -401,4 +405,8 @@ export function registerTrace(program: Command): void {
       }
       process.stdout.write(opts.json ? JSON.stringify(traceJson(r), null, 2) + '\n' : formatTraceText(r));
     });
+  addExamples(command, [
+    { say: 'Trace a DNS query to a ClusterIP through an iptables-nft dump', run: ["svcsim trace --rules test/golden/netfilter/kube-proxy-nft.iptables-save --packet 'udp 10.244.1.5:40000 > 10.96.0.10:53'"] },
+    { say: "Trace a connection through kube-proxy's nftables ruleset, as JSON", run: ["svcsim trace --rules test/golden/netfilter/kube-proxy.nft --packet 'tcp 10.0.1.5:40000 > 172.30.0.44:80' --json"] },
+  ]);
 }

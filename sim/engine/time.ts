@@ -1,4 +1,5 @@
 import { InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 
 /**
  * Simulated time is an integer number of nanoseconds held in a JS number: exact up to 2^53 ns
@@ -31,17 +32,17 @@ export function parseDuration(text: unknown, where = 'duration'): Nanos {
     throw new InputError(
       where,
       'a duration with a unit (ns, us, ms, s, m, h), such as "250ms"',
-      JSON.stringify(text),
+      quoteInput(text),
       bare ? `add a unit, e.g. "${text.trim()}ms"` : undefined,
     );
   }
   const ns = Number(m[1]) * UNITS[m[2]!]!;
   const rounded = Math.round(ns);
   if (Math.abs(ns - rounded) > 1e-6 * Math.max(1, ns)) {
-    throw new InputError(where, 'a duration that is a whole number of nanoseconds', JSON.stringify(text));
+    throw new InputError(where, 'a duration that is a whole number of nanoseconds', quoteInput(text));
   }
   if (!Number.isSafeInteger(rounded)) {
-    throw new InputError(where, 'a duration below 2^53 ns (about 104 days)', JSON.stringify(text));
+    throw new InputError(where, 'a duration below 2^53 ns (about 104 days)', quoteInput(text));
   }
   return rounded;
 }

@@ -1,4 +1,5 @@
 import { InputError } from './input-error.ts';
+import { quoteInput } from './excerpt.ts';
 
 /**
  * A `--threshold` value, as a fraction: the one reading of the flag for `svcsim compare`,
@@ -15,9 +16,9 @@ import { InputError } from './input-error.ts';
 export function parseThreshold(text: string): number {
   const expected = 'a fraction such as 0.05 or a percentage such as 5%';
   const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*$/.exec(text);
-  if (!m) throw new InputError('--threshold', expected, JSON.stringify(text));
+  if (!m) throw new InputError('--threshold', expected, quoteInput(text));
   const value = Number(m[1]);
   if (m[2] === '%') return value / 100;
-  if (value > 1) throw new InputError('--threshold', expected, JSON.stringify(text), `did you mean ${m[1]}%? A bare number is a fraction: 1 is 100%`);
+  if (value > 1) throw new InputError('--threshold', expected, quoteInput(text), `did you mean ${m[1]}%? A bare number is a fraction: 1 is 100%`);
   return value;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
 import { InputError, combineInputErrors } from './input-error.ts';
+import { printableMessage, textOf } from './excerpt.ts';
 
 /**
  * YAML read with positions kept, so every error about a value can name the file, line and column
@@ -14,15 +15,15 @@ export interface YamlSource {
 }
 
 /** Reads and parses a YAML file (one or more documents). Syntax errors become InputErrors with line:col, all of them. */
-export function readYamlFile(file: string): YamlSource {
-  let text: string;
+export function readYamlFile(file: string, expected = 'YAML'): YamlSource {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(file, 'a readable file', code === 'ENOENT' ? 'no such file' : String(code ?? e));
   }
-  return parseYamlText(text, file);
+  return parseYamlText(textOf(file, bytes, expected), file);
 }
 
 export function parseYamlText(text: string, file: string): YamlSource {
@@ -36,7 +37,7 @@ export function parseYamlText(text: string, file: string): YamlSource {
   for (const err of list.flatMap((d) => d.errors)) {
     const pos = lines.linePos(err.pos[0]);
     const where = `${file}:${pos.line}:${pos.col}`;
-    if (!problems.some((p) => p.where === where)) problems.push(new InputError(where, 'valid YAML', err.message.split('\n')[0]));
+    if (!problems.some((p) => p.where === where)) problems.push(new InputError(where, 'valid YAML', printableMessage(err.message.split('\n')[0]!)));
   }
   if (problems.length > 0) throw combineInputErrors(problems);
   return { file, text, docs: list, lines };

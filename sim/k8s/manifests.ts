@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InputError, combineInputErrors } from '../io/input-error.ts';
 import { Problems } from '../io/problems.ts';
+import { printableMessage } from '../io/excerpt.ts';
 import { formatPath, locate, locatePosition, readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
 import { cidrSize, formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { parseNetworkCidr } from './ipam.ts';
@@ -237,7 +238,7 @@ const SKIPPED_KINDS = new Set([
 export function loadManifests(files: string | readonly string[]): ClusterManifests {
   const out = emptyManifests();
   const problems = new Problems();
-  for (const f of typeof files === 'string' ? [files] : files) problems.run(() => addFromSource(readYamlFile(f), out));
+  for (const f of typeof files === 'string' ? [files] : files) problems.run(() => addFromSource(readYamlFile(f, 'Kubernetes manifests in YAML'), out));
   problems.throwIfAny();
   allocateClusterIPs(out.services);
   return out;
@@ -273,7 +274,15 @@ function addFromSource(src: YamlSource, out: ClusterManifests): void {
   const problems: Located[] = [];
   const report: Report = (path, d, e) => problems.push({ error: e, ...(locatePosition(src, path, d) ?? { line: 0, col: 0 }) });
   src.docs.forEach((doc, d) => {
-    const raw = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    } catch (e) {
+      // The YAML library refuses some documents only when converting them: an alias to an anchor
+      // not set (`*filter`, an iptables dump given as manifests), or too many aliases.
+      if (!(e instanceof Error) || e.name === 'TypeError') throw e;
+      return report([], d, new InputError(`${locate(src, [], d)} (document ${d + 1})`, 'valid YAML', printableMessage(e.message)));
+    }
     if (raw === null || raw === undefined) return; // an empty document (a trailing ---)
     const docLabel = `document ${d + 1}`;
     if (typeof raw !== 'object' || Array.isArray(raw)) {

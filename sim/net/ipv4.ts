@@ -4,6 +4,7 @@
  * mask cheaply in the packet hot loop; text conversion happens only at the edges (parsers, output).
  */
 import { InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 
 export type IPv4 = number;
 
@@ -35,7 +36,7 @@ export function tryParseIPv4(text: string): IPv4 | undefined {
 /** Parses dotted-quad text; `where` names the place for the error message (file:line:col or field path). */
 export function parseIPv4(text: string, where = 'address'): IPv4 {
   const v = tryParseIPv4(text);
-  if (v === undefined) throw new InputError(where, 'an IPv4 address like 10.96.0.10', JSON.stringify(text));
+  if (v === undefined) throw new InputError(where, 'an IPv4 address like 10.96.0.10', quoteInput(text));
   return v;
 }
 
@@ -74,7 +75,7 @@ export function tryParseCidr(text: string): Cidr | undefined {
 /** Parses `a.b.c.d/len` (a bare address means /32). Host bits are cleared as iptables does. */
 export function parseCidr(text: string, where = 'CIDR'): Cidr {
   const c = tryParseCidr(text);
-  if (c === undefined) throw new InputError(where, 'an IPv4 CIDR like 10.96.0.0/12 or an address', JSON.stringify(text));
+  if (c === undefined) throw new InputError(where, 'an IPv4 CIDR like 10.96.0.0/12 or an address', quoteInput(text));
   return c;
 }
 

@@ -3,6 +3,7 @@
  * /etc/protocols and the kernel's include/uapi/linux/in.h: IPPROTO_ICMP 1, TCP 6, UDP 17, SCTP 132).
  */
 import { InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp';
 
@@ -29,5 +30,5 @@ export function parseProtocol(text: string, where = 'protocol'): Protocol {
     const p = BY_NUMBER.get(Number(t));
     if (p) return p;
   }
-  throw new InputError(where, 'one of tcp, udp, sctp, icmp', JSON.stringify(text));
+  throw new InputError(where, 'one of tcp, udp, sctp, icmp', quoteInput(text));
 }

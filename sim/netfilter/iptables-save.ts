@@ -14,6 +14,7 @@
  * counters, rule counters with `counters: true` (iptables-save -c).
  */
 import { combineInputErrors, InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 import { compileRuleset } from './compile.ts';
 import type { Rule } from './rule.ts';
 import type { RuleEnv } from './rule-args.ts';
@@ -182,7 +183,7 @@ class Restore {
     if (ch === '*') return this.tableHeader(line, first);
     if (this.table === null || this.work === null) {
       this.skip = Skip.ToHeader;
-      throw new InputError(this.at(first + 1), 'a table line like *filter before rules', JSON.stringify(line.trim()));
+      throw new InputError(this.at(first + 1), 'a table line like *filter before rules', quoteInput(line.trim()));
     }
     if (isCommit) return this.commit(this.table, this.work);
     if (ch === ':') return this.chainLine(line, first, this.table, this.work);
@@ -201,7 +202,7 @@ class Restore {
     const tableLine = this.tableLine;
     this.tableLine = this.lineNo;
     const problem =
-      open !== null ? new InputError(this.at(first + 1), `COMMIT before a new table (table ${open} opened on line ${tableLine})`, JSON.stringify(line.trim())) : null;
+      open !== null ? new InputError(this.at(first + 1), `COMMIT before a new table (table ${open} opened on line ${tableLine})`, quoteInput(line.trim())) : null;
     if (UNMODELLED_TABLE_NAMES.includes(name)) {
       this.warnings.push({ where: this.at(first + 2), message: `table ${name} is not modelled: kept verbatim, not evaluated` });
       this.verbatim = { name, lines: [] };

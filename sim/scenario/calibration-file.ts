@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../io/input-error.ts';
+import { printableMessage, textOf } from '../io/excerpt.ts';
 import { locate, parseYamlText, type YamlSource } from '../io/yaml-source.ts';
 import { DEFAULT_COSTS, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
 import { didYouMean } from './did-you-mean.ts';
@@ -21,13 +22,13 @@ export const CALIBRATION_FILE_KEYS = ['kind', 'version', 'measuredAt', 'quick', 
 const COST_KEYS = Object.keys(DEFAULT_COSTS) as (keyof CostModel)[];
 
 export function readCalibration(path: string, where: string): DeepPartial<CostModel> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new InputError(where, 'a readable calibration file', `${path}: ${(e as Error).message}`);
   }
-  return parseCalibration(text, path, where);
+  return parseCalibration(textOf(path, bytes, 'a calibration file in JSON'), path, where);
 }
 
 /** `path` names the file in messages; `where` is the scenario field that named it (for a bad file as a whole). */
@@ -36,7 +37,7 @@ export function parseCalibration(text: string, path: string, where: string): Dee
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(where, 'a JSON calibration file', `${path}: ${(e as Error).message}`);
+    throw new InputError(where, 'a JSON calibration file', `${path}: ${printableMessage((e as Error).message)}`);
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new InputError(path, 'a JSON object (a calibration file or CostModel fields)', Array.isArray(json) ? 'an array' : JSON.stringify(json));
   // Positions only: JSON is YAML, and the YAML parser keeps where each value is written.

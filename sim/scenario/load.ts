@@ -70,7 +70,7 @@ export interface LoadedScenario {
 }
 
 export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenario {
-  return loadScenarioSource(readYamlFile(file), opts);
+  return loadScenarioSource(readYamlFile(file, 'a scenario file in YAML'), opts);
 }
 
 export function loadScenarioText(text: string, file: string, opts: LoadOptions = {}): LoadedScenario {

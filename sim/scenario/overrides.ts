@@ -1,5 +1,6 @@
 import { parse as parseYamlValue } from 'yaml';
 import { InputError } from '../io/input-error.ts';
+import { quoteInput } from '../io/excerpt.ts';
 import type { Problems } from '../io/problems.ts';
 import { formatPath } from '../io/yaml-source.ts';
 import { didYouMean } from './did-you-mean.ts';
@@ -34,7 +35,7 @@ export function parseFieldPath(text: string, label: string): FieldPath {
   const out: (string | number)[] = [];
   for (const part of text.split('.')) {
     const m = /^([A-Za-z_][A-Za-z0-9_-]*)((?:\[\d+\])*)$/.exec(part);
-    if (!m) throw new InputError(label, 'a field path such as proxy.minSyncPeriod or churn[0].kind', JSON.stringify(text));
+    if (!m) throw new InputError(label, 'a field path such as proxy.minSyncPeriod or churn[0].kind', quoteInput(text));
     out.push(m[1]!);
     for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
   }
@@ -66,7 +67,7 @@ function typeValue(path: FieldPath, text: string, label: string): unknown {
   if (onlyStrings) return text;
   if (types.size > 0 && [...types].every((t) => t === 'number' || t === 'integer')) {
     const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n)) throw new InputError(label, 'a number', JSON.stringify(text));
+    if (text.trim() === '' || !Number.isFinite(n)) throw new InputError(label, 'a number', quoteInput(text));
     return n;
   }
   try {
@@ -75,7 +76,7 @@ function typeValue(path: FieldPath, text: string, label: string): unknown {
     if (types.has('string') && typeof v !== 'string' && (typeof v !== 'object' || v === null) && !types.has(typeof v)) return text;
     return v ?? text;
   } catch {
-    throw new InputError(label, 'a YAML value', JSON.stringify(text));
+    throw new InputError(label, 'a YAML value', quoteInput(text));
   }
 }
 
