@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { InputError } from './input-error.ts';
 import { EXCERPT_MAX, quoteInput, textOf } from './excerpt.ts';
 
-test('quoteInput: printable ASCII kept, the rest escaped, cut at EXCERPT_MAX with ...', () => {
+test('quoteInput: printable text kept, controls and raw bytes escaped, cut at EXCERPT_MAX with ...', () => {
   assert.equal(quoteInput('five'), '"five"');
   assert.equal(quoteInput('a"b\\c'), '"a\\"b\\\\c"');
   assert.equal(quoteInput('\x1b[31mred\x00\tx\n'), '"\\x1b[31mred\\x00\\tx\\n"');
-  assert.equal(quoteInput('100µs ✓'), '"100\\xb5s \\u{2713}"');
+  assert.equal(quoteInput('100µs ✓'), '"100µs ✓"', 'visible characters of text read as written');
+  assert.equal(quoteInput('a\u200eb\u2028c\ufffd\ud800'), '"a\\u{200e}b\\u{2028}c\\u{fffd}\\u{d800}"', 'format, separator, replacement and lone surrogate escaped');
+  assert.equal(quoteInput('\x85\x9b'), '"\\x85\\x9b"', 'C1 controls escaped');
   assert.equal(quoteInput(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0xff])), '"\\x7fELF\\x02\\xff"');
   const long = quoteInput('x'.repeat(500));
   assert.equal(long, `"${'x'.repeat(EXCERPT_MAX)}"...`);

@@ -10,6 +10,15 @@ import { InputError } from './input-error.ts';
 /** Longest excerpt, in characters of the escaped form, before it is cut with `...`. */
 export const EXCERPT_MAX = 60;
 
+/** A character a terminal shows as itself: a letter, mark, digit, punctuation, symbol or space (µ, é, →). */
+const VISIBLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]$/u;
+
+/** Escaped form of one character of decoded text: visible non-ASCII kept, so `100µs` reads as written. */
+function escapeChar(ch: string): string {
+  const c = ch.codePointAt(0)!;
+  return c > 0x7e && c !== 0xfffd && VISIBLE.test(ch) ? ch : escapeUnit(c);
+}
+
 function escapeUnit(c: number): string {
   if (c === 0x5c) return '\\\\';
   if (c === 0x22) return '\\"';
@@ -23,15 +32,16 @@ function escapeUnit(c: number): string {
 
 /**
  * `"iptables-save v1.8\x00\x01..."`: `input` (text, or raw bytes read from a file) in double quotes,
- * printable ASCII kept, `"` and `\` escaped, \n \t \r as themselves, other bytes and control
- * characters as \xNN, other characters as \u{N}; cut after `max` characters with `...`.
+ * printable ASCII kept, `"` and `\` escaped, \n \t \r as themselves; of raw bytes, every other byte
+ * as \xNN; of text, visible characters (µ, é) kept and control, format and separator characters,
+ * lone surrogates and U+FFFD escaped as \xNN or \u{N}; cut after `max` characters with `...`.
  */
 export function quoteInput(input: string | Uint8Array, max = EXCERPT_MAX): string {
-  const units: Iterable<number> = typeof input === 'string' ? [...input].map((ch) => ch.codePointAt(0)!) : input;
+  const escaped: Iterable<string> =
+    typeof input === 'string' ? [...input].map(escapeChar) : Array.from(input, (c) => escapeUnit(c));
   let body = '';
   let cut = false;
-  for (const c of units) {
-    const e = escapeUnit(c);
+  for (const e of escaped) {
     if (body.length + e.length > max) {
       cut = true;
       break;
@@ -50,7 +60,7 @@ export function printableMessage(message: string): string {
   let out = '';
   for (const ch of message) {
     const c = ch.codePointAt(0)!;
-    out += c === 0x5c || c === 0x22 ? ch : escapeUnit(c);
+    out += c === 0x5c || c === 0x22 ? ch : escapeChar(ch);
   }
   return out;
 }
