@@ -4,7 +4,7 @@
  * that compare the CostModel's formulas with the kernel at each measured size. Pure: no I/O, no
  * clock, so it is tested with synthetic points.
  */
-import { WALK_CACHE_RULES, type CostModel, type DeepPartial, type IptablesBackend } from '../sim/cost/cost-model.ts';
+import { IPTABLES_BACKENDS, WALK_CACHE_RULES, type CostModel, type DeepPartial, type IptablesBackend } from '../sim/cost/cost-model.ts';
 import { iptablesModel } from '../sim/proxy/cost/iptables.ts';
 import { nftablesModel } from '../sim/proxy/cost/nftables.ts';
 import { fitLine, fitLinearModel, median, relativeWeights, type LinearFit, type MultiFit } from './fit.ts';
@@ -12,7 +12,7 @@ import type { ConntrackPoints, RestorePoint, UpdatePoint, VmapPoint, WalkPoint }
 
 export const CALIBRATION_KIND = 'svcsim-calibration';
 export const CALIBRATION_VERSION = 1;
-const BACKENDS: IptablesBackend[] = ['legacy', 'nft'];
+
 
 export interface CalibrationPoints {
   walk: WalkPoint[];
@@ -233,7 +233,7 @@ function fitIptables(points: CalibrationPoints, fits: Record<string, FitRecord>,
   const restoreNsPerLinePerRule: Partial<Record<IptablesBackend, number>> = {};
   const singleUpdateNsPerRule: Partial<Record<IptablesBackend, number>> = {};
   const singleUpdateBaseNs: Partial<Record<IptablesBackend, number>> = {};
-  for (const b of BACKENDS) {
+  for (const b of IPTABLES_BACKENDS) {
     const walk = points.walk.filter((p) => p.backend === b);
     const fw = fitWalk(walk, b);
     if (fw) {

@@ -3,6 +3,7 @@ import { InputError } from '../io/input-error.ts';
 import { loadManifests, type ClusterManifests } from '../k8s/manifests.ts';
 import type { EndpointSlice, Node } from '../k8s/objects.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
+import { LABEL_TOPOLOGY_ZONE } from '../k8s/pod-endpoint.ts';
 import { tryParseIPv4 } from '../net/ipv4.ts';
 import { renderIptablesSave } from '../netfilter/iptables-save.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
@@ -68,7 +69,7 @@ function nodeFacts(m: ClusterManifests, opts: RenderOptions): NodeFacts {
   return {
     name: opts.node ?? node?.metadata.name ?? '',
     ip: opts.nodeIp ?? internal?.address,
-    zone: node?.metadata.labels?.['topology.kubernetes.io/zone'] ?? '',
+    zone: node?.metadata.labels?.[LABEL_TOPOLOGY_ZONE] ?? '',
   };
 }
 

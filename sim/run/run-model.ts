@@ -59,7 +59,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
 
   for (const a of agents) a.startLoop();
   controlPlane?.start();
-  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.internalLocal, cluster.portsPerService).start();
+  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.local !== null, config.cluster.portsPerService ?? 1).start();
   traffic.start();
   sim.run(config.durationNs);
 
@@ -87,8 +87,6 @@ interface RunCluster {
   feed: ControlPlaneFeed | null;
   /** Each node's own endpoints, with internalTrafficPolicy Local. */
   local: LocalEndpoints | null;
-  internalLocal: boolean;
-  portsPerService: number;
 }
 
 /**
@@ -115,7 +113,7 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
   const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
   const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
-  return { timeline, controlPlane, feed, local, internalLocal, portsPerService };
+  return { timeline, controlPlane, feed, local };
 }
 
 /** One kube-proxy per node, each telling `syncs` when a sync ends. */

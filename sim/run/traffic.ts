@@ -140,7 +140,7 @@ export class TrafficModel {
     const service = ports > 1 ? this.pick.integer(0, this.config.traffic.targetServices - 1) * ports + this.pick.integer(0, ports - 1) : this.pick.integer(0, this.config.traffic.targetServices - 1);
     if (this.config.traffic.protocol === 'udp' && this.mode.natInConntrack) {
       const reused = this.conntrack.udpBinding(node, pod, this.vips[service]!, this.timeline.services[service]!.port, this.sim.now);
-      if (reused) return this.udpExchange(node, pod, service, reused.ep, reused.epPort, reused, null);
+      if (reused) return this.udpExchange(node, pod, service, reused.ep, formatIPv4(reused.ep), reused.epPort, reused, null);
     }
     const sim = this.sim;
     const agent = this.agents[node]!;
@@ -192,7 +192,7 @@ export class TrafficModel {
       return t.rttNs;
     }
     const ep = endpoints[chosen]!;
-    if (t.protocol === 'udp') return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.port, null, cost.costNs, walk ? ep.endpoint : null);
+    if (t.protocol === 'udp') return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.ip, ep.port, null, cost.costNs, walk ? ep.endpoint : null);
     return this.tcpConnection(node, pod, service, ep, cost.costNs, measured, walk ? ep.endpoint : null);
   }
 
@@ -259,10 +259,11 @@ export class TrafficModel {
    * node's rules chose; later exchanges follow that entry whatever the rules say now, for as long as
    * it lives (nf_conntrack_udp_timeout, or _stream once assured), which is why kube-proxy deletes UDP
    * entries of endpoints that went away (ClientConntrack.udpCleanup). `firstPacketNs` is null when the
-   * entry already existed (no rule walk). `affinityEndpoint`: the endpoint to remember for the
+   * entry already existed (no rule walk). `epText` is `epIp` as the pod network names it, passed in
+   * so a new exchange does not format it again. `affinityEndpoint`: the endpoint to remember for the
    * client when the datagram gets through (ClientIP affinity), else null.
    */
-  private udpExchange(node: number, pod: number, service: number, epIp: number, epPort: number, existing: UdpBinding | null, firstPacketNs: number | null, affinityEndpoint: string | null = null): number {
+  private udpExchange(node: number, pod: number, service: number, epIp: number, epText: string, epPort: number, existing: UdpBinding | null, firstPacketNs: number | null, affinityEndpoint: string | null = null): number {
     const sim = this.sim;
     const t = this.config.traffic;
     const measured = sim.now >= this.config.warmupNs;
@@ -278,7 +279,7 @@ export class TrafficModel {
       binding = { ep: epIp, epPort, sport: open.sport, client: open.client };
     }
     if (affinityEndpoint !== null) this.affinity!.record(node, service, clientIp(node, pod), affinityEndpoint, sim.now);
-    const answer = this.pods.state(formatIPv4(epIp));
+    const answer = this.pods.state(epText);
     if (answer === 'unreachable') {
       this.outcome(measured, node, service, epIp, 'timeout', 'endpoint does not answer');
       return t.connectTimeoutNs;

@@ -193,8 +193,6 @@ interface SyncPass {
   /** Addresses that must stay bound to kube-ipvs0. */
   bind: Set<string>;
   lbNoNodeAccess: LbNoNodeAccess[];
-  /** The node's own addresses (never bound to kube-ipvs0). */
-  nodeAddrs: Set<string>;
   addressesBound: number;
   listed: number;
 }
@@ -218,6 +216,10 @@ export class IpvsProxier {
   readonly table: IpvsServiceTable;
   readonly graceful: GracefulTerminationManager;
   private readonly o: Resolved;
+  /** The node's own addresses (never bound to kube-ipvs0). */
+  private readonly nodeAddrs: ReadonlySet<string>;
+  /** The node as topology sees it, for categorizeEndpoints. */
+  private readonly node: { nodeName: string; zone: string };
   /** Addresses on kube-ipvs0. */
   private bound = new Set<string>();
   private sets: IpsetContents = new Map();
@@ -225,6 +227,8 @@ export class IpvsProxier {
 
   constructor(options: IpvsProxierOptions) {
     this.o = resolve(options);
+    this.nodeAddrs = new Set(this.o.nodeIPs);
+    this.node = { nodeName: this.o.nodeName, zone: this.o.zone };
     this.table = new IpvsServiceTable(options.schedulerSeed ?? 0);
     this.graceful = new GracefulTerminationManager(this.table);
   }
@@ -252,7 +256,6 @@ export class IpvsProxier {
       services: new Set<ServiceEntry>(),
       bind: new Set<string>(),
       lbNoNodeAccess: [],
-      nodeAddrs: new Set(o.nodeIPs),
       addressesBound: 0,
       listed: 0,
     };
@@ -299,7 +302,7 @@ export class IpvsProxier {
   private syncServicePort(pass: SyncPass, sp: ServicePort, endpoints: readonly Endpoint[]): void {
     const o = this.o;
     const proto = sp.protocol.toLowerCase();
-    const cat = categorizeEndpoints(endpoints, sp, { nodeName: o.nodeName, zone: o.zone });
+    const cat = categorizeEndpoints(endpoints, sp, this.node);
 
     // Hairpin: a local endpoint reaching itself through the service is masqueraded.
     for (const ep of endpoints) if (ep.isLocal) add(pass, KUBE_LOOP_BACK, loopbackEntry(ep, proto));
@@ -310,7 +313,7 @@ export class IpvsProxier {
 
     for (const ext of sp.externalIPs) {
       add(pass, sp.externalPolicyLocal ? KUBE_EXTERNAL_IP_LOCAL : KUBE_EXTERNAL_IP, ipPortEntry(ext, sp.protocol, sp.port));
-      const bind = !pass.nodeAddrs.has(ext);
+      const bind = !this.nodeAddrs.has(ext);
       this.syncAddress(pass, sp, cat, ext, sp.port, bind ? ext : undefined, sp.externalPolicyLocal);
       if (bind) pass.bind.add(ext);
     }
@@ -350,7 +353,7 @@ export class IpvsProxier {
       if (allowFromNode) add(pass, KUBE_LOAD_BALANCER_SOURCE_IP, `${entry},${vip}`);
       else pass.lbNoNodeAccess.push({ ip: vip, protocol: proto, port: sp.port });
     }
-    const bind = !pass.nodeAddrs.has(vip);
+    const bind = !this.nodeAddrs.has(vip);
     this.syncAddress(pass, sp, cat, vip, sp.port, bind ? vip : undefined, sp.externalPolicyLocal);
     if (bind) pass.bind.add(vip);
   }
