@@ -187,7 +187,7 @@ function directionText(better: Better): string {
 }
 
 /** A row neither run measured (n=0 on both sides: affinity hits where no Service has affinity). */
-export function notMeasured(r: MetricComparison): boolean {
+function notMeasured(r: MetricComparison): boolean {
   return r.baseline.n === 0 && r.current.n === 0;
 }
 
@@ -232,16 +232,7 @@ export function formatChanges(c: Comparison, files: { baseline: string; current:
     });
     out.push(textTable(['changed metric', 'direction', 'points', 'change', 'largest change (baseline → current)'], body, [false, false, false, false, false]));
   }
-  out.push(
-    '',
-    `baseline: ${files.baseline}`,
-    `current:  ${files.current}`,
-    `A change counts when it is larger than ${significant(c.threshold * 100)}% of the baseline mean and significant ` +
-      `(Welch's t-test on the replications, two-sided, p < ${c.alpha}). --all shows every metric at every point.`,
-  );
-  if (c.onlyInBaseline.length > 0) out.push(`only in the baseline (not compared): ${c.onlyInBaseline.join('; ')}`);
-  if (c.onlyInCurrent.length > 0) out.push(`only in the current file (not compared): ${c.onlyInCurrent.join('; ')}`);
-  for (const n of c.notes) out.push(`note: ${n}`);
+  out.push('', ...footer(c, files, '. --all shows every metric at every point.'));
   const skipped = c.rows.filter(notMeasured).length;
   const unchanged = c.rows.length - c.regressions - c.improvements - c.changed - skipped;
   out.push(
@@ -261,19 +252,22 @@ export function formatComparison(c: Comparison, files: { baseline: string; curre
     const body = rows.map((r) => [pointLabel(r.point, c.names), valueCell(r.baseline, r.unit), valueCell(r.current, r.unit), deltaCell(r), VERDICT_TEXT[r.verdict]]);
     out.push(textTable(['point', 'baseline', 'current', 'delta', ''], body, [false, true, true, false, false]), '');
   }
-  out.push(
+  out.push(...footer(c, files, '; ± is the 95% confidence interval of the mean; ~ means no significant difference.'));
+  const unchanged = c.rows.length - c.regressions - c.improvements - c.changed;
+  out.push(`${plural(c.regressions, 'regression')}, ${plural(c.improvements, 'improvement')}, ${plural(c.changed, 'informational change')}, ${unchanged} unchanged`);
+  return out.join('\n') + '\n';
+}
+
+/** What both outputs say below their table: the files, the criterion (ending in `criterionTail`), what was not compared, the notes. */
+function footer(c: Comparison, files: { baseline: string; current: string }, criterionTail: string): string[] {
+  const out = [
     `baseline: ${files.baseline}`,
     `current:  ${files.current}`,
     `A change counts when it is larger than ${significant(c.threshold * 100)}% of the baseline mean and significant ` +
-      `(Welch's t-test on the replications, two-sided, p < ${c.alpha}); ± is the 95% confidence interval of the mean; ~ means no significant difference.`,
-  );
+      `(Welch's t-test on the replications, two-sided, p < ${c.alpha})${criterionTail}`,
+  ];
   if (c.onlyInBaseline.length > 0) out.push(`only in the baseline (not compared): ${c.onlyInBaseline.join('; ')}`);
   if (c.onlyInCurrent.length > 0) out.push(`only in the current file (not compared): ${c.onlyInCurrent.join('; ')}`);
   for (const n of c.notes) out.push(`note: ${n}`);
-  const unchanged = c.rows.length - c.regressions - c.improvements - c.changed;
-  out.push(
-    `${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}, ` +
-      `${c.changed} informational change${c.changed === 1 ? '' : 's'}, ${unchanged} unchanged`,
-  );
-  return out.join('\n') + '\n';
+  return out;
 }
