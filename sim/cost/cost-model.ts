@@ -119,6 +119,33 @@ export interface CostModel {
   ebpfMapUpdateNs: number;
   /** ebpf: the agent's own processing lag between hearing an endpoint change and updating maps. Assumption. */
   ebpfAgentLagNs: number;
+
+  /**
+   * DNS servers: CPU time per query. A replica's capacity is cores x 1e9 / these (queries per second).
+   *
+   * corednsQueryNs: a query CoreDNS answers itself (a cache hit, or the kubernetes plugin).
+   * coredns/deployment kubernetes/Scaling_CoreDNS.md: one CoreDNS on a GCE n1-standard-2, CPU-bound
+   * at about 1.9 cores, served 33,669 internal QPS, so 1.9e9 / 33,669 = 56.4 us per query. Its
+   * external test (33,667 server QPS at the same CPU) repeats one name, so its forwarded queries
+   * were cache hits and cost the same: that test does not price a cache miss.
+   */
+  corednsQueryNs: number;
+  /**
+   * corednsForwardedQueryNs: a query CoreDNS forwards upstream (a cache miss), all of it: the lookup
+   * above plus the exchange with the upstream and the answer's handling. KEP-1024 (kubernetes/
+   * enhancements keps/sig-network/1024-nodelocal-cache-dns, "Choice of caching agent": CoreDNS 1.2.3
+   * without its cache plugin at a 50m CPU limit) served 818 QPS of one cluster name and 180 QPS of
+   * mostly unique external names: a forwarded query costs 818 / 180 = 4.54 times an answered one,
+   * so 4.54 x 56.4 us = 256 us.
+   */
+  corednsForwardedQueryNs: number;
+  /**
+   * NodeLocal DNSCache (node-cache, a CoreDNS build): KEP-1024's same benchmark at a 50m CPU limit
+   * with caching on: 834 QPS of one cluster name (cache hits), 50e6 / 834 = 60 us a query; and 180
+   * QPS of external names without a cache (each forwarded), 50e6 / 180 = 278 us a query.
+   */
+  nodeLocalDnsQueryNs: number;
+  nodeLocalDnsForwardedQueryNs: number;
 }
 
 export const DEFAULT_COSTS: CostModel = {
@@ -160,6 +187,11 @@ export const DEFAULT_COSTS: CostModel = {
   ipvsListNsPerObject: 20_000,
   ebpfMapUpdateNs: 3_000,
   ebpfAgentLagNs: 5_000_000,
+  // DNS servers: derived from published throughput at a known CPU (see the fields' comments).
+  corednsQueryNs: 56_400,
+  corednsForwardedQueryNs: 256_000,
+  nodeLocalDnsQueryNs: 60_000,
+  nodeLocalDnsForwardedQueryNs: 278_000,
 };
 
 /**
