@@ -148,19 +148,24 @@ export class DnsCache {
     return { success: this.success.evictions, denial: this.denial.evictions };
   }
 
-  /** The cached answer with its remaining TTL, or null (a miss, counted). Success is looked up first (cache.go getIfNotStale). */
+  /**
+   * The cached answer with its remaining TTL, or null (a miss, counted). The denial cache is looked
+   * up first, except that a cached SERVFAIL does not shadow a live success entry
+   * (plugin/cache/handler.go getIfNotStale).
+   */
   get(name: string, type: QueryType, now: Nanos): DnsAnswer | null {
     const key = `${name}/${type}`;
-    for (const kind of ['success', 'denial'] as const) {
-      const e = (kind === 'success' ? this.success : this.denial).get(key);
-      if (!e) continue;
-      const left = e.ttl - Math.floor((now - e.stored) / SECOND);
-      if (left <= 0) continue;
-      this.stats.hits[kind]++;
-      return { ...e.answer, ttl: left };
-    }
+    const denial = live(this.denial.get(key), now);
+    const success = live(this.success.get(key), now);
+    if (denial && !(denial.answer.rcode === 'SERVFAIL' && success)) return this.hit('denial', denial);
+    if (success) return this.hit('success', success);
     this.stats.misses++;
     return null;
+  }
+
+  private hit(kind: CacheKind, e: { answer: DnsAnswer; left: number }): DnsAnswer {
+    this.stats.hits[kind]++;
+    return { ...e.answer, ttl: e.left };
   }
 
   /**
@@ -188,6 +193,13 @@ export class DnsCache {
     const msgTtl = Math.min(answer.ttl ?? max, max);
     return Math.min(Math.max(msgTtl, min), max);
   }
+}
+
+/** The entry with its TTL left in whole seconds (item.ttl), or null once that is 0 or less. */
+function live(e: Entry | undefined, now: Nanos): { answer: DnsAnswer; left: number } | null {
+  if (!e) return null;
+  const left = e.ttl - Math.floor((now - e.stored) / SECOND);
+  return left > 0 ? { answer: e.answer, left } : null;
 }
 
 /** response.Typify as the cache uses it: NOERROR with addresses is success; NXDOMAIN, NODATA and SERVFAIL go to the denial cache. */

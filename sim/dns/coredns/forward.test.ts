@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Simulator } from '../../engine/simulator.ts';
 import { MS, SECOND } from '../../engine/time.ts';
 import type { DnsAnswer, DnsQuery } from '../types.ts';
-import { FORWARD_DEFAULTS, Forwarder, simulatedUpstream, type ForwardConfig, type UpstreamExchange } from './forward.ts';
+import { FORWARD_DEFAULTS, Forwarder, simulatedUpstream, simulatedUpstreams, type ForwardConfig, type UpstreamExchange } from './forward.ts';
 
 const q = (id = 1): DnsQuery => ({ id, name: 'example.com', type: 'A', server: '10.96.0.10', socket: 1, transport: 'udp' });
 const ANSWER: DnsAnswer = { rcode: 'NOERROR', addresses: ['93.184.216.34'], ttl: 300 };
@@ -124,4 +124,19 @@ test('simulatedUpstream: loss 1 never answers; loss 0 draws no loss number and a
   sim.run();
   assert.deepEqual(got, [`fine@${5 * MS}`]);
   assert.equal(sim.rng('y').random(), new Simulator({ seed: 1 }).rng('y').random());
+});
+
+test('simulatedUpstreams: one exchange per server, drawing from the named streams under the prefix', () => {
+  const draw = (seed: number) => {
+    const sim = new Simulator({ seed });
+    const ups = simulatedUpstreams(sim, { servers: 3, latency: { kind: 'exponential', mean: 10 * MS }, loss: 0.3 }, () => ANSWER, 'dns/coredns-0');
+    assert.equal(ups.length, 3);
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) ups[i % 3]!(q(i), () => times.push(sim.now));
+    sim.run();
+    return times;
+  };
+  const a = draw(1);
+  assert.ok(a.length > 5 && a.length < 30, String(a.length));
+  assert.deepEqual(a, draw(1));
 });

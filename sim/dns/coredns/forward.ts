@@ -184,3 +184,18 @@ export function simulatedUpstream(
     sim.schedule(sampleNs(config.latency, latencyRng), () => answered(a));
   };
 }
+
+/**
+ * `servers` simulated upstreams (a resolv.conf's nameservers) sharing one latency and loss, drawn
+ * from the streams `${rngPrefix}/upstream-latency` and `${rngPrefix}/upstream-loss`.
+ */
+export function simulatedUpstreams(
+  sim: Simulator,
+  config: SimulatedUpstreamConfig & { servers: number },
+  answer: (name: string, type: QueryType) => DnsAnswer,
+  rngPrefix: string,
+): UpstreamExchange[] {
+  const latency = sim.rng(`${rngPrefix}/upstream-latency`);
+  const loss = sim.rng(`${rngPrefix}/upstream-loss`);
+  return Array.from({ length: config.servers }, () => simulatedUpstream(sim, config, answer, latency, loss));
+}
