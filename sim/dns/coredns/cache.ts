@@ -1,7 +1,7 @@
 import type { RandomStream } from '../../engine/random.ts';
 import { SECOND, type Nanos } from '../../engine/time.ts';
 import type { DnsAnswer, QueryType } from '../types.ts';
-import { inZone } from './zone.ts';
+import { inNormalZone, normalName } from './zone.ts';
 
 /**
  * CoreDNS's cache plugin (coredns/coredns plugin/cache): a success cache and a denial cache, each a
@@ -72,44 +72,43 @@ interface Entry {
   stored: Nanos;
 }
 
-/** One plugin/pkg/cache: 256 shards, each a map plus its keys in an array for an O(1) random pick. */
+/**
+ * One plugin/pkg/cache: 256 shards of bounded size. The entries sit in one map (a lookup hashes the
+ * key once); each shard keeps its keys in an array, for its size and an O(1) random eviction.
+ */
 class ShardedStore {
-  private readonly maps: Map<string, Entry>[] = [];
+  private readonly entries = new Map<string, Entry>();
   private readonly keys: string[][] = [];
   private readonly perShard: number;
-  size = 0;
   evictions = 0;
 
   constructor(capacity: number, private readonly rng: RandomStream) {
     this.perShard = Math.max(Math.floor(capacity / CACHE_SHARDS), 4);
-    for (let i = 0; i < CACHE_SHARDS; i++) {
-      this.maps.push(new Map());
-      this.keys.push([]);
-    }
+    for (let i = 0; i < CACHE_SHARDS; i++) this.keys.push([]);
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   get(key: string): Entry | undefined {
-    return this.maps[shardOf(key)]!.get(key);
+    return this.entries.get(key);
   }
 
   add(key: string, entry: Entry): void {
-    const s = shardOf(key);
-    const map = this.maps[s]!;
-    const keys = this.keys[s]!;
-    if (!map.has(key)) {
-      if (keys.length >= this.perShard) this.evict(map, keys);
+    if (this.entries.get(key) === undefined) {
+      const keys = this.keys[shardOf(key)]!;
+      if (keys.length >= this.perShard) this.evict(keys);
       keys.push(key);
-      this.size++;
     }
-    map.set(key, entry);
+    this.entries.set(key, entry);
   }
 
-  private evict(map: Map<string, Entry>, keys: string[]): void {
+  private evict(keys: string[]): void {
     const i = this.rng.integer(0, keys.length - 1);
-    map.delete(keys[i]!);
+    this.entries.delete(keys[i]!);
     keys[i] = keys[keys.length - 1]!;
     keys.pop();
-    this.size--;
     this.evictions++;
   }
 }
@@ -180,7 +179,7 @@ export class DnsCache {
     const ttl = this.ttlFor(answer, kind);
     const out = { ...answer, ttl };
     const disabled = kind === 'success' ? this.config.disableSuccess : this.config.disableDenial;
-    if (ttl > 0 && !disabled.some((z) => inZone(name, z))) {
+    if (ttl > 0 && !disabled.some((z) => inNormalZone(normalName(name), normalName(z)))) {
       (kind === 'success' ? this.success : this.denial).add(`${name}/${type}`, { answer: out, ttl, stored: now });
     }
     return out;
