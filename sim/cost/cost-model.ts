@@ -119,6 +119,17 @@ export interface CostModel {
   ebpfMapUpdateNs: number;
   /** ebpf: the agent's own processing lag between hearing an endpoint change and updating maps. Assumption. */
   ebpfAgentLagNs: number;
+
+  // The conntrack insertion race of UDP (sim/conntrack/clash*.ts; docs/calibration.md).
+  /**
+   * The race window: how long a forwarded UDP packet's entry stays unconfirmed, from nf_conntrack_in
+   * to __nf_conntrack_confirm, through two iptables DNAT rules (a run adds the mode's rule walk).
+   * Measured: two threads pinned to two CPUs sent one datagram each on one socket through a veth
+   * into a namespace with `-m statistic --mode random` DNAT, their offset drawn from 0..30 us, 4,000
+   * pairs; the clashes counted (clash_resolve + insert_failed in /proc/net/stat/nf_conntrack) times
+   * the offset range. Linux 6.18, 2 vCPUs.
+   */
+  conntrackRaceWindowNs: number;
 }
 
 export const DEFAULT_COSTS: CostModel = {
@@ -160,6 +171,8 @@ export const DEFAULT_COSTS: CostModel = {
   ipvsListNsPerObject: 20_000,
   ebpfMapUpdateNs: 3_000,
   ebpfAgentLagNs: 5_000_000,
+  // Measured: the conntrack race probe (docs/calibration.md).
+  conntrackRaceWindowNs: 2_400,
 };
 
 /**
