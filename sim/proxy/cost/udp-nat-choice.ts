@@ -70,8 +70,9 @@ export function secondPicksOwnTarget(choice: UdpNatChoice, gapNs: number, costs:
  * The real server IPVS gives a second packet scheduled right after the first (index `first` of
  * `servers`, in the scheduler's order): round robin moves on (ip_vs_rr.c, ip_vs_wrr.c with equal
  * weights); the hashing schedulers map the same flow to the same server (ip_vs_sh.c, ip_vs_dh.c,
- * ip_vs_mh.c); the least-connection family reads the same counters the first read, before its
- * ip_vs_conn is bound, and so picks the same one (ip_vs_lc.c, ip_vs_wlc.c, ip_vs_sed.c, ip_vs_nq.c).
+ * ip_vs_mh.c). For the least-connection family (ip_vs_lc.c, ip_vs_wlc.c, ip_vs_sed.c, ip_vs_nq.c)
+ * this assumes the second reads the counters before the first's ip_vs_conn is bound to its server
+ * (ip_vs_bind_dest), as it does within the scheduling window, and so picks the same one.
  */
 export function ipvsConcurrentPick(scheduler: SchedulerName, first: number, servers: number): number {
   if (!(servers >= 1) || !(first >= 0 && first < servers)) throw new RangeError(`server ${first} of ${servers}`);
