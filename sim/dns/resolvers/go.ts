@@ -31,7 +31,9 @@ type OneName = { ok: true; addresses: string[] } | { ok: false; error: GoError }
 type GoError = 'nxdomain' | 'nodata' | 'servfail' | 'misbehaving' | 'timeout' | 'refused';
 
 function* goLookupBody(ctx: LookupContext, cfg: ResolverConfig, name: string, state: GoState): LookupBody {
-  const asGiven = name.endsWith('.') ? name : name + '.';
+  // Go compares the rooted fqdn with name+".": the as-given entry of an unrooted name; never for a
+  // rooted one (name+"." then ends in two dots).
+  const asGiven = name.endsWith('.') ? undefined : name;
   let lastErr: GoError | undefined;
   for (const fqdn of nameList(cfg, name)) {
     const lane = (t: QueryType) => tryOneName(ctx, cfg, fqdn, t, state);
