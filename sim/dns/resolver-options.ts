@@ -23,6 +23,8 @@ export interface ResolverConfig {
   edns0: boolean;
   trustAd: boolean;
   noTldQuery: boolean;
+  /** glibc 2.36+ `no-aaaa`: getaddrinfo asks for A only. */
+  noAaaa: boolean;
 }
 
 /** C `strtol`/`strtoul`, Go `dtoi`: leading digits (with an optional sign for strtol), else 0. */
@@ -51,6 +53,7 @@ const base = (library: ResolverLibrary, conf: ResolvConf): ResolverConfig => ({
   edns0: false,
   trustAd: false,
   noTldQuery: false,
+  noAaaa: false,
 });
 
 /**
@@ -86,6 +89,7 @@ function setGlibcFlag(c: ResolverConfig, option: string): void {
     ['no-tld-query', 'noTldQuery'],
     ['use-vc', 'useVc'],
     ['trust-ad', 'trustAd'],
+    ['no-aaaa', 'noAaaa'],
   ];
   const hit = table.find(([name]) => o.startsWith(name));
   if (hit) (c as unknown as Record<string, boolean>)[hit[1]] = !negate;

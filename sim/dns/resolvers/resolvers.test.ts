@@ -209,13 +209,34 @@ test('NODATA: glibc and Go continue the list, musl stops with EAI_NODATA', () =>
   assert.deepEqual([names_(m).length, m.result.outcome], [1, 'nodata']);
 });
 
+test('glibc no-aaaa (2.36+): A queries only; musl and Go do not know the option', () => {
+  const dnsConfig: PodDnsConfig = { options: [{ name: 'no-aaaa' }] };
+  assert.deepEqual(trace(lookup('glibc', 'web', { dnsConfig })), ['0:A web.default.svc.~ s1']);
+  const ext = lookup('glibc', 'example.com', { dnsConfig });
+  assert.deepEqual([ext.result.outcome, ext.queries.length, new Set(ext.queries.map((q) => q.query.type)).size], ['ok', 4, 1]);
+  assert.equal(lookup('musl', 'web', { dnsConfig }).queries.length, 2);
+  assert.equal(lookup('go', 'web', { dnsConfig }).queries.length, 2);
+});
+
+test('REFUSED: musl ignores it and waits; glibc retries, then stops the list; Go moves on', () => {
+  const refusedAt = (q: DnsQuery): StaticReply => (q.name.startsWith('web.default') ? { rcode: 'REFUSED', addresses: [] } : cluster(q));
+  const m = lookup('musl', 'web', { reply: refusedAt });
+  assert.deepEqual([m.result.outcome, m.durationNs / 1e9, m.queries.length], ['timeout', 5, 4]);
+  const g = lookup('glibc', 'web', { reply: refusedAt });
+  // 2 attempts of both queries, then NO_RECOVERY ends the list and the name is tried as given.
+  assert.deepEqual(names_(g), ['web.default.svc.cluster.local', 'web']);
+  assert.equal(g.queries.length, 6);
+  const go = lookup('go', 'web', { reply: refusedAt });
+  assert.deepEqual([go.result.outcome, names_(go)[1]], ['nxdomain', 'web.svc.cluster.local']);
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Properties
 
 const replyKinds = fc.constantFrom<'answer' | 'none' | 'unreachable' | 'SERVFAIL' | 'REFUSED' | 'NXDOMAIN'>('answer', 'none', 'unreachable', 'SERVFAIL', 'REFUSED', 'NXDOMAIN');
 const label = fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/);
 const hostName = fc.tuple(fc.array(label, { minLength: 1, maxLength: 7 }), fc.boolean()).map(([ls, dot]) => ls.join('.') + (dot ? '.' : ''));
-const options = fc.subarray(['single-request', 'single-request-reopen', 'use-vc', 'rotate', 'ndots:1', 'ndots:2', 'attempts:1', 'attempts:3', 'timeout:1']);
+const options = fc.subarray(['single-request', 'single-request-reopen', 'use-vc', 'rotate', 'no-aaaa', 'ndots:1', 'ndots:2', 'attempts:1', 'attempts:3', 'timeout:1']);
 const servers = fc.subarray(['10.0.0.53', '10.0.0.54']);
 
 test('property: every session ends, query ids increase in sending order, and the count is what was sent', () => {
