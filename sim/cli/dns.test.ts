@@ -98,3 +98,22 @@ test('a Pod\'s DNS fields are checked as the API server does', async () => {
   assert.match(lines[0]!, /m\.yaml:6:14 .*spec\.dnsPolicy: expected one of ClusterFirst, ClusterFirstWithHostNet, Default, None, found "ClusterFirs"/);
   assert.match(lines[1]!, /Pod shop\/d\) spec\.dnsConfig\.nameservers: expected at least one DNS nameserver when dnsPolicy is None/);
 });
+
+test('kubelet flags: --node-resolv-conf feeds Default pods and the search list, --cluster-dns and --cluster-domain are checked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-dns-'));
+  const node = join(dir, 'resolv.conf');
+  writeFileSync(node, 'nameserver 10.0.0.2\nsearch ec2.internal\noptions edns0\n');
+  const coredns = JSON.parse(runDns(opts({ pod: 'kube-system/coredns-a', name: 'example.com', nodeResolvConf: node, json: true })));
+  assert.equal(coredns.resolvConf, 'search ec2.internal\nnameserver 10.0.0.2\noptions edns0\n');
+  assert.deepEqual(coredns.queries.map((q: { name: string; server: string }) => `${q.name}@${q.server}`), ['example.com@10.0.0.2', 'example.com@10.0.0.2']);
+  const client = JSON.parse(runDns(opts({ nodeResolvConf: node, json: true })));
+  assert.match(client.resolvConf, /^search shop\.svc\.cluster\.local svc\.cluster\.local cluster\.local ec2\.internal$/m);
+  const base = ['dns', '--cluster', join(G, 'cluster.yaml'), '--pod', 'shop/client', '--name', 'web'];
+  const ip = await run([...base, '--cluster-dns', '10.96.0.1x']);
+  assert.deepEqual([ip.status, ip.stderr], [2, 'svcsim: --cluster-dns: expected an IPv4 address such as 10.96.0.10, found "10.96.0.1x"\n']);
+  const domain = await run([...base, '--cluster-domain', 'cluster..local']);
+  assert.equal(domain.status, 2);
+  assert.match(domain.stderr, /^svcsim: --cluster-domain: expected a DNS domain/);
+  const missing = await run([...base, '--node-resolv-conf', join(dir, 'nope')]);
+  assert.deepEqual([missing.status, missing.stderr.endsWith('expected a readable file, found no such file\n')], [2, true]);
+});

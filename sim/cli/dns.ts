@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
-import { quoteInput } from '../io/excerpt.ts';
+import { quoteInput, textOf } from '../io/excerpt.ts';
+import { tryParseIPv4 } from '../net/ipv4.ts';
 import { loadManifests } from '../k8s/manifests.ts';
 import { dnsNameProblem, lookupFromManifests, type PodLookup } from '../dns/pod-lookup.ts';
-import { formatResolvConf } from '../dns/resolv-conf.ts';
+import { DEFAULT_KUBELET_DNS, formatResolvConf, parseHostResolvConf, type KubeletDnsSettings } from '../dns/resolv-conf.ts';
 import { RESOLVER_LIBRARIES, type ResolverLibrary } from '../dns/resolver-options.ts';
 import type { SentQuery } from '../dns/static-lookup.ts';
 import { addExamples } from './examples.ts';
@@ -20,6 +22,29 @@ export interface DnsOptions {
   name: string;
   resolver: string;
   json?: boolean;
+  /** kubelet --cluster-dns (repeatable), --cluster-domain, --resolv-conf. */
+  clusterDns?: string[];
+  clusterDomain?: string;
+  nodeResolvConf?: string;
+}
+
+function kubeletSettings(opts: DnsOptions): KubeletDnsSettings {
+  for (const ip of opts.clusterDns ?? []) if (tryParseIPv4(ip) === undefined) throw new InputError('--cluster-dns', 'an IPv4 address such as 10.96.0.10', quoteInput(ip));
+  const domain = opts.clusterDomain ?? DEFAULT_KUBELET_DNS.clusterDomain;
+  const why = dnsNameProblem(domain);
+  if (why) throw new InputError('--cluster-domain', 'a DNS domain such as cluster.local', `${quoteInput(domain)}: ${why}`);
+  let host = DEFAULT_KUBELET_DNS.host;
+  if (opts.nodeResolvConf !== undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(opts.nodeResolvConf);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new InputError(opts.nodeResolvConf, 'a readable file', code === 'ENOENT' ? 'no such file' : String(code ?? e));
+    }
+    host = parseHostResolvConf(textOf(opts.nodeResolvConf, bytes, "the node's resolv.conf"));
+  }
+  return { clusterDns: opts.clusterDns ?? DEFAULT_KUBELET_DNS.clusterDns, clusterDomain: domain.replace(/\.$/, ''), host };
 }
 
 export function runDns(opts: DnsOptions): string {
@@ -28,7 +53,8 @@ export function runDns(opts: DnsOptions): string {
   }
   const why = dnsNameProblem(opts.name);
   if (why) throw new InputError('--name', 'a DNS name such as web, web.shop or example.com.', `${quoteInput(opts.name)}: ${why}`);
-  const r = lookupFromManifests(loadManifests(opts.cluster), opts.pod, opts.name, opts.resolver as ResolverLibrary);
+  const kubelet = kubeletSettings(opts);
+  const r = lookupFromManifests(loadManifests(opts.cluster), opts.pod, opts.name, opts.resolver as ResolverLibrary, { kubelet });
   return opts.json ? JSON.stringify(toJson(r), null, 2) + '\n' : formatText(r);
 }
 
@@ -89,6 +115,9 @@ export function registerDns(program: Command): void {
     .requiredOption('--name <host>', 'the name the application asks for: web, web.shop, example.com, or a name ending in a dot')
     .option('--resolver <library>', `the resolver library: ${RESOLVER_LIBRARIES.join(', ')}`, 'glibc')
     .option('--json', 'print { resolvConf, queries: [{ name, type, server, answer }], outcome } as JSON')
+    .option('--cluster-dns <ip...>', "kubelet's --cluster-dns (default 10.96.0.10, kubeadm's)")
+    .option('--cluster-domain <domain>', "kubelet's --cluster-domain", 'cluster.local')
+    .option('--node-resolv-conf <file>', "the node's resolv.conf (kubelet's --resolv-conf): Default pods use it, ClusterFirst pods add its search domains")
     .action((opts: DnsOptions) => {
       process.stdout.write(runDns(opts));
     });
