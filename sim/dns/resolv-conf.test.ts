@@ -85,6 +85,10 @@ test('each library reads the same options its own way', () => {
   assert.equal(resolverConfig('go', { ...conf, options: ['ndots:-1', 'attempts:0'] }).ndots, 0);
   assert.equal(resolverConfig('go', { ...conf, options: ['attempts:0'] }).attempts, 1);
   assert.equal(resolverConfig('glibc', { ...conf, options: ['attempts:0'] }).attempts, 0);
+  // Repeated options: glibc and Go apply them in order (the last wins), musl's strstr finds the first.
+  assert.equal(resolverConfig('glibc', { ...conf, options: ['ndots:5', 'ndots:2'] }).ndots, 2);
+  assert.equal(resolverConfig('go', { ...conf, options: ['ndots:5', 'ndots:2'] }).ndots, 2);
+  assert.equal(resolverConfig('musl', { ...conf, options: ['ndots:5', 'ndots:2'] }).ndots, 5);
   // musl skips a search line that does not fit its 256-byte buffer.
   const longSearch = { ...conf, searches: Array.from({ length: 20 }, (_, i) => `ns${i}.svc.cluster.local`) };
   assert.deepEqual(resolverConfig('musl', longSearch).searches, []);

@@ -230,6 +230,20 @@ test('REFUSED: musl ignores it and waits; glibc retries, then stops the list; Go
   assert.deepEqual([go.result.outcome, names_(go)[1]], ['nxdomain', 'web.svc.cluster.local']);
 });
 
+test('rotate: glibc starts each lookup at the next nameserver; Go advances per query type', () => {
+  const dnsConfig: PodDnsConfig = { nameservers: ['10.0.0.53'], options: [{ name: 'rotate' }] };
+  const state = newResolverState();
+  const servers = [0, 1, 2].map(() => lookup('glibc', 'web', { dnsConfig, state }).queries.map((q) => q.query.server).join(' '));
+  assert.deepEqual(servers, ['10.96.0.10 10.96.0.10', '10.0.0.53 10.0.0.53', '10.96.0.10 10.96.0.10']);
+  // Go: serverOffset() (src/net/dnsconfig.go) is called by tryOneName, once for A and once for
+  // AAAA, so with two servers A always goes to the first and AAAA to the second.
+  const goState = newResolverState();
+  const go = [0, 1].map(() => lookup('go', 'web', { dnsConfig, state: goState }).queries.map((q) => `${q.query.type}@${q.query.server}`).join(' '));
+  assert.deepEqual(go, ['A@10.96.0.10 AAAA@10.0.0.53', 'A@10.96.0.10 AAAA@10.0.0.53']);
+  // musl ignores rotate: every query goes to every server.
+  assert.equal(lookup('musl', 'web', { dnsConfig }).queries.length, 4);
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Properties
 
