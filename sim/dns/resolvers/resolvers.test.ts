@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { clusterNameIndex } from '../names.ts';
 import { podResolvConf, type PodDnsConfig } from '../resolv-conf.ts';
 import { runStaticLookup, type StaticLookup, type StaticReply } from '../static-lookup.ts';
-import type { DnsQuery } from '../types.ts';
+import type { DnsAnswer, DnsQuery, ResolverStep } from '../types.ts';
 import { newResolverState, resolverSession, type ResolverState } from './index.ts';
 
 /**
@@ -297,4 +297,60 @@ test('property: the static driver is deterministic', () => {
     }),
     { numRuns: 100 },
   );
+});
+
+/** A driver with delays: each query's reply arrives `delay` after it was sent (or never), as in a run. */
+function runWithDelays(lib: Lib, name: string, delaysMs: readonly (number | null)[], dnsConfig?: PodDnsConfig): { result: { outcome: string }; endNs: number; waits: number[] } {
+  const s = resolverSession(lib, podResolvConf({ namespace: 'default', dnsConfig }), name);
+  const inflight: { at: number; id: number; q: DnsQuery }[] = [];
+  const waits: number[] = [];
+  let now = 0;
+  let waitStart = 0;
+  let deadline = 0;
+  const take = (step: ResolverStep): { outcome: string } | undefined => {
+    if ('done' in step) return step.done;
+    waits.push(step.waitNs);
+    for (const q of step.send) {
+      const d = delaysMs[q.id % delaysMs.length];
+      if (d !== null && d !== undefined) inflight.push({ at: now + d * 1e6, id: q.id, q });
+    }
+    waitStart = now;
+    deadline = now + step.waitNs;
+    return undefined;
+  };
+  let result = take(s.start());
+  for (let n = 0; result === undefined; n++) {
+    if (n > 100_000) throw new Error('no end');
+    inflight.sort((a, b) => a.at - b.at || a.id - b.id);
+    const next = inflight[0];
+    if (next && next.at < deadline) {
+      inflight.shift();
+      now = next.at;
+      const step = s.answer(next.id, cluster(next.q) as DnsAnswer, now - waitStart);
+      if (step) result = take(step);
+    } else {
+      now = deadline;
+      result = take(s.timeout());
+    }
+  }
+  return { result, endNs: now, waits };
+}
+
+test('property: with replies delayed or lost at random, every session ends and never asks for a negative wait', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...LIBS), hostName, options, fc.array(fc.option(fc.integer({ min: 0, max: 12_000 }), { nil: null }), { minLength: 1, maxLength: 10 }), (lib, name, opts, delays) => {
+      const dnsConfig: PodDnsConfig = { options: opts.map((o) => { const [n, v] = o.split(':'); return v ? { name: n!, value: v } : { name: n! }; }) };
+      const r = runWithDelays(lib, name, delays, dnsConfig);
+      assert.ok(r.waits.every((w) => w >= 0 && Number.isFinite(w)));
+      assert.ok(['ok', 'nxdomain', 'nodata', 'servfail', 'refused', 'timeout'].includes(r.result.outcome));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('with a 1 s reply delay, glibc and musl still resolve within their first wait; Go too', () => {
+  for (const lib of LIBS) {
+    const r = runWithDelays(lib, 'web', [1000]);
+    assert.deepEqual([r.result.outcome, r.endNs], ['ok', 1e9], lib);
+  }
 });
