@@ -135,6 +135,29 @@ export interface ExternalRuleCounts {
   refusedNodePorts: number;
   /** healthCheckNodePorts (eTP Local LoadBalancers): an ACCEPT rule each in filter KUBE-NODEPORTS. */
   healthCheckNodePorts: number;
+  /**
+   * ipvs mode: what its ipsets hold (absent: taken from the counts above, with no Local entries and
+   * no local endpoint). Its rules match whole sets, and a rule is written only when its set is not
+   * empty (pkg/proxy/ipvs/proxier.go writeIptablesRules), so what matters is which sets have entries.
+   * The sets list every Service's addresses whatever its endpoints.
+   */
+  ipvs?: IpvsSetCounts;
+}
+
+/** Entries of kube-proxy's ipvs-mode ipsets on one node (pkg/proxy/ipvs/ipset.go), one TCP port per Service. */
+export interface IpvsSetCounts {
+  /** KUBE-NODE-PORT-TCP, and KUBE-NODE-PORT-LOCAL-TCP (externalTrafficPolicy Local). */
+  nodePorts: number;
+  localNodePorts: number;
+  /** KUBE-LOAD-BALANCER, KUBE-LOAD-BALANCER-LOCAL, KUBE-LOAD-BALANCER-FW (with source ranges; their KUBE-IPVS-OUT-FILTER rule each). */
+  loadBalancerIPs: number;
+  localLoadBalancerIPs: number;
+  firewalledIPs: number;
+  /** KUBE-EXTERNAL-IP, KUBE-EXTERNAL-IP-LOCAL. */
+  externalIPs: number;
+  localExternalIPs: number;
+  /** KUBE-LOOP-BACK has entries: some endpoint runs on this node (hairpin). */
+  localEndpointsOnNode: boolean;
 }
 
 /**
