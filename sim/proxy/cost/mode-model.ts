@@ -26,6 +26,25 @@ export interface SyncWork {
    * replaced endpoint is a chain (or object) deleted and another written.
    */
   changed: readonly { before: number; after: number; kept?: number }[];
+  /** What the node's external Services add (absent: none, today's ClusterIP-only node). */
+  external?: ExternalSyncCounts;
+}
+
+/**
+ * ExternalRuleCounts plus the per-port chains a sync writes for external Services: kube-proxy's
+ * EXT/FW/SVL chains (iptables), external-/firewall-/local- chains (nftables). Counted over ports
+ * with endpoints anywhere.
+ */
+export interface ExternalSyncCounts extends ExternalRuleCounts {
+  /** Ports reachable by a node port, LB IP or external IP: an EXT chain each. */
+  externalPorts: number;
+  /** Of them, externalTrafficPolicy Local; those with endpoints on this node (an SVL chain each); their local endpoints in all. */
+  localPolicyPorts: number;
+  localPolicyPortsWithLocalEndpoints: number;
+  localPolicyEndpoints: number;
+  /** Ports with LB IPs and loadBalancerSourceRanges (a FW chain each), and their ranges in all. */
+  firewalledPorts: number;
+  sourceRanges: number;
 }
 
 export interface SyncCost {
@@ -211,7 +230,7 @@ export interface ModeModel {
   /** Whether new connections create conntrack entries on the client's node (socket-LB does not NAT). */
   readonly natInConntrack: boolean;
   /** Objects of one node's rules; `servicesWithoutEndpoints`: ports it rejects or drops (one rule or map element each). */
-  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number): KernelObjects;
+  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number, external?: ExternalSyncCounts): KernelObjects;
   /** Extra delay after a sync before rules act (e.g. an agent's own lag); 0 for kube-proxy modes. */
   readonly activationLagNs: number;
   /**
