@@ -45,6 +45,12 @@ export interface ExternalSyncCounts extends ExternalRuleCounts {
   /** Ports with LB IPs and loadBalancerSourceRanges (a FW chain each), and their ranges in all. */
   firewalledPorts: number;
   sourceRanges: number;
+  /**
+   * LB ports with source ranges and no endpoint (one LB IP each): nftables still writes their
+   * firewall- chain and firewall-ips element (its usesFWChain does not ask for endpoints; iptables'
+   * does). Default 0.
+   */
+  firewalledWithoutEndpoints?: number;
 }
 
 export interface SyncCost {
