@@ -82,7 +82,9 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       return { durationNs, units: objects };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
-      // Every path but a pod's to a ClusterIP on a ClusterIP-only node: ipvs-path.ts.
+      // Every path but a pod's to a ClusterIP on a ClusterIP-only node: ipvs-path.ts. That default
+      // keeps the closed form below so existing runs are unchanged, though the walk ipvs-path.test.ts
+      // checks counts more (14 rules and 5 lookups on a ClusterIP-only node: ipvsPathCost).
       if (!isClusterIPDefault(p)) return ipvsPathCost(costs, b, p);
       // No real servers: the virtual server still exists; kube-proxy >= 1.28 rejects through an
       // iptables rule matching KUBE-CLUSTER-IP without endpoints, one rule on the same path.
