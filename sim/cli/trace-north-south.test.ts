@@ -1,0 +1,240 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatTraceText, runTrace, type TraceReport } from './trace.ts';
+
+// test/golden/north-south/kernel/ holds what Linux did with node-a's and node-b's rules (rendered by
+// `svcsim render` from cluster.yaml) for packets to NodeIP:nodePort, to a load-balancer IP and to
+// an externalIP, from outside, from a pod and from the node itself: capture.sh, once per node and
+// backend (iptables-legacy, iptables-nft, kube-proxy's nftables mode); README.md says how. Each
+// test here runs `svcsim trace` on the same rules and packets and compares the verdict, the rules
+// the packet went through, the DNAT and whether it was masqueraded.
+
+const D = 'test/golden/north-south';
+const K = join(D, 'kernel');
+const NODES = { a: { ip: '192.168.0.10', podGateway: '10.244.0.1' }, b: { ip: '192.168.0.11', podGateway: '10.244.1.1' } } as const;
+type NodeName = keyof typeof NODES;
+const BACKENDS = ['legacy', 'nft', 'nftables'] as const;
+type Backend = (typeof BACKENDS)[number];
+type Verdict = 'ACCEPT' | 'DROP' | 'REJECT';
+
+interface Probe {
+  packet: string;
+  sport: number;
+  /** What connect() returned in the client: 11 no answer (dropped, or forwarded to a silent endpoint), 111 refused. */
+  errno: number;
+}
+
+function probes(node: NodeName, backend: Backend): Probe[] {
+  return lines(join(K, `${node}-${backend}.client.txt`)).map((l) => {
+    const m = /^(tcp \S+:(\d+) > \S+) (\d+)$/.exec(l);
+    assert.ok(m, l);
+    return { packet: m[1]!, sport: Number(m[2]), errno: Number(m[3]) };
+  });
+}
+
+function lines(path: string): string[] {
+  return readFileSync(path, 'utf8').trim().split('\n').filter((l) => l !== '');
+}
+
+/** svcsim's trace of one probe on the node's rules, with the interfaces the capture's routes gave it. */
+function ours(node: NodeName, backend: Backend, packet: string): TraceReport {
+  const n = NODES[node];
+  const fromPod = / 10\.244\./.test(packet.split('>')[0]!);
+  return runTrace({
+    rules: join(D, backend === 'nftables' ? `node-${node}.nft` : `node-${node}.iptables-save`),
+    ...(backend === 'nft' ? { backend: 'nft' } : {}),
+    packet,
+    nodeIp: `${n.ip},${n.podGateway}`,
+    inIface: fromPod ? 'pods0' : 'eth0',
+    outIface: 'pods0',
+  });
+}
+
+// ------------------------------------------------------------ conntrack: DNAT and masquerade
+
+interface KernelConn {
+  dnat: string;
+  masqueraded: boolean;
+}
+
+/** `conntrack -L` after the probes, by source port: the reply tuple's source is the DNAT target, its destination the SNAT. */
+function kernelConntrack(node: NodeName, backend: Backend): Map<number, KernelConn> {
+  const out = new Map<number, KernelConn>();
+  for (const l of lines(join(K, `${node}-${backend}.conntrack.txt`))) {
+    const m = /^tcp .*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+) .*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/.exec(l);
+    assert.ok(m, l);
+    const [, src, dst, sport, dport, rsrc, rdst, rsport] = m;
+    const dnat = `${rsrc}:${rsport}`;
+    out.set(Number(sport), { dnat: dnat === `${dst}:${dport}` ? '' : dnat, masqueraded: rdst !== src });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ the kernel's trace, per backend
+
+interface KernelTrace {
+  /** The steps in a backend-specific form that svcsim's steps are mapped to (see ourSteps). */
+  steps: string[];
+  verdict: Verdict;
+}
+
+/** iptables-legacy: the raw table's TRACE lines (nf_log_syslog), the raw table itself left out (it held the TRACE rule). */
+function legacyTrace(node: NodeName, sport: number): KernelTrace {
+  const steps = lines(join(K, `${node}-legacy.trace.txt`))
+    .filter((l) => l.includes(` SPT=${sport} `) && !l.startsWith('TRACE: raw:'))
+    .map(legacyFields);
+  // A legacy TRACE line does not say what the rule did: the last rule's target, from the dump the kernel loaded.
+  const [table, chain, type, num] = steps.at(-1)!.split(' ')[0]!.split(':');
+  const target = type === 'rule' ? dumpTarget(node, table!, chain!, Number(num)) : '';
+  return { steps, verdict: target === 'DROP' || target === 'REJECT' ? target : 'ACCEPT' };
+}
+
+function legacyFields(line: string): string {
+  const m = /^TRACE: (\S+) IN=(\S*) OUT=(\S*) .*?SRC=(\S+) DST=(\S+) .*?PROTO=(\S+) SPT=(\d+) DPT=(\d+)/.exec(line);
+  assert.ok(m, line);
+  return m.slice(1).join(' ');
+}
+
+/** The target (-j) of rule `num` of `chain` in `table` of the node's iptables-save dump. */
+function dumpTarget(node: NodeName, table: string, chain: string, num: number): string {
+  let current = '';
+  const rules: string[] = [];
+  for (const l of lines(join(D, `node-${node}.iptables-save`))) {
+    if (l.startsWith('*')) current = l.slice(1);
+    else if (current === table && l.startsWith(`-A ${chain} `)) rules.push(l);
+  }
+  return / -j (\S+)/.exec(rules[num - 1] ?? '')?.[1] ?? '';
+}
+
+/**
+ * iptables-nft: `xtables-monitor --trace`. nf_tables traces each rule that matched (with what it
+ * did: JUMP, CONTINUE, ACCEPT, DROP) and each base chain's policy, but no implicit returns; REJECT
+ * shows as DROP (the xt target drops after sending the ICMP error).
+ */
+function nftBackendTrace(node: NodeName, sport: number): KernelTrace {
+  const all = lines(join(K, `${node}-nft.trace.txt`));
+  const id = all.find((l) => l.startsWith('PACKET: ') && l.includes(` SPORT=${sport} `))!.split(' ')[2];
+  const steps: string[] = [];
+  let verdict: Verdict = 'ACCEPT';
+  for (const l of all) {
+    // table:chain:rule:HANDLE:VERDICT[:TARGET] with the rule, or table:chain:policy:VERDICT; RETURN is printed as its number.
+    const m = /^ TRACE: \d+ (\S+) (\w+):(\S+?):(rule:0x[0-9a-f]+|policy):(\S+?)(?::\S+)?\s*(?:-4 -t \w+ (.*))?$/.exec(l);
+    if (!m || m[1] !== id || m[2] === 'raw') continue;
+    const [, , table, chain, where, what, text] = m;
+    const type = where!.startsWith('rule') ? 'rule' : 'policy';
+    steps.push(type === 'rule' ? `${table}:${chain}:rule ${text!.trim()}` : `${table}:${chain}:policy`);
+    if (what === 'DROP') verdict = / -j REJECT\b/.test(text ?? '') ? 'REJECT' : 'DROP';
+  }
+  return { steps, verdict };
+}
+
+/** nftables mode: `nft monitor trace`; the rules of the capture's own svcsim-trace table left out. reject shows as verdict drop. */
+function nftablesTrace(node: NodeName, sport: number): KernelTrace {
+  const all = lines(join(K, `${node}-nftables.trace.txt`));
+  const id = all.find((l) => / packet: /.test(l) && l.includes(` tcp sport ${sport} `))!.split(' ')[2];
+  const steps: string[] = [];
+  let verdict: Verdict = 'ACCEPT';
+  for (const l of all) {
+    const m = /^trace id (\S+) ip (\S+) (\S+) (rule|policy) (.*?)\s*$/.exec(l);
+    if (!m || m[1] !== id || m[2] !== 'kube-proxy') continue;
+    const [, , , chain, type, rest] = m;
+    if (type === 'policy') {
+      if (rest!.startsWith('drop')) verdict = 'DROP';
+      continue;
+    }
+    const r = /^(.*) \(verdict (\w+)/.exec(rest!);
+    assert.ok(r, l);
+    steps.push(`${chain} ${r[1]}`);
+    if (r[2] === 'drop') verdict = /^reject\b/.test(r[1]!) ? 'REJECT' : 'DROP';
+  }
+  return { steps, verdict };
+}
+
+function kernelTrace(node: NodeName, backend: Backend, sport: number): KernelTrace {
+  return backend === 'legacy' ? legacyTrace(node, sport) : backend === 'nft' ? nftBackendTrace(node, sport) : nftablesTrace(node, sport);
+}
+
+/** svcsim's steps in the form of the backend's kernel trace. */
+function ourSteps(r: TraceReport, backend: Backend): string[] {
+  if (backend === 'legacy') {
+    return formatTraceText(r).split('\n').filter((l) => l.startsWith('TRACE: ')).map(legacyFields);
+  }
+  if (backend === 'nft') {
+    return r.steps.filter((s) => s.type !== 'return').map((s) => (s.type === 'rule' ? `${s.table}:${s.chain}:rule ${s.text}` : `${s.table}:${s.chain}:policy`));
+  }
+  // nft lists an anonymous set of one element as the element itself (kube-proxy writes
+  // `ip saddr != { 203.0.113.0/24 }`; nft 1.0.6 prints `ip saddr != 203.0.113.0/24`).
+  return r.steps.map((s) => `${s.chain} ${s.text.replace(/(addr (?:!= )?)\{ ([^,:{}]+) \}/g, '$1$2')}`);
+}
+
+// ------------------------------------------------------------ the comparisons
+
+const WHAT: Record<number, string> = {
+  41001: 'outside -> NodePort, eTP Cluster',
+  41002: 'outside -> NodePort, eTP Local',
+  41003: 'outside, inside loadBalancerSourceRanges -> LB IP',
+  41004: 'outside, outside loadBalancerSourceRanges -> LB IP',
+  41005: "outside -> the LB Service's NodePort (source ranges do not apply)",
+  41006: 'outside -> externalIP',
+  41007: 'pod on the node -> NodePort, eTP Local',
+  41008: 'pod on the node -> NodePort, eTP Cluster',
+  41009: 'the node itself -> its NodePort, eTP Cluster',
+  41010: 'the node itself -> its NodePort, eTP Local',
+  41011: 'the node itself -> LB IP (its address is outside the source ranges)',
+  41012: "outside -> eTP Local Service's healthCheckNodePort",
+  41013: 'outside -> NodePort of a Service without endpoints',
+};
+
+for (const node of ['a', 'b'] as const) {
+  for (const backend of BACKENDS) {
+    test(`kernel north-south, node-${node}, ${backend}: same verdict, rules, DNAT and masquerade for every probe`, () => {
+      const ps = probes(node, backend);
+      assert.equal(ps.length, Object.keys(WHAT).length);
+      const conns = kernelConntrack(node, backend);
+      for (const p of ps) {
+        const say = `${p.packet} (${WHAT[p.sport]})`;
+        const k = kernelTrace(node, backend, p.sport);
+        const r = ours(node, backend, p.packet);
+        assert.deepEqual(ourSteps(r, backend), k.steps, say);
+        assert.equal(r.verdict, k.verdict, say);
+        // What the client saw agrees with the verdict: a REJECT is refused, a DROP unanswered.
+        if (k.verdict === 'REJECT') assert.equal(p.errno, 111, say);
+        if (k.verdict === 'DROP') assert.equal(p.errno, 11, say);
+        const c = conns.get(p.sport);
+        if (k.verdict !== 'ACCEPT') assert.equal(c, undefined, `${say}: a dropped first packet leaves no conntrack entry`);
+        if (c === undefined) {
+          // Not forwarded to an endpoint: dropped, rejected, or delivered to the node's own closed port (RST, entry gone).
+          assert.equal(r.dnat, null, say);
+          continue;
+        }
+        assert.equal(r.dnat ?? '', c.dnat, say);
+        assert.equal(r.masquerade, c.masqueraded, say);
+      }
+    });
+  }
+}
+
+test('kernel north-south: the behaviours the captures show', () => {
+  const verdict = (node: NodeName, backend: Backend, sport: number) => kernelTrace(node, backend, sport).verdict;
+  for (const backend of BACKENDS) {
+    const a = kernelConntrack('a', backend);
+    const b = kernelConntrack('b', backend);
+    // eTP Local keeps the client's address where the endpoint is local, and DROPs where none is.
+    assert.deepEqual(a.get(41002), { dnat: '10.244.0.22:8080', masqueraded: false }, backend);
+    assert.equal(verdict('b', backend, 41002), 'DROP', backend);
+    // eTP Cluster masquerades, whichever node the endpoint is on.
+    assert.equal(a.get(41001)?.masqueraded, true, backend);
+    assert.equal(b.get(41001)?.masqueraded, true, backend);
+    // loadBalancerSourceRanges refuse other sources at the LB IP (the node's own address too), not at the NodePort.
+    for (const node of ['a', 'b'] as const) {
+      assert.equal(verdict(node, backend, 41004), 'DROP', backend);
+      assert.equal(verdict(node, backend, 41011), 'DROP', backend);
+      assert.equal(verdict(node, backend, 41013), 'REJECT', backend);
+    }
+    assert.equal(a.get(41005)?.dnat, '10.244.0.23:8080', backend);
+    // A pod's packet to an eTP Local NodePort goes to the Service's endpoints, local or not, unmasqueraded.
+    assert.deepEqual(b.get(41007), { dnat: '10.244.0.22:8080', masqueraded: false }, backend);
+  }
+});
