@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatTraceText, runTrace, type TraceReport } from './trace.ts';
@@ -124,7 +125,8 @@ function nftBackendTrace(node: NodeName, sport: number): KernelTrace {
     if (!m || m[1] !== id || m[2] === 'raw') continue;
     const [, , table, chain, where, what, text] = m;
     const type = where!.startsWith('rule') ? 'rule' : 'policy';
-    steps.push(type === 'rule' ? `${table}:${chain}:rule ${text!.trim()}` : `${table}:${chain}:policy`);
+    // iptables prints `--nfacct-name  NAME` with two spaces (libxt_nfacct's save); svcsim with one.
+    steps.push(type === 'rule' ? `${table}:${chain}:rule ${text!.trim().replace(/ {2,}/g, ' ')}` : `${table}:${chain}:policy`);
     if (what === 'DROP') verdict = / -j REJECT\b/.test(text ?? '') ? 'REJECT' : 'DROP';
   }
   return { steps, verdict };
@@ -185,6 +187,7 @@ const WHAT: Record<number, string> = {
   41011: 'the node itself -> LB IP (its address is outside the source ranges)',
   41012: "outside -> eTP Local Service's healthCheckNodePort",
   41013: 'outside -> NodePort of a Service without endpoints',
+  41014: 'the node itself -> 127.0.0.1:nodePort (iptables: localhost NodePorts)',
 };
 
 for (const node of ['a', 'b'] as const) {
@@ -237,4 +240,27 @@ test('kernel north-south: the behaviours the captures show', () => {
     // A pod's packet to an eTP Local NodePort goes to the Service's endpoints, local or not, unmasqueraded.
     assert.deepEqual(b.get(41007), { dnat: '10.244.0.22:8080', masqueraded: false }, backend);
   }
+});
+
+// ------------------------------------------------------------ the node's addresses
+
+test('without --node-ip a NodePort packet is not the node\'s: trace says so, in both rule formats', () => {
+  const packet = 'tcp 198.18.0.9:41002 > 192.168.0.11:30200';
+  for (const rules of [join(D, 'node-b.iptables-save'), join(D, 'node-b.nft')]) {
+    const blind = runTrace({ rules, packet });
+    assert.ok(blind.warnings.some((w) => w.startsWith('no --node-ip: only 127.0.0.0/8 is local')), rules);
+    assert.equal(blind.dnat, null);
+    const told = runTrace({ rules, packet, nodeIp: '192.168.0.11' });
+    assert.ok(!told.warnings.some((w) => w.includes('--node-ip')), rules);
+    assert.equal(told.verdict, 'DROP', `${rules}: eTP Local, no local endpoint`);
+  }
+  // Rules without an addrtype/fib local test need no addresses.
+  assert.deepEqual(runTrace({ rules: 'test/golden/netfilter/unmodelled.iptables-save', packet }).warnings.filter((w) => w.includes('--node-ip')), []);
+});
+
+test('--node-ip: a wrong address is one message and exit 2', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'sim/cli.ts', 'trace', '--rules', join(D, 'node-a.iptables-save'), '--packet', 'tcp 198.18.0.9:1 > 192.168.0.10:30100', '--node-ip', '192.168.0.10,10.244.0.300'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'svcsim: --node-ip: expected IPv4 addresses of the node, comma-separated, found "10.244.0.300"\n');
 });

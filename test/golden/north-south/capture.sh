@@ -14,7 +14,7 @@
 # lines from the kernel log (nf_log_all_netns is switched on for the capture and restored after);
 # nft loads the same dump with iptables-nft-restore and reads `xtables-monitor --trace`; nftables
 # loads node-NODE.nft with `nft -f` and reads `nft monitor trace`. Each packet has its own source
-# port (41001-41013), which selects its trace lines. Writes kernel/NODE-BACKEND.{trace,conntrack,client}.txt.
+# port (41001-41014), which selects its trace lines. Writes kernel/NODE-BACKEND.{trace,conntrack,client}.txt.
 # Everything is created under the nsT-<pid>- prefix and removed on exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,11 +65,14 @@ ip netns exec $P iptables-legacy -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
 for a in ct_state_invalid_dropped_pkts localhost_nps_accepted_pkts; do ip netns exec $N nfacct add $a; done
 case $backend in
   legacy)
+    # kube-proxy's iptables mode sets route_localnet for its localhost NodePorts (pkg/proxy/iptables/proxier.go).
+    ip netns exec $N sysctl -qw net.ipv4.conf.all.route_localnet=1
     ip netns exec $N iptables-legacy-restore < "$here/node-$node.iptables-save"
     for h in PREROUTING OUTPUT; do ip netns exec $N iptables-legacy -t raw -A $h -p tcp -m tcp --sport 41001:41099 -j TRACE; done
     echo 1 > /proc/sys/net/netfilter/nf_log_all_netns
     ip netns exec $N sysctl -qw net.netfilter.nf_log.2=nf_log_ipv4 ;;
   nft)
+    ip netns exec $N sysctl -qw net.ipv4.conf.all.route_localnet=1
     ip netns exec $N iptables-nft-restore < "$here/node-$node.iptables-save"
     for h in PREROUTING OUTPUT; do ip netns exec $N iptables-nft -t raw -A $h -p tcp -m tcp --sport 41001:41099 -j TRACE; done
     ip netns exec $N xtables-monitor --trace > "$out.monitor" 2>&1 & mon=$! ;;
@@ -114,6 +117,7 @@ try() { ip netns exec "$1" python3 -c "$connect" "$2" "$3" "$4" "$5"; }
   try $N $nip 41011 198.51.100.7 80       # the node itself to the load-balancer IP
   try $C 198.18.0.9 41012 $nip 32000      # np-local's healthCheckNodePort
   try $C 198.18.0.9 41013 $nip 30400      # np-none: no endpoints at all
+  try $N 127.0.0.1 41014 127.0.0.1 30100  # the node itself to localhost:nodePort
 } > "$out.client.txt"
 sleep 0.5
 ip netns exec $N conntrack -L 2>/dev/null | grep -E 'sport=410[0-9][0-9] ' | sed -E 's/^(\S+ +\S+ +)[0-9]+ /\1/' | sort > "$out.conntrack.txt" || true
