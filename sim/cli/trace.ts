@@ -423,10 +423,12 @@ export function registerTrace(program: Command): void {
     });
   addExamples(command, [
     { say: 'Trace a DNS query to a ClusterIP through an iptables-nft dump', run: ["svcsim trace --rules test/golden/netfilter/kube-proxy-nft.iptables-save --packet 'udp 10.244.1.5:40000 > 10.96.0.10:53'"] },
-    { say: "Trace a connection through kube-proxy's nftables ruleset, as JSON", run: ["svcsim trace --rules test/golden/netfilter/kube-proxy.nft --packet 'tcp 10.0.1.5:40000 > 172.30.0.44:80' --json"] },
     {
-      say: "Trace a client's packet to a NodePort with externalTrafficPolicy Local, on a node without a local endpoint (DROP)",
-      run: ["svcsim trace --rules test/golden/north-south/node-b.iptables-save --packet 'tcp 198.18.0.9:41002 > 192.168.0.11:30200' --node-ip 192.168.0.11"],
+      say: "Trace a client's packet to an externalTrafficPolicy Local NodePort through kube-proxy's nftables rules: node-a has the endpoint, node-b drops it",
+      run: [
+        "svcsim trace --rules test/golden/north-south/node-a.nft --packet 'tcp 198.18.0.9:41002 > 192.168.0.10:30200' --node-ip 192.168.0.10",
+        "svcsim trace --rules test/golden/north-south/node-b.nft --packet 'tcp 198.18.0.9:41002 > 192.168.0.11:30200' --node-ip 192.168.0.11",
+      ],
     },
   ]);
 }
