@@ -258,9 +258,20 @@ test('without --node-ip a NodePort packet is not the node\'s: trace says so, in 
   assert.deepEqual(runTrace({ rules: 'test/golden/netfilter/unmodelled.iptables-save', packet }).warnings.filter((w) => w.includes('--node-ip')), []);
 });
 
-test('--node-ip: a wrong address is one message and exit 2', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'sim/cli.ts', 'trace', '--rules', join(D, 'node-a.iptables-save'), '--packet', 'tcp 198.18.0.9:1 > 192.168.0.10:30100', '--node-ip', '192.168.0.10,10.244.0.300'], { encoding: 'utf8' });
-  assert.equal(r.status, 2);
-  assert.equal(r.stdout, '');
-  assert.equal(r.stderr, 'svcsim: --node-ip: expected IPv4 addresses of the node, comma-separated, found "10.244.0.300"\n');
+test('--node-ip, --in-iface, --out-iface: a wrong value is one message and exit 2', () => {
+  const cases: [string[], string][] = [
+    [['--node-ip', '192.168.0.10,10.244.0.300'], '--node-ip: expected IPv4 addresses of the node, comma-separated, found "10.244.0.300"'],
+    [['--in-iface', 'a-name-too-long0'], `--in-iface: expected an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0), found "a-name-too-long0"`],
+    [['--out-iface', 'eth0:1'], `--out-iface: expected an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0), found "eth0:1"`],
+    [['--out-iface', ''], `--out-iface: expected an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0), found ""`],
+  ];
+  for (const [flags, message] of cases) {
+    const args = ['--import', 'tsx', 'sim/cli.ts', 'trace', '--rules', join(D, 'node-a.iptables-save'), '--packet', 'tcp 198.18.0.9:1 > 192.168.0.10:30100', ...flags];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    assert.equal(r.status, 2, flags.join(' '));
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `svcsim: ${message}\n`);
+  }
+  // The longest name the kernel takes is accepted.
+  assert.equal(runTrace({ rules: join(D, 'node-a.iptables-save'), packet: 'tcp 198.18.0.9:1 > 192.168.0.10:30100', inIface: 'a-name-too-lon0' }).hooks[0], 'PREROUTING');
 });

@@ -156,6 +156,16 @@ function parseNodeIps(s: string | undefined): Set<number> {
   return out;
 }
 
+/**
+ * An interface name as the kernel accepts one (net/core/dev.c dev_valid_name): 1 to 15 characters
+ * (IFNAMSIZ 16 with the NUL), not "." or "..", no '/', ':' or white space.
+ */
+function checkIface(s: string | undefined, flag: string): void {
+  if (s === undefined) return;
+  if (s.length >= 1 && s.length <= 15 && s !== '.' && s !== '..' && !/[/:\s]/.test(s)) return;
+  throw new InputError(flag, "an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0)", JSON.stringify(s));
+}
+
 function parseCtState(s: string | undefined): number {
   if (s === undefined) return CT_NEW;
   let bits = 0;
@@ -292,6 +302,8 @@ export function runTrace(o: TraceOptions): TraceReport {
   }
   const p = parsePacketSpec(o.packet);
   p.mark = parseMark(o.mark);
+  checkIface(o.inIface, '--in-iface');
+  checkIface(o.outIface, '--out-iface');
   const common: Common = {
     costs: o.costs ?? DEFAULT_COSTS,
     seed: parseSeed(o.seed),
