@@ -116,13 +116,13 @@ function dumpTarget(node: NodeName, table: string, chain: string, num: number): 
  */
 function nftBackendTrace(node: NodeName, sport: number): KernelTrace {
   const all = lines(join(K, `${node}-nft.trace.txt`));
-  const id = all.find((l) => l.startsWith('PACKET: ') && l.includes(` SPORT=${sport} `))!.split(' ')[2];
+  const ids = traceIds(all, (l) => l.startsWith('PACKET: ') && l.includes(` SPORT=${sport} `), 2);
   const steps: string[] = [];
   let verdict: Verdict = 'ACCEPT';
   for (const l of all) {
     // table:chain:rule:HANDLE:VERDICT[:TARGET] with the rule, or table:chain:policy:VERDICT; RETURN is printed as its number.
     const m = /^ TRACE: \d+ (\S+) (\w+):(\S+?):(rule:0x[0-9a-f]+|policy):(\S+?)(?::\S+)?\s*(?:-4 -t \w+ (.*))?$/.exec(l);
-    if (!m || m[1] !== id || m[2] === 'raw') continue;
+    if (!m || !ids.has(m[1]!) || m[2] === 'raw') continue;
     const [, , table, chain, where, what, text] = m;
     const type = where!.startsWith('rule') ? 'rule' : 'policy';
     // iptables prints `--nfacct-name  NAME` with two spaces (libxt_nfacct's save); svcsim with one.
@@ -132,15 +132,25 @@ function nftBackendTrace(node: NodeName, sport: number): KernelTrace {
   return { steps, verdict };
 }
 
+/**
+ * The nf_tables trace ids of one probe: the packet's packet lines name it. A packet that loops back
+ * through lo is a new skb on the way in, with a trace id of its own.
+ */
+function traceIds(all: string[], isPacketLine: (l: string) => boolean, field: number): Set<string> {
+  const ids = new Set(all.filter(isPacketLine).map((l) => l.split(' ')[field]!));
+  assert.ok(ids.size > 0, 'no trace of the probe');
+  return ids;
+}
+
 /** nftables mode: `nft monitor trace`; the rules of the capture's own svcsim-trace table left out. reject shows as verdict drop. */
 function nftablesTrace(node: NodeName, sport: number): KernelTrace {
   const all = lines(join(K, `${node}-nftables.trace.txt`));
-  const id = all.find((l) => / packet: /.test(l) && l.includes(` tcp sport ${sport} `))!.split(' ')[2];
+  const ids = traceIds(all, (l) => / packet: /.test(l) && l.includes(` tcp sport ${sport} `), 2);
   const steps: string[] = [];
   let verdict: Verdict = 'ACCEPT';
   for (const l of all) {
     const m = /^trace id (\S+) ip (\S+) (\S+) (rule|policy) (.*?)\s*$/.exec(l);
-    if (!m || m[1] !== id || m[2] !== 'kube-proxy') continue;
+    if (!m || !ids.has(m[1]!) || m[2] !== 'kube-proxy') continue;
     const [, , , chain, type, rest] = m;
     if (type === 'policy') {
       if (rest!.startsWith('drop')) verdict = 'DROP';
@@ -169,6 +179,48 @@ function ourSteps(r: TraceReport, backend: Backend): string[] {
   // nft lists an anonymous set of one element as the element itself (kube-proxy writes
   // `ip saddr != { 203.0.113.0/24 }`; nft 1.0.6 prints `ip saddr != 203.0.113.0/24`).
   return r.steps.map((s) => `${s.chain} ${s.text.replace(/(addr (?:!= )?)\{ ([^,:{}]+) \}/g, '$1$2')}`);
+}
+
+// ------------------------------------------------------------ the hooks the packet crossed
+
+/** The base chains of kube-proxy's nftables ruleset and their hooks (`type T hook H priority P`). */
+function nftBaseChains(node: NodeName): Map<string, string> {
+  const out = new Map<string, string>();
+  let chain = '';
+  for (const l of lines(join(D, `node-${node}.nft`))) {
+    const c = /^\s*chain (\S+) \{/.exec(l);
+    if (c) chain = c[1]!;
+    const h = /^\s*type \w+ hook (\w+) /.exec(l);
+    if (h) out.set(chain, h[1]!.toUpperCase());
+  }
+  return out;
+}
+
+/**
+ * The hooks in the order the kernel's trace shows them: iptables names a hook by its base chain
+ * (PREROUTING, INPUT, ...); nft prints a `packet:` line on entering each base chain. A packet
+ * coming back in through lo crosses PREROUTING a second time, so only consecutive repeats merge.
+ */
+function kernelHooks(node: NodeName, backend: Backend, sport: number): string[] {
+  const seen: string[] = [];
+  const add = (h: string | undefined) => {
+    if (h !== undefined && seen.at(-1) !== h) seen.push(h);
+  };
+  const all = lines(join(K, `${node}-${backend}.trace.txt`));
+  if (backend === 'legacy') {
+    for (const l of all) if (l.includes(` SPT=${sport} `)) add(/^TRACE: \w+:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING):/.exec(l)?.[1]);
+  } else if (backend === 'nft') {
+    const ids = traceIds(all, (l) => l.startsWith('PACKET: ') && l.includes(` SPORT=${sport} `), 2);
+    for (const l of all) if (l.startsWith(' TRACE: ') && ids.has(l.split(' ')[3]!)) add(/^ TRACE: \d+ \S+ \w+:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING):/.exec(l)?.[1]);
+  } else {
+    const base = nftBaseChains(node);
+    const ids = traceIds(all, (l) => / packet: /.test(l) && l.includes(` tcp sport ${sport} `), 2);
+    for (const l of all) {
+      const m = /^trace id (\S+) ip kube-proxy (\S+) packet: /.exec(l);
+      if (m && ids.has(m[1]!)) add(base.get(m[2]!));
+    }
+  }
+  return seen;
 }
 
 // ------------------------------------------------------------ the comparisons
@@ -201,6 +253,9 @@ for (const node of ['a', 'b'] as const) {
         const k = kernelTrace(node, backend, p.sport);
         const r = ours(node, backend, p.packet);
         assert.deepEqual(ourSteps(r, backend), k.steps, say);
+        // nftables: kube-proxy has no base chain at some hooks (no mangle table), so only those it has are seen.
+        const hooks = backend === 'nftables' ? r.hooks.filter((h) => [...nftBaseChains(node).values()].includes(h)) : r.hooks;
+        assert.deepEqual(kernelHooks(node, backend, p.sport), hooks, `${say}: hooks`);
         assert.equal(r.verdict, k.verdict, say);
         // What the client saw agrees with the verdict: a REJECT is refused, a DROP unanswered.
         if (k.verdict === 'REJECT') assert.equal(p.errno, 111, say);
