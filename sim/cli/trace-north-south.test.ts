@@ -237,9 +237,11 @@ const WHAT: Record<number, string> = {
   41009: 'the node itself -> its NodePort, eTP Cluster',
   41010: 'the node itself -> its NodePort, eTP Local',
   41011: 'the node itself -> LB IP (its address is outside the source ranges)',
-  41012: "outside -> eTP Local Service's healthCheckNodePort",
+  41012: "outside -> an eTP Local LoadBalancer Service's healthCheckNodePort",
   41013: 'outside -> NodePort of a Service without endpoints',
   41014: 'the node itself -> 127.0.0.1:nodePort (iptables: localhost NodePorts)',
+  41015: 'the node itself -> its healthCheckNodePort (out and back in through lo)',
+  41016: 'outside -> LB IP of an eTP Local Service (endpoint on node-a)',
 };
 
 for (const node of ['a', 'b'] as const) {
@@ -294,6 +296,9 @@ test('kernel north-south: the behaviours the captures show', () => {
     assert.equal(a.get(41005)?.dnat, '10.244.0.23:8080', backend);
     // A pod's packet to an eTP Local NodePort goes to the Service's endpoints, local or not, unmasqueraded.
     assert.deepEqual(b.get(41007), { dnat: '10.244.0.22:8080', masqueraded: false }, backend);
+    // eTP Local at the load-balancer IP: as at the NodePort.
+    assert.deepEqual(a.get(41016), { dnat: '10.244.0.25:8080', masqueraded: false }, backend);
+    assert.equal(verdict('b', backend, 41016), 'DROP', backend);
   }
 });
 

@@ -14,7 +14,7 @@
 # lines from the kernel log (nf_log_all_netns is switched on for the capture and restored after);
 # nft loads the same dump with iptables-nft-restore and reads `xtables-monitor --trace`; nftables
 # loads node-NODE.nft with `nft -f` and reads `nft monitor trace`. Each packet has its own source
-# port (41001-41014), which selects its trace lines. Writes kernel/NODE-BACKEND.{trace,conntrack,client}.txt.
+# port (41001-41016), which selects its trace lines. Writes kernel/NODE-BACKEND.{trace,conntrack,client}.txt.
 # Everything is created under the nsT-<pid>- prefix and removed on exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +44,7 @@ ip -n $N addr add $gw/32 dev pods0
 ip -n $C addr add 198.18.0.9/32 dev eth0
 ip -n $C addr add 203.0.113.5/32 dev eth0
 ip -n $C route add default dev eth0
-for a in $pod 10.244.0.22 10.244.0.23 10.244.1.21 10.244.1.24; do
+for a in $pod 10.244.0.22 10.244.0.23 10.244.0.25 10.244.1.21 10.244.1.24; do
   ip -n $P addr add $a/32 dev eth0 2>/dev/null || true
   ip -n $N route add $a/32 dev pods0 2>/dev/null || true
 done
@@ -115,9 +115,11 @@ try() { ip netns exec "$1" python3 -c "$connect" "$2" "$3" "$4" "$5"; }
   try $N $nip 41009 $nip 30100            # the node itself to np-cluster's NodePort
   try $N $nip 41010 $nip 30200            # the node itself to np-local's NodePort
   try $N $nip 41011 198.51.100.7 80       # the node itself to the load-balancer IP
-  try $C 198.18.0.9 41012 $nip 32000      # np-local's healthCheckNodePort
+  try $C 198.18.0.9 41012 $nip 32000      # lb-local's healthCheckNodePort (nothing listens)
   try $C 198.18.0.9 41013 $nip 30400      # np-none: no endpoints at all
   try $N 127.0.0.1 41014 127.0.0.1 30100  # the node itself to localhost:nodePort
+  try $N $nip 41015 $nip 32000            # the node itself to its healthCheckNodePort (through lo)
+  try $C 198.18.0.9 41016 198.51.100.8 80 # lb-local (eTP Local; endpoint on node-a only)
 } > "$out.client.txt"
 sleep 0.5
 ip netns exec $N conntrack -L 2>/dev/null | grep -E 'sport=410[0-9][0-9] ' | sed -E 's/^(\S+ +\S+ +)[0-9]+ /\1/' | sort > "$out.conntrack.txt" || true
