@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatTraceText, runTrace, type TraceReport } from './trace.ts';
+import { InputError } from '../io/input-error.ts';
+import { formatTraceText, runTrace, type TraceOptions, type TraceReport } from './trace.ts';
 
 // test/golden/north-south/kernel/ holds what Linux did with node-a's and node-b's rules (rendered by
 // `svcsim render` from cluster.yaml) for packets to NodeIP:nodePort, to a load-balancer IP and to
@@ -318,20 +319,24 @@ test('without --node-ip a NodePort packet is not the node\'s: trace says so, in 
   assert.deepEqual(runTrace({ rules: 'test/golden/netfilter/unmodelled.iptables-save', packet }).warnings.filter((w) => w.includes('--node-ip')), []);
 });
 
-test('--node-ip, --in-iface, --out-iface: a wrong value is one message and exit 2', () => {
-  const cases: [string[], string][] = [
-    [['--node-ip', '192.168.0.10,10.244.0.300'], '--node-ip: expected IPv4 addresses of the node, comma-separated, found "10.244.0.300"'],
-    [['--in-iface', 'a-name-too-long0'], `--in-iface: expected an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0), found "a-name-too-long0"`],
-    [['--out-iface', 'eth0:1'], `--out-iface: expected an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0), found "eth0:1"`],
-    [['--out-iface', ''], `--out-iface: expected an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0), found ""`],
+test('--node-ip, --in-iface, --out-iface: a wrong value is one message naming the flag, exit 2', () => {
+  const base = { rules: join(D, 'node-a.iptables-save'), packet: 'tcp 198.18.0.9:1 > 192.168.0.10:30100' };
+  const IFACE = "expected an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0)";
+  const cases: [Partial<TraceOptions>, string][] = [
+    [{ nodeIp: '192.168.0.10,10.244.0.300' }, '--node-ip: expected IPv4 addresses of the node, comma-separated, found "10.244.0.300"'],
+    [{ inIface: 'a-name-too-long0' }, `--in-iface: ${IFACE}, found "a-name-too-long0"`],
+    [{ outIface: 'eth0:1' }, `--out-iface: ${IFACE}, found "eth0:1"`],
+    [{ outIface: '' }, `--out-iface: ${IFACE}, found ""`],
   ];
   for (const [flags, message] of cases) {
-    const args = ['--import', 'tsx', 'sim/cli.ts', 'trace', '--rules', join(D, 'node-a.iptables-save'), '--packet', 'tcp 198.18.0.9:1 > 192.168.0.10:30100', ...flags];
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
-    assert.equal(r.status, 2, flags.join(' '));
-    assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `svcsim: ${message}\n`);
+    assert.throws(() => runTrace({ ...base, ...flags }), (e: unknown) => e instanceof InputError && e.message === message, message);
   }
   // The longest name the kernel takes is accepted.
-  assert.equal(runTrace({ rules: join(D, 'node-a.iptables-save'), packet: 'tcp 198.18.0.9:1 > 192.168.0.10:30100', inIface: 'a-name-too-lon0' }).hooks[0], 'PREROUTING');
+  assert.equal(runTrace({ ...base, inIface: 'a-name-too-lon0' }).hooks[0], 'PREROUTING');
+  // Through the command: the message alone on stderr, exit 2.
+  const args = ['--import', 'tsx', 'sim/cli.ts', 'trace', '--rules', base.rules, '--packet', base.packet, '--out-iface', 'eth0:1'];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `svcsim: --out-iface: ${IFACE}, found "eth0:1"\n`);
 });
