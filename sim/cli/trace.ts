@@ -156,6 +156,16 @@ function parseNodeIps(s: string | undefined): Set<number> {
   return out;
 }
 
+/**
+ * An interface name as the kernel accepts one (net/core/dev.c dev_valid_name): 1 to 15 characters
+ * (IFNAMSIZ 16 with the NUL), not "." or "..", no '/', ':' or white space.
+ */
+function checkIface(s: string | undefined, flag: string): void {
+  if (s === undefined) return;
+  if (s.length >= 1 && s.length <= 15 && s !== '.' && s !== '..' && !/[/:\s]/.test(s)) return;
+  throw new InputError(flag, "an interface name (1-15 characters, no '/', ':' or blanks, e.g. eth0)", JSON.stringify(s));
+}
+
 function parseCtState(s: string | undefined): number {
   if (s === undefined) return CT_NEW;
   let bits = 0;
@@ -200,6 +210,21 @@ function nftCtState(bits: number): number {
 
 const DISPOSITION: Record<FinalVerdict, Disposition> = { accept: 'ACCEPT', drop: 'DROP', reject: 'REJECT' };
 
+/**
+ * Without --node-ip only 127.0.0.0/8 is a local address, so the rules' "is this the node?" tests
+ * (iptables' `-m addrtype --dst-type LOCAL` in front of KUBE-NODEPORTS, nft's `fib daddr type
+ * local`) match nothing else: a packet to NodeIP:nodePort would be traced as forwarded untouched.
+ * The kernel answers those tests from the node's own addresses (xt_addrtype.c, nft_fib_ipv4.c:
+ * inet_addr_type of the address), which the rules do not carry.
+ */
+function nodeIpWarnings(text: string, o: TraceOptions, format: 'iptables-save' | 'nft'): string[] {
+  if (o.nodeIp !== undefined) return [];
+  const test = format === 'nft' ? /\bfib [sd]addr\b[^\n]*\btype\b[^\n]*\blocal\b/ : /--(?:src|dst)-type !?\s*LOCAL\b/;
+  if (!test.test(text)) return [];
+  const what = format === 'nft' ? 'fib daddr type local' : 'addrtype --dst-type LOCAL';
+  return [`no --node-ip: only 127.0.0.0/8 is local, so ${what} (NodePorts) matches no other address`];
+}
+
 function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common): TraceReport {
   const loaded = parseIptablesSave(text, o.rules);
   const backend = o.backend === undefined ? detectBackend(text) : (o.backend as IptablesBackend);
@@ -219,6 +244,7 @@ function traceIptables(text: string, o: TraceOptions, p: Packet, common: Common)
     hooks: path.hooks,
     verdict: path.verdict,
     ...t,
+    warnings: [...nodeIpWarnings(text, o, 'iptables-save'), ...t.warnings],
     lookups: null,
     costs: common.costs,
   };
@@ -251,7 +277,7 @@ function traceNft(text: string, o: TraceOptions, p: Packet, common: Common): Tra
     jumps: null,
     costNs: t.costNs,
     costs: common.costs,
-    warnings: [],
+    warnings: nodeIpWarnings(text, o, 'nft'),
   };
 }
 
@@ -276,6 +302,8 @@ export function runTrace(o: TraceOptions): TraceReport {
   }
   const p = parsePacketSpec(o.packet);
   p.mark = parseMark(o.mark);
+  checkIface(o.inIface, '--in-iface');
+  checkIface(o.outIface, '--out-iface');
   const common: Common = {
     costs: o.costs ?? DEFAULT_COSTS,
     seed: parseSeed(o.seed),
@@ -407,6 +435,12 @@ export function registerTrace(program: Command): void {
     });
   addExamples(command, [
     { say: 'Trace a DNS query to a ClusterIP through an iptables-nft dump', run: ["svcsim trace --rules test/golden/netfilter/kube-proxy-nft.iptables-save --packet 'udp 10.244.1.5:40000 > 10.96.0.10:53'"] },
-    { say: "Trace a connection through kube-proxy's nftables ruleset, as JSON", run: ["svcsim trace --rules test/golden/netfilter/kube-proxy.nft --packet 'tcp 10.0.1.5:40000 > 172.30.0.44:80' --json"] },
+    {
+      say: "Trace a client's packet to an externalTrafficPolicy Local NodePort through kube-proxy's nftables rules: node-a has the endpoint, node-b drops it",
+      run: [
+        "svcsim trace --rules test/golden/north-south/node-a.nft --packet 'tcp 198.18.0.9:41002 > 192.168.0.10:30200' --node-ip 192.168.0.10",
+        "svcsim trace --rules test/golden/north-south/node-b.nft --packet 'tcp 198.18.0.9:41002 > 192.168.0.11:30200' --node-ip 192.168.0.11",
+      ],
+    },
   ]);
 }

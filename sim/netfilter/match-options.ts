@@ -34,6 +34,8 @@ export function newMatch(name: string): Match {
       return { kind: 'recent', module: 'recent', command: 'rcheck', name: 'DEFAULT', seconds: 0, hitcount: 0, reap: false, rttl: false, mask: 0xffffffff, side: 'rsource', neg: false };
     case 'set':
       return { kind: 'set', module: 'set', setName: '', flags: [], neg: false };
+    case 'nfacct':
+      return { kind: 'nfacct', module: 'nfacct', name: '' };
     default:
       return { kind: 'unknown', module: name, tokens: [] };
   }
@@ -50,6 +52,7 @@ const MODULE_OPTIONS: Record<string, readonly string[]> = {
   nth: ['--every', '--packet'],
   recent: ['--set', '--rcheck', '--update', '--remove', '--seconds', '--reap', '--hitcount', '--rttl', '--name', '--mask', '--rsource', '--rdest'],
   set: ['--match-set'],
+  nfacct: ['--nfacct-name'],
 };
 
 /** Whether match m's module takes option `opt`. */
@@ -225,6 +228,12 @@ const OPTION_HANDLERS: { [K in Match['kind']]: OptionHandler<K> } = {
     m.flags = flags as ('src' | 'dst')[];
     m.neg = neg;
     return at + 3;
+  },
+  // libxt_nfacct.c: --nfacct-name NAME, mandatory, not invertible.
+  nfacct: (m, { at, arg, noNeg }) => {
+    noNeg();
+    m.name = arg();
+    return at + 2;
   },
   unknown: (_m, { at }) => at + 1,
 };

@@ -5,7 +5,7 @@ import { RandomStream } from '../engine/random.ts';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { TCP_ACK, TCP_SYN } from '../net/packet.ts';
 import { compileRuleset } from './compile.ts';
-import { parseIptablesSave } from './iptables-save.ts';
+import { parseIptablesSave, renderIptablesSave } from './iptables-save.ts';
 import { IpsetRegistry } from './ipset.ts';
 import { RecentTables } from './recent.ts';
 import { CT_DNAT, CT_ESTABLISHED, CT_NEW, CT_RELATED } from './rule.ts';
@@ -152,6 +152,16 @@ test('unknown match modules never match, whatever their options say', () => {
   assert.equal(matches('-m physdev --physdev-is-bridged', T), false);
   assert.equal(matches('-m physdev ! --physdev-is-bridged', T), false);
   assert.equal(matches('-m comment --comment x -m u32 --u32 "0>>22&0x3C@12>>26&0x3F=0x10"', T), false);
+});
+
+test('nfacct --nfacct-name: a counter without a quota matches every packet (xt_nfacct); no !', () => {
+  assert.equal(matches('-m nfacct --nfacct-name localhost_nps_accepted_pkts', T), true);
+  assert.equal(matches('-d 127.0.0.0/8 -m nfacct --nfacct-name localhost_nps_accepted_pkts', T), false);
+  const line = '-A INPUT -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP';
+  const { ruleset, warnings } = parseIptablesSave(`*filter\n:INPUT ACCEPT [0:0]\n${line}\nCOMMIT\n`);
+  assert.deepEqual(warnings, []);
+  assert.ok(renderIptablesSave(ruleset).includes(`${line}\n`));
+  assert.throws(() => parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m nfacct ! --nfacct-name x -j DROP\nCOMMIT\n', 'n.rules'), /n\.rules:3:/);
 });
 
 test('statistic --mode random: probabilities in the kernel fixed point, drawn from a named stream', () => {

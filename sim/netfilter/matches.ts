@@ -109,6 +109,9 @@ export function extensionMatches(m: Match, p: Packet, ctx: EvalContext): boolean
       if (!s) return m.neg;
       return s.test(p, m.flags) !== m.neg;
     }
+    case 'nfacct':
+      // Counts the packet and matches: see the Match type (xt_nfacct.c).
+      return true;
     case 'unknown':
       return false;
   }

@@ -70,6 +70,8 @@ export function renderMatch(m: Match): string {
     }
     case 'set':
       return `-m set ${NOT(m.neg)}--match-set ${m.setName} ${m.flags.join(',')}`;
+    case 'nfacct':
+      return `-m nfacct --nfacct-name ${m.name}`;
     case 'unknown':
       return [`-m ${m.module}`, ...m.tokens.map(requote)].join(' ');
   }

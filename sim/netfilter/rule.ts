@@ -82,6 +82,13 @@ export type Match =
       neg: boolean;
     }
   | { kind: 'set'; module: 'set'; setName: string; flags: ('src' | 'dst')[]; neg: boolean }
+  /**
+   * -m nfacct --nfacct-name NAME: counts the packet in the named accounting object and matches
+   * unless the object has a quota it is still under (net/netfilter/xt_nfacct.c nfacct_mt returns
+   * overquota != NFACCT_UNDERQUOTA; an object without a quota gives NFACCT_NO_QUOTA). kube-proxy's
+   * counters have no quota, and a quota is not in the dump, so the match always matches.
+   */
+  | { kind: 'nfacct'; module: 'nfacct'; name: string }
   /** A module the simulator does not model: kept verbatim for rendering, never matches. */
   | { kind: 'unknown'; module: string; tokens: string[] };
 

@@ -45,6 +45,13 @@ export interface NftContext {
   costs: CostModel;
   /** When set, each rule that matched (chain: rule, in nft list spelling) is appended. */
   trace?: string[];
+  /**
+   * The connection's NAT is already set up although the packet is still NEW: a first packet coming
+   * back in through lo after OUTPUT and POSTROUTING. nf_nat_inet_fn (net/netfilter/nf_nat_core.c)
+   * runs the nat chains only while nf_nat_initialized() is false for the hook's manip type, and both
+   * were set on the way out; filter chains still see `ct state new`.
+   */
+  natDone?: boolean;
 }
 
 export type FinalVerdict = 'accept' | 'drop' | 'reject';
@@ -216,7 +223,7 @@ export function evaluateHook(rs: Ruleset, hook: Hook, p: Packet, ctx: NftContext
   const h = compile(rs).hooks.get(hook);
   if (h) {
     for (const { table, tableKey: tk, chain } of h.chains) {
-      if (chain.base!.type === 'nat' && (ctx.ctState & NEW) === 0) continue;
+      if (chain.base!.type === 'nat' && ((ctx.ctState & NEW) === 0 || ctx.natDone === true)) continue;
       out.baseChains++;
       const v = runBaseChain(table, tk, chain, p, ctx, out);
       if (v !== 'accept') {

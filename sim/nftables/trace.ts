@@ -95,14 +95,13 @@ export class NftTracer {
     this.path = { localAddrs: o.localAddrs, firstPacket: (o.ctState & CT_STATE_BITS.new!) !== 0 };
   }
 
-  /** Evaluates one hook; once the path says the packet is no longer new, nat chains are skipped. */
+  /**
+   * Evaluates one hook. When the path says nat chains no longer see the packet (it came back in
+   * through lo, its NAT set up on the way out) they are skipped; its ct state stays what it was.
+   */
   readonly hook = (hook: Hook): FinalVerdict => {
-    const ctx = this.ctx;
-    const saved = ctx.ctState;
-    if (!this.path.firstPacket) ctx.ctState &= ~CT_STATE_BITS.new!;
-    const v = this.run(hook);
-    ctx.ctState = saved;
-    return v;
+    this.ctx.natDone = !this.path.firstPacket;
+    return this.run(hook);
   };
 
   private run(hook: Hook): FinalVerdict {
