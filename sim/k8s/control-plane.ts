@@ -59,7 +59,8 @@ import { PodNetwork, type PodIPState } from './pod-network.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
 import { Scheduler } from './scheduler.ts';
 import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
-import { generateCluster, type SyntheticCluster } from './synthetic-cluster.ts';
+import { generateCluster, type SyntheticCluster, type SyntheticClusterOptions } from './synthetic-cluster.ts';
+import { COREDNS_DEPLOYMENT } from './coredns.ts';
 
 export type { ChurnSpec, ProbeSpec, Sampler, SliceCommit };
 
@@ -102,6 +103,8 @@ export interface ControlPlaneOptions {
   /** Default 300s. */
   podEvictionTimeout?: Nanos;
   churn?: readonly ChurnSpec[];
+  /** CoreDNS behind kube-dns (coredns.ts), in runs with DNS. */
+  coreDns?: SyntheticClusterOptions['coreDns'];
 }
 
 export type EndpointChangeKind = 'ready' | 'not-ready' | 'terminating' | 'not-serving' | 'serving' | 'added' | 'removed';
@@ -204,6 +207,7 @@ export class ControlPlane {
       protocol: options.protocol,
       maxEndpointsPerSlice: options.maxEndpointsPerSlice,
       terminationGracePeriodSeconds: options.terminationGracePeriodSeconds,
+      ...(options.coreDns ? { coreDns: options.coreDns } : {}),
     });
     const startup = toLatency(sim, options.podStartupLatency);
     const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;
@@ -238,6 +242,7 @@ export class ControlPlane {
         sim,
         api: this.api,
         deployments: this.cluster.deployments,
+        ...(options.coreDns ? { coreDnsDeployment: COREDNS_DEPLOYMENT } : {}),
         deploymentController: this.deploymentController,
         replicaSetController: this.replicaSetController,
         kubelets: this.kubelets,

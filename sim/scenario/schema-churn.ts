@@ -22,11 +22,18 @@ export const churnSchema = z
       .default(true)
       .describe('true: a deleted pod keeps serving (terminating, serving) until its grace period ends; false: it stops at once, as after SIGKILL. Default true.'),
     terminationGracePeriod: duration('terminationGracePeriodSeconds. Default 30s.').prefault('30s'),
+    target: z
+      .enum(['workloads', 'coredns'])
+      .optional()
+      .describe('rolling-update: what is rolled: the workload\'s Deployments (default) or CoreDNS (`kubectl -n kube-system rollout restart deployment coredns`; needs `dns:`).'),
   })
   .superRefine((c, ctx) => {
     // A crash source without a rate would never fire: refuse it rather than accept it silently.
     if (c.kind === 'container-crash' && c.ratePerMinute === undefined && c.fraction === undefined) {
       ctx.addIssue({ code: 'custom', path: ['ratePerMinute'], input: undefined, message: issueText({ expected: 'ratePerMinute or fraction for container-crash (crashes per minute)' }) });
     }
+  })
+  .superRefine((c, ctx) => {
+    if (c.target !== undefined && c.kind !== 'rolling-update') ctx.addIssue({ code: 'custom', path: ['target'], input: c.target, message: issueText({ expected: 'target only with kind rolling-update' }) });
   })
   .describe('Workload churn that changes endpoints during the run.');
