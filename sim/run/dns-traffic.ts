@@ -482,15 +482,23 @@ export class DnsTraffic {
       const prefix = `dns/coredns/${ip}`;
       r = new CoreDnsReplica(this.sim, `coredns@${ip}`, config, this.costs, { authority: this.authority.cluster, upstreams: [this.upstream(prefix)] }, prefix);
       this.replicas.set(ip, r);
+      if (this.terminated.has(ip)) r.terminate();
       this.onNewReplica?.(r);
     }
     return r;
   }
 
-  /** The replica of a pod IP, if it has served (the run's SIGTERM hook: lameduck). */
-  replicaAt(ip: string): CoreDnsReplica | undefined {
-    return this.replicas.get(ip);
+  /**
+   * The kubelet sent SIGTERM to the CoreDNS pod at `ip`: health's lameduck, then the process exits
+   * (sim/dns/coredns: queries after that get no answer).
+   */
+  terminate(ip: string): void {
+    if (this.terminated.has(ip)) return;
+    this.terminated.add(ip);
+    this.replicas.get(ip)?.terminate();
   }
+
+  private readonly terminated = new Set<string>();
 
   private nodeCache(node: number): NodeLocalDnsCache {
     let c = this.nodeCaches.get(node);

@@ -1,6 +1,8 @@
 import type { Simulator } from '../engine/simulator.ts';
 import type { ControlPlane, SliceCommit } from '../k8s/control-plane.ts';
-import type { EndpointSlice } from '../k8s/objects.ts';
+import type { EndpointSlice, Pod } from '../k8s/objects.ts';
+import type { WatchEvent } from '../k8s/apiserver.ts';
+import { COREDNS_NAMESPACE } from '../k8s/coredns.ts';
 import type { PodIPStates } from '../k8s/pod-network.ts';
 import { compareEndpoints, type Endpoint } from '../proxy/endpoint.ts';
 import { endpointsFromSlices } from '../proxy/from-api.ts';
@@ -53,9 +55,30 @@ export function startDns(
   sim: Simulator,
   config: ModelConfig,
   ports: DnsServicePorts,
-  parts: { timeline: EndpointTimeline; agents: readonly NodeProxy[]; mode: ModeModel; conntrack: ClientConntrack; pods: PodIPStates },
+  parts: { timeline: EndpointTimeline; agents: readonly NodeProxy[]; mode: ModeModel; conntrack: ClientConntrack; pods: PodIPStates; controlPlane: ControlPlane | null },
 ): DnsRun {
-  return new DnsRun(sim, config as ModelConfig & { dns: DnsRunConfig }, parts.timeline, parts.agents, parts.mode, parts.conntrack, parts.pods, ports);
+  const run = new DnsRun(sim, config as ModelConfig & { dns: DnsRunConfig }, parts.timeline, parts.agents, parts.mode, parts.conntrack, parts.pods, ports);
+  if (parts.controlPlane) sigtermOnDelete(parts.controlPlane, run);
+  return run;
+}
+
+/**
+ * The kubelet kills a deleted pod's containers with SIGTERM when it hears of the deletion (its pod
+ * watch: the API's watch delay); for a CoreDNS pod that starts health's lameduck. A delete with grace
+ * 0 needs no signal: the pod's IP stops answering at once (the control plane's pod network).
+ */
+function sigtermOnDelete(cp: ControlPlane, run: DnsRun): void {
+  cp.api.watch({
+    name: 'kubelet/coredns-sigterm',
+    kind: 'Pod',
+    sendInitialEvents: false,
+    handler: (e) => {
+      const pod = (e as WatchEvent<Pod>).object;
+      if (e.type === 'DELETED' || pod.metadata.namespace !== COREDNS_NAMESPACE || pod.metadata.deletionTimestamp === undefined) return;
+      const ip = pod.status?.podIP;
+      if (ip) run.traffic.terminate(ip);
+    },
+  });
 }
 
 /**
