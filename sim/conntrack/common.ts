@@ -14,6 +14,9 @@ export const IPS_DST_NAT = 1 << 5;
 export const IPS_SRC_NAT_DONE = 1 << 7;
 export const IPS_DST_NAT_DONE = 1 << 8;
 export const IPS_DYING = 1 << 9;
+export const IPS_FIXED_TIMEOUT = 1 << 10;
+/** A clash entry (nf_ct_resolve_clash_harder); the kernel gives it the bit of IPS_UNTRACKED (12). */
+export const IPS_NAT_CLASH = 1 << 12;
 
 export const IP_CT_DIR_ORIGINAL = 0;
 export const IP_CT_DIR_REPLY = 1;

@@ -5,7 +5,7 @@
  */
 import { PROTOCOL_NUMBER } from '../net/protocol.ts';
 import type { Nanos } from '../engine/time.ts';
-import { IPS_ASSURED, IPS_CONFIRMED, IPS_SEEN_REPLY } from './common.ts';
+import { IPS_ASSURED, IPS_CONFIRMED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY } from './common.ts';
 import type { ConntrackStore } from './store.ts';
 import {
   TCP_CONNTRACK_NONE, TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_ESTABLISHED,
@@ -34,6 +34,9 @@ export function protoPacket(s: ConntrackStore, e: number, dir: number, proto: nu
   if (proto === PROTO_TCP) return tcpPacket(s, e, dir, flags, now);
   if (proto === PROTO_UDP) {
     const status = s.eStatus[e]!;
+    // A clash entry keeps its fixed 1 s and is never ASSURED (nf_ct_refresh_acct skips
+    // IPS_FIXED_TIMEOUT; nf_conntrack_udp_packet returns before ASSURED for IPS_NAT_CLASH).
+    if (status & IPS_FIXED_TIMEOUT) return PKT_ACCEPT;
     // nf_conntrack_udp_packet: a reply seen and still active 2 s after creation => stream, ASSURED.
     if (!(status & IPS_CONFIRMED)) s.eStreamTs[e] = now + 2_000_000_000;
     if (status & IPS_SEEN_REPLY) {

@@ -29,8 +29,14 @@ export interface ConntrackStats {
   found: number;
   invalid: number;
   insert: number;
+  /**
+   * A clash at confirm that was not resolved (5.10 on), or any clash (before; clash.ts
+   * clashCounters gives the counting of each kernel).
+   */
   insertFailed: number;
   drop: number;
+  /** Clashes resolved by adopting the winner or by a clash entry (bc92470413f3, 5.10). */
+  clashResolve: number;
   /** Entries evicted for room: by early_drop at allocation and by the gc worker under pressure. */
   earlyDrop: number;
   /** Entries removed because their timeout passed (by lookups, early_drop scans and the gc worker). */
@@ -55,7 +61,7 @@ export class ConntrackStore {
   /** Entries allocated (confirmed or not, expired but not yet reaped): the kernel's nf_conntrack_count. */
   count = 0;
   readonly stats: ConntrackStats = {
-    found: 0, invalid: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, expired: 0, deleted: 0,
+    found: 0, invalid: 0, insert: 0, insertFailed: 0, drop: 0, clashResolve: 0, earlyDrop: 0, expired: 0, deleted: 0,
   };
   /** Time-weighted nf_conntrack_count, with its peak in `.max`. */
   readonly occupancy: TimeWeighted;

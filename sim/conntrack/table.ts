@@ -9,7 +9,8 @@
  * - hash.ts: the tuple hash and its chains, sized to use;
  * - nat.ts: NAT bindings and the unique-tuple port search;
  * - netlink.ts: entry copies, the `conntrack -L` dump order and `conntrack -D` deletion;
- * - gc-scan.ts: the gc worker's scan (the worker itself is gc.ts).
+ * - gc-scan.ts: the gc worker's scan (the worker itself is gc.ts);
+ * - clash-table.ts: confirm with a kernel's handling of the UDP insertion race (clash.ts).
  */
 import type { Packet } from '../net/packet.ts';
 import type { Protocol } from '../net/protocol.ts';
@@ -17,6 +18,7 @@ import type { FiveTuple } from '../net/tuple.ts';
 import type { RandomStream } from '../engine/random.ts';
 import type { TimeWeighted } from '../engine/stats/time-weighted.ts';
 import type { Nanos } from '../engine/time.ts';
+import { confirmRacing, type RacingConfirm } from './clash-table.ts';
 import { IPS_CONFIRMED, type CtLookup } from './common.ts';
 import { abandon, confirm, findNode, track, tupleTaken } from './core.ts';
 import { expireAll, gcScan, type GcScanResult } from './gc-scan.ts';
@@ -25,6 +27,7 @@ import { natDst, natSrc, setDnat, setSnat } from './nat.ts';
 import {
   deleteWhere, dumpEntries, entryCopy, getEntry, matchesFilter, type ConntrackEntry, type ConntrackFilter,
 } from './netlink.ts';
+import type { ClashRules } from './kernel-version.ts';
 import { ConntrackStore, type ConntrackOptions, type ConntrackStats } from './store.ts';
 import type { ConntrackTimeouts } from './timeouts.ts';
 
@@ -100,6 +103,16 @@ export class ConntrackTable {
   /** __nf_conntrack_confirm; false (entry freed, packet dropped) on a clash. */
   confirm(e: number, now: Nanos): boolean {
     return confirm(this.s, e, now);
+  }
+
+  /**
+   * __nf_conntrack_confirm as kernel `rules` handles a clash (clash-table.ts): the loser of a race
+   * for one original tuple adopts the winner, goes in as a 1 s reply-only clash entry, or is dropped.
+   * With rules.clashEntries 'until-reply' (5.6 to 5.8) the caller removes a clash entry after its
+   * first reply.
+   */
+  confirmRacing(e: number, now: Nanos, rules: ClashRules): RacingConfirm {
+    return confirmRacing(this.s, e, now, rules);
   }
 
   /** The packet carrying an unconfirmed entry was dropped before confirm: free the entry (nf_conntrack_free). */

@@ -146,6 +146,16 @@ export interface CostModel {
    */
   nodeLocalDnsQueryNs: number;
   nodeLocalDnsForwardedQueryNs: number;
+  // The conntrack insertion race of UDP (sim/conntrack/clash*.ts; docs/calibration.md).
+  /**
+   * The race window: how long a forwarded UDP packet's entry stays unconfirmed, from nf_conntrack_in
+   * to __nf_conntrack_confirm, through two iptables DNAT rules (a run adds the mode's rule walk).
+   * Measured: two threads pinned to two CPUs sent one datagram each on one socket through a veth
+   * into a namespace with `-m statistic --mode random` DNAT, their offset drawn from 0..30 us, 4,000
+   * pairs; the clashes counted (clash_resolve + insert_failed in /proc/net/stat/nf_conntrack) times
+   * the offset range. Linux 6.18, 2 vCPUs.
+   */
+  conntrackRaceWindowNs: number;
 }
 
 export const DEFAULT_COSTS: CostModel = {
@@ -192,6 +202,8 @@ export const DEFAULT_COSTS: CostModel = {
   corednsForwardedQueryNs: 256_000,
   nodeLocalDnsQueryNs: 60_000,
   nodeLocalDnsForwardedQueryNs: 278_000,
+  // Measured: the conntrack race probe (docs/calibration.md).
+  conntrackRaceWindowNs: 2_400,
 };
 
 /**

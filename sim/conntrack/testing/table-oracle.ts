@@ -60,7 +60,7 @@ export class ConntrackTableOracle {
   /** Entries allocated (confirmed or not, expired but not yet reaped): the kernel's nf_conntrack_count. */
   count = 0;
   readonly stats: ConntrackStats = {
-    found: 0, invalid: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, expired: 0, deleted: 0,
+    found: 0, invalid: 0, insert: 0, insertFailed: 0, drop: 0, clashResolve: 0, earlyDrop: 0, expired: 0, deleted: 0,
   };
   /** Time-weighted nf_conntrack_count, with its peak in `.max`. */
   readonly occupancy: TimeWeighted;
