@@ -1,4 +1,5 @@
 import type { Distribution } from '../engine/distribution.ts';
+import type { KernelVersion } from '../conntrack/kernel-version.ts';
 
 /**
  * What a run with DNS needs, resolved (ns, defaults applied): the clients' resolver and its
@@ -7,7 +8,6 @@ import type { Distribution } from '../engine/distribution.ts';
  * Service, no lookups and no DNS columns.
  */
 export type ResolverLibrary = 'glibc' | 'musl' | 'go';
-export type KernelRelease = '4.14' | '4.19' | '5.4' | '5.10' | '6.1';
 export type LookupNameKind = 'short' | 'otherNamespace' | 'fourDots' | 'external' | 'missingExternal';
 export const LOOKUP_NAME_KINDS: readonly LookupNameKind[] = ['short', 'otherNamespace', 'fourDots', 'external', 'missingExternal'];
 
@@ -31,8 +31,6 @@ export interface DnsRunConfig {
   names: Record<LookupNameKind, number>;
   coredns: {
     replicas: number;
-    /** CPU cores a replica may use: a node's (kubeadm sets a request, no CPU limit). */
-    cores: number;
     cacheClusterLocal: boolean;
     cacheSize: number;
     maxConcurrent: number;
@@ -40,5 +38,8 @@ export interface DnsRunConfig {
     upstreamLatency: Distribution;
     upstreamLoss: number;
   };
-  kernel: KernelRelease;
+  /** The nodes' kernel release (sim/conntrack/kernel-version.ts clashRules). */
+  kernel: KernelVersion;
+  /** CPUs per node: the chance two datagrams of a race are handled on two of them (clash-timing.ts). */
+  nodeCpus: number;
 }

@@ -51,7 +51,6 @@ export class DnsMetrics {
   readonly outcomes: Record<LookupOutcome, number> = { ok: 0, nxdomain: 0, nodata: 0, servfail: 0, refused: 0, timeout: 0 };
   /** Queries that never reached a server or whose answer never came back (race drop, stale rules, loss). */
   lostQueries = 0;
-  clashResolve = 0;
   slow = 0;
   verySlow = 0;
   readonly lookupsSeries: TimeSeries;
@@ -82,7 +81,7 @@ export class DnsMetrics {
     if (tookNs >= VERY_SLOW_LOOKUP_NS) this.verySlow++;
   }
 
-  figures(server: { replicas: number; queries: number; busyNs: number; maxBusyNs: number; refused: number; cacheHits: number; cacheLookups: number; measuredNs: number; dnsEntries: number }): Record<string, number> {
+  figures(server: { replicas: number; queries: number; busyNs: number; maxBusyNs: number; refused: number; cacheHits: number; cacheLookups: number; measuredNs: number; dnsEntries: number; clashResolve: number }): Record<string, number> {
     const total = LOOKUP_OUTCOMES.reduce((s, o) => s + this.outcomes[o], 0);
     const failed = this.outcomes.servfail + this.outcomes.refused + this.outcomes.timeout;
     const m: Record<string, number> = { 'dns.lookups.total': total };
@@ -109,7 +108,7 @@ export class DnsMetrics {
       'coredns.cpu.mean': seconds > 0 && server.replicas > 0 ? server.busyNs / SECOND / seconds / server.replicas : NaN,
       'coredns.cpu.max': seconds > 0 ? server.maxBusyNs / SECOND / seconds : NaN,
       'coredns.refused': server.refused,
-      'conntrack.clashResolve': this.clashResolve,
+      'conntrack.clashResolve': server.clashResolve,
       'conntrack.dnsEntries': server.dnsEntries,
     });
     return m;

@@ -34,7 +34,7 @@ export class DnsRun {
     timeline: EndpointTimeline,
     agents: readonly NodeProxy[],
     mode: ModeModel,
-    conntrack: ClientConntrack,
+    private readonly conntrack: ClientConntrack,
     pods: PodIPStates,
     services: DnsServicePorts,
   ) {
@@ -104,7 +104,15 @@ export class DnsRun {
       cacheLookups: lookups,
       measuredNs: c.durationNs - c.warmupNs,
       dnsEntries: this.traffic.entriesCreated,
+      clashResolve: this.clashResolve(),
     });
+  }
+
+  /** conntrack -S clash_resolve summed over the client nodes (a kernel before 5.10 never moves it). */
+  private clashResolve(): number {
+    let n = 0;
+    for (const [, t] of this.conntrack.nodes) n += t.stats.clashResolve;
+    return n;
   }
 
   /** A server's counters since the warm-up. */

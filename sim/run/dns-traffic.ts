@@ -22,7 +22,10 @@ import { NodeLocalDnsCache, nodeLocalDnsDefaults } from '../dns/node-local-cache
 import { simulatedUpstream, type UpstreamExchange } from '../dns/coredns/forward.ts';
 import type { CostModel } from '../cost/cost-model.ts';
 import { lookupName, type RunNames } from './dns-names.ts';
-import { clashOutcome, SAME_SOCKET_RACE_PROBABILITY } from './dns-clash.ts';
+import { crossCpuProbability, natToConfirmNs, raceTiming, raceWindowNs } from '../conntrack/clash-timing.ts';
+import { raceOutcome, type RaceTiming } from '../conntrack/clash.ts';
+import { clashRules, type ClashRules } from '../conntrack/kernel-version.ts';
+import { secondPicksOwnTarget, udpNatChoice, type UdpNatChoice } from '../proxy/cost/udp-nat-choice.ts';
 import type { DnsMetrics } from './dns-metrics.ts';
 
 /** Builds the resolver session of one lookup of `name` by a client pod (its library and resolv.conf). */
@@ -80,6 +83,11 @@ const PORT_HI = 60999;
 /** node-cache answers from its own cache on the node: the local hop each way (assumption). */
 const NODE_LOCAL_HOP_NS = 20_000;
 const UDP = PROTOCOL_NUMBER.udp;
+/**
+ * Mean gap between the conntrack lookups of two datagrams one sendmmsg sends (assumption: one
+ * syscall's back-to-back sends, a microsecond apart; glibc res_send.c send_dg).
+ */
+const SENDMMSG_GAP_NS = 1_000;
 
 /**
  * Lookup traffic (issue 14): client pods call getaddrinfo as an open-loop Poisson process at
@@ -122,6 +130,8 @@ export class DnsTraffic {
   private readonly cumulative: number[];
   /** Conntrack entries the lookups created. */
   entriesCreated = 0;
+  private readonly clashRules: ClashRules;
+  private readonly natChoice: UdpNatChoice;
 
   constructor(
     private readonly sim: Simulator,
@@ -143,6 +153,8 @@ export class DnsTraffic {
     this.choices = sim.rng('dns/endpoint-choice');
     this.race = sim.rng('dns/conntrack-race');
     this.meanGapNs = 1e9 / o.dns.lookupsPerSecond;
+    this.clashRules = clashRules(o.dns.kernel);
+    this.natChoice = udpNatChoice(mode.mode);
     this.vip = parseIPv4(services.clusterIP);
     this.kinds = LOOKUP_NAME_KINDS.filter((k) => o.dns.names[k] > 0);
     let acc = 0;
@@ -275,9 +287,9 @@ export class DnsTraffic {
 
   /**
    * One datagram to kube-dns: its conntrack entry (existing, or new with the rules' DNAT), then the
-   * replica. `raced`: the DNAT target of a racing twin already confirmed (see udpPair), or null.
+   * replica. `chosen`: the rules' pick already made for it (udpPair), else null.
    */
-  private udpQuery(l: Lookup, q: DnsQuery, _raced: null): void {
+  private udpQuery(l: Lookup, q: DnsQuery, chosen: Endpoint | null): void {
     const natInConntrack = this.mode.natInConntrack;
     const client = clientIp(l.node, l.pod);
     const sport = this.sport(l, q.socket);
@@ -295,7 +307,7 @@ export class DnsTraffic {
       this.toReplica(l, q, this.endpointByIp(e.reply.src), t, client, sport, 0);
       return;
     }
-    const ep = this.choose(l.node, this.services.udp);
+    const ep = chosen ?? this.choose(l.node, this.services.udp);
     const cost = this.firstPacketNs(l.node, this.services.udp, ep ? 1 : 0);
     if (!this.udpPacket(t, client, sport, this.vip, DNS_PORT) || this.ct.entry < 0) {
       this.lost(l);
@@ -318,51 +330,69 @@ export class DnsTraffic {
   }
 
   /**
-   * Two datagrams of one socket sent together. Without a race the first confirms its entry and the
-   * second follows it; with one (SAME_SOCKET_RACE_PROBABILITY, only for a socket's first datagrams)
-   * each has its own entry and DNAT choice and the kernel decides about the second (dns-clash.ts).
+   * Two datagrams of one socket sent together (one sendmmsg, or musl's sendto loop: one thread).
+   * They race when handled on two CPUs within one conntrack window (sim/conntrack/clash-timing.ts);
+   * then each has its own unconfirmed entry and, per the mode (udp-nat-choice.ts), its own DNAT
+   * target, and the kernel decides at the second's confirm (clash.ts, clash-table.ts). Otherwise the
+   * first confirms its entry and the second follows it.
    */
   private udpPair(l: Lookup, a: DnsQuery, b: DnsQuery): void {
     const client = clientIp(l.node, l.pod);
     const sport = this.sport(l, a.socket);
-    const fresh = this.mode.natInConntrack && this.conntrack.table(l.node).findNode(UDP, client, sport, this.vip, DNS_PORT, this.sim.now) < 0;
-    if (!fresh || this.race.random() >= SAME_SOCKET_RACE_PROBABILITY) {
-      this.udpQuery(l, a, null);
-      this.udpQuery(l, b, null);
-      return;
-    }
-    const t = this.conntrack.table(l.node);
-    const epA = this.choose(l.node, this.services.udp);
-    const epB = this.choose(l.node, this.services.udp);
-    if (!epA || !epB) {
+    const t = this.mode.natInConntrack ? this.conntrack.table(l.node) : null;
+    const epA = t && t.findNode(UDP, client, sport, this.vip, DNS_PORT, this.sim.now) < 0 ? this.choose(l.node, this.services.udp) : null;
+    if (!t || !epA) {
       this.udpQuery(l, a, null);
       this.udpQuery(l, b, null);
       return;
     }
     const cost = this.firstPacketNs(l.node, this.services.udp, 1);
+    const costs = this.costs;
+    const gap = this.race.exponential(SENDMMSG_GAP_NS);
+    const crossCpu = this.race.random() < crossCpuProbability('one-thread', this.o.dns.nodeCpus);
+    const timing = raceTiming(gap, crossCpu, raceWindowNs(costs, cost), natToConfirmNs(costs));
+    if (timing === 'apart') {
+      this.udpQuery(l, a, epA);
+      this.udpQuery(l, b, null);
+      return;
+    }
+    const epB = secondPicksOwnTarget(this.natChoice, gap, costs) ? this.choose(l.node, this.services.udp)! : epA;
     const okA = this.udpPacket(t, client, sport, this.vip, DNS_PORT) && this.ct.entry >= 0;
     const eA = this.ct.entry;
     const okB = this.udpPacket(t, client, sport, this.vip, DNS_PORT) && this.ct.entry >= 0;
     const eB = this.ct.entry;
-    if (okA) {
-      t.setDnat(eA, parseIPv4(epA.ip), epA.port);
-      if (t.confirm(eA, this.sim.now)) {
-        this.entriesCreated++;
-        this.toReplica(l, a, epA, t, client, sport, cost);
-      } else this.lost(l);
+    if (okA) t.setDnat(eA, parseIPv4(epA.ip), epA.port);
+    if (okB) t.setDnat(eB, parseIPv4(epB.ip), epB.port);
+    if (okA && t.confirm(eA, this.sim.now)) {
+      this.entriesCreated++;
+      this.toReplica(l, a, epA, t, client, sport, cost);
     } else this.lost(l);
-    if (!okB) {
-      this.lost(l);
-      return;
+    if (!okB) return this.lost(l);
+    const second = this.confirmSecond(t, eB, epA.endpoint === epB.endpoint, timing);
+    if (second === 'dropped') return this.lost(l);
+    this.toReplica(l, b, second === 'own' ? epB : epA, t, client, sport, cost);
+  }
+
+  /**
+   * The second datagram's confirm. clash-table.ts confirms against the table's real tuples; the one
+   * case it cannot see is NAT moving the second's source port when the first was confirmed just
+   * before the second's source-NAT step (before 4e35c1cb9460, 5.0): then the tuples differ and no
+   * merge applies (clash.ts resolveClash), so the outcome comes from raceOutcome and is applied here.
+   */
+  private confirmSecond(t: ConntrackTable, e: number, sameTarget: boolean, timing: RaceTiming): 'own' | 'winner' | 'dropped' {
+    const now = this.sim.now;
+    if (timing === 'overlap-first-confirmed' && sameTarget && !this.clashRules.sameOriginKeepsPort) {
+      const r = raceOutcome({ rules: this.clashRules, nat: this.natChoice.kind, firstTarget: 'a', secondTarget: 'a', timing });
+      t.abandon(e, now);
+      t.stats.insertFailed += r.counters.insertFailed;
+      t.stats.drop += r.counters.drop;
+      t.stats.clashResolve += r.counters.clashResolve;
+      return r.outcome === 'dropped' ? 'dropped' : 'own';
     }
-    // The loser's entry never joins the table: its fate is the kernel's clash handling.
-    t.abandon(eB, this.sim.now);
-    const c = clashOutcome(this.o.dns.kernel, epA.endpoint === epB.endpoint);
-    t.stats.insertFailed += c.insertFailed;
-    t.stats.drop += c.drop;
-    if (l.measured) this.metrics.clashResolve += c.clashResolve;
-    if (c.passes) this.toReplica(l, b, epB, t, client, sport, cost);
-    else this.lost(l);
+    const r = t.confirmRacing(e, now, this.clashRules);
+    if (r.entry < 0) return 'dropped';
+    if (r.result.outcome === 'no race') this.entriesCreated++;
+    return r.result.outcome === 'resolved (adopts winner)' ? 'winner' : 'own';
   }
 
   /** A query that never reaches a server (dropped by conntrack): the library's timer decides. */

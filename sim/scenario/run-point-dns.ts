@@ -15,6 +15,8 @@ const DEFAULT_TIMEOUT_NS = 5 * SECOND;
 const DEFAULT_ATTEMPTS = 2;
 /** kubeadm's CoreDNS Deployment (cmd/kubeadm/app/phases/addons/dns/dns.go coreDNSReplicas). */
 const KUBEADM_COREDNS_REPLICAS = 2;
+/** The kernel a run assumes without `kernel:`: 5.10, the oldest with clash entries and clash_resolve (sim/conntrack/kernel-version.ts). */
+const DEFAULT_KERNEL = { major: 5, minor: 10 };
 
 export function dnsRunConfig(input: RunPointInput, nodes: number, cpusPerNode: number): DnsRunConfig | undefined {
   const s = input.scenario;
@@ -49,7 +51,6 @@ export function dnsRunConfig(input: RunPointInput, nodes: number, cpusPerNode: n
     names: { ...d.names },
     coredns: {
       replicas: c.replicas ?? (c.autoscaler ? linearReplicas(c.autoscaler.linear, nodes, cpusPerNode) : KUBEADM_COREDNS_REPLICAS),
-      cores: cpusPerNode,
       cacheClusterLocal: c.cacheClusterLocal,
       cacheSize: c.cacheSize,
       maxConcurrent: c.maxConcurrent,
@@ -57,7 +58,8 @@ export function dnsRunConfig(input: RunPointInput, nodes: number, cpusPerNode: n
       upstreamLatency: c.upstream.latency,
       upstreamLoss: c.upstream.loss,
     },
-    kernel: s.kernel?.version ?? '5.10',
+    kernel: s.kernel?.version ?? DEFAULT_KERNEL,
+    nodeCpus: cpusPerNode,
   };
 }
 

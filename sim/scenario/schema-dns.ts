@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { issueText } from './issue-text.ts';
 import { count, duration, fraction } from './schema-fields.ts';
+import { KNOWN_RANGE, NAMED_KERNEL_VERSIONS, parseKernelVersion, type KernelVersion } from '../conntrack/kernel-version.ts';
 
 /**
  * The `dns:` and `kernel:` sections: client lookups through the kube-dns Service to CoreDNS, and the
@@ -10,15 +11,6 @@ import { count, duration, fraction } from './schema-fields.ts';
 
 export const RESOLVERS = ['glibc', 'musl', 'go'] as const;
 export type ResolverName = (typeof RESOLVERS)[number];
-
-/**
- * Kernel releases whose conntrack clash handling differs (docs/research/dns-notes-checked.md C4-C7):
- * 4.14 none (before the 2020 backport), 4.19 identical tuples merged (ed07d9a021df), 5.4 plus
- * same-origin NAT (4e35c1cb9460, 5.0), 5.10 clashing entries allowed (6a757c07e51f, 5.6; kept 1 s
- * since c46172147ebb, 5.9) and the clash_resolve counter (bc92470413f3), 6.1 as 5.10.
- */
-export const KERNEL_VERSIONS = ['4.14', '4.19', '5.4', '5.10', '6.1'] as const;
-export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
 
 /** The kinds of name a client looks up (names.ts answers each from the simulated Services or the upstream). */
 export const NAME_KINDS = ['short', 'otherNamespace', 'fourDots', 'external', 'missingExternal'] as const;
@@ -135,16 +127,15 @@ export const dnsSchemaOf = <D extends z.ZodType>(distribution: DistributionField
 export const kernelSchema = z
   .strictObject({
     version: z
-      .union([z.enum(KERNEL_VERSIONS), z.number()], { error: () => issueText({ expected: `a kernel version: ${KERNEL_VERSIONS.join(', ')}` }) })
+      .unknown()
       .transform((v, ctx): KernelVersion => {
-        // YAML reads 5.10 as the number 5.1: take a number as its written text where it is unambiguous.
-        const text = typeof v === 'number' ? (v === 5.1 ? '5.10' : String(v)) : v;
-        if ((KERNEL_VERSIONS as readonly string[]).includes(text)) return text as KernelVersion;
-        ctx.issues.push({ code: 'custom', input: v, message: issueText({ expected: `a kernel version: ${KERNEL_VERSIONS.join(', ')} (quote it: "5.10")`, value: true }) });
+        // sim/conntrack/kernel-version.ts: "X.Y" from 4.4 to 6.18, quoted (YAML reads 5.10 as 5.1).
+        const r = parseKernelVersion(v);
+        if (r.ok) return r.version;
+        ctx.issues.push({ code: 'custom', input: v, message: issueText({ expected: r.message.replace(/^expected /, ''), value: true }) });
         return z.NEVER;
       })
-      .default('5.10')
-      .describe(`The nodes' kernel release, for conntrack's clash handling: ${KERNEL_VERSIONS.join(', ')}. Default "5.10".`),
+      .describe(`The nodes' kernel release, for conntrack's clash handling (sim/conntrack/kernel-version.ts): a quoted "X.Y" from ${KNOWN_RANGE}, e.g. "${NAMED_KERNEL_VERSIONS.join('", "')}". Default "5.10".`),
   })
   .describe('The nodes\' kernel.');
 
