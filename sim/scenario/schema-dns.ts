@@ -60,7 +60,7 @@ const optionsSchema = z
   })
   .describe('resolv.conf options: a list such as [ndots:2, single-request-reopen] or an object.');
 
-const namesSchema = z
+const namesObject = z
   .strictObject({
     short: fraction('Share of lookups of a Service in the pod\'s own namespace by its short name (`svc-3`). Default 0.6.').default(0.6),
     otherNamespace: fraction('Share of lookups of `svc.other-namespace`. Default 0.1.').default(0.1),
@@ -72,7 +72,22 @@ const namesSchema = z
     const sum = NAME_KINDS.reduce((s, k) => s + n[k], 0);
     if (Math.abs(sum - 1) > 1e-9) ctx.addIssue({ code: 'custom', input: n, message: issueText({ expected: `shares that add up to 1 (they add up to ${Number(sum.toFixed(6))})` }) });
   })
-  .describe('What clients look up: shares of each kind of name.');
+  .describe('Shares of each kind of name.');
+
+/** A kind of name for every lookup, or `mix` for the default shares (what a sweep parameter can say). */
+const nameWord = z.enum([...NAME_KINDS, 'mix'], { error: () => issueText({ expected: `one of ${[...NAME_KINDS, 'mix'].join(', ')}, or an object of shares` }) });
+
+const namesSchema = z
+  .union([nameWord, namesObject], { error: (iss) => (iss.input !== null && typeof iss.input === 'object' ? undefined : issueText({ expected: `one of ${[...NAME_KINDS, 'mix'].join(', ')}, or an object of shares { short, otherNamespace, fourDots, external, missingExternal }` })) })
+  .transform((n): Record<NameKind, number> => {
+    if (typeof n !== 'string') return n;
+    if (n === 'mix') return namesObject.parse({});
+    const one = { short: 0, otherNamespace: 0, fourDots: 0, external: 0, missingExternal: 0 };
+    one[n] = 1;
+    return one;
+  })
+  .describe('What clients look up: one kind of name for every lookup (short, otherNamespace, fourDots, external, missingExternal), `mix` (the default shares), or an object of shares adding up to 1.');
+
 
 /** The schema of a distribution of durations (schema.ts `distribution`, passed in to keep the import one way). */
 type DistributionField<D extends z.ZodType> = (description: string) => D;
