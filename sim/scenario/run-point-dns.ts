@@ -2,6 +2,7 @@ import { InputError } from '../io/input-error.ts';
 import { SECOND } from '../engine/time.ts';
 import type { DnsRunConfig } from '../run/dns-config.ts';
 import type { RunPointInput } from './run-point-contract.ts';
+import { DNS_AUTOSCALER_DEFAULTS, linearReplicas } from '../dns/coredns/autoscaler.ts';
 
 /**
  * The `dns:` and `kernel:` sections onto the run's DnsRunConfig (undefined without `dns:`), and what
@@ -50,7 +51,7 @@ export function dnsRunConfig(input: RunPointInput, nodes: number, cpusPerNode: n
     lookupsPerSecond: d.lookupsPerSecond,
     names: { ...d.names },
     coredns: {
-      replicas: c.replicas ?? (c.autoscaler ? linearReplicas(c.autoscaler.linear, nodes, cpusPerNode) : KUBEADM_COREDNS_REPLICAS),
+      replicas: c.replicas ?? (c.autoscaler ? autoscaledReplicas(c.autoscaler.linear, nodes, cpusPerNode) : KUBEADM_COREDNS_REPLICAS),
       cacheClusterLocal: c.cacheClusterLocal,
       cacheSize: c.cacheSize,
       maxConcurrent: c.maxConcurrent,
@@ -63,15 +64,8 @@ export function dnsRunConfig(input: RunPointInput, nodes: number, cpusPerNode: n
   };
 }
 
-/**
- * cluster-proportional-autoscaler's linear mode (pkg/autoscaler/controller/linearcontroller/
- * linear_controller.go): max(ceil(cores / coresPerReplica), ceil(nodes / nodesPerReplica)), at least
- * 2 with preventSinglePointFailure on a cluster of more than one node, clamped to [min, max].
- */
-export function linearReplicas(p: { coresPerReplica: number; nodesPerReplica: number; min: number; max?: number | undefined; preventSinglePointFailure: boolean }, nodes: number, cpusPerNode: number): number {
-  let r = Math.max(Math.ceil((nodes * cpusPerNode) / p.coresPerReplica), Math.ceil(nodes / p.nodesPerReplica));
-  if (p.preventSinglePointFailure && nodes > 1) r = Math.max(r, 2);
-  r = Math.max(r, p.min);
-  if (p.max !== undefined) r = Math.min(r, p.max);
-  return Math.max(1, r);
+/** The dns-autoscaler's linear mode (sim/dns/coredns/autoscaler.ts) over the run's nodes, all schedulable. */
+function autoscaledReplicas(p: { coresPerReplica: number; nodesPerReplica: number; min: number; max?: number | undefined; preventSinglePointFailure: boolean }, nodes: number, cpusPerNode: number): number {
+  const size = { schedulableNodes: nodes, schedulableCores: nodes * cpusPerNode, totalNodes: nodes, totalCores: nodes * cpusPerNode };
+  return linearReplicas({ ...DNS_AUTOSCALER_DEFAULTS, ...p, max: p.max ?? 0 }, size);
 }
