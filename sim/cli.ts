@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { isInputError } from './io/input-error.ts';
 import { registerCalibrate } from './cli/calibrate.ts';
 import { registerCompare } from './cli/compare.ts';
+import { registerDns } from './cli/dns.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
 import { registerRender } from './cli/render.ts';
 import { registerScenario } from './cli/scenario.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCalibrate(program);
   registerCompare(program);
+  registerDns(program);
   registerEndpoints(program);
   registerRender(program);
   registerScenario(program);

@@ -41,7 +41,10 @@ const NXDOMAIN: DnsAnswer = { rcode: 'NXDOMAIN', addresses: [], ttl: CLUSTER_TTL
 const nodata = (ttl: number): DnsAnswer => ({ rcode: 'NOERROR', addresses: [], ttl });
 
 export interface NameIndex {
+  /** The cluster DNS's answer (CoreDNS: the kubernetes plugin, then forward). */
   answer(name: string, type: QueryType): DnsAnswer;
+  /** A resolver outside the cluster (the node's nameserver): cluster names do not exist there. */
+  answerUpstream(name: string, type: QueryType): DnsAnswer;
 }
 
 /** Indexes the lists once; `answer` then costs a map lookup. */
@@ -61,6 +64,11 @@ export function clusterNameIndex(c: ClusterNames): NameIndex {
         const labels = n === domain ? [] : n.slice(0, -(domain.length + 1)).split('.');
         return inCluster(labels, type, services, namespaces);
       }
+      return external(n, type, missing);
+    },
+    answerUpstream(name, type) {
+      const n = name.replace(/\.$/, '').toLowerCase();
+      if (n === domain || n.endsWith('.' + domain)) return { rcode: 'NXDOMAIN', addresses: [], ttl: EXTERNAL_TTL_S };
       return external(n, type, missing);
     },
   };

@@ -23,6 +23,8 @@ export interface ResolverConfig {
   edns0: boolean;
   trustAd: boolean;
   noTldQuery: boolean;
+  /** glibc 2.36+ `no-aaaa`: getaddrinfo asks for A only. */
+  noAaaa: boolean;
 }
 
 /** C `strtol`/`strtoul`, Go `dtoi`: leading digits (with an optional sign for strtol), else 0. */
@@ -31,10 +33,10 @@ function leadingInt(s: string, signed: boolean): number {
   return m ? Number(m[1]) : 0;
 }
 
-function optionValue(options: readonly string[], prefix: string): string | undefined {
-  let v: string | undefined;
-  for (const o of options) if (o.startsWith(prefix)) v = o.slice(prefix.length); // later options win
-  return v;
+/** musl finds an option with strstr on the whole `options` line: the first occurrence counts. */
+function firstOptionValue(options: readonly string[], prefix: string): string | undefined {
+  const o = options.find((x) => x.startsWith(prefix));
+  return o === undefined ? undefined : o.slice(prefix.length);
 }
 
 const base = (library: ResolverLibrary, conf: ResolvConf): ResolverConfig => ({
@@ -51,6 +53,7 @@ const base = (library: ResolverLibrary, conf: ResolvConf): ResolverConfig => ({
   edns0: false,
   trustAd: false,
   noTldQuery: false,
+  noAaaa: false,
 });
 
 /**
@@ -86,6 +89,7 @@ function setGlibcFlag(c: ResolverConfig, option: string): void {
     ['no-tld-query', 'noTldQuery'],
     ['use-vc', 'useVc'],
     ['trust-ad', 'trustAd'],
+    ['no-aaaa', 'noAaaa'],
   ];
   const hit = table.find(([name]) => o.startsWith(name));
   if (hit) (c as unknown as Record<string, boolean>)[hit[1]] = !negate;
@@ -101,7 +105,7 @@ function setGlibcFlag(c: ResolverConfig, option: string): void {
 function muslConfig(conf: ResolvConf): ResolverConfig {
   const c = base('musl', conf);
   const num = (prefix: string, cap: number): number | undefined => {
-    const v = optionValue(conf.options, prefix);
+    const v = firstOptionValue(conf.options, prefix);
     if (v === undefined || !/^\d/.test(v)) return undefined;
     return Math.min(cap, leadingInt(v, false));
   };

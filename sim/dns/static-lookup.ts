@@ -15,6 +15,8 @@ export interface SentQuery {
   query: DnsQuery;
   /** Lookup time (ns) it was sent at. */
   atNs: number;
+  /** The step of the session that sent it (0: the first); queries sent together share it. */
+  step: number;
   reply: StaticReply;
 }
 
@@ -33,10 +35,12 @@ export function runStaticLookup(session: ResolverSession, reply: (q: DnsQuery) =
   const inbox: SentQuery[] = [];
   let now = 0;
   let waitNs = 0;
+  let steps = 0;
   const take = (step: ResolverStep): LookupResult | undefined => {
     if ('done' in step) return step.done;
+    const index = steps++;
     for (const query of step.send) {
-      const sent = { query, atNs: now, reply: reply(query) };
+      const sent = { query, atNs: now, step: index, reply: reply(query) };
       queries.push(sent);
       if (sent.reply !== 'none') inbox.push(sent);
     }

@@ -60,8 +60,15 @@ export type ResolverStep = { send: readonly DnsQuery[]; waitNs: number } | { don
  */
 export interface ResolverSession {
   start(): ResolverStep;
-  answer(queryId: number, answer: DnsAnswer): ResolverStep | null;
-  /** The socket got an ICMP error (port unreachable) for this query. */
-  unreachable(queryId: number): ResolverStep | null;
+  /**
+   * `elapsedNs`: how long after the last returned step's wait began the answer arrived (default 0,
+   * as the static driver delivers). A step returned here starts a new wait: its `waitNs` is counted
+   * from the arrival, and libraries that keep a deadline across answers (glibc's single-request
+   * budget, musl's retry interval, Go's per-query deadlines) compute it from `elapsedNs`, so a
+   * caller that delivers answers later than at once must pass it.
+   */
+  answer(queryId: number, answer: DnsAnswer, elapsedNs?: number): ResolverStep | null;
+  /** The socket got an ICMP error (port unreachable) for this query; `elapsedNs` as for `answer`. */
+  unreachable(queryId: number, elapsedNs?: number): ResolverStep | null;
   timeout(): ResolverStep;
 }

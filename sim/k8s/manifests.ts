@@ -113,6 +113,20 @@ const podSpec = z.looseObject({
   terminationGracePeriodSeconds: nonNegInt.optional(),
   hostname: z.string().optional(),
   subdomain: z.string().optional(),
+  hostNetwork: z.boolean({ error: 'true or false' }).optional(),
+  dnsPolicy: z.enum(['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'], { error: 'one of ClusterFirst, ClusterFirstWithHostNet, Default, None' }).optional(),
+  dnsConfig: z
+    .looseObject({
+      nameservers: z.array(ipv4or6, { error: 'a list of IP addresses' }).optional(),
+      searches: z.array(z.string({ error: 'a search domain' }), { error: 'a list of search domains' }).optional(),
+      options: z.array(z.looseObject({ name: z.string({ error: 'an option name' }).min(1, { error: 'an option name' }), value: z.string({ error: 'a string value (quote numbers: "2")' }).optional() }), { error: 'a list of {name, value}' }).optional(),
+    })
+    .optional(),
+}).superRefine((spec, ctx) => {
+  // validatePodDNSConfig (pkg/apis/core/validation): dnsPolicy None needs at least one nameserver.
+  if (spec.dnsPolicy === 'None' && !(spec.dnsConfig?.nameservers?.length)) {
+    ctx.addIssue({ code: 'custom', path: ['dnsConfig', 'nameservers'], message: 'at least one DNS nameserver when dnsPolicy is None' });
+  }
 });
 
 const condition = z.looseObject({

@@ -140,6 +140,9 @@ export interface PodSpec {
   hostNetwork?: boolean;
   hostname?: string;
   subdomain?: string;
+  /** Defaults to ClusterFirst (core/v1 defaults.go); read by kubelet's GetPodDNS. */
+  dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+  dnsConfig?: { nameservers?: string[]; searches?: string[]; options?: { name: string; value?: string }[] };
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
 }
 

@@ -11,6 +11,10 @@ import { NS_PER_S, type LookupBody, type LookupContext, type ResolverEvent, type
  *   `send_dg`: A and AAAA on one socket (sendmmsg), the per-try wait `retrans << ns` (divided by
  *   nscount for ns > 0), and the serial retry stages after a timeout that left one answer;
  *   `send_vc`: TCP, both queries on one connection, no read timeout.
+ * - resolv/nss_dns/dns-host.c `_nss_dns_gethostbyname4_r`: with `no-aaaa` the search asks T_A only.
+ * Not modelled: truncated answers (TC, the switch to TCP), hostaliases, strict-error, and the lame
+ * answer check (NOERROR without aa, ra or records goes to the next server): the simulated servers
+ * answer with RA set.
  */
 
 /**
@@ -199,13 +203,13 @@ class GlibcLookup {
       const qa = this.ctx.query(fqdn, 'A', server, socket);
       let qaaaa: DnsQuery | undefined;
       let send: DnsQuery[] = [qa];
-      if (!single) send.push((qaaaa = this.ctx.query(fqdn, 'AAAA', server, socket))); // one sendmmsg
+      if (!single && !this.cfg.noAaaa) send.push((qaaaa = this.ctx.query(fqdn, 'AAAA', server, socket))); // one sendmmsg
       // Slots as send_dg fills them: the first response received, then the second; an error
       // response in the first slot leaves its length 0.
       let first: DnsAnswer | undefined;
       let firstUsable = false;
       let recvA = false;
-      let recvAAAA = false;
+      let recvAAAA = this.cfg.noAaaa; // one query: the second slot counts as received (buf2 == NULL)
       for (;;) {
         const ev = yield { send, until };
         send = [];
@@ -237,8 +241,8 @@ class GlibcLookup {
         const a = ev.answer;
         this.lastRcode = a.rcode;
         if (isError(a)) {
-          if (recvA || recvAAAA) return { answers: firstUsable ? [first!] : [], gotsomewhere }; // use the first response
-          if (!single) {
+          if (!this.cfg.noAaaa && (recvA || recvAAAA)) return { answers: firstUsable ? [first!] : [], gotsomewhere }; // use the first response
+          if (!single && !this.cfg.noAaaa) {
             if (isA) recvA = true;
             else recvAAAA = true;
             continue; // wait for the other

@@ -18,7 +18,7 @@ import { NS_PER_S, parallel, type LookupBody, type LookupContext, type ResolverE
  *   unreachable fails the read at once) or TCP with use-vc, with a deadline of `timeout`.
  */
 
-/** Go's process-wide rotate counter (`dnsConfig.soffset`); keep one per client process. */
+/** Go's process-wide rotate counter (`dnsConfig.soffset`, src/net/dnsconfig.go); keep one per client process. */
 export interface GoState {
   rotateCounter: number;
 }
@@ -31,7 +31,9 @@ type OneName = { ok: true; addresses: string[] } | { ok: false; error: GoError }
 type GoError = 'nxdomain' | 'nodata' | 'servfail' | 'misbehaving' | 'timeout' | 'refused';
 
 function* goLookupBody(ctx: LookupContext, cfg: ResolverConfig, name: string, state: GoState): LookupBody {
-  const asGiven = name.endsWith('.') ? name : name + '.';
+  // Go compares the rooted fqdn with name+".": the as-given entry of an unrooted name; never for a
+  // rooted one (name+"." then ends in two dots).
+  const asGiven = name.endsWith('.') ? undefined : name;
   let lastErr: GoError | undefined;
   for (const fqdn of nameList(cfg, name)) {
     const lane = (t: QueryType) => tryOneName(ctx, cfg, fqdn, t, state);
@@ -75,7 +77,7 @@ export function nameList(cfg: ResolverConfig, name: string): string[] {
 
 /** `tryOneName` for one query type. */
 function* tryOneName(ctx: LookupContext, cfg: ResolverConfig, fqdn: string, type: QueryType, state: GoState): Generator<Wait, OneName, ResolverEvent> {
-  const offset = cfg.rotate ? ++state.rotateCounter : 0;
+  const offset = cfg.rotate ? state.rotateCounter++ : 0; // dnsconfig.go serverOffset: soffset.Add(1) - 1, 0 to start
   const n = cfg.nameservers.length;
   let lastErr: GoError = 'timeout';
   for (let i = 0; i < cfg.attempts; i++) {
