@@ -125,3 +125,17 @@ test('property: a hit never answers a TTL above what was stored, nor 0', () => {
     }),
   );
 });
+
+test('lookup order: a live denial wins over a success entry, but a cached SERVFAIL does not shadow a live success', () => {
+  const c = new DnsCache(cacheWithTtl(30), rng());
+  c.put('a.example', 'A', ok(30), 0);
+  c.put('a.example', 'A', { rcode: 'SERVFAIL', addresses: [] }, 0);
+  assert.equal(c.get('a.example', 'A', SECOND)?.rcode, 'NOERROR');
+  c.put('a.example', 'A', nx(30), SECOND);
+  assert.equal(c.get('a.example', 'A', 2 * SECOND)?.rcode, 'NXDOMAIN');
+  // Both entries expired: a miss.
+  c.put('b.example', 'A', ok(30), 0);
+  c.put('b.example', 'A', { rcode: 'SERVFAIL', addresses: [] }, 0);
+  assert.equal(c.get('b.example', 'A', 31 * SECOND), null);
+  assert.deepEqual(c.stats, { hits: { success: 1, denial: 1 }, misses: 1 });
+});

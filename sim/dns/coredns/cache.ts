@@ -1,7 +1,7 @@
 import type { RandomStream } from '../../engine/random.ts';
 import { SECOND, type Nanos } from '../../engine/time.ts';
 import type { DnsAnswer, QueryType } from '../types.ts';
-import { inZone } from './zone.ts';
+import { inNormalZone, normalName } from './zone.ts';
 
 /**
  * CoreDNS's cache plugin (coredns/coredns plugin/cache): a success cache and a denial cache, each a
@@ -72,44 +72,43 @@ interface Entry {
   stored: Nanos;
 }
 
-/** One plugin/pkg/cache: 256 shards, each a map plus its keys in an array for an O(1) random pick. */
+/**
+ * One plugin/pkg/cache: 256 shards of bounded size. The entries sit in one map (a lookup hashes the
+ * key once); each shard keeps its keys in an array, for its size and an O(1) random eviction.
+ */
 class ShardedStore {
-  private readonly maps: Map<string, Entry>[] = [];
+  private readonly entries = new Map<string, Entry>();
   private readonly keys: string[][] = [];
   private readonly perShard: number;
-  size = 0;
   evictions = 0;
 
   constructor(capacity: number, private readonly rng: RandomStream) {
     this.perShard = Math.max(Math.floor(capacity / CACHE_SHARDS), 4);
-    for (let i = 0; i < CACHE_SHARDS; i++) {
-      this.maps.push(new Map());
-      this.keys.push([]);
-    }
+    for (let i = 0; i < CACHE_SHARDS; i++) this.keys.push([]);
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   get(key: string): Entry | undefined {
-    return this.maps[shardOf(key)]!.get(key);
+    return this.entries.get(key);
   }
 
   add(key: string, entry: Entry): void {
-    const s = shardOf(key);
-    const map = this.maps[s]!;
-    const keys = this.keys[s]!;
-    if (!map.has(key)) {
-      if (keys.length >= this.perShard) this.evict(map, keys);
+    if (this.entries.get(key) === undefined) {
+      const keys = this.keys[shardOf(key)]!;
+      if (keys.length >= this.perShard) this.evict(keys);
       keys.push(key);
-      this.size++;
     }
-    map.set(key, entry);
+    this.entries.set(key, entry);
   }
 
-  private evict(map: Map<string, Entry>, keys: string[]): void {
+  private evict(keys: string[]): void {
     const i = this.rng.integer(0, keys.length - 1);
-    map.delete(keys[i]!);
+    this.entries.delete(keys[i]!);
     keys[i] = keys[keys.length - 1]!;
     keys.pop();
-    this.size--;
     this.evictions++;
   }
 }
@@ -148,19 +147,24 @@ export class DnsCache {
     return { success: this.success.evictions, denial: this.denial.evictions };
   }
 
-  /** The cached answer with its remaining TTL, or null (a miss, counted). Success is looked up first (cache.go getIfNotStale). */
+  /**
+   * The cached answer with its remaining TTL, or null (a miss, counted). The denial cache is looked
+   * up first, except that a cached SERVFAIL does not shadow a live success entry
+   * (plugin/cache/handler.go getIfNotStale).
+   */
   get(name: string, type: QueryType, now: Nanos): DnsAnswer | null {
     const key = `${name}/${type}`;
-    for (const kind of ['success', 'denial'] as const) {
-      const e = (kind === 'success' ? this.success : this.denial).get(key);
-      if (!e) continue;
-      const left = e.ttl - Math.floor((now - e.stored) / SECOND);
-      if (left <= 0) continue;
-      this.stats.hits[kind]++;
-      return { ...e.answer, ttl: left };
-    }
+    const denial = live(this.denial.get(key), now);
+    const success = live(this.success.get(key), now);
+    if (denial && !(denial.answer.rcode === 'SERVFAIL' && success)) return this.hit('denial', denial);
+    if (success) return this.hit('success', success);
     this.stats.misses++;
     return null;
+  }
+
+  private hit(kind: CacheKind, e: { answer: DnsAnswer; left: number }): DnsAnswer {
+    this.stats.hits[kind]++;
+    return { ...e.answer, ttl: e.left };
   }
 
   /**
@@ -175,7 +179,7 @@ export class DnsCache {
     const ttl = this.ttlFor(answer, kind);
     const out = { ...answer, ttl };
     const disabled = kind === 'success' ? this.config.disableSuccess : this.config.disableDenial;
-    if (ttl > 0 && !disabled.some((z) => inZone(name, z))) {
+    if (ttl > 0 && !disabled.some((z) => inNormalZone(normalName(name), normalName(z)))) {
       (kind === 'success' ? this.success : this.denial).add(`${name}/${type}`, { answer: out, ttl, stored: now });
     }
     return out;
@@ -188,6 +192,13 @@ export class DnsCache {
     const msgTtl = Math.min(answer.ttl ?? max, max);
     return Math.min(Math.max(msgTtl, min), max);
   }
+}
+
+/** The entry with its TTL left in whole seconds (item.ttl), or null once that is 0 or less. */
+function live(e: Entry | undefined, now: Nanos): { answer: DnsAnswer; left: number } | null {
+  if (!e) return null;
+  const left = e.ttl - Math.floor((now - e.stored) / SECOND);
+  return left > 0 ? { answer: e.answer, left } : null;
 }
 
 /** response.Typify as the cache uses it: NOERROR with addresses is success; NXDOMAIN, NODATA and SERVFAIL go to the denial cache. */

@@ -3,7 +3,8 @@ import type { Nanos } from '../../engine/time.ts';
 
 /**
  * A DNS server's CPU: `cores` workers taking jobs in arrival order (FIFO), each job holding one core
- * for its CPU time. Client queries wait in a bounded buffer: the UDP socket's receive buffer. When it
+ * for its CPU time. A fractional `cores` (a CPU limit such as 0.5 or 1.5) gives ceil(cores) workers,
+ * each running at cores / ceil(cores) of a core (CFS quota spread evenly). Client queries wait in a bounded buffer: the UDP socket's receive buffer. When it
  * is full the kernel drops the datagram silently (net/ipv4/udp.c __udp_queue_rcv_skb: sk_rcvbuf
  * exceeded, counted in RcvbufErrors), and the client sees nothing. Work the server started itself
  * (handling an upstream's answer) is not bounded by that buffer.
@@ -18,6 +19,9 @@ export class CpuQueue {
   private readonly waiting: Job[] = [];
   private head = 0;
   private busyCores = 0;
+  private readonly workers: number;
+  /** A worker's speed in cores (1 for whole cores). */
+  private readonly speed: number;
   /** Client queries waiting (not yet on a core). */
   private bufferedQueries = 0;
   /** CPU time spent, ns (the sum of the jobs' costs once they finish). */
@@ -27,7 +31,9 @@ export class CpuQueue {
   private epoch = 0;
 
   constructor(private readonly sim: Simulator, readonly cores: number, readonly bufferLimit: number) {
-    if (!(cores > 0)) throw new RangeError(`CpuQueue: cores must be > 0, got ${cores}`);
+    if (!(cores > 0 && Number.isFinite(cores))) throw new RangeError(`CpuQueue: cores must be > 0, got ${cores}`);
+    this.workers = Math.ceil(cores);
+    this.speed = cores / this.workers;
     this.since = sim.now;
   }
 
@@ -36,7 +42,7 @@ export class CpuQueue {
    * finding the receive buffer full is refused: returns false and `done` never runs.
    */
   submit(costNs: Nanos, done: () => void, fromSocket: boolean): boolean {
-    if (fromSocket && this.busyCores === this.cores && this.bufferedQueries >= this.bufferLimit) return false;
+    if (fromSocket && this.busyCores === this.workers && this.bufferedQueries >= this.bufferLimit) return false;
     this.waiting.push({ costNs: Math.max(0, Math.round(costNs)), done, fromSocket });
     if (fromSocket) this.bufferedQueries++;
     this.startNext();
@@ -64,7 +70,7 @@ export class CpuQueue {
   }
 
   private startNext(): void {
-    while (this.busyCores < this.cores && this.head < this.waiting.length) {
+    while (this.busyCores < this.workers && this.head < this.waiting.length) {
       const job = this.waiting[this.head++]!;
       if (this.head > 1024 && this.head * 2 > this.waiting.length) {
         this.waiting.splice(0, this.head);
@@ -72,7 +78,7 @@ export class CpuQueue {
       }
       if (job.fromSocket) this.bufferedQueries--;
       this.busyCores++;
-      this.sim.schedule(job.costNs, finish, { queue: this, job, epoch: this.epoch });
+      this.sim.schedule(this.speed === 1 ? job.costNs : Math.round(job.costNs / this.speed), finish, { queue: this, job, epoch: this.epoch });
     }
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Simulator } from '../../engine/simulator.ts';
 import { MS, SECOND } from '../../engine/time.ts';
 import type { DnsAnswer, DnsQuery } from '../types.ts';
-import { FORWARD_DEFAULTS, Forwarder, simulatedUpstream, type ForwardConfig, type UpstreamExchange } from './forward.ts';
+import { FORWARD_DEFAULTS, Forwarder, simulatedUpstream, simulatedUpstreams, type ForwardConfig, type UpstreamExchange } from './forward.ts';
 
 const q = (id = 1): DnsQuery => ({ id, name: 'example.com', type: 'A', server: '10.96.0.10', socket: 1, transport: 'udp' });
 const ANSWER: DnsAnswer = { rcode: 'NOERROR', addresses: ['93.184.216.34'], ttl: 300 };
@@ -39,7 +39,7 @@ test('read timeout 2 s: one silent upstream is tried twice (max_connect_attempts
   sim.run();
   assert.deepEqual(sent, [0, 2 * SECOND]);
   assert.deepEqual(got, [[4 * SECOND, 'SERVFAIL', false]]);
-  assert.deepEqual(f.stats, { forwarded: 1, refusedMaxConcurrent: 0, attempts: 2, readTimeouts: 2, servfail: 1 });
+  assert.deepEqual(f.stats, { forwarded: 1, refusedMaxConcurrent: 0, attempts: 2, readTimeouts: 2, connectErrors: 0, servfail: 1 });
 });
 
 test('the 5 s deadline: three silent upstreams get attempts at 0, 2 and 4 s (none starts at 6 s), then SERVFAIL at 6 s', () => {
@@ -119,9 +119,56 @@ test('simulatedUpstream: loss 1 never answers; loss 0 draws no loss number and a
   const lost = simulatedUpstream(sim, { latency: { kind: 'constant', value: 5 * MS }, loss: 1 }, () => ANSWER, sim.rng('l'), sim.rng('x'));
   const fine = simulatedUpstream(sim, { latency: { kind: 'constant', value: 5 * MS }, loss: 0 }, () => ANSWER, sim.rng('l'), sim.rng('y'));
   const got: string[] = [];
-  lost(q(), () => got.push('lost'));
-  fine(q(), () => got.push(`fine@${sim.now}`));
+  lost(q(), () => got.push('lost'), () => got.push('failed'));
+  fine(q(), () => got.push(`fine@${sim.now}`), () => got.push('failed'));
   sim.run();
   assert.deepEqual(got, [`fine@${5 * MS}`]);
   assert.equal(sim.rng('y').random(), new Simulator({ seed: 1 }).rng('y').random());
+});
+
+test('simulatedUpstreams: one exchange per server, drawing from the named streams under the prefix', () => {
+  const draw = (seed: number) => {
+    const sim = new Simulator({ seed });
+    const ups = simulatedUpstreams(sim, { servers: 3, latency: { kind: 'exponential', mean: 10 * MS }, loss: 0.3 }, () => ANSWER, 'dns/coredns-0');
+    assert.equal(ups.length, 3);
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) ups[i % 3]!(q(i), () => times.push(sim.now), () => assert.fail('a simulated upstream never fails at once'));
+    sim.run();
+    return times;
+  };
+  const a = draw(1);
+  assert.ok(a.length > 5 && a.length < 30, String(a.length));
+  assert.deepEqual(a, draw(1));
+});
+
+test('an exchange that fails at once (refused, reset) is a failed attempt: the next one starts at once, and two make SERVFAIL', () => {
+  const sim = new Simulator({ seed: 1 });
+  const sent: number[] = [];
+  const refusing: UpstreamExchange = (_q, _answered, failed) => {
+    sent.push(sim.now);
+    sim.schedule(MS, failed);
+  };
+  const f = forward(sim, [refusing]);
+  const got: [number, string][] = [];
+  f.serve(q(), (a) => got.push([sim.now, a.rcode]));
+  sim.run();
+  assert.deepEqual(sent, [0, MS]);
+  assert.deepEqual(got, [[2 * MS, 'SERVFAIL']]);
+  assert.deepEqual([f.stats.connectErrors, f.stats.readTimeouts], [2, 0]);
+});
+
+test('a failure reported after the read timed out is ignored', () => {
+  const sim = new Simulator({ seed: 1 });
+  let calls = 0;
+  const late: UpstreamExchange = (_q, answered, failed) => {
+    calls++;
+    if (calls === 1) sim.schedule(3 * SECOND, failed);
+    else answered(ANSWER);
+  };
+  const f = forward(sim, [late]);
+  const got: [number, string][] = [];
+  f.serve(q(), (a) => got.push([sim.now, a.rcode]));
+  sim.run();
+  assert.deepEqual(got, [[2 * SECOND, 'NOERROR']]);
+  assert.deepEqual([f.stats.connectErrors, f.stats.readTimeouts], [0, 1]);
 });

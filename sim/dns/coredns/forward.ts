@@ -5,18 +5,21 @@ import { SECOND, type Nanos } from '../../engine/time.ts';
 import type { DnsAnswer, DnsQuery, QueryType } from '../types.ts';
 
 /**
- * One exchange with one upstream: send `query`; call `answered` when the answer arrives, or never
- * (the query or its answer was lost). The forward plugin's read timeout decides how long to wait.
+ * One exchange with one upstream: send `query`; call `answered` when the answer arrives, `failed`
+ * when the exchange fails at once (ICMP port unreachable on UDP, a refused or reset TCP connection:
+ * proxy.Connect returns an error), or neither (the query or its answer was lost: the forward
+ * plugin's read timeout ends the wait). At most one of the two, at most once.
  */
-export type UpstreamExchange = (query: DnsQuery, answered: (answer: DnsAnswer) => void) => void;
+export type UpstreamExchange = (query: DnsQuery, answered: (answer: DnsAnswer) => void, failed: () => void) => void;
 
 /**
  * CoreDNS's forward plugin (coredns/coredns plugin/forward/forward.go ServeDNS):
  * - `max_concurrent`: a query arriving while that many are in flight is answered REFUSED at once
  *   (ErrLimitExceeded); it is not an upstream error, so no health check follows.
  * - the upstreams are tried in the policy's order (default `random`: policy.go random.List, a fresh
- *   shuffle per query), each attempt waiting up to the read timeout (2 s, defaultReadTimeout); after
- *   a failed attempt the next upstream is tried, wrapping round the list, while fewer than
+ *   shuffle per query), each attempt waiting up to the read timeout (2 s, defaultReadTimeout) or
+ *   failing at once on a connection error; after a failed attempt the next upstream is tried,
+ *   wrapping round the list, while fewer than
  *   max_connect_attempts (default 2 per upstream, defaultConnectAttemptsPerUpstream) have failed and
  *   the 5 s deadline (defaultTimeout) has not passed when an attempt starts. Then SERVFAIL.
  * - `force_tcp` changes the transport of the upstream queries only.
@@ -42,12 +45,14 @@ export interface ForwardStats {
   /** Upstream attempts, and those that ended at the read timeout. */
   attempts: number;
   readTimeouts: number;
+  /** Attempts that failed at once (refused, reset). */
+  connectErrors: number;
   /** Queries that ended in SERVFAIL (attempts or deadline used up). */
   servfail: number;
 }
 
 export class Forwarder {
-  readonly stats: ForwardStats = { forwarded: 0, refusedMaxConcurrent: 0, attempts: 0, readTimeouts: 0, servfail: 0 };
+  readonly stats: ForwardStats = { forwarded: 0, refusedMaxConcurrent: 0, attempts: 0, readTimeouts: 0, connectErrors: 0, servfail: 0 };
   private inFlight = 0;
 
   constructor(
@@ -80,9 +85,9 @@ export class Forwarder {
   }
 
   /** @internal */
-  exchange(i: number, q: DnsQuery, answered: (a: DnsAnswer) => void): void {
+  exchange(i: number, q: DnsQuery, answered: (a: DnsAnswer) => void, failed: () => void): void {
     this.stats.attempts++;
-    this.upstreams[i]!({ ...q, transport: this.config.forceTcp ? 'tcp' : q.transport }, answered);
+    this.upstreams[i]!({ ...q, transport: this.config.forceTcp ? 'tcp' : q.transport }, answered, failed);
   }
 
   /** @internal */
@@ -134,17 +139,32 @@ class ForwardAttempts {
     const upstream = this.list[this.i++]!;
     const attempt = ++this.attempt;
     this.timer = sim.schedule(this.fwd.config.readTimeoutNs, readTimeout, this);
-    this.fwd.exchange(upstream, this.query, (a) => {
-      if (this.over || attempt !== this.attempt) return; // a late answer: its read already failed
-      sim.cancel(this.timer);
-      this.finish(a, true);
-    });
+    this.fwd.exchange(
+      upstream,
+      this.query,
+      (a) => {
+        if (this.over || attempt !== this.attempt) return; // a late answer: its read already failed
+        sim.cancel(this.timer);
+        this.finish(a, true);
+      },
+      () => {
+        if (this.over || attempt !== this.attempt) return;
+        sim.cancel(this.timer);
+        this.fwd.stats.connectErrors++;
+        this.attemptFailed();
+      },
+    );
   }
 
   /** @internal */
   timedOut(): void {
     if (this.over) return;
     this.fwd.stats.readTimeouts++;
+    this.attemptFailed();
+  }
+
+  /** A failed attempt counts against max_connect_attempts, and the next upstream is tried at once. */
+  private attemptFailed(): void {
     this.failed++;
     this.attempt++;
     this.next();
@@ -183,4 +203,19 @@ export function simulatedUpstream(
     const a = answer(q.name, q.type);
     sim.schedule(sampleNs(config.latency, latencyRng), () => answered(a));
   };
+}
+
+/**
+ * `servers` simulated upstreams (a resolv.conf's nameservers) sharing one latency and loss, drawn
+ * from the streams `${rngPrefix}/upstream-latency` and `${rngPrefix}/upstream-loss`.
+ */
+export function simulatedUpstreams(
+  sim: Simulator,
+  config: SimulatedUpstreamConfig & { servers: number },
+  answer: (name: string, type: QueryType) => DnsAnswer,
+  rngPrefix: string,
+): UpstreamExchange[] {
+  const latency = sim.rng(`${rngPrefix}/upstream-latency`);
+  const loss = sim.rng(`${rngPrefix}/upstream-loss`);
+  return Array.from({ length: config.servers }, () => simulatedUpstream(sim, config, answer, latency, loss));
 }

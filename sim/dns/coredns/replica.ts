@@ -27,6 +27,7 @@ export interface CoreDnsConfig {
    * Cores the replica's Go runtime can keep busy. kubeadm requests 100m CPU and sets no CPU limit
    * (manifests.go CoreDNSDeployment: limits hold memory only), so a replica may use its node's idle
    * CPU: 1 core is an assumption, half the 2-vCPU node of coredns/deployment's Scaling_CoreDNS.md.
+   * A fraction stands for a CPU limit (0.5: a 500m limit), see CpuQueue.
    */
   cores: number;
   /**

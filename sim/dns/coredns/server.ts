@@ -4,7 +4,7 @@ import type { DnsAnswer, DnsQuery, QueryType, Rcode } from '../types.ts';
 import { DnsCache, type CacheConfig } from './cache.ts';
 import { CpuQueue } from './cpu.ts';
 import { Forwarder, type ForwardConfig, type UpstreamExchange } from './forward.ts';
-import { matchZone } from './zone.ts';
+import { matchZone, normalName } from './zone.ts';
 
 /**
  * Answers names it is authoritative for (the kubernetes plugin over the simulated Services), or null
@@ -88,7 +88,7 @@ export class DnsServer {
       ...(b.authority ? { authority: b.authority } : {}),
       ...(b.forward ? { forward: new Forwarder(sim, b.forward.config, b.forward.upstreams, sim.rng(`${rngPrefix}/${zoneLabel(b.zone)}/forward-policy`)) } : {}),
     }));
-    this.zones = this.blocks.map((b) => b.zone);
+    this.zones = this.blocks.map((b) => normalName(b.zone));
   }
 
   /** The readiness endpoint answers OK (plugin/ready: false from the moment shutdown starts). */
@@ -170,8 +170,7 @@ export class DnsServer {
 
   private handle(p: Pending): void {
     const { name, type } = p.query;
-    const zone = matchZone(name, this.zones);
-    const block = zone === null ? undefined : this.blocks.find((b) => b.zone === zone);
+    const block = this.blocks[matchZone(name, this.zones)];
     // A name no block serves is REFUSED by the server (core/dnsserver/server.go: no matching zone).
     if (!block) return this.answer(p, REFUSED);
     const hit = block.cache?.get(name, type, this.sim.now) ?? null;

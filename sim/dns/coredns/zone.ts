@@ -4,18 +4,26 @@
  * qualified without the trailing dot (sim/dns/types.ts), compared case-insensitively.
  */
 export function inZone(name: string, zone: string): boolean {
-  const z = zone.replace(/\.$/, '').toLowerCase();
-  if (z === '') return true;
-  const n = name.replace(/\.$/, '').toLowerCase();
-  return n === z || n.endsWith(`.${z}`);
+  return inNormalZone(normalName(name), normalName(zone));
 }
 
-/** The longest of `zones` that holds `name` (CoreDNS picks the server block by longest zone match), or null. */
-export function matchZone(name: string, zones: readonly string[]): string | null {
-  let best: string | null = null;
-  for (const z of zones) {
-    if (!inZone(name, z)) continue;
-    if (best === null || z.replace(/\.$/, '').length > best.replace(/\.$/, '').length) best = z;
+/** Lower case, without a trailing dot ("" for the root). */
+export function normalName(name: string): string {
+  return (name.endsWith('.') ? name.slice(0, -1) : name).toLowerCase();
+}
+
+/** inZone for names already normalised (normalName). */
+export function inNormalZone(name: string, zone: string): boolean {
+  if (zone === '') return true;
+  return name === zone || (name.length > zone.length && name.endsWith(zone) && name.charCodeAt(name.length - zone.length - 1) === 46);
+}
+
+/** The index of the longest of `zones` (normalised) that holds `name`, or -1: CoreDNS picks the server block by longest zone match. */
+export function matchZone(name: string, zones: readonly string[]): number {
+  const n = normalName(name);
+  let best = -1;
+  for (let i = 0; i < zones.length; i++) {
+    if (inNormalZone(n, zones[i]!) && (best < 0 || zones[i]!.length > zones[best]!.length)) best = i;
   }
   return best;
 }
