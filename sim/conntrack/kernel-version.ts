@@ -2,9 +2,8 @@
  * The node's kernel as a scenario names it (`kernel.version: "5.10"`), and what that kernel's
  * conntrack does when two unconfirmed entries of one flow meet at __nf_conntrack_confirm
  * (torvalds/linux net/netfilter/nf_conntrack_core.c). "X.Y" means the mainline release X.Y as
- * tagged, without stable backports: "4.14" is 4.14 as first shipped, before the March 2020 stable
- * backport of ed07d9a021df (Greg KH, "[PATCH 4.14 002/126]" stable review, 2020-03-10), which is
- * the 4.14 the 2018-2019 DNS timeout reports ran.
+ * tagged, without stable backports: "4.14" is 4.14 as first shipped, before ed07d9a021df reached
+ * 4.14 stable in March 2020 (Greg KH, "[PATCH 4.14 002/126]" stable review, 2020-03-10).
  *
  * Release of each commit (docs/research/dns-notes-checked.md section 1; [I] = inferred from merge
  * dates): 71d8c47fc653 4.7 [I], ed07d9a021df 4.19 [I], 4e35c1cb9460 5.0 [I], 6a757c07e51f 5.6

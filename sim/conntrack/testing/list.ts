@@ -64,6 +64,6 @@ export function conntrackStats(table: ConntrackTable): string {
   const s = table.stats;
   return (
     `cpu=${'0'.padEnd(4)}\tfound=0 invalid=${s.invalid} insert=0 insert_failed=${s.insertFailed} drop=${s.drop} ` +
-    `early_drop=${s.earlyDrop} error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n`
+    `early_drop=${s.earlyDrop} error=0 search_restart=0 clash_resolve=${s.clashResolve} chaintoolong=0 \n`
   );
 }

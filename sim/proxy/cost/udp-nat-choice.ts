@@ -3,7 +3,9 @@
  * yet, which decides whether two racing packets of one socket (sim/conntrack/clash.ts) end up with
  * the same target. The caller draws the targets from its own streams; this says how.
  */
-import type { NatChoiceKind } from '../../conntrack/clash.ts';
+import { raceOutcome, type NatChoiceKind, type RaceResult } from '../../conntrack/clash.ts';
+import { natToConfirmNs, raceTiming, raceWindowNs } from '../../conntrack/clash-timing.ts';
+import type { ClashRules } from '../../conntrack/kernel-version.ts';
 import type { CostModel } from '../../cost/cost-model.ts';
 import type { SchedulerName } from '../../ipvs/types.ts';
 import type { ProxyMode } from '../mode.ts';
@@ -77,4 +79,38 @@ export function secondPicksOwnTarget(choice: UdpNatChoice, gapNs: number, costs:
 export function ipvsConcurrentPick(scheduler: SchedulerName, first: number, servers: number): number {
   if (!(servers >= 1) || !(first >= 0 && first < servers)) throw new RangeError(`server ${first} of ${servers}`);
   return scheduler === 'rr' || scheduler === 'wrr' ? (first + 1) % servers : first;
+}
+
+/** What a caller drew for one pair of racing packets, from its own streams. */
+export interface UdpPairDraws {
+  /** Uniform in [0, 1): the pair runs on different CPUs when below `crossCpu`. */
+  cpu: number;
+  /** Time between the two packets' conntrack lookups, ns (either order). */
+  gapNs: number;
+  /** The first packet's target, and the one the second gets if it picks on its own. */
+  firstTarget: string;
+  ownSecondTarget: string;
+}
+
+export interface UdpPairContext {
+  choice: UdpNatChoice;
+  rules: ClashRules;
+  costs: CostModel;
+  /** Probability that the pair runs on different CPUs (clash-timing.ts crossCpuProbability). */
+  crossCpu: number;
+  /** The mode's first-packet walk, which lengthens the window (FirstPacketCost.costNs). */
+  walkNs?: number;
+}
+
+/**
+ * One pair end to end: the timing (clash-timing.ts), the second packet's target under the mode,
+ * and the kernel's outcome for it (clash.ts raceOutcome). `secondTarget` is where the second packet
+ * goes unless it is dropped.
+ */
+export function udpPairRace(ctx: UdpPairContext, draws: UdpPairDraws): RaceResult & { secondTarget: string } {
+  const { choice, costs } = ctx;
+  const timing = raceTiming(draws.gapNs, draws.cpu < ctx.crossCpu, raceWindowNs(costs, ctx.walkNs), natToConfirmNs(costs));
+  const secondTarget = timing !== 'apart' && secondPicksOwnTarget(choice, draws.gapNs, costs) ? draws.ownSecondTarget : draws.firstTarget;
+  const result = raceOutcome({ rules: ctx.rules, nat: choice.kind, firstTarget: draws.firstTarget, secondTarget, timing });
+  return { ...result, secondTarget };
 }
