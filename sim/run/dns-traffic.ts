@@ -4,7 +4,7 @@ import type { DnsAnswer, DnsQuery, ResolverSession, ResolverStep } from '../dns/
 import type { ModeModel } from '../proxy/cost/mode-model.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
-import type { Endpoint } from '../proxy/endpoint.ts';
+import { makeEndpoint, type Endpoint } from '../proxy/endpoint.ts';
 import type { PodIPStates } from '../k8s/pod-network.ts';
 import type { ConntrackTable } from '../conntrack/table.ts';
 import { CtLookup } from '../conntrack/common.ts';
@@ -304,7 +304,7 @@ export class DnsTraffic {
     if (existing >= 0 && (existing & 1) === 0) {
       this.udpPacket(t, client, sport, this.vip, DNS_PORT);
       const e = t.entry(existing >> 1);
-      this.toReplica(l, q, this.endpointByIp(e.reply.src), t, client, sport, 0);
+      this.toReplica(l, q, this.endpointAt(e.reply.src, e.reply.sport), t, client, sport, 0);
       return;
     }
     const ep = chosen ?? this.choose(l.node, this.services.udp);
@@ -400,11 +400,9 @@ export class DnsTraffic {
     if (l.measured) this.metrics.lostQueries++;
   }
 
-  private endpointByIp(ip: number): Endpoint | null {
-    const version = this.timeline.version;
-    for (const ep of this.timeline.servingAt(this.services.udp, version)) if (parseIPv4(ep.ip) === ip) return ep;
-    // A replica no longer listed anywhere: address it by its IP all the same.
-    return { ip: formatIPv4(ip), port: DNS_PORT } as Endpoint;
+  /** The replica an existing entry's DNAT names (its reply source), listed in the rules or not. */
+  private endpointAt(ip: number, port: number): Endpoint {
+    return makeEndpoint({ ip: formatIPv4(ip), port });
   }
 
   /**
