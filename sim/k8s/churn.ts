@@ -54,12 +54,16 @@ export interface ChurnSpec {
   taintAfter?: Nanos;
   evictAfter?: Nanos;
   deleteAfter?: Nanos;
+  /** rolling-update: the workload's Deployments (default) or CoreDNS (`kubectl -n kube-system rollout restart deployment coredns`). */
+  target?: 'workloads' | 'coredns';
 }
 
 export interface ChurnTargets {
   sim: Simulator;
   api: ApiServer;
   deployments: readonly string[];
+  /** kube-system/coredns in clusters with DNS (coredns.ts). */
+  coreDnsDeployment?: string;
   deploymentController: DeploymentController;
   replicaSetController: ReplicaSetController;
   kubelets: ReadonlyMap<string, Kubelet>;
@@ -164,7 +168,7 @@ export class Churn {
   }
 
   private rollingUpdate(s: Source): void {
-    const deps = this.t.deployments;
+    const deps = s.spec.target === 'coredns' ? (this.t.coreDnsDeployment ? [this.t.coreDnsDeployment] : []) : this.t.deployments;
     const n = s.spec.fraction !== undefined ? Math.max(1, Math.ceil(s.spec.fraction * deps.length)) : 1;
     const graceSeconds = Math.ceil(this.grace(s.spec) / SECOND);
     const restartedAt = formatTimestampNano(this.t.sim.now);

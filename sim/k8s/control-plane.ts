@@ -63,7 +63,8 @@ import { PodNetwork, type PodIPState } from './pod-network.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
 import { Scheduler } from './scheduler.ts';
 import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
-import { generateCluster, type SyntheticCluster } from './synthetic-cluster.ts';
+import { generateCluster, type SyntheticCluster, type SyntheticClusterOptions } from './synthetic-cluster.ts';
+import { COREDNS_DEPLOYMENT } from './coredns.ts';
 
 export type { ChurnSpec, NodeDrainEvent, ProbeSpec, Sampler, SliceCommit };
 
@@ -106,6 +107,8 @@ export interface ControlPlaneOptions {
   /** Default 300s. */
   podEvictionTimeout?: Nanos;
   churn?: readonly ChurnSpec[];
+  /** CoreDNS behind kube-dns (coredns.ts), in runs with DNS. */
+  coreDns?: SyntheticClusterOptions['coreDns'];
 }
 
 export type EndpointChangeKind = 'ready' | 'not-ready' | 'terminating' | 'not-serving' | 'serving' | 'added' | 'removed';
@@ -209,6 +212,7 @@ export class ControlPlane {
       protocol: options.protocol,
       maxEndpointsPerSlice: options.maxEndpointsPerSlice,
       terminationGracePeriodSeconds: options.terminationGracePeriodSeconds,
+      ...(options.coreDns ? { coreDns: options.coreDns } : {}),
     });
     const startup = toLatency(sim, options.podStartupLatency);
     const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;
@@ -244,6 +248,7 @@ export class ControlPlane {
         sim,
         api: this.api,
         deployments: this.cluster.deployments,
+        ...(options.coreDns ? { coreDnsDeployment: COREDNS_DEPLOYMENT } : {}),
         deploymentController: this.deploymentController,
         replicaSetController: this.replicaSetController,
         kubelets: this.kubelets,

@@ -7,6 +7,8 @@ import { cidrSize, formatCidr, formatIPv4, type Cidr } from '../net/ipv4.ts';
 import { ClusterIPAllocator, NodeCidrAllocator, parseNetworkCidr, PodIPAllocator } from './ipam.ts';
 import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, type PodCondition, type ReplicaSet, type Service } from './objects.ts';
 import { condition } from './sim-times.ts';
+import { putCoreDns, type CoreDnsOptions } from './coredns.ts';
+import { parseIPv4 } from '../net/ipv4.ts';
 
 /**
  * A synthetic cluster in steady state, written straight into the API server's store at the current
@@ -42,12 +44,16 @@ export interface SyntheticClusterOptions {
   maxSurge?: number | string;
   maxUnavailable?: number | string;
   maxEndpointsPerSlice?: number;
+  /** CoreDNS behind kube-dns (coredns.ts), in runs with DNS; its ClusterIPs are kept from the Services'. */
+  coreDns?: Omit<CoreDnsOptions, 'terminationGracePeriodSeconds'>;
 }
 
 export interface SyntheticCluster {
   nodes: { name: string; ip: string; podCIDR: Cidr }[];
   services: { key: string; clusterIP: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
   deployments: string[];
+  /** The CoreDNS Services (kube-dns, kube-dns-upstream) when the cluster has them; not in `services`. */
+  dnsServices?: { key: string; clusterIP: string }[];
   pods: number;
   slices: number;
 }
@@ -58,6 +64,8 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
   const { nodes, podIPs } = putNodes(put, o.nodes, layout);
   const clusterIPs = new ClusterIPAllocator(layout.svcCidr, sim.rng('k8s/ipam/cluster-ip'));
   clusterIPs.reserve(layout.svcCidr.addr + 1); // the `kubernetes` Service
+  const dns = o.coreDns;
+  if (dns) for (const ip of [dns.clusterIP, dns.upstreamIP]) if (ip !== undefined) clusterIPs.reserve(parseIPv4(ip));
   const cluster: SyntheticCluster = { nodes, services: [], deployments: [], pods: 0, slices: 0 };
   const now = sim.now;
   const shared: ServiceShared = {
@@ -73,6 +81,7 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
     podIPs,
   };
   for (let s = 0; s < o.services; s++) putService(shared, `svc-${s}`, formatIPv4(clusterIPs.allocate()), cluster);
+  if (dns) cluster.dnsServices = putCoreDns({ api, put, nodes, podIPs, conditions: shared.conditions, maxEndpointsPerSlice: o.maxEndpointsPerSlice }, { ...dns, terminationGracePeriodSeconds: shared.grace });
   return cluster;
 }
 

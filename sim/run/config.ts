@@ -4,6 +4,7 @@ import type { ConntrackTimeouts } from '../conntrack/timeouts.ts';
 import type { Distribution } from '../engine/distribution.ts';
 import type { ChurnSpec, ProbeSpec } from '../k8s/control-plane.ts';
 import type { ManifestCluster } from './manifest-cluster.ts';
+import type { DnsRunConfig } from './dns-config.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -111,4 +112,6 @@ export interface ModelConfig {
     buckets: number;
     timeouts: ConntrackTimeouts;
   };
+  /** Lookups through the kube-dns Service to CoreDNS (sim/run/dns-*.ts); undefined: no DNS in the run. */
+  dns?: DnsRunConfig;
 }

@@ -40,6 +40,12 @@ export class ControlPlaneFeed {
   readonly watchDelivery = new Histogram();
   readonly heardLatency = new Histogram();
   recordFrom = 0;
+  /**
+   * Slices of a Service the feed does not own, which another part of the run maps onto its own
+   * service ports (the kube-dns Service of a run with DNS: dns-wiring.ts). The commit still counts
+   * for the watches, so a change it makes to the timeline is heard with the event that made it.
+   */
+  other: ((c: SliceCommit) => void) | null = null;
 
   /**
    * `affinitySeconds`: the Services' ClientIP affinity timeout (0: none); `internalLocal`: their
@@ -105,7 +111,14 @@ export class ControlPlaneFeed {
 
   private commit(c: SliceCommit): void {
     const i = this.index.get(c.service);
-    if (i === undefined) return;
+    if (i === undefined) {
+      if (this.other) {
+        this.other(c);
+        this.rvs.push(this.cp.api.resourceVersion);
+        this.versions.push(this.timeline.version);
+      }
+      return;
+    }
     const byName = this.slices.get(c.service)!;
     if (c.type === 'DELETED') byName.delete(c.slice.metadata.name!);
     else byName.set(c.slice.metadata.name!, c.slice);

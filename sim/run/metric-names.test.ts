@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadScenarioText } from '../scenario/load.ts';
-import { MODEL_SERIES, modelMetricNames } from './metric-names.ts';
+import { MODEL_SERIES, modelMetricNames, modelSeries } from './metric-names.ts';
 import { runPoint } from '../scenario/run-point.ts';
 
 /** What a short run of the model writes: its metric columns and series names. */
@@ -29,4 +29,12 @@ test('a mode without conntrack NAT writes a subset of the series', () => {
   assert.deepEqual(w.metrics, modelMetricNames({ churn: false }));
   for (const s of w.series) assert.ok(MODEL_SERIES.includes(s), s);
   assert.ok(!w.series.includes('conntrack.entries'));
+});
+
+test('the catalogue of metric names is exactly what a run with DNS writes, static and with churn', () => {
+  const w = written('proxy: { mode: iptables }\ndns: { lookupsPerSecond: 50 }\n');
+  assert.deepEqual(w.metrics, modelMetricNames({ churn: false, dns: true }));
+  assert.deepEqual(w.series, [...modelSeries({ dns: true })].sort());
+  const c = written('proxy: { mode: iptables }\ndns: { lookupsPerSecond: 50 }\nchurn: { kind: rolling-update, target: coredns, every: 1s }\n');
+  assert.deepEqual(c.metrics, modelMetricNames({ churn: true, dns: true }));
 });

@@ -18,6 +18,7 @@ import { ControlPlaneFeed } from './control-plane-feed.ts';
 import { ProgrammingProbe } from './programming-probe.ts';
 import { SyncEffects } from './sync-effects.ts';
 import { samplerOf } from '../engine/distribution.ts';
+import { dnsCluster, startDns, type DnsParts } from './dns-wiring.ts';
 
 /** Hooks into a run, for tests that check when things happened on which node; no effect on the run. */
 export interface RunObserver {
@@ -50,6 +51,8 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const pods: PodIPStates = controlPlane ? controlPlane.podNetwork : ALWAYS_ACCEPTING;
   const traffic = (syncs.traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, pods, affinity, local));
   if (observe.connection) traffic.observer = observe.connection;
+  const dns = cluster.dns ? startDns(sim, config, cluster.dns, { timeline, agents, mode, conntrack: traffic.conntrack, pods, controlPlane }) : null;
+  if (dns) metrics.series.push(...dns.series);
   observe.timeline?.(timeline);
   const conntrack = new ConntrackMetrics(sim, traffic.conntrack, config.conntrack.max, config.timeseriesIntervalNs);
   if (mode.natInConntrack) {
@@ -61,6 +64,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   controlPlane?.start();
   if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.local !== null, config.cluster.portsPerService ?? 1).start();
   traffic.start();
+  dns?.start();
   sim.run(config.durationNs);
 
   return metrics.output(
@@ -72,6 +76,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
       // NaN without affinity: every run of a study has the same columns (run-point-contract.ts).
       'affinity.hits': affinity ? metrics.affinityHits : NaN,
       'affinity.misses': affinity ? metrics.affinityMisses : NaN,
+      ...(dns ? dns.figures() : {}),
       'sim.events': sim.executed,
     },
     config.durationNs,
@@ -87,6 +92,8 @@ interface RunCluster {
   feed: ControlPlaneFeed | null;
   /** Each node's own endpoints, with internalTrafficPolicy Local. */
   local: LocalEndpoints | null;
+  /** The kube-dns Service's ports in the timeline, in runs with DNS (dns-wiring.ts). */
+  dns: DnsParts | null;
 }
 
 /**
@@ -107,13 +114,14 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
     controlPlane = buildControlPlane(sim, config);
     feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService });
   } else {
-    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService });
+    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService, ...dnsCluster.firstClusterIP(config) });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
+  const dns = dnsCluster.add(config, timeline, controlPlane, feed);
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
   const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
   const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
-  return { timeline, controlPlane, feed, local };
+  return { timeline, controlPlane, feed, local, dns };
 }
 
 /** One kube-proxy per node, each telling `syncs` when a sync ends. */
@@ -198,6 +206,7 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
     podEvictionTimeout: c.podEvictionTimeoutNs,
     churn: config.churn,
     terminationGracePeriodSeconds: templateGraceSeconds(config.churn),
+    ...dnsCluster.controlPlaneOptions(config),
   });
 }
 

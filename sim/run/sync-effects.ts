@@ -38,7 +38,8 @@ export class SyncEffects implements SyncObserver {
   ) {
     this.programming = new ProgrammingLatency(config.cluster.nodes);
     this.active = new ActiveVersions(config.cluster.nodes);
-    this.udp = config.traffic.protocol === 'udp';
+    // kube-dns's 53/UDP makes every run with DNS one with UDP Services to reconcile.
+    this.udp = config.traffic.protocol === 'udp' || config.dns !== undefined;
   }
 
   onSyncEnd(node: number, from: number, to: number, now: number, ok: boolean, durationNs: number, full: boolean, units: number): void {

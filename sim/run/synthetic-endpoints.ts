@@ -32,6 +32,11 @@ export interface SyntheticEndpointsOptions {
   portsPerService?: number;
   serviceCIDR?: string;
   clusterCIDR?: string;
+  /**
+   * Offset of svc-0's ClusterIP in the service CIDR (default 10). A run with DNS keeps .10 for
+   * kube-dns and .11 for kube-dns-upstream (dns-cluster.ts) and starts the Services at .12.
+   */
+  firstClusterIP?: number;
 }
 
 /** Port k of a synthetic Service: its name, Service port and the pods' target port. */
@@ -70,7 +75,7 @@ export function syntheticEndpoints(o: SyntheticEndpointsOptions): SyntheticEndpo
   let pod = 0;
   const perService = o.portsPerService ?? 1;
   for (let s = 0; s < o.services; s++) {
-    ports.push(...servicePortsOf('default', `svc-${s}`, formatIPv4((svcBase + 10 + s) >>> 0), o.port, o.protocol, perService, o.affinitySeconds ?? 0));
+    ports.push(...servicePortsOf('default', `svc-${s}`, formatIPv4((svcBase + (o.firstClusterIP ?? 10) + s) >>> 0), o.port, o.protocol, perService, o.affinitySeconds ?? 0));
     const list: Endpoint[] = [];
     for (let e = 0; e < o.endpointsPerService; e++) {
       const node = pod % o.nodes;

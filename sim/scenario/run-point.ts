@@ -4,6 +4,7 @@ import type { RunPoint, RunPointInput, RunPointResult } from './run-point-contra
 import type { ModelConfig } from '../run/config.ts';
 import { runModel } from '../run/run-model.ts';
 import { manifestCluster } from '../run/manifest-cluster.ts';
+import { dnsRunConfig } from './run-point-dns.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -170,8 +171,10 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       gracefulTermination: c.gracefulTermination,
       terminationGracePeriod: c.terminationGracePeriod,
       ...(c.kind === 'node-drain' ? drainFields(c) : {}),
+      ...(c.target !== undefined ? { target: c.target } : {}),
     })),
     conntrack: conntrackConfig(s),
+    ...withDns({ scenario: s, seed, point: {}, replication: 0 }, cluster.nodes),
   };
 }
 
@@ -183,4 +186,10 @@ function drainFields(c: RunPointInput['scenario']['churn'][number]): Pick<ModelC
     ...(c.evictAfter !== undefined ? { evictAfter: c.evictAfter } : {}),
     ...(c.deleteAfter !== undefined ? { deleteAfter: c.deleteAfter } : {}),
   };
+}
+
+/** The `dns` field of the config, only in runs with `dns:` (run-point-dns.ts). */
+function withDns(input: RunPointInput, nodes: number): { dns?: ModelConfig['dns'] } {
+  const dns = dnsRunConfig(input, nodes, input.scenario.cluster.cpusPerNode);
+  return dns ? { dns } : {};
 }

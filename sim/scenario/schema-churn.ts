@@ -29,6 +29,10 @@ export const churnSchema = z
     taintAfter: duration('node-drain: from the cordon to the ToBeDeletedByClusterAutoscaler taint. Default 0s.').optional(),
     evictAfter: duration('node-drain: from the taint to the evictions. Default 0s.').optional(),
     deleteAfter: duration('node-drain: from the evictions to the deletion of the Node (its VM stops then). Default 60s.').optional(),
+    target: z
+      .enum(['workloads', 'coredns'])
+      .optional()
+      .describe('rolling-update: what is rolled: the workload\'s Deployments (default) or CoreDNS (`kubectl -n kube-system rollout restart deployment coredns`; needs `dns:`).'),
   })
   .superRefine((c, ctx) => {
     // A crash source without a rate would never fire: refuse it rather than accept it silently.
@@ -41,5 +45,8 @@ export const churnSchema = z
         if (c[f] !== undefined) ctx.addIssue({ code: 'custom', path: [f], input: undefined, message: issueText({ expected: `${f} only with kind node-drain (this entry is ${c.kind})` }) });
       }
     }
+  })
+  .superRefine((c, ctx) => {
+    if (c.target !== undefined && c.kind !== 'rolling-update') ctx.addIssue({ code: 'custom', path: ['target'], input: c.target, message: issueText({ expected: 'target only with kind rolling-update' }) });
   })
   .describe('Workload churn that changes endpoints during the run.');

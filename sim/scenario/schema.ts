@@ -8,6 +8,7 @@ import { churnSchema } from './schema-churn.ts';
 import { clusterSchema } from './schema-cluster.ts';
 import { conntrackSchema } from './schema-conntrack.ts';
 import { costsSchema } from './schema-costs.ts';
+import { dnsSchemaOf, kernelSchema } from './schema-dns.ts';
 import { count, duration, fraction } from './schema-fields.ts';
 import { chartSchema, findingSchema, metricsSchema } from './schema-report.ts';
 import { excludeSchema, quickSchema, sweepSchema, sweepValue } from './schema-sweep.ts';
@@ -244,6 +245,8 @@ export const scenarioSchema = z
       .optional()
       .transform((c) => (c === undefined ? [] : Array.isArray(c) ? c : [c]))
       .describe('One churn source or a list of them. Default: none.'),
+    dns: dnsSchemaOf(distribution).optional(),
+    kernel: kernelSchema.optional(),
     metrics: metricsSchema.prefault({}),
     charts: z.array(chartSchema).default([]).describe('Charts of the results.'),
     expect: z
@@ -287,6 +290,8 @@ export type ResolvedTraffic = ResolvedScenario['traffic'];
 export type ResolvedProxy = ResolvedScenario['proxy'];
 export type ResolvedControlPlane = ResolvedScenario['controlPlane'];
 export type ResolvedCluster = ResolvedScenario['cluster'];
+export type ResolvedDns = NonNullable<ResolvedScenario['dns']>;
+export type ResolvedKernel = NonNullable<ResolvedScenario['kernel']>;
 export type ChartSpec = ResolvedScenario['charts'][number];
 export type SweepValue = z.infer<typeof sweepValue>;
 
