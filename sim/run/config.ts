@@ -4,6 +4,7 @@ import type { ConntrackTimeouts } from '../conntrack/timeouts.ts';
 import type { Distribution } from '../engine/distribution.ts';
 import type { ChurnSpec, ProbeSpec } from '../k8s/control-plane.ts';
 import type { ManifestCluster } from './manifest-cluster.ts';
+import type { ExternalClients, ServiceTypes } from './external-config.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -50,7 +51,11 @@ export interface ModelConfig {
     manifest?: ManifestCluster;
     serviceCIDR?: string;
     clusterCIDR?: string;
+    /** NodePort, LoadBalancer and externalIPs Services of the synthetic cluster (external-services.ts); absent: all ClusterIP. */
+    serviceTypes?: ServiceTypes;
   };
+  /** Clients outside the cluster and the cloud load balancers (external-traffic.ts); absent: none. */
+  external?: ExternalClients;
   proxy: {
     mode: ProxyMode;
     iptablesBackend: IptablesBackend;

@@ -1,5 +1,6 @@
 import { HISTOGRAMS, HISTOGRAM_STATS, KNOWN_REASONS, OUTCOMES, dropColumn } from './metrics.ts';
 import { NETWORK_PROGRAMMING_BUCKETS_S } from './programming-latency.ts';
+import { EXTERNAL_SERIES, externalMetricNames } from './external-metrics.ts';
 
 /**
  * The names a run of the model writes, known before any run: the metric columns of runs.csv and the
@@ -10,6 +11,8 @@ import { NETWORK_PROGRAMMING_BUCKETS_S } from './programming-latency.ts';
 export interface MetricNameOptions {
   /** Whether some point of the study has churn: only then does the control plane run and report. */
   churn: boolean;
+  /** Whether some point of the study has external clients (external-metrics.ts). */
+  external?: boolean;
 }
 
 /** Columns every run writes (NaN where a figure does not apply, e.g. affinity without ClientIP). */
@@ -70,7 +73,7 @@ function controlPlaneWritten(): string[] {
 
 /** The metric columns of runs.csv a study with these options can have, sorted. */
 export function modelMetricNames(opts: MetricNameOptions): string[] {
-  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : [])].sort();
+  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.external ? externalMetricNames() : [])].sort();
 }
 
 /**
@@ -79,3 +82,8 @@ export function modelMetricNames(opts: MetricNameOptions): string[] {
  * ebpf and userspace comparison models: run-model.ts adds it when the mode says natInConntrack).
  */
 export const MODEL_SERIES: readonly string[] = ['connections', 'failedConnections', 'nodesBehind', 'syncs', 'conntrack.entries'];
+
+/** The series of a study: MODEL_SERIES, and the external ones when some point has external clients. */
+export function modelSeries(opts: MetricNameOptions): readonly string[] {
+  return opts.external ? [...MODEL_SERIES, ...EXTERNAL_SERIES] : MODEL_SERIES;
+}

@@ -29,4 +29,12 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   'watchDelivery.count': { unit: 'count', description: 'EndpointSlice watch events delivered to kube-proxies after warm-up' },
   endpointHeardLatency: { unit: 'ns', description: 'endpoint change trigger (pod side) to a node\'s kube-proxy hearing it, per change and node (runs with churn)' },
   'endpointHeardLatency.count': { unit: 'count', description: '(change, node) pairs heard after warm-up' },
+  // North-south traffic (sim/run/external-metrics.ts), in runs with `external:` clients.
+  external: { unit: 'count', description: 'connections from clients outside the cluster, by outcome and failure reason (runs with external clients)' },
+  'external.connections.ok': { unit: 'count', better: 'higher', description: 'external connections that completed' },
+  'external.failedConnections.rate': { unit: 'ratio', description: 'failed external connections / external connections' },
+  'external.clientIPPreserved.rate': { unit: 'ratio', better: 'none', description: 'external connections forwarded to an endpoint with the client address kept (not masqueraded) / those forwarded' },
+  'external.extraHops.mean': { unit: 'count', better: 'lower', description: 'extra node hops per forwarded external connection (endpoint on another node than the one the packet entered)' },
+  lb: { unit: 'ns', description: 'per node and load balancer: from the node losing its last local Ready endpoint to the load balancer\'s last new connection to it' },
+  'lb.lastConnectionAfterEndpointGone.count': { unit: 'count', better: 'none', description: '(node, load balancer) episodes without a local Ready endpoint, after warm-up' },
 };

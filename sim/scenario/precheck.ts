@@ -9,7 +9,7 @@ import type { LoadedScenario } from './load.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
 import { declaredSweep, reportFindings as toReportInputFindings, reportSweep } from './report-input.ts';
-import { MODEL_SERIES, modelMetricNames } from '../run/metric-names.ts';
+import { modelMetricNames, modelSeries } from '../run/metric-names.ts';
 
 /**
  * The checks of a study's own text that reports/ would otherwise make after every run has finished:
@@ -21,7 +21,8 @@ import { MODEL_SERIES, modelMetricNames } from '../run/metric-names.ts';
 export function precheckStudy(loaded: LoadedScenario): void {
   const first = loaded.points[0]!.scenario;
   const sweep = reportSweep(loaded);
-  const metrics = modelMetricNames({ churn: loaded.points.some((p) => p.scenario.churn.length > 0) });
+  const names = { churn: loaded.points.some((p) => p.scenario.churn.length > 0), external: loaded.points.some((p) => p.scenario.external !== undefined) };
+  const metrics = modelMetricNames(names);
   const findings = toReportInputFindings(loaded);
   const problems: RankedProblem[] = [];
   // Each chart, expect line and answer is checked on its own, so every one with a mistake is reported,
@@ -36,7 +37,7 @@ export function precheckStudy(loaded: LoadedScenario): void {
       problems.push({ error: placed(loaded, e), rank: [line, col] });
     }
   };
-  first.charts.forEach((_, i) => check(['charts', i], () => checkChartSpecs(only(first.charts as ChartSpec[], i), sweep, 'charts', metrics, MODEL_SERIES)));
+  first.charts.forEach((_, i) => check(['charts', i], () => checkChartSpecs(only(first.charts as ChartSpec[], i), sweep, 'charts', metrics, modelSeries(names))));
   checkChartSelections(loaded, check);
   first.expect.forEach((line, i) =>
     check(['expect', i], () =>

@@ -4,6 +4,7 @@ import type { RunPoint, RunPointInput, RunPointResult } from './run-point-contra
 import type { ModelConfig } from '../run/config.ts';
 import { runModel } from '../run/run-model.ts';
 import { manifestCluster } from '../run/manifest-cluster.ts';
+import { externalClients, serviceTypes } from './run-point-external.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -62,6 +63,7 @@ export function modelConfig(input: RunPointInput): ModelConfig {
     portsPerService: services.ports,
     serviceCIDR: s.cluster.serviceCIDR,
     clusterCIDR: s.cluster.clusterCIDR,
+    ...serviceTypes(services),
   });
 }
 
@@ -115,6 +117,7 @@ function refuseUnmodelledProxySettings(p: RunPointInput['scenario']['proxy']): v
 function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['cluster']): ModelConfig {
   refuseUnmodelledProxySettings(s.proxy);
   return {
+    ...externalClients(s, cluster),
     seed,
     durationNs: s.duration,
     warmupNs: s.warmup,

@@ -8,6 +8,7 @@ import { churnSchema } from './schema-churn.ts';
 import { clusterSchema } from './schema-cluster.ts';
 import { conntrackSchema } from './schema-conntrack.ts';
 import { costsSchema } from './schema-costs.ts';
+import { externalSchema } from './schema-external.ts';
 import { count, duration, fraction } from './schema-fields.ts';
 import { chartSchema, findingSchema, metricsSchema } from './schema-report.ts';
 import { excludeSchema, quickSchema, sweepSchema, sweepValue } from './schema-sweep.ts';
@@ -244,6 +245,7 @@ export const scenarioSchema = z
       .optional()
       .transform((c) => (c === undefined ? [] : Array.isArray(c) ? c : [c]))
       .describe('One churn source or a list of them. Default: none.'),
+    external: externalSchema.optional(),
     metrics: metricsSchema.prefault({}),
     charts: z.array(chartSchema).default([]).describe('Charts of the results.'),
     expect: z
