@@ -4,6 +4,7 @@ import { MINUTE, SECOND, type Nanos } from '../engine/time.ts';
 import type { ApiServer } from './apiserver.ts';
 import type { DeploymentController } from './deployment-controller.ts';
 import type { Kubelet } from './kubelet.ts';
+import type { NodeDrainer } from './node-drain.ts';
 import type { NodeLifecycleController } from './node-lifecycle.ts';
 import type { Deployment, Pod } from './objects.ts';
 import type { ReplicaSetController } from './replicaset-controller.ts';
@@ -25,25 +26,34 @@ import { formatTimestampNano } from './timestamps.ts';
  *   notices and evicts (node-lifecycle.ts);
  * - container-crash: a random running pod's container exits at a Poisson rate (ratePerMinute, or
  *   fraction of the pods per minute, as pod-kill); nothing is deleted: its kubelet marks it not Ready
- *   and restarts it with CrashLoopBackOff (kubelet.ts crash).
+ *   and restarts it with CrashLoopBackOff (kubelet.ts crash);
+ * - node-drain: a node is cordoned, tainted ToBeDeletedByClusterAutoscaler, its pods evicted with
+ *   graceful termination, and the Node deleted (node-drain.ts), `fraction` of the nodes (default one)
+ *   at each event, at most `count` nodes in all; a node stays undrained so the pods have somewhere to go.
  * Durations are integer ns, as the resolved scenario gives them.
  */
-export type ChurnKind = 'rolling-update' | 'pod-kill' | 'scale' | 'node-failure' | 'container-crash';
+export type ChurnKind = 'rolling-update' | 'pod-kill' | 'scale' | 'node-failure' | 'container-crash' | 'node-drain';
 
 export interface ChurnSpec {
   kind: ChurnKind;
   /** First event; default 0. */
   start?: Nanos;
-  /** Interval between events (rolling-update, scale, node-failure). */
+  /** Interval between events (rolling-update, scale, node-failure, node-drain). */
   every: Nanos;
   /** pod-kill: pods deleted per minute, cluster-wide; container-crash: crashes per minute. */
   ratePerMinute?: number;
-  /** rolling-update: share of Deployments per event; pod-kill: share of pods per minute; scale: replicas added, relative; node-failure: share of nodes per event. */
+  /** rolling-update: share of Deployments per event; pod-kill: share of pods per minute; scale: replicas added, relative; node-failure, node-drain: share of nodes per event. */
   fraction?: number;
   maxSurge?: number | string;
   maxUnavailable?: number | string;
   gracefulTermination?: boolean;
   terminationGracePeriod?: Nanos;
+  /** node-drain: most nodes drained in the run (default: no limit). */
+  count?: number;
+  /** node-drain: cordon to taint, taint to eviction, eviction to the Node's deletion (node-drain.ts defaults). */
+  taintAfter?: Nanos;
+  evictAfter?: Nanos;
+  deleteAfter?: Nanos;
 }
 
 export interface ChurnTargets {
@@ -54,6 +64,7 @@ export interface ChurnTargets {
   replicaSetController: ReplicaSetController;
   kubelets: ReadonlyMap<string, Kubelet>;
   nodeLifecycle: NodeLifecycleController;
+  nodeDrainer: NodeDrainer;
 }
 
 export interface ChurnCounts {
@@ -62,6 +73,7 @@ export interface ChurnCounts {
   scaleEvents: number;
   nodeFailures: number;
   containerCrashes: number;
+  nodeDrains: number;
 }
 
 const CLIENT = 'kubectl';
@@ -73,6 +85,8 @@ interface Source {
   events: number;
   /** scale: the Deployment scaled up at the previous event and its added replicas. */
   scaled: { key: string; by: number } | undefined;
+  /** node-drain: nodes this source drained. */
+  drained: number;
 }
 
 function fire(s: Source): void {
@@ -80,14 +94,14 @@ function fire(s: Source): void {
 }
 
 export class Churn {
-  readonly counts: ChurnCounts = { rollouts: 0, podKills: 0, scaleEvents: 0, nodeFailures: 0, containerCrashes: 0 };
+  readonly counts: ChurnCounts = { rollouts: 0, podKills: 0, scaleEvents: 0, nodeFailures: 0, containerCrashes: 0, nodeDrains: 0 };
   private readonly sources: Source[] = [];
 
   constructor(
     readonly t: ChurnTargets,
     specs: readonly ChurnSpec[],
   ) {
-    specs.forEach((spec, i) => this.sources.push({ churn: this, spec, rng: t.sim.rng(`k8s/churn/${i}/${spec.kind}`), events: 0, scaled: undefined }));
+    specs.forEach((spec, i) => this.sources.push({ churn: this, spec, rng: t.sim.rng(`k8s/churn/${i}/${spec.kind}`), events: 0, scaled: undefined, drained: 0 }));
   }
 
   start(): void {
@@ -123,6 +137,10 @@ export class Churn {
         break;
       case 'node-failure':
         this.failNodes(s);
+        break;
+      case 'node-drain':
+        this.drainNodes(s);
+        if (s.spec.count !== undefined && s.drained >= s.spec.count) return;
         break;
     }
     s.events++;
@@ -256,6 +274,22 @@ export class Churn {
       this.counts.nodeFailures++;
       k.fail();
       this.t.nodeLifecycle.nodeFailed(k.nodeName);
+    }
+  }
+
+  private drainNodes(s: Source): void {
+    const drainer = this.t.nodeDrainer;
+    const candidates = [...this.t.kubelets.values()].filter((k) => k.alive && !drainer.isDraining(k.nodeName));
+    let n = s.spec.fraction !== undefined ? Math.max(1, Math.ceil(s.spec.fraction * this.t.kubelets.size)) : 1;
+    if (s.spec.count !== undefined) n = Math.min(n, s.spec.count - s.drained);
+    // One node stays: the evicted pods need somewhere to go.
+    n = Math.min(n, candidates.length - 1);
+    if (n <= 0) return;
+    const grace = s.spec.gracefulTermination === false ? 0 : s.spec.terminationGracePeriod;
+    for (const k of this.pickDistinct(s.rng, candidates, n)) {
+      if (!drainer.drain(k.nodeName, { taintAfter: s.spec.taintAfter, evictAfter: s.spec.evictAfter, deleteAfter: s.spec.deleteAfter, grace })) continue;
+      this.counts.nodeDrains++;
+      s.drained++;
     }
   }
 }

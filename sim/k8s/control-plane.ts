@@ -32,6 +32,9 @@
  *   commit t1 (EndpointChangeRecord). Network programming latency runs from t0 to a proxy's rules.
  * - `podIPState(ip)` and `podNetwork` (subscribe for changes): accepting / refusing / unreachable.
  * - `crashPod(podKey)`: the pod's container exits; the kubelet marks it not Ready and restarts it (see kubelet.ts).
+ * - `onNodeDrain(cb)`: the steps of node-drain churn (cordoned, tainted, evicting, deleted), so a
+ *   run can fail the node's kube-proxy /healthz on the taint and take the node out of load
+ *   balancers on its deletion.
  * - `stats()`: counters for reports and benchmarks.
  * All durations are integer ns. Delays are samplers `(rng) => ns` drawing from the component's own
  * stream, or `{ stream, sample }` to draw from one named stream.
@@ -53,6 +56,7 @@ import { DeploymentController } from './deployment-controller.ts';
 import { EndpointSliceController, type SliceCommit } from './endpointslice-controller.ts';
 import { DEFAULT_PROBE, Kubelet, type ProbeSpec, type Sampler } from './kubelet.ts';
 import { ZERO_LATENCY, type Latency } from './latency.ts';
+import { NodeDrainer, type NodeDrainEvent } from './node-drain.ts';
 import { NodeLifecycleController } from './node-lifecycle.ts';
 import type { Endpoint, EndpointSlice, Pod, Service } from './objects.ts';
 import { PodNetwork, type PodIPState } from './pod-network.ts';
@@ -61,7 +65,7 @@ import { Scheduler } from './scheduler.ts';
 import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 import { generateCluster, type SyntheticCluster } from './synthetic-cluster.ts';
 
-export type { ChurnSpec, ProbeSpec, Sampler, SliceCommit };
+export type { ChurnSpec, NodeDrainEvent, ProbeSpec, Sampler, SliceCommit };
 
 /** A delay: a sampler on the component's own stream, or a sampler on one named stream. */
 export type Delay = Sampler | { stream: string; sample: Sampler };
@@ -181,6 +185,7 @@ export class ControlPlane {
   readonly replicaSetController: ReplicaSetController;
   readonly deploymentController: DeploymentController;
   readonly nodeLifecycle: NodeLifecycleController;
+  readonly nodeDrainer: NodeDrainer;
   readonly scheduler: Scheduler;
   readonly churn: Churn;
   private readonly sliceCommitListeners: ((c: SliceCommit) => void)[] = [];
@@ -233,6 +238,7 @@ export class ControlPlane {
     this.replicaSetController = new ReplicaSetController(sim, this.api, scheduler);
     this.deploymentController = new DeploymentController(sim, this.api);
     this.nodeLifecycle = new NodeLifecycleController(sim, this.api, { nodeMonitorGracePeriod: options.nodeMonitorGracePeriod, podEvictionTimeout: options.podEvictionTimeout });
+    this.nodeDrainer = new NodeDrainer(sim, this.api, this.kubelets);
     this.churn = new Churn(
       {
         sim,
@@ -242,6 +248,7 @@ export class ControlPlane {
         replicaSetController: this.replicaSetController,
         kubelets: this.kubelets,
         nodeLifecycle: this.nodeLifecycle,
+        nodeDrainer: this.nodeDrainer,
       },
       options.churn ?? [],
     );
@@ -300,6 +307,11 @@ export class ControlPlane {
   onEndpointChange(cb: (r: EndpointChangeRecord) => void): void {
     this.changeListeners.push(cb);
     if (this.started && this.changeListeners.length === 1) this.trackPodTimes();
+  }
+
+  /** Each step of a node drain (cordoned, tainted, evicting, deleted) at its instant (node-drain.ts). */
+  onNodeDrain(cb: (e: NodeDrainEvent) => void): void {
+    this.nodeDrainer.onEvent(cb);
   }
 
   podIPState(ip: string): PodIPState {
