@@ -80,6 +80,16 @@ export class ExternalLoadBalancers {
     return name === undefined ? null : this.nodeIndex.get(name)!;
   }
 
+  /**
+   * The Node was deleted: the cloud provider's service controller takes it out of every load
+   * balancer's backend pool (k8s.io/cloud-provider controllers/service: nodes are synced to the load
+   * balancers when the node set changes; since KEP-3458 readiness and taints no longer remove a node,
+   * only its deletion or exclusion does). The controller's own delay is left out.
+   */
+  removeNode(name: string): void {
+    for (const b of this.byAddress.values()) b.lb.removeNode(name);
+  }
+
   /** Closes the episodes still open when the run ends at `end`. */
   finish(end: number): void {
     this.catchUp();

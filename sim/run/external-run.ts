@@ -30,7 +30,7 @@ export class ExternalRun {
     private readonly sim: Simulator,
     private readonly config: ModelConfig,
     private readonly nodeNames: readonly string[],
-    controlPlane: ControlPlane | null,
+    private readonly controlPlane: ControlPlane | null,
   ) {
     this.health = new NodeHealth(sim, nodeNames, config.proxy.syncPeriodNs, controlPlane);
     this.metrics = new ExternalMetrics(config.timeseriesIntervalNs);
@@ -57,6 +57,10 @@ export class ExternalRun {
     this.lbs = new ExternalLoadBalancers(this.sim, ports, timeline, agents, this.nodeNames, this.health, clients.provider as PresetName, clients.healthCheck, this.metrics, c.warmupNs);
     this.traffic = new ExternalTraffic(this.sim, { clients, ports, timeline, agents, nodeNames: this.nodeNames, pods, mode, health: this.health, lbs: this.lbs, durationNs: c.durationNs, warmupNs: c.warmupNs }, this.metrics);
     if (observer) this.traffic.observer = observer;
+    const lbs = this.lbs;
+    this.controlPlane?.onNodeDrain((e) => {
+      if (e.kind === 'deleted') lbs.removeNode(e.node);
+    });
   }
 
   start(): void {
