@@ -172,7 +172,18 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       maxUnavailable: c.maxUnavailable,
       gracefulTermination: c.gracefulTermination,
       terminationGracePeriod: c.terminationGracePeriod,
+      ...(c.kind === 'node-drain' ? drainFields(c) : {}),
     })),
     conntrack: conntrackConfig(s),
+  };
+}
+
+/** node-drain's own fields, only where the file sets them (node-drain.ts holds the defaults). */
+function drainFields(c: RunPointInput['scenario']['churn'][number]): Pick<ModelConfig['churn'][number], 'count' | 'taintAfter' | 'evictAfter' | 'deleteAfter'> {
+  return {
+    ...(c.count !== undefined ? { count: c.count } : {}),
+    ...(c.taintAfter !== undefined ? { taintAfter: c.taintAfter } : {}),
+    ...(c.evictAfter !== undefined ? { evictAfter: c.evictAfter } : {}),
+    ...(c.deleteAfter !== undefined ? { deleteAfter: c.deleteAfter } : {}),
   };
 }

@@ -4,16 +4,19 @@ import { duration, fraction, intOrPercent } from './schema-fields.ts';
 
 /** The `churn:` section: workload changes that move endpoints during a run. */
 
-export const CHURN_KINDS = ['rolling-update', 'pod-kill', 'scale', 'node-failure', 'container-crash'] as const;
+export const CHURN_KINDS = ['rolling-update', 'pod-kill', 'scale', 'node-failure', 'container-crash', 'node-drain'] as const;
+
+/** Fields only a node-drain entry reads. */
+const DRAIN_FIELDS = ['count', 'taintAfter', 'evictAfter', 'deleteAfter'] as const;
 
 export const churnSchema = z
   .strictObject({
-    kind: z.enum(CHURN_KINDS).describe('rolling-update: a Deployment rollout; pod-kill: random pods deleted; scale: replicas up then down; node-failure: a node stops; container-crash: a random pod\'s container exits (not Ready, restarted with CrashLoopBackOff).'),
+    kind: z.enum(CHURN_KINDS).describe('rolling-update: a Deployment rollout; pod-kill: random pods deleted; scale: replicas up then down; node-failure: a node stops; container-crash: a random pod\'s container exits (not Ready, restarted with CrashLoopBackOff); node-drain: a node is cordoned, tainted ToBeDeletedByClusterAutoscaler, its pods evicted with their grace period, then the Node is deleted.'),
     start: duration('When churn begins. Default: at the end of warm-up.').optional(),
-    every: duration('Interval between churn events (rolling-update, scale, node-failure). Default 10s.').prefault('10s'),
+    every: duration('Interval between churn events (rolling-update, scale, node-failure, node-drain). Default 10s.').prefault('10s'),
     ratePerMinute: z.number().nonnegative().optional().describe('pod-kill: pods deleted per minute, cluster-wide; container-crash: crashes per minute (alternative to fraction).'),
     fraction: fraction(
-      'rolling-update: share of Services rolled at each event (default: one Service); pod-kill: share of all pods deleted per minute; container-crash: share of all pods crashed per minute; scale: replicas added then removed, relative; node-failure: share of nodes failed at each event (default: one node).',
+      'rolling-update: share of Services rolled at each event (default: one Service); pod-kill: share of all pods deleted per minute; container-crash: share of all pods crashed per minute; scale: replicas added then removed, relative; node-failure, node-drain: share of nodes failed or drained at each event (default: one node).',
     ).optional(),
     maxSurge: intOrPercent('Deployment strategy.rollingUpdate.maxSurge. Default 25%.').default('25%'),
     maxUnavailable: intOrPercent('Deployment strategy.rollingUpdate.maxUnavailable. Default 25%.').default('25%'),
@@ -21,12 +24,22 @@ export const churnSchema = z
       .boolean()
       .default(true)
       .describe('true: a deleted pod keeps serving (terminating, serving) until its grace period ends; false: it stops at once, as after SIGKILL. Default true.'),
-    terminationGracePeriod: duration('terminationGracePeriodSeconds. Default 30s.').prefault('30s'),
+    terminationGracePeriod: duration('terminationGracePeriodSeconds (node-drain: the evictions\' grace period). Default 30s.').prefault('30s'),
+    count: z.int().min(1).optional().describe('node-drain: the most nodes drained in the run. Default: no limit (one node always stays).'),
+    taintAfter: duration('node-drain: from the cordon to the ToBeDeletedByClusterAutoscaler taint. Default 0s.').optional(),
+    evictAfter: duration('node-drain: from the taint to the evictions. Default 0s.').optional(),
+    deleteAfter: duration('node-drain: from the evictions to the deletion of the Node (its VM stops then). Default 60s.').optional(),
   })
   .superRefine((c, ctx) => {
     // A crash source without a rate would never fire: refuse it rather than accept it silently.
     if (c.kind === 'container-crash' && c.ratePerMinute === undefined && c.fraction === undefined) {
       ctx.addIssue({ code: 'custom', path: ['ratePerMinute'], input: undefined, message: issueText({ expected: 'ratePerMinute or fraction for container-crash (crashes per minute)' }) });
+    }
+    // The drain's own fields would be ignored by any other kind: refuse them rather than drop them.
+    if (c.kind !== 'node-drain') {
+      for (const f of DRAIN_FIELDS) {
+        if (c[f] !== undefined) ctx.addIssue({ code: 'custom', path: [f], input: undefined, message: issueText({ expected: `${f} only with kind node-drain (this entry is ${c.kind})` }) });
+      }
     }
   })
   .describe('Workload churn that changes endpoints during the run.');
