@@ -1,3 +1,4 @@
+import { comparisonVerdict } from './external-path.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
@@ -37,7 +38,7 @@ export function ebpfModel({ costs }: ModeOptions): ModeModel {
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
       const lookups = LOOKUPS + (p.affinity && p.endpoints > 0 ? 2 : 0);
-      return { rulesVisited: 0, lookups, costNs: lookups * costs.ebpfLookupNs };
+      return { rulesVisited: 0, lookups, costNs: lookups * costs.ebpfLookupNs, verdict: comparisonVerdict(p) };
     },
     laterPacketNs: () => 0,
     kernelObjects(services: number, endpoints: number): KernelObjects {

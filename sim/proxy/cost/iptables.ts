@@ -1,6 +1,8 @@
 import { ruleWalkNs } from '../../cost/cost-model.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 import { iptablesKernelBytes } from './kernel-memory.ts';
+import { clusterIPVerdict, isClusterIPDefault } from './external-path.ts';
+import { iptablesPathCost } from './iptables-external.ts';
 
 /**
  * iptables mode as kube-proxy (v1.33+, pkg/proxy/iptables/proxier.go) programs it for ClusterIP
@@ -118,6 +120,9 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       return { durationNs, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
+      // Every path but a pod's to a ClusterIP on a node without external Services: iptables-external.ts.
+      if (!isClusterIPDefault(p)) return iptablesPathCost(costs, b, p);
+      const verdict = clusterIPVerdict(p);
       if (p.endpoints === 0) {
         // No nat rule for the port: PREROUTING walks the whole nat KUBE-SERVICES (ending in the
         // KUBE-NODEPORTS addrtype jump); FORWARD its first three jumps, KUBE-FORWARD's 3 rules and
@@ -126,14 +131,14 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
         const forward = 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1);
         const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward);
         const costNs = NO_ENDPOINT_HOOKS * costs.hookNs + walkNs + NO_ENDPOINT_MATCHES * costs.perMatchNs + NO_ENDPOINT_JUMPS * costs.chainJumpNs + costs.conntrackInsertNs;
-        return { rulesVisited: prerouting + forward, lookups: 0, costNs };
+        return { rulesVisited: prerouting + forward, lookups: 0, costNs, verdict };
       }
       const prerouting = PREROUTING_FIXED_RULES + (p.position + 1) + serviceChainRules(p);
       const forward = FORWARD_FIXED_RULES + p.servicesWithoutEndpoints;
       const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward) + postroutingWalkNs;
       const costNs = HOOKS * costs.hookNs + walkNs + endpointMatches(p) * costs.perMatchNs + JUMPS * costs.chainJumpNs + costs.conntrackInsertNs;
       const rulesVisited = prerouting + forward + POSTROUTING_RULES;
-      return { rulesVisited, lookups: 0, costNs };
+      return { rulesVisited, lookups: 0, costNs, verdict };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {

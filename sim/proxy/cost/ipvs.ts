@@ -1,4 +1,5 @@
 import { ruleWalkNs } from '../../cost/cost-model.ts';
+import { clusterIPVerdict } from './external-path.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
@@ -88,7 +89,7 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       const scheduled = !(persistent && p.affinity!.hit);
       // (9 rules over 4 hooks: each walk is far shorter than WALK_CACHE_RULES, so one charge is the same)
       const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0) + costs.conntrackInsertNs;
-      return { rulesVisited, lookups, costNs };
+      return { rulesVisited, lookups, costNs, verdict: clusterIPVerdict(p) };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number): KernelObjects {

@@ -62,7 +62,95 @@ export interface FirstPacketInput {
    * the `-m comment` out of the per-endpoint rules (KUBE-SVC jumps, KUBE-SEP rules).
    */
   largeCluster?: boolean;
+  /**
+   * How the packet reaches the Service (default 'clusterIP': every field below is then ignored
+   * except `source`, `masqueradeAll` and `node`, and with none of them set the walk is today's
+   * pod-to-ClusterIP one). See external-path.ts for what each entry walks in each mode.
+   */
+  entry?: EntryPoint;
+  /** Who sends the packet (default 'pod'): a pod of this node, the node itself, or a client outside the cluster. */
+  source?: PacketSource;
+  /** externalTrafficPolicy of the Service (default Cluster); applies to every entry but clusterIP. */
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  /**
+   * Usable endpoints of the Service on this node (the Local list: local Ready endpoints, or local
+   * serving-terminating ones when none is Ready; the run computes it with topology.ts
+   * categorizeEndpoints). For an external entry `endpoints` is the Cluster list and `chosen` indexes
+   * the list the packet is sent to (see FirstPacketVerdict).
+   */
+  localEndpoints?: number;
+  /**
+   * The Service's loadBalancerSourceRanges, for entry 'loadBalancer' only (they never apply to node
+   * ports or external IPs): how many ranges, and the 0-based index of the first that holds the
+   * source (-1: none does, the packet is refused). Absent: no ranges.
+   */
+  sourceRange?: SourceRangeWalk;
+  /** --masquerade-all (default false): every packet to a ClusterIP is masqueraded. */
+  masqueradeAll?: boolean;
+  /**
+   * The rules and elements the node's external Services add (absent: none, today's ClusterIP-only
+   * node). The walk of every entry, ClusterIP included, crosses some of them.
+   */
+  node?: ExternalRuleCounts;
+  /**
+   * Where the packet's own refusal stands in iptables' filter chains, when it is refused there (like
+   * `position`, kube-proxy's Go map order makes these uniform over the chain; default 0):
+   * `firewall`, the index of its load-balancer IP's DROP in KUBE-PROXY-FIREWALL; `addresses` and
+   * `nodePorts`, the refused addresses' and node ports' rules before its own in KUBE-EXTERNAL-SERVICES
+   * (a node-port rule costs more to pass: it runs its addrtype match).
+   */
+  filterBefore?: { firewall?: number; addresses?: number; nodePorts?: number };
 }
+
+/** How a first packet reaches a Service. */
+export type EntryPoint = 'clusterIP' | 'nodePort' | 'loadBalancer' | 'externalIP';
+/** Who sends it: a pod on this node, the node itself (host network), or a client outside the cluster. */
+export type PacketSource = 'pod' | 'host' | 'external';
+
+export interface SourceRangeWalk {
+  ranges: number;
+  /** Index of the first range that holds the source, -1 when none does. */
+  allowedBy: number;
+}
+
+/**
+ * What a node's external Services add to its rules, as counts: the formulas walk past them. Every
+ * count is over service ports (one port per Service is the synthetic cluster's case).
+ */
+export interface ExternalRuleCounts {
+  /** Node ports of ports with endpoints anywhere: KUBE-NODEPORTS rules, service-nodeports elements. */
+  nodePorts: number;
+  /** Load-balancer ingress IPs of ports with endpoints (one KUBE-SERVICES rule, one service-ips element each). */
+  loadBalancerIPs: number;
+  /** External IPs of ports with endpoints (likewise). */
+  externalIPs: number;
+  /** Load-balancer IPs with loadBalancerSourceRanges, of ports with endpoints: a KUBE-PROXY-FIREWALL rule, a firewall-ips element each. */
+  firewalledIPs: number;
+  /**
+   * External destinations this node refuses: ports whose Service has no endpoint (REJECT) or, under
+   * externalTrafficPolicy Local, none on this node (DROP). `addresses`: their LB IPs and external IPs
+   * (a `-d IP` rule each in KUBE-EXTERNAL-SERVICES); `nodePorts`: their node ports (an addrtype rule each).
+   */
+  refusedAddresses: number;
+  refusedNodePorts: number;
+  /** healthCheckNodePorts (eTP Local LoadBalancers): an ACCEPT rule each in filter KUBE-NODEPORTS. */
+  healthCheckNodePorts: number;
+}
+
+/**
+ * What becomes of a first packet. 'dnat': sent to `endpoint`, an index into the list the path uses
+ * (the Local list under externalTrafficPolicy Local for traffic from outside, else the Cluster list);
+ * `masquerade`: SNATed to a node address on the way out, so the endpoint never sees the client's
+ * address; `replyLost`: the endpoint's reply cannot find its way back through this node (ipvs
+ * without SNAT to a remote endpoint). 'drop': silently discarded (the client retries until its
+ * connect timeout). 'reject': an ICMP port unreachable goes back at once.
+ */
+export type FirstPacketVerdict =
+  | { kind: 'dnat'; endpoint: number; masquerade: boolean; replyLost: boolean }
+  | { kind: 'drop'; reason: DropReason }
+  | { kind: 'reject' };
+
+export type DropReason = 'no-local-endpoints' | 'source-range';
 
 export interface AffinityWalk {
   checked: number;
@@ -76,6 +164,8 @@ export interface FirstPacketCost {
   lookups: number;
   /** Simulated CPU time of the new connection's first packet on the client's node. */
   costNs: number;
+  /** The packet's fate. */
+  verdict: FirstPacketVerdict;
 }
 
 export interface KernelObjects {

@@ -1,5 +1,6 @@
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 import { nftablesKernelBytes } from './kernel-memory.ts';
+import { clusterIPVerdict } from './external-path.ts';
 
 /**
  * nftables mode as kube-proxy (pkg/proxy/nftables/proxier.go) programs it: one table `ip kube-proxy`
@@ -111,7 +112,7 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
             ? { rules: RULES + a.checked - skip + 1, lookups: LOOKUPS + a.checked - skip, baseChains: BASE_CHAINS }
             : { rules: RULES, lookups: LOOKUPS, baseChains: BASE_CHAINS };
       const costNs = w.baseChains * costs.hookNs + w.rules * costs.nftRuleNs + w.lookups * costs.nftLookupNs + costs.conntrackInsertNs;
-      return { rulesVisited: w.rules, lookups: w.lookups, costNs };
+      return { rulesVisited: w.rules, lookups: w.lookups, costNs, verdict: clusterIPVerdict(p) };
     },
     // Later packets skip nat but still enter the filter base chains and postrouting's hook.
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
