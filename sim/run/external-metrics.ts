@@ -2,7 +2,7 @@ import { Histogram } from '../engine/stats/histogram.ts';
 import { TimeSeries } from '../engine/stats/time-series.ts';
 import { OUTCOMES, dropColumn, type Outcome } from './metrics.ts';
 
-/** Why an external connection failed (external-traffic.ts); each has its `external.drops.*` column. */
+/** Why an external connection failed (external-traffic.ts, from the cost tier's verdicts: sim/proxy/cost/external-path.ts); each has its `external.drops.*` column. */
 export const EXTERNAL_REASONS = {
   /** eTP Local, no local endpoint on the node: kube-proxy's DROP "has no local endpoints". */
   noLocal: 'no local endpoints',

@@ -10,7 +10,8 @@ import type { NodeHealth } from './external-health.ts';
 import type { ExternalLoadBalancers } from './external-lb.ts';
 import { EXTERNAL_REASONS, type ExternalMetrics } from './external-metrics.ts';
 import type { ExternalServicePort } from './external-services.ts';
-import { externalVerdict } from './external-verdict.ts';
+import { ipvsExternalDecision, ruleModeExternalDecision } from '../proxy/cost/external-path.ts';
+import type { FirstPacketInput } from '../proxy/cost/mode-model.ts';
 import type { Outcome } from './metrics.ts';
 
 /** How an external connection reaches the cluster. */
@@ -52,7 +53,8 @@ export interface ExternalTrafficParts {
  * at a node port, an external IP at a node chosen uniformly (the route to it is outside Kubernetes).
  *
  * At the node the first packet meets the node's *active* rules (the version of its last successful
- * sync; external-verdict.ts says what they do, external-endpoints.ts which endpoints they hold): a
+ * sync; the cost tier says what they do, sim/proxy/cost/external-path.ts, and external-endpoints.ts
+ * which endpoints they hold): a
  * drop leaves the client waiting its connect timeout, a reject answers at once. A forwarded packet
  * may go to an endpoint on another node (an extra hop) and is masqueraded under eTP Cluster. The
  * endpoint's pod may be gone while the rules still hold it, as for ClusterIP traffic (traffic.ts):
@@ -118,11 +120,13 @@ export class ExternalTraffic {
     const serving = this.p.timeline.servingAt(port.service, this.p.agents[node]!.active);
     const fallback = this.p.clients.terminatingFallback;
     const cluster = externalEndpoints(serving, false, nodeName, fallback);
-    const local = port.local ? externalEndpoints(serving, true, nodeName, fallback) : cluster;
-    const v = externalVerdict({ mode: this.p.mode.mode, entry, local: port.local, clusterEndpoints: cluster.length, localEndpoints: port.local ? local.length : 0, outsideSourceRanges: outside });
+    const local = externalEndpoints(serving, true, nodeName, fallback);
+    const d = this.decide(port, entry, cluster.length, local.length, outside);
+    const v = d.verdict;
     // A drop: the SYN is lost and the client retries until its connect timeout; a reject: ICMP port unreachable at once.
-    if (v.verdict !== 'dnat') return this.end(rec, v.verdict === 'drop' ? 'dropped' : 'refused', v.reason);
-    const list = v.list === 'local' ? local : cluster;
+    if (v.kind === 'reject') return this.end(rec, 'refused', EXTERNAL_REASONS.noEndpoints);
+    if (v.kind === 'drop') return this.end(rec, 'dropped', v.reason === 'source-range' ? EXTERNAL_REASONS.sourceRange : EXTERNAL_REASONS.noLocal);
+    const list = d.list === 'local' ? local : cluster;
     const ep = list[this.choose(list.length)]!;
     rec.endpoint = ep.endpoint;
     rec.endpointNode = ep.nodeName;
@@ -133,6 +137,28 @@ export class ExternalTraffic {
     if (answer === 'unreachable') return this.end(rec, 'timeout', EXTERNAL_REASONS.endpointGone);
     if (answer === 'refusing') return this.end(rec, 'reset', EXTERNAL_REASONS.endpointRefused);
     this.end(rec, 'ok');
+  }
+
+  /**
+   * What the node's rules do with the first packet: the cost tier's decision for an external client's
+   * packet (sim/proxy/cost/external-path.ts, kube-proxy's iptables / nftables rules or ipvs), from
+   * the sizes of the Cluster and Local lists. A client inside the source ranges is taken as held by
+   * the first range (which one changes only the rule count, not the verdict).
+   */
+  private decide(port: ExternalServicePort, entry: ExternalEntry, cluster: number, local: number, outside: boolean) {
+    const p: FirstPacketInput = {
+      services: this.p.timeline.services.length,
+      servicesWithoutEndpoints: 0,
+      position: 0,
+      endpoints: cluster,
+      chosen: 0,
+      entry,
+      source: 'external',
+      externalTrafficPolicy: port.local ? 'Local' : 'Cluster',
+      localEndpoints: local,
+      ...(entry === 'loadBalancer' && port.sourceRanges.length > 0 ? { sourceRange: { ranges: port.sourceRanges.length, allowedBy: outside ? -1 : 0 } } : {}),
+    };
+    return this.p.mode.mode === 'ipvs' ? ipvsExternalDecision(p) : ruleModeExternalDecision(p);
   }
 
   /** ipvs picks round robin in kube-proxy's default; the statistic / numgen modes at random: both are uniform over the list here. */
