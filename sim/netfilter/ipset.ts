@@ -3,8 +3,8 @@
  * NodePorts and loopback pairs in sets and matches them with a few iptables rules, so rule count
  * stays flat while set size grows.
  *
- * Types modelled (ipset(8) "SET TYPES"): hash:ip, hash:ip,port, hash:ip,port,ip, hash:net,
- * bitmap:port. Elements are stored in integer-keyed maps so a lookup allocates nothing. The text
+ * Types modelled (ipset(8) "SET TYPES"): hash:ip, hash:ip,port, hash:ip,port,ip, hash:ip,port,net
+ * (kube-proxy's KUBE-LOAD-BALANCER-SOURCE-CIDR), hash:net, bitmap:port. Elements are stored in integer-keyed maps so a lookup allocates nothing. The text
  * format is `ipset save` / `ipset restore`: `create NAME TYPE [options]` and `add NAME ELEMENT
  * [options]`; options are kept verbatim so save(restore(x)) keeps them.
  */
@@ -13,7 +13,7 @@ import { formatIPv4, tryParseCidr, tryParseIPv4 } from '../net/ipv4.ts';
 import { PROTOCOL_NUMBER, protocolFromNumber, type Protocol } from '../net/protocol.ts';
 import type { Packet } from '../net/packet.ts';
 
-export const IPSET_TYPES = ['hash:ip', 'hash:ip,port', 'hash:ip,port,ip', 'hash:net', 'bitmap:port'] as const;
+export const IPSET_TYPES = ['hash:ip', 'hash:ip,port', 'hash:ip,port,ip', 'hash:ip,port,net', 'hash:net', 'bitmap:port'] as const;
 export type IpsetType = (typeof IPSET_TYPES)[number];
 
 /** Dimensions of each type: how many of the --match-set flags (src/dst) it consumes. */
@@ -21,6 +21,7 @@ const DIMENSIONS: Record<IpsetType, number> = {
   'hash:ip': 1,
   'hash:ip,port': 2,
   'hash:ip,port,ip': 3,
+  'hash:ip,port,net': 3,
   'hash:net': 1,
   'bitmap:port': 1,
 };
@@ -30,6 +31,8 @@ export class Ipset {
   private readonly ips = new Set<number>();
   private readonly ipPorts = new Map<number, Set<number>>();
   private readonly ipPortIps = new Map<number, Map<number, Set<number>>>();
+  /** hash:ip,port,net: ip -> protoPort -> the networks, as [address, prefix] (few per entry). */
+  private readonly ipPortNets = new Map<number, Map<number, [number, number][]>>();
   /** hash:net: prefix length -> network addresses; prefixes tried from longest, as the kernel does. */
   private readonly nets = new Map<number, Set<number>>();
   private netPrefixes: number[] = [];
@@ -71,6 +74,7 @@ export class Ipset {
     this.ips.clear();
     this.ipPorts.clear();
     this.ipPortIps.clear();
+    this.ipPortNets.clear();
     this.nets.clear();
     this.netPrefixes = [];
     this.ports.clear();
@@ -109,6 +113,19 @@ export class Ipset {
         if (p === undefined) throw bad('a port 0-65535 (bitmap:port element)');
         this.ports.add(p);
         return String(p);
+      }
+      case 'hash:ip,port,net': {
+        const ip = parts.length === 3 ? tryParseIPv4(parts[0]!) : undefined;
+        const pp = parts.length === 3 ? parseProtoPort(parts[1]!) : undefined;
+        const net = parts.length === 3 ? tryParseCidr(parts[2]!) : undefined;
+        if (ip === undefined || pp === undefined || net === undefined) throw bad('ip,proto:port,net like 1.2.3.4,tcp:80,203.0.113.0/24');
+        let m = this.ipPortNets.get(ip);
+        if (!m) this.ipPortNets.set(ip, (m = new Map()));
+        let l = m.get(pp);
+        if (!l) m.set(pp, (l = []));
+        if (!l.some(([a, n]) => a === net.addr && n === net.prefix)) l.push([net.addr, net.prefix]);
+        const netText = net.prefix === 32 ? formatIPv4(net.addr) : `${formatIPv4(net.addr)}/${net.prefix}`;
+        return `${formatIPv4(ip)},${protocolFromNumber(pp >>> 16)}:${pp & 0xffff},${netText}`;
       }
       case 'hash:ip,port':
       case 'hash:ip,port,ip': {
@@ -171,6 +188,16 @@ export class Ipset {
         const s = m.get(PROTOCOL_NUMBER[p.proto] * 65536 + port);
         if (!s) return false;
         return s.has((flags[2] ?? flags[0]) === 'src' ? p.src : p.dst);
+      }
+      case 'hash:ip,port,net': {
+        if (p.proto === 'icmp') return false;
+        const m = this.ipPortNets.get(f0 ? p.src : p.dst);
+        if (!m) return false;
+        const port = (flags[1] ?? flags[0]) === 'src' ? p.sport : p.dport;
+        const l = m.get(PROTOCOL_NUMBER[p.proto] * 65536 + port);
+        if (!l) return false;
+        const a = (flags[2] ?? flags[0]) === 'src' ? p.src : p.dst;
+        return l.some(([net, prefix]) => ((a & (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0)) >>> 0) === net);
       }
     }
   }

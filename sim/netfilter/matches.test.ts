@@ -126,6 +126,28 @@ test('set --match-set on hash:ip, hash:ip,port, hash:net, bitmap:port, with ! an
   assert.match(ipsets.save(), /^add KUBE-CLUSTER-IP 10\.96\.0\.10,udp:53$/m);
 });
 
+test('set --match-set on hash:ip,port,net: kube-proxy ipvs source ranges (LB ip, port, source network)', () => {
+  const ipsets = new IpsetRegistry();
+  ipsets.restore(
+    [
+      'create KUBE-LOAD-BALANCER-SOURCE-CIDR hash:ip,port,net family inet hashsize 1024 maxelem 65536',
+      'add KUBE-LOAD-BALANCER-SOURCE-CIDR 1.2.3.4,tcp:80,203.0.113.0/25',
+      'add KUBE-LOAD-BALANCER-SOURCE-CIDR 1.2.3.4,tcp:80,192.168.0.0/24',
+      '',
+    ].join('\n'),
+  );
+  const ctx = { ipsets };
+  const rule = '-m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src';
+  assert.equal(matches(rule, 'tcp 203.0.113.2:1 > 1.2.3.4:80', ctx), true);
+  assert.equal(matches(rule, 'tcp 192.168.0.9:1 > 1.2.3.4:80', ctx), true);
+  assert.equal(matches(rule, 'tcp 203.0.113.130:1 > 1.2.3.4:80', ctx), false, 'outside both ranges');
+  assert.equal(matches(rule, 'tcp 203.0.113.2:1 > 1.2.3.4:81', ctx), false, 'another port');
+  assert.equal(matches(rule, 'udp 203.0.113.2:1 > 1.2.3.4:80', ctx), false, 'another protocol');
+  assert.equal(matches(rule, 'tcp 203.0.113.2:1 > 1.2.3.5:80', ctx), false, 'another address');
+  assert.match(ipsets.save(), /^add KUBE-LOAD-BALANCER-SOURCE-CIDR 1\.2\.3\.4,tcp:80,203\.0\.113\.0\/25$/m);
+  assert.throws(() => ipsets.restore('add KUBE-LOAD-BALANCER-SOURCE-CIDR 1.2.3.4,tcp:80\n'), /ip,proto:port,net/);
+});
+
 test('unknown match modules never match, whatever their options say', () => {
   assert.equal(matches('-m physdev --physdev-is-bridged', T), false);
   assert.equal(matches('-m physdev ! --physdev-is-bridged', T), false);

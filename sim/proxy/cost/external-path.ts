@@ -58,15 +58,24 @@ export function clusterIPVerdict(p: FirstPacketInput): FirstPacketVerdict {
   return { kind: 'dnat', endpoint: p.chosen, masquerade: p.masqueradeAll === true || source !== 'pod', replyLost: false };
 }
 
-/** iptables and nftables: the decision for an external entry (node port, LB IP, external IP). */
-export function ruleModeExternalDecision(p: FirstPacketInput): ExternalDecision {
+function refusedBySourceRange(p: FirstPacketInput): boolean {
+  return p.entry === 'loadBalancer' && p.sourceRange !== undefined && p.sourceRange.allowedBy < 0;
+}
+
+/**
+ * iptables and nftables: the decision for an external entry (node port, LB IP, external IP).
+ * `firewallWithoutEndpoints`: the source-range check stands even when the Service has no endpoint
+ * (nftables writes the firewall- chain and firewall-ips element whatever the endpoints; iptables
+ * only with endpoints, `usesFWChain := hasEndpoints && ...`, so there the REJECT comes first).
+ */
+export function ruleModeExternalDecision(p: FirstPacketInput, firewallWithoutEndpoints = false): ExternalDecision {
   const source = p.source ?? 'pod';
   const local = (p.externalTrafficPolicy ?? 'Cluster') === 'Local';
   const localEndpoints = p.localEndpoints ?? 0;
-  if (p.endpoints === 0) return { verdict: REJECT, list: 'cluster', size: 0 };
-  if (p.entry === 'loadBalancer' && p.sourceRange !== undefined && p.sourceRange.allowedBy < 0) {
+  if (refusedBySourceRange(p) && (firewallWithoutEndpoints || p.endpoints > 0)) {
     return { verdict: { kind: 'drop', reason: 'source-range' }, list: 'cluster', size: p.endpoints };
   }
+  if (p.endpoints === 0) return { verdict: REJECT, list: 'cluster', size: 0 };
   if (!local || source !== 'external') {
     return { verdict: { kind: 'dnat', endpoint: p.chosen, masquerade: !local || source === 'host', replyLost: false }, list: 'cluster', size: p.endpoints };
   }
@@ -79,10 +88,8 @@ export function ipvsExternalDecision(p: FirstPacketInput): ExternalDecision {
   const source = p.source ?? 'pod';
   const local = (p.externalTrafficPolicy ?? 'Cluster') === 'Local';
   const localEndpoints = p.localEndpoints ?? 0;
+  if (refusedBySourceRange(p)) return { verdict: { kind: 'drop', reason: 'source-range' }, list: 'cluster', size: p.endpoints };
   if (p.endpoints === 0) return { verdict: REJECT, list: 'cluster', size: 0 };
-  if (p.entry === 'loadBalancer' && p.sourceRange !== undefined && p.sourceRange.allowedBy < 0) {
-    return { verdict: { kind: 'drop', reason: 'source-range' }, list: 'cluster', size: p.endpoints };
-  }
   if (!local) return { verdict: { kind: 'dnat', endpoint: p.chosen, masquerade: true, replyLost: false }, list: 'cluster', size: p.endpoints };
   if (localEndpoints > 0) return { verdict: { kind: 'dnat', endpoint: p.chosen, masquerade: false, replyLost: false }, list: 'local', size: localEndpoints };
   // PR 97081: no local endpoint, so the Cluster endpoints (all remote) serve, without SNAT.

@@ -1,6 +1,7 @@
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 import { nftablesKernelBytes } from './kernel-memory.ts';
-import { clusterIPVerdict } from './external-path.ts';
+import { clusterIPVerdict, isClusterIPDefault } from './external-path.ts';
+import { nftablesPathCost } from './nftables-external.ts';
 
 /**
  * nftables mode as kube-proxy (pkg/proxy/nftables/proxier.go) programs it: one table `ip kube-proxy`
@@ -100,6 +101,9 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
       return { durationNs, units: lines };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
+      // Every path but a pod's to a ClusterIP: nftables-external.ts. (The node's external Services
+      // add map elements only, which a lookup does not walk: a pod's ClusterIP packet costs the same.)
+      if (!isClusterIPDefault({ ...p, node: undefined })) return nftablesPathCost(costs, p);
       const a = p.endpoints === 0 ? undefined : p.affinity;
       // Affinity: the set lookups walked; a hit skips the numgen vmap (a rule and a lookup); the update rule.
       const skip = a?.hit ? 1 : 0;
