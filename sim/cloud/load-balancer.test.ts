@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Simulator } from '../engine/simulator.ts';
 import { SECOND, type Nanos } from '../engine/time.ts';
+import { HealthChecker } from './health-checker.ts';
 import { CloudLoadBalancer, type ProbeFn } from './load-balancer.ts';
 import { PRESETS, type HealthCheckSpec } from './presets.ts';
 
@@ -75,6 +76,25 @@ test('a node removed from the pool gets no probes and no connections; one added 
   assert.ok(probed.includes('node-9'));
   assert.equal(b.isHealthy('node-9'), true); // healthyThreshold 1
   for (let i = 0; i < 100; i++) assert.notEqual(b.pickNode(), 'node-1');
+});
+
+test('load balancers can share one health check: probed once, picked separately', () => {
+  const sim = new Simulator({ seed: 6 });
+  let probes = 0;
+  const checker = new HealthChecker(sim, { name: 'shared-nodes', nodes: nodes(4), healthCheck: { ...PRESETS.gcp.Cluster, unhealthyThreshold: 1 }, probe: (n) => (probes++, { ok: n !== 'node-2' }) });
+  const a = new CloudLoadBalancer(sim, { name: 'shop/a', whenAllUnhealthy: 'all', checker });
+  const b = new CloudLoadBalancer(sim, { name: 'shop/b', whenAllUnhealthy: 'all', checker });
+  a.start(); // does not start a shared checker
+  sim.run(20 * SECOND);
+  assert.equal(probes, 0);
+  checker.start();
+  sim.run(40 * SECOND);
+  assert.equal(probes, 4 * Math.floor(20 / 8) + [0, 1, 2, 3].filter((i) => checker.phaseOf(`node-${i}`)! + 16 * SECOND <= 20 * SECOND).length);
+  assert.equal(a.isHealthy('node-2'), false);
+  assert.deepEqual(a.transitions, b.transitions);
+  for (let i = 0; i < 50; i++) assert.notEqual(a.pickNode(), 'node-2');
+  assert.equal(b.stats.newConnections, 0);
+  assert.equal(b.lastNewConnection('node-0'), undefined);
 });
 
 function scenario(seed: number): string {
@@ -150,5 +170,5 @@ test('property: time from probes failing to removal is within [(threshold-1)*int
 
 test('a bad health check is a programming error naming the field', () => {
   const sim = new Simulator({ seed: 1 });
-  assert.throws(() => lb(sim, { nodes: nodes(1), hc: { ...PRESETS.gcp.Local, timeout: 10 * SECOND }, probe: () => ({ ok: true }) }), /load balancer shop\/web: timeout: expected a duration from 0 to the interval/);
+  assert.throws(() => lb(sim, { nodes: nodes(1), hc: { ...PRESETS.gcp.Local, timeout: 10 * SECOND }, probe: () => ({ ok: true }) }), /health check shop\/web: timeout: expected a duration from 0 to the interval/);
 });
