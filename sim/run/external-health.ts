@@ -3,6 +3,7 @@ import type { ControlPlane } from '../k8s/control-plane.ts';
 import type { Node } from '../k8s/objects.ts';
 import { ProxierHealthTracker, eligibilityOf, healthTimeoutFor, healthz, type NodeEligibilityState } from '../proxy/health/proxy-health.ts';
 import { serviceHealth } from '../proxy/health/service-health.ts';
+import type { NodeProbeState, TrafficPortAnswer } from '../proxy/health/probe.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 
 /**
@@ -87,6 +88,11 @@ export class NodeHealth {
   private eligibility(n: number): NodeEligibilityState {
     if (!this.controlPlane) return { deleting: false, toBeDeletedTaint: false };
     return eligibilityOf(this.controlPlane.api.get<Node>('Node', this.nodeNames[n]!)) ?? { deleting: true, toBeDeletedTaint: false };
+  }
+
+  /** What a probe of node `n` finds now (sim/proxy/health/probe.ts answerProbe reads it). */
+  probeState(n: number, localReadyEndpoints: number, trafficPort: TrafficPortAnswer): NodeProbeState {
+    return { reachable: this.up(n), proxy: this.state(n), localReadyEndpoints, trafficPort };
   }
 
   private state(n: number) {

@@ -37,7 +37,7 @@ function setup(local: boolean, cp: (sim: Simulator) => ControlPlane | null) {
   const agents: NodeProxy[] = NODES.map((_, n) => ({ node: n, heard: 0, active: 0, generation: 0, heardUpTo() {}, startLoop() {} }));
   const health = new NodeHealth(sim, NODES, 30 * SECOND, cp(sim));
   const port: ExternalServicePort = { service: 0, kind: 'LoadBalancer', nodePort: 30000, healthCheckNodePort: local ? 30001 : 0, address: '198.18.0.1', local, sourceRanges: [] };
-  const lbs = new ExternalLoadBalancers(sim, [port], timeline, agents, NODES, health, 'gcp', {}, new ExternalMetrics(SECOND), 0);
+  const lbs = new ExternalLoadBalancers([port], timeline, agents, NODES, health, 'gcp', {}, new ExternalMetrics(SECOND), 0, 'iptables', true, sim);
   return { sim, lbs, port, health };
 }
 

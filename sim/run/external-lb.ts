@@ -4,6 +4,9 @@ import { PRESETS, healthCheckFor, type HealthCheckSpec, type PresetName } from '
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import type { HealthCheckOverrides } from './external-config.ts';
+import { answerProbe, type TrafficPortAnswer } from '../proxy/health/probe.ts';
+import { ipvsExternalDecision, ruleModeExternalDecision } from '../proxy/cost/external-path.ts';
+import type { ProxyMode } from '../proxy/mode.ts';
 import { externalEndpoints, localReadyEndpoints } from './external-endpoints.ts';
 import type { NodeHealth } from './external-health.ts';
 import type { ExternalMetrics } from './external-metrics.ts';
@@ -39,7 +42,6 @@ export class ExternalLoadBalancers {
   private processed = 0;
 
   constructor(
-    sim: Simulator,
     ports: readonly ExternalServicePort[],
     private readonly timeline: EndpointTimeline,
     private readonly agents: readonly NodeProxy[],
@@ -49,6 +51,9 @@ export class ExternalLoadBalancers {
     overrides: HealthCheckOverrides,
     private readonly metrics: ExternalMetrics,
     private readonly warmupNs: number,
+    private readonly mode: ProxyMode,
+    private readonly terminatingFallback: boolean,
+    private readonly sim: Simulator,
   ) {
     nodeNames.forEach((n, i) => this.nodeIndex.set(n, i));
     const preset = PRESETS[provider];
@@ -98,20 +103,33 @@ export class ExternalLoadBalancers {
 
   private probe(spec: HealthCheckSpec, port: ExternalServicePort, nodeName: string): ProbeResult {
     const n = this.nodeIndex.get(nodeName)!;
-    if (!this.health.up(n)) return { ok: false, answered: false };
-    const active = this.agents[n]!.active;
-    const serving = this.timeline.servingAt(port.service, active);
-    switch (spec.target) {
-      case 'kube-proxy-healthz':
-        return { ok: this.health.healthzOk(n) };
-      case 'health-check-node-port': {
-        const sp = this.timeline.services[port.service]!.portName;
-        return { ok: this.health.serviceOk(n, { namespace: sp.namespace, name: sp.name }, localReadyEndpoints(serving, nodeName)) };
-      }
-      case 'traffic-port':
-        // A TCP connect to NodeIP:nodePort succeeds when the node's rules forward it somewhere.
-        return { ok: externalEndpoints(serving, port.local, nodeName, true).length > 0 };
-    }
+    const serving = this.timeline.servingAt(port.service, this.agents[n]!.active);
+    const trafficPort = spec.target === 'traffic-port' ? this.trafficPort(port, serving, nodeName) : 'accepts';
+    const sp = this.timeline.services[port.service]!.portName;
+    return answerProbe(spec.target, this.health.probeState(n, localReadyEndpoints(serving, nodeName), trafficPort), { namespace: sp.namespace, name: sp.name }, this.sim.now);
+  }
+
+  /**
+   * A TCP probe of NodeIP:nodePort, from outside, meets the node's rules as a client's SYN does
+   * (sim/proxy/cost/external-path.ts): forwarded to an endpoint it is answered (the endpoint's own
+   * state is left out), rejected it fails at once, dropped it times out.
+   */
+  private trafficPort(port: ExternalServicePort, serving: Parameters<typeof externalEndpoints>[0], nodeName: string): TrafficPortAnswer {
+    const fallback = this.terminatingFallback;
+    const p = {
+      services: 1,
+      servicesWithoutEndpoints: 0,
+      position: 0,
+      endpoints: externalEndpoints(serving, false, nodeName, fallback).length,
+      chosen: 0,
+      entry: 'nodePort' as const,
+      source: 'external' as const,
+      externalTrafficPolicy: port.local ? ('Local' as const) : ('Cluster' as const),
+      localEndpoints: externalEndpoints(serving, true, nodeName, fallback).length,
+    };
+    const v = (this.mode === 'ipvs' ? ipvsExternalDecision(p) : ruleModeExternalDecision(p)).verdict;
+    if (v.kind === 'reject') return 'refuses';
+    return v.kind === 'drop' || v.replyLost ? 'drops' : 'accepts';
   }
 
   /** Follows the timeline's changes to the balanced Services: per node, its local Ready endpoints. */

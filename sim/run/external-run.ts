@@ -54,7 +54,7 @@ export class ExternalRun {
     const clients = this.config.external!;
     const ports = externalPorts(this.config);
     const c = this.config;
-    this.lbs = new ExternalLoadBalancers(this.sim, ports, timeline, agents, this.nodeNames, this.health, clients.provider as PresetName, clients.healthCheck, this.metrics, c.warmupNs);
+    this.lbs = new ExternalLoadBalancers(ports, timeline, agents, this.nodeNames, this.health, clients.provider as PresetName, clients.healthCheck, this.metrics, c.warmupNs, mode.mode, clients.terminatingFallback, this.sim);
     this.traffic = new ExternalTraffic(this.sim, { clients, ports, timeline, agents, nodeNames: this.nodeNames, pods, mode, health: this.health, lbs: this.lbs, durationNs: c.durationNs, warmupNs: c.warmupNs }, this.metrics);
     if (observer) this.traffic.observer = observer;
     const lbs = this.lbs;
