@@ -1,5 +1,6 @@
 import type { Simulator } from '../engine/simulator.ts';
 import { CloudLoadBalancer, type ProbeResult } from '../cloud/load-balancer.ts';
+import { HealthChecker } from '../cloud/health-checker.ts';
 import { PRESETS, healthCheckFor, type HealthCheckSpec, type PresetName } from '../cloud/presets.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
@@ -40,6 +41,8 @@ export class ExternalLoadBalancers {
   private readonly byAddress = new Map<string, Balancer>();
   private readonly nodeIndex = new Map<string, number>();
   private processed = 0;
+  /** The node-level health check the balancers share, if any uses one. */
+  private shared: HealthChecker | undefined;
 
   constructor(
     ports: readonly ExternalServicePort[],
@@ -61,19 +64,23 @@ export class ExternalLoadBalancers {
       if (port.kind !== 'LoadBalancer' || port.address === null || this.byAddress.has(port.address)) continue;
       const spec = withOverrides(healthCheckFor(preset, port.local ? 'Local' : 'Cluster'), overrides);
       const sp = timeline.services[port.service]!;
-      const lb = new CloudLoadBalancer(sim, {
-        name: `${sp.portName.namespace}/${sp.portName.name}`,
-        nodes: nodeNames,
-        healthCheck: spec,
-        whenAllUnhealthy: preset.whenAllUnhealthy,
-        probe: (node) => this.probe(spec, port, node),
-      });
+      const name = `${sp.portName.namespace}/${sp.portName.name}`;
+      const probe = (node: string) => this.probe(spec, port, node);
+      // A node-level check (kube-proxy's /healthz) is one check shared by every Service that uses it:
+      // GKE's L4 controller creates one node health check for all eTP Cluster Services
+      // (kubernetes/ingress-gce pkg/healthchecksl4 healthchecksl4.go, the shared HC), as the
+      // providers' "shared" probe modes do; its answer does not depend on the Service.
+      const lb =
+        spec.target === 'kube-proxy-healthz'
+          ? new CloudLoadBalancer(sim, { name, whenAllUnhealthy: preset.whenAllUnhealthy, checker: (this.shared ??= new HealthChecker(sim, { name: 'nodes/kube-proxy-healthz', nodes: nodeNames, healthCheck: spec, probe })) })
+          : new CloudLoadBalancer(sim, { name, nodes: nodeNames, healthCheck: spec, whenAllUnhealthy: preset.whenAllUnhealthy, probe });
       const serving = timeline.servingAt(port.service, timeline.version);
       this.byAddress.set(port.address, { lb, service: port.service, ready: nodeNames.map((n) => localReadyEndpoints(serving, n)), goneSince: nodeNames.map(() => undefined) });
     }
   }
 
   start(): void {
+    this.shared?.start();
     for (const b of this.byAddress.values()) b.lb.start();
   }
 
@@ -92,6 +99,7 @@ export class ExternalLoadBalancers {
    * only its deletion or exclusion does). The controller's own delay is left out.
    */
   removeNode(name: string): void {
+    this.shared?.removeNode(name);
     for (const b of this.byAddress.values()) b.lb.removeNode(name);
   }
 
