@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SECOND } from '../engine/time.ts';
 import { main } from '../cli.ts';
-import { loadScenarioText } from '../scenario/load.ts';
+import { loadScenario, loadScenarioText } from '../scenario/load.ts';
 import { modelConfig, runPoint } from '../scenario/run-point.ts';
 import { runStudy } from '../scenario/runner.ts';
 import { MODEL_URL } from '../scenario/run-point-contract.ts';
@@ -99,5 +99,50 @@ test('bad north-south fields exit 2 naming the field', async () => {
     const { code, err } = await scenarioCli(text);
     assert.equal(code, 2, err);
     assert.match(err, field);
+  }
+});
+
+const LB_MANIFESTS = `apiVersion: v1
+kind: Node
+metadata: { name: worker-a }
+---
+apiVersion: v1
+kind: Node
+metadata: { name: worker-b }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: shop }
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.20
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 32100
+  ports: [{ name: http, port: 80, targetPort: 8080, nodePort: 30080 }]
+status: { loadBalancer: { ingress: [{ ip: 203.0.113.10 }] } }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: web-1, namespace: shop, labels: { kubernetes.io/service-name: web } }
+addressType: IPv4
+endpoints:
+  - { addresses: [10.244.1.5], nodeName: worker-a }
+ports: [{ name: http, port: 8080, protocol: TCP }]
+`;
+
+test('a LoadBalancer Service from manifests with eTP Local: after its health check, only the node with the endpoint gets connections', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcsim-external-manifests-'));
+  try {
+    writeFileSync(join(dir, 'cluster.yaml'), LB_MANIFESTS);
+    writeFileSync(join(dir, 'study.yaml'), 'name: t\nquestion: q\nduration: 20s\nwarmup: 10s\ncluster: { manifests: cluster.yaml }\ntraffic: { connectionsPerSecond: 10 }\nexternal: { connectionsPerSecond: 100 }\n');
+    const p = loadScenario(join(dir, 'study.yaml')).points[0]!;
+    const config = modelConfig({ scenario: p.scenario, point: p.params, replication: 0, seed: 1 });
+    const nodes = new Set<number>();
+    const m = runModel(config, { external: (r) => r.now >= 10 * SECOND && r.node !== null && nodes.add(r.node) }).metrics;
+    assert.deepEqual([...nodes], [config.cluster.manifest!.nodeNames.indexOf('worker-a')]);
+    assert.equal(m['external.connections.ok'], m['external.connections.total']);
+    assert.equal(m['external.clientIPPreserved.rate'], 1);
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 });

@@ -55,7 +55,7 @@ export const externalSchema = z
       .boolean()
       .default(true)
       .describe(
-        'kube-proxy uses serving-terminating endpoints when no Ready one is left (KEP-1669 ProxyTerminatingEndpoints, GA in 1.28): cluster-wide for eTP Cluster, the node\'s own for eTP Local. false: only Ready endpoints, as before. Default true.',
+        'kube-proxy uses serving-terminating endpoints when no Ready one is left (KEP-1669 ProxyTerminatingEndpoints, GA in 1.28): cluster-wide for eTP Cluster, the node\'s own for eTP Local. false: only Ready endpoints, as before (for external traffic only: ClusterIP traffic keeps the fallback). Default true.',
       ),
     connectTimeout: duration('An external client gives up a connection with no answer after this. Default 1s.').prefault('1s'),
     provider: z
