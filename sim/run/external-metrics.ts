@@ -35,6 +35,7 @@ export function externalMetricNames(): string[] {
     'external.failedConnections.rate',
     ...EXTERNAL_REASON_LIST.map(externalDropColumn),
     'external.clientIPPreserved.rate',
+    ...['mean', 'p50', 'p99', 'max'].map((s) => `external.firstPacketLatency.${s}`),
     'external.extraHops.mean',
     'lb.lastConnectionAfterEndpointGone.p50',
     'lb.lastConnectionAfterEndpointGone.p99',
@@ -59,6 +60,8 @@ export class ExternalMetrics {
   extraHops = 0;
   /** Per node that lost its last local Ready endpoint: from then to the load balancer's last new connection to it. */
   readonly lastConnectionAfterGone = new Histogram();
+  /** CPU time of each external first packet on the node it entered (the cost tier's walk of its entry). */
+  readonly firstPacketLatency = new Histogram();
   readonly connectionsSeries: TimeSeries;
   readonly failedSeries: TimeSeries;
 
@@ -89,6 +92,11 @@ export class ExternalMetrics {
     for (const [reason, n] of this.reasons) m[externalDropColumn(reason)] = n;
     m['external.clientIPPreserved.rate'] = this.forwarded ? this.preserved / this.forwarded : NaN;
     m['external.extraHops.mean'] = this.forwarded ? this.extraHops / this.forwarded : NaN;
+    const fp = this.firstPacketLatency;
+    m['external.firstPacketLatency.mean'] = fp.mean;
+    m['external.firstPacketLatency.p50'] = fp.percentile(0.5);
+    m['external.firstPacketLatency.p99'] = fp.percentile(0.99);
+    m['external.firstPacketLatency.max'] = fp.count ? fp.max : NaN;
     const h = this.lastConnectionAfterGone;
     m['lb.lastConnectionAfterEndpointGone.p50'] = h.percentile(0.5);
     m['lb.lastConnectionAfterEndpointGone.p99'] = h.percentile(0.99);

@@ -4,6 +4,8 @@ import { Simulator } from '../engine/simulator.ts';
 import { SECOND } from '../engine/time.ts';
 import type { PodIPStates } from '../k8s/pod-network.ts';
 import type { ModeModel } from '../proxy/cost/mode-model.ts';
+import { modeModel } from '../proxy/cost/index.ts';
+import { DEFAULT_COSTS } from '../cost/cost-model.ts';
 import { makeEndpoint, type Endpoint } from '../proxy/endpoint.ts';
 import { clusterIPPort } from '../proxy/service-port.ts';
 import { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
@@ -52,7 +54,7 @@ function world(s: Setup) {
       agents,
       nodeNames: NODES,
       pods: s.pods ?? { state: () => 'accepting' },
-      mode: { mode: s.mode ?? 'iptables' } as ModeModel,
+      mode: modeModel(s.mode ?? 'iptables', { costs: DEFAULT_COSTS, iptablesBackend: 'nft' }),
       health: new NodeHealth(sim, NODES, 30 * SECOND, null),
       lbs: { pick: () => 0 } as unknown as ExternalLoadBalancers,
       durationNs: 10 * SECOND,
@@ -84,6 +86,8 @@ test('eTP Cluster masquerades every external connection, even one sent to an end
   const f = metrics.figures();
   assert.equal(f['external.clientIPPreserved.rate'], 0);
   assert.equal(f['external.extraHops.mean'], 0.5);
+  assert.equal(metrics.firstPacketLatency.count, 2, 'each forwarded first packet is costed by the cost tier');
+  assert.ok(f['external.firstPacketLatency.mean']! > 0);
 });
 
 test('eTP Local keeps the client address and drops at a node without a local endpoint (the client waits its timeout)', () => {

@@ -121,13 +121,16 @@ export class ExternalTraffic {
     const fallback = this.p.clients.terminatingFallback;
     const cluster = externalEndpoints(serving, false, nodeName, fallback);
     const local = externalEndpoints(serving, true, nodeName, fallback);
-    const d = this.decide(port, entry, cluster.length, local.length, outside);
+    const input = this.firstPacket(port, entry, cluster.length, local.length, outside);
+    const d = this.p.mode.mode === 'ipvs' ? ipvsExternalDecision(input) : ruleModeExternalDecision(input);
     const v = d.verdict;
     // A drop: the SYN is lost and the client retries until its connect timeout; a reject: ICMP port unreachable at once.
     if (v.kind === 'reject') return this.end(rec, 'refused', EXTERNAL_REASONS.noEndpoints);
     if (v.kind === 'drop') return this.end(rec, 'dropped', v.reason === 'source-range' ? EXTERNAL_REASONS.sourceRange : EXTERNAL_REASONS.noLocal);
     const list = d.list === 'local' ? local : cluster;
-    const ep = list[this.choose(list.length)]!;
+    input.chosen = this.choose(list.length);
+    if (this.measured()) this.metrics.firstPacketLatency.record(this.p.mode.firstPacket(input).costNs);
+    const ep = list[input.chosen]!;
     rec.endpoint = ep.endpoint;
     rec.endpointNode = ep.nodeName;
     rec.masqueraded = v.masquerade;
@@ -140,13 +143,15 @@ export class ExternalTraffic {
   }
 
   /**
-   * What the node's rules do with the first packet: the cost tier's decision for an external client's
-   * packet (sim/proxy/cost/external-path.ts, kube-proxy's iptables / nftables rules or ipvs), from
-   * the sizes of the Cluster and Local lists. A client inside the source ranges is taken as held by
-   * the first range (which one changes only the rule count, not the verdict).
+   * The first packet as the cost tier takes it: what the node's rules do with an external client's
+   * packet (sim/proxy/cost/external-path.ts, kube-proxy's iptables / nftables rules or ipvs) and
+   * what walking them costs (ModeModel.firstPacket), from the sizes of the Cluster and Local lists.
+   * A client inside the source ranges is taken as held by the first range (which one changes only
+   * the rule count, not the verdict). The other external Services' rules the walk passes are left
+   * out (FirstPacketInput.node absent), as is the position of the Service's rules in the chains.
    */
-  private decide(port: ExternalServicePort, entry: ExternalEntry, cluster: number, local: number, outside: boolean) {
-    const p: FirstPacketInput = {
+  private firstPacket(port: ExternalServicePort, entry: ExternalEntry, cluster: number, local: number, outside: boolean): FirstPacketInput {
+    return {
       services: this.p.timeline.services.length,
       servicesWithoutEndpoints: 0,
       position: 0,
@@ -158,7 +163,6 @@ export class ExternalTraffic {
       localEndpoints: local,
       ...(entry === 'loadBalancer' && port.sourceRanges.length > 0 ? { sourceRange: { ranges: port.sourceRanges.length, allowedBy: outside ? -1 : 0 } } : {}),
     };
-    return this.p.mode.mode === 'ipvs' ? ipvsExternalDecision(p) : ruleModeExternalDecision(p);
   }
 
   /** ipvs picks round robin in kube-proxy's default; the statistic / numgen modes at random: both are uniform over the list here. */
