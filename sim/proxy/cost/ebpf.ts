@@ -38,7 +38,7 @@ export function ebpfModel({ costs }: ModeOptions): ModeModel {
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
       const lookups = LOOKUPS + (p.affinity && p.endpoints > 0 ? 2 : 0);
-      return { rulesVisited: 0, lookups, costNs: lookups * costs.ebpfLookupNs, verdict: comparisonVerdict(p) };
+      return { rulesVisited: 0, lookups, costNs: lookups * costs.ebpfLookupNs, verdict: comparisonVerdict(p, 'reject') };
     },
     laterPacketNs: () => 0,
     kernelObjects(services: number, endpoints: number): KernelObjects {

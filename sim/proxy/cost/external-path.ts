@@ -51,9 +51,13 @@ export interface ExternalDecision {
 
 const REJECT: FirstPacketVerdict = { kind: 'reject' };
 
-/** The ClusterIP verdict, every mode: `endpoints` already is the list the port uses (internalTrafficPolicy). */
-export function clusterIPVerdict(p: FirstPacketInput): FirstPacketVerdict {
-  if (p.endpoints === 0) return p.noLocalEndpoints ? { kind: 'drop', reason: 'no-local-endpoints' } : REJECT;
+/**
+ * The ClusterIP verdict, every mode: `endpoints` already is the list the port uses
+ * (internalTrafficPolicy); `noLocal` is what the mode does without a local endpoint
+ * (ModeModel.noLocalEndpoints).
+ */
+export function clusterIPVerdict(p: FirstPacketInput, noLocal: 'drop' | 'reject' = 'drop'): FirstPacketVerdict {
+  if (p.endpoints === 0) return p.noLocalEndpoints && noLocal === 'drop' ? { kind: 'drop', reason: 'no-local-endpoints' } : REJECT;
   const source = p.source ?? 'pod';
   return { kind: 'dnat', endpoint: p.chosen, masquerade: p.masqueradeAll === true || source !== 'pod', replyLost: false };
 }
@@ -101,6 +105,6 @@ export function ipvsExternalDecision(p: FirstPacketInput): ExternalDecision {
  * ClusterIP; their verdict is taken as the rule modes' (Cilium too drops at a node without a local
  * backend under Local and masquerades under Cluster, without DSR), so a study compares them on cost.
  */
-export function comparisonVerdict(p: FirstPacketInput): FirstPacketVerdict {
-  return (p.entry ?? 'clusterIP') === 'clusterIP' ? clusterIPVerdict(p) : ruleModeExternalDecision(p).verdict;
+export function comparisonVerdict(p: FirstPacketInput, noLocal: 'drop' | 'reject'): FirstPacketVerdict {
+  return (p.entry ?? 'clusterIP') === 'clusterIP' ? clusterIPVerdict(p, noLocal) : ruleModeExternalDecision(p).verdict;
 }

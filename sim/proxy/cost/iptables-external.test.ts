@@ -34,8 +34,12 @@ import {
   serviceShape,
   sourceAddress,
   sourceRangeWalk,
+  syncCounts,
+  NODE,
   type ServiceShape,
 } from './testing/external-cluster.ts';
+import { proxyStateFromObjects } from '../from-api.ts';
+import { IptablesProxier } from '../iptables/proxier.ts';
 
 function chainRules(rs: Ruleset, table: 'nat' | 'filter', chain: string): string[] {
   return (rs.tables.get(table)?.chains.get(chain)?.rules ?? []).map((r) => renderRuleSpec(r));
@@ -141,7 +145,7 @@ test('external paths: rules visited, cost and verdict of the iptables mode model
       assert.ok(Math.abs(m.costNs - (w.res.costNs + costs.conntrackInsertNs)) < 1e-6, `${what}: cost ${m.costNs} vs ${w.res.costNs} + conntrack insert`);
       }
     }),
-    { numRuns: 150 },
+    { numRuns: 100 },
   );
 });
 
@@ -177,5 +181,40 @@ test("a pod's ClusterIP packet costs the same on the general path with no extern
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+test('external Services: restore lines of a full sync and of a partial one, and kernel rules, equal what the iptables proxier writes', () => {
+  const ready = serviceShape.map((s) => ({ ...s, endpoints: s.endpoints.map((e) => ({ ...e, terminating: false })) }));
+  fc.assert(
+    fc.property(fc.array(ready, { minLength: 1, maxLength: 8 }), fc.boolean(), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (shapes, affinity, change) => {
+      const extra = affinity ? { sessionAffinity: 'ClientIP' as const } : {};
+      const { services, slices, state } = buildCluster(shapes);
+      const withAffinity = services.map((s) => ({ ...s, spec: { ...s.spec, ...extra } }));
+      const st = proxyStateFromObjects(withAffinity, slices, NODE);
+      const e = syncCounts(st, shapes);
+      const without = shapes.filter((_, i) => !endpointLists(state, i).any).length;
+      const model = iptablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy', sessionAffinity: affinity });
+      const proxier = new IptablesProxier(FAKE_PROXIER_OPTIONS);
+      const full = proxier.sync({ state: st, full: true });
+      const work = { services: shapes.length, servicesWithoutEndpoints: without, endpoints: e.endpoints, external: e };
+      assert.equal(model.syncCost({ ...work, full: true, changed: [] }).units, full.restoreLines, 'full sync');
+      // A partial sync that changes no endpoint of the ClusterIP-only Services it names: the shared chains whole, their chains again.
+      const changed = shapes.flatMap((s, i) => (change[i] && s.kind === 'ClusterIP' && !s.externalIP ? [i] : []));
+      const partial = proxier.sync({ state: st, full: false, changedServices: new Set(changed.map((i) => `ns/svc${i}`)), existingNatChains: full.activeNatChains });
+      const counts = changed.map((i) => endpointLists(state, i).cluster.length);
+      assert.equal(model.syncCost({ ...work, full: false, changed: counts.map((n) => ({ before: n, after: n })) }).units, partial.restoreLines, 'partial sync');
+      // Kernel rules: against the same Services without their external parts.
+      const plain = buildCluster(shapes.map((s) => ({ ...s, kind: 'ClusterIP' as const, externalIP: false })));
+      const plainServices = plain.services.map((s) => ({ ...s, spec: { ...s.spec, ...extra } }));
+      const rulesOf = (svcs: typeof services, sl: typeof slices) => {
+        let n = 0;
+        for (const t of nodeRuleset(proxyStateFromObjects(svcs, sl, NODE), FAKE_PROXIER_OPTIONS).ruleset.tables.values()) for (const ch of t.chains.values()) n += ch.rules.length;
+        return n;
+      };
+      const grown = rulesOf(withAffinity, slices) - rulesOf(plainServices, plain.slices);
+      assert.equal(model.kernelObjects(shapes.length, e.endpoints, without, e).rules - model.kernelObjects(shapes.length, e.endpoints, without).rules, grown, 'kernel rules');
+    }),
+    { numRuns: 100 },
   );
 });

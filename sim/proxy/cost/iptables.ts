@@ -1,5 +1,5 @@
 import { ruleWalkNs } from '../../cost/cost-model.ts';
-import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+import type { ExternalSyncCounts, FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 import { iptablesKernelBytes } from './kernel-memory.ts';
 import { clusterIPVerdict, isClusterIPDefault } from './external-path.ts';
 import { iptablesPathCost } from './iptables-external.ts';
@@ -76,6 +76,26 @@ const NO_ENDPOINT_HOOKS = 2;
 const NO_ENDPOINT_MATCHES = 15;
 const NO_ENDPOINT_JUMPS = 4;
 
+/**
+ * What external Services add to a full restore (pkg/proxy/iptables/proxier.go syncProxyRules):
+ * `chains`, the `:KUBE-EXT/FW/SVL` lines; `rules`, their rules and the shared chains' ones: per node
+ * port two KUBE-NODEPORTS rules (the nfacct localhost one and the other), per LB IP and external IP
+ * a KUBE-SERVICES rule, per EXT chain the masquerade and SVC jump (Cluster) or the pod and two
+ * LOCAL rules (Local) and the SVL jump when there are local endpoints, per SVL chain its statistic
+ * (and rcheck) rules, per FW chain one rule per range and the comment-only one, per firewalled LB IP
+ * a KUBE-PROXY-FIREWALL DROP, per refused destination a KUBE-EXTERNAL-SERVICES DROP or REJECT, per
+ * health check node port a filter ACCEPT. `shared`: the rules of the chains every sync rewrites
+ * whole (KUBE-NODEPORTS, KUBE-SERVICES, the filter chains).
+ */
+export function iptablesExternalLines(e: ExternalSyncCounts | undefined, affinity = false): { chains: number; rules: number; shared: number } {
+  if (!e) return { chains: 0, rules: 0, shared: 0 };
+  const shared = 2 * e.nodePorts + e.loadBalancerIPs + e.externalIPs + e.firewalledIPs + e.refusedAddresses + e.refusedNodePorts + e.healthCheckNodePorts;
+  const ext = 2 * (e.externalPorts - e.localPolicyPorts) + 3 * e.localPolicyPorts + e.localPolicyPortsWithLocalEndpoints;
+  const svl = e.localPolicyEndpoints * (affinity ? 2 : 1);
+  const fw = e.sourceRanges + e.firewalledPorts;
+  return { chains: e.externalPorts + e.localPolicyPortsWithLocalEndpoints + e.firewalledPorts, rules: shared + ext + svl + fw, shared };
+}
+
 /** restore lines of one service port with `endpoints` endpoints (with affinity: a rcheck rule each). */
 export function iptablesLinesPerService(endpoints: number, affinity = false): number {
   return endpoints === 0 ? 1 : 3 + (affinity ? 5 : 4) * endpoints;
@@ -98,9 +118,14 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
     noLocalEndpoints: 'drop',
     syncCost(w: SyncWork): SyncCost {
       let lines = BASE_LINES;
+      const ext = iptablesExternalLines(w.external, sessionAffinity);
       if (w.full) {
         lines += (w.services - w.servicesWithoutEndpoints) * 3 + w.servicesWithoutEndpoints + (perEndpoint + 1) * w.endpoints;
+        lines += ext.chains + ext.rules;
       } else {
+        // The shared chains' external rules are rewritten whole; a changed port's own EXT, FW and
+        // SVL chains are not counted (SyncWork.changed does not say which ports are external).
+        lines += ext.shared;
         // KUBE-SERVICES and filter's rejects are rewritten whole: one line per unchanged port.
         lines += w.services - w.changed.length;
         for (const c of w.changed) {
@@ -113,7 +138,7 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
           lines += 2 * (c.before - kept) + (c.after === 0 && c.before > 0 ? 2 : 0);
         }
       }
-      const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints);
+      const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints) + ext.rules;
       // Each line costs more the larger the table (CostModel.restoreNsPerLinePerRule says why): a
       // full sync of N services takes time of order N^2.
       const durationNs = costs.restoreBaseNs[b] + lines * (costs.restoreNsPerLine[b] + existing * costs.restoreNsPerLinePerRule[b]) + existing * costs.restoreNsPerExistingRule[b];
@@ -141,8 +166,8 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       return { rulesVisited, lookups: 0, costNs, verdict };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
-    kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
-      const r = rules(services, endpoints, without);
+    kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts): KernelObjects {
+      const r = rules(services, endpoints, without) + iptablesExternalLines(external, sessionAffinity).rules;
       const memoryBytes = iptablesKernelBytes(b, { ports: services - without, without, endpoints, affinity: sessionAffinity });
       return { rules: r, setElements: 0, ipvsServers: 0, memoryBytes };
     },

@@ -1,5 +1,6 @@
 import { ruleWalkNs } from '../../cost/cost-model.ts';
-import { clusterIPVerdict } from './external-path.ts';
+import { clusterIPVerdict, isClusterIPDefault } from './external-path.ts';
+import { ipvsPathCost } from './ipvs-path.ts';
 import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
@@ -81,6 +82,8 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       return { durationNs, units: objects };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
+      // Every path but a pod's to a ClusterIP on a ClusterIP-only node: ipvs-path.ts.
+      if (!isClusterIPDefault(p)) return ipvsPathCost(costs, b, p);
       // No real servers: the virtual server still exists; kube-proxy >= 1.28 rejects through an
       // iptables rule matching KUBE-CLUSTER-IP without endpoints, one rule on the same path.
       const rulesVisited = p.endpoints === 0 ? RULES - 3 : RULES;
@@ -89,7 +92,7 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       const scheduled = !(persistent && p.affinity!.hit);
       // (9 rules over 4 hooks: each walk is far shorter than WALK_CACHE_RULES, so one charge is the same)
       const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0) + costs.conntrackInsertNs;
-      return { rulesVisited, lookups, costNs, verdict: clusterIPVerdict(p) };
+      return { rulesVisited, lookups, costNs, verdict: clusterIPVerdict(p, 'reject') };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number): KernelObjects {

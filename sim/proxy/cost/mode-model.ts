@@ -26,6 +26,25 @@ export interface SyncWork {
    * replaced endpoint is a chain (or object) deleted and another written.
    */
   changed: readonly { before: number; after: number; kept?: number }[];
+  /** What the node's external Services add (absent: none, today's ClusterIP-only node). */
+  external?: ExternalSyncCounts;
+}
+
+/**
+ * ExternalRuleCounts plus the per-port chains a sync writes for external Services: kube-proxy's
+ * EXT/FW/SVL chains (iptables), external-/firewall-/local- chains (nftables). Counted over ports
+ * with endpoints anywhere.
+ */
+export interface ExternalSyncCounts extends ExternalRuleCounts {
+  /** Ports reachable by a node port, LB IP or external IP: an EXT chain each. */
+  externalPorts: number;
+  /** Of them, externalTrafficPolicy Local; those with endpoints on this node (an SVL chain each); their local endpoints in all. */
+  localPolicyPorts: number;
+  localPolicyPortsWithLocalEndpoints: number;
+  localPolicyEndpoints: number;
+  /** Ports with LB IPs and loadBalancerSourceRanges (a FW chain each), and their ranges in all. */
+  firewalledPorts: number;
+  sourceRanges: number;
 }
 
 export interface SyncCost {
@@ -135,6 +154,29 @@ export interface ExternalRuleCounts {
   refusedNodePorts: number;
   /** healthCheckNodePorts (eTP Local LoadBalancers): an ACCEPT rule each in filter KUBE-NODEPORTS. */
   healthCheckNodePorts: number;
+  /**
+   * ipvs mode: what its ipsets hold (absent: taken from the counts above, with no Local entries and
+   * no local endpoint). Its rules match whole sets, and a rule is written only when its set is not
+   * empty (pkg/proxy/ipvs/proxier.go writeIptablesRules), so what matters is which sets have entries.
+   * The sets list every Service's addresses whatever its endpoints.
+   */
+  ipvs?: IpvsSetCounts;
+}
+
+/** Entries of kube-proxy's ipvs-mode ipsets on one node (pkg/proxy/ipvs/ipset.go), one TCP port per Service. */
+export interface IpvsSetCounts {
+  /** KUBE-NODE-PORT-TCP, and KUBE-NODE-PORT-LOCAL-TCP (externalTrafficPolicy Local). */
+  nodePorts: number;
+  localNodePorts: number;
+  /** KUBE-LOAD-BALANCER, KUBE-LOAD-BALANCER-LOCAL, KUBE-LOAD-BALANCER-FW (with source ranges; their KUBE-IPVS-OUT-FILTER rule each). */
+  loadBalancerIPs: number;
+  localLoadBalancerIPs: number;
+  firewalledIPs: number;
+  /** KUBE-EXTERNAL-IP, KUBE-EXTERNAL-IP-LOCAL. */
+  externalIPs: number;
+  localExternalIPs: number;
+  /** KUBE-LOOP-BACK has entries: some endpoint runs on this node (hairpin). */
+  localEndpointsOnNode: boolean;
 }
 
 /**
@@ -188,7 +230,7 @@ export interface ModeModel {
   /** Whether new connections create conntrack entries on the client's node (socket-LB does not NAT). */
   readonly natInConntrack: boolean;
   /** Objects of one node's rules; `servicesWithoutEndpoints`: ports it rejects or drops (one rule or map element each). */
-  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number): KernelObjects;
+  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number, external?: ExternalSyncCounts): KernelObjects;
   /** Extra delay after a sync before rules act (e.g. an agent's own lag); 0 for kube-proxy modes. */
   readonly activationLagNs: number;
   /**

@@ -65,7 +65,7 @@ export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): Mode
       // Charged as one walk: the portal chain's rules, which are nearly all of them, are walked in
       // one hook (nat PREROUTING's KUBE-PORTALS-CONTAINER).
       const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + costs.conntrackInsertNs + costs.userspaceHopNs;
-      return { rulesVisited, lookups: 0, costNs, verdict: comparisonVerdict(p) };
+      return { rulesVisited, lookups: 0, costNs, verdict: comparisonVerdict(p, 'reject') };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs + costs.userspaceHopNs,
     kernelObjects(services: number): KernelObjects {

@@ -11,7 +11,7 @@ import type { ProxyState } from '../../proxy-state.ts';
 import { testService, testSlice, type TestEndpoint } from '../../testing/golden-fixtures.ts';
 import { categorizeEndpoints } from '../../topology.ts';
 import type { Endpoint } from '../../endpoint.ts';
-import type { EntryPoint, ExternalRuleCounts, PacketSource } from '../mode-model.ts';
+import type { EntryPoint, ExternalRuleCounts, ExternalSyncCounts, PacketSource } from '../mode-model.ts';
 
 export const NODE = 'test-node';
 export const NODE_IP = '192.168.0.2';
@@ -59,6 +59,7 @@ export function buildCluster(shapes: readonly ServiceShape[]): { services: Servi
       ...(s.externalIP ? { externalIPs: [extIP(i)] } : {}),
       ...(external(s) && s.local ? { externalTrafficPolicy: 'Local' as const } : {}),
       ...(lb && s.ranges > 0 ? { loadBalancerSourceRanges: RANGES.slice(0, s.ranges) } : {}),
+      ...(lb && s.local ? { healthCheckNodePort: 32000 + i } : {}),
     };
     services.push(testService('ns', `svc${i}`, spec, lb ? [{ ip: lbIP(i) }] : undefined));
     if (s.endpoints.length > 0) {
@@ -92,6 +93,7 @@ export function nodeCounts(state: ProxyState, shapes: readonly ServiceShape[]): 
     const usable = has && (!external(s) || !s.local || l.local.length > 0);
     const lb = s.kind === 'LoadBalancer';
     const np = s.kind !== 'ClusterIP';
+    if (lb && s.local) c.healthCheckNodePorts++;
     if (has) {
       if (np) c.nodePorts++;
       if (lb) c.loadBalancerIPs++;
@@ -147,4 +149,35 @@ export function sourceRangeWalk(s: ServiceShape, src: string): { ranges: number;
   if (s.kind !== 'LoadBalancer' || s.ranges === 0) return undefined;
   const idx = CLIENT_IN_RANGE.indexOf(src);
   return { ranges: s.ranges, allowedBy: idx >= 0 && idx < s.ranges ? idx : -1 };
+}
+
+/** ExternalSyncCounts of these Services on this node (endpoints all Ready: no terminating fallback). */
+export function syncCounts(state: ProxyState, shapes: readonly ServiceShape[]): ExternalSyncCounts & { endpoints: number } {
+  const { counts } = nodeCounts(state, shapes);
+  const e: ExternalSyncCounts & { endpoints: number } = {
+    ...counts,
+    externalPorts: 0,
+    localPolicyPorts: 0,
+    localPolicyPortsWithLocalEndpoints: 0,
+    localPolicyEndpoints: 0,
+    firewalledPorts: 0,
+    sourceRanges: 0,
+    endpoints: 0,
+  };
+  shapes.forEach((s, i) => {
+    const l = endpointLists(state, i);
+    e.endpoints += l.cluster.length;
+    if (!l.any || !external(s)) return;
+    e.externalPorts++;
+    if (s.local) {
+      e.localPolicyPorts++;
+      if (l.local.length > 0) e.localPolicyPortsWithLocalEndpoints++;
+      e.localPolicyEndpoints += l.local.length;
+    }
+    if (s.kind === 'LoadBalancer' && s.ranges > 0) {
+      e.firewalledPorts++;
+      e.sourceRanges += s.ranges;
+    }
+  });
+  return e;
 }
