@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RandomStream } from '../../engine/random.ts';
-import { DEFAULT_COSTS, withCosts } from '../../cost/cost-model.ts';
+import { DEFAULT_COSTS, withCosts, type CostModel, type IptablesBackend } from '../../cost/cost-model.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { makePacket } from '../../net/packet.ts';
 import { compileRuleset } from '../../netfilter/compile.ts';
@@ -68,10 +68,10 @@ function positions(rs: Ruleset, dst: string, dport: number, entry: string) {
   };
 }
 
-function walk(rs: ReturnType<typeof compileRuleset>, src: string, dst: string, dport: number, seed: number) {
+function walk(rs: ReturnType<typeof compileRuleset>, src: string, dst: string, dport: number, seed: number, backend: IptablesBackend, costs: CostModel) {
   const ctx: EvalContext = {
-    backend: 'legacy',
-    costs: DEFAULT_COSTS,
+    backend,
+    costs,
     firstPacket: true,
     ctState: 2,
     random: new RandomStream(seed, 'test/statistic'),
@@ -95,11 +95,12 @@ const SOURCES: readonly { source: PacketSource; client: number }[] = [
   { source: 'external', client: 2 },
 ];
 
-test('external paths: rules visited, cost and verdict of the iptables mode model equal a walk of the rules kube-proxy writes', () => {
-  const costs = withCosts(DEFAULT_COSTS, {});
-  const model = iptablesModel({ costs, iptablesBackend: 'legacy' });
+test('external paths: rules visited, cost and verdict of the iptables mode model (both backends) equal a walk of the rules kube-proxy writes', () => {
+  // A per-rule cost that grows past WALK_CACHE_RULES, so a hook-by-hook charge is checked too.
+  const costs = withCosts(DEFAULT_COSTS, { perRuleLogNs: { legacy: 0.7, nft: 0.4 } });
   fc.assert(
-    fc.property(fc.array(serviceShape, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 1000 }), fc.boolean(), (shapes: ServiceShape[], seed, masqueradeAll) => {
+    fc.property(fc.array(serviceShape, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 1000 }), fc.boolean(), fc.constantFrom<IptablesBackend>('legacy', 'nft'), (shapes: ServiceShape[], seed, masqueradeAll, backend) => {
+      const model = iptablesModel({ costs, iptablesBackend: backend });
       const { state } = buildCluster(shapes);
       const { ruleset } = nodeRuleset(state, { ...FAKE_PROXIER_OPTIONS, masqueradeAll });
       const compiled = compileRuleset(ruleset);
@@ -109,7 +110,7 @@ test('external paths: rules visited, cost and verdict of the iptables mode model
       function check(s: ServiceShape, i: number, entry: EntryPoint, pr: { source: PacketSource; client: number; seed: number }): void {
       const src = sourceAddress(pr.source, pr.client);
       const { dst, dport } = destination(i, entry);
-      const w = walk(compiled, src, dst, dport, pr.seed);
+      const w = walk(compiled, src, dst, dport, pr.seed, backend, costs);
       const lists = endpointLists(state, i);
       const pos = positions(ruleset, dst, dport, entry);
       const local = s.local && entry !== 'clusterIP';

@@ -14,6 +14,7 @@ import { DEFAULT_COSTS, ruleWalkNs } from '../../cost/cost-model.ts';
 import { IpvsProxier } from '../ipvs/proxier.ts';
 import { IpvsNodeWalker, type IpvsWalk } from '../ipvs/testing/first-packet-walk.ts';
 import { ipvsPathCost } from './ipvs-path.ts';
+import { ipvsModel } from './ipvs.ts';
 import type { EntryPoint, FirstPacketInput, IpvsSetCounts, PacketSource } from './mode-model.ts';
 import { buildCluster, destination, endpointLists, entries, NODE, NODE_IP, serviceShape, sourceAddress, sourceRangeWalk, type ServiceShape } from './testing/external-cluster.ts';
 
@@ -103,3 +104,65 @@ test('first packets of the ipvs mode model (ClusterIP, node port, load-balancer 
     { numRuns: 120 },
   );
 });
+
+test('external Services: objects of the start-up sync and kernel objects (virtual and real servers, ipset entries) equal what the ipvs proxier programs', () => {
+  const ready = serviceShape.map((s) => ({ ...s, endpoints: s.endpoints.map((e) => ({ ...e, terminating: false })) }));
+  fc.assert(
+    fc.property(fc.array(ready, { minLength: 1, maxLength: 8 }), (shapes) => {
+      const { state } = buildCluster(shapes);
+      const proxier = new IpvsProxier(OPTIONS);
+      const startup = proxier.sync(state);
+      let endpoints = 0;
+      let realServers = 0;
+      let loopback = 0;
+      shapes.forEach((s, i) => {
+        const l = endpointLists(state, i);
+        endpoints += l.cluster.length;
+        loopback += s.endpoints.filter((e) => e.here).length;
+        const list = s.local && (s.kind !== 'ClusterIP' || s.externalIP) && l.local.length > 0 ? l.local : l.cluster;
+        const addresses = (s.kind !== 'ClusterIP' ? 1 : 0) + (s.kind === 'LoadBalancer' ? 1 : 0) + (s.externalIP ? 1 : 0);
+        realServers += addresses * list.length;
+      });
+      const sets: IpvsSetCounts = {
+        ...setCounts(shapes),
+        loopbackEntries: loopback,
+        externalRealServers: realServers,
+        nodeAddresses: 1,
+        sourceRanges: shapes.reduce((n, s) => n + (s.kind === 'LoadBalancer' ? s.ranges : 0), 0),
+        healthCheckNodePorts: shapes.filter((s) => s.kind === 'LoadBalancer' && s.local).length,
+      };
+      const external = { ...NO_EXTERNAL_SYNC, ipvs: sets };
+      const model = ipvsModel({ costs: DEFAULT_COSTS, iptablesBackend: 'legacy' });
+      const work = { full: true, services: shapes.length, servicesWithoutEndpoints: 0, endpoints, changed: [], external };
+      assert.equal(model.syncCost(work).units, startup.objectsChanged, 'start-up sync');
+      let vs = 0;
+      let rs = 0;
+      for (const { vs: v } of proxier.table.entries()) {
+        vs++;
+        rs += v.dests.length;
+      }
+      const objects = model.kernelObjects(shapes.length, endpoints, 0, external);
+      assert.equal(objects.ipvsServers, vs + rs, 'virtual and real servers');
+      let entries = 0;
+      for (const set of proxier.ipsets.values()) entries += set.size;
+      assert.equal(objects.setElements, entries, 'ipset entries');
+    }),
+    { numRuns: 100 },
+  );
+});
+
+const NO_EXTERNAL_SYNC = {
+  nodePorts: 0,
+  loadBalancerIPs: 0,
+  externalIPs: 0,
+  firewalledIPs: 0,
+  refusedAddresses: 0,
+  refusedNodePorts: 0,
+  healthCheckNodePorts: 0,
+  externalPorts: 0,
+  localPolicyPorts: 0,
+  localPolicyPortsWithLocalEndpoints: 0,
+  localPolicyEndpoints: 0,
+  firewalledPorts: 0,
+  sourceRanges: 0,
+};

@@ -23,8 +23,8 @@
  *   endpoint), then the mark test, and for a marked packet the mark cleared and MASQUERADE.
  *
  * Costs: hookNs per hook, ruleWalkNs per hook, nftLookupNs per set or IPVS lookup, ipvsScheduleNs
- * when the scheduler runs, conntrackInsertNs. Matches other than sets, and jumps, are not charged
- * (the ipvs model's pricing, which its calibration fits).
+ * when the scheduler runs, conntrackInsertNs. Matches other than sets, and jumps, are not charged:
+ * the ipvs model's pricing since its first version (ipvs.ts), kept so the two agree.
  *
  * Assumptions: every Service has one TCP port; source ranges do not hold the node's address (no
  * KUBE-LOAD-BALANCER-SOURCE-IP entries); a pod's packet to an external IP enters from a bridge port

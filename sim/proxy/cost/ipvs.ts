@@ -1,7 +1,7 @@
 import { ruleWalkNs } from '../../cost/cost-model.ts';
 import { clusterIPVerdict, isClusterIPDefault } from './external-path.ts';
 import { ipvsPathCost } from './ipvs-path.ts';
-import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+import type { ExternalSyncCounts, IpvsSetCounts, FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
 /**
  * ipvs mode as kube-proxy (pkg/proxy/ipvs/proxier.go) programs it: ClusterIPs bound to the kube-ipvs0
@@ -45,6 +45,25 @@ const VS_BYTES = 300;
 const RS_BYTES = 250;
 const SET_BYTES = 64;
 
+/**
+ * What external Services add to the ipvs kernel objects (pkg/proxy/ipvs/proxier.go syncService,
+ * syncEndpoint, syncProxyRules' ipset entries): virtual servers on every node address per node port
+ * and on each LB IP and external IP, their real servers; LB and external IPs bound to kube-ipvs0
+ * (and in KUBE-IPVS-IPS); the entries of KUBE-NODE-PORT-TCP(-LOCAL), KUBE-LOAD-BALANCER(-LOCAL, -FW,
+ * -SOURCE-CIDR), KUBE-EXTERNAL-IP(-LOCAL), KUBE-HEALTH-CHECK-NODE-PORT and KUBE-LOOP-BACK.
+ */
+export function ipvsExternalObjects(s: IpvsSetCounts | undefined): { virtual: number; real: number; servers: number; bound: number; setEntries: number } {
+  if (!s) return { virtual: 0, real: 0, servers: 0, bound: 0, setEntries: 0 };
+  const virtual = s.nodePorts * (s.nodeAddresses ?? 1) + s.loadBalancerIPs + s.externalIPs + s.localExternalIPs;
+  const real = s.externalRealServers ?? 0;
+  const servers = virtual + real;
+  const bound = s.loadBalancerIPs + s.externalIPs + s.localExternalIPs;
+  const setEntries =
+    s.nodePorts + s.localNodePorts + s.loadBalancerIPs + s.localLoadBalancerIPs + s.firewalledIPs + (s.sourceRanges ?? 0) + s.externalIPs + s.localExternalIPs +
+    (s.healthCheckNodePorts ?? 0) + (s.loopbackEntries ?? 0) + bound;
+  return { virtual, real, servers, bound, setEntries };
+}
+
 export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel {
   return {
     mode: 'ipvs',
@@ -60,7 +79,8 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       // A full sync is charged as the start-up one into an empty kernel: every virtual server, its
       // address on kube-ipvs0, its ipset entries, and every real server (checked against IpvsProxier
       // by the property in ipvs.test.ts).
-      if (w.full) objects += w.services * (2 + IPSET_ENTRIES_PER_PORT) + w.endpoints;
+      const ext = ipvsExternalObjects(w.external?.ipvs);
+      if (w.full) objects += w.services * (2 + IPSET_ENTRIES_PER_PORT) + w.endpoints + ext.servers + ext.bound + ext.setEntries;
       else
         for (const c of w.changed) {
           // Real servers gone are deleted, new ones added (a replaced endpoint is both); the virtual
@@ -75,14 +95,16 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
         // entries (`ipset list`, pkg/proxy/ipvs/ipset.go) before restoring only the differences, and
         // syncService / syncEndpoint get each virtual server and its real servers over netlink
         // (pkg/proxy/ipvs/proxier.go). The ipvs proxier has no partial sync; only the writes shrink.
-        IPSET_ENTRIES_PER_PORT * w.services * costs.ipsetNsPerElement +
+        (IPSET_ENTRIES_PER_PORT * w.services + ext.setEntries) * costs.ipsetNsPerElement +
         // GetVirtualServers once, then GetRealServers per virtual server: every VS and RS is listed.
-        (w.services + w.endpoints) * costs.ipvsListNsPerObject +
+        (w.services + w.endpoints + ext.servers) * costs.ipvsListNsPerObject +
         objects * costs.ipvsNetlinkNsPerObject;
       return { durationNs, units: objects };
     },
     firstPacket(p: FirstPacketInput): FirstPacketCost {
-      // Every path but a pod's to a ClusterIP on a ClusterIP-only node: ipvs-path.ts.
+      // Every path but a pod's to a ClusterIP on a ClusterIP-only node: ipvs-path.ts. That default
+      // keeps the closed form below so existing runs are unchanged, though the walk ipvs-path.test.ts
+      // checks counts more (14 rules and 5 lookups on a ClusterIP-only node: ipvsPathCost).
       if (!isClusterIPDefault(p)) return ipvsPathCost(costs, b, p);
       // No real servers: the virtual server still exists; kube-proxy >= 1.28 rejects through an
       // iptables rule matching KUBE-CLUSTER-IP without endpoints, one rule on the same path.
@@ -95,8 +117,12 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
       return { rulesVisited, lookups, costNs, verdict: clusterIPVerdict(p, 'reject') };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
-    kernelObjects(services: number, endpoints: number): KernelObjects {
-      return { rules: 30, setElements: IPSET_ENTRIES_PER_PORT * services, ipvsServers: services + endpoints, memoryBytes: services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES };
+    kernelObjects(services: number, endpoints: number, _without = 0, external?: ExternalSyncCounts): KernelObjects {
+      const ext = ipvsExternalObjects(external?.ipvs);
+      const setElements = IPSET_ENTRIES_PER_PORT * services + ext.setEntries;
+      const ipvsServers = services + endpoints + ext.servers;
+      const memoryBytes = services * (VS_BYTES + SET_BYTES) + endpoints * RS_BYTES + ext.virtual * VS_BYTES + ext.real * RS_BYTES + ext.setEntries * SET_BYTES;
+      return { rules: 30, setElements, ipvsServers, memoryBytes };
     },
   };
 }

@@ -45,6 +45,12 @@ export interface ExternalSyncCounts extends ExternalRuleCounts {
   /** Ports with LB IPs and loadBalancerSourceRanges (a FW chain each), and their ranges in all. */
   firewalledPorts: number;
   sourceRanges: number;
+  /**
+   * LB ports with source ranges and no endpoint (one LB IP each): nftables still writes their
+   * firewall- chain and firewall-ips element (its usesFWChain does not ask for endpoints; iptables'
+   * does). Default 0.
+   */
+  firewalledWithoutEndpoints?: number;
 }
 
 export interface SyncCost {
@@ -177,6 +183,19 @@ export interface IpvsSetCounts {
   localExternalIPs: number;
   /** KUBE-LOOP-BACK has entries: some endpoint runs on this node (hairpin). */
   localEndpointsOnNode: boolean;
+  /**
+   * For syncs and kernel objects (default 0): KUBE-LOOP-BACK entries (endpoints on this node, over
+   * all ports); real servers of the external virtual servers (each node port's on every node
+   * address, each LB IP's and external IP's: the Local endpoints under Local when there are some,
+   * else the Cluster ones); the node's addresses (a node port has a virtual server on each; default 1);
+   * source ranges of the firewalled LB IPs (KUBE-LOAD-BALANCER-SOURCE-CIDR entries); health check
+   * node ports (KUBE-HEALTH-CHECK-NODE-PORT entries).
+   */
+  loopbackEntries?: number;
+  externalRealServers?: number;
+  nodeAddresses?: number;
+  sourceRanges?: number;
+  healthCheckNodePorts?: number;
 }
 
 /**

@@ -22,7 +22,8 @@ import { NftablesProxier } from '../nftables/proxier.ts';
 import { nftablesModel } from './nftables.ts';
 import { nftablesPathCost } from './nftables-external.ts';
 import type { EntryPoint, FirstPacketInput, PacketSource } from './mode-model.ts';
-import { buildCluster, destination, endpointLists, entries, NODE_IP, nodeCounts, serviceShape, sourceAddress, sourceRangeWalk, type ServiceShape } from './testing/external-cluster.ts';
+import { buildCluster, destination, endpointLists, entries, NODE, NODE_IP, nodeCounts, serviceShape, sourceAddress, sourceRangeWalk, syncCounts, type ServiceShape } from './testing/external-cluster.ts';
+import { proxyStateFromObjects } from '../from-api.ts';
 
 const OPTIONS = { nodeName: 'test-node', nodeIP: NODE_IP, clusterCIDR: '10.0.0.0/8', serviceCIDRs: ['172.30.0.0/16'], nodePortIPs: [NODE_IP], masqueradeMark: '0x4000' };
 const HOOK = { PREROUTING: 'prerouting', INPUT: 'input', FORWARD: 'forward', OUTPUT: 'output', POSTROUTING: 'postrouting' } as const;
@@ -132,5 +133,43 @@ test("a pod's ClusterIP packet costs the same on the general path as on today's 
       },
     ),
     { numRuns: 200 },
+  );
+});
+
+test('external Services: nft -f lines of a full sync, and the table\'s rules and elements, equal what the nftables proxier writes', () => {
+  const ready = serviceShape.map((s) => ({ ...s, endpoints: s.endpoints.map((e) => ({ ...e, terminating: false })) }));
+  fc.assert(
+    fc.property(fc.array(ready, { minLength: 1, maxLength: 8 }), fc.boolean(), (shapes, affinity) => {
+      const extra = affinity ? { sessionAffinity: 'ClientIP' as const } : {};
+      const withAffinity = (c: ReturnType<typeof buildCluster>) => proxyStateFromObjects(c.services.map((s) => ({ ...s, spec: { ...s.spec, ...extra } })), c.slices, NODE);
+      const cluster = buildCluster(shapes);
+      const st = withAffinity(cluster);
+      const e = {
+        ...syncCounts(st, shapes),
+        firewalledWithoutEndpoints: shapes.filter((s, i) => s.kind === 'LoadBalancer' && s.ranges > 0 && !endpointLists(st, i).any).length,
+      };
+      const without = shapes.filter((_, i) => !endpointLists(st, i).any).length;
+      const model = nftablesModel({ costs: DEFAULT_COSTS, iptablesBackend: 'nft', sessionAffinity: affinity });
+      const full = new NftablesProxier(OPTIONS).sync({ state: st, full: true });
+      assert.equal(model.syncCost({ full: true, services: shapes.length, servicesWithoutEndpoints: without, endpoints: e.endpoints, changed: [], external: e }).units, full.lines, 'full sync');
+      const plain = withAffinity(buildCluster(shapes.map((s) => ({ ...s, kind: 'ClusterIP' as const, externalIP: false }))));
+      const contents = (state: typeof st) => {
+        let rules = 0;
+        let elements = 0;
+        for (const t of new NftablesProxier(OPTIONS).sync({ state, full: true }).ruleset.tables.values()) {
+          for (const c of t.chains.values()) rules += c.rules.length;
+          for (const set of t.sets.values()) elements += set.elements.size;
+        }
+        return { rules, elements };
+      };
+      const a = contents(st);
+      const b = contents(plain);
+      const grown = model.kernelObjects(shapes.length, e.endpoints, without, e);
+      const base = model.kernelObjects(shapes.length, e.endpoints, without);
+      assert.equal(grown.rules - base.rules, a.rules - b.rules, 'rules');
+      // The local- chains' numgen vmaps hold an entry per local endpoint (as the service- ones do).
+      assert.equal(grown.setElements - base.setElements, a.elements - b.elements + e.localPolicyEndpoints, 'elements');
+    }),
+    { numRuns: 100 },
   );
 });

@@ -1,4 +1,4 @@
-import type { FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
+import type { ExternalSyncCounts, FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 import { nftablesKernelBytes } from './kernel-memory.ts';
 import { clusterIPVerdict, isClusterIPDefault } from './external-path.ts';
 import { nftablesPathCost } from './nftables-external.ts';
@@ -37,6 +37,27 @@ import { nftablesPathCost } from './nftables-external.ts';
  * does not charge as a lookup). Lines per port: 5 + 7n (a set, a lookup rule and an update rule more
  * per endpoint).
  */
+/**
+ * What external Services add to a full transaction and to the table (pkg/proxy/nftables/proxier.go
+ * syncProxyRules): per external- chain its add and flush and its rules (Cluster: the masquerade
+ * jump and the goto service-; Local: the pod, and two `fib saddr type local` rules, and the goto
+ * local- when there are local endpoints); per local- chain its add, flush and numgen rule (with
+ * affinity a lookup rule per local endpoint); per firewall- chain its add, flush and drop rule, and a
+ * firewall-ips element per LB IP (whatever the endpoints); elements of service-nodeports (node
+ * ports), service-ips (LB IPs, external IPs), no-endpoint-services and no-endpoint-nodeports
+ * (refused destinations). `chains` counts the chains, `rules` their rules, `elements` the map
+ * elements and the local- numgen vmaps' entries.
+ */
+export function nftablesExternalObjects(e: ExternalSyncCounts | undefined, affinity = false): { chains: number; rules: number; elements: number } {
+  if (!e) return { chains: 0, rules: 0, elements: 0 };
+  const firewalled = e.firewalledPorts + (e.firewalledWithoutEndpoints ?? 0);
+  const withLocal = e.localPolicyPortsWithLocalEndpoints;
+  const rules =
+    2 * (e.externalPorts - e.localPolicyPorts) + 3 * e.localPolicyPorts + withLocal + withLocal + (affinity ? e.localPolicyEndpoints : 0) + firewalled;
+  const elements = e.nodePorts + e.loadBalancerIPs + e.externalIPs + e.refusedAddresses + e.refusedNodePorts + e.firewalledIPs + (e.firewalledWithoutEndpoints ?? 0);
+  return { chains: e.externalPorts + withLocal + firewalled, rules, elements: elements + e.localPolicyEndpoints };
+}
+
 /** setupNFTables on a full sync: base chains, maps, sets, the fixed rules and the flushes. */
 const BASE_LINES = 87;
 const RULES = 15;
@@ -83,7 +104,14 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     noLocalEndpoints: 'drop',
     syncCost(w: SyncWork): SyncCost {
       let lines = 0;
-      if (w.full) lines = BASE_LINES + 6 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints;
+      const ext = nftablesExternalObjects(w.external, sessionAffinity);
+      if (w.full) {
+        lines = BASE_LINES + 6 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints;
+        // Each chain an add and a flush line, each rule and map element a line (the numgen entries are part of their rule).
+        lines += 2 * ext.chains + ext.rules + ext.elements - (w.external?.localPolicyEndpoints ?? 0);
+      }
+      // A partial sync writes the changed ports' chains and elements; which of them are external
+      // SyncWork.changed does not say, so their external- / local- / firewall- parts are not counted.
       else
         for (const { before, after } of w.changed) {
           if (after > 0) lines += 4 + perEndpoint * after + (before === 0 ? 2 : 0) + perStaleEndpoint * Math.max(0, before - after);
@@ -93,7 +121,7 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
         }
       // The table's objects after the sync (the change a partial sync makes is small beside it);
       // at start-up the table is empty when the transaction begins.
-      const objects = nftablesTableObjects(w.services, w.endpoints, w.servicesWithoutEndpoints, sessionAffinity);
+      const objects = nftablesTableObjects(w.services, w.endpoints, w.servicesWithoutEndpoints, sessionAffinity) + ext.chains + ext.rules + ext.elements;
       const durationNs =
         costs.nftTransactionBaseNs +
         lines * (costs.nftNsPerLine + objects * costs.nftNsPerLinePerObject) +
@@ -120,8 +148,11 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     },
     // Later packets skip nat but still enter the filter base chains and postrouting's hook.
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
-    kernelObjects(services: number, endpoints: number, without = 0): KernelObjects {
-      const { rules, setElements } = tableContents(services, endpoints, without, sessionAffinity);
+    kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts): KernelObjects {
+      const t = tableContents(services, endpoints, without, sessionAffinity);
+      const ext = nftablesExternalObjects(external, sessionAffinity);
+      const rules = t.rules + ext.rules;
+      const setElements = t.setElements + ext.elements;
       return { rules, setElements, ipvsServers: 0, memoryBytes: nftablesKernelBytes({ ports: services - without, without, endpoints, affinity: sessionAffinity }) };
     },
   };
