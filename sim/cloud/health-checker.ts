@@ -166,7 +166,9 @@ export class HealthChecker {
     if (list.length === 0) return;
     const now = this.sim.now;
     let unanswered: Backend[] | undefined;
-    for (const b of list) {
+    // A copy: the run's probe callback may add or remove nodes (a Node deleted at this instant).
+    for (const b of list.slice()) {
+      if (!b.inPool) continue;
       const r = this.probe(b.name, now);
       this.stats.probes++;
       if (r.answered === false) (unanswered ??= []).push(b);

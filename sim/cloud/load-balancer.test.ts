@@ -97,6 +97,21 @@ test('load balancers can share one health check: probed once, picked separately'
   assert.equal(b.lastNewConnection('node-0'), undefined);
 });
 
+test('a probe callback that removes a node from the pool does not skip the others', () => {
+  const sim = new Simulator({ seed: 8 });
+  const probed: string[] = [];
+  let b: CloudLoadBalancer | undefined = undefined;
+  b = lb(sim, { nodes: nodes(6), slots: 1, probe: (n) => {
+    probed.push(n);
+    if (n === probed[0]) b!.removeNode(n); // the first node probed leaves the pool during its own probe
+    return { ok: true };
+  } });
+  b.start();
+  sim.run(0);
+  assert.equal(probed.length, 6);
+  assert.equal(b.checker.inPool(probed[0]!), false);
+});
+
 function scenario(seed: number): string {
   const sim = new Simulator({ seed });
   const b = lb(sim, { nodes: nodes(50), slots: 8, probe: (n, now) => ({ ok: !(n.endsWith('7') && now > 20 * SECOND) }) });
