@@ -5,6 +5,7 @@ import type { Distribution } from '../engine/distribution.ts';
 import type { ChurnSpec, ProbeSpec } from '../k8s/control-plane.ts';
 import type { ManifestCluster } from './manifest-cluster.ts';
 import type { DnsRunConfig } from './dns-config.ts';
+import type { ExternalClients, ServiceTypes } from './external-config.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -51,7 +52,11 @@ export interface ModelConfig {
     manifest?: ManifestCluster;
     serviceCIDR?: string;
     clusterCIDR?: string;
+    /** NodePort, LoadBalancer and externalIPs Services of the synthetic cluster (external-services.ts); absent: all ClusterIP. */
+    serviceTypes?: ServiceTypes;
   };
+  /** Clients outside the cluster and the cloud load balancers (external-traffic.ts); absent: none. */
+  external?: ExternalClients;
   proxy: {
     mode: ProxyMode;
     iptablesBackend: IptablesBackend;

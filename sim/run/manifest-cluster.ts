@@ -4,7 +4,7 @@ import { loadManifests } from '../k8s/manifests.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
 import type { Endpoint } from '../proxy/endpoint.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
-import { externallyAccessible, type ServicePort } from '../proxy/service-port.ts';
+import type { ServicePort } from '../proxy/service-port.ts';
 import { categorizeEndpoints } from '../proxy/topology.ts';
 
 /**
@@ -15,9 +15,10 @@ import { categorizeEndpoints } from '../proxy/topology.ts';
  * `svcsim render` and `svcsim endpoints` do). Nodes are the file's Node objects; without any, the
  * nodes the endpoints name, then `node-i` up to cluster.nodes.
  *
- * What the run model does not simulate is refused rather than ignored: Services reachable other
- * than by ClusterIP (NodePort, LoadBalancer, externalIPs add rules to the walk it does not count),
- * ports of another protocol than the traffic's, and Services that differ in sessionAffinity, its
+ * NodePort, LoadBalancer and externalIPs Services keep their node ports, load balancer addresses
+ * (status.loadBalancer.ingress), externalTrafficPolicy and source ranges on their ServicePorts; the
+ * run's external clients reach them (external-services.ts manifestExternalServices).
+ * What the run model does not simulate is refused rather than ignored: ports of another protocol than the traffic's, and Services that differ in sessionAffinity, its
  * timeout or internalTrafficPolicy (the mode models cost syncs for one setting per run).
  */
 export interface ManifestCluster {
@@ -42,7 +43,6 @@ export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; node
   for (const id of ids) {
     const sp = state.services.get(id)!;
     const where = `cluster.manifests (${file}: Service ${sp.portName.namespace}/${sp.portName.name}, port ${sp.portName.port || sp.port})`;
-    if (externallyAccessible(sp)) throw new InputError(where, 'ClusterIP Services only (runs send ClusterIP traffic; NodePort, LoadBalancer and externalIPs rules are not counted)', 'a NodePort, load balancer or external IP');
     if (sp.protocol !== o.protocol) throw new InputError(where, `ports of traffic.protocol (${o.protocol})`, sp.protocol);
     if (sp.sessionAffinity !== first.sessionAffinity || sp.stickyMaxAgeSeconds !== first.stickyMaxAgeSeconds)
       throw new InputError(where, `the sessionAffinity of the other Services (${first.sessionAffinity}${first.stickyMaxAgeSeconds ? `, ${first.stickyMaxAgeSeconds}s` : ''}): a run simulates one setting`, `${sp.sessionAffinity}${sp.stickyMaxAgeSeconds ? `, ${sp.stickyMaxAgeSeconds}s` : ''}`);

@@ -1,6 +1,7 @@
 import { HISTOGRAMS, HISTOGRAM_STATS, KNOWN_REASONS, OUTCOMES, dropColumn } from './metrics.ts';
 import { NETWORK_PROGRAMMING_BUCKETS_S } from './programming-latency.ts';
 import { DNS_SERIES, dnsMetricNames } from './dns-metrics.ts';
+import { EXTERNAL_SERIES, externalMetricNames } from './external-metrics.ts';
 
 /**
  * The names a run of the model writes, known before any run: the metric columns of runs.csv and the
@@ -13,6 +14,8 @@ export interface MetricNameOptions {
   churn: boolean;
   /** Whether some point of the study has `dns:`: only then are the DNS columns written (dns-metrics.ts). */
   dns?: boolean;
+  /** Whether some point of the study has external clients (external-metrics.ts). */
+  external?: boolean;
 }
 
 /** Columns every run writes (NaN where a figure does not apply, e.g. affinity without ClientIP). */
@@ -74,6 +77,7 @@ function controlPlaneWritten(): string[] {
 /** The metric columns of runs.csv a study with these options can have, sorted. */
 export function modelMetricNames(opts: MetricNameOptions): string[] {
   return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.dns ? dnsMetricNames() : [])].sort();
+  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.external ? externalMetricNames() : [])].sort();
 }
 
 /**
@@ -83,7 +87,7 @@ export function modelMetricNames(opts: MetricNameOptions): string[] {
  */
 export const MODEL_SERIES: readonly string[] = ['connections', 'failedConnections', 'nodesBehind', 'syncs', 'conntrack.entries'];
 
-/** The series a study's runs can write: MODEL_SERIES, and the DNS series when some point has `dns:`. */
-export function modelSeries(opts: { dns?: boolean }): readonly string[] {
-  return opts.dns ? [...MODEL_SERIES, ...DNS_SERIES] : MODEL_SERIES;
+/** The series a study's runs can write: MODEL_SERIES, and the DNS and external series when some point has `dns:` or external clients. */
+export function modelSeries(opts: Partial<MetricNameOptions>): readonly string[] {
+  return [...MODEL_SERIES, ...(opts.dns ? DNS_SERIES : []), ...(opts.external ? EXTERNAL_SERIES : [])];
 }

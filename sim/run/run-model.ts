@@ -19,6 +19,8 @@ import { ProgrammingProbe } from './programming-probe.ts';
 import { SyncEffects } from './sync-effects.ts';
 import { samplerOf } from '../engine/distribution.ts';
 import { dnsCluster, startDns, type DnsParts } from './dns-wiring.ts';
+import { ExternalRun } from './external-run.ts';
+import type { ExternalConnectionRecord } from './external-traffic.ts';
 
 /** Hooks into a run, for tests that check when things happened on which node; no effect on the run. */
 export interface RunObserver {
@@ -28,6 +30,8 @@ export interface RunObserver {
   connection?: ConnectionObserver;
   /** The run's endpoint timeline (what each version holds), given once it is built. */
   timeline?: (timeline: EndpointTimeline) => void;
+  /** An external connection's course (runs with external clients), warm-up included. */
+  external?: (r: ExternalConnectionRecord) => void;
 }
 
 /**
@@ -42,8 +46,11 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
   const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
-  const syncs = new SyncEffects(config, timeline, mode, metrics, affinity, observe.sync);
-  const agents = buildProxies(sim, config, cluster, mode, syncs);
+  // North-south traffic (external-run.ts): only in runs with external clients.
+  const external = config.external ? new ExternalRun(sim, config, cluster.nodeNames, controlPlane) : null;
+  const syncs = new SyncEffects(config, timeline, mode, metrics, affinity, external ? external.onSync(observe.sync) : observe.sync);
+  const built = buildProxies(sim, config, cluster, mode, syncs);
+  const agents = external ? external.track(built) : built;
   const sliceLatency = new Histogram();
   if (controlPlane && feed) connectControlPlane(config, controlPlane, feed, agents, sliceLatency);
 
@@ -60,6 +67,11 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
     metrics.series.push(conntrack.series);
   }
 
+  if (external) {
+    external.attach(timeline, agents, mode, pods, observe.external);
+    metrics.series.push(...external.series);
+    external.start();
+  }
   for (const a of agents) a.startLoop();
   controlPlane?.start();
   if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.local !== null, config.cluster.portsPerService ?? 1).start();
@@ -78,6 +90,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
       'affinity.misses': affinity ? metrics.affinityMisses : NaN,
       ...(dns ? dns.figures() : {}),
       'sim.events': sim.executed,
+      ...(external ? external.figures() : {}),
     },
     config.durationNs,
   );
@@ -94,6 +107,8 @@ interface RunCluster {
   local: LocalEndpoints | null;
   /** The kube-dns Service's ports in the timeline, in runs with DNS (dns-wiring.ts). */
   dns: DnsParts | null;
+  /** Node names as the endpoints carry them, by node index. */
+  nodeNames: string[];
 }
 
 /**
@@ -121,7 +136,7 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
   const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
   const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
-  return { timeline, controlPlane, feed, local, dns };
+  return { timeline, controlPlane, feed, local, dns, nodeNames };
 }
 
 /** One kube-proxy per node, each telling `syncs` when a sync ends. */

@@ -50,4 +50,16 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   'coredns.refused': { unit: 'count', better: 'lower', description: 'queries CoreDNS refused beyond forward max_concurrent' },
   'conntrack.clashResolve': { unit: 'count', better: 'none', description: 'conntrack -S clash_resolve summed over client nodes (5.10 on)' },
   'conntrack.dnsEntries': { unit: 'count', better: 'none', description: 'conntrack entries the lookups created (0 with NodeLocal DNSCache)' },
+  // North-south traffic (sim/run/external-metrics.ts), in runs with `external:` clients.
+  external: { unit: 'count', description: 'connections from clients outside the cluster, by outcome and failure reason (runs with external clients)' },
+  'external.connections.ok': { unit: 'count', better: 'higher', description: 'external connections that completed' },
+  'external.failedConnections.rate': { unit: 'ratio', description: 'failed external connections / external connections' },
+  'external.firstPacketLatency.mean': { unit: 'ns', description: 'kernel time of a forwarded external connection\'s first packet on the node it entered (mean)' },
+  'external.firstPacketLatency.p50': { unit: 'ns', description: 'kernel time of a forwarded external connection\'s first packet on the node it entered (p50)' },
+  'external.firstPacketLatency.p99': { unit: 'ns', description: 'kernel time of a forwarded external connection\'s first packet on the node it entered (p99)' },
+  'external.firstPacketLatency.max': { unit: 'ns', description: 'kernel time of a forwarded external connection\'s first packet on the node it entered (max)' },
+  'external.clientIPPreserved.rate': { unit: 'ratio', better: 'none', description: 'external connections forwarded to an endpoint with the client address kept (not masqueraded) / those forwarded' },
+  'external.extraHops.mean': { unit: 'count', better: 'lower', description: 'extra node hops per forwarded external connection (endpoint on another node than the one the packet entered)' },
+  lb: { unit: 'ns', description: 'per node and load balancer: from the node losing its last local Ready endpoint to the load balancer\'s last new connection to it' },
+  'lb.lastConnectionAfterEndpointGone.count': { unit: 'count', better: 'none', description: '(node, load balancer) episodes without a local Ready endpoint, after warm-up' },
 };

@@ -21,8 +21,8 @@ import { modelMetricNames, modelSeries } from '../run/metric-names.ts';
 export function precheckStudy(loaded: LoadedScenario): void {
   const first = loaded.points[0]!.scenario;
   const sweep = reportSweep(loaded);
-  const dns = loaded.points.some((p) => p.scenario.dns !== undefined);
-  const metrics = modelMetricNames({ churn: loaded.points.some((p) => p.scenario.churn.length > 0), dns });
+  const names = { churn: loaded.points.some((p) => p.scenario.churn.length > 0), dns: loaded.points.some((p) => p.scenario.dns !== undefined), external: loaded.points.some((p) => p.scenario.external !== undefined) };
+  const metrics = modelMetricNames(names);
   const findings = toReportInputFindings(loaded);
   const problems: RankedProblem[] = [];
   // Each chart, expect line and answer is checked on its own, so every one with a mistake is reported,
@@ -37,7 +37,7 @@ export function precheckStudy(loaded: LoadedScenario): void {
       problems.push({ error: placed(loaded, e), rank: [line, col] });
     }
   };
-  first.charts.forEach((_, i) => check(['charts', i], () => checkChartSpecs(only(first.charts as ChartSpec[], i), sweep, 'charts', metrics, modelSeries({ dns }))));
+  first.charts.forEach((_, i) => check(['charts', i], () => checkChartSpecs(only(first.charts as ChartSpec[], i), sweep, 'charts', metrics, modelSeries(names))));
   checkChartSelections(loaded, check);
   first.expect.forEach((line, i) =>
     check(['expect', i], () =>

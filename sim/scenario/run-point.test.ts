@@ -113,7 +113,6 @@ test('manifests: Local Services drop clients on nodes without their pods; what t
     rmSync(local.dir, { recursive: true });
   }
   const cases: [string, string, string][] = [
-    ['externalIPs: [192.168.5.5]', '', 'cluster.manifests'],
     ['', '', 'churn'],
   ];
   for (const [policy, extra, field] of cases) {

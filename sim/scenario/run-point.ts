@@ -5,6 +5,7 @@ import type { ModelConfig } from '../run/config.ts';
 import { runModel } from '../run/run-model.ts';
 import { manifestCluster } from '../run/manifest-cluster.ts';
 import { dnsRunConfig } from './run-point-dns.ts';
+import { externalClients, serviceTypes } from './run-point-external.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -63,6 +64,7 @@ export function modelConfig(input: RunPointInput): ModelConfig {
     portsPerService: services.ports,
     serviceCIDR: s.cluster.serviceCIDR,
     clusterCIDR: s.cluster.clusterCIDR,
+    ...serviceTypes(services),
   });
 }
 
@@ -116,6 +118,7 @@ function refuseUnmodelledProxySettings(p: RunPointInput['scenario']['proxy']): v
 function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['cluster']): ModelConfig {
   refuseUnmodelledProxySettings(s.proxy);
   return {
+    ...externalClients(s, cluster),
     seed,
     durationNs: s.duration,
     warmupNs: s.warmup,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { issueText } from './issue-text.ts';
 import { count, duration } from './schema-fields.ts';
+import { checkServiceShares, externalServiceFields } from './schema-external.ts';
 
 /** The `cluster:` section: a synthetic cluster of identical Services, or Kubernetes manifests. */
 
@@ -19,7 +20,10 @@ const servicesSchema = z
       .enum(['Cluster', 'Local'])
       .default('Cluster')
       .describe('spec.internalTrafficPolicy: Local sends ClusterIP traffic only to endpoints on the client\'s node. Default Cluster.'),
+    // Service types and external fields (north-south traffic): schema-external.ts.
+    ...externalServiceFields,
   })
+  .superRefine(checkServiceShares)
   .describe('A synthetic set of identical Services, each with its own Deployment of pods.');
 
 export const clusterSchema = z

@@ -9,6 +9,7 @@ import { clusterSchema } from './schema-cluster.ts';
 import { conntrackSchema } from './schema-conntrack.ts';
 import { costsSchema } from './schema-costs.ts';
 import { dnsSchemaOf, kernelSchema } from './schema-dns.ts';
+import { externalSchema } from './schema-external.ts';
 import { count, duration, fraction } from './schema-fields.ts';
 import { chartSchema, findingSchema, metricsSchema } from './schema-report.ts';
 import { excludeSchema, quickSchema, sweepSchema, sweepValue } from './schema-sweep.ts';
@@ -247,6 +248,7 @@ export const scenarioSchema = z
       .describe('One churn source or a list of them. Default: none.'),
     dns: dnsSchemaOf(distribution).optional(),
     kernel: kernelSchema.optional(),
+    external: externalSchema.optional(),
     metrics: metricsSchema.prefault({}),
     charts: z.array(chartSchema).default([]).describe('Charts of the results.'),
     expect: z
