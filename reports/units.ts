@@ -4,7 +4,8 @@ import type { Better, MetricInfo, MetricUnit } from './types.ts';
  * Units and "which way is better" for metrics, by declaration or by name.
  *
  * A metric name is `base.statistic` (`firstPacketLatency.p99`) or just `base`. A declaration in the
- * scenario's `metrics` (carried into summary.json) wins: first by full name, then by base name.
+ * scenario's `metrics` (carried into summary.json) wins: first by full name, then by its longest
+ * declared prefix.
  * Without one, these naming rules apply (case-insensitive where it says so):
  *
  * unit
@@ -29,11 +30,22 @@ import type { Better, MetricInfo, MetricUnit } from './types.ts';
  *   `kernel.rules`, `rulesVisited`, `syncs.count`, `conntrack.entries`.
  */
 export function metricInfo(name: string, declared?: Record<string, MetricInfo>): Required<Pick<MetricInfo, 'unit' | 'better'>> {
-  const base = baseName(name);
   const exact = declared?.[name];
-  const byBase = declared?.[base];
-  const unit = exact?.unit ?? byBase?.unit ?? unitByName(name);
-  return { unit, better: exact?.better ?? byBase?.better ?? betterByName(name, unit) };
+  const byPrefix = declared ? declaredPrefix(name, declared) : undefined;
+  const unit = exact?.unit ?? byPrefix?.unit ?? unitByName(name);
+  return { unit, better: exact?.better ?? byPrefix?.better ?? betterByName(name, unit) };
+}
+
+/**
+ * The declaration of the longest dotted prefix of `name` that has one: `dns.lookupLatency.p99` takes
+ * `dns.lookupLatency` (a time) before `dns` (the lookups' counts).
+ */
+function declaredPrefix(name: string, declared: Record<string, MetricInfo>): MetricInfo | undefined {
+  for (let end = name.lastIndexOf('.'); end > 0; end = name.lastIndexOf('.', end - 1)) {
+    const info = declared[name.slice(0, end)];
+    if (info) return info;
+  }
+  return undefined;
 }
 
 export function baseName(name: string): string {

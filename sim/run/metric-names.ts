@@ -76,8 +76,7 @@ function controlPlaneWritten(): string[] {
 
 /** The metric columns of runs.csv a study with these options can have, sorted. */
 export function modelMetricNames(opts: MetricNameOptions): string[] {
-  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.dns ? dnsMetricNames() : [])].sort();
-  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.external ? externalMetricNames() : [])].sort();
+  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.dns ? dnsMetricNames() : []), ...(opts.external ? externalMetricNames() : [])].sort();
 }
 
 /**
