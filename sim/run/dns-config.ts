@@ -1,5 +1,6 @@
 import type { Distribution } from '../engine/distribution.ts';
 import type { KernelVersion } from '../conntrack/kernel-version.ts';
+import type { SendPattern } from '../conntrack/clash-timing.ts';
 
 /**
  * What a run with DNS needs, resolved (ns, defaults applied): the clients' resolver and its
@@ -42,4 +43,10 @@ export interface DnsRunConfig {
   kernel: KernelVersion;
   /** CPUs per node: the chance two datagrams of a race are handled on two of them (clash-timing.ts). */
   nodeCpus: number;
+  /**
+   * How the two datagrams of one socket reach conntrack (clash-timing.ts SendPattern): 'one-thread'
+   * (glibc's sendmmsg, musl's sendto loop: the sending CPU handles both, measured) or 'threads' (the
+   * case of the field reports and the kernel's udpclash selftest: each on any CPU).
+   */
+  sendPattern: SendPattern;
 }

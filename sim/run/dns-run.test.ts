@@ -50,6 +50,15 @@ test('the conntrack race: glibc on iptables drops racing datagrams on 4.19 (5 s 
   assert.equal(go['conntrack.insertFailed'], 0);
 });
 
+test('sendPattern threads: the pair meets conntrack on two CPUs, so 4.19 drops far more than one thread does', () => {
+  const pattern = (p: string) => run(`duration: 6s\nproxy: { mode: iptables }\ndns: { lookupsPerSecond: 1000, names: short, sendPattern: ${p} }\nkernel: { version: "4.19" }\n`);
+  const one = pattern('one-thread');
+  const threads = pattern('threads');
+  // cpusPerNode 4: three pairs in four cross CPUs; a racing pair picks another endpoint half the time.
+  assert.ok(threads['conntrack.drops']! > 50 * Math.max(1, one['conntrack.drops']!), `${threads['conntrack.drops']} vs ${one['conntrack.drops']}`);
+  assert.ok(threads['dns.lookupsOver5s.rate']! > 0.05, String(threads['dns.lookupsOver5s.rate']));
+});
+
 test('a CoreDNS rollout fails lookups only without graceful termination', () => {
   const rollout = (graceful: boolean) =>
     run(`duration: 40s\nwarmup: 5s\ndns: { lookupsPerSecond: 300, names: short }\nchurn: { kind: rolling-update, target: coredns, every: 15s, maxUnavailable: 1, gracefulTermination: ${graceful} }\n`);

@@ -349,7 +349,7 @@ export class DnsTraffic {
     const cost = this.firstPacketNs(l.node, this.services.udp, 1);
     const costs = this.costs;
     const gap = this.race.exponential(SENDMMSG_GAP_NS);
-    const crossCpu = this.race.random() < crossCpuProbability('one-thread', this.o.dns.nodeCpus);
+    const crossCpu = this.race.random() < crossCpuProbability(this.o.dns.sendPattern, this.o.dns.nodeCpus);
     const timing = raceTiming(gap, crossCpu, raceWindowNs(costs, cost), natToConfirmNs(costs));
     if (timing === 'apart') {
       this.udpQuery(l, a, epA);

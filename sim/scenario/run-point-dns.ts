@@ -61,6 +61,7 @@ export function dnsRunConfig(input: RunPointInput, nodes: number, cpusPerNode: n
     },
     kernel: s.kernel?.version ?? DEFAULT_KERNEL,
     nodeCpus: cpusPerNode,
+    sendPattern: d.sendPattern,
   };
 }
 

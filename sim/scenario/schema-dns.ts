@@ -135,6 +135,10 @@ export const dnsSchemaOf = <D extends z.ZodType>(distribution: DistributionField
     nodeLocalCache: z.boolean().default(false).describe('NodeLocal DNSCache on every node (169.254.20.10, NOTRACK, TCP to CoreDNS through kube-dns-upstream). Default false.'),
     lookupsPerSecond: z.number().positive().default(100).describe('Lookups (getaddrinfo calls) per second, cluster-wide, a Poisson process over the client pods. Default 100.'),
     names: namesSchema.prefault({}),
+    sendPattern: z
+      .enum(['one-thread', 'threads'])
+      .default('one-thread')
+      .describe('How the A and AAAA datagrams of one socket reach conntrack: one-thread (glibc sendmmsg, musl: the sending CPU handles both in order, so they rarely race; measured, docs/calibration.md) or threads (each on any of the node\'s CPUs, the case of the field reports and the kernel\'s udpclash selftest). Default one-thread.'),
     coredns: corednsSchema(distribution).prefault({}),
   })
   .describe('DNS lookups by the client pods through the kube-dns Service to CoreDNS. Without it a run has no DNS.');
