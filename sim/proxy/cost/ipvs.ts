@@ -1,5 +1,3 @@
-import { ruleWalkNs } from '../../cost/cost-model.ts';
-import { clusterIPVerdict, isClusterIPDefault } from './external-path.ts';
 import { ipvsPathCost } from './ipvs-path.ts';
 import type { ExternalSyncCounts, IpvsSetCounts, FirstPacketCost, FirstPacketInput, KernelObjects, ModeModel, ModeOptions, SyncCost, SyncWork } from './mode-model.ts';
 
@@ -8,10 +6,10 @@ import type { ExternalSyncCounts, IpvsSetCounts, FirstPacketCost, FirstPacketInp
  * dummy interface, one IPVS virtual server per ClusterIP:port with the endpoints as real servers
  * (scheduler rr by default), and a fixed set of iptables rules that match ipsets.
  *
- * First packet of a pod-to-ClusterIP connection: nat PREROUTING jump; KUBE-SERVICES (ipvs flavour):
- * the masquerade rule matching `! -s CLUSTER_CIDR -m set --match-set KUBE-CLUSTER-IP dst,dst`, the
- * addrtype LOCAL jump to KUBE-NODE-PORT, the KUBE-CLUSTER-IP ACCEPT; filter INPUT's kube-proxy jumps;
- * IPVS at LOCAL_IN: virtual-server lookup and scheduler; POSTROUTING jump and RETURN.
+ * First packet, on every entry (ClusterIP, node port, LB IP, external IP): ipvs-path.ts walks the
+ * proxier's fixed rules and ipsets in nat PREROUTING and filter INPUT, IPVS at LOCAL_IN (virtual
+ * server lookup, persistence template, scheduler), then filter FORWARD and nat POSTROUTING; it is
+ * checked against a walk of the rules `render` writes (ipvs-path.test.ts).
  *
  * Sync: the ipvs proxier has no partial sync. Every sync lists the virtual servers and, per virtual
  * server, its real servers over netlink, then adds or deletes what differs; it also restores its
@@ -28,8 +26,6 @@ import type { ExternalSyncCounts, IpvsSetCounts, FirstPacketCost, FirstPacketInp
  * are not modelled (connections here are short against T). Cost: one template lookup more, and no
  * scheduler on a hit.
  */
-const RULES = 9;
-const LOOKUPS = 3; // two ipset lookups and the IPVS service table
 const HOOKS = 4; // PREROUTING, INPUT (IPVS LOCAL_IN), then out through POSTROUTING... and OUTPUT of the DNATed packet
 const FIXED_RESTORE_LINES = 40;
 /**
@@ -101,21 +97,8 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
         objects * costs.ipvsNetlinkNsPerObject;
       return { durationNs, units: objects };
     },
-    firstPacket(p: FirstPacketInput): FirstPacketCost {
-      // Every path but a pod's to a ClusterIP on a ClusterIP-only node: ipvs-path.ts. That default
-      // keeps the closed form below so existing runs are unchanged, though the walk ipvs-path.test.ts
-      // checks counts more (14 rules and 5 lookups on a ClusterIP-only node: ipvsPathCost).
-      if (!isClusterIPDefault(p)) return ipvsPathCost(costs, b, p);
-      // No real servers: the virtual server still exists; kube-proxy >= 1.28 rejects through an
-      // iptables rule matching KUBE-CLUSTER-IP without endpoints, one rule on the same path.
-      const rulesVisited = p.endpoints === 0 ? RULES - 3 : RULES;
-      const persistent = p.endpoints > 0 && p.affinity !== undefined;
-      const lookups = LOOKUPS + (persistent ? 1 : 0);
-      const scheduled = !(persistent && p.affinity!.hit);
-      // (9 rules over 4 hooks: each walk is far shorter than WALK_CACHE_RULES, so one charge is the same)
-      const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0) + costs.conntrackInsertNs;
-      return { rulesVisited, lookups, costNs, verdict: clusterIPVerdict(p, 'reject') };
-    },
+    // The walk of the rules and sets the ipvs proxier writes, checked against them (ipvs-path.test.ts).
+    firstPacket: (p: FirstPacketInput): FirstPacketCost => ipvsPathCost(costs, b, p),
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     kernelObjects(services: number, endpoints: number, _without = 0, external?: ExternalSyncCounts): KernelObjects {
       const ext = ipvsExternalObjects(external?.ipvs);
