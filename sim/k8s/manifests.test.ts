@@ -53,3 +53,13 @@ test('a stream that is not valid YAML reports its syntax errors, and no object i
     'm.yaml:10:1: expected valid YAML, found Map keys must be unique',
   ]);
 });
+
+test('healthCheckNodePort is refused unless the Service is a LoadBalancer with externalTrafficPolicy Local, as the API server does', () => {
+  const withPort = (spec: string) => `${SERVICE}${spec}  healthCheckNodePort: 31000\n`;
+  assert.deepEqual(problems(withPort('  type: NodePort\n')), [
+    "m.yaml:8:24 (document 1, Service default/web) spec.healthCheckNodePort: expected healthCheckNodePort only when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local', found number 31000",
+  ]);
+  assert.equal(problems(withPort('  type: LoadBalancer\n  externalTrafficPolicy: Cluster\n')).length, 1);
+  const ok = parseManifests(withPort('  type: LoadBalancer\n  externalTrafficPolicy: Local\n'), 'm.yaml');
+  assert.equal(ok.services[0]!.spec.healthCheckNodePort, 31000);
+});

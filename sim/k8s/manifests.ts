@@ -177,6 +177,13 @@ const serviceSchema = z.looseObject({
     publishNotReadyAddresses: z.boolean({ error: 'true or false' }).optional(),
     externalIPs: z.array(ipv4or6).optional(),
     loadBalancerSourceRanges: z.array(z.string({ error: 'a CIDR' })).optional(),
+    healthCheckNodePort: port.optional(),
+  }).superRefine((spec, ctx) => {
+    // The API server refuses it elsewhere (pkg/apis/core/validation/validation.go,
+    // validateServiceExternalTrafficPolicy): kube-proxy would never serve it.
+    if (spec.healthCheckNodePort !== undefined && !(spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local')) {
+      ctx.addIssue({ code: 'custom', path: ['healthCheckNodePort'], message: "healthCheckNodePort only when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'" });
+    }
   }),
 });
 
