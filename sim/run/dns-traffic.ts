@@ -27,6 +27,7 @@ import { raceOutcome, type RaceTiming } from '../conntrack/clash.ts';
 import { clashRules, type ClashRules } from '../conntrack/kernel-version.ts';
 import { secondPicksOwnTarget, udpNatChoice, type UdpNatChoice } from '../proxy/cost/udp-nat-choice.ts';
 import type { DnsMetrics } from './dns-metrics.ts';
+import { EndpointChoice } from './endpoint-choice.ts';
 
 /** Builds the resolver session of one lookup of `name` by a client pod (its library and resolv.conf). */
 export type SessionFactory = (name: string, node: number, pod: number) => ResolverSession;
@@ -113,14 +114,15 @@ export class DnsTraffic {
   private readonly arrivals: RandomStream;
   private readonly clients: RandomStream;
   private readonly names: RandomStream;
-  private readonly choices: RandomStream;
   private readonly race: RandomStream;
   private readonly meanGapNs: number;
   private readonly replicas = new Map<string, CoreDnsReplica>();
   private readonly nodeCaches = new Map<number, NodeLocalDnsCache>();
+  /** Pod IPs of CoreDNS replicas the kubelet has sent SIGTERM. */
+  private readonly terminated = new Set<string>();
   /** Hears every server the run creates (a replica at its first query, a node's cache), for the metrics' warm-up snapshot. */
   onNewReplica: ((s: CoreDnsReplica | NodeLocalDnsCache) => void) | null = null;
-  private readonly cursors = new Map<number, number>();
+  private readonly endpointChoice: EndpointChoice;
   private readonly ports = new Map<number, number>();
   private readonly ct = new CtLookup();
   private readonly pu: Packet = makePacket({ proto: 'udp', src: 0, dst: 0 });
@@ -150,7 +152,7 @@ export class DnsTraffic {
     this.arrivals = sim.rng('dns/arrivals');
     this.clients = sim.rng('dns/clients');
     this.names = sim.rng('dns/names');
-    this.choices = sim.rng('dns/endpoint-choice');
+    this.endpointChoice = new EndpointChoice(mode.selection, sim.rng('dns/endpoint-choice'), () => timeline.services.length);
     this.race = sim.rng('dns/conntrack-race');
     this.meanGapNs = 1e9 / o.dns.lookupsPerSecond;
     this.clashRules = clashRules(o.dns.kernel);
@@ -259,12 +261,7 @@ export class DnsTraffic {
   private choose(node: number, svc: number): Endpoint | null {
     const version = this.agents[node]!.active;
     const eps = this.timeline.endpointsAt(svc, version);
-    if (eps.length === 0) return null;
-    if (this.mode.selection === 'random') return eps[this.choices.integer(0, eps.length - 1)]!;
-    const key = node * this.timeline.services.length + svc;
-    const next = this.cursors.get(key) ?? 0;
-    this.cursors.set(key, next + 1);
-    return eps[next % eps.length]!;
+    return eps.length === 0 ? null : eps[this.endpointChoice.index(node, svc, eps.length)]!;
   }
 
   /** The first-packet cost of the node's rules for kube-dns (the mode's walk to the Service's position). */
@@ -525,8 +522,6 @@ export class DnsTraffic {
     this.terminated.add(ip);
     this.replicas.get(ip)?.terminate();
   }
-
-  private readonly terminated = new Set<string>();
 
   private nodeCache(node: number): NodeLocalDnsCache {
     let c = this.nodeCaches.get(node);

@@ -13,6 +13,7 @@ import type { PodIPStates } from '../k8s/pod-network.ts';
 import { ClientConntrack, clientIp, type OpenResult, type UdpBinding } from './client-conntrack.ts';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { sampleNs } from '../engine/distribution.ts';
+import { EndpointChoice } from './endpoint-choice.ts';
 
 export type ConnectionObserver = (node: number, service: number, ep: number | null, outcome: Outcome, now: number) => void;
 
@@ -56,8 +57,7 @@ interface Client {
 export class TrafficModel {
   private readonly arrivals: RandomStream;
   private readonly pick: RandomStream;
-  /** Round-robin cursors per (node, service), for ipvs rr and the userspace proxy. */
-  private readonly cursors = new Map<number, number>();
+  private readonly endpointChoice: EndpointChoice;
   private readonly meanGapNs: number;
   private readonly requestTimes: RandomStream;
   private readonly thinkTimes: RandomStream;
@@ -84,6 +84,7 @@ export class TrafficModel {
   ) {
     this.arrivals = sim.rng('traffic/arrivals');
     this.pick = sim.rng('traffic/destinations');
+    this.endpointChoice = new EndpointChoice(mode.selection, this.pick, () => timeline.services.length);
     this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
     this.requestTimes = sim.rng('traffic/request-time');
     this.thinkTimes = sim.rng('traffic/think-time');
@@ -159,8 +160,8 @@ export class TrafficModel {
       walk = this.walk;
       walk.checked = a.checked;
       walk.hit = a.index >= 0;
-      chosen = walk.hit ? a.index : this.choose(node, service, n);
-    } else if (n > 0) chosen = this.choose(node, service, n);
+      chosen = walk.hit ? a.index : this.endpointChoice.index(node, service, n);
+    } else if (n > 0) chosen = this.endpointChoice.index(node, service, n);
     const withEndpoints = this.timeline.services.length - without;
     const position = servicePosition(node, agent.generation, service, n === 0 ? Math.max(1, without) : Math.max(1, withEndpoints));
     const cost = this.mode.firstPacket({
@@ -331,14 +332,6 @@ export class TrafficModel {
     let v = this.ipCache.get(text);
     if (v === undefined) this.ipCache.set(text, (v = parseIPv4(text)));
     return v;
-  }
-
-  private choose(node: number, service: number, n: number): number {
-    if (this.mode.selection === 'random') return this.pick.integer(0, n - 1);
-    const key = node * this.timeline.services.length + service;
-    const next = this.cursors.get(key) ?? 0;
-    this.cursors.set(key, next + 1);
-    return next % n;
   }
 }
 

@@ -27,7 +27,7 @@
  */
 import { hookCostNs, type CostModel, type IptablesBackend } from '../../cost/cost-model.ts';
 import { clusterIPVerdict, ruleModeExternalDecision } from './external-path.ts';
-import type { ExternalRuleCounts, FirstPacketCost, FirstPacketInput, FirstPacketVerdict } from './mode-model.ts';
+import type { ExternalRuleCounts, ExternalSyncCounts, FirstPacketCost, FirstPacketInput, FirstPacketVerdict } from './mode-model.ts';
 
 export const NO_EXTERNAL_RULES: ExternalRuleCounts = {
   nodePorts: 0,
@@ -37,6 +37,17 @@ export const NO_EXTERNAL_RULES: ExternalRuleCounts = {
   refusedAddresses: 0,
   refusedNodePorts: 0,
   healthCheckNodePorts: 0,
+};
+
+/** ExternalSyncCounts of a node whose Services are all ClusterIP. */
+export const NO_EXTERNAL_SYNC: ExternalSyncCounts = {
+  ...NO_EXTERNAL_RULES,
+  externalPorts: 0,
+  localPolicyPorts: 0,
+  localPolicyPortsWithLocalEndpoints: 0,
+  localPolicyEndpoints: 0,
+  firewalledPorts: 0,
+  sourceRanges: 0,
 };
 
 /** One hook's walk: rules visited, extension matches evaluated, jumps taken. */

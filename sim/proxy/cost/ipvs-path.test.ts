@@ -14,6 +14,7 @@ import { DEFAULT_COSTS, ruleWalkNs } from '../../cost/cost-model.ts';
 import { IpvsProxier } from '../ipvs/proxier.ts';
 import { IpvsNodeWalker, type IpvsWalk } from '../ipvs/testing/first-packet-walk.ts';
 import { ipvsPathCost } from './ipvs-path.ts';
+import { NO_EXTERNAL_SYNC } from './iptables-external.ts';
 import { ipvsModel } from './ipvs.ts';
 import type { EntryPoint, FirstPacketInput, IpvsSetCounts, PacketSource } from './mode-model.ts';
 import { buildCluster, destination, endpointLists, entries, NODE, NODE_IP, serviceShape, sourceAddress, sourceRangeWalk, type ServiceShape } from './testing/external-cluster.ts';
@@ -151,18 +152,3 @@ test('external Services: objects of the start-up sync and kernel objects (virtua
   );
 });
 
-const NO_EXTERNAL_SYNC = {
-  nodePorts: 0,
-  loadBalancerIPs: 0,
-  externalIPs: 0,
-  firewalledIPs: 0,
-  refusedAddresses: 0,
-  refusedNodePorts: 0,
-  healthCheckNodePorts: 0,
-  externalPorts: 0,
-  localPolicyPorts: 0,
-  localPolicyPortsWithLocalEndpoints: 0,
-  localPolicyEndpoints: 0,
-  firewalledPorts: 0,
-  sourceRanges: 0,
-};

@@ -12,6 +12,7 @@ import { testService, testSlice, type TestEndpoint } from '../../testing/golden-
 import { categorizeEndpoints } from '../../topology.ts';
 import type { Endpoint } from '../../endpoint.ts';
 import type { EntryPoint, ExternalRuleCounts, ExternalSyncCounts, PacketSource } from '../mode-model.ts';
+import { NO_EXTERNAL_SYNC } from '../iptables-external.ts';
 
 export const NODE = 'test-node';
 export const NODE_IP = '192.168.0.2';
@@ -155,13 +156,8 @@ export function sourceRangeWalk(s: ServiceShape, src: string): { ranges: number;
 export function syncCounts(state: ProxyState, shapes: readonly ServiceShape[]): ExternalSyncCounts & { endpoints: number } {
   const { counts } = nodeCounts(state, shapes);
   const e: ExternalSyncCounts & { endpoints: number } = {
+    ...NO_EXTERNAL_SYNC,
     ...counts,
-    externalPorts: 0,
-    localPolicyPorts: 0,
-    localPolicyPortsWithLocalEndpoints: 0,
-    localPolicyEndpoints: 0,
-    firewalledPorts: 0,
-    sourceRanges: 0,
     endpoints: 0,
   };
   shapes.forEach((s, i) => {
