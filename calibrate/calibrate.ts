@@ -18,6 +18,7 @@ import { measureConntrack, measureRestore, measureVmap, measureWalk } from './pr
 import type { TopLevelSpec } from 'vega-lite';
 import { FULL_PLAN, QUICK_PLAN, type CalibrationPlan } from './plan.ts';
 import { calibrationCharts, calibrationReport } from './report.ts';
+import { measureEbpfIfPossible } from './ebpf/measure.ts';
 
 export class MissingPrerequisites extends Error {
   constructor(readonly missing: string[]) {
@@ -68,6 +69,8 @@ export async function measure(plan: CalibrationPlan, log: (s: string) => void): 
     for (const b of plan.backends) points.walk.push(...(await measureWalk(reg, b, { ...plan.walk, endpointsPerService: e }, log)));
     if (plan.vmap.services.length) points.vmap = await measureVmap(reg, { ...plan.vmap, endpointsPerService: e }, log);
     if (plan.conntrack) points.conntrack = await measureConntrack(reg, plan.conntrack, log);
+    const ebpf = await measureEbpfIfPossible(reg, plan, log);
+    if (ebpf) points.ebpf = ebpf;
     return { points, host: hostInfo(load0) };
   } finally {
     reg.close();
@@ -90,6 +93,7 @@ export function buildCalibrationFile(points: CalibrationPoints, host: HostInfo, 
     points,
   };
   if (m.conntrack) file.conntrack = m.conntrack;
+  if (m.ebpf) file.ebpf = m.ebpf;
   return file;
 }
 

@@ -9,6 +9,9 @@ import { iptablesModel } from '../sim/proxy/cost/iptables.ts';
 import { nftablesModel } from '../sim/proxy/cost/nftables.ts';
 import { fitLine, fitLinearModel, median, relativeWeights, type LinearFit, type MultiFit } from './fit.ts';
 import type { ConntrackPoints, RestorePoint, UpdatePoint, VmapPoint, WalkPoint } from './probes.ts';
+import { fitEbpf, type EbpfFigures } from './ebpf/fit.ts';
+import { mergeEbpfPoints } from './ebpf/merge.ts';
+import type { EbpfPoints } from './ebpf/probe.ts';
 
 export const CALIBRATION_KIND = 'svcsim-calibration';
 export const CALIBRATION_VERSION = 1;
@@ -20,6 +23,8 @@ export interface CalibrationPoints {
   update: UpdatePoint[];
   vmap: VmapPoint[];
   conntrack?: ConntrackPoints;
+  /** The ebpf probe's (calibrate/ebpf/probe.ts); absent where it did not run. */
+  ebpf?: EbpfPoints;
 }
 
 export interface FitRecord extends LinearFit {
@@ -62,6 +67,8 @@ export interface CalibrationFile {
   fits: Record<string, FitRecord>;
   /** Conntrack figures derived from the CPU-time bursts, ns per packet (may be negative: noise). */
   conntrack?: { lookupNs: number; insertNs: number };
+  /** The ebpf figures (calibrate/ebpf/fit.ts), per map size and fitted. */
+  ebpf?: EbpfFigures;
   warnings: string[];
   points: CalibrationPoints;
 }
@@ -88,6 +95,7 @@ export interface FittedModel {
   costs: DeepPartial<CostModel>;
   fits: Record<string, FitRecord>;
   conntrack?: CalibrationFile['conntrack'];
+  ebpf?: EbpfFigures;
   warnings: string[];
 }
 
@@ -191,7 +199,10 @@ export function fitCostModel(points: CalibrationPoints): FittedModel {
   const fv = fit(points.vmap.map((p) => p.services), points.vmap.map((p) => p.p10Ns), 'services in the verdict map', 'connect latency p10, ns', []);
   if (fv) fits.vmapConnect = fv;
   const conntrack = fitConntrack(points.conntrack, costs, checks);
-  return { costs, fits, conntrack, warnings: checks.warnings };
+  const ebpf = fitEbpf(points.ebpf);
+  Object.assign(costs, ebpf.costs);
+  checks.warnings.push(...ebpf.warnings);
+  return { costs, fits, conntrack, ...(points.ebpf ? { ebpf: ebpf.figures } : {}), warnings: checks.warnings };
 }
 
 /** Turns fitted figures into `costs` values, saying in `warnings` what it leaves out or clamps. */
@@ -429,6 +440,8 @@ export function mergePoints(runs: CalibrationPoints[]): CalibrationPoints {
     };
     if (balanced.length) merged.conntrack.filterBalanced = true;
   }
+  const ebpf = mergeEbpfPoints(runs.map((r) => r.ebpf));
+  if (ebpf) merged.ebpf = ebpf;
   // walk connects: all runs' connects together
   for (const w of merged.walk) w.connects = runs.reduce((s, r) => s + (r.walk.find((x) => x.backend === w.backend && x.position === w.position)?.connects ?? 0), 0);
   return merged;

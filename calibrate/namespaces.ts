@@ -64,6 +64,8 @@ function signalExitCode(sig: NodeJS.Signals): number {
 export class NamespaceRegistry {
   private readonly names = new Set<string>();
   private readonly children = new Set<ChildProcess>();
+  /** Undo steps for what is not a namespace (a cgroup, a bpffs mount: calibrate/ebpf/session.ts), run first, newest first. */
+  private readonly cleanups: (() => void)[] = [];
   private counter = 0;
   /**
    * On SIGINT/SIGTERM: kill every child we started, delete every namespace we made (synchronously:
@@ -166,8 +168,26 @@ export class NamespaceRegistry {
     this.names.delete(ns);
   }
 
+  /**
+   * Records a synchronous undo step (it may also run from the signal handler); returns a function
+   * that runs it now, once, and forgets it.
+   */
+  addCleanup(undo: () => void): () => void {
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      const i = this.cleanups.indexOf(once);
+      if (i >= 0) this.cleanups.splice(i, 1);
+      undo();
+    };
+    this.cleanups.push(once);
+    return once;
+  }
+
   removeAll(): void {
     for (const c of [...this.children]) this.kill(c);
+    for (const undo of [...this.cleanups].reverse()) undo();
     for (const ns of [...this.names]) this.remove(ns);
   }
 

@@ -3,6 +3,7 @@
  * 2-core machine); --quick the same quantities at fewer, smaller sizes (about 2 minutes).
  */
 import type { IptablesBackend } from '../sim/cost/cost-model.ts';
+import { FULL_EBPF, QUICK_EBPF, SMOKE_EBPF, type EbpfPlan } from './ebpf/plan.ts';
 
 export interface CalibrationPlan {
   quick: boolean;
@@ -13,6 +14,8 @@ export interface CalibrationPlan {
   restore: { services: number[]; repeats: number };
   vmap: { services: number[]; connects: number; warmup: number };
   conntrack: { packets: number; rounds: number; alternations: number } | undefined;
+  /** The ebpf probe (calibrate/ebpf/); absent: not run. */
+  ebpf?: EbpfPlan;
 }
 
 export const FULL_PLAN: CalibrationPlan = {
@@ -23,6 +26,7 @@ export const FULL_PLAN: CalibrationPlan = {
   restore: { services: [100, 250, 500, 1000, 2500, 5000, 10_000], repeats: 3 },
   vmap: { services: [100, 1000, 2500, 5000], connects: 400, warmup: 100 },
   conntrack: { packets: 30_000, rounds: 5, alternations: 3 },
+  ebpf: FULL_EBPF,
 };
 
 export const QUICK_PLAN: CalibrationPlan = {
@@ -33,6 +37,7 @@ export const QUICK_PLAN: CalibrationPlan = {
   restore: { services: [100, 1000, 2500], repeats: 1 },
   vmap: { services: [100, 1000], connects: 200, warmup: 50 },
   conntrack: { packets: 20_000, rounds: 3, alternations: 1 },
+  ebpf: QUICK_EBPF,
 };
 
 /**
@@ -47,4 +52,5 @@ export const SMOKE_PLAN: CalibrationPlan = {
   restore: { services: [50, 300], repeats: 1 },
   vmap: { services: [50, 300], connects: 60, warmup: 20 },
   conntrack: { packets: 3_000, rounds: 1, alternations: 1 },
+  ebpf: SMOKE_EBPF,
 };

@@ -94,9 +94,12 @@ export class DataPath {
     [this.client, this.router, this.server] = names;
   }
 
-  /** Makes the three namespaces and joins them; each is recorded as it is made (see NamespaceRegistry). */
-  static async open(reg: NamespaceRegistry): Promise<DataPath> {
-    const dp = new DataPath(reg, [await reg.create('cl'), await reg.create('rt'), await reg.create('sv')]);
+  /**
+   * Makes the three namespaces and joins them; each is recorded as it is made (see NamespaceRegistry).
+   * `prefix` goes before each role in the names (the ebpf probe's are `ebpf-cl`...).
+   */
+  static async open(reg: NamespaceRegistry, prefix = ''): Promise<DataPath> {
+    const dp = new DataPath(reg, [await reg.create(`${prefix}cl`), await reg.create(`${prefix}rt`), await reg.create(`${prefix}sv`)]);
     await dp.wire();
     return dp;
   }

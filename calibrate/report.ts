@@ -6,6 +6,8 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { CostModel, IptablesBackend } from '../sim/cost/cost-model.ts';
+import { ebpfReportSection } from './ebpf/report.ts';
+import { EBPF_FIELDS_FROM } from './ebpf/fit.ts';
 import { predictedNftSyncNs, predictedRestoreNs, predictedWalkNs, simulatedVsMeasured, worstError, type CalibrationFile, type FitRecord, type SimulatedVsMeasured } from './model.ts';
 
 export interface CalibrationChart {
@@ -176,6 +178,10 @@ function fieldRows(file: CalibrationFile, defaults: CostModel): string[][] {
     const from = field === 'nftRuleNs' ? 'walk.nft (iptables-nft rules are nf_tables rules)' : 'conntrack bursts (CPU time)';
     rows.push([`\`${field}\``, String(def), String(cal), def ? `${(cal / def).toFixed(2)}x` : '', from, '', '']);
   }
+  for (const [field, from] of Object.entries(EBPF_FIELDS_FROM)) {
+    const cal = valueAt(file.costs, field);
+    if (cal !== undefined) rows.push([`\`${field}\``, String(valueAt(defaults, field)), String(cal), `${(cal / valueAt(defaults, field)!).toFixed(2)}x`, from, '', '']);
+  }
   return rows;
 }
 
@@ -282,6 +288,7 @@ export function calibrationReport(file: CalibrationFile, defaults: CostModel, ca
       '',
     );
   }
+  lines.push(...ebpfReportSection(file.points.ebpf, file.ebpf, defaults, calibrated));
   if (file.warnings.length) lines.push('## Warnings', '', ...file.warnings.map((w) => `- ${w}`), '');
   if (charts.length) {
     lines.push('## Charts', '');

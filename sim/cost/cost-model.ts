@@ -44,8 +44,21 @@ export interface CostModel {
   nftRuleNs: number;
   /** IPVS: virtual-service lookup plus scheduler pick for a new connection. */
   ipvsScheduleNs: number;
-  /** ebpf (Cilium-like) service map lookup per packet; socket-LB connect-time translation. */
+  /**
+   * ebpf (Cilium-like): one BPF hash-map lookup of the socket-level translation at connect() (three
+   * per connection: service, backend slot, backend; sim/proxy/cost/ebpf.ts). Measured: the
+   * calibration's own cgroup/connect4 program's run time over its lookups, random ClusterIPs of
+   * 1,000..50,000 services (docs/calibration.md).
+   */
   ebpfLookupNs: number;
+  /**
+   * ebpf: every packet's tc program on the pod's device with its lookup in the BPF CT map (Cilium's
+   * bpf_lxc.c with ct_lookup4), the tc hook's entry included. Measured: CPU time per packet of UDP
+   * bursts with and without the calibration's CT program on tc egress.
+   */
+  ebpfDatapathNs: number;
+  /** ebpf: the same on a new connection's first packet, whose lookup misses and inserts the CT entry (ct_create4). Measured likewise. */
+  ebpfCtCreateNs: number;
   /** userspace proxy: the extra hop through a process, per packet (two socket copies, a wakeup). */
   userspaceHopNs: number;
 
@@ -172,7 +185,10 @@ export const DEFAULT_COSTS: CostModel = {
   // One plain nf_tables rule: iptables-nft rules are nf_tables rules, so perRuleNs.nft's measurement.
   nftRuleNs: 8.42,
   ipvsScheduleNs: 200,
-  ebpfLookupNs: 60,
+  // Measured: the ebpf probe with the calibration's own BPF programs (docs/calibration.md).
+  ebpfLookupNs: 1_010,
+  ebpfDatapathNs: 683,
+  ebpfCtCreateNs: 1_000,
   userspaceHopNs: 25_000,
 
   // Measured: the iptables-restore fit (docs/calibration.md).

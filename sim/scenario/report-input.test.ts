@@ -56,11 +56,16 @@ test('points skipped by exclude: are not counted as runs that did not finish', a
 
 test('the report states the assumptions of the comparison modes a study runs, after the study\'s own', async () => {
   const withModes = (modes: string) => loadScenarioText(STUDY.replace('[iptables, nftables]', modes).replace('count: "${services}"', 'count: 10').replace('  services: [10, 100, 1000]\n', '') + 'assumptions: [Two nodes.]\n', 'report-input-test.yaml');
-  const kubeProxyOnly = toReportInput(withModes('[iptables, nftables]'), { runs: [], partial: false } as never);
-  assert.deepEqual(kubeProxyOnly.meta.assumptions, ['Two nodes.']);
+  const oneMode = toReportInput(withModes('[iptables]'), { runs: [], partial: false } as never);
+  assert.deepEqual(oneMode.meta.assumptions, ['Two nodes.']);
+  // Modes compared: how each one's CPU is counted, the parts they share and their own, in mode order.
+  const kubeProxyOnly = toReportInput(withModes('[nftables, iptables]'), { runs: [], partial: false } as never).meta.assumptions;
+  assert.equal(kubeProxyOnly.length, 2);
+  assert.match(kubeProxyOnly[1]!, /^CPU per new connection .*every mode pays, and what the mode adds: iptables its rule walk .*; nftables its rules and map lookups/);
   const a = toReportInput(withModes('[userspace, iptables, ebpf]'), { runs: [], partial: false } as never).meta.assumptions;
-  assert.equal(a.length, 3);
+  assert.equal(a.length, 4);
   assert.equal(a[0], 'Two nodes.');
-  assert.match(a[1]!, /^ebpf is a Cilium-like comparison mode.*no minSyncPeriod/);
-  assert.match(a[2]!, /^userspace .*in-memory balancer.*singleUpdateBaseNs/);
+  assert.match(a[1]!, /iptables its rule walk.*; ebpf three BPF map lookups.*ebpfDatapathNs.*; userspace .*userspaceHopNs/);
+  assert.match(a[2]!, /^ebpf is a Cilium-like comparison mode.*no minSyncPeriod/);
+  assert.match(a[3]!, /^userspace .*in-memory balancer.*singleUpdateBaseNs/);
 });

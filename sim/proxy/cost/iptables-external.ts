@@ -252,11 +252,14 @@ export function iptablesPathCost(costs: CostModel, b: IptablesBackend, p: FirstP
   }
   let costNs = costs.conntrackInsertNs;
   let rulesVisited = 0;
+  let modeNs = 0;
   for (const h of hooks) {
     costNs += hookCostNs(costs, b, h.rules, h.matches, h.jumps);
+    modeNs += hookCostNs(costs, b, h.rules, h.matches, h.jumps) - costs.hookNs;
     rulesVisited += h.rules;
   }
-  return { rulesVisited, lookups: 0, costNs, verdict };
+  const parts = { hooksNs: hooks.length * costs.hookNs, conntrackNs: costs.conntrackInsertNs, modeNs };
+  return { rulesVisited, lookups: 0, costNs, parts, verdict };
 }
 
 /** filter FORWARD to a ClusterIP without endpoints: KUBE-PROXY-FIREWALL, KUBE-FORWARD, then its REJECT or DROP in filter KUBE-SERVICES. */

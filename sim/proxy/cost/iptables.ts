@@ -156,16 +156,20 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
         const forward = 3 + 3 + ((p.position % Math.max(1, p.servicesWithoutEndpoints)) + 1);
         const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward);
         const costNs = NO_ENDPOINT_HOOKS * costs.hookNs + walkNs + NO_ENDPOINT_MATCHES * costs.perMatchNs + NO_ENDPOINT_JUMPS * costs.chainJumpNs + costs.conntrackInsertNs;
-        return { rulesVisited: prerouting + forward, lookups: 0, costNs, verdict };
+        const parts = { hooksNs: NO_ENDPOINT_HOOKS * costs.hookNs, conntrackNs: costs.conntrackInsertNs, modeNs: walkNs + NO_ENDPOINT_MATCHES * costs.perMatchNs + NO_ENDPOINT_JUMPS * costs.chainJumpNs };
+        return { rulesVisited: prerouting + forward, lookups: 0, costNs, parts, verdict };
       }
       const prerouting = PREROUTING_FIXED_RULES + (p.position + 1) + serviceChainRules(p);
       const forward = FORWARD_FIXED_RULES + p.servicesWithoutEndpoints;
       const walkNs = ruleWalkNs(costs, b, prerouting) + ruleWalkNs(costs, b, forward) + postroutingWalkNs;
       const costNs = HOOKS * costs.hookNs + walkNs + endpointMatches(p) * costs.perMatchNs + JUMPS * costs.chainJumpNs + costs.conntrackInsertNs;
       const rulesVisited = prerouting + forward + POSTROUTING_RULES;
-      return { rulesVisited, lookups: 0, costNs, verdict };
+      const parts = { hooksNs: HOOKS * costs.hookNs, conntrackNs: costs.conntrackInsertNs, modeNs: walkNs + endpointMatches(p) * costs.perMatchNs + JUMPS * costs.chainJumpNs };
+      return { rulesVisited, lookups: 0, costNs, parts, verdict };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
+    // A later packet follows its conntrack entry: the hooks and the lookup, no rule.
+    laterPacketParts: () => ({ hooksNs: HOOKS * costs.hookNs, conntrackNs: costs.conntrackLookupNs, modeNs: 0 }),
     kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts): KernelObjects {
       const r = rules(services, endpoints, without) + iptablesExternalLines(external, sessionAffinity).rules;
       const memoryBytes = iptablesKernelBytes(b, { ports: services - without, without, endpoints, affinity: sessionAffinity });

@@ -174,11 +174,15 @@ export function ipvsPathCost(costs: CostModel, b: IptablesBackend, p: FirstPacke
   }
   let costNs = costs.conntrackInsertNs + (scheduled ? costs.ipvsScheduleNs : 0);
   let rulesVisited = 0;
+  let walkNs = 0;
   for (const h of hooks) {
     costNs += costs.hookNs + ruleWalkNs(costs, b, h.rules);
+    walkNs += ruleWalkNs(costs, b, h.rules);
     rulesVisited += h.rules;
     lookups += h.lookups;
   }
   costNs += lookups * costs.nftLookupNs;
-  return { rulesVisited, lookups, costNs, verdict };
+  const modeNs = walkNs + lookups * costs.nftLookupNs + (scheduled ? costs.ipvsScheduleNs : 0);
+  const parts = { hooksNs: hooks.length * costs.hookNs, conntrackNs: costs.conntrackInsertNs, modeNs };
+  return { rulesVisited, lookups, costNs, parts, verdict };
 }

@@ -100,6 +100,8 @@ export function ipvsModel({ costs, iptablesBackend: b }: ModeOptions): ModeModel
     // The walk of the rules and sets the ipvs proxier writes, checked against them (ipvs-path.test.ts).
     firstPacket: (p: FirstPacketInput): FirstPacketCost => ipvsPathCost(costs, b, p),
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
+    // IPVS finds the connection in its own table (ip_vs_conn_in_get) as conntrack finds its entry; charged within conntrackLookupNs.
+    laterPacketParts: () => ({ hooksNs: HOOKS * costs.hookNs, conntrackNs: costs.conntrackLookupNs, modeNs: 0 }),
     kernelObjects(services: number, endpoints: number, _without = 0, external?: ExternalSyncCounts): KernelObjects {
       const ext = ipvsExternalObjects(external?.ipvs);
       const setElements = IPSET_ENTRIES_PER_PORT * services + ext.setEntries;

@@ -218,6 +218,32 @@ export interface AffinityWalk {
   hit: boolean;
 }
 
+/**
+ * A packet's CPU time on the client's node, split by what pays it (docs/metrics.md,
+ * cpuPerConnection). Every mode's packets pay the netfilter hooks left in their path and connection
+ * tracking of some kind; `modeNs` is what the proxy mode adds to them. The parts add up to the
+ * packet's cost (FirstPacketCost.costNs, ModeModel.laterPacketNs: cost-parts.test.ts).
+ */
+export interface PacketCostParts {
+  /** Entering the netfilter hooks the packet crosses (CostModel.hookNs each). */
+  hooksNs: number;
+  /**
+   * Connection tracking: nf_conntrack's lookup or insert (conntrackLookupNs, conntrackInsertNs), and
+   * for ebpf besides the BPF CT map's tc program (ebpfDatapathNs, ebpfCtCreateNs).
+   */
+  conntrackNs: number;
+  /**
+   * What the mode adds: the rule walk with its matches, jumps and set lookups (iptables, nftables,
+   * ipvs's iptables rules), the IPVS lookup and scheduler, the socket-level map lookups (ebpf), the
+   * hop through the proxy process (userspace).
+   */
+  modeNs: number;
+}
+
+export function partsTotalNs(p: PacketCostParts): number {
+  return p.hooksNs + p.conntrackNs + p.modeNs;
+}
+
 export interface FirstPacketCost {
   /** Rules evaluated (iptables rules, or nftables rules), as a linear walk would count them. */
   rulesVisited: number;
@@ -225,6 +251,8 @@ export interface FirstPacketCost {
   lookups: number;
   /** Simulated CPU time of the new connection's first packet on the client's node. */
   costNs: number;
+  /** costNs by what pays it. */
+  parts: PacketCostParts;
   /** The packet's fate. */
   verdict: FirstPacketVerdict;
 }
@@ -244,6 +272,8 @@ export interface ModeModel {
   firstPacket(input: FirstPacketInput): FirstPacketCost;
   /** CPU time of each later packet of an established connection (conntrack hit, or proxy hop). */
   laterPacketNs(): number;
+  /** laterPacketNs by what pays it. */
+  laterPacketParts(): PacketCostParts;
   /** How the mode picks an endpoint: uniformly at random (statistic, numgen, Cilium random) or round robin. */
   readonly selection: 'random' | 'round-robin';
   /** Whether new connections create conntrack entries on the client's node (socket-LB does not NAT). */

@@ -119,5 +119,6 @@ export function nftablesPathCost(costs: CostModel, p: FirstPacketInput): FirstPa
 
 function result(costs: CostModel, w: Walk, verdict: FirstPacketVerdict): FirstPacketCost {
   const costNs = w.baseChains * costs.hookNs + w.rules * costs.nftRuleNs + w.lookups * costs.nftLookupNs + costs.conntrackInsertNs;
-  return { rulesVisited: w.rules, lookups: w.lookups, costNs, verdict };
+  const parts = { hooksNs: w.baseChains * costs.hookNs, conntrackNs: costs.conntrackInsertNs, modeNs: w.rules * costs.nftRuleNs + w.lookups * costs.nftLookupNs };
+  return { rulesVisited: w.rules, lookups: w.lookups, costNs, parts, verdict };
 }

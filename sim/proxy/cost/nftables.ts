@@ -144,10 +144,12 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
             ? { rules: RULES + a.checked - skip + 1, lookups: LOOKUPS + a.checked - skip, baseChains: BASE_CHAINS }
             : { rules: RULES, lookups: LOOKUPS, baseChains: BASE_CHAINS };
       const costNs = w.baseChains * costs.hookNs + w.rules * costs.nftRuleNs + w.lookups * costs.nftLookupNs + costs.conntrackInsertNs;
-      return { rulesVisited: w.rules, lookups: w.lookups, costNs, verdict: clusterIPVerdict(p) };
+      const parts = { hooksNs: w.baseChains * costs.hookNs, conntrackNs: costs.conntrackInsertNs, modeNs: w.rules * costs.nftRuleNs + w.lookups * costs.nftLookupNs };
+      return { rulesVisited: w.rules, lookups: w.lookups, costNs, parts, verdict: clusterIPVerdict(p) };
     },
     // Later packets skip nat but still enter the filter base chains and postrouting's hook.
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
+    laterPacketParts: () => ({ hooksNs: 3 * costs.hookNs, conntrackNs: costs.conntrackLookupNs, modeNs: 0 }),
     kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts): KernelObjects {
       const t = tableContents(services, endpoints, without, sessionAffinity);
       const ext = nftablesExternalObjects(external, sessionAffinity);

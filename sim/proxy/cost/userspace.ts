@@ -65,9 +65,11 @@ export function userspaceModel({ costs, iptablesBackend: b }: ModeOptions): Mode
       // Charged as one walk: the portal chain's rules, which are nearly all of them, are walked in
       // one hook (nat PREROUTING's KUBE-PORTALS-CONTAINER).
       const costNs = HOOKS * costs.hookNs + ruleWalkNs(costs, b, rulesVisited) + costs.conntrackInsertNs + costs.userspaceHopNs;
-      return { rulesVisited, lookups: 0, costNs, verdict: comparisonVerdict(p, 'reject') };
+      const parts = { hooksNs: HOOKS * costs.hookNs, conntrackNs: costs.conntrackInsertNs, modeNs: ruleWalkNs(costs, b, rulesVisited) + costs.userspaceHopNs };
+      return { rulesVisited, lookups: 0, costNs, parts, verdict: comparisonVerdict(p, 'reject') };
     },
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs + costs.userspaceHopNs,
+    laterPacketParts: () => ({ hooksNs: HOOKS * costs.hookNs, conntrackNs: costs.conntrackLookupNs, modeNs: costs.userspaceHopNs }),
     kernelObjects(services: number): KernelObjects {
       return { rules: 2 * services, setElements: 0, ipvsServers: 0, memoryBytes: 2 * services * RULE_BYTES };
     },
