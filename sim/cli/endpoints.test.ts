@@ -95,9 +95,9 @@ test('--explain on a Service with no usable endpoints states the likely cause fi
   golden('causes.explain.txt', outs.join('\n'));
   // The pod-level reasons name what decided each one.
   const drain = runEndpoints(opts('causes.yaml', { explain: 'drain/api' }));
-  assert.match(drain, /drain\/api-1 +IN  ready=false serving=true terminating=true\n +- terminating \(deletionTimestamp 2026-01-01T00:00:30Z\)/);
+  assert.match(drain, /drain\/api-1 +IN  ready=false serving=true terminating=true  \(Terminating\)\n +- terminating \(deletionTimestamp 2026-01-01T00:00:30Z\)/);
   const pending = runEndpoints(opts('causes.yaml', { explain: 'pending/api' }));
-  assert.match(pending, /pending\/api-1 +OUT\n +- no pod IP \(status\.podIP empty, phase Pending\)/);
+  assert.match(pending, /pending\/api-1 +OUT  \(Pending\)\n +- no pod IP \(status\.podIP empty\): not scheduled: PodScheduled=False reason Unschedulable/);
   // JSON carries the same verdicts for scripts.
   const json = JSON.parse(runEndpoints(opts('causes.yaml', { explain: 'probe/api', output: 'json' }))) as { likelyCause: string; pods: { pod: string; outcome: string; ready: boolean }[] };
   assert.match(json.likelyCause, /not Ready: condition Ready=False/);
