@@ -1,11 +1,12 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../io/input-error.ts';
-import { quoteInput } from '../io/excerpt.ts';
+import { quoteInput, textOf } from '../io/excerpt.ts';
 import { tryParseIPv4 } from '../net/ipv4.ts';
 import { parseNetworkCidr } from '../k8s/ipam.ts';
 import { loadManifests } from '../k8s/manifests.ts';
 import { dnsNameProblem } from '../dns/pod-lookup.ts';
-import { DEFAULT_KUBELET_DNS, type KubeletDnsSettings } from '../dns/resolv-conf.ts';
+import { DEFAULT_KUBELET_DNS, parseHostResolvConf, type HostResolvConf, type KubeletDnsSettings } from '../dns/resolv-conf.ts';
 import { RESOLVER_LIBRARIES, type ResolverLibrary } from '../dns/resolver-options.ts';
 import { resolveClient } from '../why/client.ts';
 import { formatWhy, whyJson } from '../why/format.ts';
@@ -29,6 +30,7 @@ export interface WhyOptions {
   clusterCidr: string;
   clusterDns?: string[];
   clusterDomain: string;
+  nodeResolvConf?: string;
   json?: boolean;
 }
 
@@ -39,7 +41,20 @@ function kubelet(opts: WhyOptions): KubeletDnsSettings {
   for (const ip of opts.clusterDns ?? []) if (tryParseIPv4(ip) === undefined) throw new InputError('--cluster-dns', 'an IPv4 address such as 10.96.0.10', quoteInput(ip));
   const why = dnsNameProblem(opts.clusterDomain);
   if (why) throw new InputError('--cluster-domain', 'a DNS domain such as cluster.local', `${quoteInput(opts.clusterDomain)}: ${why}`);
-  return { ...DEFAULT_KUBELET_DNS, clusterDns: opts.clusterDns ?? DEFAULT_KUBELET_DNS.clusterDns, clusterDomain: opts.clusterDomain.replace(/\.$/, '') };
+  return { clusterDns: opts.clusterDns ?? DEFAULT_KUBELET_DNS.clusterDns, clusterDomain: opts.clusterDomain.replace(/\.$/, ''), host: hostResolvConf(opts.nodeResolvConf) };
+}
+
+/** The nodes' /etc/resolv.conf (kubelet --resolv-conf): what host-network processes and Default pods use. */
+function hostResolvConf(file: string | undefined): HostResolvConf {
+  if (file === undefined) return DEFAULT_KUBELET_DNS.host;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError('--node-resolv-conf', 'a readable file', `${quoteInput(file)} (${code === 'ENOENT' ? 'no such file' : String(code ?? e)})`);
+  }
+  return parseHostResolvConf(textOf(file, bytes, "the node's resolv.conf"));
 }
 
 export function runWhyCommand(opts: WhyOptions): WhyReport {
@@ -65,6 +80,7 @@ export function registerWhy(program: Command): void {
     .option('--cluster-cidr <cidr>', "kube-proxy's --cluster-cidr: traffic from outside it to a ClusterIP is masqueraded", DEFAULT_CLUSTER_CIDR)
     .option('--cluster-dns <ip...>', "kubelet's --cluster-dns (default 10.96.0.10, kubeadm's)")
     .option('--cluster-domain <domain>', "kubelet's --cluster-domain", 'cluster.local')
+    .option('--node-resolv-conf <file>', "the nodes' resolv.conf (kubelet's --resolv-conf): what node/NAME and dnsPolicy Default pods resolve with (default: none)")
     .option('--json', 'print the steps as JSON: { from, to, mode, client, steps: [{ step, status, summary, details, fix, data }], verdict }')
     .action((opts: WhyOptions) => {
       const r = runWhyCommand(opts);

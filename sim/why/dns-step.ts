@@ -37,13 +37,20 @@ export function dnsStep(input: WhyInput, state: PathState): WhyStep {
     addresses,
     answeredBy,
   };
+  const meant = intendedService(input.manifests, target.host, client.namespace, input.kubelet.clusterDomain);
+  if (r.lookup.result.outcome === 'ok' && addresses.length > 0 && answeredBy === 'upstream' && meant?.spec.clusterIP && meant.spec.clusterIP !== 'None') {
+    // The search list led an outside resolver to answer for a name that means a Service.
+    state.address = meant.spec.clusterIP;
+    const ref = `${meant.metadata.namespace}/${meant.metadata.name}`;
+    details.push(`the name means Service ${ref}; the next steps check it as if the name resolved`);
+    return step('dns', 'break', `${target.host} resolves to ${addresses.join(' ')} from an upstream resolver, not to Service ${ref} (${meant.spec.clusterIP}): the client does not ask the cluster DNS`, details, noClusterDnsFix(input, meant), data);
+  }
   if (r.lookup.result.outcome === 'ok' && addresses.length > 0) {
     state.address = addresses[0]!;
     state.upstream = answeredBy === 'upstream';
     const by = answeredBy === 'cluster' ? 'the cluster DNS' : 'an upstream resolver (not a cluster name)';
     return step('dns', 'ok', `${target.host} resolves to ${addresses.join(' ')} (answered by ${by})`, details, null, data);
   }
-  const meant = intendedService(input.manifests, target.host, client.namespace, input.kubelet.clusterDomain);
   if (meant?.spec.clusterIP && meant.spec.clusterIP !== 'None') state.address = meant.spec.clusterIP;
   const { summary, fix } = failure(input, r, meant);
   if (meant) details.push(`the name means Service ${meant.metadata.namespace}/${meant.metadata.name}; the next steps check it as if the name resolved`);
@@ -105,13 +112,9 @@ function failure(input: WhyInput, r: PodLookup, meant: Service | undefined): { s
   const clusterName = meant !== undefined || target.host.endsWith(`.${input.kubelet.clusterDomain}`);
   if (clusterName && !r.resolvConf.nameservers.some((ip) => input.kubelet.clusterDns.includes(ip))) {
     const where = client.kind === 'node' ? `node ${client.node}'s resolv.conf` : `pod ${client.ref}'s resolv.conf (dnsPolicy ${r.dnsPolicy})`;
-    const alt = meant?.spec.clusterIP && meant.spec.clusterIP !== 'None' ? `${target.scheme}://${meant.spec.clusterIP}:${target.port}` : 'the ClusterIP';
     return {
       summary: `${target.host} does not resolve (${outcome}): ${where} does not use the cluster DNS (${input.kubelet.clusterDns.join(', ')}), and no other resolver knows cluster names`,
-      fix:
-        client.kind === 'node' || !client.pod
-          ? `from a node's host network, use the address (${alt}), or run the test in a pod; a hostNetwork pod needs dnsPolicy: ClusterFirstWithHostNet`
-          : `set dnsPolicy: ClusterFirstWithHostNet on the pod (a hostNetwork pod with ClusterFirst gets the node's resolv.conf), or use ${alt}`,
+      fix: noClusterDnsFix(input, meant),
     };
   }
   if (outcome === 'timeout') {
@@ -122,4 +125,11 @@ function failure(input: WhyInput, r: PodLookup, meant: Service | undefined): { s
     summary: `${target.host} does not resolve (${outcome}): no Service by that name${target.host.includes('.') ? '' : ` in the client's namespace ${client.namespace}`}`,
     fix: svcs.length ? `name the Service with its namespace: ${svcs.join(' or ')}` : 'check the Service name and namespace (kubectl get svc -A)',
   };
+}
+
+function noClusterDnsFix(input: WhyInput, meant: Service | undefined): string {
+  const { target, client } = input;
+  const alt = meant?.spec.clusterIP && meant.spec.clusterIP !== 'None' ? `${target.scheme}://${meant.spec.clusterIP}:${target.port}` : 'the ClusterIP';
+  if (client.kind === 'node') return `from a node's host network, use the address (${alt}), or run the test in a pod; a hostNetwork pod needs dnsPolicy: ClusterFirstWithHostNet`;
+  return `set dnsPolicy: ClusterFirstWithHostNet on the pod (kubelet gives a hostNetwork pod with ClusterFirst the node's resolv.conf), or use ${alt}`;
 }

@@ -1,5 +1,4 @@
-import type { ClusterManifests } from '../k8s/manifests.ts';
-import type { EndpointSlice } from '../k8s/objects.ts';
+import { LABEL_SERVICE_NAME, type EndpointSlice } from '../k8s/objects.ts';
 import { LABEL_TOPOLOGY_ZONE } from '../k8s/pod-endpoint.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
@@ -37,7 +36,8 @@ export function rulesStep(input: WhyInput, state: PathState): WhyStep {
   if (walk.ipvs) details.push(`IPVS virtual server ${walk.ipvs.virtualServer} -> real server ${walk.ipvs.realServer ?? 'none'}`);
   const data = { mode: input.mode, node: client.node, hostNetwork: client.hostNetwork, hooks: walk.hooks, verdict: walk.verdict, dnat: walk.dnat, masquerade: walk.masquerade, rulesVisited: walk.rulesVisited, trace: walk.trace };
   if (walk.verdict !== 'ACCEPT') {
-    const { summary, fix } = dropCause(m, input, state, walk);
+    const localReady = slices.some((sl) => sl.metadata.namespace === state.service?.metadata.namespace && sl.metadata.labels?.[LABEL_SERVICE_NAME] === state.service?.metadata.name && sl.endpoints.some((e) => e.nodeName === client.node && e.conditions?.ready !== false));
+    const { summary, fix } = dropCause(input, state, walk, localReady);
     return step('rules', 'break', `${input.mode} on ${client.node}: ${walk.verdict} at ${walk.hooks.at(-1)}: ${summary}`, details, fix, data);
   }
   if (state.entry === 'pod') return step('rules', 'ok', `${input.mode} on ${client.node}: no Service rule applies; the packet is routed to the pod (${path})`, details, null, data);
@@ -49,13 +49,14 @@ export function rulesStep(input: WhyInput, state: PathState): WhyStep {
   return step('rules', 'ok', `${input.mode} on ${client.node}: DNAT ${state.address}:${target.port} -> ${walk.dnat}${masq} (${path})`, details, null, data);
 }
 
-function dropCause(m: ClusterManifests, input: WhyInput, state: PathState, walk: NodeWalk): { summary: string; fix: string } {
+function dropCause(input: WhyInput, state: PathState, walk: NodeWalk, localReady: boolean): { summary: string; fix: string } {
   const svc = state.service;
   const last = walk.trace.at(-1) ?? '';
   const node = input.client.node;
-  if (svc && state.entry === 'clusterIP' && svc.spec.internalTrafficPolicy === 'Local' && /local endpoints|DROP|drop/.test(last)) {
+  if (svc && state.entry === 'clusterIP' && svc.spec.internalTrafficPolicy === 'Local' && !localReady) {
+    // iptables and nftables DROP ("has no local endpoints"); ipvs has a virtual server without real servers.
     return {
-      summary: `internalTrafficPolicy: Local and no ready endpoint of ${svc.metadata.namespace}/${svc.metadata.name} on node ${node}, so kube-proxy drops it`,
+      summary: `internalTrafficPolicy: Local and no ready endpoint of ${svc.metadata.namespace}/${svc.metadata.name} on node ${node}, so kube-proxy ${walk.verdict === 'DROP' ? 'drops' : 'rejects'} it`,
       fix: `run a ready pod of the Service on ${node} (a DaemonSet), or set internalTrafficPolicy: Cluster`,
     };
   }

@@ -1,4 +1,5 @@
-import type { ClusterManifests } from '../k8s/manifests.ts';
+import { MANIFEST_SERVICE_CIDR, type ClusterManifests } from '../k8s/manifests.ts';
+import { cidrContains, parseCidr, parseIPv4 } from '../net/ipv4.ts';
 import type { Pod, Service, ServicePort } from '../k8s/objects.ts';
 import { podHasIP } from '../k8s/pod-endpoint.ts';
 import { podsSelectedBy } from '../k8s/static-endpoints.ts';
@@ -23,8 +24,8 @@ export function serviceStep(input: WhyInput, state: PathState): WhyStep {
       state.entry = 'pod';
       return step('service', 'ok', `${address} is pod ${pod.metadata.namespace}/${pod.metadata.name}'s IP: no Service, the packet goes to the pod directly`, [], null, { entry: 'pod', pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
     }
-    if (state.upstream) {
-      return step('service', 'skipped', `${address} is outside the cluster (an upstream answer): no Service, kube-proxy leaves the packet alone`, [], null, { entry: null, outside: true });
+    if (state.upstream || outsideCluster(input, address)) {
+      return step('service', 'skipped', `${address} is outside the cluster: no Service, kube-proxy leaves the packet alone`, [], null, { entry: null, outside: true });
     }
     return step('service', 'break', `no Service has the address ${address}`, servicesList(m), 'connect to a Service\'s ClusterIP or name (kubectl get svc -A)', { entry: null });
   }
@@ -102,6 +103,13 @@ function entryText(entry: PathState['entry'], address: string): string {
     default:
       return `node port on ${address}`;
   }
+}
+
+/** Neither in the Service range (the manifests' ClusterIPs come from it), the pod range nor a node's address. */
+function outsideCluster(input: WhyInput, address: string): boolean {
+  const ip = parseIPv4(address);
+  if (cidrContains(parseCidr(MANIFEST_SERVICE_CIDR), ip) || cidrContains(parseCidr(input.clusterCIDR), ip)) return false;
+  return !input.manifests.nodes.some((n) => nodeInternalIP(n) === address);
 }
 
 function servicesList(m: ClusterManifests): string[] {
