@@ -45,6 +45,12 @@ export function dnsStep(input: WhyInput, state: PathState): WhyStep {
     details.push(`the name means Service ${ref}; the next steps check it as if the name resolved`);
     return step('dns', 'break', `${target.host} resolves to ${addresses.join(' ')} from an upstream resolver, not to Service ${ref} (${meant.spec.clusterIP}): the client does not ask the cluster DNS`, details, noClusterDnsFix(input, meant), data);
   }
+  if (r.lookup.result.outcome === 'ok' && addresses.length > 0 && !meant && !target.host.replace(/\.$/, '').includes('.') && answeredOutside(r, input.kubelet.clusterDomain)) {
+    // A one-label name that is no Service: every search domain failed and the bare name went on to
+    // the upstream, whose answer (if any; the model gives external names an address) is not the Service meant.
+    const here = input.manifests.services.filter((x) => x.metadata.namespace === client.namespace).map((x) => x.metadata.name);
+    return step('dns', 'break', `${target.host} is not a Service in namespace ${client.namespace}${here.length ? ` (Services there: ${here.join(', ')})` : ''}: only the bare name got an answer, from outside the cluster`, details, 'name the Service as NAME or NAME.NAMESPACE (kubectl get svc -A)', data);
+  }
   if (r.lookup.result.outcome === 'ok' && addresses.length > 0) {
     state.address = addresses[0]!;
     state.upstream = answeredBy === 'upstream';
@@ -132,4 +138,11 @@ function noClusterDnsFix(input: WhyInput, meant: Service | undefined): string {
   const alt = meant?.spec.clusterIP && meant.spec.clusterIP !== 'None' ? `${target.scheme}://${meant.spec.clusterIP}:${target.port}` : 'the ClusterIP';
   if (client.kind === 'node') return `from a node's host network, use the address (${alt}), or run the test in a pod; a hostNetwork pod needs dnsPolicy: ClusterFirstWithHostNet`;
   return `set dnsPolicy: ClusterFirstWithHostNet on the pod (kubelet gives a hostNetwork pod with ClusterFirst the node's resolv.conf), or use ${alt}`;
+}
+
+/** The query that got the addresses asked for a name outside the cluster domain. */
+function answeredOutside(r: PodLookup, domain: string): boolean {
+  const hit = r.lookup.queries.find((q) => typeof q.reply === 'object' && q.reply.rcode === 'NOERROR' && q.reply.addresses.length > 0);
+  const name = hit?.query.name.replace(/\.$/, '') ?? '';
+  return !name.endsWith(`.${domain.replace(/\.$/, '')}`);
 }
