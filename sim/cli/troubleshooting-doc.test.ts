@@ -84,7 +84,7 @@ test('every example of docs/troubleshooting.md runs and prints the lines shown',
 
 test('the page names a command for each cause of issue 19', () => {
   const md = readFileSync(DOC, 'utf8');
-  for (const f of ['healthy', 'selector-mismatch', 'crashloop', 'pending', 'image-pull', 'target-port', 'coredns-down', 'local-policy']) {
+  for (const f of ['healthy', 'selector-mismatch', 'crashloop', 'pending', 'image-pull', 'readiness', 'terminating', 'target-port', 'coredns-down', 'local-policy', 'source-ranges']) {
     assert.match(md, new RegExp(`npx svcsim why --cluster [^\\n]*examples/why/${f}\\.yaml`), f);
   }
   assert.match(md, /--from node\/node-a/);
