@@ -83,7 +83,7 @@ for (const mode of WHY_MODES) {
 }
 
 test('golden: each cause from the pod (iptables), the healthy path in every mode from the pod and the node', () => {
-  for (const c of CAUSES) golden(`${c.name}.iptables.txt`, formatWhy(runWhyCommand(opts(c.files, 'shop/client', c.to ?? 'http://web'))));
+  for (const c of CAUSES.filter((x) => x.name !== 'healthy')) golden(`${c.name}.iptables.txt`, formatWhy(runWhyCommand(opts(c.files, 'shop/client', c.to ?? 'http://web'))));
   for (const mode of WHY_MODES) {
     golden(`healthy.${mode}.pod.txt`, formatWhy(runWhyCommand(opts(withCase('healthy'), 'shop/client', 'http://web', mode))));
     golden(`healthy.${mode}.node.txt`, formatWhy(runWhyCommand(opts(withCase('healthy'), 'node/node-a', 'tcp://10.96.0.20:80', mode))));

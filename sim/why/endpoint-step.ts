@@ -10,7 +10,7 @@ import { step, type PathState, type WhyInput, type WhyStep } from './types.ts';
  * declares is a break only when every container declares its ports).
  */
 export function endpointStep(input: WhyInput, state: PathState): WhyStep {
-  const dest = state.entry === 'pod' ? `${state.address}:${input.target.port}` : state.dnat!;
+  const dest = state.dnat!;
   const colon = dest.lastIndexOf(':');
   const ip = dest.slice(0, colon);
   const port = Number(dest.slice(colon + 1));

@@ -22,7 +22,11 @@ export function serviceStep(input: WhyInput, state: PathState): WhyStep {
     const pod = m.pods.find((p) => p.status?.podIP === address || (p.status?.podIPs ?? []).some((x) => x.ip === address));
     if (pod) {
       state.entry = 'pod';
-      return step('service', 'ok', `${address} is pod ${pod.metadata.namespace}/${pod.metadata.name}'s IP: no Service, the packet goes to the pod directly`, [], null, { entry: 'pod', pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
+      state.dnat = `${address}:${target.port}`;
+      // A headless Service (clusterIP None) has no rules: its DNS name answers with the ready pods' IPs.
+      const headless = m.services.find((s) => s.spec.clusterIP === 'None' && podsSelectedBy(s, [pod]).length > 0);
+      const via = headless ? ` (an endpoint of headless Service ${headless.metadata.namespace}/${headless.metadata.name}: its name answers with pod IPs, and kube-proxy writes no rules for it)` : ': no Service';
+      return step('service', 'ok', `${address} is pod ${pod.metadata.namespace}/${pod.metadata.name}'s IP${via}; the packet goes to the pod directly`, [], null, { entry: 'pod', pod: `${pod.metadata.namespace}/${pod.metadata.name}`, headlessService: headless ? `${headless.metadata.namespace}/${headless.metadata.name}` : null });
     }
     if (state.upstream || outsideCluster(input, address)) {
       return step('service', 'skipped', `${address} is outside the cluster: no Service, kube-proxy leaves the packet alone`, [], null, { entry: null, outside: true });

@@ -78,7 +78,7 @@ export interface PathState {
   servicePort: ServicePort | null;
   /** How the Service was reached: its ClusterIP, an external IP, a load-balancer IP, a node port. */
   entry: 'clusterIP' | 'externalIP' | 'loadBalancerIP' | 'nodePort' | 'pod' | null;
-  /** The destination after DNAT, ADDR:PORT. */
+  /** Where the packet goes, ADDR:PORT: after the rules' DNAT, or the pod addressed directly. */
   dnat: string | null;
 }
 

@@ -42,6 +42,6 @@ function afterService(input: WhyInput, state: PathState): WhyStep[] {
 }
 
 function endpointIfRouted(input: WhyInput, state: PathState): WhyStep[] {
-  if (state.entry !== 'pod' && state.dnat === null) return [skipped('endpoint', 'the rules chose no endpoint')];
+  if (state.dnat === null) return [skipped('endpoint', 'the rules chose no endpoint')];
   return [endpointStep(input, state)];
 }
