@@ -1,4 +1,5 @@
 import { explainService, type PodVerdict } from '../k8s/explain.ts';
+import { podsSelectedBy } from '../k8s/static-endpoints.ts';
 import type { Endpoint, EndpointSlice } from '../k8s/objects.ts';
 import { step, type PathState, type WhyInput, type WhyStep } from './types.ts';
 
@@ -20,7 +21,9 @@ export function slicesStep(input: WhyInput, state: PathState): WhyStep {
   const endpoints = carrying.flatMap((s) => s.endpoints.map((ep) => endpointData(s, ep, portName)));
   const ready = endpoints.filter((x) => x.ready);
   const servingTerminating = endpoints.filter((x) => !x.ready && x.serving && x.terminating);
-  const problems = e.pods.filter((p) => p.outcome === 'in' ? !(p.ready ?? false) : selectedOut(p, ref));
+  const selected = new Set(podsSelectedBy(service, input.manifests.pods).map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+  // The selected pods that give no ready endpoint (the others are simply not this Service's).
+  const problems = e.pods.filter((p) => selected.has(p.pod) && !(p.outcome === 'in' && p.ready));
   const details = [
     ...endpoints.map((x) => `endpoint ${x.address}:${x.port ?? '?'} pod ${x.pod ?? '?'} on ${x.node ?? '?'}: ready=${x.ready} serving=${x.serving} terminating=${x.terminating}`),
     ...problems.map((p) => `pod ${p.pod} (${p.status}): ${p.reasons.join('; ')}`),
@@ -32,12 +35,6 @@ export function slicesStep(input: WhyInput, state: PathState): WhyStep {
   }
   const cause = e.likelyCause ?? (endpoints.length > 0 ? 'no endpoint is ready' : 'no endpoint carries this port');
   return step('endpointslices', 'break', `no usable endpoint for ${ref} port ${portName || sp.port}: ${cause}`, details, fixFor(e.pods, cause), data);
-}
-
-/** A pod left out although the selector matches it (the other out-pods are simply not selected). */
-function selectedOut(p: PodVerdict, ref: string): boolean {
-  const ns = ref.split('/')[0]!;
-  return p.pod.startsWith(`${ns}/`) && !p.reasons[0]!.startsWith('selector mismatch');
 }
 
 function endpointData(s: EndpointSlice, ep: Endpoint, portName: string) {
