@@ -14,6 +14,7 @@ import { registerRender } from './cli/render.ts';
 import { registerScenario } from './cli/scenario.ts';
 import { registerTrace } from './cli/trace.ts';
 import { registerSchema } from './cli/schema.ts';
+import { registerWhy } from './cli/why.ts';
 import { svcsimVersion } from './scenario/report-input.ts';
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerScenario(program);
   registerTrace(program);
   registerSchema(program);
+  registerWhy(program);
   return program;
 }
 

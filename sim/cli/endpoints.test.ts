@@ -95,9 +95,9 @@ test('--explain on a Service with no usable endpoints states the likely cause fi
   golden('causes.explain.txt', outs.join('\n'));
   // The pod-level reasons name what decided each one.
   const drain = runEndpoints(opts('causes.yaml', { explain: 'drain/api' }));
-  assert.match(drain, /drain\/api-1 +IN  ready=false serving=true terminating=true\n +- terminating \(deletionTimestamp 2026-01-01T00:00:30Z\)/);
+  assert.match(drain, /drain\/api-1 +IN  ready=false serving=true terminating=true  \(Terminating\)\n +- terminating \(deletionTimestamp 2026-01-01T00:00:30Z\)/);
   const pending = runEndpoints(opts('causes.yaml', { explain: 'pending/api' }));
-  assert.match(pending, /pending\/api-1 +OUT\n +- no pod IP \(status\.podIP empty, phase Pending\)/);
+  assert.match(pending, /pending\/api-1 +OUT  \(Pending\)\n +- no pod IP \(status\.podIP empty\): not scheduled: PodScheduled=False reason Unschedulable/);
   // JSON carries the same verdicts for scripts.
   const json = JSON.parse(runEndpoints(opts('causes.yaml', { explain: 'probe/api', output: 'json' }))) as { likelyCause: string; pods: { pod: string; outcome: string; ready: boolean }[] };
   assert.match(json.likelyCause, /not Ready: condition Ready=False/);
@@ -176,4 +176,17 @@ test('several manifest mistakes, in different documents and files, are all on st
       `${a}:8:7 (document 2) kind: expected one of Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet, List (or a kind this tool skips, such as ConfigMap), found "Servise"\n` +
       `${b}:4:20 (document 1, Pod default/p) spec.containers: expected at least one container, found a list\n`,
   );
+});
+
+test('--explain reads pod status as kubectl does: CrashLoopBackOff with its restarts, image pulls, Unschedulable; a numeric targetPort no container declares', () => {
+  const X = 'docs/examples/why';
+  const explain = (c: string) => runEndpoints({ cluster: [join(X, 'cluster.yaml'), join(X, `${c}.yaml`)], explain: 'shop/web', maxEndpointsPerSlice: '100', seed: '1', output: undefined });
+  const crash = explain('crashloop');
+  assert.match(crash, /shop\/web-1 +IN  ready=false serving=false terminating=false  \(CrashLoopBackOff, 7 restarts\)\n +- not Ready: container web: CrashLoopBackOff after 7 restart\(s\), last Error, exit code 1/);
+  assert.doesNotMatch(crash, /a failing readiness probe or a container still starting/);
+  assert.match(explain('image-pull'), /ImagePullBackOff for image "example\.com\/shop\/web:1\.4\.3"/);
+  assert.match(explain('pending'), /likely cause: 1 pod\(s\) match the selector but none has a pod IP yet: web-1 is Pending: not scheduled: PodScheduled=False reason Unschedulable: "0\/2 nodes are available: 2 Insufficient memory/);
+  const port = explain('target-port');
+  assert.match(port, /likely cause: service port "http" 80\/TCP: targetPort 80 is not a port the selected pods' containers declare \(http:8080\/TCP\)/);
+  golden('why-examples.explain.txt', ['crashloop', 'image-pull', 'pending', 'target-port'].map(explain).join('\n'));
 });

@@ -1,7 +1,9 @@
 import { InputError } from '../io/input-error.ts';
 import type { ClusterManifests } from './manifests.ts';
-import { findPort, podHasIP } from './pod-endpoint.ts';
+import { podHasIP } from './pod-endpoint.ts';
 import { podCondition, type EndpointSlice, type Pod, type Service, type ServicePort } from './objects.ts';
+import { podStatusReport, statusPhrase } from './pod-status-reason.ts';
+import { checkTargetPort, targetPortProblem } from './target-port.ts';
 import { hasSelector, selectorMatches, selectorMismatch } from './selector.ts';
 import { endpointSlicesForService, nodeLookup, type StaticEndpointsOptions } from './static-endpoints.ts';
 
@@ -11,6 +13,9 @@ import { endpointSlicesForService, nodeLookup, type StaticEndpointsOptions } fro
  * the exact thing that decided it (the label that differs, the condition that is not True, the port
  * name that no container declares), following the controller's own tests in
  * staging/src/k8s.io/endpointslice (utils.go podToEndpoint/FindPort, util ShouldPodBeInEndpoints).
+ * A pod that is not Ready is explained from its status as kubectl shows it (pod-status-reason.ts:
+ * CrashLoopBackOff with its restarts, image pulls, Unschedulable with the scheduler's message, init
+ * containers), and each Service port's targetPort is checked against the containers (target-port.ts).
  */
 
 export interface PodVerdict {
@@ -20,6 +25,8 @@ export interface PodVerdict {
   ready?: boolean;
   serving?: boolean;
   terminating?: boolean;
+  /** What `kubectl get pods` shows in STATUS (and RESTARTS when not 0): "CrashLoopBackOff, 7 restarts". */
+  status: string;
   /** Why, most decisive first. */
   reasons: string[];
 }
@@ -40,27 +47,40 @@ function fmtSelector(sel: Readonly<Record<string, string>>): string {
     .join(',');
 }
 
-function fmtContainerPorts(pod: Pod): string {
-  const ps: string[] = [];
-  for (const c of pod.spec.containers) for (const p of c.ports ?? []) ps.push(`${p.name ? p.name + ':' : ''}${p.containerPort}/${p.protocol ?? 'TCP'}`);
-  return ps.length ? ps.join(', ') : 'none declared';
-}
-
 function portLabel(sp: ServicePort): string {
   return `${sp.name ? `"${sp.name}" ` : ''}${sp.port}/${sp.protocol ?? 'TCP'}`;
 }
 
-function unresolvedPorts(service: Service, pod: Pod): ServicePort[] {
-  return (service.spec.ports ?? []).filter((sp) => findPort(pod, sp) === undefined);
-}
-
-function readinessReason(pod: Pod): string {
+/**
+ * Why a pod is not Ready: the container states kubectl shows when the status carries them, else the
+ * conditions alone (a failing readiness probe or a container still starting).
+ */
+export function readinessReason(pod: Pod): string {
+  const r = podStatusReport(pod);
+  if (r.reasons.length > 0) return r.reasons.join('; ');
   const ready = podCondition(pod, 'Ready');
   const cr = podCondition(pod, 'ContainersReady');
   const phase = pod.status?.phase ?? 'no phase';
   if (ready === undefined) return `no Ready condition in status.conditions (phase ${phase})`;
   const crText = cr === undefined ? 'no ContainersReady condition' : `ContainersReady=${cr}`;
   return `condition Ready=${ready} (${crText}, phase ${phase}): a failing readiness probe or a container still starting`;
+}
+
+/** Why a pod has no IP yet: the scheduler's or the kubelet's reason when the status carries one. */
+export function noIPReason(pod: Pod): string {
+  const r = podStatusReport(pod);
+  if (r.reasons.length > 0) return `no pod IP (status.podIP empty): ${r.reasons.join('; ')}`;
+  return `no pod IP (status.podIP empty, phase ${pod.status?.phase ?? 'unknown'}): not started or not yet scheduled`;
+}
+
+/** The sentences of the Service ports whose targetPort this pod does not serve, or serves doubtfully. */
+export function portProblems(service: Service, pod: Pod): string[] {
+  const out: string[] = [];
+  for (const sp of service.spec.ports ?? []) {
+    const why = targetPortProblem(sp, checkTargetPort(pod, sp));
+    if (why) out.push(why);
+  }
+  return out;
 }
 
 export function explainService(m: ClusterManifests, ref: string, options: StaticEndpointsOptions = {}): ServiceExplanation {
@@ -129,7 +149,8 @@ function summaryLines(service: Service, slices: readonly EndpointSlice[]): { sum
 /** Why pod `p` is or is not an endpoint of `service` (in namespace `ns`, selector `sel`), the decisive check first. */
 function podVerdict(p: Pod, service: Service, ns: string, sel: Readonly<Record<string, string>>, slices: readonly EndpointSlice[], nodes: ReturnType<typeof nodeLookup>): PodVerdict {
   const pk = `${p.metadata.namespace}/${p.metadata.name}`;
-  const out = (reason: string): PodVerdict => ({ pod: pk, outcome: 'out', reasons: [reason] });
+  const status = statusPhrase(podStatusReport(p));
+  const out = (reason: string): PodVerdict => ({ pod: pk, outcome: 'out', status, reasons: [reason] });
   if (p.metadata.namespace !== ns) return out(`namespace ${p.metadata.namespace}: a Service only selects pods in its own namespace (${ns})`);
   const mm = selectorMismatch(sel, p.metadata.labels);
   if (mm) {
@@ -138,7 +159,7 @@ function podVerdict(p: Pod, service: Service, ns: string, sel: Readonly<Record<s
   }
   const phase = p.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return out(`phase ${phase}: a terminated pod is never an endpoint`);
-  if (!podHasIP(p)) return out(`no pod IP (status.podIP empty, phase ${phase ?? 'unknown'}): not started or not yet scheduled`);
+  if (!podHasIP(p)) return out(noIPReason(p));
   if (nodes && p.spec.nodeName !== undefined && !nodes(p.spec.nodeName) && !service.spec.publishNotReadyAddresses) {
     return out(`node ${p.spec.nodeName} not found: the controller skips pods on unknown nodes`);
   }
@@ -153,19 +174,26 @@ function podVerdict(p: Pod, service: Service, ns: string, sel: Readonly<Record<s
   }
   if (!c.serving && !service.spec.publishNotReadyAddresses) reasons.push(`not Ready: ${readinessReason(p)}`);
   else if (!c.serving) reasons.push(`not Ready (${readinessReason(p)}), but published: publishNotReadyAddresses is true`);
-  for (const sp of unresolvedPorts(service, p)) {
-    reasons.push(`service port ${portLabel(sp)}: targetPort "${sp.targetPort}" not found among the pod's container ports (${fmtContainerPorts(p)}); this endpoint carries no such port`);
-  }
+  reasons.push(...portProblems(service, p));
   if (reasons.length === 0) reasons.push('ready');
-  return { pod: pk, outcome: 'in', ready: c.ready === true, serving: c.serving === true, terminating: c.terminating === true, reasons };
+  return { pod: pk, outcome: 'in', ready: c.ready === true, serving: c.serving === true, terminating: c.terminating === true, status, reasons };
 }
 
-/** With ready endpoints, the remaining trap is a named port that resolves for no selected pod. */
+/**
+ * With ready endpoints, the remaining trap is the targetPort: a name that resolves for no selected
+ * pod, or a number that no selected pod declares while each declares its ports (target-port.ts).
+ */
 function portCause(service: Service, all: readonly Pod[], ns: string, sel: Readonly<Record<string, string>>): string | undefined {
   const selected = all.filter((p) => p.metadata.namespace === ns && selectorMatches(sel, p.metadata.labels) && podHasIP(p));
+  if (selected.length === 0) return undefined;
   for (const sp of service.spec.ports ?? []) {
-    if (selected.length > 0 && selected.every((p) => findPort(p, sp) === undefined)) {
+    const checks = selected.map((p) => checkTargetPort(p, sp));
+    if (checks.every((c) => c.kind === 'named-missing')) {
       return `service port ${portLabel(sp)}: targetPort "${sp.targetPort}" is not the name of a ${sp.protocol ?? 'TCP'} container port in any selected pod, so no endpoint serves that port`;
+    }
+    const broken = checks.find((c) => c.kind === 'undeclared-break');
+    if (broken && checks.every((c) => c.kind === 'undeclared-break')) {
+      return `service port ${portLabel(sp)}: targetPort ${sp.targetPort} is not a port the selected pods' containers declare (${broken.declared}): the endpoints exist, but connections go to a port nothing is declared to listen on`;
     }
   }
   return undefined;
@@ -205,6 +233,9 @@ function likelyCause(service: Service, all: readonly Pod[], ns: string, sel: Rea
   const withIP = selected.filter((p) => podHasIP(p) && !phaseTerminal.includes(p));
   if (withIP.length === 0) {
     if (phaseTerminal.length === selected.length) return `all ${selected.length} selected pod(s) have terminated (phase Succeeded/Failed)`;
+    const first = selected.find((p) => !phaseTerminal.includes(p))!;
+    const r = podStatusReport(first);
+    if (r.reasons.length > 0) return `${selected.length} pod(s) match the selector but none has a pod IP yet: ${first.metadata.name} is ${statusPhrase(r)}: ${r.reasons.join('; ')}`;
     return `${selected.length} pod(s) match the selector but none has a pod IP yet: they are Pending (not scheduled, image pull, or the network plugin has not set them up)`;
   }
   const inVerdicts = verdicts.filter((v) => v.outcome === 'in');
@@ -223,7 +254,7 @@ export function formatExplanation(e: ServiceExplanation): string {
     lines.push('pods:');
     const w = Math.max(...e.pods.map((p) => p.pod.length));
     for (const p of e.pods) {
-      const state = p.outcome === 'out' ? 'OUT' : `IN  ready=${p.ready} serving=${p.serving} terminating=${p.terminating}`;
+      const state = (p.outcome === 'out' ? 'OUT' : `IN  ready=${p.ready} serving=${p.serving} terminating=${p.terminating}`) + `  (${p.status})`;
       lines.push(`  ${p.pod.padEnd(w)}  ${state}`);
       for (const r of p.reasons) lines.push(`  ${''.padEnd(w)}    - ${r}`);
     }

@@ -134,6 +134,23 @@ const condition = z.looseObject({
   status: z.enum(['True', 'False', 'Unknown'], { error: 'one of "True", "False", "Unknown"' }),
 });
 
+/** core/v1 ContainerStatus and ContainerState: what `svcsim endpoints --explain` and `svcsim why` read. */
+const containerState = z.looseObject({
+  waiting: z.looseObject({ reason: z.string({ error: 'a string' }).optional(), message: z.string({ error: 'a string' }).optional() }).optional(),
+  running: z.looseObject({}).optional(),
+  terminated: z
+    .looseObject({ exitCode: z.number({ error: 'a whole number' }).int({ error: 'a whole number' }).optional(), signal: nonNegInt.optional(), reason: z.string({ error: 'a string' }).optional() })
+    .optional(),
+});
+const containerStatus = z.looseObject({
+  name,
+  ready: z.boolean({ error: 'true or false' }).optional(),
+  restartCount: nonNegInt.optional(),
+  started: z.boolean({ error: 'true or false' }).optional(),
+  state: containerState.optional(),
+  lastState: containerState.optional(),
+});
+
 const podSchema = z.looseObject({
   metadata: objectMeta,
   spec: podSpec,
@@ -143,6 +160,9 @@ const podSchema = z.looseObject({
       conditions: z.array(condition).optional(),
       podIP: ipv4or6.optional(),
       podIPs: z.array(z.looseObject({ ip: ipv4or6 })).optional(),
+      reason: z.string({ error: 'a string' }).optional(),
+      containerStatuses: z.array(containerStatus, { error: 'a list of container statuses' }).optional(),
+      initContainerStatuses: z.array(containerStatus, { error: 'a list of container statuses' }).optional(),
     })
     .optional(),
 });
