@@ -5,6 +5,7 @@ import type { ModelConfig } from '../run/config.ts';
 import { runModel } from '../run/run-model.ts';
 import { manifestCluster } from '../run/manifest-cluster.ts';
 import { dnsRunConfig } from './run-point-dns.ts';
+import { DEFAULT_CONNECT_SETUP } from '../run/connect-setup.ts';
 import { externalClients, serviceTypes } from './run-point-external.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
@@ -177,6 +178,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       ...(c.target !== undefined ? { target: c.target } : {}),
     })),
     conntrack: conntrackConfig(s),
+    ...(s.connectSetup ? { connectSetup: { ...s.connectSetup, kernel: DEFAULT_CONNECT_SETUP.kernel } } : {}),
     ...withDns({ scenario: s, seed, point: {}, replication: 0 }, cluster.nodes),
   };
 }
