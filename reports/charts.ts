@@ -359,6 +359,9 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     const varying = varyingParams(chart, input.sweep, input.points.map((p) => p.point));
     const marks = referenceMarks(input.references, chart, input.points, (p) => seriesLabel(p, chart, varying, chartMetrics(chart)[0]!), scale.divisor);
     if (marks.length > 0) layers.push(referenceLayer(marks, x, y, color, xQuantitative));
+    // A log axis ticks exactly the study's x values: the references' too, so each mark has its label.
+    const axis = x.axis as { values?: number[] } | undefined;
+    if (axis?.values) axis.values = [...new Set([...axis.values, ...marks.map((m) => Number(m.x))])].sort((a, b) => a - b);
   }
 
   const spec = {

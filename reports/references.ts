@@ -141,9 +141,11 @@ export function referenceMarks(
   const marks: ReferenceMark[] = [];
   for (const ref of refs.points) {
     if (referenceColumn(ref) !== chart.y) continue;
-    const match = matchingPoints(ref, refs.x, points).find((p) => inWhere(p.point, chart.where));
-    if (!match && chart.where) continue;
-    marks.push({ x: ref.x, series: match ? seriesOf(match.point) : selectionText(ref.series), y: ref.value / divisor, reference: ref.label ?? ref.source });
+    // The point the reference stands for; a simulated one when the run has it, so the other sweep
+    // parameters of its label are those of its line.
+    const at: SweepPoint = matchingPoints(ref, refs.x, points).find((p) => inWhere(p.point, chart.where))?.point ?? { ...ref.series, [refs.x]: ref.x };
+    if (!inWhere(at, chart.where)) continue;
+    marks.push({ x: ref.x, series: seriesOf(at), y: ref.value / divisor, reference: ref.label ?? ref.source });
   }
   return marks;
 }
