@@ -12,6 +12,11 @@ type DistributionField<D extends z.ZodType> = (description: string) => D;
 export const connectSetupSchemaOf = <D extends z.ZodType>(distribution: DistributionField<D>) =>
   z
     .strictObject({
+      calibration: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('A connect-latency file written by calibrate/connect-distribution.ts, relative to the study: runs draw the kernel part from its fit. Default: this project host\'s (calibrate/measured/connect-latency.json).'),
       zones: count('Zones the nodes are spread over, round robin by node index (topology.kubernetes.io/zone). Default 1: every other node is in the same zone.').default(1),
       roundTrip: z
         .strictObject({
