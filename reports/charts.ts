@@ -6,6 +6,7 @@ import { groupByPoint, pointKey, type Sweep } from './points.ts';
 import { renderChart, type RenderedChart } from './render.ts';
 import { axisTitle, displayScale, metricInfo } from './units.ts';
 import type { ChartSpec, MetricInfo, ParamValue, PointSummary, SweepPoint, TimeseriesRow } from './types.ts';
+import { referenceMarks, type References } from './references.ts';
 
 export { renderChart, type RenderedChart } from './render.ts';
 
@@ -264,6 +265,8 @@ export interface ChartData {
   sweep: Sweep;
   timeseries?: readonly TimeseriesRow[];
   metrics?: Record<string, MetricInfo>;
+  /** The study's `reference:` points, drawn as marks on the charts of their metric (references.ts). */
+  references?: References;
 }
 
 /**
@@ -352,6 +355,15 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     layers.unshift({ mark: { type: 'area', opacity: 0.2 }, encoding: bandEncoding });
   }
 
+  if (!overTime && input.references) {
+    const varying = varyingParams(chart, input.sweep, input.points.map((p) => p.point));
+    const marks = referenceMarks(input.references, chart, input.points, (p) => seriesLabel(p, chart, varying, chartMetrics(chart)[0]!), scale.divisor);
+    if (marks.length > 0) layers.push(referenceLayer(marks, x, y, color, xQuantitative));
+    // A log axis ticks exactly the study's x values: the references' too, so each mark has its label.
+    const axis = x.axis as { values?: number[] } | undefined;
+    if (axis?.values) axis.values = [...new Set([...axis.values, ...marks.map((m) => Number(m.x))])].sort((a, b) => a - b);
+  }
+
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     // A chart of a selection says which, under its title.
@@ -367,6 +379,18 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     config: { font: 'DejaVu Sans', legend: { labelLimit: 320, titleLimit: 320 } },
   };
   return { spec: spec as unknown as TopLevelSpec };
+}
+
+/** Reference points as hollow diamonds (one shape per source) in their line's colour. */
+function referenceLayer(marks: ReturnType<typeof referenceMarks>, x: Record<string, unknown>, y: Record<string, unknown>, color: Record<string, unknown> | undefined, xQuantitative: boolean): Record<string, unknown> {
+  const values = marks.map((m) => ({ ...m, x: xQuantitative ? m.x : String(m.x) }));
+  const encoding: Record<string, unknown> = {
+    x,
+    y,
+    shape: { field: 'reference', type: 'nominal', title: 'reference', scale: { range: ['diamond', 'cross', 'triangle-up', 'square', 'triangle-down'] } },
+  };
+  if (color) encoding.color = color;
+  return { data: { values }, mark: { type: 'point', size: 160, filled: false, strokeWidth: 2.5, opacity: 1 }, encoding };
 }
 
 export interface ChartOutput {

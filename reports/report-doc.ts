@@ -5,6 +5,8 @@ import { studyMetrics } from './headline.ts';
 import { byCodeUnit, gridPoints, pointLabel } from './points.ts';
 import { baseName, formatValue, metricInfo, significant } from './units.ts';
 import type { PointSummary, ScenarioMeta } from './types.ts';
+import { referenceBlocks } from './references.ts';
+import { connectSetupBlocks } from './connect-setup-section.ts';
 
 /**
  * The report as a list of blocks, written once and rendered twice: report.md (reports/report-md.ts)
@@ -228,7 +230,7 @@ export function buildReportBlocks(model: ReportModel): Block[] {
       text: `The run was interrupted: ${runs.finished} of ${plural(runs.expected, 'run')} finished. Every figure below covers only the runs that finished.`,
     });
   }
-  blocks.push(...answer(model), ...setup(model), ...charts(model), ...expectations(model), ...results(model), ...assumptions(model));
+  blocks.push(...answer(model), ...setup(model), ...charts(model), ...referenceBlocks(meta.references, model.points, meta.metrics), ...connectSetupBlocks(model.points, model.names), ...expectations(model), ...results(model), ...assumptions(model));
   blocks.push({ kind: 'heading', level: 2, text: 'Files' }, { kind: 'list', items: model.files });
   return blocks;
 }

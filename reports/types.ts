@@ -1,4 +1,5 @@
 import type { FindingSpec } from './findings.ts';
+import type { References } from './references.ts';
 /**
  * The input of reports/: result rows and a description of the study. reports/ knows nothing of the
  * simulator's internals; the scenario runner turns what its runs measured into these rows and calls
@@ -125,6 +126,8 @@ export interface ScenarioMeta {
   metrics?: Record<string, MetricInfo>;
   /** The scenario file's text, shown in the report's setup section. */
   source?: string;
+  /** The study's `reference:` points (reports/references.ts): drawn on the charts, compared in the report. */
+  references?: References;
 }
 
 /** Everything the outputs are made of. */

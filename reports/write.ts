@@ -68,7 +68,7 @@ export async function writeRunOutputs(input: ReportInput, outDir: string, opts: 
 
   const { names, metrics, points } = summarizePoints(input.runs, sweep);
   const expectations = checkExpectations(parsed, points, names, meta.metrics);
-  const chartData = { points, sweep, timeseries: input.timeseries ?? [], metrics: meta.metrics };
+  const chartData = { points, sweep, timeseries: input.timeseries ?? [], metrics: meta.metrics, ...(meta.references ? { references: meta.references } : {}) };
   const charts = await renderScenarioCharts(meta.charts, chartData);
 
   const outputs: [string, string | Uint8Array][] = [

@@ -6,6 +6,7 @@ import type { ChurnSpec, ProbeSpec } from '../k8s/control-plane.ts';
 import type { ManifestCluster } from './manifest-cluster.ts';
 import type { DnsRunConfig } from './dns-config.ts';
 import type { ExternalClients, ServiceTypes } from './external-config.ts';
+import type { ConnectSetupConfig } from './connect-setup.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -117,6 +118,8 @@ export interface ModelConfig {
     buckets: number;
     timeouts: ConntrackTimeouts;
   };
+  /** connectSetupLatency's zones, round trips by placement and kernel distribution (connect-setup.ts); absent: DEFAULT_CONNECT_SETUP. */
+  connectSetup?: ConnectSetupConfig;
   /** Lookups through the kube-dns Service to CoreDNS (sim/run/dns-*.ts); undefined: no DNS in the run. */
   dns?: DnsRunConfig;
 }

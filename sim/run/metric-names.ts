@@ -2,6 +2,7 @@ import { HISTOGRAMS, HISTOGRAM_STATS, KNOWN_REASONS, OUTCOMES, dropColumn } from
 import { NETWORK_PROGRAMMING_BUCKETS_S } from './programming-latency.ts';
 import { DNS_SERIES, dnsMetricNames } from './dns-metrics.ts';
 import { EXTERNAL_SERIES, externalMetricNames } from './external-metrics.ts';
+import { connectSetupMetricNames } from './connect-setup.ts';
 
 /**
  * The names a run of the model writes, known before any run: the metric columns of runs.csv and the
@@ -52,6 +53,7 @@ function alwaysWritten(): string[] {
     'affinity.hits',
     'affinity.misses',
     'sim.events',
+    ...connectSetupMetricNames(),
   ];
 }
 

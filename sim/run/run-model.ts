@@ -3,6 +3,7 @@ import { HOUR, SECOND } from '../engine/time.ts';
 import { Histogram } from '../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../proxy/cost/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
+import { ConnectSetup, DEFAULT_CONNECT_SETUP } from './connect-setup.ts';
 import { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import { endpointChange, type SyncObserver } from '../proxy/sync/proxy-agent.ts';
 import { nodeProxy, type NodeProxy } from '../proxy/sync/node-proxy.ts';
@@ -58,6 +59,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const pods: PodIPStates = controlPlane ? controlPlane.podNetwork : ALWAYS_ACCEPTING;
   const traffic = (syncs.traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, pods, affinity, local));
   if (observe.connection) traffic.observer = observe.connection;
+  const connectSetup = (traffic.connectSetup = new ConnectSetup(sim, config.connectSetup ?? DEFAULT_CONNECT_SETUP, cluster.nodeNames));
   const dns = cluster.dns ? startDns(sim, config, cluster.dns, { timeline, agents, mode, conntrack: traffic.conntrack, pods, controlPlane }) : null;
   if (dns) metrics.series.push(...dns.series);
   observe.timeline?.(timeline);
@@ -82,6 +84,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   return metrics.output(
     {
       ...kernelFigures(mode, cluster),
+      ...connectSetup.figures(),
       ...conntrack.figures(config.durationNs),
       ...syncs.programming.figures(),
       ...(controlPlane ? controlPlaneFigures(controlPlane, sliceLatency, timeline.version, feed) : {}),

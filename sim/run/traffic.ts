@@ -14,6 +14,7 @@ import { ClientConntrack, clientIp, type OpenResult, type UdpBinding } from './c
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { sampleNs } from '../engine/distribution.ts';
 import { EndpointChoice } from './endpoint-choice.ts';
+import type { ConnectSetup } from './connect-setup.ts';
 
 export type ConnectionObserver = (node: number, service: number, ep: number | null, outcome: Outcome, now: number) => void;
 
@@ -68,6 +69,8 @@ export class TrafficModel {
   private readonly ipCache = new Map<string, number>();
   /** Hears every connection's outcome: node, service port, endpoint IP (null when none was chosen). For tests. */
   observer: ConnectionObserver | null = null;
+  /** connectSetupLatency of every measured TCP connection that completes (connect-setup.ts). */
+  connectSetup: ConnectSetup | null = null;
   /** The affinity checks of the connection being opened (one record, reused). */
   private readonly walk: AffinityWalk = { checked: 0, hit: false };
 
@@ -251,6 +254,7 @@ export class TrafficModel {
     if (!measured) return lifetime;
     this.metrics.connectLatency.record(t.rttNs + firstPacketNs + this.mode.laterPacketNs());
     this.metrics.cpuPerConnection.record(firstPacketNs + laterNs);
+    this.connectSetup?.record(node, ep.nodeName, firstPacketNs);
     return lifetime;
   }
 

@@ -7,6 +7,7 @@ import { readYamlFile, parseYamlText, type YamlSource } from '../io/yaml-source.
 import { DEFAULT_COSTS, withCosts, type CostModel, type DeepPartial } from '../cost/cost-model.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { readCalibration } from './calibration-file.ts';
+import { readConnectKernel } from './connect-setup-file.ts';
 import { FieldOrigins, type FieldPath } from './field-origins.ts';
 import { describeIssues, orderProblems, type RankedProblem, type SubstitutionInfo } from './issues.ts';
 import { combineInputErrors } from '../io/input-error.ts';
@@ -355,9 +356,15 @@ function resolveFiles(s: ScenarioOutput, origins: FieldOrigins, baseDir: string)
     });
     if (calibrated) costs = withCosts(costs, calibrated);
   }
+  const connectFile = s.connectSetup?.calibration;
+  const connectSetup = connectFile === undefined ? s.connectSetup : { ...s.connectSetup!, calibration: problems.run(() => {
+    const path = existingPath(baseDir, connectFile, ['connectSetup', 'calibration'], origins, 'a connect-latency file');
+    readConnectKernel(path, origins.place(['connectSetup', 'calibration']).where);
+    return path;
+  }) };
   problems.throwIfAny();
   costs = withCosts(costs, overrides);
-  return { ...s, cluster, costs };
+  return { ...s, cluster, costs, ...(connectSetup ? { connectSetup } : {}) };
 }
 
 function existingPath(baseDir: string, rel: string, at: FieldPath, origins: FieldOrigins, what: string): string {

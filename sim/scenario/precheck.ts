@@ -10,6 +10,7 @@ import { didYouMean } from './did-you-mean.ts';
 import { parseFieldPath } from './overrides.ts';
 import { declaredSweep, reportFindings as toReportInputFindings, reportSweep } from './report-input.ts';
 import { modelMetricNames, modelSeries } from '../run/metric-names.ts';
+import { checkReferences } from './reference-input.ts';
 
 /**
  * The checks of a study's own text that reports/ would otherwise make after every run has finished:
@@ -49,6 +50,7 @@ export function precheckStudy(loaded: LoadedScenario): void {
     ),
   );
   findings.forEach((_, i) => check(['answer', i], () => checkFindings(only(findings, i), sweep, metrics, declaredSweep(loaded).declaredSweep)));
+  checkReferences(loaded, metrics, check);
   if (problems.length > 0) throw combineInputErrors(orderProblems(problems));
 }
 

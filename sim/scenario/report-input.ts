@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { reportReferences } from './reference-input.ts';
 import type { FindingSpec } from '../../reports/findings.ts';
 import type { ChartSpec as ReportChart, ReportInput, RunRow, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
 import { SECOND } from '../engine/time.ts';
@@ -41,6 +42,7 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       partial: study.partial,
       metrics: MODEL_METRICS,
       source: loaded.text,
+      ...(first.reference ? { references: reportReferences(first.reference) } : {}),
     },
     runs,
     timeseries,

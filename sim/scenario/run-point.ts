@@ -5,6 +5,8 @@ import type { ModelConfig } from '../run/config.ts';
 import { runModel } from '../run/run-model.ts';
 import { manifestCluster } from '../run/manifest-cluster.ts';
 import { dnsRunConfig } from './run-point-dns.ts';
+import { DEFAULT_CONNECT_SETUP, type ConnectSetupConfig } from '../run/connect-setup.ts';
+import { readConnectKernel } from './connect-setup-file.ts';
 import { externalClients, serviceTypes } from './run-point-external.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
@@ -177,6 +179,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       ...(c.target !== undefined ? { target: c.target } : {}),
     })),
     conntrack: conntrackConfig(s),
+    ...(s.connectSetup ? { connectSetup: connectSetupConfig(s.connectSetup) } : {}),
     ...withDns({ scenario: s, seed, point: {}, replication: 0 }, cluster.nodes),
   };
 }
@@ -195,4 +198,10 @@ function drainFields(c: RunPointInput['scenario']['churn'][number]): Pick<ModelC
 function withDns(input: RunPointInput, nodes: number): { dns?: ModelConfig['dns'] } {
   const dns = dnsRunConfig(input, nodes, input.scenario.cluster.cpusPerNode);
   return dns ? { dns } : {};
+}
+
+/** connectSetup's config: the study's zones and round trips, and the kernel fit of its calibration file (made absolute and checked by the loader) or the default. */
+function connectSetupConfig(c: NonNullable<RunPointInput['scenario']['connectSetup']>): ConnectSetupConfig {
+  const { calibration, ...rest } = c;
+  return { ...rest, kernel: calibration === undefined ? DEFAULT_CONNECT_SETUP.kernel : readConnectKernel(calibration, 'connectSetup.calibration') };
 }

@@ -9,6 +9,8 @@ import { clusterSchema } from './schema-cluster.ts';
 import { conntrackSchema } from './schema-conntrack.ts';
 import { costsSchema } from './schema-costs.ts';
 import { dnsSchemaOf, kernelSchema } from './schema-dns.ts';
+import { connectSetupSchemaOf } from './schema-connect-setup.ts';
+import { referenceSchema } from './schema-reference.ts';
 import { externalSchema } from './schema-external.ts';
 import { count, duration, fraction } from './schema-fields.ts';
 import { chartSchema, findingSchema, metricsSchema } from './schema-report.ts';
@@ -249,6 +251,8 @@ export const scenarioSchema = z
     dns: dnsSchemaOf(distribution).optional(),
     kernel: kernelSchema.optional(),
     external: externalSchema.optional(),
+    connectSetup: connectSetupSchemaOf(distribution).optional(),
+    reference: referenceSchema.optional(),
     metrics: metricsSchema.prefault({}),
     charts: z.array(chartSchema).default([]).describe('Charts of the results.'),
     expect: z

@@ -37,6 +37,16 @@ function lowerBound(b: number): number {
   return 2 ** exp * (1 + mant / SUB);
 }
 
+/** The bucket a value falls in (for figures kept per bucket beside a histogram, e.g. sim/run/connect-setup.ts). */
+export function bucketIndex(v: number): number {
+  return bucketOf(v);
+}
+
+/** The lowest value of bucket b. */
+export function bucketLowerBound(b: number): number {
+  return lowerBound(b);
+}
+
 export class Histogram {
   readonly counts = new Float64Array(BUCKETS);
   count = 0;
