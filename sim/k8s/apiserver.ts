@@ -201,6 +201,7 @@ export class ApiServer {
   readonly writeLatency: Latency;
   private readonly store = new Map<Kind, Map<string, KubeObject>>();
   private readonly channels = new Map<string, Channel>();
+  private readonly taps = new Map<Kind, ((ev: WatchEvent) => void)[]>();
   private readonly clientLastCommit = new Map<string, Nanos>();
   private readonly names: NameGenerator;
   private uidCounter = 0;
@@ -272,6 +273,18 @@ export class ApiServer {
     return w;
   }
 
+  /**
+   * Calls `listener` at the commit of every change of `kind`, in commit order, with the event every
+   * watch of the kind gets. For a reader that computes its own watchers' deliveries when it needs
+   * them (the kube-proxy watches of sim/run/kube-proxy-watches.ts) instead of one event per delivery.
+   * The listener runs inside the commit: it must not write.
+   */
+  tap(kind: Kind, listener: (ev: WatchEvent) => void): void {
+    let l = this.taps.get(kind);
+    if (!l) this.taps.set(kind, (l = []));
+    l.push(listener);
+  }
+
   /** Issues a write; it commits after the write latency, in order with the client's earlier writes. */
   submit<T extends KubeObject>(req: WriteRequest<T>): void {
     const rng = this.sim.rng(`k8s/apiserver/write/${req.client}`);
@@ -316,6 +329,8 @@ export class ApiServer {
   }
 
   private publish(kind: Kind, ev: WatchEvent): void {
+    const taps = this.taps.get(kind);
+    if (taps) for (const t of taps) t(ev);
     const ch = this.channels.get(kind);
     if (ch && ch.watchers.length > 0) this.append(ch, ev);
     if (kind === 'Pod') {

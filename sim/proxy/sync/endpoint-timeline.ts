@@ -22,6 +22,17 @@ export interface EndpointChange {
   removed: readonly string[];
   /** When the removed endpoints stopped answering (a crash or node failure before the Ready write); triggerTime otherwise. The stale window's start. */
   removedSince: number;
+  /**
+   * The service's history around this change, so a sync that covers a range of versions finds each
+   * changed service once and its lists without a search (describeSync, servicesChangedBetween):
+   * `previous` is the version of the service's change before this one (0: its initial list),
+   * `next` the version of its change after this one (Infinity until there is one), `index` this
+   * change's place in the service's history (its list is history index `index`, the one before it
+   * `index - 1`).
+   */
+  readonly previous: number;
+  next: number;
+  readonly index: number;
 }
 
 interface History {
@@ -67,12 +78,14 @@ export class EndpointTimeline {
     const version = this.changes.length + 1;
     const after = new Set(endpoints.map((e) => e.endpoint));
     const removed = before.filter((e) => !after.has(e.endpoint)).map((e) => e.endpoint);
+    const previous = h.versions[h.versions.length - 1]!;
+    if (previous > 0) this.changes[previous - 1]!.next = version;
     h.versions.push(version);
     h.lists.push(endpoints);
     h.serving.push(serving);
     this.totals.push(this.totals[version - 1]! - before.length + endpoints.length);
     this.empty.push(this.empty[version - 1]! + (endpoints.length === 0 ? 1 : 0) - (before.length === 0 ? 1 : 0));
-    this.changes.push({ version, service, triggerTime, removed, removedSince: Math.min(removedSince, triggerTime) });
+    this.changes.push({ version, service, triggerTime, removed, removedSince: Math.min(removedSince, triggerTime), previous, next: Infinity, index: h.versions.length - 1 });
     return version;
   }
 
@@ -116,10 +129,34 @@ export class EndpointTimeline {
     return this.changes[version - 1]!;
   }
 
-  /** Distinct services changed by the changes in (from, to]. */
+  /**
+   * Distinct services changed by the changes in (from, to], in the order of their first change there
+   * (a change is its service's first in the range when the service's previous change is at or before
+   * `from`: no set needed, which matters when 5,000 nodes each sync over hundreds of changes).
+   */
   servicesChangedBetween(from: number, to: number): number[] {
-    const seen = new Set<number>();
-    for (let v = from + 1; v <= to; v++) seen.add(this.changes[v - 1]!.service);
-    return [...seen];
+    const out: number[] = [];
+    for (let v = from + 1; v <= to; v++) {
+      const c = this.changes[v - 1]!;
+      if (c.previous <= from) out.push(c.service);
+    }
+    return out;
+  }
+
+  /**
+   * For each service changed in (from, to], in the order of servicesChangedBetween: its endpoints at
+   * `from` and at `to`, and `single` when one change in the range made the difference (then the
+   * endpoints kept are those before less the change's `removed`).
+   */
+  forEachChangedBetween(from: number, to: number, visit: (before: readonly Endpoint[], after: readonly Endpoint[], c: EndpointChange, single: boolean) => void): void {
+    const changes = this.changes;
+    for (let v = from + 1; v <= to; v++) {
+      const c = changes[v - 1]!;
+      if (c.previous > from) continue;
+      const h = this.histories[c.service]!;
+      let last = c;
+      while (last.next <= to) last = changes[last.next - 1]!;
+      visit(h.lists[c.index - 1]!, h.lists[last.index]!, c, last === c);
+    }
   }
 }

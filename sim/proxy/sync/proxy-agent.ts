@@ -2,6 +2,7 @@ import type { Simulator } from '../../engine/simulator.ts';
 import { BoundedFrequencyRunner, type RunnerIntervals, type SyncJob } from './bounded-frequency-runner.ts';
 import type { EndpointTimeline } from './endpoint-timeline.ts';
 import type { ModeModel, SyncWork } from '../cost/mode-model.ts';
+import type { PulledWatch } from './node-proxy.ts';
 
 /**
  * One node's kube-proxy: what it has heard (a version of the shared EndpointTimeline), what its
@@ -41,6 +42,7 @@ export class ProxyAgent implements SyncJob {
   private units = 0;
   readonly runner: BoundedFrequencyRunner;
   private readonly failures;
+  private watch: PulledWatch | null = null;
 
   constructor(
     sim: Simulator,
@@ -67,12 +69,37 @@ export class ProxyAgent implements SyncJob {
     this.runner.run();
   }
 
+  pullFrom(watch: PulledWatch): void {
+    this.watch = watch;
+  }
+
+  /** With a pulled watch: what it delivered up to now (a sync checks out all of it). */
+  private catchUp(): void {
+    if (this.watch) {
+      const v = this.watch.catchUp(this.node);
+      if (v > this.heard) this.heard = v;
+    }
+  }
+
+  /** SyncJob: a change heard since the last sync started is what Run() would have queued. */
+  changesWaiting(): boolean {
+    if (!this.watch) return false;
+    this.catchUp();
+    return this.heard > this.target;
+  }
+
+  /** SyncJob: the runner is idle; the watch wakes it at the next change. */
+  idle(): void {
+    this.watch?.arm(this.node);
+  }
+
   start(now: number): { durationNs: number; ok: boolean } {
     // doFullSync := needFullSync || time.Since(lastFullSync) > FullSyncPeriod (syncProxyRules in
     // pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go). The runner's hourly timer is
     // reset after the sync returns, a moment after lastFullSync was taken, so on a real clock the
     // periodic sync lands just over the hour; in simulated time both are the same instant, hence >=.
     if (now - this.lastFullSync >= this.options.fullSyncPeriodNs) this.full = true;
+    this.catchUp();
     this.target = this.heard;
     this.startedAt = now;
     const work = describeSync(this.timeline, this.active, this.target, this.full);
@@ -109,8 +136,12 @@ export class ProxyAgent implements SyncJob {
  */
 export function describeSync(t: EndpointTimeline, from: number, to: number, full: boolean): SyncWork {
   const changed: { before: number; after: number; kept: number }[] = [];
+  // One change in the range: what it removed is what the sync drops (EndpointTimeline.apply counts
+  // `removed` with the same set test endpointChange uses), so no set per service per node.
   if (!full)
-    for (const s of t.servicesChangedBetween(from, to)) changed.push(endpointChange(t.endpointsAt(s, from), t.endpointsAt(s, to)));
+    t.forEachChangedBetween(from, to, (before, after, c, single) => {
+      changed.push(single ? { before: before.length, after: after.length, kept: before.length - c.removed.length } : endpointChange(before, after));
+    });
   return {
     full,
     services: t.services.length,
