@@ -260,7 +260,7 @@ export class ApiServer {
     let ch = this.channels.get(chName);
     if (!ch) this.channels.set(chName, (ch = new Channel(chName)));
     const lat = o.latency ?? this.watchLatency;
-    const w = new Watch(this, o.name, ch, lat, this.sim.rng(`k8s/apiserver/watch/${o.name}/${o.kind}`), o.handler);
+    const w = new Watch(this, o.name, ch, lat, this.watchStream(o.name, o.kind), o.handler);
     ch.watchers.push(w);
     if (o.sendInitialEvents !== false) {
       let objects = [...this.list(o.kind)];
@@ -271,6 +271,11 @@ export class ApiServer {
       }
     }
     return w;
+  }
+
+  /** The delay stream of the watch named `name` on `kind`. */
+  watchStream(name: string, kind: Kind): RandomStream {
+    return this.sim.rng(`k8s/apiserver/watch/${name}/${kind}`);
   }
 
   /**
