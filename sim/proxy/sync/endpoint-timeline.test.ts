@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { makeEndpoint } from '../endpoint.ts';
 import { clusterIPPort } from '../service-port.ts';
 import { EndpointTimeline } from './endpoint-timeline.ts';
-import { describeSync, endpointChange } from './proxy-agent.ts';
+import { describeSync, endpointChange, partialSyncWork } from './proxy-agent.ts';
 
 /** A timeline of `services` ports, each change giving one service a list of IPs drawn from a small pool (so lists overlap, repeat and empty). */
 function timelineOf(services: number, changes: readonly { s: number; ips: number[] }[]): EndpointTimeline {
@@ -36,4 +36,16 @@ test('a sync over any version range describes each changed service once, as a se
 test('each change links to its service\'s changes before and after it', () => {
   const t = timelineOf(2, [{ s: 0, ips: [2] }, { s: 1, ips: [2] }, { s: 0, ips: [3] }]);
   assert.deepEqual([1, 2, 3].map((v) => [t.change(v).previous, t.change(v).next, t.change(v).index]), [[0, 3, 1], [0, Infinity, 1], [1, Infinity, 2]]);
+});
+
+test('a shared partial sync description is the one describeSync gives, for every range, asked in any order', () => {
+  fc.assert(
+    fc.property(scenario, fc.array(fc.tuple(fc.nat(40), fc.nat(40)), { maxLength: 30 }), ([services, changes], ranges) => {
+      const t = timelineOf(services, changes);
+      for (const [a, b] of ranges) {
+        const [from, to] = [Math.min(a, b, t.version), Math.min(Math.max(a, b), t.version)];
+        assert.deepEqual(partialSyncWork(t, from, to), describeSync(t, from, to, false));
+      }
+    }),
+  );
 });

@@ -102,7 +102,7 @@ export class ProxyAgent implements SyncJob {
     this.catchUp();
     this.target = this.heard;
     this.startedAt = now;
-    const work = describeSync(this.timeline, this.active, this.target, this.full);
+    const work = this.full ? describeSync(this.timeline, this.active, this.target, true) : partialSyncWork(this.timeline, this.active, this.target);
     const cost = this.mode.syncCost(work);
     this.work = work;
     this.units = cost.units;
@@ -149,6 +149,31 @@ export function describeSync(t: EndpointTimeline, from: number, to: number, full
     endpoints: t.totalEndpointsAt(to),
     changed,
   };
+}
+
+/** Recent partial syncs' descriptions per timeline, by (from, to): see partialSyncWork. */
+const recentWork = new WeakMap<EndpointTimeline, Map<number, SyncWork>>();
+const RECENT_WORK = 4096;
+
+/**
+ * describeSync of a partial sync, shared by the nodes that sync the same versions: it depends on the
+ * timeline's history only, and nodes whose syncs end together hear the same changes by their next
+ * one (the same cool-down, watch lags shorter than the gaps between changes), so on a large cluster
+ * most nodes sync version ranges another node already described. The description is not modified by
+ * its users (the mode models read it).
+ */
+export function partialSyncWork(t: EndpointTimeline, from: number, to: number): SyncWork {
+  if (to >= 2 ** 26) return describeSync(t, from, to, false);
+  let recent = recentWork.get(t);
+  if (!recent) recentWork.set(t, (recent = new Map()));
+  const key = from * 2 ** 26 + to;
+  let work = recent.get(key);
+  if (!work || work.services !== t.services.length) {
+    if (recent.size >= RECENT_WORK) recent.clear();
+    work = describeSync(t, from, to, false);
+    recent.set(key, work);
+  }
+  return work;
 }
 
 /** A service port's endpoints before and after a sync, and how many of the old ones it keeps. */
