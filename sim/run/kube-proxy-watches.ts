@@ -69,16 +69,14 @@ export class KubeProxyWatches implements PulledWatch {
   /** PulledWatch: delivers what is due by now to `node`; the newest version its watch has delivered. */
   catchUp(node: number): number {
     this.armed[node] = 0;
-    if (this.holding === node) return this.heard[node]!;
-    const now = this.sim.now;
-    while (this.cursor[node]! < this.end && this.dueOf(node) <= now) this.deliverOne(node);
+    if (this.holding !== node) this.readUntil(node, this.sim.now);
     return this.heard[node]!;
   }
 
   /** Delivers what is due by now to every node without waking any: for figures read at the end of a run. */
   deliverDue(): void {
     const now = this.sim.now;
-    for (let node = 0; node < this.cursor.length; node++) while (this.cursor[node]! < this.end && this.dueOf(node) <= now) this.deliverOne(node);
+    for (let node = 0; node < this.cursor.length; node++) this.readUntil(node, now);
   }
 
   /** PulledWatch: the node's runner is idle; wake it at the next delivery that brings a newer version. */
@@ -124,6 +122,38 @@ export class KubeProxyWatches implements PulledWatch {
       for (const node of waiting) if (this.armed[node]) this.scheduleWake(node);
     }
     if (++this.appended % 1024 === 0) this.trim();
+  }
+
+  /**
+   * Delivers to `node` every event due by `now`, in order: the hot loop of a large cluster (one
+   * pass per node per sync over the events since its last), so its state is read once into locals.
+   */
+  private readUntil(node: number, now: number): void {
+    const committed = this.committed;
+    const rvs = this.rvs;
+    const base = this.base;
+    const end = base + committed.length;
+    let i = this.cursor[node]!;
+    if (i >= end) return;
+    const rng = this.rngs[node]!;
+    const latency = this.latency;
+    const sink = this.sink;
+    let last = this.last[node]!;
+    let due = this.due[node]!;
+    let heard = this.heard[node]!;
+    for (; i < end; i++) {
+      const at = committed[i - base]!;
+      if (due !== due) due = Math.max(last, at + latency.draw(rng));
+      if (due > now) break;
+      const v = sink.delivered(node, at, rvs[i - base]!, due);
+      if (v > heard) heard = v;
+      last = due;
+      due = NaN;
+    }
+    this.cursor[node] = i;
+    this.last[node] = last;
+    this.due[node] = due;
+    this.heard[node] = heard;
   }
 
   private scheduleWake(node: number): void {
