@@ -135,13 +135,7 @@ export class ProxyAgent implements SyncJob {
  * the state at `to`, and per service port changed since `from` its endpoints before and after.
  */
 export function describeSync(t: EndpointTimeline, from: number, to: number, full: boolean): SyncWork {
-  const changed: { before: number; after: number; kept: number }[] = [];
-  // One change in the range: what it removed is what the sync drops (EndpointTimeline.apply counts
-  // `removed` with the same set test endpointChange uses), so no set per service per node.
-  if (!full)
-    t.forEachChangedBetween(from, to, (before, after, c, single) => {
-      changed.push(single ? { before: before.length, after: after.length, kept: before.length - c.removed.length } : endpointChange(before, after));
-    });
+  const changed = full ? [] : t.changedBetween(from, to);
   return {
     full,
     services: t.services.length,
