@@ -6,6 +6,9 @@ import { samplerOf } from '../sim/engine/distribution.ts';
 import { reconcileEndpointSlices } from '../sim/k8s/endpointslice-reconciler.ts';
 import type { EndpointSlice, Node, Pod, Service } from '../sim/k8s/objects.ts';
 import { FULL_SCALE, runScale, type ScaleResult } from './k8s-scale.ts';
+import { loadScenarioText } from '../sim/scenario/load.ts';
+import { runPoint } from '../sim/scenario/run-point.ts';
+import type { RunPointInput } from '../sim/scenario/run-point-contract.ts';
 
 /**
  * The Kubernetes control plane's own cost: the EndpointSlice reconcile of one large Service (what every
@@ -119,9 +122,56 @@ function scaleTask(): BenchTask {
   };
 }
 
+/**
+ * Issue 23's pod-churn point (scenarios/pod-churn.yaml at iptables, 5% of pods killed a minute,
+ * minSyncPeriod 1s, graceful) with its cluster's shape: two Services of 10 pods per node, so every
+ * endpoint change reaches every node's kube-proxy, and the (changes x nodes) work grows with the
+ * square of the size. The issue's 5,000 nodes take about a minute (docs/benchmarks.md); the suite runs
+ * 200 nodes (quick form) and 500 (full form), 20 simulated seconds after a 5 s warm-up.
+ */
+function podChurnPoint(nodes: number): RunPointInput {
+  const text = `
+name: bench-pod-churn
+question: How fast does the simulator run one pod-churn point of a large cluster?
+seed: 1
+replications: 1
+duration: 20s
+warmup: 5s
+cluster:
+  nodes: ${nodes}
+  services: { count: ${2 * nodes}, endpointsPerService: 10 }
+  clusterCIDR: 10.0.0.0/8
+proxy: { mode: iptables, minSyncPeriod: 1s, syncPeriod: 30s }
+traffic: { connectionsPerSecond: 500, requestsPerConnection: 1 }
+churn:
+  - { kind: pod-kill, fraction: 0.05, every: 1m, gracefulTermination: true }
+`;
+  const loaded = loadScenarioText(text, `bench/k8s.bench.ts (pod-churn nodes=${nodes})`);
+  const p = loaded.points[0]!;
+  return { scenario: p.scenario, point: p.params, replication: 0, seed: loaded.seed };
+}
+
+function podChurnTask(nodes: number): BenchTask {
+  const input = podChurnPoint(nodes);
+  let m: Record<string, number> = {};
+  return {
+    name: `k8s/pod-churn 5%/min nodes=${nodes} services=${2 * nodes} pods=${20 * nodes} 20s`,
+    fn: () => {
+      m = runPoint(input).metrics;
+    },
+    per: { unit: 'run', count: 1 },
+    figures: () => ({
+      events: m['sim.events'] ?? Number.NaN,
+      endpointChanges: m['endpointChanges.count'] ?? Number.NaN,
+      watchDeliveries: m['watchDelivery.count'] ?? Number.NaN,
+      syncs: m['syncs.count'] ?? Number.NaN,
+    }),
+  };
+}
+
 const suite: BenchSuite = {
   name: 'k8s',
   // The rollout task takes about a second a run: the full form only.
-  tasks: ({ quick }) => [...reconcileTasks(), churnTask(quick), ...(quick ? [] : [scaleTask()])],
+  tasks: ({ quick }) => [...reconcileTasks(), churnTask(quick), ...(quick ? [] : [scaleTask()]), podChurnTask(quick ? 200 : 500)],
 };
 export default suite;

@@ -44,5 +44,9 @@ export function sampleNs(d: Distribution, rng: RandomStream): number {
 
 /** `d` as a sampler `(rng) => ns` (the control plane's delays take these). */
 export function samplerOf(d: Distribution): (rng: RandomStream) => Nanos {
-  return (rng) => sampleNs(d, rng);
+  if (d.kind !== 'lognormal') return (rng) => sampleNs(d, rng);
+  // The same mu and sigma sampleNs computes, once: a watch draws once per event per node.
+  const mu = Math.log(Math.max(1, d.median));
+  const sigma = Math.max(0, (Math.log(Math.max(1, d.p99)) - mu) / Z99);
+  return (rng) => Math.round(rng.lognormal(mu, sigma));
 }

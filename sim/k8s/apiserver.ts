@@ -201,6 +201,7 @@ export class ApiServer {
   readonly writeLatency: Latency;
   private readonly store = new Map<Kind, Map<string, KubeObject>>();
   private readonly channels = new Map<string, Channel>();
+  private readonly taps = new Map<Kind, ((ev: WatchEvent) => void)[]>();
   private readonly clientLastCommit = new Map<string, Nanos>();
   private readonly names: NameGenerator;
   private uidCounter = 0;
@@ -259,7 +260,7 @@ export class ApiServer {
     let ch = this.channels.get(chName);
     if (!ch) this.channels.set(chName, (ch = new Channel(chName)));
     const lat = o.latency ?? this.watchLatency;
-    const w = new Watch(this, o.name, ch, lat, this.sim.rng(`k8s/apiserver/watch/${o.name}/${o.kind}`), o.handler);
+    const w = new Watch(this, o.name, ch, lat, this.watchStream(o.name, o.kind), o.handler);
     ch.watchers.push(w);
     if (o.sendInitialEvents !== false) {
       let objects = [...this.list(o.kind)];
@@ -270,6 +271,23 @@ export class ApiServer {
       }
     }
     return w;
+  }
+
+  /** The delay stream of the watch named `name` on `kind`. */
+  watchStream(name: string, kind: Kind): RandomStream {
+    return this.sim.rng(`k8s/apiserver/watch/${name}/${kind}`);
+  }
+
+  /**
+   * Calls `listener` at the commit of every change of `kind`, in commit order, with the event every
+   * watch of the kind gets. For a reader that computes its own watchers' deliveries when it needs
+   * them (the kube-proxy watches of sim/run/kube-proxy-watches.ts) instead of one event per delivery.
+   * The listener runs inside the commit: it must not write.
+   */
+  tap(kind: Kind, listener: (ev: WatchEvent) => void): void {
+    let l = this.taps.get(kind);
+    if (!l) this.taps.set(kind, (l = []));
+    l.push(listener);
   }
 
   /** Issues a write; it commits after the write latency, in order with the client's earlier writes. */
@@ -316,6 +334,8 @@ export class ApiServer {
   }
 
   private publish(kind: Kind, ev: WatchEvent): void {
+    const taps = this.taps.get(kind);
+    if (taps) for (const t of taps) t(ev);
     const ch = this.channels.get(kind);
     if (ch && ch.watchers.length > 0) this.append(ch, ev);
     if (kind === 'Pod') {

@@ -118,9 +118,10 @@ export class ConnectSetup {
     for (const p of PLACEMENTS) m[`connectSetupLatency.placement.${p}`] = this.placements[p];
     let seen = 0;
     let bound = 0;
+    const counts = h.bucketCounts();
     const limits = CONNECT_SETUP_BUCKETS_US.map((b) => b * 1000);
     for (const [i, b] of CONNECT_SETUP_BUCKETS_US.entries()) {
-      for (; bound < h.counts.length && bucketUpper(bound) <= limits[i]!; bound++) seen += h.counts[bound]!;
+      for (; bound < counts.length && bucketUpper(bound) <= limits[i]!; bound++) seen += counts[bound]!;
       m[`connectSetupLatency.bucket.le_${b}`] = seen;
     }
     m['connectSetupLatency.bucket.le_+Inf'] = h.count;
@@ -135,7 +136,7 @@ export class ConnectSetup {
     let n = 0;
     for (let b = at - WALK_WINDOW; b <= at + WALK_WINDOW; b++) {
       sum += this.walkSum.get(b) ?? 0;
-      n += this.histogram.counts[b] ?? 0;
+      n += this.histogram.countAt(b);
     }
     return n ? sum / n : NaN;
   }

@@ -8,6 +8,7 @@ import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import { categorizeEndpoints } from '../proxy/topology.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
 import { endpointsOnPort, servicePortsOf } from './synthetic-endpoints.ts';
+import { KubeProxyWatches, type SliceDeliverySink } from './kube-proxy-watches.ts';
 
 /**
  * The bridge from the control plane (sim/k8s) to the kube-proxy model: every EndpointSlice the
@@ -20,7 +21,7 @@ import { endpointsOnPort, servicePortsOf } from './synthetic-endpoints.ts';
  * when none is ready, the serving-terminating ones (pkg/proxy/topology.go). A slice write that leaves
  * that list as it was is no change for kube-proxy (EndpointSliceUpdate reports no change, no sync).
  */
-export class ControlPlaneFeed {
+export class ControlPlaneFeed implements SliceDeliverySink {
   readonly ports: ServicePort[] = [];
   private readonly index = new Map<string, number>();
   /** Current slices per service key, by slice name. */
@@ -46,6 +47,10 @@ export class ControlPlaneFeed {
    * for the watches, so a change it makes to the timeline is heard with the event that made it.
    */
   other: ((c: SliceCommit) => void) | null = null;
+  /** Per node: the newest version its watch delivered, and the index in `rvs` of that delivery's commit. */
+  private heard: number[] = [];
+  private at = new Int32Array(0);
+  private watches: KubeProxyWatches | null = null;
 
   /**
    * `affinitySeconds`: the Services' ClientIP affinity timeout (0: none); `internalLocal`: their
@@ -89,24 +94,44 @@ export class ControlPlaneFeed {
    */
   attach(agents: readonly NodeProxy[]): void {
     const nodes = this.cp.nodes();
-    const heard: number[] = agents.map(() => this.timeline.version);
+    const names = agents.map((_, n) => `kube-proxy/${nodes[n]!.name}`);
+    this.heard = agents.map(() => this.timeline.version);
+    this.at = new Int32Array(agents.length).fill(this.rvs.length - 1);
+    // Proxies that read their watch on demand share one KubeProxyWatches (no event per delivery).
+    if (agents.every((a) => a.pullFrom)) {
+      const watches = new KubeProxyWatches(this.cp.sim, this.cp.api, this.cp.api.watchLatency, names, agents, this, this.timeline.version);
+      for (const a of agents) a.pullFrom!(watches);
+      this.watches = watches;
+      return;
+    }
     agents.forEach((agent, n) => {
-      this.cp.watchEndpointSlices(
-        `kube-proxy/${nodes[n]!.name}`,
-        (e) => {
-          const now = this.cp.sim.now;
-          const v = this.versionAt(e.resourceVersion);
-          if (e.committedAt >= this.recordFrom) this.watchDelivery.record(now - e.committedAt);
-          for (let x = heard[n]! + 1; x <= v; x++) {
-            const t = this.timeline.change(x).triggerTime;
-            if (t >= this.recordFrom) this.heardLatency.record(now - t);
-          }
-          if (v > heard[n]!) heard[n] = v;
-          agent.heardUpTo(v);
-        },
-        { sendInitialEvents: false },
-      );
+      this.cp.watchEndpointSlices(names[n]!, (e) => agent.heardUpTo(this.delivered(n, e.committedAt, e.resourceVersion, this.cp.sim.now)), { sendInitialEvents: false });
     });
+  }
+
+  /**
+   * Records the deliveries due by now that no node has read yet (a node reads its watch when its
+   * sync loop looks): call before reading watchDelivery and heardLatency at the end of a run.
+   */
+  deliverDue(): void {
+    this.watches?.deliverDue();
+  }
+
+  /**
+   * SliceDeliverySink: node `n`'s watch delivered the event committed at `committedAt` with
+   * `resourceVersion`, at `at`. Hearing an event means hearing every change up to it; returns the
+   * timeline version that is.
+   */
+  delivered(n: number, committedAt: number, resourceVersion: number, at: number): number {
+    const v = this.versionFrom(n, resourceVersion);
+    if (committedAt >= this.recordFrom) this.watchDelivery.record(at - committedAt);
+    const heard = this.heard;
+    for (let x = heard[n]! + 1; x <= v; x++) {
+      const t = this.timeline.change(x).triggerTime;
+      if (t >= this.recordFrom) this.heardLatency.record(at - t);
+    }
+    if (v > heard[n]!) heard[n] = v;
+    return v;
   }
 
   private commit(c: SliceCommit): void {
@@ -139,19 +164,18 @@ export class ControlPlaneFeed {
     this.versions.push(this.timeline.version);
   }
 
-  /** The timeline version that includes every commit up to resourceVersion `rv`. */
-  private versionAt(rv: number): number {
-    let lo = 0;
-    let hi = this.rvs.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.rvs[mid]! <= rv) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found < 0 ? 0 : this.versions[found]!;
+  /**
+   * The timeline version that includes every commit up to resourceVersion `rv`, for a watcher whose
+   * previous event was the commit at index at[n] of `rvs`: a watch delivers in commit order, so this
+   * walks forward from there instead of searching every time.
+   */
+  private versionFrom(n: number, rv: number): number {
+    const rvs = this.rvs;
+    const at = this.at;
+    let i = at[n]!;
+    while (i + 1 < rvs.length && rvs[i + 1]! <= rv) i++;
+    at[n] = i;
+    return i < 0 ? 0 : this.versions[i]!;
   }
 
   /**

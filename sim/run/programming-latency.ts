@@ -24,8 +24,8 @@ function linear(start: number, width: number, count: number): number[] {
 
 export class ProgrammingLatency {
   private readonly perNode: Histogram[];
-  /** Observations with value <= bound i (seconds), cumulative as Prometheus exports them. */
-  private readonly le: number[] = NETWORK_PROGRAMMING_BUCKETS_S.map(() => 0);
+  /** Observations per bucket: index i holds those in (bound i-1, bound i], the last one past every bound. */
+  private readonly inBucket: number[] = new Array<number>(NETWORK_PROGRAMMING_BUCKETS_S.length + 1).fill(0);
   private count = 0;
 
   constructor(nodes: number) {
@@ -35,8 +35,7 @@ export class ProgrammingLatency {
   record(node: number, ns: number): void {
     this.perNode[node]!.record(ns);
     this.count++;
-    const s = ns / SECOND;
-    for (let i = NETWORK_PROGRAMMING_BUCKETS_S.length - 1; i >= 0 && s <= NETWORK_PROGRAMMING_BUCKETS_S[i]!; i--) this.le[i]!++;
+    this.inBucket[firstBucketHolding(ns / SECOND)]!++;
   }
 
   /** Columns: NaN for the per-node view when no node observed anything. */
@@ -46,8 +45,23 @@ export class ProgrammingLatency {
       'networkProgrammingLatency.nodeP99.max': p99s.length ? p99s[p99s.length - 1]! : NaN,
       'networkProgrammingLatency.nodeP99.p50': p99s.length ? p99s[Math.floor((p99s.length - 1) / 2)]! : NaN,
     };
-    NETWORK_PROGRAMMING_BUCKETS_S.forEach((b, i) => (m[`networkProgrammingLatency.bucket.le_${b}`] = this.le[i]!));
+    // Prometheus buckets are cumulative: le_b counts every observation <= b.
+    let le = 0;
+    NETWORK_PROGRAMMING_BUCKETS_S.forEach((b, i) => (m[`networkProgrammingLatency.bucket.le_${b}`] = le += this.inBucket[i]!));
     m['networkProgrammingLatency.bucket.le_+Inf'] = this.count;
     return m;
   }
+}
+
+/** The first bucket whose bound is >= s (the bucket count when s is past every bound). */
+function firstBucketHolding(s: number): number {
+  const bounds = NETWORK_PROGRAMMING_BUCKETS_S;
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (s <= bounds[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }

@@ -80,6 +80,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   traffic.start();
   dns?.start();
   sim.run(config.durationNs);
+  feed?.deliverDue();
 
   return metrics.output(
     {

@@ -47,8 +47,17 @@ export function bucketLowerBound(b: number): number {
   return lowerBound(b);
 }
 
+const NO_COUNTS = new Float64Array(0);
+
 export class Histogram {
-  readonly counts = new Float64Array(BUCKETS);
+  /**
+   * Counts of buckets `lo` .. `lo + counts.length - 1`: a window grown, a power of two (SUB buckets)
+   * at a time, over the buckets recorded so far. A latency histogram spans a few powers of two, so
+   * a few KB instead of all 8,192 buckets (64 KB), which matters for one histogram per node on
+   * 5,000 nodes (ProgrammingLatency). Buckets outside the window hold 0.
+   */
+  private counts: Float64Array = NO_COUNTS;
+  private lo = 0;
   count = 0;
   sum = 0;
   min = Infinity;
@@ -56,11 +65,42 @@ export class Histogram {
 
   record(v: number, times = 1): void {
     if (!(v >= 0)) throw new RangeError(`Histogram.record: value must be >= 0, got ${v}`);
-    this.counts[bucketOf(v)]! += times;
+    const b = bucketOf(v);
+    let i = b - this.lo;
+    if (i < 0 || i >= this.counts.length) i = this.cover(b, b + 1) + b;
+    this.counts[i]! += times;
     this.count += times;
     this.sum += v * times;
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
+  }
+
+  /** Grows the window to hold buckets [from, to); returns the new offset of bucket 0 (-lo). */
+  private cover(from: number, to: number): number {
+    const len = this.counts.length;
+    const lo = len === 0 ? from : Math.min(this.lo, from);
+    const hi = len === 0 ? to : Math.max(this.lo + len, to);
+    const start = lo - (lo % SUB);
+    const end = Math.min(BUCKETS, hi + ((SUB - (hi % SUB)) % SUB));
+    if (start !== this.lo || end - start !== len) {
+      const next = new Float64Array(end - start);
+      if (len > 0) next.set(this.counts, this.lo - start);
+      this.counts = next;
+      this.lo = start;
+    }
+    return -this.lo;
+  }
+
+  /** The count of bucket b (0 outside the recorded window). */
+  countAt(b: number): number {
+    return this.counts[b - this.lo] ?? 0;
+  }
+
+  /** Every bucket's count, all 8,192 of them (dense, for comparing histograms). */
+  bucketCounts(): Float64Array {
+    const all = new Float64Array(BUCKETS);
+    all.set(this.counts, this.lo);
+    return all;
   }
 
   get mean(): number {
@@ -77,9 +117,11 @@ export class Histogram {
     if (q >= 1) return this.max;
     const rank = Math.max(1, Math.ceil(q * this.count));
     let seen = 0;
-    for (let b = 0; b < BUCKETS; b++) {
-      seen += this.counts[b]!;
+    const counts = this.counts;
+    for (let i = 0; i < counts.length; i++) {
+      seen += counts[i]!;
       if (seen >= rank) {
+        const b = this.lo + i;
         const mid = b === 0 ? 0 : (lowerBound(b) + lowerBound(b + 1)) / 2;
         return Math.min(this.max, Math.max(this.min, mid));
       }
@@ -88,7 +130,11 @@ export class Histogram {
   }
 
   merge(o: Histogram): void {
-    for (let b = 0; b < BUCKETS; b++) if (o.counts[b]) this.counts[b]! += o.counts[b]!;
+    const n = o.counts.length;
+    if (n > 0) {
+      const shift = this.cover(o.lo, o.lo + n) + o.lo;
+      for (let i = 0; i < n; i++) if (o.counts[i]) this.counts[shift + i]! += o.counts[i]!;
+    }
     this.count += o.count;
     this.sum += o.sum;
     if (o.min < this.min) this.min = o.min;

@@ -37,10 +37,25 @@ test('merged histograms equal one histogram of all values', () => {
         a.forEach((v) => (ha.record(v), all.record(v)));
         b.forEach((v) => (hb.record(v), all.record(v)));
         ha.merge(hb);
-        assert.deepEqual([...ha.counts], [...all.counts]);
+        assert.deepEqual([...ha.bucketCounts()], [...all.bucketCounts()]);
         for (const q of [0.5, 0.99]) assert.equal(ha.percentile(q), all.percentile(q));
       },
     ),
+  );
+});
+
+test('a histogram is the same whatever order its values came in (its bucket window grows both ways)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.double({ min: 0, max: 1e15, noNaN: true }), fc.integer({ min: 0, max: 100 })), { minLength: 1 }), (values) => {
+      const up = new Histogram();
+      const down = new Histogram();
+      const sorted = [...values].sort((x, y) => x - y);
+      sorted.forEach((v) => up.record(v));
+      sorted.reverse().forEach((v) => down.record(v));
+      assert.deepEqual([...up.bucketCounts()], [...down.bucketCounts()]);
+      assert.equal([...up.bucketCounts()].reduce((s, c) => s + c, 0), values.length);
+      for (const q of [0.01, 0.5, 0.9, 0.99, 0.999]) assert.equal(up.percentile(q), down.percentile(q));
+    }),
   );
 });
 

@@ -22,6 +22,14 @@ export interface SyncJob {
   start(now: Nanos): { durationNs: Nanos; ok: boolean };
   /** Called when that sync ends (rules active if it succeeded). */
   finish(now: Nanos, ok: boolean): void;
+  /**
+   * For a job whose changes are not all announced by Run() as they come (a watch read on demand):
+   * asked at the end of the cool-down whether it has heard of changes since its last start, which
+   * is what a Run() call for each of them would have queued by then.
+   */
+  changesWaiting?(): boolean;
+  /** Told that the runner went idle: the job calls run() at its next change. */
+  idle?(): void;
 }
 
 export interface RunnerIntervals {
@@ -87,7 +95,9 @@ export class BoundedFrequencyRunner {
   cooled(): void {
     if (this.phase !== 'cooldown') return;
     this.phase = 'idle';
+    if (this.job.changesWaiting?.()) this.requested = true;
     if (this.requested) this.begin();
+    else this.job.idle?.();
   }
 
   /** @internal */

@@ -22,6 +22,17 @@ export interface EndpointChange {
   removed: readonly string[];
   /** When the removed endpoints stopped answering (a crash or node failure before the Ready write); triggerTime otherwise. The stale window's start. */
   removedSince: number;
+  /**
+   * The service's history around this change, so a sync that covers a range of versions finds each
+   * changed service once and its lists without a search (changedBetween, servicesChangedBetween):
+   * `previous` is the version of the service's change before this one (0: its initial list),
+   * `next` the version of its change after this one (Infinity until there is one), `index` this
+   * change's place in the service's history (its list is history index `index`, the one before it
+   * `index - 1`).
+   */
+  readonly previous: number;
+  next: number;
+  readonly index: number;
 }
 
 interface History {
@@ -44,6 +55,17 @@ export class EndpointTimeline {
   private readonly totals: number[] = [0];
   /** Service ports with no usable endpoint, per version (each gets a REJECT rule). */
   private readonly empty: number[] = [0];
+  /**
+   * Per change (index version - 1), the numbers a sync's description reads, in flat arrays: on
+   * 5,000 nodes each sync walks hundreds of changes, and objects scattered over the heap cost a cache
+   * miss each. The service's previous and next change (as EndpointChange has them), and its endpoint
+   * counts before and after the change and kept through it.
+   */
+  private readonly previousOf: number[] = [];
+  private readonly nextOf: number[] = [];
+  private readonly countBefore: number[] = [];
+  private readonly countAfter: number[] = [];
+  private readonly countKept: number[] = [];
 
   get version(): number {
     return this.changes.length;
@@ -67,12 +89,22 @@ export class EndpointTimeline {
     const version = this.changes.length + 1;
     const after = new Set(endpoints.map((e) => e.endpoint));
     const removed = before.filter((e) => !after.has(e.endpoint)).map((e) => e.endpoint);
+    const previous = h.versions[h.versions.length - 1]!;
+    if (previous > 0) {
+      this.changes[previous - 1]!.next = version;
+      this.nextOf[previous - 1] = version;
+    }
+    this.previousOf.push(previous);
+    this.nextOf.push(Infinity);
+    this.countBefore.push(before.length);
+    this.countAfter.push(endpoints.length);
+    this.countKept.push(before.length - removed.length);
     h.versions.push(version);
     h.lists.push(endpoints);
     h.serving.push(serving);
     this.totals.push(this.totals[version - 1]! - before.length + endpoints.length);
     this.empty.push(this.empty[version - 1]! + (endpoints.length === 0 ? 1 : 0) - (before.length === 0 ? 1 : 0));
-    this.changes.push({ version, service, triggerTime, removed, removedSince: Math.min(removedSince, triggerTime) });
+    this.changes.push({ version, service, triggerTime, removed, removedSince: Math.min(removedSince, triggerTime), previous, next: Infinity, index: h.versions.length - 1 });
     return version;
   }
 
@@ -116,10 +148,44 @@ export class EndpointTimeline {
     return this.changes[version - 1]!;
   }
 
-  /** Distinct services changed by the changes in (from, to]. */
+  /**
+   * Distinct services changed by the changes in (from, to], in the order of their first change there
+   * (a change is its service's first in the range when the service's previous change is at or before
+   * `from`: no set needed, which matters when 5,000 nodes each sync over hundreds of changes).
+   */
   servicesChangedBetween(from: number, to: number): number[] {
-    const seen = new Set<number>();
-    for (let v = from + 1; v <= to; v++) seen.add(this.changes[v - 1]!.service);
-    return [...seen];
+    const out: number[] = [];
+    for (let v = from + 1; v <= to; v++) {
+      const c = this.changes[v - 1]!;
+      if (c.previous <= from) out.push(c.service);
+    }
+    return out;
+  }
+
+  /**
+   * Per service changed in (from, to], in the order of servicesChangedBetween: its endpoint count at
+   * `from` and at `to` and how many of the first it keeps (endpoints compared by their `endpoint`
+   * key, as kube-proxy's sync compares them). A service changed once in the range is read from the
+   * flat per-change counts; one changed more than once compares its two lists.
+   */
+  changedBetween(from: number, to: number): { before: number; after: number; kept: number }[] {
+    const out: { before: number; after: number; kept: number }[] = [];
+    const previousOf = this.previousOf;
+    const nextOf = this.nextOf;
+    for (let v = from + 1; v <= to; v++) {
+      if (previousOf[v - 1]! > from) continue;
+      let last = v;
+      while (nextOf[last - 1]! <= to) last = nextOf[last - 1]!;
+      if (last === v) out.push({ before: this.countBefore[v - 1]!, after: this.countAfter[v - 1]!, kept: this.countKept[v - 1]! });
+      else {
+        const c = this.changes[v - 1]!;
+        const lists = this.histories[c.service]!.lists;
+        const before = lists[c.index - 1]!;
+        const after = lists[this.changes[last - 1]!.index]!;
+        const now = new Set(after.map((e) => e.endpoint));
+        out.push({ before: before.length, after: after.length, kept: before.filter((e) => now.has(e.endpoint)).length });
+      }
+    }
+    return out;
   }
 }

@@ -22,6 +22,23 @@ export interface NodeProxy {
   heardUpTo(version: number): void;
   /** Starts the update loop with the start-up sync. */
   startLoop(): void;
+  /**
+   * Reads its watch on demand from `watch` instead of being told of each delivery (optional: a proxy
+   * without it gets heardUpTo at every delivery that brings something new).
+   */
+  pullFrom?(watch: PulledWatch): void;
+}
+
+/**
+ * A node's watch read when its proxy needs it: the deliveries up to now are the same, at the same
+ * instants, as those of a watch that calls heardUpTo at each one, but a node whose sync loop is busy
+ * or cooling down hears them in one go when it next looks, not one simulator event each.
+ */
+export interface PulledWatch {
+  /** Delivers everything due by now; the newest version the node's watch has delivered. */
+  catchUp(node: number): number;
+  /** The node waits for news: call its heardUpTo at the next delivery that brings a newer version. */
+  arm(node: number): void;
 }
 
 /** The node's proxy for the mode: kube-proxy's sync loop, Cilium's per-event agent, or the userspace proxier. */

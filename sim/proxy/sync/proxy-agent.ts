@@ -2,6 +2,7 @@ import type { Simulator } from '../../engine/simulator.ts';
 import { BoundedFrequencyRunner, type RunnerIntervals, type SyncJob } from './bounded-frequency-runner.ts';
 import type { EndpointTimeline } from './endpoint-timeline.ts';
 import type { ModeModel, SyncWork } from '../cost/mode-model.ts';
+import type { PulledWatch } from './node-proxy.ts';
 
 /**
  * One node's kube-proxy: what it has heard (a version of the shared EndpointTimeline), what its
@@ -41,6 +42,7 @@ export class ProxyAgent implements SyncJob {
   private units = 0;
   readonly runner: BoundedFrequencyRunner;
   private readonly failures;
+  private watch: PulledWatch | null = null;
 
   constructor(
     sim: Simulator,
@@ -67,15 +69,40 @@ export class ProxyAgent implements SyncJob {
     this.runner.run();
   }
 
+  pullFrom(watch: PulledWatch): void {
+    this.watch = watch;
+  }
+
+  /** With a pulled watch: what it delivered up to now (a sync checks out all of it). */
+  private catchUp(): void {
+    if (this.watch) {
+      const v = this.watch.catchUp(this.node);
+      if (v > this.heard) this.heard = v;
+    }
+  }
+
+  /** SyncJob: a change heard since the last sync started is what Run() would have queued. */
+  changesWaiting(): boolean {
+    if (!this.watch) return false;
+    this.catchUp();
+    return this.heard > this.target;
+  }
+
+  /** SyncJob: the runner is idle; the watch wakes it at the next change. */
+  idle(): void {
+    this.watch?.arm(this.node);
+  }
+
   start(now: number): { durationNs: number; ok: boolean } {
     // doFullSync := needFullSync || time.Since(lastFullSync) > FullSyncPeriod (syncProxyRules in
     // pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go). The runner's hourly timer is
     // reset after the sync returns, a moment after lastFullSync was taken, so on a real clock the
     // periodic sync lands just over the hour; in simulated time both are the same instant, hence >=.
     if (now - this.lastFullSync >= this.options.fullSyncPeriodNs) this.full = true;
+    this.catchUp();
     this.target = this.heard;
     this.startedAt = now;
-    const work = describeSync(this.timeline, this.active, this.target, this.full);
+    const work = this.full ? describeSync(this.timeline, this.active, this.target, true) : partialSyncWork(this.timeline, this.active, this.target);
     const cost = this.mode.syncCost(work);
     this.work = work;
     this.units = cost.units;
@@ -108,9 +135,7 @@ export class ProxyAgent implements SyncJob {
  * the state at `to`, and per service port changed since `from` its endpoints before and after.
  */
 export function describeSync(t: EndpointTimeline, from: number, to: number, full: boolean): SyncWork {
-  const changed: { before: number; after: number; kept: number }[] = [];
-  if (!full)
-    for (const s of t.servicesChangedBetween(from, to)) changed.push(endpointChange(t.endpointsAt(s, from), t.endpointsAt(s, to)));
+  const changed = full ? [] : t.changedBetween(from, to);
   return {
     full,
     services: t.services.length,
@@ -118,6 +143,31 @@ export function describeSync(t: EndpointTimeline, from: number, to: number, full
     endpoints: t.totalEndpointsAt(to),
     changed,
   };
+}
+
+/** Recent partial syncs' descriptions per timeline, by (from, to): see partialSyncWork. */
+const recentWork = new WeakMap<EndpointTimeline, Map<number, SyncWork>>();
+const RECENT_WORK = 4096;
+
+/**
+ * describeSync of a partial sync, shared by the nodes that sync the same versions: it depends on the
+ * timeline's history only, and nodes whose syncs end together hear the same changes by their next
+ * one (the same cool-down, watch lags shorter than the gaps between changes), so on a large cluster
+ * most nodes sync version ranges another node already described. The description is not modified by
+ * its users (the mode models read it).
+ */
+export function partialSyncWork(t: EndpointTimeline, from: number, to: number): SyncWork {
+  if (to >= 2 ** 26) return describeSync(t, from, to, false);
+  let recent = recentWork.get(t);
+  if (!recent) recentWork.set(t, (recent = new Map()));
+  const key = from * 2 ** 26 + to;
+  let work = recent.get(key);
+  if (!work || work.services !== t.services.length) {
+    if (recent.size >= RECENT_WORK) recent.clear();
+    work = describeSync(t, from, to, false);
+    recent.set(key, work);
+  }
+  return work;
 }
 
 /** A service port's endpoints before and after a sync, and how many of the old ones it keeps. */
