@@ -23,7 +23,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const self = relative(root, fileURLToPath(import.meta.url));
 
 // esbuild is tsx's dependency; resolving it from tsx finds it whether or not npm hoisted it.
-async function loadEsbuild() {
+export async function loadEsbuild() {
   const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
   return import(pathToFileURL(fromTsx.resolve('esbuild')).href);
 }
@@ -74,7 +74,7 @@ export async function build({ outdir = join(root, DIST_DIR), log = (l) => proces
   writeFileSync(join(outdir, MANIFEST), `${JSON.stringify({ schema: MANIFEST_SCHEMA, esbuild: esbuild.version, inputs }, null, 1)}\n`);
   const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
   log(`svcsim build: ${Object.keys(inputs).length} sources into ${relative(root, outdir) || '.'}/ (${outputs.length} modules)`);
-  return { inputs: Object.keys(inputs), outputs };
+  return { inputs: Object.keys(inputs), outputs, metafile: result.metafile };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
