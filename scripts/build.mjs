@@ -13,9 +13,10 @@
 // - Source maps beside each file, without the sources' text (the .ts files are there), so a stack
 //   trace names the .ts line (bin/svcsim.js enables them).
 // - Last, dist/build-manifest.json: the inputs and their hashes, which bin/build-state.js checks.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DIST_DIR, MANIFEST, MANIFEST_SCHEMA, inputRecord } from '../bin/build-state.js';
 
@@ -28,18 +29,26 @@ export async function loadEsbuild() {
   return import(pathToFileURL(fromTsx.resolve('esbuild')).href);
 }
 
-/** Rewrites import.meta.url in this repository's TypeScript to the source file's URL. */
-function sourceUrlPlugin(outdir) {
+/**
+ * Rewrites import.meta.url in this repository's TypeScript to the source file's URL, and records each
+ * source as it was compiled: the mtime from before the read, the size and hash of the text read. A
+ * file edited during the build then differs from its record, and the build is stale at once.
+ */
+function sourceUrlPlugin(outdir, compiled) {
   return {
     name: 'svcsim-source-url',
     setup(build) {
       build.onLoad({ filter: /\.ts$/ }, (args) => {
-        if (args.path.includes(`${'/'}node_modules${'/'}`)) return undefined;
-        const text = readFileSync(args.path, 'utf8');
+        if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
+        const { mtimeMs } = statSync(args.path);
+        const bytes = readFileSync(args.path);
+        const text = bytes.toString('utf8');
+        const path = relative(root, args.path).split(sep).join('/');
+        compiled.set(path, { size: bytes.length, mtimeMs, sha256: createHash('sha256').update(bytes).digest('hex') });
         if (/\bimport\.meta\.(dirname|filename)\b/.test(text)) {
-          throw new Error(`${relative(root, args.path)}: use import.meta.url (the build rewrites it to the source's URL), not import.meta.dirname/filename`);
+          throw new Error(`${path}: use import.meta.url (the build rewrites it to the source's URL), not import.meta.dirname/filename`);
         }
-        const url = `new URL(${JSON.stringify(relative(outdir, args.path).split('\\').join('/'))}, import.meta.url).href`;
+        const url = `new URL(${JSON.stringify(relative(outdir, args.path).split(sep).join('/'))}, import.meta.url).href`;
         return { contents: text.replace(/\bimport\.meta\.url\b/g, url), loader: 'ts' };
       });
     },
@@ -50,6 +59,7 @@ export async function build({ outdir = join(root, DIST_DIR), log = (l) => proces
   const esbuild = await loadEsbuild();
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
+  const compiled = new Map();
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: { cli: 'sim/cli.ts' },
@@ -65,11 +75,11 @@ export async function build({ outdir = join(root, DIST_DIR), log = (l) => proces
     chunkNames: '[name]-[hash]',
     metafile: true,
     logLevel: 'warning',
-    plugins: [sourceUrlPlugin(outdir)],
+    plugins: [sourceUrlPlugin(outdir, compiled)],
   });
   const inputs = {};
   for (const path of [...Object.keys(result.metafile.inputs), self, 'bin/build-state.js'].sort()) {
-    inputs[path] = await inputRecord(root, path);
+    inputs[path] = compiled.get(path) ?? (await inputRecord(root, path));
   }
   writeFileSync(join(outdir, MANIFEST), `${JSON.stringify({ schema: MANIFEST_SCHEMA, esbuild: esbuild.version, inputs }, null, 1)}\n`);
   const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
