@@ -3,12 +3,20 @@ import { summarizeReplications } from '../sim/engine/stats/replication.ts';
 import { InputError } from '../sim/io/input-error.ts';
 import { closest } from './expectations.ts';
 import { groupByPoint, pointKey, type Sweep } from './points.ts';
-import { renderChart, type RenderedChart } from './render.ts';
+import type { RenderedChart } from './render.ts';
 import { axisTitle, displayScale, metricInfo } from './units.ts';
 import type { ChartSpec, MetricInfo, ParamValue, PointSummary, SweepPoint, TimeseriesRow } from './types.ts';
 import { referenceMarks, type References } from './references.ts';
 
-export { renderChart, type RenderedChart } from './render.ts';
+export type { RenderedChart } from './render.ts';
+
+/**
+ * reports/render.ts: vega-lite to SVG and PNG. It loads vega and resvg, so it is imported when a
+ * chart is drawn: modules that only read charts' data (summary.json, `svcsim compare`) do not load them.
+ */
+export async function renderChart(spec: TopLevelSpec): Promise<RenderedChart> {
+  return (await import('./render.ts')).renderChart(spec);
+}
 
 /**
  * The scenario's `charts:` entries as vega-lite specs. A chart over a sweep parameter plots, per

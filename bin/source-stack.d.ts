@@ -1,0 +1,2 @@
+// Types of source-stack.js (plain JavaScript, loaded by bin/svcsim.js).
+export declare function installSourceStacks(dirUrl: string): void;
