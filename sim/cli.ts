@@ -10,6 +10,7 @@ import { registerCalibrate } from './cli/calibrate.ts';
 import { registerCompare } from './cli/compare.ts';
 import { registerDns } from './cli/dns.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
+import { registerMerge } from './cli/merge.ts';
 import { registerRender } from './cli/render.ts';
 import { registerScenario } from './cli/scenario.ts';
 import { registerTrace } from './cli/trace.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerDns(program);
   registerEndpoints(program);
+  registerMerge(program);
   registerRender(program);
   registerScenario(program);
   registerTrace(program);
