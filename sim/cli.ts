@@ -10,6 +10,7 @@ import { registerCalibrate } from './cli/calibrate.ts';
 import { registerCompare } from './cli/compare.ts';
 import { registerDns } from './cli/dns.ts';
 import { registerEndpoints } from './cli/endpoints.ts';
+import { registerJob } from './cli/job.ts';
 import { registerMerge } from './cli/merge.ts';
 import { registerRender } from './cli/render.ts';
 import { registerScenario } from './cli/scenario.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerDns(program);
   registerEndpoints(program);
+  registerJob(program);
   registerMerge(program);
   registerRender(program);
   registerScenario(program);

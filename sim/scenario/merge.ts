@@ -41,7 +41,7 @@ export function mergeStudyFolders(dirs: readonly string[]): MergedStudy {
   const first = folders[0]!;
   for (const f of folders.slice(1)) {
     const d = manifestDifference(f.manifest, first.manifest, { shard: false });
-    if (d) problems.add(new InputError(`${f.dir} (${shardText(f.manifest.shard)})`, `the ${d.what} of ${first.dir}, ${d.ours}`, d.theirs));
+    if (d) problems.add(new InputError(folderLabel(f.dir, f.manifest), `the ${d.what} of ${first.dir}, ${d.ours}`, d.theirs));
   }
   problems.throwIfAny();
 
@@ -80,7 +80,7 @@ function reportMissing(plan: readonly PlannedRun[], folders: readonly { dir: str
     const unfinished = missing.filter((r) => held.has(r.id));
     if (unfinished.length === 0) continue;
     for (const r of unfinished) accounted.add(r.id);
-    problems.add(new InputError(`${f.dir} (shard ${shardText(f.manifest.shard)})`, `its ${f.manifest.runs.length} runs recorded`, `${f.manifest.runs.length - unfinished.length}; missing ${namedRuns(unfinished)}`, 'the shard did not finish: run it again with --resume'));
+    problems.add(new InputError(folderLabel(f.dir, f.manifest), `its ${f.manifest.runs.length} runs recorded`, `${f.manifest.runs.length - unfinished.length}; missing ${namedRuns(unfinished)}`, 'the shard did not finish: run it again with --resume'));
   }
   const rest = missing.filter((r) => !accounted.has(r.id));
   if (rest.length === 0) return;
@@ -97,6 +97,11 @@ function reportMissing(plan: readonly PlannedRun[], folders: readonly { dir: str
     return;
   }
   problems.add(new InputError('the folders given', 'every run of the study recorded', `${rest.length} runs in none of them: ${namedRuns(rest)}`));
+}
+
+/** "out/shard-1 (shard 1/3)", "out/tiny (whole study)" */
+function folderLabel(dir: string, m: StudyManifest): string {
+  return `${dir} (${m.shard ? `shard ${shardText(m.shard)}` : shardText(null)})`;
 }
 
 /** "run 3 (mode=ipvs, services=100, replication 0), ... and 4 more" */

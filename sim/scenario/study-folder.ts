@@ -197,14 +197,17 @@ export interface ManifestDifference {
 
 /** The first way `theirs` is not the same study, code and shard as `ours`, from most to least telling. */
 export function manifestDifference(theirs: StudyManifest, ours: StudyManifest, opts: { shard?: boolean } = {}): ManifestDifference | undefined {
-  const checks: [string, string, string][] = [
-    ['code version', ours.codeVersion, theirs.codeVersion],
-    ['study file', `${ours.study.file} (sha256 ${ours.study.fileHash.slice(0, 12)})`, `${theirs.study.file} (sha256 ${theirs.study.fileHash.slice(0, 12)})`],
-    ['seed', String(ours.study.seed), String(theirs.study.seed)],
-    ['study as run (--set, --quick, --replications)', ours.study.studyHash.slice(0, 12), theirs.study.studyHash.slice(0, 12)],
+  // [what, same?, ours, theirs]: the study file is compared by its text (the name is shown, but a
+  // copy of the file under another name is the same study).
+  const file = (m: StudyManifest) => `${m.study.file} (sha256 ${m.study.fileHash.slice(0, 12)})`;
+  const checks: [string, boolean, string, string][] = [
+    ['code version', ours.codeVersion === theirs.codeVersion, ours.codeVersion, theirs.codeVersion],
+    ['study file', ours.study.fileHash === theirs.study.fileHash, file(ours), file(theirs)],
+    ['seed', ours.study.seed === theirs.study.seed, String(ours.study.seed), String(theirs.study.seed)],
+    ['study as run (--set, --quick, --replications)', ours.study.studyHash === theirs.study.studyHash, ours.study.studyHash.slice(0, 12), theirs.study.studyHash.slice(0, 12)],
   ];
-  if (opts.shard !== false) checks.push(['shard', shardText(ours.shard), shardText(theirs.shard)]);
-  for (const [what, a, b] of checks) if (a !== b) return { what, ours: a, theirs: b };
+  if (opts.shard !== false) checks.push(['shard', shardText(ours.shard) === shardText(theirs.shard), shardText(ours.shard), shardText(theirs.shard)]);
+  for (const [what, same, a, b] of checks) if (!same) return { what, ours: a, theirs: b };
   return undefined;
 }
 
