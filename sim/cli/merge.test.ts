@@ -152,3 +152,21 @@ test('merge refuses a folder that is not a study folder, and --out one of the sh
   assert.match(await refusal([shardDirs[0]!, empty], join(dir, 'o5')), new RegExp(`^${empty}: expected a svcsim study folder \\(with records/study.json, written by svcsim scenario\\), found none$`));
   assert.match(await refusal(shardDirs, shardDirs[0]!), /^--out: expected a folder other than the shard folders/);
 });
+
+test('--resume refuses a folder of another shard or seed, and on a finished folder runs nothing and writes the same bytes', async () => {
+  const { dir, file, shardDirs, whole } = await setup();
+  const refused = async (extra: Partial<ScenarioFlags>, out: string) => {
+    let message = '';
+    await assert.rejects(scenario(file, out, { resume: true, ...extra }), (e: unknown) => e instanceof InputError && e.exitCode === 2 && ((message = e.message), true));
+    return message;
+  };
+  assert.match(await refused({ shard: '1/3' }, shardDirs[0]!), /^--resume .*records\/study\.json: expected a folder left by this study \(shard 1\/3\), found shard 0\/3 \(run without --resume to start over, or give another --out\)$/);
+  assert.match(await refused({ seed: '5' }, whole), /expected a folder left by this study \(seed 5\), found seed 1/);
+  const again = join(dir, 'whole-again');
+  cpSync(whole, again, { recursive: true });
+  const err: string[] = [];
+  const io2 = { out: quiet(), err: new Writable({ write: (c, _e, done) => (err.push(String(c)), done()) }), modelUrl: MODEL };
+  assert.equal(await runScenarioCommand([file], { set: [], jobs: '2', out: again, resume: true }, io2), 0);
+  assert.match(err.join(''), /on 0 workers; 12 already recorded \(--resume\)/);
+  assertSameFolder(whole, again);
+});
