@@ -5,16 +5,17 @@ import type { LoadedScenario } from '../../scenario/load.ts';
  * (`--jobs`), and memory for the process plus, per worker, the largest run's state.
  *
  * The memory figures were measured on the project host with GNU time's maximum resident set size
- * (`/usr/bin/time -v npx tsx sim/cli.ts scenario FILE --jobs 1`): a small study (2 nodes, 30
- * Services of 3 endpoints) peaks near 330 MiB, most of it node, tsx and the model's code loaded in
- * the main thread and in the worker; a run's own state grows with the endpoints every node's
- * kube-proxy holds. The estimate rounds up: a pod killed for memory restarts and resumes, but loses
+ * (`/usr/bin/time -v npx tsx sim/cli.ts scenario FILE --jobs 1`): a small study (2 nodes, up to 30
+ * Services of 3 endpoints) peaked at 236 MiB, nearly all of it node, tsx and the model's code in the
+ * main thread and the worker; pod-churn --quick (10 nodes, 2,000 endpoints: 20,000 node-endpoints)
+ * at 315 MiB, about 4 KiB more per endpoint on each node's kube-proxy. The constants below give 320
+ * and 384 MiB for those two, some 20% over: a pod killed for memory restarts and resumes, but loses
  * the run it was in.
  */
-const PROCESS_MIB = 256;
-const WORKER_MIB = 160;
+const PROCESS_MIB = 192;
+const WORKER_MIB = 96;
 /** Per endpoint on each node's kube-proxy (rules, timeline versions, conntrack of its traffic). */
-const BYTES_PER_NODE_ENDPOINT = 2048;
+const BYTES_PER_NODE_ENDPOINT = 4096;
 
 export interface PodResources {
   cpu: string;
