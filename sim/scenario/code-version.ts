@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { svcsimVersion } from './report-input.ts';
 
@@ -16,19 +16,30 @@ import { svcsimVersion } from './report-input.ts';
  * folder and a working tree with uncommitted edits is a different program from its commit: two
  * machines agree on the version exactly when they would compute the same numbers.
  */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SOURCE_FOLDERS = ['sim', 'reports'];
 const SOURCE_FILES = ['package.json', 'package-lock.json'];
 
 let cached: string | undefined;
 
 export function codeVersion(): string {
-  return (cached ??= `${svcsimVersion()}+src.${sourceDigest(ROOT)}`);
+  return (cached ??= `${svcsimVersion()}+src.${sourceDigest(sourceRoot(fileURLToPath(import.meta.url)))}`);
+}
+
+/**
+ * The folder holding sim/ and reports/: the nearest above `file` with both. Should the CLI one day
+ * run from a bundle without its sources, the bundle file itself is what the digest covers.
+ */
+export function sourceRoot(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (SOURCE_FOLDERS.every((f) => existsSync(join(dir, f)))) return dir;
+    if (dirname(dir) === dir) return file;
+  }
 }
 
 /** The digest part of codeVersion for the sources under `root`. */
 export function sourceDigest(root: string): string {
   const hash = createHash('sha256');
+  if (statSync(root).isFile()) return hash.update(readFileSync(root)).digest('hex').slice(0, 12);
   for (const file of sourceFiles(root)) {
     const bytes = readFileSync(join(root, file));
     hash.update(`${file}\n${bytes.length}\n`).update(bytes);
