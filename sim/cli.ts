@@ -40,6 +40,8 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   { name: 'trace', usage: '[options]', description: "Trace one packet through a node's rules, as the kernel's TRACE target logs it, with the verdict, NAT and simulated cost", load: async () => (await import('./cli/trace.ts')).registerTrace },
   { name: 'schema', usage: '', description: 'Print the JSON Schema of scenario files (for editors: # yaml-language-server: $schema=...)', load: async () => (await import('./cli/schema.ts')).registerSchema },
   { name: 'why', usage: '[options]', description: 'Walk the path from a pod or a node to a Service step by step (DNS, Service port, EndpointSlices, node rules, endpoint) and name the first break', load: async () => (await import('./cli/why.ts')).registerWhy },
+  { name: 'merge', usage: '[options] <dirs...>', description: 'Join the shard folders of a study (svcsim scenario --shard I/N) into the run folder one unsharded run writes', load: async () => (await import('./cli/merge.ts')).registerMerge },
+  { name: 'job', usage: '[options] <file>', description: 'Print Kubernetes manifests that run a study as an Indexed Job of shards and merge them', load: async () => (await import('./cli/job.ts')).registerJob },
 ];
 
 /**

@@ -1,18 +1,20 @@
 import { availableParallelism } from 'node:os';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { writeRunOutputs } from '../../reports/write.ts';
 import { InputError } from '../io/input-error.ts';
 import { quoteInput } from '../io/excerpt.ts';
 import { Problems } from '../io/problems.ts';
 import { loadScenario, type LoadedScenario } from '../scenario/load.ts';
 import { precheckStudy } from '../scenario/precheck.ts';
 import { studyProgress } from '../scenario/progress.ts';
-import { toReportInput } from '../scenario/report-input.ts';
 import { MODEL_URL } from '../scenario/run-point-contract.ts';
+import { RECORD_FORMAT } from '../scenario/run-records.ts';
 import { runStudy } from '../scenario/runner.ts';
+import { parseShard, type Shard } from '../scenario/shard.ts';
+import { folderRecords, studyManifest, StudyFolder } from '../scenario/study-folder.ts';
 import { addExamples } from './examples.ts';
+import { shownPath, writeStudyOutputs } from './study-outputs.ts';
 
 /**
  * `svcsim scenario [FILE...]` (`npm run scenario`): runs each study and writes its run folder.
@@ -23,6 +25,12 @@ import { addExamples } from './examples.ts';
  * of earlier files on the command line have been written by then. Runs go to a pool of worker threads; the
  * outputs do not depend on --jobs. Ctrl-C stops the study in progress, writes what finished (marked
  * partial) and exits 130, like a shell does for SIGINT; a second Ctrl-C exits at once.
+ *
+ * Each run is recorded in the folder's records/ the moment it finishes, and the outputs are made from
+ * those records (sim/scenario/study-folder.ts). `--resume` keeps the records a stopped run of the same
+ * study left (Ctrl-C, SIGKILL, a killed pod) and runs only the rest. `--shard I/N` runs only shard I's
+ * share of the runs (sim/scenario/shard.ts) and writes only the records: `svcsim merge` makes the
+ * outputs from all N shard folders.
  *
  * Exit status: 0 all expectations held; 1 an expectation failed (or was not measured); 2 bad input;
  * 130 interrupted.
@@ -37,6 +45,8 @@ export interface ScenarioFlags {
   set: string[];
   quick?: boolean;
   junit?: string;
+  shard?: string;
+  resume?: boolean;
 }
 
 export function registerScenario(program: Command): void {
@@ -51,6 +61,8 @@ export function registerScenario(program: Command): void {
     .option('--set <path=value>', 'override a field, e.g. --set proxy.minSyncPeriod=2s (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--quick', "the study's quick: version (fewer points, shorter runs) for CI")
     .option('--junit <file>', 'also write the expectations as JUnit XML')
+    .option('--shard <I/N>', "run only shard I's share of the runs (0 <= I < N) and record them; join the shards with svcsim merge")
+    .option('--resume', 'keep the runs a stopped run of this study recorded in the folder and run only the rest')
     .action(async (files: string[], flags: ScenarioFlags) => {
       process.exitCode = await runScenarioCommand(files, flags);
     });
@@ -77,6 +89,8 @@ export async function runScenarioCommand(files: string[], flags: ScenarioFlags, 
   const seed = flags.seed === undefined ? undefined : flagProblems.run(() => wholeNumber('--seed', flags.seed!, 0));
   const replications = flags.replications === undefined ? undefined : flagProblems.run(() => wholeNumber('--replications', flags.replications!, 1));
   if (flags.junit !== undefined && paths.length > 1) flagProblems.add(new InputError('--junit', 'one scenario file (the JUnit file holds one study)', `${paths.length} files`));
+  const shard = flags.shard === undefined ? undefined : flagProblems.run(() => parseShard(flags.shard!));
+  if (flags.junit !== undefined && flags.shard !== undefined) flagProblems.add(new InputError('--junit', 'no --shard (a shard writes only run records; give --junit to svcsim merge)', '--shard'));
   flagProblems.throwIfAny();
   const opts = {
     set: flags.set,
@@ -96,7 +110,8 @@ export async function runScenarioCommand(files: string[], flags: ScenarioFlags, 
   );
   problems.throwIfAny();
   const loaded = studies as LoadedScenario[];
-  const outDirs = loaded.map((s) => (flags.out === undefined ? resolve('out', s.name) : paths.length > 1 ? resolve(flags.out, s.name) : resolve(flags.out)));
+  const folderName = (name: string) => (shard ? `${name}-shard-${shard.index}-of-${shard.count}` : name);
+  const outDirs = loaded.map((s) => (flags.out === undefined ? resolve('out', folderName(s.name)) : paths.length > 1 ? resolve(flags.out, folderName(s.name)) : resolve(flags.out)));
   outDirs.forEach((dir, i) => {
     if (outDirs.indexOf(dir) !== i) {
       throw new InputError(loaded[i]!.placeOf(['name']), 'scenarios with distinct names (each names its run folder)', `${JSON.stringify(loaded[i]!.name)} twice`);
@@ -115,7 +130,7 @@ export async function runScenarioCommand(files: string[], flags: ScenarioFlags, 
   let status = 0;
   try {
     for (let i = 0; i < loaded.length; i++) {
-      const code = await runOne(loaded[i]!, outDirs[i]!, jobs!, flags.junit, interrupt.signal, io);
+      const code = await runOne(loaded[i]!, outDirs[i]!, { jobs: jobs!, junit: flags.junit, shard, resume: flags.resume === true }, interrupt.signal, io);
       status = Math.max(status, code);
       if (code === 130) break;
     }
@@ -125,36 +140,63 @@ export async function runScenarioCommand(files: string[], flags: ScenarioFlags, 
   return status;
 }
 
-async function runOne(study: LoadedScenario, outDir: string, jobs: number, junit: string | undefined, signal: AbortSignal, io: ScenarioIo): Promise<number> {
-  const runs = study.points.length * study.replications;
-  const skipped = study.excluded ? `, ${study.excluded} excluded` : '';
-  io.err.write(
-    `svcsim: ${study.name}${study.quick ? ' (--quick)' : ''}: ${study.points.length} point${study.points.length === 1 ? '' : 's'}${skipped} x ${study.replications} replication${study.replications === 1 ? '' : 's'} = ${runs} run${runs === 1 ? '' : 's'} on ${Math.min(jobs, runs)} worker${Math.min(jobs, runs) === 1 ? '' : 's'}\n`,
-  );
-  const result = await runStudy(study, { jobs, signal, progress: studyProgress(study, io.err), modelUrl: io.modelUrl ?? MODEL_URL });
-  const written = await writeRunOutputs(toReportInput(study, result), outDir, junit === undefined ? {} : { junit });
-
-  const out = io.out;
-  out.write(`\n${study.name}: ${study.question}\n`);
-  if (result.partial) out.write(`PARTIAL: interrupted after ${result.runs.length} of ${result.planned} runs; the outputs hold only those.\n`);
-  out.write(`report: ${shownPath(written.reportPath)}\n\n${written.headline}\n`);
-  if (written.expectations.length > 0) {
-    const held = written.expectations.length - written.failedExpectations;
-    out.write(`\nexpectations: ${held} of ${written.expectations.length} held\n`);
-    // The message already says FAILED or NOT MEASURED, which point and by how much.
-    for (const e of written.expectations) if (!e.passed) out.write(`  ${e.message}\n`);
-  }
-  if (written.notChecked.length > 0) {
-    out.write(`not checked (they select only sweep values --quick or --set left out): ${written.notChecked.join('; ')}\n`);
-  }
-  if (result.partial) return 130;
-  return written.failedExpectations > 0 ? 1 : 0;
+interface RunOneOptions {
+  jobs: number;
+  junit: string | undefined;
+  shard: Shard | undefined;
+  resume: boolean;
 }
 
-/** A path under the working directory relative to it (`out/quickstart/report.html`), others absolute. */
-function shownPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+async function runOne(study: LoadedScenario, outDir: string, opts: RunOneOptions, signal: AbortSignal, io: ScenarioIo): Promise<number> {
+  const manifest = studyManifest(study, opts.shard ?? null);
+  const folder = new StudyFolder(outDir, manifest, opts.resume);
+  const recorded = folder.recorded;
+  const held = new Set(manifest.runs);
+  const todo = new Set(manifest.plan.filter((r) => held.has(r.id) && !recorded.has(r.id)).map((r) => r.index));
+  io.err.write(`svcsim: ${study.name}${study.quick ? ' (--quick)' : ''}: ${studyShape(study)} on ${plural(Math.min(opts.jobs, todo.size), 'worker')}${shareNote(opts.shard, held.size, recorded.size)}\n`);
+  const running = runStudy(study, {
+    jobs: opts.jobs,
+    signal,
+    progress: studyProgress(study, io.err),
+    modelUrl: io.modelUrl ?? MODEL_URL,
+    only: todo,
+    onRun: ({ spec, result }) => {
+      const { id } = manifest.plan[spec.index]!;
+      folder.record({ format: RECORD_FORMAT, id, index: spec.index, point: spec.point, replication: spec.replication, seed: spec.seed, result });
+    },
+  });
+  // A mistake only the model sees (an InputError) stops the study with nothing of it kept.
+  const result = await running.catch((e: unknown) => {
+    folder.abandon();
+    throw e;
+  });
+  folder.finish();
+  if (opts.shard) {
+    const done = recorded.size + result.runs.length;
+    io.out.write(`\n${study.name}: shard ${opts.shard.index}/${opts.shard.count}: ${done} of ${held.size} runs recorded in ${shownPath(outDir)}${result.partial ? ' (interrupted: run again with --resume)' : ''}\n`);
+    return result.partial ? 130 : 0;
+  }
+  const code = await writeStudyOutputs(manifest, folderRecords(outDir), outDir, opts.junit, io.out);
+  return result.partial ? 130 : code;
+}
+
+/** "6 points x 3 replications = 18 runs" (with ", 2 excluded" when the study excludes points). */
+function studyShape(study: LoadedScenario): string {
+  const runs = study.points.length * study.replications;
+  const skipped = study.excluded ? `, ${study.excluded} excluded` : '';
+  return `${plural(study.points.length, 'point')}${skipped} x ${plural(study.replications, 'replication')} = ${plural(runs, 'run')}`;
+}
+
+/** What of the study this command runs, when not all of it. */
+function shareNote(shard: Shard | undefined, held: number, recorded: number): string {
+  const parts: string[] = [];
+  if (shard) parts.push(`shard ${shard.index}/${shard.count} holds ${plural(held, 'run')}`);
+  if (recorded > 0) parts.push(`${recorded} already recorded (--resume)`);
+  return parts.length ? `; ${parts.join(', ')}` : '';
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function wholeNumber(flag: string, text: string, min: number): number {

@@ -1,51 +1,63 @@
 import { readFileSync } from 'node:fs';
 import { reportReferences } from './reference-input.ts';
 import type { FindingSpec } from '../../reports/findings.ts';
-import type { ChartSpec as ReportChart, ReportInput, RunRow, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
+import type { ChartSpec as ReportChart, ReportInput, RunRow, ScenarioMeta, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
 import { SECOND } from '../engine/time.ts';
 import type { LoadedScenario } from './load.ts';
 import type { ResolvedScenario } from './schema.ts';
 import { MODEL_METRICS } from './metric-info.ts';
 import { modeAssumptions } from '../proxy/cost/assumptions.ts';
+import type { RunPointResult } from './run-point-contract.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
 
 /** The study as reports/ takes it: meta, a row per run, and the runs' time series. */
 export function toReportInput(loaded: LoadedScenario, study: StudyResult): ReportInput {
-  const first = loaded.points[0]!.scenario;
-  const sweep = reportSweep(loaded);
+  return { meta: reportMeta(loaded, study.partial), ...reportRows(study.runs) };
+}
+
+/** A run as the rows are made from it: its place in the sweep and what the model returned. */
+export interface RowSource {
+  spec: { point: SweepPoint; replication: number; seed: number };
+  result: RunPointResult;
+}
+
+/** The runs' rows and time-series rows, in the order given. */
+export function reportRows(studyRuns: readonly RowSource[]): Pick<ReportInput, 'runs' | 'timeseries'> {
   const runs: RunRow[] = [];
   const timeseries: ReportSeriesRow[] = [];
-  for (const { spec, result } of study.runs) {
+  for (const { spec, result } of studyRuns) {
     const point = reportPoint(spec.point);
     runs.push({ point, replication: spec.replication, seed: spec.seed, metrics: result.metrics });
     for (const row of result.timeseries) {
       timeseries.push({ point, replication: spec.replication, t: row.t / SECOND, series: row.series, value: row.value });
     }
   }
+  return { runs, timeseries };
+}
+
+/** What reports/ is told about the study itself. */
+export function reportMeta(loaded: LoadedScenario, partial: boolean): ScenarioMeta {
+  const first = loaded.points[0]!.scenario;
   return {
-    meta: {
-      name: loaded.name,
-      question: loaded.question,
-      // The study's own statements, then those of the comparison modes it runs (their models' assumptions).
-      assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode))],
-      scenario: loaded.template,
-      svcsimVersion: svcsimVersion(),
-      seed: loaded.seed,
-      replications: loaded.replications,
-      sweep,
-      excluded: loaded.excluded,
-      ...declaredSweep(loaded),
-      charts: first.charts.map(reportChart),
-      expectations: first.expect,
-      findings: reportFindings(loaded),
-      partial: study.partial,
-      metrics: MODEL_METRICS,
-      source: loaded.text,
-      ...(first.reference ? { references: reportReferences(first.reference) } : {}),
-    },
-    runs,
-    timeseries,
+    name: loaded.name,
+    question: loaded.question,
+    // The study's own statements, then those of the comparison modes it runs (their models' assumptions).
+    assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode))],
+    scenario: loaded.template,
+    svcsimVersion: svcsimVersion(),
+    seed: loaded.seed,
+    replications: loaded.replications,
+    sweep: reportSweep(loaded),
+    excluded: loaded.excluded,
+    ...declaredSweep(loaded),
+    charts: first.charts.map(reportChart),
+    expectations: first.expect,
+    findings: reportFindings(loaded),
+    partial,
+    metrics: MODEL_METRICS,
+    source: loaded.text,
+    ...(first.reference ? { references: reportReferences(first.reference) } : {}),
   };
 }
 

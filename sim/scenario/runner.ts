@@ -20,6 +20,10 @@ export interface RunStudyOptions {
   modelUrl: string;
   signal?: AbortSignal;
   progress?: ProgressSink;
+  /** Run only these run indexes (a shard's share, or what a resumed run has left); default all. */
+  only?: ReadonlySet<number>;
+  /** Called as each run finishes, in completion order (to record it at once: study-folder.ts). */
+  onRun?: (run: StudyRun) => void;
 }
 
 export interface StudyRun {
@@ -40,25 +44,29 @@ export async function runStudy(loaded: LoadedScenario, opts: RunStudyOptions): P
     loaded.replications,
     loaded.seed,
   );
-  const tasks = specs.map((spec) => ({
+  const chosen = opts.only ? specs.filter((spec) => opts.only!.has(spec.index)) : specs;
+  const tasks = chosen.map((spec) => ({
     index: spec.index,
     input: { scenario: loaded.points[spec.pointIndex]!.scenario, point: spec.point, replication: spec.replication, seed: spec.seed },
   }));
-  opts.progress?.start(specs.length);
+  opts.progress?.start(chosen.length);
   let done = 0;
   try {
     const outcome = await runPool(tasks, {
       jobs: opts.jobs,
       modelUrl: opts.modelUrl,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      onResult: (index) => opts.progress?.runDone(++done, specs[index]!),
+      onResult: (index, result) => {
+        opts.onRun?.({ spec: specs[index]!, result });
+        opts.progress?.runDone(++done, specs[index]!);
+      },
     });
     const runs: StudyRun[] = [];
-    for (const spec of specs) {
+    for (const spec of chosen) {
       const result = outcome.results.get(spec.index);
       if (result) runs.push({ spec, result });
     }
-    return { runs, planned: specs.length, partial: outcome.interrupted };
+    return { runs, planned: chosen.length, partial: outcome.interrupted };
   } finally {
     opts.progress?.stop();
   }
