@@ -69,14 +69,15 @@ export function modelConfig(input: RunPointInput): ModelConfig {
 }
 
 /**
- * A static cluster from Kubernetes manifests: their Services and EndpointSlices (manifest-cluster.ts),
- * no churn (nothing would run the pods), traffic to their ClusterIP service ports chosen uniformly.
+ * A cluster from Kubernetes manifests: their Services and EndpointSlices (manifest-cluster.ts),
+ * traffic to their ClusterIP service ports. Without churn it is static; with churn it is live: its
+ * objects run in the control plane as a synthetic cluster's do (manifest-live.ts).
  */
 function manifestModelConfig(input: RunPointInput, file: string): ModelConfig {
   const s = input.scenario;
-  if (s.churn.length > 0) throw new InputError('churn', 'no churn with cluster.manifests (a cluster from manifests is static in runs)', `${s.churn.length} churn entr${s.churn.length === 1 ? 'y' : 'ies'}`);
   const protocol = s.traffic.protocol === 'udp' ? 'UDP' : 'TCP';
-  const m = manifestCluster(file, { protocol, nodes: s.cluster.nodes });
+  const live = s.churn.length > 0 ? { clusterCIDR: s.cluster.clusterCIDR, nodeCIDRMaskSize: s.cluster.nodeCIDRMaskSize, maxEndpointsPerSlice: s.controlPlane.maxEndpointsPerSlice } : undefined;
+  const m = manifestCluster(file, { protocol, nodes: s.cluster.nodes, ...(live ? { live } : {}) });
   if (m.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
     throw new InputError('cluster.manifests', 'Services with internalTrafficPolicy Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
   return baseConfig(input, {
