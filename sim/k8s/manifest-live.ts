@@ -196,7 +196,7 @@ function planNodes(m: ClusterManifests, o: LiveClusterOptions, defaults: string[
     listed = names.map((name) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, spec: {} }));
     defaults.push(`no Node objects: ${count(names.length, 'node')} named by the pods and slices, made up to cluster.nodes (${o.nodes})`);
   }
-  const taken = new Set(listed.map((n) => n.spec.podCIDR).filter((c): c is string => c !== undefined));
+  const taken = new Set(listed.map((n) => n.spec?.podCIDR).filter((c): c is string => c !== undefined));
   let noIP = 0;
   let noCidr = 0;
   let noReady = 0;
@@ -207,7 +207,7 @@ function planNodes(m: ClusterManifests, o: LiveClusterOptions, defaults: string[
       ip = formatIPv4(nodeNet.addr + 2 + i);
       noIP++;
     }
-    let cidrText = n.spec.podCIDR;
+    let cidrText = n.spec?.podCIDR;
     if (!cidrText || cidrText.includes(':')) {
       let c: Cidr;
       do c = cidrs.allocate();

@@ -170,16 +170,33 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       every: c.every,
       ...(c.ratePerMinute !== undefined ? { ratePerMinute: c.ratePerMinute } : {}),
       ...(c.fraction !== undefined ? { fraction: c.fraction } : {}),
-      maxSurge: c.maxSurge,
-      maxUnavailable: c.maxUnavailable,
+      ...workloadDefaults(c, cluster.manifest !== undefined),
       gracefulTermination: c.gracefulTermination,
-      terminationGracePeriod: c.terminationGracePeriod,
       ...(c.kind === 'node-drain' ? drainFields(c) : {}),
       ...(c.target !== undefined ? { target: c.target } : {}),
+      ...(c.deployments !== undefined ? { deployments: c.deployments } : {}),
+      ...(c.selector !== undefined ? { selector: c.selector } : {}),
     })),
     conntrack: conntrackConfig(s),
     ...withDns({ scenario: s, seed, point: {}, replication: 0 }, cluster.nodes),
   };
+}
+
+/**
+ * A rollout's maxSurge and maxUnavailable and the grace period: on a synthetic cluster the study's
+ * (25%, 25%, 30 s where the file leaves them out); on a cluster from manifests only what the file
+ * sets, so a rollout is a plain `kubectl rollout restart` (the Deployment's own strategy and pod
+ * template) and a pod kill or drain honours each pod's own terminationGracePeriodSeconds.
+ */
+function workloadDefaults(c: RunPointInput['scenario']['churn'][number], fromManifests: boolean): Pick<ModelConfig['churn'][number], 'maxSurge' | 'maxUnavailable' | 'terminationGracePeriod'> {
+  if (fromManifests) {
+    return {
+      ...(c.maxSurge !== undefined ? { maxSurge: c.maxSurge } : {}),
+      ...(c.maxUnavailable !== undefined ? { maxUnavailable: c.maxUnavailable } : {}),
+      ...(c.terminationGracePeriod !== undefined ? { terminationGracePeriod: c.terminationGracePeriod } : {}),
+    };
+  }
+  return { maxSurge: c.maxSurge ?? '25%', maxUnavailable: c.maxUnavailable ?? '25%', terminationGracePeriod: c.terminationGracePeriod ?? 30 * SECOND };
 }
 
 /** node-drain's own fields, only where the file sets them (node-drain.ts holds the defaults). */
