@@ -285,6 +285,7 @@ function planDeployment(m: ClusterManifests, d: Deployment, currentHash: Map<str
     if (ru?.maxSurge === undefined) defaults.push(`Deployment ${key}: no maxSurge: 25% (apps/v1 default)`);
     if (ru?.maxUnavailable === undefined) defaults.push(`Deployment ${key}: no maxUnavailable: 25% (apps/v1 default)`);
   }
+  if (!d.spec.template.spec.containers.some((c) => c.readinessProbe)) defaults.push(`Deployment ${key}: no readinessProbe: its pods are Ready as soon as they run`);
   if (d.spec.replicas === undefined) defaults.push(`Deployment ${key}: no spec.replicas: 1 (apps/v1 default)`);
   const sets = replicaSetsOf(m, d);
   // deploymentutil.FindNewReplicaSet: the ReplicaSet whose template equals the Deployment's, the

@@ -84,6 +84,12 @@ export interface ModelConfig {
     sourceNodes: number;
     clientPodsPerNode: number;
     targetServices: number;
+    /**
+     * traffic.services: a weight per service port of the timeline (a Service's weight split evenly
+     * over its ports); a connection picks a port with probability weight / sum. Undefined: uniform
+     * over services 0..targetServices-1.
+     */
+    serviceWeights?: number[];
     /** Server time per request. */
     requestTime: Distribution;
     /** The client gives up a connect to an address that does not answer (SYN retries) after this. */

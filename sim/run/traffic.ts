@@ -14,6 +14,7 @@ import { ClientConntrack, clientIp, type OpenResult, type UdpBinding } from './c
 import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { sampleNs } from '../engine/distribution.ts';
 import { EndpointChoice } from './endpoint-choice.ts';
+import { WeightedPorts } from './service-weights.ts';
 
 export type ConnectionObserver = (node: number, service: number, ep: number | null, outcome: Outcome, now: number) => void;
 
@@ -57,6 +58,8 @@ interface Client {
 export class TrafficModel {
   private readonly arrivals: RandomStream;
   private readonly pick: RandomStream;
+  /** traffic.services: per-Service weights over the service ports; null: uniform. */
+  private readonly weighted: WeightedPorts | null;
   private readonly endpointChoice: EndpointChoice;
   private readonly meanGapNs: number;
   private readonly requestTimes: RandomStream;
@@ -84,6 +87,7 @@ export class TrafficModel {
   ) {
     this.arrivals = sim.rng('traffic/arrivals');
     this.pick = sim.rng('traffic/destinations');
+    this.weighted = config.traffic.serviceWeights ? new WeightedPorts(config.traffic.serviceWeights) : null;
     this.endpointChoice = new EndpointChoice(mode.selection, this.pick, () => timeline.services.length);
     this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
     this.requestTimes = sim.rng('traffic/request-time');
@@ -138,7 +142,7 @@ export class TrafficModel {
   private connect(node: number, pod: number): number {
     // A Service, then one of its ports (no draw with one port): the timeline holds service ports.
     const ports = this.config.cluster.portsPerService ?? 1;
-    const service = ports > 1 ? this.pick.integer(0, this.config.traffic.targetServices - 1) * ports + this.pick.integer(0, ports - 1) : this.pick.integer(0, this.config.traffic.targetServices - 1);
+    const service = this.weighted ? this.weighted.pick(this.pick) : ports > 1 ? this.pick.integer(0, this.config.traffic.targetServices - 1) * ports + this.pick.integer(0, ports - 1) : this.pick.integer(0, this.config.traffic.targetServices - 1);
     if (this.config.traffic.protocol === 'udp' && this.mode.natInConntrack) {
       const reused = this.conntrack.udpBinding(node, pod, this.vips[service]!, this.timeline.services[service]!.port, this.sim.now);
       if (reused) return this.udpExchange(node, pod, service, reused.ep, formatIPv4(reused.ep), reused.epPort, reused, null);

@@ -6,6 +6,7 @@ import type { LoadedScenario } from './load.ts';
 import type { ResolvedScenario } from './schema.ts';
 import { MODEL_METRICS } from './metric-info.ts';
 import { modeAssumptions } from '../proxy/cost/assumptions.ts';
+import { manifestAssumptions } from './manifest-assumptions.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
 
@@ -27,7 +28,8 @@ export function toReportInput(loaded: LoadedScenario, study: StudyResult): Repor
       name: loaded.name,
       question: loaded.question,
       // The study's own statements, then those of the comparison modes it runs (their models' assumptions).
-      assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode))],
+      // Then, on manifests, the defaults used where the dump lacks a value and the objects ignored.
+      assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode)), ...manifestAssumptions(loaded)],
       scenario: loaded.template,
       svcsimVersion: svcsimVersion(),
       seed: loaded.seed,

@@ -6,6 +6,7 @@ import { runModel } from '../run/run-model.ts';
 import { manifestCluster } from '../run/manifest-cluster.ts';
 import { dnsRunConfig } from './run-point-dns.ts';
 import { externalClients, serviceTypes } from './run-point-external.ts';
+import { serviceWeights } from './run-point-traffic.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -147,6 +148,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       sourceNodes: s.traffic.sourceNodes === 'all' ? cluster.nodes : Math.min(s.traffic.sourceNodes, cluster.nodes),
       // Services (with manifests: service ports).
       targetServices: s.traffic.targetServices === 'all' ? cluster.services : Math.min(s.traffic.targetServices, cluster.services),
+      ...serviceWeights(s, cluster),
       clientPodsPerNode: Math.min(250, s.traffic.clientPodsPerNode),
       requestTime: s.traffic.requestTime,
       halfClosedFraction: s.traffic.halfClosedFraction,
