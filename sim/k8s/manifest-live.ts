@@ -6,6 +6,7 @@ import type { ApiServer } from './apiserver.ts';
 import { adoptTemplateHash, LABEL_POD_TEMPLATE_HASH } from './deployment-controller.ts';
 import { reconcileEndpointSlices } from './endpointslice-reconciler.ts';
 import { NodeCidrAllocator, parseNetworkCidr } from './ipam.ts';
+import { LABEL_TOPOLOGY_ZONE } from './pod-endpoint.ts';
 import type { ProbeSpec } from './kubelet.ts';
 import type { ClusterManifests } from './manifests.ts';
 import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, type ReplicaSet, type Service } from './objects.ts';
@@ -45,8 +46,6 @@ export interface LiveCluster extends SyntheticCluster {
 
 /** The annotation the Deployment controller numbers its ReplicaSets with (deployment_util.go RevisionAnnotation). */
 const REVISION = 'deployment.kubernetes.io/revision';
-/** Zone and region labels the EndpointSlice controller reads from Nodes (topology.kubernetes.io/zone). */
-const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 /** Refuses manifests a live run cannot reproduce, naming the object (exit 2). */
 export function checkRunnable(m: ClusterManifests, file: string): void {
@@ -229,8 +228,8 @@ function planNodes(m: ClusterManifests, o: LiveClusterOptions, defaults: string[
   if (noIP > 0) defaults.push(`${count(noIP, 'Node')} without an IPv4 InternalIP: addresses from ${o.nodeCIDR ?? '172.18.0.0/16'}`);
   if (noCidr > 0) defaults.push(`${count(noCidr, 'Node')} without an IPv4 spec.podCIDR: /${o.nodeCIDRMaskSize ?? 24} pod CIDRs from ${o.clusterCIDR ?? '10.244.0.0/16'}`);
   if (noReady > 0) defaults.push(`${count(noReady, 'Node')} without a Ready condition: Ready`);
-  const zones = listed.filter((n) => n.metadata.labels?.[ZONE_LABEL] !== undefined).length;
-  if (zones < listed.length) defaults.push(`${count(listed.length - zones, 'Node')} without a ${ZONE_LABEL} label: no zone`);
+  const zones = listed.filter((n) => n.metadata.labels?.[LABEL_TOPOLOGY_ZONE] !== undefined).length;
+  if (zones < listed.length) defaults.push(`${count(listed.length - zones, 'Node')} without a ${LABEL_TOPOLOGY_ZONE} label: no zone`);
   return { nodes, nodeObjects };
 }
 
