@@ -82,6 +82,8 @@ export interface ModelConfig {
     rttNs: number;
     /** Client pods live on nodes 0..sourceNodes-1; they talk to services 0..targetServices-1. */
     sourceNodes: number;
+    /** traffic.sourceNodes as node names: client pods on these node indexes instead (sourceNodes is their count). */
+    sourceNodeIndexes?: number[];
     clientPodsPerNode: number;
     targetServices: number;
     /**

@@ -107,11 +107,17 @@ export class TrafficModel {
     if (t.model === 'closed') {
       // Clients start spread over the first think time, so they do not all connect at t = 0.
       for (let i = 0; i < t.clients; i++) {
-        const node = i % t.sourceNodes;
+        const node = this.sourceNode(i % t.sourceNodes);
         const c: Client = { model: this, node, pod: Math.floor(i / t.sourceNodes) % t.clientPodsPerNode };
         this.sim.schedule(Math.round(sampleNs(t.thinkTime, this.thinkTimes)), onClientTurn, c);
       }
     } else if (t.connectionsPerSecond > 0) this.sim.schedule(this.gap(), onArrival, this);
+  }
+
+  /** The node of the `k`th source node: itself, or the `k`th node traffic.sourceNodes names. */
+  private sourceNode(k: number): number {
+    const named = this.config.traffic.sourceNodeIndexes;
+    return named ? named[k]! : k;
   }
 
   /** @internal A closed-loop client's turn: one connection, then think. */
@@ -130,7 +136,7 @@ export class TrafficModel {
   arrive(): void {
     const sim = this.sim;
     if (sim.now < this.config.durationNs) sim.schedule(this.gap(), onArrival, this);
-    const node = this.pick.integer(0, this.config.traffic.sourceNodes - 1);
+    const node = this.sourceNode(this.pick.integer(0, this.config.traffic.sourceNodes - 1));
     const pod = this.config.traffic.clientPodsPerNode > 1 ? this.pick.integer(0, this.config.traffic.clientPodsPerNode - 1) : 0;
     this.connect(node, pod);
   }

@@ -37,3 +37,22 @@ export function serviceWeights(s: RunPointInput['scenario'], cluster: ModelConfi
   if (!(sum > 0)) throw new InputError('traffic.services', 'some weight above 0', 'every weight 0');
   return { serviceWeights: weights };
 }
+
+/**
+ * `traffic.sourceNodes`: "all", a count of the first nodes, or node names (a synthetic cluster's
+ * `node-<i>`, a manifest cluster's own), each of which must be a node of the cluster (exit 2).
+ */
+export function sourceNodes(s: RunPointInput['scenario'], cluster: ModelConfig['cluster']): { sourceNodes: number; sourceNodeIndexes?: number[] } {
+  const want = s.traffic.sourceNodes;
+  if (want === 'all') return { sourceNodes: cluster.nodes };
+  if (typeof want === 'number') return { sourceNodes: Math.min(want, cluster.nodes) };
+  // The DNS clients (dns-traffic.ts) live on the first nodes; they would not follow the names.
+  if (s.dns) throw new InputError('traffic.sourceNodes', '"all" or a count with dns: (DNS clients run on the first nodes)', `node names (${want.join(', ')})`);
+  const names = cluster.manifest ? cluster.manifest.nodeNames : Array.from({ length: cluster.nodes }, (_, n) => `node-${n}`);
+  const indexes = want.map((name, j) => {
+    const i = names.indexOf(name);
+    if (i < 0) throw new InputError(`traffic.sourceNodes[${j}]`, `a node of the cluster (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''})`, name);
+    return i;
+  });
+  return { sourceNodes: indexes.length, sourceNodeIndexes: indexes };
+}

@@ -165,3 +165,12 @@ test('traffic.services: weights per Service over its ports reach the model and s
   wrong('traffic: { services: { default/svc-0: 0 } }\n', 'traffic.services');
   wrong('traffic: { services: { default/svc-0: 1 }, targetServices: 2 }\n', 'traffic.services');
 });
+
+test('traffic.sourceNodes by name: clients only on those nodes; unknown names exit 2', () => {
+  const c = configOf('', 'traffic: { connectionsPerSecond: 1000, sourceNodes: [node-1] }\n');
+  assert.deepEqual([c.traffic.sourceNodes, c.traffic.sourceNodeIndexes], [1, [1]]);
+  const nodes = new Set<number>();
+  runModel(c, { connection: (node) => nodes.add(node) });
+  assert.deepEqual([...nodes], [1]);
+  assert.throws(() => configOf('', 'traffic: { sourceNodes: [node-1, worker-9] }\n'), (e: unknown) => e instanceof InputError && e.where === 'traffic.sourceNodes[1]' && /node-0, node-1/.test(e.message));
+});

@@ -6,7 +6,7 @@ import { runModel } from '../run/run-model.ts';
 import { manifestCluster } from '../run/manifest-cluster.ts';
 import { dnsRunConfig } from './run-point-dns.ts';
 import { externalClients, serviceTypes } from './run-point-external.ts';
-import { serviceWeights } from './run-point-traffic.ts';
+import { serviceWeights, sourceNodes } from './run-point-traffic.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -145,7 +145,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       requestsPerConnection: s.traffic.requestsPerConnection,
       rttNs: POD_RTT_NS,
       connectTimeoutNs: s.traffic.connectTimeout,
-      sourceNodes: s.traffic.sourceNodes === 'all' ? cluster.nodes : Math.min(s.traffic.sourceNodes, cluster.nodes),
+      ...sourceNodes(s, cluster),
       // Services (with manifests: service ports).
       targetServices: s.traffic.targetServices === 'all' ? cluster.services : Math.min(s.traffic.targetServices, cluster.services),
       ...serviceWeights(s, cluster),

@@ -189,9 +189,9 @@ const trafficSchema = z
     requestsPerConnection: count('Requests sent on each connection before it closes. Default 1.').default(1),
     protocol: z.enum(['tcp', 'udp']).default('tcp').describe('Transport of the client traffic. Default tcp.'),
     sourceNodes: z
-      .union([z.literal('all'), z.number().int().positive()])
+      .union([z.literal('all'), z.number().int().positive(), z.array(z.string().min(1)).min(1)])
       .default('all')
-      .describe('Nodes hosting client pods: "all" or a count. Default all.'),
+      .describe('Nodes hosting client pods: "all", a count (the first nodes), or a list of node names (a synthetic cluster\'s are node-0, node-1, ...; from manifests, its Nodes). Default all.'),
     clientPodsPerNode: count('Client pods per source node. Default 1.').default(1),
     targetServices: z
       .union([z.literal('all'), z.number().int().positive()])
