@@ -9,6 +9,8 @@ import type { NodeLifecycleController } from './node-lifecycle.ts';
 import type { Deployment, Pod } from './objects.ts';
 import type { ReplicaSetController } from './replicaset-controller.ts';
 import { withDeletion } from './pod-status.ts';
+import { selectorMatches } from './selector.ts';
+import { InputError } from '../io/input-error.ts';
 import { formatTimestampNano } from './timestamps.ts';
 
 /**
@@ -56,6 +58,13 @@ export interface ChurnSpec {
   deleteAfter?: Nanos;
   /** rolling-update: the workload's Deployments (default) or CoreDNS (`kubectl -n kube-system rollout restart deployment coredns`). */
   target?: 'workloads' | 'coredns';
+  /**
+   * rolling-update, scale, pod-kill, container-crash: only these Deployments (`namespace/name`).
+   * rolling-update rolls every one of them at each event unless `fraction` says a share.
+   */
+  deployments?: readonly string[];
+  /** pod-kill, container-crash: only pods carrying all these labels (`kubectl delete pod -l k=v`). */
+  selector?: Readonly<Record<string, string>>;
 }
 
 export interface ChurnTargets {
@@ -109,6 +118,7 @@ export class Churn {
   }
 
   start(): void {
+    this.sources.forEach((s, i) => this.checkTargets(s, i));
     for (const s of this.sources) {
       const first = s.spec.kind === 'pod-kill' || s.spec.kind === 'container-crash' ? this.nextKillDelay(s) : 0;
       if (first !== Infinity) this.t.sim.scheduleAt(Math.max(this.t.sim.now, (s.spec.start ?? 0) + first), fire, s);
@@ -151,6 +161,43 @@ export class Churn {
     sim.schedule(s.spec.every, fire, s);
   }
 
+  /** Named Deployments must exist and a selector must match some pod (a study of nothing is a mistake). */
+  private checkTargets(s: Source, i: number): void {
+    const onWorkloads = ['rolling-update', 'scale', 'pod-kill', 'container-crash'].includes(s.spec.kind) && s.spec.target !== 'coredns';
+    if (onWorkloads && this.t.deployments.length === 0) throw new InputError(`churn[${i}]`, `a cluster with Deployments for kind ${s.spec.kind}`, 'none (the manifests have no Deployment)');
+    const known = new Set(this.t.deployments);
+    s.spec.deployments?.forEach((key, j) => {
+      if (!known.has(key)) {
+        const some = this.t.deployments.slice(0, 5).join(', ') + (this.t.deployments.length > 5 ? ', ...' : '');
+        throw new InputError(`churn[${i}].deployments[${j}]`, `a Deployment of the cluster (${some || 'none'})`, key);
+      }
+    });
+    if (s.spec.selector && this.selectedPods(s).length === 0) {
+      const text = Object.entries(s.spec.selector).map(([k, v]) => `${k}=${v}`).join(',');
+      throw new InputError(`churn[${i}].selector`, `labels of some running pod${s.spec.deployments ? ' of the named Deployments' : ''}`, `${text} (no pod matches)`);
+    }
+  }
+
+  /** The source's Deployments: the named ones, else every one of the workload. */
+  private targets(s: Source): readonly string[] {
+    return s.spec.deployments ?? this.t.deployments;
+  }
+
+  /** Active pods with an IP of the source's Deployments carrying its selector's labels, in creation order. */
+  private selectedPods(s: Source, eligible: (key: string, p: Pod) => boolean = () => true): Pod[] {
+    const selector = s.spec.selector ?? {};
+    const out: Pod[] = [];
+    for (const dk of this.targets(s)) {
+      const ns = dk.slice(0, dk.indexOf('/'));
+      for (const rs of this.t.deploymentController.replicaSetsOf(dk)) {
+        for (const p of this.t.replicaSetController.activePods(`${ns}/${rs.name}`)) {
+          if (p.status?.podIP && selectorMatches(selector, p.metadata.labels) && eligible(`${ns}/${p.metadata.name}`, p)) out.push(p);
+        }
+      }
+    }
+    return out;
+  }
+
   private grace(spec: ChurnSpec): Nanos {
     return spec.gracefulTermination === false ? 0 : spec.terminationGracePeriod ?? 30 * SECOND;
   }
@@ -168,35 +215,39 @@ export class Churn {
   }
 
   private rollingUpdate(s: Source): void {
-    const deps = s.spec.target === 'coredns' ? (this.t.coreDnsDeployment ? [this.t.coreDnsDeployment] : []) : this.t.deployments;
-    const n = s.spec.fraction !== undefined ? Math.max(1, Math.ceil(s.spec.fraction * deps.length)) : 1;
-    const graceSeconds = Math.ceil(this.grace(s.spec) / SECOND);
+    const deps = s.spec.target === 'coredns' ? (this.t.coreDnsDeployment ? [this.t.coreDnsDeployment] : []) : this.targets(s);
+    const named = s.spec.deployments !== undefined;
+    const n = s.spec.fraction !== undefined ? Math.max(1, Math.ceil(s.spec.fraction * deps.length)) : named ? deps.length : 1;
     const restartedAt = formatTimestampNano(this.t.sim.now);
-    for (const key of this.pickDistinct(s.rng, deps, n)) {
+    // Every named Deployment at once needs no draw.
+    const picked = named && n >= deps.length ? deps : this.pickDistinct(s.rng, deps, n);
+    for (const key of picked) {
       this.counts.rollouts++;
-      this.t.api.submit<Deployment>({
-        kind: 'Deployment',
-        key,
-        client: CLIENT,
-        mutate: (cur) => {
-          if (!cur) return undefined;
-          const tm = cur.spec.template;
-          const rollingUpdate = { maxSurge: s.spec.maxSurge ?? '25%', maxUnavailable: s.spec.maxUnavailable ?? '25%' };
-          return {
-            ...cur,
-            metadata: { ...cur.metadata, generation: (cur.metadata.generation ?? 1) + 1 },
-            spec: {
-              ...cur.spec,
-              strategy: { type: 'RollingUpdate', rollingUpdate },
-              template: {
-                metadata: { ...tm.metadata, annotations: { ...(tm.metadata?.annotations ?? {}), 'kubectl.kubernetes.io/restartedAt': restartedAt } },
-                spec: { ...tm.spec, terminationGracePeriodSeconds: graceSeconds },
-              },
-            },
-          };
-        },
-      });
+      this.t.api.submit<Deployment>({ kind: 'Deployment', key, client: CLIENT, mutate: (cur) => (cur ? this.restarted(s.spec, cur, restartedAt) : undefined) });
     }
+  }
+
+  /**
+   * `kubectl rollout restart` (objectrestarter.go): the template gets the restartedAt annotation.
+   * A study that sets maxSurge, maxUnavailable or the grace period also writes those (strategy and
+   * template) with the same patch; otherwise the Deployment keeps its own.
+   */
+  private restarted(spec: ChurnSpec, cur: Deployment, restartedAt: string): Deployment {
+    const tm = cur.spec.template;
+    const own = cur.spec.strategy?.rollingUpdate;
+    const setsStrategy = spec.maxSurge !== undefined || spec.maxUnavailable !== undefined;
+    const rollingUpdate = { maxSurge: spec.maxSurge ?? own?.maxSurge ?? '25%', maxUnavailable: spec.maxUnavailable ?? own?.maxUnavailable ?? '25%' };
+    const setsGrace = spec.gracefulTermination === false || spec.terminationGracePeriod !== undefined;
+    const metadata = { ...tm.metadata, annotations: { ...(tm.metadata?.annotations ?? {}), 'kubectl.kubernetes.io/restartedAt': restartedAt } };
+    return {
+      ...cur,
+      metadata: { ...cur.metadata, generation: (cur.metadata.generation ?? 1) + 1 },
+      spec: {
+        ...cur.spec,
+        strategy: setsStrategy ? { type: 'RollingUpdate', rollingUpdate } : cur.spec.strategy,
+        template: { metadata, spec: setsGrace ? { ...tm.spec, terminationGracePeriodSeconds: Math.ceil(this.grace(spec) / SECOND) } : tm.spec },
+      },
+    };
   }
 
   private nextKillDelay(s: Source): Nanos {
@@ -206,9 +257,18 @@ export class Churn {
     return Math.max(1, Math.round(s.rng.exponential(MINUTE / perMinute)));
   }
 
-  /** A random active pod with an IP (a random Deployment, then a random pod of it), or undefined. */
+  /**
+   * A random active pod with an IP (a random Deployment, then a random pod of it), or undefined.
+   * With a selector: uniformly among the matching pods of the source's Deployments.
+   */
   private pickPod(s: Source, eligible: (key: string, p: Pod) => boolean = () => true): { ns: string; pod: Pod } | undefined {
-    const deps = this.t.deployments;
+    if (s.spec.selector) {
+      const pods = this.selectedPods(s, eligible);
+      if (pods.length === 0) return undefined;
+      const pod = pods[Math.floor(s.rng.random() * pods.length)]!;
+      return { ns: pod.metadata.namespace ?? 'default', pod };
+    }
+    const deps = this.targets(s);
     if (deps.length === 0) return undefined;
     // A random Deployment, then a random active pod of it (uniform over pods when Deployments are alike).
     const dk = deps[Math.floor(s.rng.random() * deps.length)]!;
@@ -225,7 +285,8 @@ export class Churn {
     const picked = this.pickPod(s);
     if (!picked) return;
     const { ns, pod: victim } = picked;
-    const grace = this.grace(s.spec);
+    // `kubectl delete pod` without --grace-period: the pod's own terminationGracePeriodSeconds.
+    const grace = s.spec.gracefulTermination === false || s.spec.terminationGracePeriod !== undefined ? this.grace(s.spec) : (victim.spec.terminationGracePeriodSeconds ?? 30) * SECOND;
     const now = this.t.sim.now;
     this.counts.podKills++;
     this.t.api.submit<Pod>({
@@ -252,7 +313,7 @@ export class Churn {
       this.setReplicas(key, -by);
       return;
     }
-    const deps = this.t.deployments;
+    const deps = this.targets(s);
     if (deps.length === 0) return;
     const key = deps[Math.floor(s.rng.random() * deps.length)]!;
     const cur = this.t.api.get<Deployment>('Deployment', key);

@@ -109,6 +109,10 @@ export interface ControlPlaneOptions {
   churn?: readonly ChurnSpec[];
   /** CoreDNS behind kube-dns (coredns.ts), in runs with DNS. */
   coreDns?: SyntheticClusterOptions['coreDns'];
+  /** Writes the cluster instead of the synthetic one (a cluster from manifests: manifest-live.ts); the counts above are then unused. */
+  cluster?: (sim: Simulator, api: ApiServer) => SyntheticCluster;
+  /** Each pod's own readiness probe (manifest-live.ts templateProbe), in place of `readinessProbe`. */
+  probeOf?: (pod: Pod) => ProbeSpec | undefined;
 }
 
 export type EndpointChangeKind = 'ready' | 'not-ready' | 'terminating' | 'not-serving' | 'serving' | 'added' | 'removed';
@@ -201,7 +205,7 @@ export class ControlPlane {
     readonly options: ControlPlaneOptions,
   ) {
     this.api = new ApiServer(sim, { watchLatency: toLatency(sim, options.watchLatency), writeLatency: toLatency(sim, options.apiWriteLatency) });
-    this.cluster = generateCluster(sim, this.api, {
+    this.cluster = options.cluster ? options.cluster(sim, this.api) : generateCluster(sim, this.api, {
       nodes: options.nodes,
       services: options.services,
       endpointsPerService: options.endpointsPerService,
@@ -227,6 +231,7 @@ export class ControlPlane {
           podNetwork: this.podNetwork,
           podStartupLatency: (r) => startup.draw(r),
           readinessProbe: probe,
+          ...(options.probeOf ? { probeOf: options.probeOf } : {}),
           ...(exit ? { exitAfterSigterm: (r: RandomStream) => exit.draw(r) } : {}),
         }),
       );

@@ -16,6 +16,11 @@ import { objectKey, type Deployment, type ReplicaSet } from './objects.ts';
  * - it reads ReplicaSet status (availableReplicas, written by the ReplicaSet controller) through its
  *   watch, and writes spec.replicas through the API server; its own writes count at once in its view
  *   (the real controller uses the object the API call returns).
+ * - Recreate (recreate.go rolloutRecreate): every old ReplicaSet is scaled to 0; once none of them
+ *   has pods left the new ReplicaSet is created (or scaled) at spec.replicas. The real controller waits
+ *   for the old pods to stop running (oldPodsRunning, terminating pods included); this one reads the
+ *   old ReplicaSets' status.replicas, which counts active pods only, so the new pods may start while
+ *   the old ones are still in their grace period.
  * minReadySeconds is 0 (available = ready); progress deadlines and revision history are not modelled.
  */
 
@@ -108,6 +113,7 @@ export class DeploymentController {
     }
     old.sort((a, b) => a.created - b.created);
     const replicas = d.spec.replicas ?? 1;
+    if (d.spec.strategy?.type === 'Recreate') return this.recreate(st, d, hash, newRS, old, replicas);
     const { surge, unavailable } = resolveFenceposts(d, replicas);
     // getNewReplicaSet creates the new ReplicaSet already at NewRSNewReplicas; reconcileNewReplicaSet
     // scales it; either counts as "scaled up" and ends this sync.
@@ -160,6 +166,20 @@ export class DeploymentController {
       this.scale(v, v.replicas - n);
       toScale -= n;
     }
+  }
+
+  /** rolloutRecreate: old ReplicaSets to 0, then (their pods gone) the new one at full size. */
+  private recreate(st: DeploymentState, d: Deployment, hash: string, newRS: RSView | undefined, old: RSView[], replicas: number): void {
+    let scaled = false;
+    for (const v of old) {
+      if (v.replicas === 0) continue;
+      this.scale(v, 0);
+      scaled = true;
+    }
+    if (scaled) return;
+    for (const v of old) if ((v.rs.status?.replicas ?? 0) > 0) return; // oldPodsRunning
+    if (!newRS) this.createNewRS(st, d, hash, replicas);
+    else if (newRS.replicas !== replicas) this.scale(newRS, replicas);
   }
 
   private createNewRS(st: DeploymentState, d: Deployment, hash: string, replicas: number): RSView {
@@ -231,6 +251,15 @@ export function resolveFenceposts(d: Deployment, replicas: number): { surge: num
  * struct; this hashes the template's JSON, so names look alike but differ from the real cluster's.
  */
 const templateHashes = new WeakMap<object, string>();
+
+/**
+ * Takes `hash` as the hash of `template`: a Deployment read from a cluster keeps the
+ * pod-template-hash its current ReplicaSet carries (FindNewReplicaSet matches templates, not this
+ * function's hash, which differs from the real one), so the controller sees no change to roll out.
+ */
+export function adoptTemplateHash(template: object, hash: string): void {
+  templateHashes.set(template, hash);
+}
 
 export function templateHash(d: Deployment): string {
   const known = templateHashes.get(d.spec.template);

@@ -82,6 +82,11 @@ export interface KubeletOptions {
   /** undefined: the pods have no readiness probe and are Ready as soon as they run. */
   readinessProbe?: ProbeSpec;
   /**
+   * Each pod's own probe (a cluster read from manifests: its pod template's readinessProbe,
+   * manifest-live.ts templateProbe); when given it replaces `readinessProbe`.
+   */
+  probeOf?: (pod: Pod) => ProbeSpec | undefined;
+  /**
    * SIGTERM to the process's exit (an app that drains, then exits), capped by the grace period.
    * undefined: the process serves until the grace period ends (SIGKILL).
    */
@@ -217,6 +222,11 @@ export class Kubelet {
     });
   }
 
+  /** The readiness probe of the pod `rt` runs. */
+  private probeFor(rt: PodRuntime): ProbeSpec | undefined {
+    return this.options.probeOf ? this.options.probeOf(rt.pod) : this.options.readinessProbe;
+  }
+
   /** Pods this kubelet runs (not yet torn down). */
   get podCount(): number {
     return this.pods.size;
@@ -287,7 +297,7 @@ export class Kubelet {
     rt.phase = 'running';
     rt.listening = true;
     rt.startedAt = now;
-    const probe = this.options.readinessProbe;
+    const probe = this.probeFor(rt);
     const ready = probe === undefined;
     rt.probeReady = ready;
     rt.reportedReady = ready;
@@ -303,7 +313,7 @@ export class Kubelet {
 
   /** Schedules the worker's next tick strictly after now (ticks at admittedAt + k * period). */
   private scheduleProbe(rt: PodRuntime): void {
-    const probe = this.options.readinessProbe;
+    const probe = this.probeFor(rt);
     if (!probe || rt.probeTimer !== undefined) return;
     const k = Math.floor((this.sim.now - rt.admittedAt) / probe.period) + 1;
     rt.probeTimer = this.sim.scheduleAt(rt.admittedAt + k * probe.period, onProbeTick, rt);
@@ -312,7 +322,7 @@ export class Kubelet {
   /** @internal one probe (a tick or the manual trigger). */
   probe(rt: PodRuntime, manual: boolean): void {
     if (!this.alive || rt.phase === 'gone' || rt.phase === 'starting' || rt.phase === 'stopped' || rt.phase === 'crashed') return;
-    const probe = this.options.readinessProbe!;
+    const probe = this.probeFor(rt)!;
     if (!manual) this.scheduleProbe(rt);
     if (this.sim.now - rt.startedAt < probe.initialDelay) return;
     if (rt.listening) this.probeResult(rt, true);
@@ -322,7 +332,7 @@ export class Kubelet {
   /** @internal doProbe's result bookkeeping. */
   probeResult(rt: PodRuntime, ok: boolean): void {
     if (rt.phase === 'gone' || rt.phase === 'stopped' || rt.phase === 'crashed' || !this.alive) return;
-    const probe = this.options.readinessProbe!;
+    const probe = this.probeFor(rt)!;
     if (rt.lastResult === ok) rt.resultRun++;
     else {
       rt.lastResult = ok;
@@ -423,7 +433,7 @@ export class Kubelet {
   restartSeen(rt: PodRuntime): void {
     if (!this.alive || rt.phase !== 'running') return;
     const now = this.sim.now;
-    const probe = this.options.readinessProbe;
+    const probe = this.probeFor(rt);
     const ready = probe === undefined;
     const restarts = rt.restartCount;
     if (ready) {

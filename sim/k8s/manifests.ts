@@ -25,10 +25,12 @@ export interface ClusterManifests {
   endpointSlices: EndpointSlice[];
   deployments: Deployment[];
   replicaSets: ReplicaSet[];
+  /** Objects of kinds this tool skips (`Kind namespace/name`, in file order): a run lists them as ignored. */
+  ignored?: string[];
 }
 
 export function emptyManifests(): ClusterManifests {
-  return { nodes: [], pods: [], services: [], endpointSlices: [], deployments: [], replicaSets: [] };
+  return { nodes: [], pods: [], services: [], endpointSlices: [], deployments: [], replicaSets: [], ignored: [] };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -302,6 +304,13 @@ function describeValue(v: unknown): string {
   return 'a map';
 }
 
+/** `namespace/name` (or the name alone) of an object this tool skips, for the list of ignored objects. */
+function describeName(meta: unknown): string {
+  const m = (meta ?? {}) as { name?: unknown; namespace?: unknown };
+  const name = typeof m.name === 'string' ? m.name : '(no name)';
+  return typeof m.namespace === 'string' ? `${m.namespace}/${name}` : name;
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v = root;
   for (const k of path) {
@@ -371,7 +380,10 @@ function addObject(src: YamlSource, d: number, base: (string | number)[], raw: u
   }
   const entry = SCHEMAS[kind];
   if (!entry) {
-    if (SKIPPED_KINDS.has(kind)) return;
+    if (SKIPPED_KINDS.has(kind)) {
+      out.ignored?.push(`${kind} ${describeName(obj.metadata)}`);
+      return;
+    }
     return fail(
       ['kind'],
       new InputError(place(['kind']), 'one of Service, Pod, EndpointSlice, Node, Deployment, ReplicaSet, List (or a kind this tool skips, such as ConfigMap)', JSON.stringify(kind)),

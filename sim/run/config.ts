@@ -83,8 +83,16 @@ export interface ModelConfig {
     rttNs: number;
     /** Client pods live on nodes 0..sourceNodes-1; they talk to services 0..targetServices-1. */
     sourceNodes: number;
+    /** traffic.sourceNodes as node names: client pods on these node indexes instead (sourceNodes is their count). */
+    sourceNodeIndexes?: number[];
     clientPodsPerNode: number;
     targetServices: number;
+    /**
+     * traffic.services: a weight per service port of the timeline (a Service's weight split evenly
+     * over its ports); a connection picks a port with probability weight / sum. Undefined: uniform
+     * over services 0..targetServices-1.
+     */
+    serviceWeights?: number[];
     /** Server time per request. */
     requestTime: Distribution;
     /** The client gives up a connect to an address that does not answer (SYN retries) after this. */

@@ -1,6 +1,7 @@
 import { InputError } from '../io/input-error.ts';
 import { SECOND } from '../engine/time.ts';
-import { loadManifests } from '../k8s/manifests.ts';
+import { loadManifests, type ClusterManifests } from '../k8s/manifests.ts';
+import { checkRunnable, liveNodeNames, type LiveClusterOptions } from '../k8s/manifest-live.ts';
 import { computeEndpointSlices } from '../k8s/static-endpoints.ts';
 import type { Endpoint } from '../proxy/endpoint.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
@@ -29,10 +30,17 @@ export interface ManifestCluster {
   sessionAffinity: 'None' | 'ClientIP';
   sessionAffinityTimeoutNs: number;
   trafficPolicy: 'Cluster' | 'Local';
+  /**
+   * A run with churn: the objects to write into the control plane's API server and how
+   * (manifest-live.ts); `nodeNames` are then the live cluster's nodes.
+   */
+  live?: { objects: ClusterManifests; options: LiveClusterOptions };
 }
 
-export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; nodes: number }): ManifestCluster {
+/** `live`: the run has churn, so the manifests must be runnable (checkRunnable) and their nodes are the live cluster's. */
+export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; nodes: number; live?: Omit<LiveClusterOptions, 'file' | 'nodes'> }): ManifestCluster {
   const m = loadManifests(file);
+  if (o.live) checkRunnable(m, file);
   const slices = m.pods.length > 0 ? computeEndpointSlices(m) : m.endpointSlices;
   const state = proxyStateFromObjects(m.services, slices, '');
   const ids = [...state.services.keys()].sort();
@@ -59,7 +67,10 @@ export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; node
     nodeNames = [...named].sort();
     for (let i = 0; nodeNames.length < o.nodes; i++) if (!named.has(`node-${i}`)) nodeNames.push(`node-${i}`);
   }
+  const live = o.live ? { objects: m, options: { ...o.live, nodes: o.nodes, file } } : undefined;
+  if (live) nodeNames = liveNodeNames(m, live.options);
   return {
+    ...(live ? { live } : {}),
     ports,
     endpoints,
     nodeNames,

@@ -14,8 +14,10 @@ import { syntheticEndpoints } from './synthetic-endpoints.ts';
 import { TrafficModel, type ConnectionObserver } from './traffic.ts';
 import { ConntrackMetrics } from './conntrack-metrics.ts';
 import { ALWAYS_ACCEPTING, type PodIPStates } from '../k8s/pod-network.ts';
-import { ControlPlane } from '../k8s/control-plane.ts';
+import { ControlPlane, type ControlPlaneOptions } from '../k8s/control-plane.ts';
 import { ControlPlaneFeed } from './control-plane-feed.ts';
+import { ManifestFeed } from './manifest-feed.ts';
+import { putManifestCluster, templateProbe } from '../k8s/manifest-live.ts';
 import { ProgrammingProbe } from './programming-probe.ts';
 import { SyncEffects } from './sync-effects.ts';
 import { samplerOf } from '../engine/distribution.ts';
@@ -106,7 +108,8 @@ export const DEFAULT_FULL_SYNC_PERIOD_NS = HOUR;
 interface RunCluster {
   timeline: EndpointTimeline;
   controlPlane: ControlPlane | null;
-  feed: ControlPlaneFeed | null;
+  /** The synthetic cluster's feed, or a live manifest cluster's (manifest-feed.ts). */
+  feed: ControlPlaneFeed | ManifestFeed | null;
   /** Each node's own endpoints, with internalTrafficPolicy Local. */
   local: LocalEndpoints | null;
   /** The kube-dns Service's ports in the timeline, in runs with DNS (dns-wiring.ts). */
@@ -125,9 +128,13 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   const portsPerService = config.cluster.portsPerService ?? 1;
   let controlPlane: ControlPlane | null = null;
   let feed: ControlPlaneFeed | null = null;
+  let liveFeed: ManifestFeed | null = null;
   const manifest = config.cluster.manifest;
-  if (manifest) {
-    if (config.churn.length > 0) throw new Error('runModel: a cluster from manifests is static (run-point refuses churn)');
+  if (manifest?.live) {
+    controlPlane = buildControlPlane(sim, config);
+    liveFeed = new ManifestFeed(controlPlane, timeline, manifest.ports, internalLocal);
+  } else if (manifest) {
+    if (config.churn.length > 0) throw new Error('runModel: churn on a cluster from manifests needs manifest.live (run-point sets it)');
     manifest.ports.forEach((p, i) => timeline.addService(p, manifest.endpoints[i]!));
   } else if (config.churn.length > 0) {
     controlPlane = buildControlPlane(sim, config);
@@ -140,7 +147,7 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
   const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
   const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
-  return { timeline, controlPlane, feed, local, dns, nodeNames };
+  return { timeline, controlPlane, feed: feed ?? liveFeed, local, dns, nodeNames };
 }
 
 /** One kube-proxy per node, each telling `syncs` when a sync ends. */
@@ -157,7 +164,7 @@ function buildProxies(sim: Simulator, config: ModelConfig, cluster: RunCluster, 
 }
 
 /** Every node's kube-proxy watches the control plane's slices; `sliceLatency` gets pod-event-to-slice times after the warm-up. */
-function connectControlPlane(config: ModelConfig, controlPlane: ControlPlane, feed: ControlPlaneFeed, agents: readonly NodeProxy[], sliceLatency: Histogram): void {
+function connectControlPlane(config: ModelConfig, controlPlane: ControlPlane, feed: ControlPlaneFeed | ManifestFeed, agents: readonly NodeProxy[], sliceLatency: Histogram): void {
   feed.recordFrom = config.warmupNs;
   feed.attach(agents);
   controlPlane.onEndpointChange((r) => {
@@ -226,7 +233,15 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
     churn: config.churn,
     terminationGracePeriodSeconds: templateGraceSeconds(config.churn),
     ...dnsCluster.controlPlaneOptions(config),
+    ...liveClusterOptions(config),
   });
+}
+
+/** A live cluster from manifests: its objects instead of the synthetic ones, each pod with its template's probe. */
+function liveClusterOptions(config: ModelConfig): Pick<ControlPlaneOptions, 'cluster' | 'probeOf'> {
+  const live = config.cluster.manifest?.live;
+  if (!live) return {};
+  return { cluster: (sim, api) => putManifestCluster(sim, api, live.objects, live.options), probeOf: templateProbe };
 }
 
 /**
@@ -243,7 +258,7 @@ function templateGraceSeconds(churn: ModelConfig['churn']): number | undefined {
 }
 
 /** What the control plane did: churn events, API writes, and pod-event-to-slice latency. */
-function controlPlaneFigures(cp: ControlPlane, sliceLatency: Histogram, changes: number, feed: ControlPlaneFeed | null): Record<string, number> {
+function controlPlaneFigures(cp: ControlPlane, sliceLatency: Histogram, changes: number, feed: ControlPlaneFeed | ManifestFeed | null): Record<string, number> {
   const st = cp.stats();
   const watch: Record<string, number> = {};
   if (feed) {

@@ -15,6 +15,7 @@ import { formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { sampleNs } from '../engine/distribution.ts';
 import { EndpointChoice } from './endpoint-choice.ts';
 import type { ConnectSetup } from './connect-setup.ts';
+import { WeightedPorts } from './service-weights.ts';
 
 export type ConnectionObserver = (node: number, service: number, ep: number | null, outcome: Outcome, now: number) => void;
 
@@ -58,6 +59,8 @@ interface Client {
 export class TrafficModel {
   private readonly arrivals: RandomStream;
   private readonly pick: RandomStream;
+  /** traffic.services: per-Service weights over the service ports; null: uniform. */
+  private readonly weighted: WeightedPorts | null;
   private readonly endpointChoice: EndpointChoice;
   private readonly meanGapNs: number;
   private readonly requestTimes: RandomStream;
@@ -87,6 +90,7 @@ export class TrafficModel {
   ) {
     this.arrivals = sim.rng('traffic/arrivals');
     this.pick = sim.rng('traffic/destinations');
+    this.weighted = config.traffic.serviceWeights ? new WeightedPorts(config.traffic.serviceWeights) : null;
     this.endpointChoice = new EndpointChoice(mode.selection, this.pick, () => timeline.services.length);
     this.meanGapNs = 1e9 / config.traffic.connectionsPerSecond;
     this.requestTimes = sim.rng('traffic/request-time');
@@ -106,11 +110,17 @@ export class TrafficModel {
     if (t.model === 'closed') {
       // Clients start spread over the first think time, so they do not all connect at t = 0.
       for (let i = 0; i < t.clients; i++) {
-        const node = i % t.sourceNodes;
+        const node = this.sourceNode(i % t.sourceNodes);
         const c: Client = { model: this, node, pod: Math.floor(i / t.sourceNodes) % t.clientPodsPerNode };
         this.sim.schedule(Math.round(sampleNs(t.thinkTime, this.thinkTimes)), onClientTurn, c);
       }
     } else if (t.connectionsPerSecond > 0) this.sim.schedule(this.gap(), onArrival, this);
+  }
+
+  /** The node of the `k`th source node: itself, or the `k`th node traffic.sourceNodes names. */
+  private sourceNode(k: number): number {
+    const named = this.config.traffic.sourceNodeIndexes;
+    return named ? named[k]! : k;
   }
 
   /** @internal A closed-loop client's turn: one connection, then think. */
@@ -129,7 +139,7 @@ export class TrafficModel {
   arrive(): void {
     const sim = this.sim;
     if (sim.now < this.config.durationNs) sim.schedule(this.gap(), onArrival, this);
-    const node = this.pick.integer(0, this.config.traffic.sourceNodes - 1);
+    const node = this.sourceNode(this.pick.integer(0, this.config.traffic.sourceNodes - 1));
     const pod = this.config.traffic.clientPodsPerNode > 1 ? this.pick.integer(0, this.config.traffic.clientPodsPerNode - 1) : 0;
     this.connect(node, pod);
   }
@@ -141,7 +151,7 @@ export class TrafficModel {
   private connect(node: number, pod: number): number {
     // A Service, then one of its ports (no draw with one port): the timeline holds service ports.
     const ports = this.config.cluster.portsPerService ?? 1;
-    const service = ports > 1 ? this.pick.integer(0, this.config.traffic.targetServices - 1) * ports + this.pick.integer(0, ports - 1) : this.pick.integer(0, this.config.traffic.targetServices - 1);
+    const service = this.weighted ? this.weighted.pick(this.pick) : ports > 1 ? this.pick.integer(0, this.config.traffic.targetServices - 1) * ports + this.pick.integer(0, ports - 1) : this.pick.integer(0, this.config.traffic.targetServices - 1);
     if (this.config.traffic.protocol === 'udp' && this.mode.natInConntrack) {
       const reused = this.conntrack.udpBinding(node, pod, this.vips[service]!, this.timeline.services[service]!.port, this.sim.now);
       if (reused) return this.udpExchange(node, pod, service, reused.ep, formatIPv4(reused.ep), reused.epPort, reused, null);

@@ -8,6 +8,7 @@ import type { ResolvedScenario } from './schema.ts';
 import { MODEL_METRICS } from './metric-info.ts';
 import { modeAssumptions } from '../proxy/cost/assumptions.ts';
 import type { RunPointResult } from './run-point-contract.ts';
+import { manifestAssumptions } from './manifest-assumptions.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
 
@@ -43,7 +44,8 @@ export function reportMeta(loaded: LoadedScenario, partial: boolean): ScenarioMe
     name: loaded.name,
     question: loaded.question,
     // The study's own statements, then those of the comparison modes it runs (their models' assumptions).
-    assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode))],
+    // Then, on manifests, the defaults used where the dump lacks a value and the objects ignored.
+    assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode)), ...manifestAssumptions(loaded)],
     scenario: loaded.template,
     svcsimVersion: svcsimVersion(),
     seed: loaded.seed,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario, loadScenarioText } from './load.ts';
 import { modelConfig, runPoint } from './run-point.ts';
+import { runModel } from '../run/run-model.ts';
 
 /** The model's config for a one-point scenario whose cluster.services carry `services` (YAML flow text). */
 function configOf(services: string, extra = '') {
@@ -112,16 +113,13 @@ test('manifests: Local Services drop clients on nodes without their pods; what t
   } finally {
     rmSync(local.dir, { recursive: true });
   }
-  const cases: [string, string, string][] = [
-    ['', '', 'churn'],
-  ];
-  for (const [policy, extra, field] of cases) {
-    const { input, dir } = fromManifests(policy, extra, field === 'churn' ? 'churn: [{ kind: pod-kill, every: 10s, ratePerMinute: 1 }]\n' : '');
-    try {
-      assert.throws(() => modelConfig(input), (e: unknown) => e instanceof InputError && e.where.startsWith(field), field);
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+  // Churn runs the manifests live; with no Deployment in them there is nothing to churn.
+  const churn = fromManifests('', '', 'churn: [{ kind: pod-kill, every: 10s, ratePerMinute: 1 }]\n');
+  try {
+    assert.ok(modelConfig(churn.input).cluster.manifest!.live, 'churn makes the cluster live');
+    assert.throws(() => runPoint(churn.input), (e: unknown) => e instanceof InputError && e.where === 'churn[0]' && /Deployments/.test(e.message));
+  } finally {
+    rmSync(churn.dir, { recursive: true });
   }
   const mixed = fromManifests('', '---\napiVersion: v1\nkind: Service\nmetadata: { name: sticky }\nspec: { clusterIP: 10.96.0.30, sessionAffinity: ClientIP, ports: [{ port: 80 }] }\n');
   try {
@@ -151,4 +149,28 @@ test('proxy.syncFailureProbability reaches the agents (default 0)', () => {
   for (const mode of ['ebpf', 'userspace'])
     assert.throws(() => configOf('', `proxy: { mode: ${mode}, syncFailureProbability: 0.25 }\n`), (e: unknown) => e instanceof InputError && e.where === 'proxy.syncFailureProbability', mode);
   assert.equal(configOf('', 'proxy: { mode: ebpf }\n').proxy.syncFailureProbability, 0);
+});
+
+test('traffic.services: weights per Service over its ports reach the model and steer the connections', () => {
+  const c = configOf(', ports: 2', 'traffic: { connectionsPerSecond: 2000, services: { default/svc-0: 3, default/svc-2: 1 } }\n');
+  assert.deepEqual(c.traffic.serviceWeights, [1.5, 1.5, 0, 0, 0.5, 0.5]);
+  assert.equal(configOf('').traffic.serviceWeights, undefined, 'uniform without the field');
+  const perService = [0, 0, 0];
+  runModel(c, { connection: (_node, service) => perService[Math.floor(service / 2)]!++ });
+  const total = perService[0]! + perService[1]! + perService[2]!;
+  assert.equal(perService[1], 0, 'svc-1 is not listed');
+  assert.ok(Math.abs(perService[0]! / total - 0.75) < 0.05, `svc-0 got ${perService[0]} of ${total}`);
+  const wrong = (extra: string, where: string) => assert.throws(() => configOf('', extra), (e: unknown) => e instanceof InputError && e.where.endsWith(where), where);
+  wrong('traffic: { services: { shop/web: 1 } }\n', 'traffic.services.shop/web');
+  wrong('traffic: { services: { default/svc-0: 0 } }\n', 'traffic.services');
+  wrong('traffic: { services: { default/svc-0: 1 }, targetServices: 2 }\n', 'traffic.services');
+});
+
+test('traffic.sourceNodes by name: clients only on those nodes; unknown names exit 2', () => {
+  const c = configOf('', 'traffic: { connectionsPerSecond: 1000, sourceNodes: [node-1] }\n');
+  assert.deepEqual([c.traffic.sourceNodes, c.traffic.sourceNodeIndexes], [1, [1]]);
+  const nodes = new Set<number>();
+  runModel(c, { connection: (node) => nodes.add(node) });
+  assert.deepEqual([...nodes], [1]);
+  assert.throws(() => configOf('', 'traffic: { sourceNodes: [node-1, worker-9] }\n'), (e: unknown) => e instanceof InputError && e.where === 'traffic.sourceNodes[1]' && /node-0, node-1/.test(e.message));
 });

@@ -8,6 +8,7 @@ import { dnsRunConfig } from './run-point-dns.ts';
 import { DEFAULT_CONNECT_SETUP, type ConnectSetupConfig } from '../run/connect-setup.ts';
 import { readConnectKernel } from './connect-setup-file.ts';
 import { externalClients, serviceTypes } from './run-point-external.ts';
+import { serviceWeights, sourceNodes } from './run-point-traffic.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -71,14 +72,15 @@ export function modelConfig(input: RunPointInput): ModelConfig {
 }
 
 /**
- * A static cluster from Kubernetes manifests: their Services and EndpointSlices (manifest-cluster.ts),
- * no churn (nothing would run the pods), traffic to their ClusterIP service ports chosen uniformly.
+ * A cluster from Kubernetes manifests: their Services and EndpointSlices (manifest-cluster.ts),
+ * traffic to their ClusterIP service ports. Without churn it is static; with churn it is live: its
+ * objects run in the control plane as a synthetic cluster's do (manifest-live.ts).
  */
 function manifestModelConfig(input: RunPointInput, file: string): ModelConfig {
   const s = input.scenario;
-  if (s.churn.length > 0) throw new InputError('churn', 'no churn with cluster.manifests (a cluster from manifests is static in runs)', `${s.churn.length} churn entr${s.churn.length === 1 ? 'y' : 'ies'}`);
   const protocol = s.traffic.protocol === 'udp' ? 'UDP' : 'TCP';
-  const m = manifestCluster(file, { protocol, nodes: s.cluster.nodes });
+  const live = s.churn.length > 0 ? { clusterCIDR: s.cluster.clusterCIDR, nodeCIDRMaskSize: s.cluster.nodeCIDRMaskSize, maxEndpointsPerSlice: s.controlPlane.maxEndpointsPerSlice } : undefined;
+  const m = manifestCluster(file, { protocol, nodes: s.cluster.nodes, ...(live ? { live } : {}) });
   if (m.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
     throw new InputError('cluster.manifests', 'Services with internalTrafficPolicy Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
   return baseConfig(input, {
@@ -145,9 +147,10 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       requestsPerConnection: s.traffic.requestsPerConnection,
       rttNs: POD_RTT_NS,
       connectTimeoutNs: s.traffic.connectTimeout,
-      sourceNodes: s.traffic.sourceNodes === 'all' ? cluster.nodes : Math.min(s.traffic.sourceNodes, cluster.nodes),
+      ...sourceNodes(s, cluster),
       // Services (with manifests: service ports).
       targetServices: s.traffic.targetServices === 'all' ? cluster.services : Math.min(s.traffic.targetServices, cluster.services),
+      ...serviceWeights(s, cluster),
       clientPodsPerNode: Math.min(250, s.traffic.clientPodsPerNode),
       requestTime: s.traffic.requestTime,
       halfClosedFraction: s.traffic.halfClosedFraction,
@@ -171,17 +174,34 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       every: c.every,
       ...(c.ratePerMinute !== undefined ? { ratePerMinute: c.ratePerMinute } : {}),
       ...(c.fraction !== undefined ? { fraction: c.fraction } : {}),
-      maxSurge: c.maxSurge,
-      maxUnavailable: c.maxUnavailable,
+      ...workloadDefaults(c, cluster.manifest !== undefined),
       gracefulTermination: c.gracefulTermination,
-      terminationGracePeriod: c.terminationGracePeriod,
       ...(c.kind === 'node-drain' ? drainFields(c) : {}),
       ...(c.target !== undefined ? { target: c.target } : {}),
+      ...(c.deployments !== undefined ? { deployments: c.deployments } : {}),
+      ...(c.selector !== undefined ? { selector: c.selector } : {}),
     })),
     conntrack: conntrackConfig(s),
     ...(s.connectSetup ? { connectSetup: connectSetupConfig(s.connectSetup) } : {}),
     ...withDns({ scenario: s, seed, point: {}, replication: 0 }, cluster.nodes),
   };
+}
+
+/**
+ * A rollout's maxSurge and maxUnavailable and the grace period: on a synthetic cluster the study's
+ * (25%, 25%, 30 s where the file leaves them out); on a cluster from manifests only what the file
+ * sets, so a rollout is a plain `kubectl rollout restart` (the Deployment's own strategy and pod
+ * template) and a pod kill or drain honours each pod's own terminationGracePeriodSeconds.
+ */
+function workloadDefaults(c: RunPointInput['scenario']['churn'][number], fromManifests: boolean): Pick<ModelConfig['churn'][number], 'maxSurge' | 'maxUnavailable' | 'terminationGracePeriod'> {
+  if (fromManifests) {
+    return {
+      ...(c.maxSurge !== undefined ? { maxSurge: c.maxSurge } : {}),
+      ...(c.maxUnavailable !== undefined ? { maxUnavailable: c.maxUnavailable } : {}),
+      ...(c.terminationGracePeriod !== undefined ? { terminationGracePeriod: c.terminationGracePeriod } : {}),
+    };
+  }
+  return { maxSurge: c.maxSurge ?? '25%', maxUnavailable: c.maxUnavailable ?? '25%', terminationGracePeriod: c.terminationGracePeriod ?? 30 * SECOND };
 }
 
 /** node-drain's own fields, only where the file sets them (node-drain.ts holds the defaults). */

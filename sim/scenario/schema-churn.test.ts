@@ -49,3 +49,16 @@ test('drain fields on another kind, and bad values, are refused with the field',
   assert.throws(() => loadScenarioText(HEAD + 'churn:\n  - { kind: node-drain, taintAfter: soon }\n', 'case.yaml'), (e: unknown) => e instanceof InputError && /churn\[0\]\.taintAfter/.test(e.message));
   assert.throws(() => loadScenarioText(HEAD + 'churn:\n  - { kind: node-dran }\n', 'case.yaml'), (e: unknown) => e instanceof InputError && /node-drain/.test(e.message));
 });
+
+test('churn deployments and selector: parsed onto the run, refused on kinds that do not read them', () => {
+  const [roll, kill] = churnOf('churn:\n  - { kind: rolling-update, deployments: [default/svc-1, default/svc-2] }\n  - { kind: pod-kill, ratePerMinute: 1, selector: "app=svc-1,tier=web" }\n');
+  assert.deepEqual(roll!.deployments, ['default/svc-1', 'default/svc-2']);
+  assert.deepEqual(kill!.selector, { app: 'svc-1', tier: 'web' });
+  assert.deepEqual(churnOf('churn:\n  - { kind: container-crash, ratePerMinute: 1, selector: { app: svc-0 } }\n')[0]!.selector, { app: 'svc-0' });
+  // A synthetic cluster keeps the study's rollout defaults.
+  assert.deepEqual([roll!.maxSurge, roll!.maxUnavailable, roll!.terminationGracePeriod], ['25%', '25%', 30 * SECOND]);
+  rejects('churn:\n  - { kind: node-drain, deployments: [default/svc-1] }\n', 'case.yaml:6:38: churn[0].deployments: expected deployments only with kind rolling-update, scale, pod-kill, container-crash (this entry is node-drain)');
+  rejects('churn:\n  - { kind: rolling-update, selector: { app: a } }\n', 'case.yaml:6:39: churn[0].selector: expected selector only with kind pod-kill or container-crash (this entry is rolling-update)');
+  assert.throws(() => loadScenarioText(HEAD + 'churn:\n  - { kind: scale, deployments: [svc-1] }\n', 'case.yaml'), (e: unknown) => e instanceof InputError && /churn\[0\]\.deployments\[0\].*NAMESPACE\/NAME/.test(e.message));
+  assert.throws(() => loadScenarioText(HEAD + 'churn:\n  - { kind: pod-kill, ratePerMinute: 1, selector: "app" }\n', 'case.yaml'), (e: unknown) => e instanceof InputError && /churn\[0\]\.selector/.test(e.message));
+});

@@ -18,13 +18,23 @@ export const churnSchema = z
     fraction: fraction(
       'rolling-update: share of Services rolled at each event (default: one Service); pod-kill: share of all pods deleted per minute; container-crash: share of all pods crashed per minute; scale: replicas added then removed, relative; node-failure, node-drain: share of nodes failed or drained at each event (default: one node).',
     ).optional(),
-    maxSurge: intOrPercent('Deployment strategy.rollingUpdate.maxSurge. Default 25%.').default('25%'),
-    maxUnavailable: intOrPercent('Deployment strategy.rollingUpdate.maxUnavailable. Default 25%.').default('25%'),
+    maxSurge: intOrPercent('Deployment strategy.rollingUpdate.maxSurge the rollout sets. Default 25% on a synthetic cluster; with cluster.manifests the Deployment\'s own (a plain `kubectl rollout restart`).').optional(),
+    maxUnavailable: intOrPercent('Deployment strategy.rollingUpdate.maxUnavailable the rollout sets. Default 25% on a synthetic cluster; with cluster.manifests the Deployment\'s own.').optional(),
     gracefulTermination: z
       .boolean()
       .default(true)
       .describe('true: a deleted pod keeps serving (terminating, serving) until its grace period ends; false: it stops at once, as after SIGKILL. Default true.'),
-    terminationGracePeriod: duration('terminationGracePeriodSeconds (node-drain: the evictions\' grace period). Default 30s.').prefault('30s'),
+    terminationGracePeriod: duration('terminationGracePeriodSeconds (node-drain: the evictions\' grace period). Default 30s on a synthetic cluster; with cluster.manifests each pod\'s own.').optional(),
+    deployments: z
+      .array(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: issueText({ expected: 'NAMESPACE/NAME of a Deployment, such as shop/web' }) }))
+      .min(1)
+      .optional()
+      .describe('rolling-update, scale, pod-kill, container-crash: only these Deployments (NAMESPACE/NAME; a synthetic cluster\'s are default/svc-0, default/svc-1, ...). rolling-update rolls all of them at each event unless fraction says a share. Default: every Deployment.'),
+    selector: z
+      .union([z.record(z.string(), z.string()), z.string().regex(/^[^=,\s]+=[^=,\s]*(,[^=,\s]+=[^=,\s]*)*$/)], { error: issueText({ expected: 'labels as a map ({app: web}) or as kubectl -l writes them ("app=web,tier=front")' }) })
+      .transform((v) => (typeof v === 'string' ? Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string])) : v))
+      .optional()
+      .describe('pod-kill, container-crash: only pods with all these labels (equality, as `kubectl delete pod -l`), among the Deployments\' pods (and `deployments` when given).'),
     count: z.int().min(1).optional().describe('node-drain: the most nodes drained in the run. Default: no limit (one node always stays).'),
     taintAfter: duration('node-drain: from the cordon to the ToBeDeletedByClusterAutoscaler taint. Default 0s.').optional(),
     evictAfter: duration('node-drain: from the taint to the evictions. Default 0s.').optional(),
@@ -45,6 +55,12 @@ export const churnSchema = z
         if (c[f] !== undefined) ctx.addIssue({ code: 'custom', path: [f], input: undefined, message: issueText({ expected: `${f} only with kind node-drain (this entry is ${c.kind})` }) });
       }
     }
+  })
+  .superRefine((c, ctx) => {
+    const namedKinds = ['rolling-update', 'scale', 'pod-kill', 'container-crash'];
+    if (c.deployments !== undefined && !namedKinds.includes(c.kind)) ctx.addIssue({ code: 'custom', path: ['deployments'], input: c.deployments, message: issueText({ expected: `deployments only with kind ${namedKinds.join(', ')} (this entry is ${c.kind})` }) });
+    if (c.deployments !== undefined && c.target === 'coredns') ctx.addIssue({ code: 'custom', path: ['deployments'], input: c.deployments, message: issueText({ expected: 'deployments or target: coredns, not both' }) });
+    if (c.selector !== undefined && c.kind !== 'pod-kill' && c.kind !== 'container-crash') ctx.addIssue({ code: 'custom', path: ['selector'], input: c.selector, message: issueText({ expected: `selector only with kind pod-kill or container-crash (this entry is ${c.kind})` }) });
   })
   .superRefine((c, ctx) => {
     if (c.target !== undefined && c.kind !== 'rolling-update') ctx.addIssue({ code: 'custom', path: ['target'], input: c.target, message: issueText({ expected: 'target only with kind rolling-update' }) });

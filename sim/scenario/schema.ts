@@ -191,14 +191,21 @@ const trafficSchema = z
     requestsPerConnection: count('Requests sent on each connection before it closes. Default 1.').default(1),
     protocol: z.enum(['tcp', 'udp']).default('tcp').describe('Transport of the client traffic. Default tcp.'),
     sourceNodes: z
-      .union([z.literal('all'), z.number().int().positive()])
+      .union([z.literal('all'), z.number().int().positive(), z.array(z.string().min(1)).min(1)])
       .default('all')
-      .describe('Nodes hosting client pods: "all" or a count. Default all.'),
+      .describe('Nodes hosting client pods: "all", a count (the first nodes), or a list of node names (a synthetic cluster\'s are node-0, node-1, ...; from manifests, its Nodes). Default all.'),
     clientPodsPerNode: count('Client pods per source node. Default 1.').default(1),
     targetServices: z
       .union([z.literal('all'), z.number().int().positive()])
       .default('all')
       .describe('How many Services receive traffic (chosen uniformly): "all" or a count. Default all.'),
+    services: z
+      .record(
+        z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: issueText({ expected: 'NAMESPACE/NAME of a Service, such as shop/web' }) }),
+        z.number({ error: issueText({ expected: 'a weight, a number >= 0' }) }).nonnegative({ error: issueText({ expected: 'a weight, a number >= 0' }) }),
+      )
+      .optional()
+      .describe('Traffic weights per Service (NAMESPACE/NAME: weight): a connection goes to a Service with probability weight / sum, to one of its ports uniformly; Services not listed get none. A synthetic cluster\'s Services are default/svc-0, default/svc-1, ... Default: uniform (targetServices).'),
     requestTime: distribution('Server time to answer one request. Default 1ms.').prefault('1ms'),
     thinkTime: distribution('Closed loop: pause between a client\'s connections. Default exponential mean 100ms.').prefault({
       exponential: { mean: '100ms' },
@@ -214,6 +221,9 @@ const trafficSchema = z
     ).default(0),
   })
   .superRefine((t, ctx) => {
+    if (t.services !== undefined && t.targetServices !== 'all') {
+      ctx.addIssue({ code: 'custom', path: ['services'], input: t.services, message: issueText({ expected: 'services (weights) or targetServices (a count), not both' }) });
+    }
     if (t.halfClosedFraction + t.leftOpenFraction > 1) {
       ctx.addIssue({ code: 'custom', path: ['leftOpenFraction'], input: t.leftOpenFraction, message: issueText({ expected: 'halfClosedFraction + leftOpenFraction at most 1 (the rest close cleanly)' }) });
     }
