@@ -1,13 +1,13 @@
 import type { ControlPlane, SliceCommit } from '../k8s/control-plane.ts';
 import { Histogram } from '../engine/stats/histogram.ts';
 import type { EndpointSlice } from '../k8s/objects.ts';
-import { compareEndpoints, type Endpoint } from '../proxy/endpoint.ts';
+import type { Endpoint } from '../proxy/endpoint.ts';
 import { endpointsFromSlices } from '../proxy/from-api.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
-import { categorizeEndpoints } from '../proxy/topology.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
 import { endpointsOnPort, servicePortsOf } from './synthetic-endpoints.ts';
+import { programmedEndpoints, sameEndpoints, sliceServiceKey } from './slice-endpoints.ts';
 import { KubeProxyWatches, type SliceDeliverySink } from './kube-proxy-watches.ts';
 
 /**
@@ -74,7 +74,7 @@ export class ControlPlaneFeed implements SliceDeliverySink {
       this.ports.push(...servicePortsOf(s.namespace, s.name, s.clusterIP, s.port, s.protocol, portsPerService, affinitySeconds));
     }
     for (const slice of cp.endpointSlices()) {
-      const key = serviceKey(slice);
+      const key = sliceServiceKey(slice);
       this.slices.get(key)?.set(slice.metadata.name!, slice);
     }
     for (let i = 0; i < this.ports.length; i += portsPerService) {
@@ -187,26 +187,8 @@ export class ControlPlaneFeed implements SliceDeliverySink {
     const merged = endpointsFromSlices([...this.slices.get(sp.portName.namespace + '/' + sp.portName.name)!.values()], '');
     const all: Endpoint[] = [];
     for (const list of merged.values()) all.push(...list);
-    // Local: each node narrows this to its own endpoints (LocalEndpoints), ready ones first, else
-    // serving-terminating ones, so the timeline keeps every endpoint either could pick.
-    const serving = all.filter((e) => e.serving).sort(compareEndpoints);
-    if (this.internalLocal) return { programmed: all.filter((e) => e.ready || (e.serving && e.terminating)), serving };
-    return { programmed: [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints], serving };
+    return programmedEndpoints(all, sp, this.internalLocal);
   }
 }
 
-function serviceKey(slice: EndpointSlice): string {
-  return `${slice.metadata.namespace ?? 'default'}/${slice.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
-}
 
-/** Same endpoints; with `conditions`, also the same ready and terminating state (which Local lists depend on). */
-function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[], conditions: boolean): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) {
-    const x = a[k]!;
-    const y = b[k]!;
-    if (x.endpoint !== y.endpoint) return false;
-    if (conditions && (x.ready !== y.ready || x.terminating !== y.terminating || x.nodeName !== y.nodeName)) return false;
-  }
-  return true;
-}

@@ -1,12 +1,12 @@
 import type { ControlPlane, SliceCommit } from '../k8s/control-plane.ts';
 import { Histogram } from '../engine/stats/histogram.ts';
 import type { EndpointSlice } from '../k8s/objects.ts';
-import { compareEndpoints, type Endpoint } from '../proxy/endpoint.ts';
+import type { Endpoint } from '../proxy/endpoint.ts';
 import { endpointsFromSlices } from '../proxy/from-api.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
-import { categorizeEndpoints } from '../proxy/topology.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
+import { programmedEndpoints, sameEndpoints, sliceServiceKey } from './slice-endpoints.ts';
 
 /**
  * The feed of a live cluster read from manifests (manifest-live.ts): as ControlPlaneFeed does for the
@@ -43,7 +43,7 @@ export class ManifestFeed {
       }
       list.push(i);
     });
-    for (const slice of cp.endpointSlices()) this.slices.get(serviceKey(slice))?.set(slice.metadata.name, slice);
+    for (const slice of cp.endpointSlices()) this.slices.get(sliceServiceKey(slice))?.set(slice.metadata.name, slice);
     const lists = new Map<number, { programmed: Endpoint[]; serving: Endpoint[] }>();
     for (const key of this.byService.keys()) for (const [i, l] of this.programmed(key)) lists.set(i, l);
     ports.forEach((sp, i) => timeline.addService(sp, lists.get(i)!.programmed, lists.get(i)!.serving));
@@ -119,25 +119,9 @@ export class ManifestFeed {
     return this.byService.get(key)!.map((i) => {
       const sp = this.ports[i]!;
       const all = merged.get(sp.id) ?? [];
-      const serving = all.filter((e) => e.serving).sort(compareEndpoints);
-      const programmed = this.internalLocal ? all.filter((e) => e.ready || (e.serving && e.terminating)) : [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints];
-      return [i, { programmed, serving }];
+      return [i, programmedEndpoints(all, sp, this.internalLocal)];
     });
   }
 }
 
-function serviceKey(slice: EndpointSlice): string {
-  return `${slice.metadata.namespace ?? 'default'}/${slice.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
-}
 
-/** Same endpoints; with `conditions`, also the same ready and terminating state (which Local lists depend on). */
-function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[], conditions: boolean): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) {
-    const x = a[k]!;
-    const y = b[k]!;
-    if (x.endpoint !== y.endpoint) return false;
-    if (conditions && (x.ready !== y.ready || x.terminating !== y.terminating || x.nodeName !== y.nodeName)) return false;
-  }
-  return true;
-}
