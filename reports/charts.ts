@@ -306,30 +306,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   });
 
   const kind = chart.kind ?? 'line';
-  const xValues = overTime ? [] : chartSweep(chart, input.sweep)[chart.x] ?? [];
-  const xNumeric = overTime || (xValues.length > 0 && xValues.every((v) => typeof v === 'number'));
-  const xQuantitative = xNumeric && kind !== 'bar';
-  const x: Record<string, unknown> = {
-    field: 'x',
-    type: xQuantitative ? 'quantitative' : 'ordinal',
-    title: overTime ? 'simulated time (s)' : chart.x,
-  };
-  if (xQuantitative) {
-    const xSymlog = data.some((d) => typeof d.x === 'number' && d.x <= 0);
-    x.scale = chart.xScale === 'log' ? { type: xSymlog ? 'symlog' : 'log' } : { type: 'linear', zero: false };
-    // On a log axis vega ticks every 1-9 x 10^k and its greedy overlap removal then drops the label
-    // of the last sweep value (1000 collides with 900 and goes). A sweep chart's x values are the
-    // few the study ran: tick and label exactly those, every one of them.
-    if (chart.xScale === 'log' && !overTime) {
-      const values = [...new Set(data.map((d) => d.x as number))].sort((a, b) => a - b);
-      x.axis = { values, format: ',~g', labelOverlap: false, grid: true };
-    }
-  }
-  else {
-    x.sort = xValues.map(String);
-    x.axis = { labelAngle: 0 };
-  }
-  if (!xQuantitative) for (const d of data) d.x = String(d.x);
+  const { x, xQuantitative } = xEncoding(chart, input, data, overTime, kind);
 
   const y = {
     field: 'y',
@@ -364,8 +341,7 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
   }
 
   if (!overTime && input.references) {
-    const varying = varyingParams(chart, input.sweep, input.points.map((p) => p.point));
-    const marks = referenceMarks(input.references, chart, input.points, (p) => seriesLabel(p, chart, varying, chartMetrics(chart)[0]!), scale.divisor);
+    const marks = chartReferenceMarks(chart, input, input.references, scale.divisor);
     if (marks.length > 0) layers.push(referenceLayer(marks, x, y, color, xQuantitative));
     // A log axis ticks exactly the study's x values: the references' too, so each mark has its label.
     const axis = x.axis as { values?: number[] } | undefined;
@@ -387,6 +363,44 @@ export function buildChartSpec(chart: ChartSpec, input: ChartData): { spec: TopL
     config: { font: 'DejaVu Sans', legend: { labelLimit: 320, titleLimit: 320 } },
   };
   return { spec: spec as unknown as TopLevelSpec };
+}
+
+/**
+ * The x encoding of a chart: over time, or over the sweep parameter (quantitative unless the values
+ * are not numbers or the chart is a bar chart). Non-quantitative x values are turned into strings.
+ */
+function xEncoding(chart: ChartSpec, input: ChartData, data: { x: unknown }[], overTime: boolean, kind: string): { x: Record<string, unknown>; xQuantitative: boolean } {
+  const xValues = overTime ? [] : chartSweep(chart, input.sweep)[chart.x] ?? [];
+  const xNumeric = overTime || (xValues.length > 0 && xValues.every((v) => typeof v === 'number'));
+  const xQuantitative = xNumeric && kind !== 'bar';
+  const x: Record<string, unknown> = {
+    field: 'x',
+    type: xQuantitative ? 'quantitative' : 'ordinal',
+    title: overTime ? 'simulated time (s)' : chart.x,
+  };
+  if (xQuantitative) {
+    const xSymlog = data.some((d) => typeof d.x === 'number' && d.x <= 0);
+    x.scale = chart.xScale === 'log' ? { type: xSymlog ? 'symlog' : 'log' } : { type: 'linear', zero: false };
+    // On a log axis vega ticks every 1-9 x 10^k and its greedy overlap removal then drops the label
+    // of the last sweep value (1000 collides with 900 and goes). A sweep chart's x values are the
+    // few the study ran: tick and label exactly those, every one of them.
+    if (chart.xScale === 'log' && !overTime) {
+      const values = [...new Set(data.map((d) => d.x as number))].sort((a, b) => a - b);
+      x.axis = { values, format: ',~g', labelOverlap: false, grid: true };
+    }
+  }
+  else {
+    x.sort = xValues.map(String);
+    x.axis = { labelAngle: 0 };
+  }
+  if (!xQuantitative) for (const d of data) d.x = String(d.x);
+  return { x, xQuantitative };
+}
+
+/** The study's reference points that belong on this chart, labelled as the chart labels its series. */
+function chartReferenceMarks(chart: ChartSpec, input: ChartData, references: References, divisor: number): ReturnType<typeof referenceMarks> {
+  const varying = varyingParams(chart, input.sweep, input.points.map((p) => p.point));
+  return referenceMarks(references, chart, input.points, (p) => seriesLabel(p, chart, varying, chartMetrics(chart)[0]!), divisor);
 }
 
 /** Reference points as hollow diamonds (one shape per source) in their line's colour. */
