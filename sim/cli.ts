@@ -12,7 +12,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { isInputError } from './io/input-error.ts';
-import { svcsimVersion } from './scenario/report-input.ts';
+import { svcsimVersion } from './scenario/version.ts';
 
 /** What registers a subcommand on the program: its name, options, help text and action. */
 export type RegisterCommand = (program: Command) => void;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { svcsimVersion } from './report-input.ts';
+import { svcsimVersion } from './version.ts';
 
 /**
  * The code version a study folder records, so shards and resumed runs made by different code are

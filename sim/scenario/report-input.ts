@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { svcsimVersion } from './version.ts';
 import { reportReferences } from './reference-input.ts';
 import type { FindingSpec } from '../../reports/findings.ts';
 import type { ChartSpec as ReportChart, ReportInput, RunRow, ScenarioMeta, SweepPoint as ReportPoint, TimeseriesRow as ReportSeriesRow } from '../../reports/types.ts';
@@ -114,9 +114,4 @@ function reportPoint(p: SweepPoint): ReportPoint {
   const out: ReportPoint = {};
   for (const [k, v] of Object.entries(p)) out[k] = reportValue(v);
   return out;
-}
-
-let version: string | undefined;
-export function svcsimVersion(): string {
-  return (version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
 }
