@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { main } from '../cli.ts';
+import { runMain } from './testing/run-main.ts';
 
 // docs/troubleshooting.md runs as documented: every `npx svcsim ...` command of a ```sh block that a
 // ```text block follows is run (from the repository's root, as the page says) and must exit with the
@@ -48,21 +48,6 @@ function documented(md: string): Documented[] {
   return out;
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const saved = { out: process.stdout.write, err: process.stderr.write };
-  let out = '';
-  let err = '';
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = saved.out;
-    process.stderr.write = saved.err;
-    process.exitCode = undefined;
-  }
-}
 
 test('every example of docs/troubleshooting.md runs and prints the lines shown', async () => {
   const examples = documented(readFileSync(DOC, 'utf8'));
@@ -70,7 +55,7 @@ test('every example of docs/troubleshooting.md runs and prints the lines shown',
   const whys = examples.filter((e) => e.args[0] === 'why');
   assert.ok(whys.some((e) => e.exit === 0) && whys.some((e) => e.exit === 1), 'both verdicts are shown');
   for (const e of examples) {
-    const r = await run(e.args);
+    const r = await runMain(e.args);
     assert.equal(r.code, e.exit, `${e.line}\n${r.err}`);
     const got = r.out.split('\n');
     let at = 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../cli.ts';
+import { runMain } from './testing/run-main.ts';
 import { InputError } from '../io/input-error.ts';
 import { formatWhy } from '../why/format.ts';
 import { WHY_MODES, type StepName } from '../why/types.ts';
@@ -132,27 +132,11 @@ test('--json has the steps as data (golden)', () => {
   assert.deepEqual(pods.filter((p) => p.pod.startsWith('shop/web')).map((p) => p.status), ['CrashLoopBackOff, 7 restarts', 'CrashLoopBackOff, 7 restarts']);
 });
 
-async function exitOf(args: string[]): Promise<{ code: number; err: string; out: string }> {
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  let out = '';
-  let err = '';
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    const code = await main(args);
-    return { code, err, out };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-    process.exitCode = undefined;
-  }
-}
 
 test('exit status: 0 reachable, 1 at a break, 2 for bad input with one message naming the field', async () => {
   const base = ['why', '--cluster', join(X, 'cluster.yaml'), join(X, 'healthy.yaml')];
-  assert.equal((await exitOf([...base, '--from', 'shop/client', '--to', 'http://web'])).code, 0);
-  assert.equal((await exitOf(['why', '--cluster', join(X, 'cluster.yaml'), join(X, 'crashloop.yaml'), '--from', 'shop/client', '--to', 'http://web', '--json'])).code, 1);
+  assert.equal((await runMain([...base, '--from', 'shop/client', '--to', 'http://web'])).code, 0);
+  assert.equal((await runMain(['why', '--cluster', join(X, 'cluster.yaml'), join(X, 'crashloop.yaml'), '--from', 'shop/client', '--to', 'http://web', '--json'])).code, 1);
   const bad: [string[], RegExp][] = [
     [['--from', 'shop/client', '--to', 'ftp://web'], /--to: expected a URL .*found "ftp:\/\/web" \(the scheme ftp is not http, https, tcp or udp\)/],
     [['--from', 'shop/client', '--to', 'tcp://web'], /--to: .*\(tcp:\/\/ needs a port\)/],
@@ -163,7 +147,7 @@ test('exit status: 0 reachable, 1 at a break, 2 for bad input with one message n
     [['--from', 'shop/client', '--to', 'http://web', '--cluster-cidr', '10.244.0.0'], /--cluster-cidr: expected an IPv4 CIDR/],
   ];
   for (const [args, message] of bad) {
-    const r = await exitOf([...base, ...args]);
+    const r = await runMain([...base, ...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.err, message);
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
