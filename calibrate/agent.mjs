@@ -8,9 +8,8 @@
  *   connect IP PORT COUNT WARMUP  COUNT sequential TCP connects; prints JSON of connect times (ns).
  * Every loop is bounded by its count, and every connect by a timeout.
  */
-import { createServer, connect as tcpConnect } from 'node:net';
-
-const CONNECT_TIMEOUT_MS = 3000;
+import { createServer } from 'node:net';
+import { connectOnce } from './connect-once.mjs';
 
 /** @param {number} port */
 function serve(port) {
@@ -18,27 +17,6 @@ function serve(port) {
   server.listen({ port, host: '0.0.0.0', backlog: 4096 }, () => process.stdout.write('ready\n'));
 }
 
-/** @param {string} ip @param {number} port @returns {Promise<number>} */
-function connectOnce(ip, port) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const sock = tcpConnect({ host: ip, port, noDelay: true });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`connect ${ip}:${port}: no answer within ${CONNECT_TIMEOUT_MS} ms`));
-    }, CONNECT_TIMEOUT_MS);
-    sock.once('connect', () => {
-      const dt = Number(process.hrtime.bigint() - t0);
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(dt);
-    });
-    sock.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`connect ${ip}:${port}: ${e.message}`));
-    });
-  });
-}
 
 /** @param {string} ip @param {number} port @param {number} count @param {number} warmup */
 async function connectMany(ip, port, count, warmup) {

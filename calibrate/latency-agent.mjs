@@ -11,31 +11,8 @@
  * Prints one JSON line: { times: [ns...] } (connect() to the 'connect' event, per connection).
  * Every loop is bounded by its count and every connect by a timeout.
  */
-import { connect as tcpConnect } from 'node:net';
+import { connectOnce } from './connect-once.mjs';
 
-const CONNECT_TIMEOUT_MS = 3000;
-
-/** @param {string} ip @param {number} port @returns {Promise<number>} */
-function connectOnce(ip, port) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const sock = tcpConnect({ host: ip, port, noDelay: true });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`connect ${ip}:${port}: no answer within ${CONNECT_TIMEOUT_MS} ms`));
-    }, CONNECT_TIMEOUT_MS);
-    sock.once('connect', () => {
-      const dt = Number(process.hrtime.bigint() - t0);
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(dt);
-    });
-    sock.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`connect ${ip}:${port}: ${e.message}`));
-    });
-  });
-}
 
 /** calibrate/rulesets.ts serviceIP: the apiserver's default range from 10.96.0.1 up. @param {number} s */
 function serviceIP(s) {

@@ -308,9 +308,10 @@ export interface ConntrackOptions { packets: number; rounds: number; alternation
  * flow (destination 127.1.x.y) per packet; prints the CPU time per packet of the sending process
  * (user + system: on loopback the packet's whole trip, output and input hooks included, runs in the
  * sending syscall). Python's loop costs about 1 us per packet, a tenth of Node's dgram, so the
- * conntrack cost (hundreds of ns) stands out of the sender's own cost.
+ * conntrack cost (hundreds of ns) stands out of the sender's own cost. The ebpf probe
+ * (ebpf/probe.ts) sends its bursts with it too.
  */
-const CONNTRACK_SENDER = `
+export const CONNTRACK_SENDER = `
 import socket, sys, time
 n, unique = int(sys.argv[1]), sys.argv[2] == 'new'
 sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sink.bind(('0.0.0.0', 9999))

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { median, quantile } from '../fit.ts';
 import { run, type NamespaceRegistry } from '../namespaces.ts';
-import { DataPath } from '../probes.ts';
+import { CONNTRACK_SENDER, DataPath } from '../probes.ts';
 import { serviceBatch } from './maps.ts';
 import { EbpfSession } from './session.ts';
 
@@ -90,19 +90,6 @@ times = [one() for i in range(count)]
 print(json.dumps({'times': times, 'cpuNs': (time.process_time() - c) / count * 1e9}))
 `;
 
-/** Like the conntrack probe's sender (probes.ts): CPU time per datagram on loopback, one flow or a new flow each. */
-const PACKET_SENDER = `
-import socket, sys, time
-n, unique = int(sys.argv[1]), sys.argv[2] == 'new'
-sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sink.bind(('0.0.0.0', 9999))
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))
-dst = [('127.1.%d.%d' % ((i >> 8) & 255, i & 255), 9999) for i in range(1, n + 1)] if unique else [('127.1.0.1', 9999)] * n
-p = b'x' * 16
-for a in dst[: min(n, 2000)]: s.sendto(p, ('127.1.0.1', 9999))
-t = time.process_time()
-for a in dst: s.sendto(p, a)
-print((time.process_time() - t) / n * 1e9)
-`;
 
 function first(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -203,7 +190,7 @@ async function measurePacket(reg: NamespaceRegistry, session: EbpfSession, o: Eb
   const packets = Math.min(o.packets, 65_000);
   const out: EbpfPacketPoints = { packets, sameFlowNs: [], newFlowNs: [], withoutNs: [], withoutNewFlowNs: [], programSameFlowNs: [], programNewFlowNs: [] };
   let fresh = 0;
-  const burst = async (kind: 'same' | 'new') => Number((await reg.exec(ns, 'python3', ['-c', PACKET_SENDER, String(packets), kind])).stdout.trim());
+  const burst = async (kind: 'same' | 'new') => Number((await reg.exec(ns, 'python3', ['-c', CONNTRACK_SENDER, String(packets), kind])).stdout.trim());
   /** A burst with a freshly loaded program and an empty CT map on lo's egress; returns CPU per packet and the program's run time. */
   const withProgram = async (kind: 'same' | 'new') => {
     const dir = session.pin(`ct-${++fresh}`);
