@@ -79,6 +79,8 @@ export interface Node extends TypeMeta {
   status?: {
     addresses?: NodeAddress[];
     conditions?: NodeCondition[];
+    /** Resource quantities (`cpu: "4"`, `"3500m"`): what the topology cache shares zones by. */
+    allocatable?: Record<string, string>;
   };
 }
 
