@@ -108,3 +108,69 @@ test('zone hints narrow cluster endpoints only when every ready endpoint has one
   const otherZone = categorizeEndpoints(hinted, sp(), { nodeName: 'node1', zone: 'zone-c' });
   assert.deepEqual(ips(otherZone.clusterEndpoints), ['10.0.0.1', '10.0.0.2']);
 });
+
+// kubernetes/kubernetes pkg/proxy/topology_test.go TestCategorizeEndpoints (facts of the current
+// topologyModeFromHints: node hints first, then zone hints, each only when every ready endpoint has one).
+
+test('node hints (PreferSameNode) win over zone hints when one names this node', () => {
+  const list = eps([
+    { ip: '10.0.0.1', port: 80, zoneHints: ['zone-a'], nodeHints: ['node1'] },
+    { ip: '10.0.0.2', port: 80, zoneHints: ['zone-a'], nodeHints: ['node2'] },
+    { ip: '10.0.0.3', port: 80, zoneHints: ['zone-b'], nodeHints: ['node3'] },
+  ]);
+  assert.deepEqual(ips(categorizeEndpoints(list, sp(), node).clusterEndpoints), ['10.0.0.1']);
+  // No endpoint for this node: same-zone hints instead.
+  assert.deepEqual(ips(categorizeEndpoints(list, sp(), { nodeName: 'node9', zone: 'zone-a' }).clusterEndpoints), ['10.0.0.1', '10.0.0.2']);
+  // With the PreferSameTrafficDistribution gate off, node hints are ignored.
+  assert.deepEqual(ips(categorizeEndpoints(list, sp(), { ...node, preferSameTrafficDistribution: false }).clusterEndpoints), ['10.0.0.1', '10.0.0.2']);
+});
+
+test('a ready endpoint without a node hint disables node hints but not zone hints', () => {
+  const list = eps([
+    { ip: '10.0.0.1', port: 80, zoneHints: ['zone-a'], nodeHints: ['node1'] },
+    { ip: '10.0.0.2', port: 80, zoneHints: ['zone-a'] },
+    { ip: '10.0.0.3', port: 80, zoneHints: ['zone-b'], nodeHints: ['node3'] },
+  ]);
+  assert.deepEqual(ips(categorizeEndpoints(list, sp(), node).clusterEndpoints), ['10.0.0.1', '10.0.0.2']);
+});
+
+test('unready endpoints do not count: only unready ones in this zone means no filtering', () => {
+  const list = eps([
+    { ip: '10.1.2.3', port: 80, zoneHints: ['zone-a'], ready: false },
+    { ip: '10.1.2.4', port: 80, zoneHints: ['zone-b'] },
+    { ip: '10.1.2.5', port: 80, zoneHints: ['zone-c'] },
+    { ip: '10.1.2.6', port: 80, zoneHints: ['zone-a'], ready: false },
+  ]);
+  assert.deepEqual(ips(categorizeEndpoints(list, sp(), node).clusterEndpoints), ['10.1.2.4', '10.1.2.5']);
+  const unreadyUnhinted = eps([
+    { ip: '10.1.2.3', port: 80, zoneHints: ['zone-a'] },
+    { ip: '10.1.2.4', port: 80, zoneHints: ['zone-b'] },
+    { ip: '10.1.2.5', port: 80, ready: false },
+  ]);
+  assert.deepEqual(ips(categorizeEndpoints(unreadyUnhinted, sp(), node).clusterEndpoints), ['10.1.2.3']);
+});
+
+test('a Local traffic policy ignores hints for its local endpoints; the reachable set merges both', () => {
+  const list = eps([
+    { ip: '10.1.2.3', port: 80, zoneHints: ['zone-a'], isLocal: true },
+    { ip: '10.1.2.4', port: 80, zoneHints: ['zone-b'], isLocal: true },
+    { ip: '10.1.2.5', port: 80, zoneHints: ['zone-c'] },
+    { ip: '10.1.2.6', port: 80, zoneHints: ['zone-a'] },
+  ]);
+  const r = categorizeEndpoints(list, sp({ internalPolicyLocal: true, nodePort: 8080 }), node);
+  assert.deepEqual(ips(r.localEndpoints), ['10.1.2.3', '10.1.2.4']);
+  const e = categorizeEndpoints(list, sp({ externalPolicyLocal: true, nodePort: 8080 }), node);
+  assert.deepEqual(ips(e.clusterEndpoints), ['10.1.2.3', '10.1.2.6']);
+  assert.deepEqual(ips(e.localEndpoints), ['10.1.2.3', '10.1.2.4']);
+  assert.deepEqual(ips(e.allReachableEndpoints), ['10.1.2.3', '10.1.2.4', '10.1.2.6']);
+});
+
+test('an endpoint hinted for several zones serves each of them', () => {
+  const list = eps([
+    { ip: '10.1.2.3', port: 80, zoneHints: ['zone-a', 'zone-b', 'zone-c'] },
+    { ip: '10.1.2.4', port: 80, zoneHints: ['zone-b', 'zone-c'] },
+    { ip: '10.1.2.5', port: 80, zoneHints: ['zone-b', 'zone-d'] },
+    { ip: '10.1.2.6', port: 80, zoneHints: ['zone-c'] },
+  ]);
+  assert.deepEqual(ips(categorizeEndpoints(list, sp(), { nodeName: 'node1', zone: 'zone-c' }).clusterEndpoints), ['10.1.2.3', '10.1.2.4', '10.1.2.6']);
+});
