@@ -65,8 +65,12 @@ import { Scheduler } from './scheduler.ts';
 import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 import { generateCluster, type SyntheticCluster, type SyntheticClusterOptions } from './synthetic-cluster.ts';
 import { COREDNS_DEPLOYMENT } from './coredns.ts';
+import type { HintsStats } from './endpointslice-topology.ts';
+import { TopologyCache } from './topology-cache.ts';
+import { hintsEnabled } from './topology-hints-reconcile.ts';
+import type { TrafficDistribution } from './traffic-distribution-hints.ts';
 
-export type { ChurnSpec, NodeDrainEvent, ProbeSpec, Sampler, SliceCommit };
+export type { ChurnSpec, HintsStats, NodeDrainEvent, ProbeSpec, Sampler, SliceCommit, TrafficDistribution };
 
 /** A delay: a sampler on the component's own stream, or a sampler on one named stream. */
 export type Delay = Sampler | { stream: string; sample: Sampler };
@@ -113,6 +117,11 @@ export interface ControlPlaneOptions {
   cluster?: (sim: Simulator, api: ApiServer) => SyntheticCluster;
   /** Each pod's own readiness probe (manifest-live.ts templateProbe), in place of `readinessProbe`. */
   probeOf?: (pod: Pod) => ProbeSpec | undefined;
+  /** topology.kubernetes.io/zone of node i (absent: no zone label) and its allocatable CPU in cores (absent: every node `cpusPerNode`, default 4). */
+  nodeZones?: readonly string[];
+  nodeCpus?: readonly number[];
+  /** Per synthetic Service index: its topology fields (absent: none). */
+  serviceTopology?: (service: number) => { topologyMode?: 'Auto'; trafficDistribution?: TrafficDistribution };
 }
 
 export type EndpointChangeKind = 'ready' | 'not-ready' | 'terminating' | 'not-serving' | 'serving' | 'added' | 'removed';
@@ -171,6 +180,8 @@ export interface ControlPlaneStats {
   kubeletStatusWrites: number;
   deploymentSyncs: number;
   churn: ChurnCounts;
+  /** Topology hints the EndpointSlice controller wrote or gave up on (all 0 in a run without topology). */
+  hints: HintsStats;
 }
 
 interface PodTimes {
@@ -195,6 +206,8 @@ export class ControlPlane {
   readonly nodeDrainer: NodeDrainer;
   readonly scheduler: Scheduler;
   readonly churn: Churn;
+  /** The EndpointSlice controller's TopologyCache; undefined in a run without zones, CPU or Service topology. */
+  readonly topologyCache: TopologyCache | undefined;
   private readonly sliceCommitListeners: ((c: SliceCommit) => void)[] = [];
   private readonly changeListeners: ((r: EndpointChangeRecord) => void)[] = [];
   private readonly podTimes = new Map<string, PodTimes>();
@@ -205,6 +218,8 @@ export class ControlPlane {
     readonly options: ControlPlaneOptions,
   ) {
     this.api = new ApiServer(sim, { watchLatency: toLatency(sim, options.watchLatency), writeLatency: toLatency(sim, options.apiWriteLatency) });
+    const synthTopology = options.nodeZones !== undefined || options.nodeCpus !== undefined || options.serviceTopology !== undefined;
+    const cache = synthTopology ? new TopologyCache() : undefined;
     this.cluster = options.cluster ? options.cluster(sim, this.api) : generateCluster(sim, this.api, {
       nodes: options.nodes,
       services: options.services,
@@ -217,7 +232,10 @@ export class ControlPlane {
       maxEndpointsPerSlice: options.maxEndpointsPerSlice,
       terminationGracePeriodSeconds: options.terminationGracePeriodSeconds,
       ...(options.coreDns ? { coreDns: options.coreDns } : {}),
+      ...(cache ? { topology: { nodeZones: options.nodeZones, nodeCpus: options.nodeCpus, serviceTopology: options.serviceTopology, cache } } : {}),
     });
+    // A cluster from manifests gets the cache when one of its Services asks for hints.
+    this.topologyCache = cache ?? (options.cluster && servicesAskForHints(this.api) ? new TopologyCache() : undefined);
     const startup = toLatency(sim, options.podStartupLatency);
     const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;
     const exit = options.appExitAfterSigterm === undefined ? undefined : toLatency(sim, options.appExitAfterSigterm);
@@ -240,6 +258,7 @@ export class ControlPlane {
       batchPeriod: options.endpointSliceBatchPeriod ?? 0,
       maxEndpointsPerSlice: options.maxEndpointsPerSlice,
       concurrentSyncs: options.concurrentEndpointSyncs,
+      ...(this.topologyCache ? { topologyCache: this.topologyCache } : {}),
     });
     this.endpointSliceController.onSliceCommit = (c) => this.sliceCommitted(c);
     const scheduler = (this.scheduler = new Scheduler(this.api));
@@ -350,6 +369,7 @@ export class ControlPlane {
       kubeletStatusWrites,
       deploymentSyncs: this.deploymentController.syncs,
       churn: { ...this.churn.counts },
+      hints: { ...(this.endpointSliceController.topology?.stats ?? { fallbackEvents: 0, enabledEvents: 0, servicesWithHints: 0 }) },
     };
   }
 
@@ -447,6 +467,12 @@ export class ControlPlane {
     }
     for (const l of this.changeListeners) l(r);
   }
+}
+
+/** Some Service carries the topology-mode annotation set to Auto or a spec.trafficDistribution. */
+function servicesAskForHints(api: ApiServer): boolean {
+  for (const s of api.list<Service>('Service')) if (hintsEnabled(s.metadata.annotations) || s.spec.trafficDistribution !== undefined) return true;
+  return false;
 }
 
 function targetKey(ep: Endpoint): string {
