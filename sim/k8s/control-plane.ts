@@ -67,7 +67,7 @@ import { generateCluster, type SyntheticCluster, type SyntheticClusterOptions } 
 import { COREDNS_DEPLOYMENT } from './coredns.ts';
 import type { HintsStats } from './endpointslice-topology.ts';
 import { TopologyCache } from './topology-cache.ts';
-import { hintsEnabled } from './topology-hints-reconcile.ts';
+import { asksForHints } from './topology-hints-reconcile.ts';
 import type { TrafficDistribution } from './traffic-distribution-hints.ts';
 
 export type { ChurnSpec, HintsStats, NodeDrainEvent, ProbeSpec, Sampler, SliceCommit, TrafficDistribution };
@@ -113,8 +113,12 @@ export interface ControlPlaneOptions {
   churn?: readonly ChurnSpec[];
   /** CoreDNS behind kube-dns (coredns.ts), in runs with DNS. */
   coreDns?: SyntheticClusterOptions['coreDns'];
-  /** Writes the cluster instead of the synthetic one (a cluster from manifests: manifest-live.ts); the counts above are then unused. */
-  cluster?: (sim: Simulator, api: ApiServer) => SyntheticCluster;
+  /**
+   * Writes the cluster instead of the synthetic one (a cluster from manifests: manifest-live.ts); the
+   * counts above are then unused. `topologyCache` is the EndpointSlice controller's, kept when one of
+   * the Services asks for hints (putManifestCluster feeds it and hints the slices it writes).
+   */
+  cluster?: (sim: Simulator, api: ApiServer, topologyCache: TopologyCache) => SyntheticCluster;
   /** Each pod's own readiness probe (manifest-live.ts templateProbe), in place of `readinessProbe`. */
   probeOf?: (pod: Pod) => ProbeSpec | undefined;
   /** topology.kubernetes.io/zone of node i (absent: no zone label) and its allocatable CPU in cores (absent: every node `cpusPerNode`, default 4). */
@@ -219,8 +223,8 @@ export class ControlPlane {
   ) {
     this.api = new ApiServer(sim, { watchLatency: toLatency(sim, options.watchLatency), writeLatency: toLatency(sim, options.apiWriteLatency) });
     const synthTopology = options.nodeZones !== undefined || options.nodeCpus !== undefined || options.serviceTopology !== undefined;
-    const cache = synthTopology ? new TopologyCache() : undefined;
-    this.cluster = options.cluster ? options.cluster(sim, this.api) : generateCluster(sim, this.api, {
+    const cache = synthTopology || options.cluster ? new TopologyCache() : undefined;
+    this.cluster = options.cluster ? options.cluster(sim, this.api, cache!) : generateCluster(sim, this.api, {
       nodes: options.nodes,
       services: options.services,
       endpointsPerService: options.endpointsPerService,
@@ -234,8 +238,8 @@ export class ControlPlane {
       ...(options.coreDns ? { coreDns: options.coreDns } : {}),
       ...(cache ? { topology: { nodeZones: options.nodeZones, nodeCpus: options.nodeCpus, serviceTopology: options.serviceTopology, cache } } : {}),
     });
-    // A cluster from manifests gets the cache when one of its Services asks for hints.
-    this.topologyCache = cache ?? (options.cluster && servicesAskForHints(this.api) ? new TopologyCache() : undefined);
+    // A cluster from manifests keeps the cache when one of its Services asks for hints.
+    this.topologyCache = options.cluster && !servicesAskForHints(this.api) ? undefined : cache;
     const startup = toLatency(sim, options.podStartupLatency);
     const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;
     const exit = options.appExitAfterSigterm === undefined ? undefined : toLatency(sim, options.appExitAfterSigterm);
@@ -471,7 +475,7 @@ export class ControlPlane {
 
 /** Some Service carries the topology-mode annotation set to Auto or a spec.trafficDistribution. */
 function servicesAskForHints(api: ApiServer): boolean {
-  for (const s of api.list<Service>('Service')) if (hintsEnabled(s.metadata.annotations) || s.spec.trafficDistribution !== undefined) return true;
+  for (const s of api.list<Service>('Service')) if (asksForHints(s)) return true;
   return false;
 }
 

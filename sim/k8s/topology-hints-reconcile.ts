@@ -32,6 +32,11 @@ export function hintsEnabled(annotations: Readonly<Record<string, string>> | und
   return v === 'Auto' || v === 'auto';
 }
 
+/** A Service asks for topology hints: Auto by annotation, or a spec.trafficDistribution (valid or not). */
+export function asksForHints(s: Service): boolean {
+  return hintsEnabled(s.metadata.annotations) || s.spec.trafficDistribution !== undefined;
+}
+
 /** validTrafficDistribution: PreferClose always; PreferSameZone and PreferSameNode with the gate. */
 export function validTrafficDistribution(td: string | undefined, preferSame = true): td is TrafficDistribution {
   if (td === 'PreferClose') return true;
