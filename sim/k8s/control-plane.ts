@@ -35,7 +35,10 @@
  * - `onNodeDrain(cb)`: the steps of node-drain churn (cordoned, tainted, evicting, deleted), so a
  *   run can fail the node's kube-proxy /healthz on the taint and take the node out of load
  *   balancers on its deletion.
- * - `stats()`: counters for reports and benchmarks.
+ * - `stats()`: counters for reports and benchmarks; `stats().hints` counts topology-hint fallbacks.
+ * - Topology (docs/topology.md): `nodeZones`, `nodeCpus` and `serviceTopology` label the synthetic
+ *   nodes with zones and CPU and give Services the topology-mode annotation or trafficDistribution;
+ *   the EndpointSlice controller then writes hints (`topologyCache`) and watches Nodes.
  * All durations are integer ns. Delays are samplers `(rng) => ns` drawing from the component's own
  * stream, or `{ stream, sample }` to draw from one named stream.
  *
