@@ -1,0 +1,183 @@
+import { applyIptablesRestore } from '../../netfilter/iptables-save.ts';
+import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
+import { newHookResult, resetHookResult, type EvalContext } from '../../netfilter/context.ts';
+import { evaluateHook } from '../../netfilter/evaluate.ts';
+import { CT_NEW, type Rule } from '../../netfilter/rule.ts';
+import type { Chain, Hook, Ruleset, TableName } from '../../netfilter/ruleset.ts';
+import { makePacket, type Packet } from '../../net/packet.ts';
+import { parseIPv4 } from '../../net/ipv4.ts';
+import type { FirstPacketCost, FirstPacketInput } from '../cost/mode-model.ts';
+import { KUBE_SERVICES } from '../iptables/chain-names.ts';
+import { kubeProxyBaseRuleset } from '../iptables/node-ruleset.ts';
+import { IptablesProxier, restoreText } from '../iptables/proxier.ts';
+import type { FirstPacketAt } from './first-packet-plane.ts';
+import { VersionStates } from './version-state.ts';
+import { RecentOracle, StatisticChooser } from './walk-choices.ts';
+import { nodeAddress, walkSourceAddress, type WalkSetup } from './walk-setup.ts';
+import { walkVerdict } from './walk-verdict.ts';
+import { RuleCache } from './rule-cache.ts';
+
+const HOOKS: readonly Hook[] = ['PREROUTING', 'FORWARD', 'POSTROUTING'];
+
+/** A node's compiled rules: one version in one sync generation's KUBE-SERVICES order. */
+interface NodeRules {
+  version: number;
+  generation: number;
+  compiled: CompiledRuleset;
+}
+
+/**
+ * iptables mode with `dataPlane: rules`: a pod's first packet to a ClusterIP walks the rules the
+ * iptables proxier writes for the node's active version (a full sync restored over kube-proxy's
+ * base rules, as sim/proxy/iptables/node-ruleset.ts does for `render`), through PREROUTING,
+ * FORWARD and POSTROUTING, as sim/proxy/cost/iptables.test.ts walks them to check the formula.
+ *
+ * A version's rule set is generated and parsed once and shared by every node at that version (with
+ * internalTrafficPolicy Local, once per node: its rules hold its own endpoints). Each node then
+ * orders the service rules of nat and filter KUBE-SERVICES by (servicePosition, service port) for
+ * its sync generation: kube-proxy writes that chain in Go map order, new at every sync
+ * (pkg/proxy/iptables/proxier.go ranges over the svcPortMap), and the formula stands for that
+ * order with servicePosition (run/traffic.ts); sorting by the same hash gives each service port the
+ * rank of its hash among the chain's, which is the formula's position up to the hash's collisions,
+ * so the two tiers cost the same connection nearly alike, not only alike on average. The reordered
+ * set shares every other chain, and the compiler indexes chains once per Chain object, so a node's
+ * new generation costs two chains' index and a pass over the tables.
+ */
+export class IptablesRulesWalk {
+  private readonly states: VersionStates;
+  private readonly proxier: IptablesProxier;
+  private readonly proxiers: IptablesProxier[] = [];
+  private readonly versions = new RuleCache<Ruleset>();
+  private readonly nodes: (NodeRules | undefined)[] = [];
+  /** service port key (ClusterIP * 65536 + port) -> timeline index. */
+  private readonly serviceOf = new Map<number, number>();
+  private readonly chooser = new StatisticChooser();
+  private readonly recent = new RecentOracle();
+  private readonly ctx: EvalContext;
+  private readonly res = newHookResult();
+  private readonly source: number;
+
+  constructor(private readonly setup: WalkSetup) {
+    this.states = new VersionStates(setup.timeline, setup.internalLocal);
+    this.proxier = this.proxierFor(0);
+    setup.timeline.services.forEach((sp, i) => this.serviceOf.set(parseIPv4(sp.clusterIP) * 65536 + sp.port, i));
+    this.source = walkSourceAddress(setup.clusterCIDR);
+    this.ctx = {
+      backend: setup.iptablesBackend,
+      costs: setup.costs,
+      firstPacket: true,
+      ctState: CT_NEW,
+      random: this.chooser,
+      recent: this.recent,
+      nowNs: 0,
+      ipsets: null,
+      localAddrs: new Set([parseIPv4(nodeAddress(0))]),
+      conntrack: null,
+      trace: null,
+    };
+  }
+
+  firstPacket(input: FirstPacketInput, at: FirstPacketAt): FirstPacketCost {
+    const compiled = this.rulesOf(at);
+    const sp = this.setup.timeline.services[at.service]!;
+    this.chooser.arm(input.chosen);
+    const pinned = input.affinity?.hit && at.endpoint ? this.proxier.names.endpointChain(sp.nameString, sp.protocol, at.endpoint.endpoint) : null;
+    this.recent.arm(pinned);
+    const p: Packet = makePacket({ proto: sp.protocol === 'UDP' ? 'udp' : 'tcp', src: this.source, dst: parseIPv4(sp.clusterIP), sport: 40000, dport: sp.port });
+    const res = this.res;
+    resetHookResult(res);
+    let disposition: 'ACCEPT' | 'DROP' | 'REJECT' = 'ACCEPT';
+    for (const hook of HOOKS) {
+      const d = evaluateHook(compiled, hook, p, this.ctx, res);
+      if (d !== 'ACCEPT') {
+        disposition = d === 'REJECT' ? 'REJECT' : 'DROP';
+        break;
+      }
+    }
+    const c = this.setup.costs;
+    const verdict = walkVerdict('iptables', { disposition: disposition === 'ACCEPT' ? 'accept' : disposition === 'DROP' ? 'drop' : 'reject', dnatAddr: res.dnat ? p.dst : null, dnatPort: p.dport, masquerade: res.masquerade }, input, at);
+    // The conntrack entry is made at PREROUTING's conntrack step, outside the rules (as the formula charges it).
+    const hooksNs = res.hooks * c.hookNs;
+    return { rulesVisited: res.rulesVisited, lookups: 0, costNs: res.costNs + c.conntrackInsertNs, parts: { hooksNs, conntrackNs: c.conntrackInsertNs, modeNs: res.costNs - hooksNs }, verdict };
+  }
+
+  /** The node's compiled rules at its active version and generation (built when either moved). */
+  private rulesOf(at: FirstPacketAt): CompiledRuleset {
+    const have = this.nodes[at.node];
+    if (have && have.version === at.version && have.generation === at.generation) return have.compiled;
+    const base = this.versionRules(at.version, at.node);
+    const compiled = compileRuleset(this.ordered(base, at.node, at.generation));
+    this.nodes[at.node] = { version: at.version, generation: at.generation, compiled };
+    return compiled;
+  }
+
+  private versionRules(version: number, node: number): Ruleset {
+    const own = this.setup.internalLocal;
+    const key = own ? `${version}/${node}` : `${version}`;
+    return this.versions.get(key, this.setup.nodeNames.length, () => {
+      const state = this.states.at(version, own ? this.setup.nodeNames[node]! : null);
+      const proxier = own ? this.proxierFor(node) : this.proxier;
+      const text = restoreText(proxier.sync({ state, full: true }));
+      return applyIptablesRestore(kubeProxyBaseRuleset(), text, { noflush: true, file: 'kube-proxy iptables-restore input' }).ruleset;
+    });
+  }
+
+  /**
+   * The proxier of node n (its name decides which endpoints are local). Without the Local policy no
+   * ClusterIP rule depends on the node, and every node shares node 0's rules: they differ only in
+   * what the node's name and address enter, node-port and external-policy rules no pod-to-ClusterIP
+   * packet reaches.
+   */
+  private proxierFor(node: number): IptablesProxier {
+    let p = this.proxiers[node];
+    if (!p) {
+      const names = this.proxiers[0]?.names;
+      p = new IptablesProxier({ nodeName: this.setup.nodeNames[node] ?? `node-${node}`, nodeIP: nodeAddress(node), clusterCIDR: this.setup.clusterCIDR, ...(names ? { names } : {}) });
+      this.proxiers[node] = p;
+    }
+    return p;
+  }
+
+  /** `rs` with nat and filter KUBE-SERVICES in node `node`'s order for `generation`. */
+  private ordered(rs: Ruleset, node: number, generation: number): Ruleset {
+    const tables = new Map(rs.tables);
+    for (const name of ['nat', 'filter'] as TableName[]) {
+      const t = rs.tables.get(name);
+      const chain = t?.chains.get(KUBE_SERVICES);
+      if (!t || !chain) continue;
+      const chains = new Map(t.chains);
+      chains.set(KUBE_SERVICES, this.orderedChain(chain, node, generation));
+      tables.set(name, { ...t, chains });
+    }
+    return { ...rs, tables };
+  }
+
+  /**
+   * The chain's per-service-port rules (`-d CLUSTER_IP/32 ... --dport PORT`) sorted by
+   * (servicePosition over their count, service port), where they stood; the other rules (the
+   * KUBE-NODEPORTS jump that kube-proxy appends last) keep their places.
+   */
+  private orderedChain(chain: Chain, node: number, generation: number): Chain {
+    const slots: number[] = [];
+    const keyed: { rule: Rule; service: number }[] = [];
+    chain.rules.forEach((rule, k) => {
+      const service = this.serviceOfRule(rule);
+      if (service === undefined) return;
+      slots.push(k);
+      keyed.push({ rule, service });
+    });
+    const size = Math.max(1, keyed.length);
+    const order = this.setup.order;
+    const sorted = keyed.map((r) => ({ ...r, position: order(node, generation, r.service, size) })).sort((a, b) => a.position - b.position || a.service - b.service);
+    const rules = chain.rules.slice();
+    slots.forEach((k, i) => (rules[k] = sorted[i]!.rule));
+    return { ...chain, rules };
+  }
+
+  private serviceOfRule(r: Rule): number | undefined {
+    if (r.dst === null || r.dst.prefix !== 32) return undefined;
+    const port = r.matches.find((m) => m.kind === 'port');
+    const dport = port?.kind === 'port' ? port.dport : null;
+    return dport === null ? undefined : this.serviceOf.get(r.dst.addr * 65536 + dport.lo);
+  }
+}

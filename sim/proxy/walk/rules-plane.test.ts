@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_COSTS, type IptablesBackend } from '../../cost/cost-model.ts';
+import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
+import { makeEndpoint, compareEndpoints } from '../endpoint.ts';
+import { clusterIPPort } from '../service-port.ts';
+import { EndpointTimeline } from '../sync/endpoint-timeline.ts';
+import { modeModel } from '../cost/index.ts';
+import type { FirstPacketInput } from '../cost/mode-model.ts';
+import type { ProxyMode } from '../mode.ts';
+import { rulesPlane } from './rules-plane.ts';
+import type { FirstPacketAt } from './first-packet-plane.ts';
+
+const NODES = ['node-0', 'node-1'];
+
+/**
+ * A timeline of `withEps` service ports with `eps` endpoints each (endpoint e of port s on node
+ * `nodeOf(s, e)`), then `without` ports without endpoints; port s at 10.96.0.(10 + s).
+ */
+function timeline(withEps: number, without: number, eps: number, affinitySeconds = 0, nodeOf = (_s: number, e: number) => NODES[e % 2]!) {
+  const t = new EndpointTimeline();
+  for (let s = 0; s < withEps + without; s++) {
+    const sp = clusterIPPort('default', `svc-${s}`, 'http', formatIPv4(parseIPv4('10.96.0.10') + s), 80, 'TCP', affinitySeconds);
+    const list = s < withEps ? Array.from({ length: eps }, (_, e) => makeEndpoint({ ip: `10.244.${s}.${e + 2}`, port: 8080, nodeName: nodeOf(s, e) })).sort(compareEndpoints) : [];
+    t.addService(sp, list);
+  }
+  return t;
+}
+
+/** The identity order: service port s at position s of its chain (what the formula is then given). */
+const identity = (_n: number, _g: number, s: number, size: number) => s % size;
+
+function plane(mode: ProxyMode, t: EndpointTimeline, o: { local?: boolean; affinity?: boolean; backend?: IptablesBackend } = {}) {
+  const model = modeModel(mode, { costs: DEFAULT_COSTS, iptablesBackend: o.backend ?? 'nft', sessionAffinity: o.affinity ?? false });
+  const p = rulesPlane(model, { timeline: t, nodeNames: NODES, costs: DEFAULT_COSTS, iptablesBackend: o.backend ?? 'nft', internalLocal: o.local ?? false, clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', order: identity });
+  return { model, plane: p };
+}
+
+function at(t: EndpointTimeline, service: number, chosen: number, node = 0, list = t.endpointsAt(service, 0)): FirstPacketAt {
+  return { node, service, version: 0, generation: 0, endpoint: list.length > 0 ? list[chosen]! : null };
+}
+
+for (const mode of ['iptables', 'nftables'] as const) {
+  test(`${mode}: the walk sends each first packet to the chosen endpoint, at the formula's cost`, () => {
+    for (const backend of ['legacy', 'nft'] as const) {
+      const t = timeline(5, 2, 4);
+      const { model, plane: p } = plane(mode, t, { backend });
+      assert.equal(p.walked, true);
+      for (let s = 0; s < 5; s++) {
+        for (let chosen = 0; chosen < 4; chosen++) {
+          const input: FirstPacketInput = { services: 7, servicesWithoutEndpoints: 2, position: s, endpoints: 4, chosen };
+          const walked = p.firstPacket(input, at(t, s, chosen));
+          const formula = model.firstPacket(input);
+          assert.deepEqual(walked.verdict, { kind: 'dnat', endpoint: chosen, masquerade: false, replyLost: false });
+          assert.equal(walked.rulesVisited, formula.rulesVisited, `${backend} port ${s} endpoint ${chosen}`);
+          assert.equal(walked.lookups, formula.lookups);
+          assert.ok(Math.abs(walked.costNs - formula.costNs) < 1e-6, `${walked.costNs} vs ${formula.costNs}`);
+        }
+      }
+    }
+  });
+
+  test(`${mode}: a Service without endpoints is rejected by the walk, at the formula's cost`, () => {
+    const t = timeline(3, 2, 2);
+    const { model, plane: p } = plane(mode, t);
+    for (const s of [3, 4]) {
+      // The identity order puts port s at s mod 2 in filter KUBE-SERVICES, which holds the two rejects.
+      const input: FirstPacketInput = { services: 5, servicesWithoutEndpoints: 2, position: s % 2, endpoints: 0, chosen: 0 };
+      const walked = p.firstPacket(input, at(t, s, 0));
+      assert.deepEqual(walked.verdict, { kind: 'reject' });
+      const formula = model.firstPacket(input);
+      assert.equal(walked.rulesVisited, formula.rulesVisited);
+      assert.ok(Math.abs(walked.costNs - formula.costNs) < 1e-6, `${walked.costNs} vs ${formula.costNs}`);
+    }
+  });
+
+  test(`${mode}: internalTrafficPolicy Local drops a pod's packet on a node without a local endpoint`, () => {
+    // Port 0's endpoints all run on node-1; port 1 has one on each node.
+    const t = timeline(2, 0, 2, 0, (s, e) => (s === 0 ? 'node-1' : NODES[e]!));
+    const { model, plane: p } = plane(mode, t, { local: true });
+    const input: FirstPacketInput = { services: 2, servicesWithoutEndpoints: 1, position: 0, endpoints: 0, chosen: 0, noLocalEndpoints: true };
+    const walked = p.firstPacket(input, at(t, 0, 0, 0, []));
+    assert.deepEqual(walked.verdict, { kind: 'drop', reason: 'no-local-endpoints' });
+    const formula = model.firstPacket(input);
+    assert.equal(walked.rulesVisited, formula.rulesVisited);
+    assert.ok(Math.abs(walked.costNs - formula.costNs) < 1e-6, `${walked.costNs} vs ${formula.costNs}`);
+    // On node-1 the same port is balanced over its two local endpoints.
+    const local = t.endpointsAt(0, 0);
+    const there = p.firstPacket({ services: 2, servicesWithoutEndpoints: 0, position: 0, endpoints: 2, chosen: 1 }, at(t, 0, 1, 1, local));
+    assert.deepEqual(there.verdict, { kind: 'dnat', endpoint: 1, masquerade: false, replyLost: false });
+  });
+
+  test(`${mode}: an affinity hit walks the recent match to the pinned endpoint; a miss walks them all, then chooses`, () => {
+    const t = timeline(3, 0, 4, 10800);
+    const { model, plane: p } = plane(mode, t, { affinity: true });
+    for (let pinned = 0; pinned < 4; pinned++) {
+      const hit: FirstPacketInput = { services: 3, servicesWithoutEndpoints: 0, position: 1, endpoints: 4, chosen: pinned, affinity: { checked: pinned + 1, hit: true } };
+      const walked = p.firstPacket(hit, at(t, 1, pinned));
+      assert.deepEqual(walked.verdict, { kind: 'dnat', endpoint: pinned, masquerade: false, replyLost: false });
+      const formula = model.firstPacket(hit);
+      assert.equal(walked.rulesVisited, formula.rulesVisited, `hit on ${pinned}`);
+      assert.equal(walked.lookups, formula.lookups);
+      assert.ok(Math.abs(walked.costNs - formula.costNs) < 1e-6, `${walked.costNs} vs ${formula.costNs}`);
+    }
+    const miss: FirstPacketInput = { services: 3, servicesWithoutEndpoints: 0, position: 1, endpoints: 4, chosen: 2, affinity: { checked: 4, hit: false } };
+    const walked = p.firstPacket(miss, at(t, 1, 2));
+    assert.equal(walked.rulesVisited, model.firstPacket(miss).rulesVisited);
+    assert.ok(walked.costNs > p.firstPacket({ ...miss, chosen: 0, affinity: { checked: 1, hit: true } }, at(t, 1, 0)).costNs);
+  });
+}
+
+test('the walk throws when the run expects another verdict than the rules give (a tier out of step)', () => {
+  const t = timeline(2, 1, 2);
+  const { plane: p } = plane('iptables', t);
+  // Port 2 has no endpoints in the rules; a run claiming two would be a bug.
+  assert.throws(() => p.firstPacket({ services: 3, servicesWithoutEndpoints: 1, position: 0, endpoints: 2, chosen: 0 }, { ...at(t, 0, 0), service: 2 }), /ended in reject/);
+});
+
+test('ipvs, ebpf and userspace keep their formula (walked false)', () => {
+  for (const mode of ['ipvs', 'ebpf', 'userspace'] as const) {
+    const t = timeline(2, 0, 2);
+    const { model, plane: p } = plane(mode, t);
+    assert.equal(p.walked, false, mode);
+    const input: FirstPacketInput = { services: 2, servicesWithoutEndpoints: 0, position: 1, endpoints: 2, chosen: 1 };
+    assert.deepEqual(p.firstPacket(input, at(t, 1, 1)), model.firstPacket(input), mode);
+  }
+});
