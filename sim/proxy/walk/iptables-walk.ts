@@ -1,5 +1,6 @@
 import { applyIptablesRestore } from '../../netfilter/iptables-save.ts';
-import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
+import type { CompiledRuleset } from '../../netfilter/compile.ts';
+import { recompileRuleset } from '../../netfilter/recompile.ts';
 import { newHookResult, resetHookResult, type EvalContext } from '../../netfilter/context.ts';
 import { evaluateHook } from '../../netfilter/evaluate.ts';
 import { CT_NEW, type Rule } from '../../netfilter/rule.ts';
@@ -10,6 +11,7 @@ import type { FirstPacketCost, FirstPacketInput } from '../cost/mode-model.ts';
 import { KUBE_SERVICES } from '../iptables/chain-names.ts';
 import { kubeProxyBaseRuleset } from '../iptables/node-ruleset.ts';
 import { IptablesProxier, restoreText } from '../iptables/proxier.ts';
+import { namespacedName } from '../service-port.ts';
 import type { FirstPacketAt } from './first-packet-plane.ts';
 import { VersionStates } from './version-state.ts';
 import { RecentOracle, StatisticChooser } from './walk-choices.ts';
@@ -32,8 +34,8 @@ interface NodeRules {
  * base rules, as sim/proxy/iptables/node-ruleset.ts does for `render`), through PREROUTING,
  * FORWARD and POSTROUTING, as sim/proxy/cost/iptables.test.ts walks them to check the formula.
  *
- * A version's rule set is generated and parsed once and shared by every node at that version (with
- * internalTrafficPolicy Local, once per node: its rules hold its own endpoints). Each node then
+ * A version's rule set is generated and restored once (build) and shared by every node at that
+ * version (with internalTrafficPolicy Local, once per node: its rules hold its own endpoints). Each node then
  * orders the service rules of nat and filter KUBE-SERVICES by (servicePosition, service port) for
  * its sync generation: kube-proxy writes that chain in Go map order, new at every sync
  * (pkg/proxy/iptables/proxier.go ranges over the svcPortMap), and the formula stands for that
@@ -48,6 +50,8 @@ export class IptablesRulesWalk {
   private readonly proxier: IptablesProxier;
   private readonly proxiers: IptablesProxier[] = [];
   private readonly versions = new RuleCache<Ruleset>();
+  /** Per node group: the newest rules built, and the NAT chains they hold (the next partial sync's existingNatChains). */
+  private readonly heads = new Map<number, { version: number; ruleset: Ruleset; chains: ReadonlySet<string> }>();
   private readonly nodes: (NodeRules | undefined)[] = [];
   /** service port key (ClusterIP * 65536 + port) -> timeline index. */
   private readonly serviceOf = new Map<number, number>();
@@ -106,20 +110,44 @@ export class IptablesRulesWalk {
     const have = this.nodes[at.node];
     if (have && have.version === at.version && have.generation === at.generation) return have.compiled;
     const base = this.versionRules(at.version, at.node);
-    const compiled = compileRuleset(this.ordered(base, at.node, at.generation));
+    // The node's previous rules share most chains with these (a partial sync's restore): only the
+    // reordered KUBE-SERVICES, the changed Services' chains and the chains above them are compiled.
+    const compiled = recompileRuleset(have?.compiled ?? null, this.ordered(base, at.node, at.generation));
     this.nodes[at.node] = { version: at.version, generation: at.generation, compiled };
     return compiled;
   }
 
   private versionRules(version: number, node: number): Ruleset {
+    const group = this.setup.internalLocal ? node : 0;
+    return this.versions.get(`${version}/${group}`, this.setup.nodeNames.length, () => this.build(version, group));
+  }
+
+  /**
+   * The rules of `version` for node group `group` (a node under the Local policy, else 0 for all), as
+   * kube-proxy reaches them: a partial sync (MinimizeIPTablesRestore: KUBE-SERVICES whole, the
+   * changed Services' chains, `-X` for stale ones) restored with --noflush over the group's newest
+   * rules when they are not newer, else a full sync over the base rules. The restored set shares every
+   * chain the sync did not name with the set it was restored over (sim/netfilter/ruleset.ts).
+   */
+  private build(version: number, group: number): Ruleset {
     const own = this.setup.internalLocal;
-    const key = own ? `${version}/${node}` : `${version}`;
-    return this.versions.get(key, this.setup.nodeNames.length, () => {
-      const state = this.states.at(version, own ? this.setup.nodeNames[node]! : null);
-      const proxier = own ? this.proxierFor(node) : this.proxier;
-      const text = restoreText(proxier.sync({ state, full: true }));
-      return applyIptablesRestore(kubeProxyBaseRuleset(), text, { noflush: true, file: 'kube-proxy iptables-restore input' }).ruleset;
-    });
+    const state = this.states.at(version, own ? this.setup.nodeNames[group]! : null);
+    const proxier = own ? this.proxierFor(group) : this.proxier;
+    const head = this.heads.get(group);
+    const partial = head !== undefined && head.version <= version;
+    const sync = partial
+      ? proxier.sync({ state, full: false, changedServices: this.changedServices(head.version, version), existingNatChains: head.chains })
+      : proxier.sync({ state, full: true });
+    const base = partial ? head.ruleset : kubeProxyBaseRuleset();
+    const ruleset = applyIptablesRestore(base, restoreText(sync), { noflush: true, file: 'kube-proxy iptables-restore input' }).ruleset;
+    if (!head || partial) this.heads.set(group, { version, ruleset, chains: sync.activeNatChains });
+    return ruleset;
+  }
+
+  /** Namespaced names of the Services changed in (from, to], as kube-proxy's change trackers report them. */
+  private changedServices(from: number, to: number): Set<string> {
+    const ports = this.setup.timeline.services;
+    return new Set(this.setup.timeline.servicesChangedBetween(from, to).map((s) => namespacedName(ports[s]!.portName)));
   }
 
   /**

@@ -6,6 +6,7 @@ import { parseIPv4 } from '../../net/ipv4.ts';
 import type { FirstPacketCost, FirstPacketInput } from '../cost/mode-model.ts';
 import { AFFINITY_PREFIX, NftNameCache } from '../nftables/chain-names.ts';
 import { NftablesProxier } from '../nftables/proxier.ts';
+import { namespacedName } from '../service-port.ts';
 import type { FirstPacketAt } from './first-packet-plane.ts';
 import { RuleCache } from './rule-cache.ts';
 import { VersionStates } from './version-state.ts';
@@ -20,13 +21,16 @@ const HOOKS: readonly Hook[] = ['prerouting', 'forward', 'postrouting'];
  * table the nftables proxier writes for the node's active version (a full sync), through prerouting,
  * forward and postrouting, as sim/proxy/cost/nftables.test.ts walks it to check the formula. The
  * service-ips verdict map finds a port in one lookup, so no order matters here: a version's table is
- * shared by every node at it (with internalTrafficPolicy Local, one per node), and the nft model
- * compiles each table once (its WeakMap cache in sim/nftables/evaluate.ts).
+ * built once (build) and shared by every node at it (with internalTrafficPolicy Local, one per node),
+ * and the nft model compiles each table once (its WeakMap cache in sim/nftables/evaluate.ts).
  */
 export class NftablesRulesWalk {
   private readonly states: VersionStates;
   private readonly names = new NftNameCache();
   private readonly versions = new RuleCache<Ruleset>();
+  /** Per node group: the proxier that wrote its newest table, and that table's version. */
+  private readonly heads = new Map<number, { version: number; proxier: NftablesProxier }>();
+  private clockNs = 0;
   private readonly chooser = new NumgenChooser();
   private readonly affinity = new AffinitySetOracle();
   private readonly ctx: NftContext;
@@ -86,12 +90,31 @@ export class NftablesRulesWalk {
    * rules no pod-to-ClusterIP packet reaches.
    */
   private rulesOf(version: number, node: number): Ruleset {
+    const group = this.setup.internalLocal ? node : 0;
+    return this.versions.get(`${version}/${group}`, this.setup.nodeNames.length, () => this.build(version, group));
+  }
+
+  /**
+   * The group's table at `version` as kube-proxy reaches it: a partial sync (the changed Services'
+   * chains and elements) by the group's proxier when it is not past `version`, else a full sync by a
+   * fresh one. Each sync's table is a new value sharing untouched chains and sets with the last
+   * (sim/nftables/transaction.ts). Syncs are a simulated 2 s apart, so the chains a sync leaves
+   * stale are deleted by the next (kube-proxy deletes them once a second has passed).
+   */
+  private build(version: number, group: number): Ruleset {
     const own = this.setup.internalLocal;
-    const n = own ? node : 0;
-    return this.versions.get(own ? `${version}/${node}` : `${version}`, this.setup.nodeNames.length, () => {
-      const state = this.states.at(version, own ? this.setup.nodeNames[n]! : null);
-      const proxier = new NftablesProxier({ nodeName: this.setup.nodeNames[n] ?? `node-${n}`, nodeIP: nodeAddress(n), clusterCIDR: this.setup.clusterCIDR, serviceCIDRs: [this.setup.serviceCIDR], names: this.names });
-      return proxier.sync({ state, full: true }).ruleset;
-    });
+    const state = this.states.at(version, own ? this.setup.nodeNames[group]! : null);
+    const head = this.heads.get(group);
+    this.clockNs += 2e9;
+    if (head && head.version <= version) {
+      const ports = this.setup.timeline.services;
+      const changedServices = new Set(this.setup.timeline.servicesChangedBetween(head.version, version).map((s) => namespacedName(ports[s]!.portName)));
+      head.version = version;
+      return head.proxier.sync({ state, full: false, changedServices, nowNs: this.clockNs }).ruleset;
+    }
+    const proxier = new NftablesProxier({ nodeName: this.setup.nodeNames[group] ?? `node-${group}`, nodeIP: nodeAddress(group), clusterCIDR: this.setup.clusterCIDR, serviceCIDRs: [this.setup.serviceCIDR], names: this.names });
+    const rs = proxier.sync({ state, full: true, nowNs: this.clockNs }).ruleset;
+    if (!head) this.heads.set(group, { version, proxier });
+    return rs;
   }
 }

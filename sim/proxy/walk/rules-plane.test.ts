@@ -125,3 +125,31 @@ test('ipvs, ebpf and userspace keep their formula (walked false)', () => {
     assert.deepEqual(p.firstPacket(input, at(t, 1, 1)), model.firstPacket(input), mode);
   }
 });
+
+test('rules reached by partial syncs walk as a full sync\'s do, version after version', () => {
+  for (const mode of ['iptables', 'nftables'] as const) {
+    for (const local of [false, true]) {
+      const t = timeline(4, 1, 3);
+      const ep = (s: number, k: number, node: string) => makeEndpoint({ ip: `10.244.${s}.${100 + k}`, port: 8080, nodeName: node });
+      // Endpoints replaced, added, all removed, then back: each change a version.
+      t.apply(0, [ep(0, 1, 'node-0'), ep(0, 2, 'node-1')], 1);
+      t.apply(1, [...t.endpointsAt(1, 1), ep(1, 3, 'node-0')].sort(compareEndpoints), 2);
+      t.apply(2, [], 3);
+      t.apply(4, [ep(4, 1, 'node-1')], 4);
+      t.apply(2, [ep(2, 5, 'node-0')], 5);
+      const stepwise = plane(mode, t, { local }).plane;
+      for (let v = 0; v <= t.version; v++) {
+        const fresh = plane(mode, t, { local }).plane;
+        for (let s = 0; s < 5; s++) {
+          for (const node of [0, 1]) {
+            const all = t.endpointsAt(s, v);
+            const list = local ? all.filter((e) => e.nodeName === NODES[node]) : all;
+            const input: FirstPacketInput = { services: 5, servicesWithoutEndpoints: 0, position: 0, endpoints: list.length, chosen: list.length - 1, ...(local && list.length === 0 && all.length > 0 ? { noLocalEndpoints: true } : {}) };
+            const where: FirstPacketAt = { node, service: s, version: v, generation: v, endpoint: list.length > 0 ? list[list.length - 1]! : null };
+            assert.deepEqual(stepwise.firstPacket(input, where), fresh.firstPacket(input, where), `${mode} local ${local} version ${v} port ${s} node ${node}`);
+          }
+        }
+      }
+    }
+  }
+});
