@@ -9,6 +9,7 @@
  */
 import { buildChainIndex, compileRuleset, type CompileOptions, type CompiledChain, type CompiledRuleset, type CompiledTable } from './compile.ts';
 import { BUILTIN_CHAINS, TABLE_NAMES, type Chain, type Hook, type Ruleset, type Table, type TableName } from './ruleset.ts';
+import { OverlayMap } from './overlay-map.ts';
 
 /** Thrown inside, caught below: the table needs compileRuleset's own checks and messages. */
 class NotReusable extends Error {}
@@ -73,4 +74,100 @@ function fresh(chain: Chain, index: boolean, resolve: (name: string) => Compiled
     return c;
   });
   return { chain, index: ci, jumpTargets };
+}
+
+/** A chain to put in place of the chain of the same name in `table`. */
+export interface ChainReplacement {
+  table: TableName;
+  chain: Chain;
+}
+
+/** Per compiled table: the names of the chains that jump or go to each chain. */
+const parentsCache = new WeakMap<CompiledTable, Map<string, string[]>>();
+
+function parentsOf(t: CompiledTable): Map<string, string[]> {
+  let parents = parentsCache.get(t);
+  if (parents) return parents;
+  parents = new Map();
+  for (const [name, c] of t.chains) {
+    for (const target of c.index.targets) {
+      const l = parents.get(target);
+      if (l) l.push(name);
+      else parents.set(target, [name]);
+    }
+  }
+  parentsCache.set(t, parents);
+  return parents;
+}
+
+/**
+ * `base` with some chains replaced by others of the same name that jump to no chain the old ones did
+ * not (a reordering of a chain's rules, say), compiled without touching the rest: the replaced
+ * chains and the chains above them are compiled again, the others are shared, and the tables' chain
+ * maps are overlays of the base's (OverlayMap). Such a replacement can add no loop and no missing
+ * target; any other is compiled in full (recompileRuleset).
+ */
+export function replaceChains(base: CompiledRuleset, replacements: readonly ChainReplacement[]): CompiledRuleset {
+  const tables: Partial<Record<TableName, CompiledTable>> = { ...base.tables };
+  const sourceTables = new Map(base.source.tables);
+  for (const name of TABLE_NAMES) {
+    const own = replacements.filter((r) => r.table === name);
+    if (own.length === 0) continue;
+    const bt = base.tables[name];
+    const st = base.source.tables.get(name);
+    if (!bt || !st || !own.every((r) => keepsTargets(bt, r.chain, base.indexed))) return recompileRuleset(base, replaced(base.source, replacements));
+    tables[name] = replaceInTable(bt, own, base.indexed);
+    sourceTables.set(name, { ...st, chains: new OverlayMap(st.chains, new Map(own.map((r) => [r.chain.name, r.chain]))) });
+  }
+  return { source: { ...base.source, tables: sourceTables }, tables, indexed: base.indexed };
+}
+
+function keepsTargets(t: CompiledTable, chain: Chain, index: boolean): boolean {
+  const old = t.chains.get(chain.name);
+  if (!old || old.chain.builtin !== chain.builtin) return false;
+  const before = new Set(old.index.targets);
+  return buildChainIndex(chain, index).targets.every((target) => before.has(target));
+}
+
+function replaceInTable(bt: CompiledTable, own: readonly ChainReplacement[], index: boolean): CompiledTable {
+  const parents = parentsOf(bt);
+  const byName = new Map(own.map((r) => [r.chain.name, r.chain]));
+  // The replaced chains and every chain above them.
+  const affected = new Set<string>();
+  const stack = [...byName.keys()];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (affected.has(n)) continue;
+    affected.add(n);
+    for (const p of parents.get(n) ?? []) stack.push(p);
+  }
+  const over = new Map<string, CompiledChain>();
+  const resolve = (n: string): CompiledChain => {
+    if (!affected.has(n)) return bt.chains.get(n)!;
+    const done = over.get(n);
+    if (done) return done;
+    const chain = byName.get(n) ?? bt.chains.get(n)!.chain;
+    const ci = buildChainIndex(chain, index);
+    const compiled = { chain, index: ci, jumpTargets: ci.targets.map(resolve) };
+    over.set(n, compiled);
+    return compiled;
+  };
+  for (const n of affected) resolve(n);
+  const hooks: Partial<Record<Hook, CompiledChain>> = {};
+  for (const h of BUILTIN_CHAINS[bt.name]) {
+    const c = over.get(h) ?? bt.hooks[h];
+    if (c) hooks[h] = c;
+  }
+  return { name: bt.name, chains: new OverlayMap(bt.chains, over), hooks };
+}
+
+/** `rs` with the replacements in place (copying the tables they touch). */
+function replaced(rs: Ruleset, replacements: readonly ChainReplacement[]): Ruleset {
+  const tables = new Map(rs.tables);
+  for (const r of replacements) {
+    const t = tables.get(r.table);
+    if (!t) continue;
+    tables.set(r.table, { ...t, chains: new Map(t.chains).set(r.chain.name, r.chain) });
+  }
+  return { ...rs, tables };
 }

@@ -1,6 +1,6 @@
 import { applyIptablesRestore } from '../../netfilter/iptables-save.ts';
-import type { CompiledRuleset } from '../../netfilter/compile.ts';
-import { recompileRuleset } from '../../netfilter/recompile.ts';
+import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
+import { replaceChains, type ChainReplacement } from '../../netfilter/recompile.ts';
 import { newHookResult, resetHookResult, type EvalContext } from '../../netfilter/context.ts';
 import { evaluateHook } from '../../netfilter/evaluate.ts';
 import { CT_NEW, type Rule } from '../../netfilter/rule.ts';
@@ -20,6 +20,12 @@ import { walkVerdict } from './walk-verdict.ts';
 import { RuleCache } from './rule-cache.ts';
 
 const HOOKS: readonly Hook[] = ['PREROUTING', 'FORWARD', 'POSTROUTING'];
+
+/** One version's rules (of a node group), and their compiled form in the proxier's KUBE-SERVICES order. */
+interface VersionRules {
+  ruleset: Ruleset;
+  compiled: CompiledRuleset;
+}
 
 /** A node's compiled rules: one version in one sync generation's KUBE-SERVICES order. */
 interface NodeRules {
@@ -42,16 +48,17 @@ interface NodeRules {
  * order with servicePosition (run/traffic.ts); sorting by the same hash gives each service port the
  * rank of its hash among the chain's, which is the formula's position up to the hash's collisions,
  * so the two tiers cost the same connection nearly alike, not only alike on average. The reordered
- * set shares every other chain, and the compiler indexes chains once per Chain object, so a node's
- * new generation costs two chains' index and a pass over the tables.
+ * set shares every other compiled chain with the version's (sim/netfilter/recompile.ts
+ * replaceChains), so a node's new generation costs two chains' index and their parents.
  */
 export class IptablesRulesWalk {
   private readonly states: VersionStates;
   private readonly proxier: IptablesProxier;
   private readonly proxiers: IptablesProxier[] = [];
-  private readonly versions = new RuleCache<Ruleset>();
+  private readonly versions = new RuleCache<VersionRules>();
+  private base: VersionRules | null = null;
   /** Per node group: the newest rules built, and the NAT chains they hold (the next partial sync's existingNatChains). */
-  private readonly heads = new Map<number, { version: number; ruleset: Ruleset; chains: ReadonlySet<string> }>();
+  private readonly heads = new Map<number, { version: number; rules: VersionRules; chains: ReadonlySet<string> }>();
   private readonly nodes: (NodeRules | undefined)[] = [];
   /** service port key (ClusterIP * 65536 + port) -> timeline index. */
   private readonly serviceOf = new Map<number, number>();
@@ -109,15 +116,16 @@ export class IptablesRulesWalk {
   private rulesOf(at: FirstPacketAt): CompiledRuleset {
     const have = this.nodes[at.node];
     if (have && have.version === at.version && have.generation === at.generation) return have.compiled;
-    const base = this.versionRules(at.version, at.node);
-    // The node's previous rules share most chains with these (a partial sync's restore): only the
-    // reordered KUBE-SERVICES, the changed Services' chains and the chains above them are compiled.
-    const compiled = recompileRuleset(have?.compiled ?? null, this.ordered(base, at.node, at.generation));
+    const base = this.versionRules(at.version, at.node).compiled;
+    // Only the two KUBE-SERVICES chains differ between the nodes at one version: the version's
+    // compiled set is shared, and each node's order replaces those chains and the built-in chains
+    // that jump to them (replaceChains).
+    const compiled = replaceChains(base, this.ordered(base.source, at.node, at.generation));
     this.nodes[at.node] = { version: at.version, generation: at.generation, compiled };
     return compiled;
   }
 
-  private versionRules(version: number, node: number): Ruleset {
+  private versionRules(version: number, node: number): VersionRules {
     const group = this.setup.internalLocal ? node : 0;
     return this.versions.get(`${version}/${group}`, this.setup.nodeNames.length, () => this.build(version, group));
   }
@@ -129,7 +137,7 @@ export class IptablesRulesWalk {
    * rules when they are not newer, else a full sync over the base rules. The restored set shares every
    * chain the sync did not name with the set it was restored over (sim/netfilter/ruleset.ts).
    */
-  private build(version: number, group: number): Ruleset {
+  private build(version: number, group: number): VersionRules {
     const own = this.setup.internalLocal;
     const state = this.states.at(version, own ? this.setup.nodeNames[group]! : null);
     const proxier = own ? this.proxierFor(group) : this.proxier;
@@ -138,10 +146,22 @@ export class IptablesRulesWalk {
     const sync = partial
       ? proxier.sync({ state, full: false, changedServices: this.changedServices(head.version, version), existingNatChains: head.chains })
       : proxier.sync({ state, full: true });
-    const base = partial ? head.ruleset : kubeProxyBaseRuleset();
-    const ruleset = applyIptablesRestore(base, restoreText(sync), { noflush: true, file: 'kube-proxy iptables-restore input' }).ruleset;
-    if (!head || partial) this.heads.set(group, { version, ruleset, chains: sync.activeNatChains });
-    return ruleset;
+    const base = partial ? head.rules : this.baseRules();
+    // The restored set shares most chains with the head's: its check compiles only the chains the
+    // sync wrote and those above them (RestoreOptions.compiledBase).
+    const loaded = applyIptablesRestore(base.ruleset, restoreText(sync), { noflush: true, file: 'kube-proxy iptables-restore input', compiledBase: base.compiled });
+    const rules = { ruleset: loaded.ruleset, compiled: loaded.compiled! };
+    if (!head || partial) this.heads.set(group, { version, rules, chains: sync.activeNatChains });
+    return rules;
+  }
+
+  /** kube-proxy's base rules (kubeProxyBaseRuleset), compiled once. */
+  private baseRules(): VersionRules {
+    if (!this.base) {
+      const ruleset = kubeProxyBaseRuleset();
+      this.base = { ruleset, compiled: compileRuleset(ruleset) };
+    }
+    return this.base;
   }
 
   /** Namespaced names of the Services changed in (from, to], as kube-proxy's change trackers report them. */
@@ -166,18 +186,14 @@ export class IptablesRulesWalk {
     return p;
   }
 
-  /** `rs` with nat and filter KUBE-SERVICES in node `node`'s order for `generation`. */
-  private ordered(rs: Ruleset, node: number, generation: number): Ruleset {
-    const tables = new Map(rs.tables);
-    for (const name of ['nat', 'filter'] as TableName[]) {
-      const t = rs.tables.get(name);
-      const chain = t?.chains.get(KUBE_SERVICES);
-      if (!t || !chain) continue;
-      const chains = new Map(t.chains);
-      chains.set(KUBE_SERVICES, this.orderedChain(chain, node, generation));
-      tables.set(name, { ...t, chains });
+  /** nat and filter KUBE-SERVICES of `rs` in node `node`'s order for `generation`. */
+  private ordered(rs: Ruleset, node: number, generation: number): ChainReplacement[] {
+    const out: ChainReplacement[] = [];
+    for (const table of ['nat', 'filter'] as TableName[]) {
+      const chain = rs.tables.get(table)?.chains.get(KUBE_SERVICES);
+      if (chain) out.push({ table, chain: this.orderedChain(chain, node, generation) });
     }
-    return { ...rs, tables };
+    return out;
   }
 
   /**
