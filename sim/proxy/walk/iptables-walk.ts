@@ -1,14 +1,13 @@
 import { applyIptablesRestore } from '../../netfilter/iptables-save.ts';
 import { compileRuleset, type CompiledRuleset } from '../../netfilter/compile.ts';
-import { replaceChains, type ChainReplacement } from '../../netfilter/recompile.ts';
+import { replaceChains } from '../../netfilter/recompile.ts';
 import { newHookResult, resetHookResult, type EvalContext } from '../../netfilter/context.ts';
 import { evaluateHook } from '../../netfilter/evaluate.ts';
-import { CT_NEW, type Rule } from '../../netfilter/rule.ts';
-import type { Chain, Hook, Ruleset, TableName } from '../../netfilter/ruleset.ts';
+import { CT_NEW } from '../../netfilter/rule.ts';
+import type { Hook, Ruleset } from '../../netfilter/ruleset.ts';
 import { makePacket, type Packet } from '../../net/packet.ts';
 import { parseIPv4 } from '../../net/ipv4.ts';
 import type { FirstPacketCost, FirstPacketInput } from '../cost/mode-model.ts';
-import { KUBE_SERVICES } from '../iptables/chain-names.ts';
 import { kubeProxyBaseRuleset } from '../iptables/node-ruleset.ts';
 import { IptablesProxier, restoreText } from '../iptables/proxier.ts';
 import { namespacedName } from '../service-port.ts';
@@ -18,6 +17,7 @@ import { RecentOracle, StatisticChooser } from './walk-choices.ts';
 import { nodeAddress, walkSourceAddress, type WalkSetup } from './walk-setup.ts';
 import { walkVerdict } from './walk-verdict.ts';
 import { RuleCache } from './rule-cache.ts';
+import { KubeServicesOrder } from './kube-services-order.ts';
 
 const HOOKS: readonly Hook[] = ['PREROUTING', 'FORWARD', 'POSTROUTING'];
 
@@ -36,20 +36,16 @@ interface NodeRules {
 
 /**
  * iptables mode with `dataPlane: rules`: a pod's first packet to a ClusterIP walks the rules the
- * iptables proxier writes for the node's active version (a full sync restored over kube-proxy's
- * base rules, as sim/proxy/iptables/node-ruleset.ts does for `render`), through PREROUTING,
- * FORWARD and POSTROUTING, as sim/proxy/cost/iptables.test.ts walks them to check the formula.
+ * iptables proxier writes for the node's active version, loaded into the netfilter model as
+ * sim/proxy/iptables/node-ruleset.ts loads them for `render`, through PREROUTING, FORWARD and
+ * POSTROUTING, as sim/proxy/cost/iptables.test.ts walks them to check the formula.
  *
- * A version's rule set is generated and restored once (build) and shared by every node at that
- * version (with internalTrafficPolicy Local, once per node: its rules hold its own endpoints). Each node then
- * orders the service rules of nat and filter KUBE-SERVICES by (servicePosition, service port) for
- * its sync generation: kube-proxy writes that chain in Go map order, new at every sync
- * (pkg/proxy/iptables/proxier.go ranges over the svcPortMap), and the formula stands for that
- * order with servicePosition (run/traffic.ts); sorting by the same hash gives each service port the
- * rank of its hash among the chain's, which is the formula's position up to the hash's collisions,
- * so the two tiers cost the same connection nearly alike, not only alike on average. The reordered
- * set shares every other compiled chain with the version's (sim/netfilter/recompile.ts
- * replaceChains), so a node's new generation costs two chains' index and their parents.
+ * A version's rule set is built once (build: a partial sync over the previous version's, as
+ * kube-proxy does) and compiled once, and shared by every node at that version (with
+ * internalTrafficPolicy Local, once per node: its rules hold its own endpoints). Each node then puts
+ * nat and filter KUBE-SERVICES in its own order for its sync generation (kube-services-order.ts),
+ * sharing every other compiled chain with the version's (sim/netfilter/recompile.ts replaceChains),
+ * so a node's new generation costs two chains' index and the built-in chains above them.
  */
 export class IptablesRulesWalk {
   private readonly states: VersionStates;
@@ -60,8 +56,7 @@ export class IptablesRulesWalk {
   /** Per node group: the newest rules built, and the NAT chains they hold (the next partial sync's existingNatChains). */
   private readonly heads = new Map<number, { version: number; rules: VersionRules; chains: ReadonlySet<string> }>();
   private readonly nodes: (NodeRules | undefined)[] = [];
-  /** service port key (ClusterIP * 65536 + port) -> timeline index. */
-  private readonly serviceOf = new Map<number, number>();
+  private readonly order: KubeServicesOrder;
   private readonly chooser = new StatisticChooser();
   private readonly recent = new RecentOracle();
   private readonly ctx: EvalContext;
@@ -71,7 +66,7 @@ export class IptablesRulesWalk {
   constructor(private readonly setup: WalkSetup) {
     this.states = new VersionStates(setup.timeline, setup.internalLocal);
     this.proxier = this.proxierFor(0);
-    setup.timeline.services.forEach((sp, i) => this.serviceOf.set(parseIPv4(sp.clusterIP) * 65536 + sp.port, i));
+    this.order = new KubeServicesOrder(setup.timeline.services, setup.order);
     this.source = walkSourceAddress(setup.clusterCIDR);
     this.ctx = {
       backend: setup.iptablesBackend,
@@ -120,7 +115,7 @@ export class IptablesRulesWalk {
     // Only the two KUBE-SERVICES chains differ between the nodes at one version: the version's
     // compiled set is shared, and each node's order replaces those chains and the built-in chains
     // that jump to them (replaceChains).
-    const compiled = replaceChains(base, this.ordered(base.source, at.node, at.generation));
+    const compiled = replaceChains(base, this.order.replacements(base.source, at.node, at.generation));
     this.nodes[at.node] = { version: at.version, generation: at.generation, compiled };
     return compiled;
   }
@@ -184,44 +179,5 @@ export class IptablesRulesWalk {
       this.proxiers[node] = p;
     }
     return p;
-  }
-
-  /** nat and filter KUBE-SERVICES of `rs` in node `node`'s order for `generation`. */
-  private ordered(rs: Ruleset, node: number, generation: number): ChainReplacement[] {
-    const out: ChainReplacement[] = [];
-    for (const table of ['nat', 'filter'] as TableName[]) {
-      const chain = rs.tables.get(table)?.chains.get(KUBE_SERVICES);
-      if (chain) out.push({ table, chain: this.orderedChain(chain, node, generation) });
-    }
-    return out;
-  }
-
-  /**
-   * The chain's per-service-port rules (`-d CLUSTER_IP/32 ... --dport PORT`) sorted by
-   * (servicePosition over their count, service port), where they stood; the other rules (the
-   * KUBE-NODEPORTS jump that kube-proxy appends last) keep their places.
-   */
-  private orderedChain(chain: Chain, node: number, generation: number): Chain {
-    const slots: number[] = [];
-    const keyed: { rule: Rule; service: number }[] = [];
-    chain.rules.forEach((rule, k) => {
-      const service = this.serviceOfRule(rule);
-      if (service === undefined) return;
-      slots.push(k);
-      keyed.push({ rule, service });
-    });
-    const size = Math.max(1, keyed.length);
-    const order = this.setup.order;
-    const sorted = keyed.map((r) => ({ ...r, position: order(node, generation, r.service, size) })).sort((a, b) => a.position - b.position || a.service - b.service);
-    const rules = chain.rules.slice();
-    slots.forEach((k, i) => (rules[k] = sorted[i]!.rule));
-    return { ...chain, rules };
-  }
-
-  private serviceOfRule(r: Rule): number | undefined {
-    if (r.dst === null || r.dst.prefix !== 32) return undefined;
-    const port = r.matches.find((m) => m.kind === 'port');
-    const dport = port?.kind === 'port' ? port.dport : null;
-    return dport === null ? undefined : this.serviceOf.get(r.dst.addr * 65536 + dport.lo);
   }
 }

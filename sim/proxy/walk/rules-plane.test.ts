@@ -153,3 +153,21 @@ test('rules reached by partial syncs walk as a full sync\'s do, version after ve
     }
   }
 });
+
+test('iptables: KUBE-SERVICES follows the run\'s order per node and generation, so a permutation gives the formula\'s cost exactly', () => {
+  const t = timeline(5, 2, 3);
+  // A permutation of each chain for every (node, generation): 5 ports with endpoints, 2 without.
+  const order = (n: number, g: number, s: number, size: number) => (s * 3 + n + g) % size;
+  const model = modeModel('iptables', { costs: DEFAULT_COSTS, iptablesBackend: 'nft' });
+  const p = rulesPlane(model, { timeline: t, nodeNames: NODES, costs: DEFAULT_COSTS, iptablesBackend: 'nft', internalLocal: false, clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', order });
+  for (const [node, generation] of [[0, 0], [1, 0], [0, 3], [1, 7]] as const) {
+    for (let s = 0; s < 7; s++) {
+      const hasEndpoints = s < 5;
+      const input: FirstPacketInput = { services: 7, servicesWithoutEndpoints: 2, position: order(node, generation, s, hasEndpoints ? 5 : 2), endpoints: hasEndpoints ? 3 : 0, chosen: hasEndpoints ? 1 : 0 };
+      const walked = p.firstPacket(input, { ...at(t, s, 1), node, generation });
+      const formula = model.firstPacket(input);
+      assert.equal(walked.rulesVisited, formula.rulesVisited, `node ${node} generation ${generation} port ${s}`);
+      assert.ok(Math.abs(walked.costNs - formula.costNs) < 1e-6);
+    }
+  }
+});
