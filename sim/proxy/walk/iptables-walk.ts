@@ -121,7 +121,7 @@ export class IptablesRulesWalk {
   }
 
   private versionRules(version: number, node: number): VersionRules {
-    const group = this.setup.internalLocal ? node : 0;
+    const group = this.states.perNode ? node : 0;
     return this.versions.get(`${version}/${group}`, this.setup.nodeNames.length, () => this.build(version, group));
   }
 
@@ -133,7 +133,7 @@ export class IptablesRulesWalk {
    * chain the sync did not name with the set it was restored over (sim/netfilter/ruleset.ts).
    */
   private build(version: number, group: number): VersionRules {
-    const own = this.setup.internalLocal;
+    const own = this.states.perNode;
     const state = this.states.at(version, own ? this.setup.nodeNames[group]! : null);
     const proxier = own ? this.proxierFor(group) : this.proxier;
     const head = this.heads.get(group);

@@ -90,7 +90,7 @@ export class NftablesRulesWalk {
    * rules no pod-to-ClusterIP packet reaches.
    */
   private rulesOf(version: number, node: number): Ruleset {
-    const group = this.setup.internalLocal ? node : 0;
+    const group = this.states.perNode ? node : 0;
     return this.versions.get(`${version}/${group}`, this.setup.nodeNames.length, () => this.build(version, group));
   }
 
@@ -102,7 +102,7 @@ export class NftablesRulesWalk {
    * stale are deleted by the next (kube-proxy deletes them once a second has passed).
    */
   private build(version: number, group: number): Ruleset {
-    const own = this.setup.internalLocal;
+    const own = this.states.perNode;
     const state = this.states.at(version, own ? this.setup.nodeNames[group]! : null);
     const head = this.heads.get(group);
     this.clockNs += 2e9;

@@ -171,3 +171,19 @@ test('iptables: KUBE-SERVICES follows the run\'s order per node and generation, 
     }
   }
 });
+
+test('a port that has internalTrafficPolicy Local itself is walked per node, the others cluster-wide', () => {
+  for (const mode of ['iptables', 'nftables'] as const) {
+    const t = new EndpointTimeline();
+    // Port 0 Local, port 1 Cluster; both with endpoints on node-1 only.
+    for (let s = 0; s < 2; s++) {
+      const sp = { ...clusterIPPort('default', `svc-${s}`, 'http', `10.96.0.${10 + s}`, 80, 'TCP'), internalPolicyLocal: s === 0 };
+      t.addService(sp, [makeEndpoint({ ip: `10.244.${s}.2`, port: 8080, nodeName: 'node-1' })]);
+    }
+    const { plane: p } = plane(mode, t);
+    const dropped = p.firstPacket({ services: 2, servicesWithoutEndpoints: 1, position: 0, endpoints: 0, chosen: 0, noLocalEndpoints: true }, at(t, 0, 0, 0, []));
+    assert.deepEqual(dropped.verdict, { kind: 'drop', reason: 'no-local-endpoints' }, mode);
+    const sent = p.firstPacket({ services: 2, servicesWithoutEndpoints: 1, position: 0, endpoints: 1, chosen: 0 }, at(t, 1, 0, 0));
+    assert.equal(sent.verdict.kind, 'dnat', mode);
+  }
+});

@@ -17,6 +17,8 @@ export class VersionStates {
   private readonly ids: string[];
   private readonly ports: readonly ServicePort[];
   private readonly localCopies = new WeakMap<readonly Endpoint[], Map<string, readonly Endpoint[]>>();
+  /** Whether some port has internalTrafficPolicy Local: then each node's rules are its own (at() with its name). */
+  readonly perNode: boolean;
 
   /**
    * `internalLocal`: every Service has internalTrafficPolicy Local. The run keeps that policy beside
@@ -29,7 +31,9 @@ export class VersionStates {
   ) {
     this.ids = timeline.services.map((sp) => sp.id);
     this.ports = internalLocal ? timeline.services.map((sp) => ({ ...sp, internalPolicyLocal: true })) : timeline.services;
+    this.perNode = this.ports.some((sp) => sp.internalPolicyLocal);
   }
+
 
   /** The state at `version`; `node`: the node's name, when its rules depend on which endpoints are its own. */
   at(version: number, node: string | null = null): ProxyState {
