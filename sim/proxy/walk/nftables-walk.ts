@@ -18,7 +18,8 @@ const HOOKS: readonly Hook[] = ['prerouting', 'forward', 'postrouting'];
 
 /**
  * nftables mode with `dataPlane: rules`: a pod's first packet to a ClusterIP walks the kube-proxy
- * table the nftables proxier writes for the node's active version (a full sync), through prerouting,
+ * table the nftables proxier (kube-proxy's pkg/proxy/nftables/proxier.go) leaves for the node's
+ * active version, through prerouting,
  * forward and postrouting, as sim/proxy/cost/nftables.test.ts walks it to check the formula. The
  * service-ips verdict map finds a port in one lookup, so no order matters here: a version's table is
  * built once (build) and shared by every node at it (with internalTrafficPolicy Local, one per node),
