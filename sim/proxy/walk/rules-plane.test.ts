@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { DEFAULT_COSTS, type IptablesBackend } from '../../cost/cost-model.ts';
 import { formatIPv4, parseIPv4 } from '../../net/ipv4.ts';
 import { makeEndpoint, compareEndpoints } from '../endpoint.ts';
@@ -187,3 +188,38 @@ test('a port that has internalTrafficPolicy Local itself is walked per node, the
     assert.equal(sent.verdict.kind, 'dnat', mode);
   }
 });
+
+test('property: for any cluster, order, node, generation and choice the walk costs what the formula costs at the walked position', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom('iptables' as const, 'nftables' as const),
+      fc.constantFrom('legacy' as const, 'nft' as const),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.record({ node: fc.integer({ min: 0, max: 1 }), generation: fc.nat(50), pick: fc.nat(), chosen: fc.nat(), stride: fc.constantFrom(1, 3, 5, 7) }),
+      (mode, backend, withEps, without, eps, q) => {
+        const t = timeline(withEps, without, eps);
+        // A permutation of each chain (stride coprime with the size, or size 1) per node and generation.
+        const order = (n: number, g: number, s: number, size: number) => (gcd(q.stride, size) === 1 ? s * q.stride + n + g : s) % size;
+        const model = modeModel(mode, { costs: DEFAULT_COSTS, iptablesBackend: backend });
+        const p = rulesPlane(model, { timeline: t, nodeNames: NODES, costs: DEFAULT_COSTS, iptablesBackend: backend, internalLocal: false, clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', order });
+        const s = q.pick % (withEps + without);
+        const has = s < withEps;
+        const chosen = has ? q.chosen % eps : 0;
+        const input: FirstPacketInput = { services: withEps + without, servicesWithoutEndpoints: without, position: order(q.node, q.generation, s, has ? withEps : Math.max(1, without)), endpoints: has ? eps : 0, chosen };
+        const walked = p.firstPacket(input, { ...at(t, s, chosen), node: q.node, generation: q.generation });
+        const formula = model.firstPacket(input);
+        assert.deepEqual(walked.verdict, formula.verdict);
+        assert.equal(walked.rulesVisited, formula.rulesVisited);
+        assert.equal(walked.lookups, formula.lookups);
+        assert.ok(Math.abs(walked.costNs - formula.costNs) < 1e-6, `${walked.costNs} vs ${formula.costNs}`);
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
