@@ -15,7 +15,8 @@
  */
 import { combineInputErrors, InputError } from '../io/input-error.ts';
 import { quoteInput } from '../io/excerpt.ts';
-import { compileRuleset } from './compile.ts';
+import { compileRuleset, type CompiledRuleset } from './compile.ts';
+import { recompileRuleset } from './recompile.ts';
 import type { Rule } from './rule.ts';
 import type { RuleEnv } from './rule-args.ts';
 import { parseRuleSpec } from './rule-parse.ts';
@@ -49,6 +50,8 @@ export interface LoadResult {
   ruleLines: number;
   /** All input lines, for restore cost (CostModel.restoreNsPerLine). */
   lines: number;
+  /** The rule set compiled by the final check (with RestoreOptions.compiledBase: recompiled from it). */
+  compiled?: CompiledRuleset;
 }
 
 export interface RestoreOptions {
@@ -56,6 +59,11 @@ export interface RestoreOptions {
   noflush?: boolean;
   /** Name used in error messages. */
   file?: string;
+  /**
+   * The compiled form of the base rule set: the final check then compiles only the chains the input
+   * changed, and their parents (recompile.ts), and the result carries it (LoadResult.compiled).
+   */
+  compiledBase?: CompiledRuleset;
 }
 
 /** A chain being edited: its rules are copied only when first changed (copy on write). */
@@ -100,7 +108,7 @@ export function applyIptablesRestore(base: Ruleset, text: string, opts: RestoreO
   const run = new Restore(base, opts.file ?? 'rules', opts.noflush ?? false);
   const lines = text.split('\n');
   for (let li = 0; li < lines.length; li++) run.line(li + 1, lines[li]!);
-  return run.finish(lines.length);
+  return run.finish(lines.length, opts.compiledBase ?? null);
 }
 
 /** What the reader does with lines until something resets it (see applyIptablesRestore). */
@@ -414,21 +422,22 @@ class Restore {
   }
 
   /** After the last line: a table left open, then the checks of the whole ruleset; throws every problem found. */
-  finish(lineCount: number): LoadResult {
+  finish(lineCount: number, compiledBase: CompiledRuleset | null = null): LoadResult {
     const open = this.table ?? this.verbatim?.name ?? null;
     if (open !== null) {
       this.problems.push(new InputError(`${this.file}:${lineCount}:1`, `COMMIT to close table ${open} (opened on line ${this.tableLine})`, 'end of input'));
     }
     if (this.problems.length > 0) throw combineInputErrors(this.problems);
     const ruleset: Ruleset = this.unmodelled.size > 0 ? { tables: this.tables, unmodelledTables: this.unmodelled } : { tables: this.tables };
+    let compiled: CompiledRuleset;
     try {
       // Chains deleted while still referenced, or loops, are refused as the kernel refuses them.
-      compileRuleset(ruleset);
+      compiled = compiledBase ? recompileRuleset(compiledBase, ruleset) : compileRuleset(ruleset);
     } catch (e) {
       if (e instanceof InputError) throw new InputError(`${this.file}: ${e.where}`, e.expected, e.found, e.hint);
       throw e;
     }
-    return { ruleset, warnings: this.warnings, ruleLines: this.ruleLines, lines: lineCount };
+    return { ruleset, warnings: this.warnings, ruleLines: this.ruleLines, lines: lineCount, ...(compiledBase ? { compiled } : {}) };
   }
 }
 

@@ -56,6 +56,11 @@ export interface ModelConfig {
     /** NodePort, LoadBalancer and externalIPs Services of the synthetic cluster (external-services.ts); absent: all ClusterIP. */
     serviceTypes?: ServiceTypes;
   };
+  /**
+   * How first packets are costed: absent, the mode's formula; 'rules', each new connection's first
+   * packet walks the client node's compiled rules (sim/proxy/walk/; iptables and nftables only).
+   */
+  dataPlane?: 'rules';
   /** Clients outside the cluster and the cloud load balancers (external-traffic.ts); absent: none. */
   external?: ExternalClients;
   proxy: {

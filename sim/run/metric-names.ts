@@ -17,6 +17,8 @@ export interface MetricNameOptions {
   dns?: boolean;
   /** Whether some point of the study has external clients (external-metrics.ts). */
   external?: boolean;
+  /** Whether some point of the study has `dataPlane: rules` (data-plane.ts: dataPlane.walked). */
+  rules?: boolean;
 }
 
 /** Columns every run writes (NaN where a figure does not apply, e.g. affinity without ClientIP). */
@@ -78,7 +80,7 @@ function controlPlaneWritten(): string[] {
 
 /** The metric columns of runs.csv a study with these options can have, sorted. */
 export function modelMetricNames(opts: MetricNameOptions): string[] {
-  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.dns ? dnsMetricNames() : []), ...(opts.external ? externalMetricNames() : [])].sort();
+  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.dns ? dnsMetricNames() : []), ...(opts.external ? externalMetricNames() : []), ...(opts.rules ? ['dataPlane.walked'] : [])].sort();
 }
 
 /**

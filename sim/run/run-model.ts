@@ -24,6 +24,7 @@ import { samplerOf } from '../engine/distribution.ts';
 import { dnsCluster, startDns, type DnsParts } from './dns-wiring.ts';
 import { ExternalRun } from './external-run.ts';
 import type { ExternalConnectionRecord } from './external-traffic.ts';
+import { dataPlaneFigures, walkingDataPlane } from './data-plane.ts';
 
 /** Hooks into a run, for tests that check when things happened on which node; no effect on the run. */
 export interface RunObserver {
@@ -61,6 +62,8 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const pods: PodIPStates = controlPlane ? controlPlane.podNetwork : ALWAYS_ACCEPTING;
   const traffic = (syncs.traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, pods, affinity, local));
   if (observe.connection) traffic.observer = observe.connection;
+  const walking = walkingDataPlane(config, mode, timeline, cluster.nodeNames);
+  if (walking) traffic.firstPackets = walking;
   const connectSetup = (traffic.connectSetup = new ConnectSetup(sim, config.connectSetup ?? DEFAULT_CONNECT_SETUP, cluster.nodeNames));
   const dns = cluster.dns ? startDns(sim, config, cluster.dns, { timeline, agents, mode, conntrack: traffic.conntrack, pods, controlPlane }) : null;
   if (dns) metrics.series.push(...dns.series);
@@ -96,6 +99,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
       'affinity.misses': affinity ? metrics.affinityMisses : NaN,
       ...(dns ? dns.figures() : {}),
       'sim.events': sim.executed,
+      ...dataPlaneFigures(walking),
       ...(external ? external.figures() : {}),
     },
     config.durationNs,

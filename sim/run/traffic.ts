@@ -16,6 +16,7 @@ import { sampleNs } from '../engine/distribution.ts';
 import { EndpointChoice } from './endpoint-choice.ts';
 import type { ConnectSetup } from './connect-setup.ts';
 import { WeightedPorts } from './service-weights.ts';
+import { formulaPlane, type FirstPacketPlane } from '../proxy/walk/first-packet-plane.ts';
 
 export type ConnectionObserver = (node: number, service: number, ep: number | null, outcome: Outcome, now: number) => void;
 
@@ -74,6 +75,8 @@ export class TrafficModel {
   observer: ConnectionObserver | null = null;
   /** connectSetupLatency of every measured TCP connection that completes (connect-setup.ts). */
   connectSetup: ConnectSetup | null = null;
+  /** How first packets are costed (scenario `dataPlane`): the mode's formula unless run-model.ts sets a rule walk. */
+  firstPackets: FirstPacketPlane;
   /** The affinity checks of the connection being opened (one record, reused). */
   private readonly walk: AffinityWalk = { checked: 0, hit: false };
 
@@ -98,6 +101,7 @@ export class TrafficModel {
     this.endings = config.traffic.halfClosedFraction + config.traffic.leftOpenFraction > 0 ? sim.rng('traffic/ending') : null;
     this.conntrack = new ClientConntrack(sim, config.conntrack.max, config.conntrack.buckets, config.conntrack.timeouts);
     this.vips = Uint32Array.from(timeline.services, (sp) => parseIPv4(sp.clusterIP));
+    this.firstPackets = formulaPlane(mode);
   }
 
   /** The ClusterIP of service `i`, as an integer. */
@@ -177,7 +181,7 @@ export class TrafficModel {
     } else if (n > 0) chosen = this.endpointChoice.index(node, service, n);
     const withEndpoints = this.timeline.services.length - without;
     const position = servicePosition(node, agent.generation, service, n === 0 ? Math.max(1, without) : Math.max(1, withEndpoints));
-    const cost = this.mode.firstPacket({
+    const cost = this.firstPackets.firstPacket({
       services: this.timeline.services.length,
       servicesWithoutEndpoints: without,
       position,
@@ -187,7 +191,7 @@ export class TrafficModel {
       ...(noLocal ? { noLocalEndpoints: true } : {}),
       // kube-proxy counts every endpoint of its state (all nodes'), whatever the policy.
       ...(this.timeline.totalEndpointsAt(version) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD ? { largeCluster: true } : {}),
-    });
+    }, { node, service, version, generation: agent.generation, endpoint: n > 0 ? endpoints[chosen]! : null });
     const measured = sim.now >= this.config.warmupNs;
     if (measured) {
       this.metrics.firstPacketLatency.record(cost.costNs);

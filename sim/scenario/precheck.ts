@@ -22,7 +22,7 @@ import { checkReferences } from './reference-input.ts';
 export function precheckStudy(loaded: LoadedScenario): void {
   const first = loaded.points[0]!.scenario;
   const sweep = reportSweep(loaded);
-  const names = { churn: loaded.points.some((p) => p.scenario.churn.length > 0), dns: loaded.points.some((p) => p.scenario.dns !== undefined), external: loaded.points.some((p) => p.scenario.external !== undefined) };
+  const names = { churn: loaded.points.some((p) => p.scenario.churn.length > 0), dns: loaded.points.some((p) => p.scenario.dns !== undefined), external: loaded.points.some((p) => p.scenario.external !== undefined), rules: loaded.points.some((p) => p.scenario.dataPlane === 'rules') };
   const metrics = modelMetricNames(names);
   const findings = toReportInputFindings(loaded);
   const problems: RankedProblem[] = [];

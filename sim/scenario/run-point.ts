@@ -9,6 +9,7 @@ import { DEFAULT_CONNECT_SETUP, type ConnectSetupConfig } from '../run/connect-s
 import { readConnectKernel } from './connect-setup-file.ts';
 import { externalClients, serviceTypes } from './run-point-external.ts';
 import { serviceWeights, sourceNodes } from './run-point-traffic.ts';
+import { withDataPlane } from './run-point-data-plane.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -121,7 +122,7 @@ function refuseUnmodelledProxySettings(p: RunPointInput['scenario']['proxy']): v
 
 function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['cluster']): ModelConfig {
   refuseUnmodelledProxySettings(s.proxy);
-  return {
+  return withDataPlane(s, {
     ...externalClients(s, cluster),
     seed,
     durationNs: s.duration,
@@ -184,7 +185,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
     conntrack: conntrackConfig(s),
     ...(s.connectSetup ? { connectSetup: connectSetupConfig(s.connectSetup) } : {}),
     ...withDns({ scenario: s, seed, point: {}, replication: 0 }, cluster.nodes),
-  };
+  });
 }
 
 /**

@@ -250,6 +250,12 @@ export const scenarioSchema = z
     warmup: duration('Initial period excluded from the metrics. Default 0s.').prefault('0s'),
     cluster: clusterSchema,
     proxy: proxySchema.prefault({}),
+    dataPlane: z
+      .enum(['formula', 'rules'])
+      .optional()
+      .describe(
+        'How a new connection\'s first packet is costed. formula: the proxy mode\'s closed-form model (docs/design.md, "Two tiers, kept equal"). rules: the packet walks the client node\'s rules as kube-proxy wrote them at its last sync (iptables, both backends, and nftables; ipvs, ebpf and userspace keep the formula, reported as dataPlane.walked 0), with the same endpoint choices and the same cost units; slower, for studies up to 5000 service ports of ClusterIP traffic. Default formula.',
+      ),
     costs: costsSchema.optional(),
     controlPlane: controlPlaneSchema.prefault({}),
     traffic: trafficSchema.prefault({}),
