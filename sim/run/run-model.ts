@@ -3,6 +3,9 @@ import { HOUR, SECOND } from '../engine/time.ts';
 import { Histogram } from '../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../proxy/cost/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
+import { NodeEndpoints } from './node-endpoints.ts';
+import { topologyParts, type TopologyParts } from './topology-run.ts';
+import type { NodeEndpointView } from './traffic.ts';
 import { ConnectSetup, DEFAULT_CONNECT_SETUP } from './connect-setup.ts';
 import { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import { endpointChange, type SyncObserver } from '../proxy/sync/proxy-agent.ts';
@@ -47,7 +50,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const { timeline, controlPlane, feed, local } = cluster;
   const sessionAffinity = config.cluster.sessionAffinity === 'ClientIP';
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
-  const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
+  const affinity = cluster.topology ? cluster.topology.affinity(mode) : sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
   // North-south traffic (external-run.ts): only in runs with external clients.
   const external = config.external ? new ExternalRun(sim, config, cluster.nodeNames, controlPlane) : null;
@@ -61,6 +64,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const pods: PodIPStates = controlPlane ? controlPlane.podNetwork : ALWAYS_ACCEPTING;
   const traffic = (syncs.traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, pods, affinity, local));
   if (observe.connection) traffic.observer = observe.connection;
+  if (cluster.topology) traffic.topology = cluster.topology.metrics;
   const connectSetup = (traffic.connectSetup = new ConnectSetup(sim, config.connectSetup ?? DEFAULT_CONNECT_SETUP, cluster.nodeNames));
   const dns = cluster.dns ? startDns(sim, config, cluster.dns, { timeline, agents, mode, conntrack: traffic.conntrack, pods, controlPlane }) : null;
   if (dns) metrics.series.push(...dns.series);
@@ -78,7 +82,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   }
   for (const a of agents) a.startLoop();
   controlPlane?.start();
-  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.local !== null, config.cluster.portsPerService ?? 1).start();
+  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.topology ? cluster.topology.anyLocal : cluster.local !== null, config.cluster.portsPerService ?? 1).start();
   traffic.start();
   dns?.start();
   sim.run(config.durationNs);
@@ -97,6 +101,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
       ...(dns ? dns.figures() : {}),
       'sim.events': sim.executed,
       ...(external ? external.figures() : {}),
+      ...(cluster.topology ? cluster.topology.figures(timeline) : {}),
     },
     config.durationNs,
   );
@@ -110,8 +115,10 @@ interface RunCluster {
   controlPlane: ControlPlane | null;
   /** The synthetic cluster's feed, or a live manifest cluster's (manifest-feed.ts). */
   feed: ControlPlaneFeed | ManifestFeed | null;
-  /** Each node's own endpoints, with internalTrafficPolicy Local. */
-  local: LocalEndpoints | null;
+  /** Each node's own endpoints, with internalTrafficPolicy Local (LocalEndpoints) or Services' own policies (NodeEndpoints). */
+  local: (NodeEndpointView & Pick<LocalEndpoints, 'totalAt'>) | null;
+  /** Runs with zones or per-Service policies (topology-run.ts); null: every node and Service alike. */
+  topology: TopologyParts | null;
   /** The kube-dns Service's ports in the timeline, in runs with DNS (dns-wiring.ts). */
   dns: DnsParts | null;
   /** Node names as the endpoints carry them, by node index. */
@@ -125,6 +132,7 @@ interface RunCluster {
 function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   const timeline = new EndpointTimeline();
   const internalLocal = config.cluster.trafficPolicy === 'Local';
+  const topology = topologyParts(config);
   const portsPerService = config.cluster.portsPerService ?? 1;
   let controlPlane: ControlPlane | null = null;
   let feed: ControlPlaneFeed | null = null;
@@ -138,16 +146,17 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
     manifest.ports.forEach((p, i) => timeline.addService(p, manifest.endpoints[i]!));
   } else if (config.churn.length > 0) {
     controlPlane = buildControlPlane(sim, config);
-    feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService });
+    feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService, ...(config.cluster.policies ? { policies: config.cluster.policies } : {}) });
   } else {
-    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService, ...dnsCluster.firstClusterIP(config) });
+    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService, ...dnsCluster.firstClusterIP(config), ...(topology ? topology.syntheticOptions() : {}) });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
   const dns = dnsCluster.add(config, timeline, controlPlane, feed);
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
   const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
-  const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
-  return { timeline, controlPlane, feed: feed ?? liveFeed, local, dns, nodeNames };
+  const local = topology ? new NodeEndpoints(timeline, nodeNames, config.cluster.zones?.nodeZones ?? null) : internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
+  topology?.attach(timeline, nodeNames);
+  return { timeline, controlPlane, feed: feed ?? liveFeed, local, dns, nodeNames, topology };
 }
 
 /** One kube-proxy per node, each telling `syncs` when a sync ends. */
@@ -193,7 +202,7 @@ function kernelFigures(mode: ModeModel, { timeline, local }: RunCluster): Record
  * (from the node's active version to the one it heard, which ProxyAgent.start checks out just before
  * asking for the cost) in the node's own.
  */
-function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: EndpointTimeline, agents: readonly NodeProxy[], n: number): ModeModel {
+function nodeLocalMode(mode: ModeModel, local: NonNullable<RunCluster['local']>, timeline: EndpointTimeline, agents: readonly NodeProxy[], n: number): ModeModel {
   return {
     ...mode,
     syncCost(w: SyncWork) {
