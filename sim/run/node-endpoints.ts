@@ -25,6 +25,10 @@ export class NodeEndpoints {
   private readonly versions: number[][];
   private readonly totalDelta: number[][];
   private readonly withoutDelta: number[][];
+  /** Endpoints of the ClientIP Services: cluster-wide by version, and each node's difference. */
+  private readonly affinityVersions: number[] = [0];
+  private readonly affinityTotals: number[];
+  private readonly affinityDelta: number[][];
   private processed = 0;
   private readonly cache = new Map<number, { from: readonly Endpoint[]; view: NodeView }>();
 
@@ -37,18 +41,36 @@ export class NodeEndpoints {
     this.topology = nodeNames.map((nodeName, n) => ({ nodeName, zone: nodeZones?.[n] ?? '' }));
     const total = new Array<number>(nodeNames.length).fill(0);
     const without = new Array<number>(nodeNames.length).fill(0);
+    const affinity = new Array<number>(nodeNames.length).fill(0);
+    let affinityTotal = 0;
     for (let s = 0; s < timeline.services.length; s++) {
       const list = timeline.endpointsAt(s, 0);
+      const sticky = hasAffinity(timeline.services[s]!);
+      if (sticky) affinityTotal += list.length;
       if (!narrowed(timeline.services[s]!, list)) continue;
       for (let n = 0; n < nodeNames.length; n++) {
         const [dt, dw] = this.delta(n, s, list);
         total[n]! += dt;
         without[n]! += dw;
+        if (sticky) affinity[n]! += dt;
       }
     }
     this.versions = nodeNames.map(() => [0]);
     this.totalDelta = total.map((t) => [t]);
     this.withoutDelta = without.map((w) => [w]);
+    this.affinityDelta = affinity.map((a) => [a]);
+    this.affinityTotals = [affinityTotal];
+  }
+
+  /** Endpoints of Services with ClientIP affinity in `node`'s rules at `version` (SyncWork.affinityEndpoints). */
+  affinityAt(node: number, version: number): number {
+    const i = this.indexAt(node, version);
+    return this.affinityTotals[lastAtOrBefore(this.affinityVersions, version)]! + this.affinityDelta[node]![i]!;
+  }
+
+  /** Whether service port `service` has ClientIP affinity. */
+  affinity(service: number): boolean {
+    return hasAffinity(this.timeline.services[service]!);
   }
 
   /** The endpoints `node`'s rules hold for pods' traffic to `service` at `version`, in kube-proxy's order. */
@@ -92,15 +114,7 @@ export class NodeEndpoints {
 
   private indexAt(node: number, version: number): number {
     this.catchUp();
-    const vs = this.versions[node]!;
-    let lo = 0;
-    let hi = vs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (vs[mid]! <= version) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lastAtOrBefore(this.versions[node]!, version);
   }
 
   private catchUp(): void {
@@ -110,6 +124,11 @@ export class NodeEndpoints {
       const sp = t.services[s]!;
       const before = t.endpointsAt(s, v - 1);
       const after = t.endpointsAt(s, v);
+      const sticky = hasAffinity(sp);
+      if (sticky && after.length !== before.length) {
+        this.affinityVersions.push(v);
+        this.affinityTotals.push(this.affinityTotals[this.affinityTotals.length - 1]! + after.length - before.length);
+      }
       if (!narrowed(sp, before) && !narrowed(sp, after)) continue;
       for (let n = 0; n < this.topology.length; n++) {
         const [bt, bw] = narrowed(sp, before) ? this.delta(n, s, before) : [0, 0];
@@ -119,13 +138,16 @@ export class NodeEndpoints {
         const last = vs.length - 1;
         const total = this.totalDelta[n]![last]! + at - bt;
         const without = this.withoutDelta[n]![last]! + aw - bw;
+        const affinity = this.affinityDelta[n]![last]! + (sticky ? at - bt : 0);
         if (vs[last] === v) {
           this.totalDelta[n]![last] = total;
           this.withoutDelta[n]![last] = without;
+          this.affinityDelta[n]![last] = affinity;
         } else {
           vs.push(v);
           this.totalDelta[n]!.push(total);
           this.withoutDelta[n]!.push(without);
+          this.affinityDelta[n]!.push(affinity);
         }
       }
     }
@@ -137,6 +159,22 @@ export class NodeEndpoints {
 export interface NodeView {
   endpoints: readonly Endpoint[];
   routing: 'local' | 'hinted' | 'cluster';
+}
+
+/** The index of the last of the increasing `vs` at or before `version` (vs[0] is 0). */
+function lastAtOrBefore(vs: readonly number[], version: number): number {
+  let lo = 0;
+  let hi = vs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (vs[mid]! <= version) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function hasAffinity(sp: ServicePort): boolean {
+  return sp.sessionAffinity === 'ClientIP' && sp.stickyMaxAgeSeconds > 0;
 }
 
 /** Whether nodes see `list` of `sp` other than whole: Local policy, or some endpoint with a hint. */

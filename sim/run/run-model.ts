@@ -185,7 +185,7 @@ function connectControlPlane(config: ModelConfig, controlPlane: ControlPlane, fe
 function kernelFigures(mode: ModeModel, { timeline, local }: RunCluster): Record<string, number> {
   const v = timeline.version;
   const objects = local
-    ? mode.kernelObjects(timeline.services.length, local.totalAt(0, v), local.withoutAt(0, v))
+    ? mode.kernelObjects(timeline.services.length, local.totalAt(0, v), local.withoutAt(0, v), undefined, local instanceof NodeEndpoints ? local.affinityAt(0, v) : undefined)
     : mode.kernelObjects(timeline.services.length, timeline.totalEndpointsAt(v), timeline.servicesWithoutEndpointsAt(v));
   return {
     'kernel.rules': objects.rules,
@@ -209,8 +209,15 @@ function nodeLocalMode(mode: ModeModel, local: NonNullable<RunCluster['local']>,
       const agent = agents[n]!;
       const from = agent.active;
       const to = agent.heard;
-      const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => endpointChange(local.at(n, s, from), local.at(n, s, to)));
-      return mode.syncCost({ ...w, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed });
+      // Runs where Services differ (NodeEndpoints): the ClientIP Services' endpoints cost affinity's extra rules.
+      const policy = local instanceof NodeEndpoints ? local : null;
+      const changed = w.full
+        ? []
+        : timeline.servicesChangedBetween(from, to).map((s) => {
+            const c = endpointChange(local.at(n, s, from), local.at(n, s, to));
+            return policy?.affinity(s) ? { ...c, affinity: true } : c;
+          });
+      return mode.syncCost({ ...w, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed, ...(policy ? { affinityEndpoints: policy.affinityAt(n, to) } : {}) });
     },
   };
 }
