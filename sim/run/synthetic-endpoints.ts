@@ -86,12 +86,12 @@ export function syntheticEndpoints(o: SyntheticEndpointsOptions): SyntheticEndpo
   let pod = 0;
   const perService = o.portsPerService ?? 1;
   const zones = o.zones;
+  const next: number[] = [];
   for (let s = 0; s < o.services; s++) {
     const policy = o.policies?.[s];
     const sps = servicePortsOf('default', `svc-${s}`, formatIPv4((svcBase + (o.firstClusterIP ?? 10) + s) >>> 0), o.port, o.protocol, perService, policy ? policy.affinitySeconds : (o.affinitySeconds ?? 0));
     ports.push(...(policy?.internalLocal ? sps.map((sp) => ({ ...sp, internalPolicyLocal: true })) : sps));
     let list: Endpoint[] = [];
-    const next: number[] = [];
     for (let e = 0; e < o.endpointsPerService; e++) {
       const node = zones?.endpointShares ? nodeByZoneShare(zones, e, o.endpointsPerService, next) : pod % o.nodes;
       const ip = formatIPv4((podCidr.addr + Math.floor(pod / 253) * 256 + 2 + (pod % 253)) >>> 0);

@@ -15,8 +15,10 @@ export interface ClusterZones {
    */
   clientWeights?: readonly number[];
   /**
-   * Share of each synthetic Service's pods per zone, by zone order of `names` (sums to 1); undefined:
-   * the pods round robin over all nodes, as without zones.
+   * Share of each synthetic Service's pods per zone, by zone order of `names` (sums to 1): by default
+   * in proportion to the zones' nodes, so each Service is spread over the zones as kube-scheduler's
+   * default topology spread constraints aim for (pkg/scheduler/apis/config/v1 defaults.go: zone and
+   * hostname spread, ScheduleAnyway). Undefined (manifest clusters): the pods are where they are.
    */
   endpointShares?: readonly number[];
   /** The zone names in the order the study gives them. */
@@ -50,8 +52,9 @@ export function clusterZones(zones: readonly ZoneSpec[]): ClusterZones {
   const out: ClusterZones = { nodeZones, nodeCpuMilli, names: zones.map((z) => z.name) };
   const clientShares = shares(zones.map((z) => z.clients), zones.map((z) => z.nodes));
   if (clientShares) out.clientWeights = zones.flatMap((z, i) => Array.from({ length: z.nodes }, () => clientShares[i]! / z.nodes));
-  const endpointShares = shares(zones.map((z) => z.endpoints), zones.map((z) => z.nodes));
-  if (endpointShares) out.endpointShares = endpointShares;
+  const nodes = zones.map((z) => z.nodes);
+  const total = nodes.reduce((a, b) => a + b, 0);
+  out.endpointShares = shares(zones.map((z) => z.endpoints), nodes) ?? nodes.map((n) => n / total);
   return out;
 }
 
@@ -73,7 +76,8 @@ function shares(given: readonly (number | undefined)[], fallback: readonly numbe
 /**
  * The node of a Service's `e`th pod of `count` when pods are placed by zone shares: the zone whose
  * cumulative share holds (e + 0.5) / count (so the pods of a Service follow the shares as closely as
- * whole pods can), then round robin over that zone's nodes with the per-zone counter `next`.
+ * whole pods can), then round robin over that zone's nodes with the per-zone counter `next` (kept
+ * across Services, so the nodes of a zone take turns).
  */
 export function nodeByZoneShare(z: ClusterZones, e: number, count: number, next: number[]): number {
   const shares = z.endpointShares!;

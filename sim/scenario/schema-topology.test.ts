@@ -32,7 +32,8 @@ test('zones: nodes numbered zone by zone, the rest of cluster.nodes shared, CPU 
   assert.deepEqual(c.zones!.nodeCpuMilli, [2000, 2000, 2000, 8000, 8000, 8000]);
   // Zone a has half the clients; b and c share the other half by their nodes (2 and 1).
   assert.deepEqual(c.zones!.clientWeights!.map((w) => Math.round(w * 1e6) / 1e6), [0.166667, 0.166667, 0.166667, 0.166667, 0.166667, 0.166667]);
-  assert.equal(c.zones!.endpointShares, undefined);
+  // Each Service's pods spread over the zones by their nodes (3, 2, 1).
+  assert.deepEqual(c.zones!.endpointShares, [3 / 6, 2 / 6, 1 / 6]);
   assert.equal(c.policies, undefined, 'no policy: Services alike');
 });
 

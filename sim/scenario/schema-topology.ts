@@ -50,7 +50,7 @@ const zoneSchema = z
     nodes: count('Nodes in this zone. Default: cluster.nodes less the nodes other zones name, shared evenly by the zones that name none.').optional(),
     cpusPerNode: count('CPU cores of each node here (its status.allocatable.cpu, what topology-mode Auto shares endpoints by). Default cluster.cpusPerNode.').optional(),
     clients: fraction('Share of the client traffic that comes from pods in this zone. Default: what the other zones leave, by node count (every node alike).').optional(),
-    endpoints: fraction('Share of each Service\'s pods that run in this zone. Default: what the other zones leave, by node count (pods round robin over all nodes).').optional(),
+    endpoints: fraction('Share of each Service\'s pods that run in this zone. Default: what the other zones leave, by node count (each Service spread over the zones in proportion to their nodes, as the scheduler\'s default topology spread aims for; the nodes of a zone take turns).').optional(),
   })
   .describe('One zone of the cluster.');
 
