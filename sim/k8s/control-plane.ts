@@ -35,7 +35,10 @@
  * - `onNodeDrain(cb)`: the steps of node-drain churn (cordoned, tainted, evicting, deleted), so a
  *   run can fail the node's kube-proxy /healthz on the taint and take the node out of load
  *   balancers on its deletion.
- * - `stats()`: counters for reports and benchmarks.
+ * - `stats()`: counters for reports and benchmarks; `stats().hints` counts topology-hint fallbacks.
+ * - Topology (docs/topology.md): `nodeZones`, `nodeCpus` and `serviceTopology` label the synthetic
+ *   nodes with zones and CPU and give Services the topology-mode annotation or trafficDistribution;
+ *   the EndpointSlice controller then writes hints (`topologyCache`) and watches Nodes.
  * All durations are integer ns. Delays are samplers `(rng) => ns` drawing from the component's own
  * stream, or `{ stream, sample }` to draw from one named stream.
  *
@@ -65,8 +68,12 @@ import { Scheduler } from './scheduler.ts';
 import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 import { generateCluster, type SyntheticCluster, type SyntheticClusterOptions } from './synthetic-cluster.ts';
 import { COREDNS_DEPLOYMENT } from './coredns.ts';
+import type { HintsStats } from './endpointslice-topology.ts';
+import { TopologyCache } from './topology-cache.ts';
+import { asksForHints } from './topology-hints-reconcile.ts';
+import type { TrafficDistribution } from './traffic-distribution-hints.ts';
 
-export type { ChurnSpec, NodeDrainEvent, ProbeSpec, Sampler, SliceCommit };
+export type { ChurnSpec, HintsStats, NodeDrainEvent, ProbeSpec, Sampler, SliceCommit, TrafficDistribution };
 
 /** A delay: a sampler on the component's own stream, or a sampler on one named stream. */
 export type Delay = Sampler | { stream: string; sample: Sampler };
@@ -109,10 +116,19 @@ export interface ControlPlaneOptions {
   churn?: readonly ChurnSpec[];
   /** CoreDNS behind kube-dns (coredns.ts), in runs with DNS. */
   coreDns?: SyntheticClusterOptions['coreDns'];
-  /** Writes the cluster instead of the synthetic one (a cluster from manifests: manifest-live.ts); the counts above are then unused. */
-  cluster?: (sim: Simulator, api: ApiServer) => SyntheticCluster;
+  /**
+   * Writes the cluster instead of the synthetic one (a cluster from manifests: manifest-live.ts); the
+   * counts above are then unused. `topologyCache` is the EndpointSlice controller's, kept when one of
+   * the Services asks for hints (putManifestCluster feeds it and hints the slices it writes).
+   */
+  cluster?: (sim: Simulator, api: ApiServer, topologyCache: TopologyCache) => SyntheticCluster;
   /** Each pod's own readiness probe (manifest-live.ts templateProbe), in place of `readinessProbe`. */
   probeOf?: (pod: Pod) => ProbeSpec | undefined;
+  /** topology.kubernetes.io/zone of node i (absent: no zone label) and its allocatable CPU in cores (absent: every node `cpusPerNode`, default 4). */
+  nodeZones?: readonly string[];
+  nodeCpus?: readonly number[];
+  /** Per synthetic Service index: its topology fields (absent: none). */
+  serviceTopology?: (service: number) => { topologyMode?: 'Auto'; trafficDistribution?: TrafficDistribution };
 }
 
 export type EndpointChangeKind = 'ready' | 'not-ready' | 'terminating' | 'not-serving' | 'serving' | 'added' | 'removed';
@@ -171,6 +187,8 @@ export interface ControlPlaneStats {
   kubeletStatusWrites: number;
   deploymentSyncs: number;
   churn: ChurnCounts;
+  /** Topology hints the EndpointSlice controller wrote or gave up on (all 0 in a run without topology). */
+  hints: HintsStats;
 }
 
 interface PodTimes {
@@ -195,6 +213,8 @@ export class ControlPlane {
   readonly nodeDrainer: NodeDrainer;
   readonly scheduler: Scheduler;
   readonly churn: Churn;
+  /** The EndpointSlice controller's TopologyCache; undefined in a run without zones, CPU or Service topology. */
+  readonly topologyCache: TopologyCache | undefined;
   private readonly sliceCommitListeners: ((c: SliceCommit) => void)[] = [];
   private readonly changeListeners: ((r: EndpointChangeRecord) => void)[] = [];
   private readonly podTimes = new Map<string, PodTimes>();
@@ -205,7 +225,9 @@ export class ControlPlane {
     readonly options: ControlPlaneOptions,
   ) {
     this.api = new ApiServer(sim, { watchLatency: toLatency(sim, options.watchLatency), writeLatency: toLatency(sim, options.apiWriteLatency) });
-    this.cluster = options.cluster ? options.cluster(sim, this.api) : generateCluster(sim, this.api, {
+    const synthTopology = options.nodeZones !== undefined || options.nodeCpus !== undefined || options.serviceTopology !== undefined;
+    const cache = synthTopology || options.cluster ? new TopologyCache() : undefined;
+    this.cluster = options.cluster ? options.cluster(sim, this.api, cache!) : generateCluster(sim, this.api, {
       nodes: options.nodes,
       services: options.services,
       endpointsPerService: options.endpointsPerService,
@@ -217,7 +239,10 @@ export class ControlPlane {
       maxEndpointsPerSlice: options.maxEndpointsPerSlice,
       terminationGracePeriodSeconds: options.terminationGracePeriodSeconds,
       ...(options.coreDns ? { coreDns: options.coreDns } : {}),
+      ...(cache ? { topology: { nodeZones: options.nodeZones, nodeCpus: options.nodeCpus, serviceTopology: options.serviceTopology, cache } } : {}),
     });
+    // A cluster from manifests keeps the cache when one of its Services asks for hints.
+    this.topologyCache = options.cluster && !servicesAskForHints(this.api) ? undefined : cache;
     const startup = toLatency(sim, options.podStartupLatency);
     const probe = options.readinessProbe === null ? undefined : options.readinessProbe ?? DEFAULT_PROBE;
     const exit = options.appExitAfterSigterm === undefined ? undefined : toLatency(sim, options.appExitAfterSigterm);
@@ -240,6 +265,7 @@ export class ControlPlane {
       batchPeriod: options.endpointSliceBatchPeriod ?? 0,
       maxEndpointsPerSlice: options.maxEndpointsPerSlice,
       concurrentSyncs: options.concurrentEndpointSyncs,
+      ...(this.topologyCache ? { topologyCache: this.topologyCache } : {}),
     });
     this.endpointSliceController.onSliceCommit = (c) => this.sliceCommitted(c);
     const scheduler = (this.scheduler = new Scheduler(this.api));
@@ -350,6 +376,7 @@ export class ControlPlane {
       kubeletStatusWrites,
       deploymentSyncs: this.deploymentController.syncs,
       churn: { ...this.churn.counts },
+      hints: { ...(this.endpointSliceController.topology?.stats ?? { fallbackEvents: 0, enabledEvents: 0, servicesWithHints: 0 }) },
     };
   }
 
@@ -447,6 +474,12 @@ export class ControlPlane {
     }
     for (const l of this.changeListeners) l(r);
   }
+}
+
+/** Some Service carries the topology-mode annotation set to Auto or a spec.trafficDistribution. */
+function servicesAskForHints(api: ApiServer): boolean {
+  for (const s of api.list<Service>('Service')) if (asksForHints(s)) return true;
+  return false;
 }
 
 function targetKey(ep: Endpoint): string {

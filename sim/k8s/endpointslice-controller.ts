@@ -4,6 +4,8 @@ import { DELETE, type ApiServer, type WatchEvent } from './apiserver.ts';
 import { DEFAULT_MAX_ENDPOINTS_PER_SLICE, reconcileEndpointSlices } from './endpointslice-reconciler.ts';
 import { isPodReady, objectKey, type EndpointSlice, type Node, type Pod, type Service } from './objects.ts';
 import { hasSelector, selectorMatches } from './selector.ts';
+import { EndpointSliceTopology } from './endpointslice-topology.ts';
+import type { TopologyCache } from './topology-cache.ts';
 import { readyTransitionTime, stoppedServingTime } from './sim-times.ts';
 import { formatTimestampNano } from './timestamps.ts';
 
@@ -39,6 +41,12 @@ export interface EndpointSliceControllerOptions {
   batchPeriod?: Nanos;
   /** --concurrent-service-endpoint-syncs; default 5. */
   concurrentSyncs?: number;
+  /**
+   * The TopologyCache: syncs write topology-mode Auto and trafficDistribution hints, and the controller
+   * watches Nodes (endpointslice-topology.ts). Undefined: hints are left as they are and Nodes are not
+   * watched (runs without topology).
+   */
+  topologyCache?: TopologyCache;
 }
 
 export interface SliceCommit {
@@ -118,6 +126,8 @@ export class EndpointSliceController {
   /** Idle worker ids (each writes as its own API client, so workers do not wait for each other). */
   private readonly idleWorkers: number[] = [];
   private readonly nodes: ((name: string) => Node | undefined) | undefined;
+  /** The Node informer and hint counters, with a TopologyCache. */
+  readonly topology: EndpointSliceTopology | undefined;
 
   constructor(
     readonly sim: Simulator,
@@ -129,6 +139,7 @@ export class EndpointSliceController {
     this.concurrentSyncs = options.concurrentSyncs ?? 5;
     for (let i = this.concurrentSyncs - 1; i >= 0; i--) this.idleWorkers.push(i);
     this.nodes = (name) => api.get<Node>('Node', name);
+    this.topology = options.topologyCache ? new EndpointSliceTopology(api, options.topologyCache, (key) => this.add(this.state(key))) : undefined;
   }
 
   /**
@@ -143,6 +154,7 @@ export class EndpointSliceController {
     }
     for (const p of this.api.list<Pod>('Pod')) this.setPod(objectKey(p.metadata), p, undefined);
     for (const s of this.api.list<Service>('Service')) this.setService(objectKey(s.metadata), s, false);
+    this.topology?.start();
     for (const st of this.services.values()) this.add(st);
     this.api.watch({ name: 'kube-controller-manager/endpointslice', kind: 'Service', sendInitialEvents: false, handler: (e) => this.onService(e as WatchEvent<Service>) });
     this.api.watch({ name: 'kube-controller-manager/endpointslice', kind: 'Pod', sendInitialEvents: false, handler: (e) => this.onPod(e as WatchEvent<Pod>) });
@@ -325,7 +337,10 @@ export class EndpointSliceController {
       // Deleted Service: its slices go (the garbage collector does this through ownerReferences).
       // A Service without a selector: slices are the user's, left alone.
       const ops = !svc ? st.slices.map((s) => ({ op: 'delete' as const, slice: s })) : [];
-      if (!svc) st.lastPodTriggers.clear();
+      if (!svc) {
+        st.lastPodTriggers.clear();
+        this.topology?.serviceDeleted(st.key);
+      }
       this.write(st, worker, ops, this.sim.now);
       return;
     }
@@ -340,7 +355,9 @@ export class EndpointSliceController {
       maxEndpointsPerSlice: this.maxEndpointsPerSlice,
       triggerTime: triggerTime >= 0 ? formatTimestampNano(triggerTime) : undefined,
       generateName: (prefix) => this.api.generateName('EndpointSlice', ns, prefix),
+      ...(this.topology ? { hints: this.topology.context } : {}),
     });
+    this.topology?.synced(st.key, ch.hints);
     const ops: SyncWrites['ops'] = [];
     for (const s of ch.create) ops.push({ op: 'create', slice: s });
     for (const s of ch.update) ops.push({ op: 'update', slice: s });

@@ -13,6 +13,8 @@ import {
   type Service,
 } from './objects.ts';
 import { addressTypesForService, cachedHash, endpointsEqualBeyondHash, podEntry, portMapKey, shouldPodBeInEndpoints } from './pod-endpoint.ts';
+import type { HintsEvent } from './topology-cache.ts';
+import { reconcileHints, type HintsContext } from './topology-hints-reconcile.ts';
 
 /**
  * The EndpointSlice reconciler: given a Service, the pods its selector matches and the slices that
@@ -44,6 +46,11 @@ export interface ReconcileInput {
   triggerTime?: string;
   /** Name for a slice being created (the API server's generateName). */
   generateName: (prefix: string) => string;
+  /**
+   * The controller's TopologyCache: topology-mode Auto and trafficDistribution hints are written
+   * (topology-hints-reconcile.ts). Undefined: slices are written without touching hints.
+   */
+  hints?: HintsContext;
 }
 
 export interface SliceChanges {
@@ -53,6 +60,8 @@ export interface SliceChanges {
   /** Endpoints added to and removed from the service by this sync (metrics EndpointsAddedPerSync/RemovedPerSync). */
   added: number;
   removed: number;
+  /** With `hints`: the events recorded on the Service, and whether it asks for Auto / got trafficDistribution hints. */
+  hints?: { events: HintsEvent[]; auto: boolean; trafficDistribution: boolean };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -141,6 +150,7 @@ export function reconcileEndpointSlices(input: ReconcileInput): SliceChanges {
   const byType = new Map<AddressType, EndpointSlice[]>();
   for (const s of input.existing) {
     if (!supported.includes(s.addressType)) {
+      input.hints?.cache.removeHints(`${service.metadata.namespace ?? ''}/${service.metadata.name}`, s.addressType);
       out.delete.push(s);
       continue;
     }
@@ -157,6 +167,12 @@ export function reconcileEndpointSlices(input: ReconcileInput): SliceChanges {
     out.delete.push(...r.delete);
     out.added += r.added;
     out.removed += r.removed;
+    if (r.hints) {
+      const h = (out.hints ??= { events: [], auto: false, trafficDistribution: false });
+      h.events.push(...r.hints.events);
+      h.auto ||= r.hints.auto;
+      h.trafficDistribution ||= r.hints.trafficDistribution;
+    }
   }
   out.delete.push(...deletedForType);
   return out;
@@ -215,6 +231,15 @@ function reconcileByAddressType(input: ReconcileInput, existing: EndpointSlice[]
     else toCreate.push(placeholder);
   }
 
+  // Hints are decided on the slices as they will be written, before finalize turns creates into updates.
+  let hints: SliceChanges['hints'];
+  if (input.hints) {
+    const h = reconcileHints(input.hints, service, addressType, existing, toCreate, toUpdate, toDelete);
+    toCreate = h.toCreate;
+    toUpdate = h.toUpdate;
+    hints = { events: h.events, auto: h.auto, trafficDistribution: h.trafficDistribution };
+  }
+
   // finalize: turn creates into updates of slices that would be deleted (same address type, owned).
   for (let i = 0; i < toDelete.length && toCreate.length > 0; ) {
     const del = toDelete[i]!;
@@ -233,7 +258,7 @@ function reconcileByAddressType(input: ReconcileInput, existing: EndpointSlice[]
     setTriggerTime(s, input.triggerTime);
   }
   for (const s of toUpdate) setTriggerTime(s, input.triggerTime);
-  return { create: toCreate, update: toUpdate, delete: toDelete, added, removed };
+  return { create: toCreate, update: toUpdate, delete: toDelete, added, removed, ...(hints ? { hints } : {}) };
 }
 
 function isPlaceholderLike(a: EndpointSlice, b: EndpointSlice): boolean {
@@ -322,7 +347,8 @@ function keepDesired(service: Service, existing: EndpointSlice[], desired: Map<s
         toUpdateNames.push(s.metadata.name);
       }
     } else if (labelsChanged) {
-      const c: EndpointSlice = { ...s, metadata: { ...s.metadata, labels } };
+      // Its own endpoints array: step 2 may append to it, and hints replace entries in it.
+      const c: EndpointSlice = { ...s, metadata: { ...s.metadata, labels }, endpoints: s.endpoints.slice() };
       byName.set(s.metadata.name, c);
       toUpdateNames.push(s.metadata.name);
     } else unchanged.push(s.metadata.name);

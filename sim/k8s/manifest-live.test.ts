@@ -77,7 +77,7 @@ const LAG = {
 function live(text: string, churn: ChurnSpec[] = [], seed = 3): { sim: Simulator; cp: ControlPlane } {
   const sim = new Simulator({ seed });
   const m = parseManifests(text, 'dump.yaml');
-  const cp = new ControlPlane(sim, { nodes: 0, services: 0, endpointsPerService: 0, ...LAG, churn, cluster: (s, api) => putManifestCluster(s, api, m, { nodes: 0, file: 'dump.yaml' }), probeOf: templateProbe });
+  const cp = new ControlPlane(sim, { nodes: 0, services: 0, endpointsPerService: 0, ...LAG, churn, cluster: (s, api, cache) => putManifestCluster(s, api, m, { nodes: 0, file: 'dump.yaml' }, cache), probeOf: templateProbe });
   return { sim, cp };
 }
 
@@ -209,4 +209,25 @@ test('what the dump lacks gets the synthetic defaults: addresses, pod CIDRs, Rea
   sim.run(5 * SECOND);
   assert.deepEqual(cp.nodes().map((n) => n.ip), ['172.18.0.2', '172.18.0.3']);
   assert.ok([...cp.api.list<Node>('Node')].every((n) => n.spec.podCIDR !== undefined));
+});
+
+test('a Service asking for Auto: nodes without allocatable CPU get 4 cores (listed), the slices carry own-zone hints, the start sync writes nothing', () => {
+  const text = dump().replace('metadata: { name: web, namespace: shop }\nspec: { clusterIP', "metadata: { name: web, namespace: shop, annotations: { service.kubernetes.io/topology-mode: Auto } }\nspec: { clusterIP");
+  const m = parseManifests(text, 'dump.yaml');
+  assert.ok(liveClusterDefaults(m, { nodes: 0, file: 'dump.yaml' }).includes('2 Nodes without status.allocatable.cpu: 4 cores (topology-mode Auto shares endpoints by CPU)'));
+  const { sim, cp } = live(text);
+  const hints = () => [...cp.endpointSlices()].flatMap((s) => s.endpoints.map((e) => `${e.zone}>${e.hints?.forZones?.map((z) => z.name).join(',')}`)).sort();
+  assert.deepEqual(hints(), ['zone-a>zone-a', 'zone-a>zone-a', 'zone-b>zone-b', 'zone-b>zone-b']);
+  cp.start();
+  sim.run(3 * SECOND);
+  assert.equal(cp.stats().endpointSliceWrites, 0);
+  assert.deepEqual(cp.stats().hints, { fallbackEvents: 0, enabledEvents: 0, servicesWithHints: 1 });
+});
+
+test('a Service with trafficDistribution PreferSameNode gets node hints; a dump without topology fields keeps no cache', () => {
+  const text = dump().replace('spec: { clusterIP: 10.96.0.50,', 'spec: { trafficDistribution: PreferSameNode, clusterIP: 10.96.0.50,');
+  const { cp } = live(text);
+  assert.ok([...cp.endpointSlices()].every((s) => s.endpoints.every((e) => e.hints?.forNodes?.[0]?.name === e.nodeName)));
+  assert.ok(!liveClusterDefaults(parseManifests(text, 'dump.yaml'), { nodes: 0, file: 'dump.yaml' }).some((d) => d.includes('allocatable')));
+  assert.equal(live(dump()).cp.topologyCache, undefined);
 });

@@ -12,7 +12,9 @@ import type { ClusterManifests } from './manifests.ts';
 import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, type ReplicaSet, type Service } from './objects.ts';
 import { selectorMatches } from './selector.ts';
 import { condition } from './sim-times.ts';
-import type { SyntheticCluster } from './synthetic-cluster.ts';
+import { DEFAULT_NODE_CPUS, type SyntheticCluster } from './synthetic-cluster.ts';
+import { topologyNodeOf, type TopologyCache } from './topology-cache.ts';
+import { asksForHints, hintsEnabled } from './topology-hints-reconcile.ts';
 
 /**
  * A cluster read from `kubectl get nodes,deployments,replicasets,pods,services,endpointslices -A -o yaml`
@@ -82,10 +84,16 @@ export function liveNodeNames(m: ClusterManifests, o: LiveClusterOptions): strin
   return plan(m, o).nodes.map((n) => n.name);
 }
 
-/** Writes the manifests' objects into `api` at sim.now, filling what they lack; see the file comment. */
-export function putManifestCluster(sim: Simulator, api: ApiServer, m: ClusterManifests, o: LiveClusterOptions): LiveCluster {
+/**
+ * Writes the manifests' objects into `api` at sim.now, filling what they lack; see the file comment.
+ * With `topologyCache` and a Service asking for hints, the cache gets the nodes and the slices written
+ * here carry the hints the EndpointSlice controller would write.
+ */
+export function putManifestCluster(sim: Simulator, api: ApiServer, m: ClusterManifests, o: LiveClusterOptions, topologyCache?: TopologyCache): LiveCluster {
   checkRunnable(m, o.file);
   const p = plan(m, o);
+  const hints = topologyCache && m.services.some(asksForHints) ? { cache: topologyCache } : undefined;
+  hints?.cache.setNodes(p.nodeObjects.map(topologyNodeOf));
   const put = <T extends Node | Service | Deployment | ReplicaSet | Pod | EndpointSlice>(obj: T): T =>
     api.commit({ kind: obj.kind, key: objectKey(obj.metadata), client: 'manifests', mutate: () => obj })!.object as T;
   for (const n of p.nodeObjects) put(n);
@@ -111,6 +119,7 @@ export function putManifestCluster(sim: Simulator, api: ApiServer, m: ClusterMan
       nodes: (n) => api.get<Node>('Node', n),
       maxEndpointsPerSlice: o.maxEndpointsPerSlice,
       generateName: (prefix) => api.generateName('EndpointSlice', svc.metadata.namespace, prefix),
+      ...(hints ? { hints } : {}),
     });
     for (const slice of ch.create) {
       put(slice);
@@ -199,6 +208,10 @@ function planNodes(m: ClusterManifests, o: LiveClusterOptions, defaults: string[
   let noIP = 0;
   let noCidr = 0;
   let noReady = 0;
+  // Topology-mode Auto shares endpoints by allocatable CPU (topology-cache.ts): a dump without it gets
+  // the synthetic cluster's cores, only when some Service asks for Auto.
+  const wantsCpu = m.services.some((s) => hintsEnabled(s.metadata.annotations));
+  let noCpu = 0;
   const nodes: SyntheticCluster['nodes'] = [];
   const nodeObjects = listed.map((n, i) => {
     let ip = n.status?.addresses?.find((a) => a.type === 'InternalIP' && !a.address.includes(':'))?.address;
@@ -222,12 +235,17 @@ function planNodes(m: ClusterManifests, o: LiveClusterOptions, defaults: string[
       spec: { ...n.spec, podCIDR: cidrText, podCIDRs: [cidrText] },
       status: { ...n.status, addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: n.metadata.name }], conditions: [ready] },
     };
+    if (wantsCpu && n.status?.allocatable?.cpu === undefined) {
+      node.status!.allocatable = { ...n.status?.allocatable, cpu: String(DEFAULT_NODE_CPUS) };
+      noCpu++;
+    }
     nodes.push({ name: n.metadata.name, ip, podCIDR: parseNetworkCidr(cidrText, `Node ${n.metadata.name} spec.podCIDR`) });
     return node;
   });
   if (noIP > 0) defaults.push(`${count(noIP, 'Node')} without an IPv4 InternalIP: addresses from ${o.nodeCIDR ?? '172.18.0.0/16'}`);
   if (noCidr > 0) defaults.push(`${count(noCidr, 'Node')} without an IPv4 spec.podCIDR: /${o.nodeCIDRMaskSize ?? 24} pod CIDRs from ${o.clusterCIDR ?? '10.244.0.0/16'}`);
   if (noReady > 0) defaults.push(`${count(noReady, 'Node')} without a Ready condition: Ready`);
+  if (noCpu > 0) defaults.push(`${count(noCpu, 'Node')} without status.allocatable.cpu: ${DEFAULT_NODE_CPUS} cores (topology-mode Auto shares endpoints by CPU)`);
   const zones = listed.filter((n) => n.metadata.labels?.[LABEL_TOPOLOGY_ZONE] !== undefined).length;
   if (zones < listed.length) defaults.push(`${count(listed.length - zones, 'Node')} without a ${LABEL_TOPOLOGY_ZONE} label: no zone`);
   return { nodes, nodeObjects };

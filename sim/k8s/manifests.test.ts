@@ -63,3 +63,17 @@ test('healthCheckNodePort is refused unless the Service is a LoadBalancer with e
   const ok = parseManifests(withPort('  type: LoadBalancer\n  externalTrafficPolicy: Local\n'), 'm.yaml');
   assert.equal(ok.services[0]!.spec.healthCheckNodePort, 31000);
 });
+
+test('spec.trafficDistribution: the values the API accepts, anything else refused at its place', () => {
+  const m = parseManifests(`${SERVICE}  trafficDistribution: PreferSameNode\n`, 'm.yaml');
+  assert.equal(m.services[0]!.spec.trafficDistribution, 'PreferSameNode');
+  assert.deepEqual(problems(`${SERVICE}  trafficDistribution: Nearby\n`), [
+    'm.yaml:7:24 (document 1, Service default/web) spec.trafficDistribution: expected one of PreferClose, PreferSameZone, PreferSameNode, found "Nearby"',
+  ]);
+});
+
+test('Node status.allocatable.cpu: a quantity, else refused', () => {
+  const node = (cpu: string) => `apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  allocatable: {cpu: ${cpu}}\n`;
+  assert.equal(parseManifests(node('"3500m"'), 'm.yaml').nodes[0]!.status!.allocatable!.cpu, '3500m');
+  assert.deepEqual(problems(node('lots')), ['m.yaml:5:22 (document 1, Node n1) status.allocatable.cpu: expected a CPU quantity such as 4 or 3500m, found "lots"']);
+});

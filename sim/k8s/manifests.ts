@@ -6,6 +6,7 @@ import { formatPath, locate, locatePosition, readYamlFile, parseYamlText, type Y
 import { cidrSize, formatIPv4, parseIPv4 } from '../net/ipv4.ts';
 import { parseNetworkCidr } from './ipam.ts';
 import type { Deployment, EndpointSlice, KubeObject, Node, Pod, ReplicaSet, Service } from './objects.ts';
+import { cpuMilli } from './cpu-quantity.ts';
 
 /**
  * Reads Kubernetes manifests as `kubectl get -o yaml` prints them: a YAML stream of objects, or a
@@ -200,6 +201,9 @@ const serviceSchema = z.looseObject({
     externalIPs: z.array(ipv4or6).optional(),
     loadBalancerSourceRanges: z.array(z.string({ error: 'a CIDR' })).optional(),
     healthCheckNodePort: port.optional(),
+    // validateServiceTrafficDistribution (pkg/apis/core/validation/validation.go): the values the
+    // API accepts with PreferSameTrafficDistribution on (beta, default since v1.34).
+    trafficDistribution: z.enum(['PreferClose', 'PreferSameZone', 'PreferSameNode'], { error: 'one of PreferClose, PreferSameZone, PreferSameNode' }).optional(),
   }).superRefine((spec, ctx) => {
     // The API server refuses it elsewhere (pkg/apis/core/validation/validation.go,
     // validateServiceExternalTrafficPolicy): kube-proxy would never serve it.
@@ -209,9 +213,15 @@ const serviceSchema = z.looseObject({
   }),
 });
 
+/** A CPU quantity as status.allocatable.cpu holds it (resource.Quantity: `4`, `3500m`). */
+const cpuQuantity = z.union([z.string(), z.number()], { error: 'a CPU quantity such as 4 or 3500m' }).superRefine((v, ctx) => {
+  if (cpuMilli(v) === undefined) ctx.addIssue({ code: 'custom', message: 'a CPU quantity such as 4 or 3500m' });
+});
+
 const nodeSchema = z.looseObject({
   metadata: objectMeta,
   spec: z.looseObject({ podCIDR: z.string().optional(), podCIDRs: z.array(z.string()).optional() }).optional(),
+  status: z.looseObject({ allocatable: z.looseObject({ cpu: cpuQuantity.optional() }).optional() }).optional(),
 });
 
 const endpointSliceSchema = z.looseObject({

@@ -4,11 +4,13 @@ import { NameGenerator } from './names.ts';
 import { CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, type EndpointSlice, type Node, type Pod, type Service } from './objects.ts';
 import { DEFAULT_MAX_ENDPOINTS_PER_SLICE, reconcileEndpointSlices } from './endpointslice-reconciler.ts';
 import { hasSelector, selectorMatches } from './selector.ts';
+import { TopologyCache, topologyNodeOf } from './topology-cache.ts';
+import { asksForHints } from './topology-hints-reconcile.ts';
 
 /**
  * One pass of the EndpointSlice controller over a static set of manifests: for every Service with a
  * selector, the slices the controller would leave in the API after reconciling the pods it selects
- * against the slices the manifests already hold for it. This is what `svcsim endpoints` prints and
+ * against the slices the manifests already hold for it, topology hints included (docs/topology.md). This is what `svcsim endpoints` prints and
  * what `svcsim render` can feed to kube-proxy when the manifests carry Services and Pods but no slices.
  */
 export interface StaticEndpointsOptions {
@@ -44,11 +46,24 @@ export function endpointSlicesForService(m: ClusterManifests, service: Service, 
     nodes: nodeLookup(m.nodes),
     maxEndpointsPerSlice: options.maxEndpointsPerSlice ?? DEFAULT_MAX_ENDPOINTS_PER_SLICE,
     generateName: (p) => gen.generate(p),
+    ...hintsFor(m, service, existing),
   });
   const gone = new Set([...changes.delete, ...changes.update].map((s) => s.metadata.name));
   const result = existing.filter((s) => !gone.has(s.metadata.name));
   result.push(...changes.update, ...changes.create);
   return result;
+}
+
+/**
+ * The controller's hints step, for a Service that asks for hints or whose slices carry some (the
+ * controller would remove them): a TopologyCache fed the manifests' nodes (none: Auto falls back).
+ * Other Services are reconciled without it, which leaves their slices exactly as before.
+ */
+function hintsFor(m: ClusterManifests, service: Service, existing: readonly EndpointSlice[]): { hints?: { cache: TopologyCache } } {
+  if (!asksForHints(service) && !existing.some((s) => s.endpoints.some((e) => e.hints !== undefined))) return {};
+  const cache = new TopologyCache();
+  cache.setNodes(m.nodes.map(topologyNodeOf));
+  return { hints: { cache } };
 }
 
 function isSliceOf(s: EndpointSlice, service: Service): boolean {

@@ -9,6 +9,10 @@ import { objectKey, type Deployment, type EndpointSlice, type Node, type Pod, ty
 import { condition } from './sim-times.ts';
 import { putCoreDns, type CoreDnsOptions } from './coredns.ts';
 import { parseIPv4 } from '../net/ipv4.ts';
+import { LABEL_TOPOLOGY_ZONE } from './pod-endpoint.ts';
+import { topologyNodeOf, type TopologyCache } from './topology-cache.ts';
+import { ANNOTATION_TOPOLOGY_MODE } from './topology-hints-reconcile.ts';
+import type { TrafficDistribution } from './traffic-distribution-hints.ts';
 
 /**
  * A synthetic cluster in steady state, written straight into the API server's store at the current
@@ -46,7 +50,23 @@ export interface SyntheticClusterOptions {
   maxEndpointsPerSlice?: number;
   /** CoreDNS behind kube-dns (coredns.ts), in runs with DNS; its ClusterIPs are kept from the Services'. */
   coreDns?: Omit<CoreDnsOptions, 'terminationGracePeriodSeconds'>;
+  /** Topology: node zones and CPU, Services' topology fields, the cache that hints the first slices. */
+  topology?: ClusterTopology;
 }
+
+/** The topology of a synthetic cluster; see ControlPlaneOptions. */
+export interface ClusterTopology {
+  /** topology.kubernetes.io/zone of node i; undefined (or past the end): no zone label. */
+  nodeZones?: readonly string[];
+  /** status.allocatable.cpu of node i in cores; default 4. */
+  nodeCpus?: readonly number[];
+  serviceTopology?: (service: number) => { topologyMode?: 'Auto'; trafficDistribution?: TrafficDistribution };
+  /** Fed the nodes, then used for the Services' first slices (so they carry the hints the controller would write). */
+  cache: TopologyCache;
+}
+
+/** Allocatable CPU of a node when `nodeCpus` does not say. */
+export const DEFAULT_NODE_CPUS = 4;
 
 export interface SyntheticCluster {
   nodes: { name: string; ip: string; podCIDR: Cidr }[];
@@ -61,7 +81,8 @@ export interface SyntheticCluster {
 export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClusterOptions): SyntheticCluster {
   const layout = addressLayout(o);
   const put: Put = (obj) => api.commit({ kind: obj.kind, key: objectKey(obj.metadata), client: 'synthetic-cluster', mutate: () => obj })!.object as typeof obj;
-  const { nodes, podIPs } = putNodes(put, o.nodes, layout);
+  const { nodes, podIPs } = putNodes(put, o.nodes, layout, o.topology);
+  if (o.topology) o.topology.cache.setNodes(nodes.map((n) => topologyNodeOf(api.get<Node>('Node', n.name)!)));
   const clusterIPs = new ClusterIPAllocator(layout.svcCidr, sim.rng('k8s/ipam/cluster-ip'));
   clusterIPs.reserve(layout.svcCidr.addr + 1); // the `kubernetes` Service
   const dns = o.coreDns;
@@ -80,7 +101,7 @@ export function generateCluster(sim: Simulator, api: ApiServer, o: SyntheticClus
     conditions: [condition('Ready', 'True', now), condition('ContainersReady', 'True', now)],
     podIPs,
   };
-  for (let s = 0; s < o.services; s++) putService(shared, `svc-${s}`, formatIPv4(clusterIPs.allocate()), cluster);
+  for (let s = 0; s < o.services; s++) putService(shared, s, formatIPv4(clusterIPs.allocate()), cluster);
   if (dns) cluster.dnsServices = putCoreDns({ api, put, nodes, podIPs, conditions: shared.conditions, maxEndpointsPerSlice: o.maxEndpointsPerSlice }, { ...dns, terminationGracePeriodSeconds: shared.grace });
   return cluster;
 }
@@ -110,24 +131,41 @@ function addressLayout(o: SyntheticClusterOptions): { svcCidr: Cidr; nodeNet: Ci
 }
 
 /** `count` Ready nodes `node-<i>`, each with the next pod CIDR and the pod IP allocator over it. */
-function putNodes(put: Put, count: number, layout: { nodeNet: Cidr; nodeCidrs: NodeCidrAllocator }): { nodes: SyntheticCluster['nodes']; podIPs: Map<string, PodIPAllocator> } {
+function putNodes(put: Put, count: number, layout: { nodeNet: Cidr; nodeCidrs: NodeCidrAllocator }, topology: ClusterTopology | undefined): { nodes: SyntheticCluster['nodes']; podIPs: Map<string, PodIPAllocator> } {
   const nodes: SyntheticCluster['nodes'] = [];
   const podIPs = new Map<string, PodIPAllocator>();
   for (let i = 0; i < count; i++) {
     const name = `node-${i}`;
     const cidr = layout.nodeCidrs.allocate();
     const ip = formatIPv4(layout.nodeNet.addr + 2 + i);
-    put<Node>({
+    const node: Node = {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
       spec: { podCIDR: formatCidr(cidr), podCIDRs: [formatCidr(cidr)] },
       status: { addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }], conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] },
-    });
+    };
+    if (topology) nodeTopology(node, i, topology);
+    put<Node>(node);
     nodes.push({ name, ip, podCIDR: cidr });
     podIPs.set(name, new PodIPAllocator(cidr));
   }
   return { nodes, podIPs };
+}
+
+/** Node i's zone label and allocatable CPU. */
+function nodeTopology(node: Node, i: number, t: ClusterTopology): void {
+  const zone = t.nodeZones?.[i];
+  if (zone !== undefined) node.metadata.labels![LABEL_TOPOLOGY_ZONE] = zone;
+  node.status!.allocatable = { cpu: String(t.nodeCpus?.[i] ?? DEFAULT_NODE_CPUS) };
+}
+
+/** Service i's topology-mode annotation and spec.trafficDistribution. */
+function serviceTopology(svc: Service, i: number, t: ClusterTopology | undefined): void {
+  const st = t?.serviceTopology?.(i);
+  if (!st) return;
+  if (st.topologyMode !== undefined) svc.metadata.annotations = { ...svc.metadata.annotations, [ANNOTATION_TOPOLOGY_MODE]: st.topologyMode };
+  if (st.trafficDistribution !== undefined) svc.spec.trafficDistribution = st.trafficDistribution;
 }
 
 /** What every Service of the cluster shares: where to write, its defaults, and the pods' Ready conditions. */
@@ -145,15 +183,18 @@ interface ServiceShared {
 }
 
 /** One Service with its Deployment, current ReplicaSet, Running pods and EndpointSlices, counted into `cluster`. */
-function putService(c: ServiceShared, name: string, clusterIP: string, cluster: SyntheticCluster): void {
+function putService(c: ServiceShared, index: number, clusterIP: string, cluster: SyntheticCluster): void {
   const { ns, port, targetPort, protocol, o, put } = c;
+  const name = `svc-${index}`;
   const labels = { app: name };
-  const svc = put<Service>({
+  const service: Service = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: ns, labels },
     spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ipFamilies: ['IPv4'], selector: labels, ports: [{ name: 'http', protocol, port, targetPort }], sessionAffinity: 'None', internalTrafficPolicy: 'Cluster' },
-  });
+  };
+  serviceTopology(service, index, o.topology);
+  const svc = put<Service>(service);
   cluster.services.push({ key: `${ns}/${name}`, clusterIP, port, protocol });
   const d = put<Deployment>({
     apiVersion: 'apps/v1',
@@ -178,6 +219,7 @@ function putService(c: ServiceShared, name: string, clusterIP: string, cluster: 
     nodes: (n) => c.api.get<Node>('Node', n),
     maxEndpointsPerSlice: o.maxEndpointsPerSlice,
     generateName: (prefix) => c.api.generateName('EndpointSlice', ns, prefix),
+    ...(o.topology ? { hints: { cache: o.topology.cache } } : {}),
   });
   for (const slice of ch.create) {
     put(slice);

@@ -254,6 +254,13 @@ test('autoHints: one zone with most CPU needs more endpoints than the threshold 
   assert.equal(r.event?.reason, 'TopologyAwareHintsDisabled');
 });
 
+test('float64 rounding: CPU 2:4:4 and 6 endpoints fall back, as upstream computes it', () => {
+  // Zone a: desired 0.2 x 6 = 1.2000000000000002, times 1 / 1.2 = 1.0000000000000002, so its minimum
+  // is 2, not 1; b and c get 3 each: 8 > 6. Go's float64 arithmetic gives the same.
+  const r = autoHints([t('a'), t('a'), t('b'), t('b'), t('c'), t('c')], [node('a', 2000), node('b', 4000), node('c', 4000)]);
+  assert.equal(r.reason, 'Unable to allocate minimum required endpoints to each zone without exceeding overload threshold (6 endpoints, 3 zones)');
+});
+
 // ---- properties
 
 const zoneNames = ['a', 'b', 'c', 'd'];

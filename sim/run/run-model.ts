@@ -257,7 +257,7 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
 function liveClusterOptions(config: ModelConfig): Pick<ControlPlaneOptions, 'cluster' | 'probeOf'> {
   const live = config.cluster.manifest?.live;
   if (!live) return {};
-  return { cluster: (sim, api) => putManifestCluster(sim, api, live.objects, live.options), probeOf: templateProbe };
+  return { cluster: (sim, api, topologyCache) => putManifestCluster(sim, api, live.objects, live.options, topologyCache), probeOf: templateProbe };
 }
 
 /**
