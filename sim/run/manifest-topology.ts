@@ -3,9 +3,7 @@ import { LABEL_TOPOLOGY_ZONE } from '../k8s/pod-endpoint.ts';
 import type { Endpoint } from '../proxy/endpoint.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
 import type { TopologyPolicy } from './service-policy.ts';
-
-/** The annotation that asks the EndpointSlice controller for topology-aware hints (KEP-2433). */
-export const TOPOLOGY_MODE_ANNOTATION = 'service.kubernetes.io/topology-mode';
+import { hintsEnabled } from '../k8s/topology-hints-reconcile.ts';
 
 export interface ManifestTopology {
   /** Ports differ in affinity or internalTrafficPolicy, or some Service has topology hints or a topology policy. */
@@ -20,15 +18,14 @@ export interface ManifestTopology {
 /**
  * What a manifest cluster says of zones and per-Service policy: the nodes' topology.kubernetes.io/zone
  * labels and status.allocatable.cpu (as manifest-live.ts reads them for live clusters), each Service's
- * topology-mode annotation (Auto; the older "auto" value too, kubernetes/endpointslice utils.go
- * hintsEnabled) and spec.trafficDistribution, and whether the ports differ in policy.
+ * topology-mode annotation (hintsEnabled: Auto or auto, the deprecated topology-aware-hints winning;
+ * kubernetes/endpointslice utils.go) and spec.trafficDistribution, and whether the ports differ in policy.
  */
 export function manifestTopology(m: ClusterManifests, ports: readonly ServicePort[], endpoints: readonly Endpoint[][], nodeNames: readonly string[]): ManifestTopology {
   const policyOf = new Map<string, TopologyPolicy>();
   for (const svc of m.services) {
-    const mode = svc.metadata.annotations?.[TOPOLOGY_MODE_ANNOTATION];
     const td = svc.spec.trafficDistribution;
-    const policy: TopologyPolicy = mode === 'Auto' || mode === 'auto' ? 'Auto' : td === 'PreferClose' || td === 'PreferSameZone' || td === 'PreferSameNode' ? td : 'none';
+    const policy: TopologyPolicy = hintsEnabled(svc.metadata.annotations) ? 'Auto' : td === 'PreferClose' || td === 'PreferSameZone' || td === 'PreferSameNode' ? td : 'none';
     policyOf.set(`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`, policy);
   }
   const topology = ports.map((sp) => policyOf.get(`${sp.portName.namespace}/${sp.portName.name}`) ?? 'none');

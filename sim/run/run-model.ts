@@ -4,7 +4,7 @@ import { Histogram } from '../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../proxy/cost/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
 import { NodeEndpoints } from './node-endpoints.ts';
-import { topologyParts, type TopologyParts } from './topology-run.ts';
+import { topologyControlPlaneOptions, topologyParts, type TopologyParts } from './topology-run.ts';
 import type { NodeEndpointView } from './traffic.ts';
 import { ConnectSetup, DEFAULT_CONNECT_SETUP } from './connect-setup.ts';
 import { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
@@ -101,7 +101,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
       ...(dns ? dns.figures() : {}),
       'sim.events': sim.executed,
       ...(external ? external.figures() : {}),
-      ...(cluster.topology ? cluster.topology.figures(timeline) : {}),
+      ...(cluster.topology ? cluster.topology.figures(timeline, controlPlane) : {}),
     },
     config.durationNs,
   );
@@ -250,6 +250,7 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
     terminationGracePeriodSeconds: templateGraceSeconds(config.churn),
     ...dnsCluster.controlPlaneOptions(config),
     ...liveClusterOptions(config),
+    ...(config.cluster.manifest ? {} : topologyControlPlaneOptions(config)),
   });
 }
 

@@ -1,6 +1,7 @@
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { ModeModel } from '../proxy/cost/mode-model.ts';
 import type { ModelConfig } from './config.ts';
+import type { ControlPlane, ControlPlaneOptions } from '../k8s/control-plane.ts';
 import type { SyntheticEndpointsOptions } from './synthetic-endpoints.ts';
 import { ServiceAffinities, type AffinityTable } from './service-affinities.ts';
 import { TopologyMetrics, DEFAULT_REQUEST_BYTES, DEFAULT_RESPONSE_BYTES } from './topology-metrics.ts';
@@ -21,7 +22,7 @@ export interface TopologyParts {
   /** ClientIP affinity for the service ports that have it; null when none does. */
   affinity(mode: ModeModel): AffinityTable | null;
   readonly metrics: TopologyMetrics | null;
-  figures(timeline: EndpointTimeline): Record<string, number>;
+  figures(timeline: EndpointTimeline, controlPlane: ControlPlane | null): Record<string, number>;
   /** Some Service has internalTrafficPolicy Local. */
   readonly anyLocal: boolean;
 }
@@ -73,10 +74,33 @@ class TopologyRun implements TopologyParts {
     return a.any ? a : null;
   }
 
-  figures(timeline: EndpointTimeline): Record<string, number> {
+  figures(timeline: EndpointTimeline, controlPlane: ControlPlane | null): Record<string, number> {
     const m = this.metrics!;
-    m.hintFallbackEvents = this.hintStats.fallbackEvents;
-    m.servicesWithHints = this.hintStats.servicesWithHints;
+    // With a control plane its EndpointSlice controller wrote the hints (and counted its fallbacks).
+    const stats = controlPlane ? controlPlane.stats().hints : this.hintStats;
+    m.hintFallbackEvents = stats.fallbackEvents;
+    m.servicesWithHints = stats.servicesWithHints;
     return m.figures(timeline);
   }
+}
+
+/**
+ * A synthetic cluster with churn: its zones and CPU on the control plane's nodes, and each Service's
+ * topology-mode annotation or trafficDistribution, so the EndpointSlice controller writes (and keeps
+ * up to date through churn) the hints kube-proxy reads (sim/k8s/control-plane.ts).
+ */
+export function topologyControlPlaneOptions(config: ModelConfig): Pick<ControlPlaneOptions, 'nodeZones' | 'nodeCpus' | 'serviceTopology'> {
+  const c = config.cluster;
+  const policies = c.policies;
+  return {
+    ...(c.zones ? { nodeZones: c.zones.nodeZones, nodeCpus: c.zones.nodeCpuMilli.map((m) => m / 1000) } : {}),
+    ...(policies?.some((p) => p.topology !== 'none')
+      ? {
+          serviceTopology: (s: number) => {
+            const t = policies[s]?.topology ?? 'none';
+            return t === 'none' ? {} : t === 'Auto' ? { topologyMode: 'Auto' as const } : { trafficDistribution: t };
+          },
+        }
+      : {}),
+  };
 }
