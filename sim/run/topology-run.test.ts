@@ -123,3 +123,15 @@ test('load imbalance: max / mean connections per endpoint, over Services with en
   assert.equal(thin.m['loadImbalance.services'], 0);
   assert.ok(Number.isNaN(thin.m['loadImbalance.max']));
 });
+
+test('with churn the control plane writes the hints: PreferClose stays in zone, Auto with too few endpoints is counted by the controller', () => {
+  const zones = `  nodes: 6\n  zones: [{ name: a, nodes: 2, clients: 0.6 }, { name: b, nodes: 2, clients: 0.3 }, { name: c, nodes: 2, clients: 0.1 }]`;
+  const churn = 'traffic: { connectionsPerSecond: 400 }\nchurn: { kind: pod-kill, ratePerMinute: 20 }\n';
+  const close = run(`${zones}\n  services: { count: 6, endpointsPerService: 6, trafficDistribution: PreferClose }`, churn);
+  assert.ok(close.m['churn.podKills']! > 0);
+  assert.equal(close.m['topology.servicesWithHints'], 6);
+  assert.ok(close.m['crossZone.rate']! < 0.05, String(close.m['crossZone.rate']));
+  const auto = run(`${zones}\n  services: { count: 6, endpointsPerService: 2, topologyMode: Auto }`, churn);
+  assert.ok(auto.m['topology.hintFallbackEvents']! >= 6, String(auto.m['topology.hintFallbackEvents']));
+  assert.equal(auto.m['topology.fallbackRate'], 1);
+});
