@@ -4,6 +4,7 @@ import type { Endpoint } from '../proxy/endpoint.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
 import type { TopologyPolicy } from './service-policy.ts';
 import { hintsEnabled } from '../k8s/topology-hints-reconcile.ts';
+import { cpuMilli } from '../k8s/cpu-quantity.ts';
 
 export interface ManifestTopology {
   /** Ports differ in affinity or internalTrafficPolicy, or some Service has topology hints or a topology policy. */
@@ -37,14 +38,11 @@ export function manifestTopology(m: ClusterManifests, ports: readonly ServicePor
   const out: ManifestTopology = { perService: differ || hinted || topology.some((t) => t !== 'none'), topology };
   if (zones.some((z) => z !== '')) {
     out.nodeZones = zones;
-    out.nodeCpuMilli = nodeNames.map((n) => cpuMilli((byName.get(n)?.status as { allocatable?: Record<string, string> } | undefined)?.allocatable?.cpu));
+    // status.allocatable.cpu as a resource quantity; 0 when absent or not one.
+    out.nodeCpuMilli = nodeNames.map((n) => {
+      const q = byName.get(n)?.status?.allocatable?.cpu;
+      return q === undefined ? 0 : (cpuMilli(q) ?? 0);
+    });
   }
   return out;
-}
-
-/** A CPU quantity ("4", "3500m", "0.5") in millicores; 0 when absent or not understood. */
-export function cpuMilli(q: string | undefined): number {
-  const m = q === undefined ? null : /^\s*(\d+(?:\.\d+)?)(m?)\s*$/.exec(q);
-  if (!m) return 0;
-  return m[2] === 'm' ? Math.round(Number(m[1])) : Math.round(Number(m[1]) * 1000);
 }

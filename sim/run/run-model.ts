@@ -140,7 +140,7 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   const manifest = config.cluster.manifest;
   if (manifest?.live) {
     controlPlane = buildControlPlane(sim, config);
-    liveFeed = new ManifestFeed(controlPlane, timeline, manifest.ports, internalLocal);
+    liveFeed = new ManifestFeed(controlPlane, timeline, manifest.ports, internalLocal, manifest.perService === true);
   } else if (manifest) {
     if (config.churn.length > 0) throw new Error('runModel: churn on a cluster from manifests needs manifest.live (run-point sets it)');
     manifest.ports.forEach((p, i) => timeline.addService(p, manifest.endpoints[i]!));
