@@ -56,17 +56,17 @@ export class TopologyMetrics {
     o.nodeNames.forEach((n, i) => this.zoneOfNode.set(n, o.nodeZones[i] ?? ''));
   }
 
-  /** A measured connection to `service` was routed: `clusterWide` when a topology Service's hints were not used. */
-  routed(service: number, clusterWide: boolean): void {
+  /**
+   * A measured connection to `service` met the node's rules: `noLocal` when a Local Service had no
+   * endpoint on the client's node (dropped by iptables and nftables, rejected by the other modes),
+   * `clusterWide` when a topology Service's hints were not used.
+   */
+  routed(service: number, noLocal: boolean, clusterWide: boolean): void {
     if (this.o.internalLocal(service)) this.localConnections++;
+    if (noLocal) this.localDrops++;
     if (!this.o.topologyPolicy(service)) return;
     this.topologyConnections++;
     if (clusterWide) this.fallback++;
-  }
-
-  /** A measured connection to a Local Service was dropped for want of an endpoint on the client's node. */
-  localDrop(): void {
-    this.localDrops++;
   }
 
   /** A measured connection from `node` to `ep` of `service` succeeded. */

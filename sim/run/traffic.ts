@@ -211,9 +211,8 @@ export class TrafficModel {
       if (walk) walk.hit ? this.metrics.affinityHits++ : this.metrics.affinityMisses++;
     }
     const t = this.config.traffic;
-    if (measured && this.topology) this.topology.routed(service, this.local?.clusterWide?.(node, service, version) ?? true);
+    if (measured && this.topology) this.topology.routed(service, noLocal, this.local?.clusterWide?.(node, service, version) ?? true);
     if (noLocal && this.mode.noLocalEndpoints === 'drop') {
-      if (measured) this.topology?.localDrop();
       // kube-proxy's DROP "has no local endpoints": the SYN (or datagram) is lost; the client retries until it gives up.
       this.outcome(measured, node, service, null, 'dropped', 'no local endpoints');
       return t.connectTimeoutNs;
