@@ -31,6 +31,7 @@ export class NodeEndpoints {
   private readonly affinityDelta: number[][];
   private processed = 0;
   private readonly cache = new Map<number, { from: readonly Endpoint[]; view: NodeView }>();
+  private readonly hintedLists = new WeakMap<readonly Endpoint[], boolean>();
 
   constructor(
     private readonly timeline: EndpointTimeline,
@@ -98,12 +99,22 @@ export class NodeEndpoints {
 
   private viewAt(node: number, service: number, version: number): NodeView {
     const list = this.timeline.endpointsAt(service, version);
+    // A Service seen whole needs no entry per node.
+    if (!this.isNarrowed(service, list)) return { endpoints: list, routing: 'cluster' };
     const key = node * this.timeline.services.length + service;
     const hit = this.cache.get(key);
     if (hit && hit.from === list) return hit.view;
     const view = nodeView(list, this.timeline.services[service]!, this.topology[node]!);
     this.cache.set(key, { from: list, view });
     return view;
+  }
+
+  /** narrowed(), with whether a list has hints remembered per list (the timeline keeps a list from version to version until it changes). */
+  private isNarrowed(service: number, list: readonly Endpoint[]): boolean {
+    if (this.timeline.services[service]!.internalPolicyLocal) return true;
+    let h = this.hintedLists.get(list);
+    if (h === undefined) this.hintedLists.set(list, (h = hasHints(list)));
+    return h;
   }
 
   /** Node `n`'s difference from the cluster-wide counts for Service `s` holding `list`. */
@@ -179,7 +190,11 @@ function hasAffinity(sp: ServicePort): boolean {
 
 /** Whether nodes see `list` of `sp` other than whole: Local policy, or some endpoint with a hint. */
 export function narrowed(sp: ServicePort, list: readonly Endpoint[]): boolean {
-  return sp.internalPolicyLocal || list.some((e) => e.zoneHints.size > 0 || e.nodeHints.size > 0);
+  return sp.internalPolicyLocal || hasHints(list);
+}
+
+function hasHints(list: readonly Endpoint[]): boolean {
+  return list.some((e) => e.zoneHints.size > 0 || e.nodeHints.size > 0);
 }
 
 /**

@@ -40,21 +40,12 @@ export interface PolicyMix {
   trafficDistribution: readonly PolicyShare<TrafficDistribution>[];
 }
 
-export const NO_POLICY: ServicePolicy = Object.freeze({ affinitySeconds: 0, internalLocal: false, topology: 'none' });
-
-/** Whether any Service of the mix has a policy other than the defaults. */
-export function mixHasPolicy(m: PolicyMix): boolean {
-  return m.sessionAffinity.some((s) => s.share > 0) || m.internalLocal > 0 || m.topologyModeAuto > 0 || m.trafficDistribution.some((s) => s.share > 0);
-}
-
 /** The value Service `s` of `services` gets from `shares` (index order, counts rounded to whole Services), or `fallback`. */
 export function valueByShare<T>(shares: readonly PolicyShare<T>[], s: number, services: number, fallback: T): T {
-  let end = 0;
   let acc = 0;
   for (const { value, share } of shares) {
     acc += share;
-    end = Math.round(acc * services);
-    if (s < end) return value;
+    if (s < Math.round(acc * services)) return value;
   }
   return fallback;
 }

@@ -2,7 +2,7 @@ import { InputError } from '../io/input-error.ts';
 import { SECOND } from '../engine/time.ts';
 import type { ModelConfig } from '../run/config.ts';
 import { clusterZones, type ClusterZones } from '../run/zones.ts';
-import { mixHasPolicy, servicePolicies, type PolicyMix, type PolicyShare, type TrafficDistribution } from '../run/service-policy.ts';
+import { servicePolicies, type PolicyMix, type PolicyShare, type TrafficDistribution } from '../run/service-policy.ts';
 import type { ResolvedScenario } from './schema.ts';
 import { zoneNodeCounts } from './schema-topology.ts';
 
@@ -58,7 +58,7 @@ export function topologyCluster(s: ResolvedScenario, services: Services): Pick<M
 /** Whether some Service of the study has ClientIP affinity / Local policy (for the checks of run-point.ts). */
 export function someService(services: Services): { affinity: boolean; local: boolean } {
   const m = policyMix(services, 1);
-  return { affinity: mixHasPolicy({ ...m, internalLocal: 0, topologyModeAuto: 0, trafficDistribution: [] }), local: m.internalLocal > 0 };
+  return { affinity: m.sessionAffinity.length > 0, local: m.internalLocal > 0 };
 }
 
 function syntheticZones(s: ResolvedScenario): ClusterZones {
