@@ -72,6 +72,8 @@ test('PreferClose with a hint on every endpoint keeps each zone\'s clients in th
   assert.equal(close.m['topology.servicesWithHints'], 6);
   assert.equal(close.m['topology.fallbackConnections'], 0);
   assert.ok(none.m['crossZone.rate']! > 0.4, `none: ${none.m['crossZone.rate']}`);
+  // connectSetupLatency places client and endpoint by the same zones.
+  for (const r of [none, close]) assert.equal(r.m['connectSetupLatency.placement.otherZone'], r.m['crossZone.connections']);
 });
 
 test('PreferSameNode sends every client to an endpoint on its own node when there is one', () => {
