@@ -5,6 +5,7 @@ import { clusterZones, type ClusterZones } from '../run/zones.ts';
 import { servicePolicies, type PolicyMix, type PolicyShare, type TrafficDistribution } from '../run/service-policy.ts';
 import type { ResolvedScenario } from './schema.ts';
 import { zoneNodeCounts } from './schema-topology.ts';
+import { DEFAULT_REQUEST_BYTES, DEFAULT_RESPONSE_BYTES } from '../run/topology-metrics.ts';
 
 /**
  * The zones and policy mixes of run-point.ts (schema-topology.ts): `cluster.zones` as the run's
@@ -99,6 +100,18 @@ export function trafficBytes(s: ResolvedScenario): Pick<ModelConfig['traffic'], 
     ...(s.traffic.requestBytes !== undefined ? { requestBytes: s.traffic.requestBytes } : {}),
     ...(s.traffic.responseBytes !== undefined ? { responseBytes: s.traffic.responseBytes } : {}),
   };
+}
+
+/**
+ * The report's assumption for the bytes model of crossZone.bytes, when some point writes it and
+ * does not give traffic.requestBytes / responseBytes (topology-metrics.ts's defaults).
+ */
+export function topologyAssumptions(points: readonly { scenario: ResolvedScenario }[]): string[] {
+  const defaulted = points.some(({ scenario: s }) => mayHaveTopology(s) && (s.traffic.requestBytes === undefined || s.traffic.responseBytes === undefined));
+  if (!defaulted) return [];
+  return [
+    `crossZone.bytes counts payload only, ${DEFAULT_REQUEST_BYTES} bytes per request and ${DEFAULT_RESPONSE_BYTES} per response where traffic.requestBytes and responseBytes are not set (an assumption: a small API call and its answer; TCP/IP and TLS headers not counted).`,
+  ];
 }
 
 /**

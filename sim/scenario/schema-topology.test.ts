@@ -4,6 +4,7 @@ import { InputError } from '../io/input-error.ts';
 import { loadScenarioText } from './load.ts';
 import { modelConfig } from './run-point.ts';
 import { SECOND } from '../engine/time.ts';
+import { topologyAssumptions } from './run-point-topology.ts';
 
 /** Zones and policy mixes: what a study says reaches the model; a mistake is refused with its place (exit 2). */
 function configOf(cluster: string, extra = '') {
@@ -81,4 +82,12 @@ test('bad policy fields are refused with their place', () => {
   refused(`  nodes: 2\n  services: { count: 4, endpointsPerService: 2, topologyMode: { Auto: 0.5 } }`, /cluster\.services\.topologyMode/, /cluster\.zones/);
   refused(`  nodes: 2\n  services: { count: 4, endpointsPerService: 2, sessionAffinity: { ClientIP: 0.5 }, sessionAffinityTimeout: 1500ms }`, /sessionAffinityTimeout/, /whole seconds/);
   refused(`  nodes: 2\n  services: { count: 4, endpointsPerService: 2, trafficPolicy: { Local: 0.5 } }`, /trafficPolicy/, /userspace/, 'proxy: { mode: userspace }\n');
+});
+
+test('the report states the bytes model as an assumption when a study with zones leaves it out', () => {
+  const points = (text: string) => loadScenarioText(`name: t\nquestion: q\ncluster:\n${text}`, 'topology.yaml').points;
+  const zones = `  nodes: 2\n  zones: [{ name: a }, { name: b }]\n${SERVICES}\n`;
+  assert.match(topologyAssumptions(points(zones)).join(''), /1024 bytes per request and 4096 per response/);
+  assert.deepEqual(topologyAssumptions(points(`${zones}traffic: { requestBytes: 10, responseBytes: 20 }\n`)), []);
+  assert.deepEqual(topologyAssumptions(points(`  nodes: 2\n${SERVICES}\n`)), [], 'no zones, no topology figures');
 });
