@@ -137,3 +137,12 @@ test('with churn the control plane writes the hints: PreferClose stays in zone, 
   assert.ok(auto.m['topology.hintFallbackEvents']! >= 6, String(auto.m['topology.hintFallbackEvents']));
   assert.equal(auto.m['topology.fallbackRate'], 1);
 });
+
+test('PreferSameNode on a node without an endpoint falls back to its zone, not to the cluster', () => {
+  // One endpoint per zone: most nodes have none of a Service's, yet every client stays in its zone.
+  const { m, seen, nodeOf } = run(`${THREE_ZONES}\n  services: { count: 4, endpointsPerService: 3, trafficDistribution: PreferSameNode }`);
+  const ok = seen.filter((x) => x.outcome === 'ok');
+  assert.ok(ok.some((s) => nodeOf(s.service, s.ep!) !== `node-${s.node}`), 'some clients are served off their node');
+  assert.equal(m['crossZone.rate'], 0);
+  assert.equal(m['topology.fallbackConnections'], 0);
+});
