@@ -36,7 +36,7 @@ export interface CategorizedEndpoints {
 
 const NONE: readonly Endpoint[] = [];
 
-type TopologyMode = '' | 'PreferSameZone' | 'PreferSameNode';
+export type TopologyMode = '' | 'PreferSameZone' | 'PreferSameNode';
 
 export function categorizeEndpoints(
   endpoints: readonly Endpoint[],
@@ -99,7 +99,8 @@ export function categorizeEndpoints(
   return { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints };
 }
 
-function topologyModeFromHints(endpoints: readonly Endpoint[], node: NodeTopology): TopologyMode {
+/** Which hints a node's Cluster list follows ('' when none: not every ready endpoint has one, or none matches). */
+export function topologyModeFromHints(endpoints: readonly Endpoint[], node: NodeTopology): TopologyMode {
   let hasReady = false;
   let hasForNode = false;
   let allHaveNodeHints = true;

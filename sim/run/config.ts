@@ -7,6 +7,8 @@ import type { ManifestCluster } from './manifest-cluster.ts';
 import type { DnsRunConfig } from './dns-config.ts';
 import type { ExternalClients, ServiceTypes } from './external-config.ts';
 import type { ConnectSetupConfig } from './connect-setup.ts';
+import type { ClusterZones } from './zones.ts';
+import type { ServicePolicy } from './service-policy.ts';
 
 /**
  * Everything one run of the model needs, already resolved (durations in ns, defaults applied).
@@ -55,6 +57,14 @@ export interface ModelConfig {
     clusterCIDR?: string;
     /** NodePort, LoadBalancer and externalIPs Services of the synthetic cluster (external-services.ts); absent: all ClusterIP. */
     serviceTypes?: ServiceTypes;
+    /** Zones of the nodes, node CPU, and where clients and pods are (zones.ts); absent: no zones, every node alike. */
+    zones?: ClusterZones;
+    /**
+     * Each synthetic Service's own affinity, internalTrafficPolicy and topology policy (service-policy.ts),
+     * by Service index; absent: every Service has `sessionAffinity` and `trafficPolicy` above. With it
+     * those two fields are None and Cluster. Manifest clusters carry theirs on their ServicePorts.
+     */
+    policies?: readonly ServicePolicy[];
   };
   /**
    * How first packets are costed: absent, the mode's formula; 'rules', each new connection's first
@@ -105,6 +115,9 @@ export interface ModelConfig {
     /** TCP: shares of connections left in CLOSE_WAIT (server closed, client never) and never closed (ESTABLISHED). */
     halfClosedFraction: number;
     leftOpenFraction: number;
+    /** Payload bytes of one request and one response, for crossZone.bytes (topology-metrics.ts); absent: its defaults. */
+    requestBytes?: number;
+    responseBytes?: number;
   };
   /**
    * The control plane's lags. Used when the run has churn: then the cluster lives in the simulated

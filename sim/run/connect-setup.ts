@@ -23,6 +23,8 @@ import { DEFAULT_CONNECT_KERNEL } from '../cost/connect-latency-default.ts';
 export interface ConnectSetupConfig {
   /** Zones the nodes are spread over, round robin by node index (topology.kubernetes.io/zone). */
   zones: number;
+  /** The cluster's zone of each node (cluster.zones or manifest labels), which then replaces the round robin. */
+  nodeZones?: readonly string[];
   roundTrip: { sameNode: Distribution; sameZone: Distribution; otherZone: Distribution };
   kernel: QuantileFunction;
 }
@@ -92,6 +94,8 @@ export class ConnectSetup {
   placement(clientNode: number, endpointNode: string): Placement {
     const n = this.nodeIndex.get(endpointNode);
     if (n === clientNode) return 'sameNode';
+    const named = this.config.nodeZones;
+    if (named) return n !== undefined && named[n] === named[clientNode] ? 'sameZone' : 'otherZone';
     const zones = this.config.zones;
     if (zones <= 1) return 'sameZone';
     return n !== undefined && n % zones === clientNode % zones ? 'sameZone' : 'otherZone';

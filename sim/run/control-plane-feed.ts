@@ -1,3 +1,4 @@
+import type { ServicePolicy } from './service-policy.ts';
 import type { ControlPlane, SliceCommit } from '../k8s/control-plane.ts';
 import { Histogram } from '../engine/stats/histogram.ts';
 import type { EndpointSlice } from '../k8s/objects.ts';
@@ -31,6 +32,8 @@ export class ControlPlaneFeed implements SliceDeliverySink {
   private readonly versions: number[] = [];
 
   private readonly internalLocal: boolean;
+  /** Runs with per-Service policies: a change of hints alone is a change (topology-mode, trafficDistribution). */
+  private readonly hints: boolean;
   private readonly perService: number;
   /**
    * When each watcher heard of each change (the issue's third instant), per delivered event and node:
@@ -64,15 +67,19 @@ export class ControlPlaneFeed implements SliceDeliverySink {
   constructor(
     private readonly cp: ControlPlane,
     private readonly timeline: EndpointTimeline,
-    { affinitySeconds = 0, internalLocal = false, portsPerService = 1 }: { affinitySeconds?: number; internalLocal?: boolean; portsPerService?: number } = {},
+    { affinitySeconds = 0, internalLocal = false, portsPerService = 1, policies }: { affinitySeconds?: number; internalLocal?: boolean; portsPerService?: number; policies?: readonly ServicePolicy[] } = {},
   ) {
     this.internalLocal = internalLocal;
     this.perService = portsPerService;
-    for (const s of cp.services()) {
+    this.hints = policies !== undefined;
+    cp.services().forEach((s, j) => {
       this.index.set(s.key, this.ports.length);
       this.slices.set(s.key, new Map());
-      this.ports.push(...servicePortsOf(s.namespace, s.name, s.clusterIP, s.port, s.protocol, portsPerService, affinitySeconds));
-    }
+      // Runs where Services differ: each Service's own affinity and internalTrafficPolicy (service-policy.ts).
+      const policy = policies?.[j];
+      const ports = servicePortsOf(s.namespace, s.name, s.clusterIP, s.port, s.protocol, portsPerService, policy ? policy.affinitySeconds : affinitySeconds);
+      this.ports.push(...(policy?.internalLocal ? ports.map((sp) => ({ ...sp, internalPolicyLocal: true })) : ports));
+    });
     for (const slice of cp.endpointSlices()) {
       const key = sliceServiceKey(slice);
       this.slices.get(key)?.set(slice.metadata.name!, slice);
@@ -155,7 +162,7 @@ export class ControlPlaneFeed implements SliceDeliverySink {
       // A serving endpoint that stops serving while ready ones remain leaves the rules as they were
       // but is a change for kube-proxy all the same (its conditions changed): it syncs, and that
       // sync's conntrack cleanup drops UDP entries to it.
-      if (!sameEndpoints(this.timeline.endpointsAt(i + k, v), after, this.internalLocal) || !sameEndpoints(this.timeline.servingAt(i + k, v), servingAfter, false))
+      if (!sameEndpoints(this.timeline.endpointsAt(i + k, v), after, this.internalLocal || this.ports[i + k]!.internalPolicyLocal, this.hints) || !sameEndpoints(this.timeline.servingAt(i + k, v), servingAfter, false))
         this.timeline.apply(i + k, after, c.triggerTime, c.stoppedAt, servingAfter);
     }
     // The callback runs at the commit, so the API server's last resourceVersion is this write's
@@ -187,7 +194,7 @@ export class ControlPlaneFeed implements SliceDeliverySink {
     const merged = endpointsFromSlices([...this.slices.get(sp.portName.namespace + '/' + sp.portName.name)!.values()], '');
     const all: Endpoint[] = [];
     for (const list of merged.values()) all.push(...list);
-    return programmedEndpoints(all, sp, this.internalLocal);
+    return programmedEndpoints(all, sp, this.internalLocal || sp.internalPolicyLocal);
   }
 }
 

@@ -32,7 +32,8 @@ export interface ServiceTypes {
   nodePort: number;
   loadBalancer: number;
   externalIPs: number;
-  externalTrafficPolicy: 'Cluster' | 'Local';
+  /** Every one of them, or the share of them with Local (the first ones in index order). */
+  externalTrafficPolicy: 'Cluster' | 'Local' | { Local: number };
   loadBalancerSourceRanges: readonly string[];
 }
 
@@ -54,7 +55,8 @@ export function syntheticExternalServices(services: number, portsPerService: num
   const lb = Math.round(t.loadBalancer * services);
   const np = Math.round(t.nodePort * services);
   const eip = Math.round(t.externalIPs * services);
-  const local = t.externalTrafficPolicy === 'Local';
+  const etp = t.externalTrafficPolicy;
+  const localCount = etp === 'Local' ? Infinity : etp === 'Cluster' ? 0 : Math.round(etp.Local * Math.min(services, lb + np + eip));
   const ranges = t.loadBalancerSourceRanges.map((r, i) => sourceRange(r, `cluster.services.loadBalancerSourceRanges[${i}]`));
   const out: ExternalServicePort[] = [];
   let nextPort = NODE_PORT_MIN;
@@ -65,6 +67,7 @@ export function syntheticExternalServices(services: number, portsPerService: num
   };
   for (let s = 0; s < lb + np + eip && s < services; s++) {
     const kind: ExternalKind = s < lb ? 'LoadBalancer' : s < lb + np ? 'NodePort' : 'ExternalIP';
+    const local = s < localCount;
     const hc = kind === 'LoadBalancer' && local ? allocate() : 0;
     const address = kind === 'LoadBalancer' ? formatIPv4((LB_BASE + 1 + s) >>> 0) : kind === 'ExternalIP' ? formatIPv4((EXTERNAL_IP_BASE + 1 + s) >>> 0) : null;
     for (let k = 0; k < portsPerService; k++) {

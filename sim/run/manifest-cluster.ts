@@ -7,6 +7,7 @@ import type { Endpoint } from '../proxy/endpoint.ts';
 import { proxyStateFromObjects } from '../proxy/from-api.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
 import { categorizeEndpoints } from '../proxy/topology.ts';
+import { manifestTopology, type ManifestTopology } from './manifest-topology.ts';
 
 /**
  * A static cluster read from Kubernetes manifests (scenario `cluster.manifests`): the service ports
@@ -19,8 +20,10 @@ import { categorizeEndpoints } from '../proxy/topology.ts';
  * NodePort, LoadBalancer and externalIPs Services keep their node ports, load balancer addresses
  * (status.loadBalancer.ingress), externalTrafficPolicy and source ranges on their ServicePorts; the
  * run's external clients reach them (external-services.ts manifestExternalServices).
- * What the run model does not simulate is refused rather than ignored: ports of another protocol than the traffic's, and Services that differ in sessionAffinity, its
- * timeout or internalTrafficPolicy (the mode models cost syncs for one setting per run).
+ * What the run model does not simulate is refused rather than ignored: ports of another protocol
+ * than the traffic's. Services that differ in sessionAffinity, its timeout or internalTrafficPolicy,
+ * and Services with topology hints, run with each Service's own policy (`perService`,
+ * manifest-topology.ts); the single-valued fields then say None and Cluster.
  */
 export interface ManifestCluster {
   ports: ServicePort[];
@@ -30,6 +33,13 @@ export interface ManifestCluster {
   sessionAffinity: 'None' | 'ClientIP';
   sessionAffinityTimeoutNs: number;
   trafficPolicy: 'Cluster' | 'Local';
+  /** Services differ in policy, or have topology hints or policies: the run takes each port's own (topology-run.ts). */
+  perService?: boolean;
+  /** Per port: its Service's topology policy (topology-mode annotation, else spec.trafficDistribution). */
+  topology?: ManifestTopology['topology'];
+  /** topology.kubernetes.io/zone and allocatable CPU of each node in `nodeNames`, when some node has a zone. */
+  nodeZones?: string[];
+  nodeCpuMilli?: number[];
   /**
    * A run with churn: the objects to write into the control plane's API server and how
    * (manifest-live.ts); `nodeNames` are then the live cluster's nodes.
@@ -52,13 +62,10 @@ export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; node
     const sp = state.services.get(id)!;
     const where = `cluster.manifests (${file}: Service ${sp.portName.namespace}/${sp.portName.name}, port ${sp.portName.port || sp.port})`;
     if (sp.protocol !== o.protocol) throw new InputError(where, `ports of traffic.protocol (${o.protocol})`, sp.protocol);
-    if (sp.sessionAffinity !== first.sessionAffinity || sp.stickyMaxAgeSeconds !== first.stickyMaxAgeSeconds)
-      throw new InputError(where, `the sessionAffinity of the other Services (${first.sessionAffinity}${first.stickyMaxAgeSeconds ? `, ${first.stickyMaxAgeSeconds}s` : ''}): a run simulates one setting`, `${sp.sessionAffinity}${sp.stickyMaxAgeSeconds ? `, ${sp.stickyMaxAgeSeconds}s` : ''}`);
-    if (sp.internalPolicyLocal !== first.internalPolicyLocal)
-      throw new InputError(where, `the internalTrafficPolicy of the other Services (${first.internalPolicyLocal ? 'Local' : 'Cluster'}): a run simulates one policy`, sp.internalPolicyLocal ? 'Local' : 'Cluster');
     const all = state.endpoints.get(id) ?? [];
     ports.push(sp);
     endpoints.push(sp.internalPolicyLocal ? all.filter((e) => e.ready || (e.serving && e.terminating)) : [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints]);
+    // (With hints, clusterEndpoints for node "" and zone "" is every ready endpoint: no hint matches.)
   }
   let nodeNames = m.nodes.map((n) => n.metadata.name!);
   if (nodeNames.length === 0) {
@@ -69,6 +76,8 @@ export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; node
   }
   const live = o.live ? { objects: m, options: { ...o.live, nodes: o.nodes, file } } : undefined;
   if (live) nodeNames = liveNodeNames(m, live.options);
+  const t = manifestTopology(m, ports, endpoints, nodeNames);
+  if (t.perService) return { ...(live ? { live } : {}), ports, endpoints, nodeNames, sessionAffinity: 'None', sessionAffinityTimeoutNs: 0, trafficPolicy: 'Cluster', ...t };
   return {
     ...(live ? { live } : {}),
     ports,
@@ -77,5 +86,6 @@ export function manifestCluster(file: string, o: { protocol: 'TCP' | 'UDP'; node
     sessionAffinity: first.sessionAffinity,
     sessionAffinityTimeoutNs: first.stickyMaxAgeSeconds * SECOND,
     trafficPolicy: first.internalPolicyLocal ? 'Local' : 'Cluster',
+    ...(t.nodeZones ? { nodeZones: t.nodeZones, nodeCpuMilli: t.nodeCpuMilli! } : {}),
   };
 }

@@ -33,6 +33,8 @@ export class ManifestFeed {
     private readonly timeline: EndpointTimeline,
     private readonly ports: readonly ServicePort[],
     private readonly internalLocal: boolean,
+    /** Services differ in policy or have topology policies (ManifestCluster.perService): each port's own Local, and hints changes count. */
+    private readonly perService = false,
   ) {
     ports.forEach((sp, i) => {
       const key = `${sp.portName.namespace}/${sp.portName.name}`;
@@ -87,7 +89,7 @@ export class ManifestFeed {
       else byName.set(c.slice.metadata.name, c.slice);
       for (const [i, { programmed, serving }] of this.programmed(c.service)) {
         const v = this.timeline.version;
-        if (!sameEndpoints(this.timeline.endpointsAt(i, v), programmed, this.internalLocal) || !sameEndpoints(this.timeline.servingAt(i, v), serving, false))
+        if (!sameEndpoints(this.timeline.endpointsAt(i, v), programmed, this.localAt(i), this.perService) || !sameEndpoints(this.timeline.servingAt(i, v), serving, false))
           this.timeline.apply(i, programmed, c.triggerTime, c.stoppedAt, serving);
       }
     }
@@ -119,8 +121,13 @@ export class ManifestFeed {
     return this.byService.get(key)!.map((i) => {
       const sp = this.ports[i]!;
       const all = merged.get(sp.id) ?? [];
-      return [i, programmedEndpoints(all, sp, this.internalLocal)];
+      return [i, programmedEndpoints(all, sp, this.localAt(i))];
     });
+  }
+
+  /** Port `i` has internalTrafficPolicy Local: every port's (a run of one policy), or its own. */
+  private localAt(i: number): boolean {
+    return this.internalLocal || (this.perService && this.ports[i]!.internalPolicyLocal);
   }
 }
 

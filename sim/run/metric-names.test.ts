@@ -38,3 +38,11 @@ test('the catalogue of metric names is exactly what a run with DNS writes, stati
   const c = written('proxy: { mode: iptables }\ndns: { lookupsPerSecond: 50 }\nchurn: { kind: rolling-update, target: coredns, every: 1s }\n');
   assert.deepEqual(c.metrics, modelMetricNames({ churn: true, dns: true }));
 });
+
+test('the catalogue of metric names is exactly what a run with zones or policy mixes writes', () => {
+  const zones = 'proxy: { mode: iptables }\ncluster:\n  nodes: 2\n  zones: [{ name: a }, { name: b }]\n  services: { count: 3, endpointsPerService: 2, trafficDistribution: PreferClose }\n';
+  const text = `name: t\nquestion: q\nduration: 3s\nwarmup: 1s\ntraffic: { connectionsPerSecond: 50 }\n${zones}`;
+  const point = loadScenarioText(text, 'metric-names-test.yaml').points[0]!;
+  const out = runPoint({ scenario: point.scenario, point: point.params, replication: 0, seed: 1 });
+  assert.deepEqual(Object.keys(out.metrics).sort(), modelMetricNames({ churn: false, topology: true }));
+});

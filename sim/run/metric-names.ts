@@ -3,6 +3,7 @@ import { NETWORK_PROGRAMMING_BUCKETS_S } from './programming-latency.ts';
 import { DNS_SERIES, dnsMetricNames } from './dns-metrics.ts';
 import { EXTERNAL_SERIES, externalMetricNames } from './external-metrics.ts';
 import { connectSetupMetricNames } from './connect-setup.ts';
+import { topologyMetricNames } from './topology-metrics.ts';
 
 /**
  * The names a run of the model writes, known before any run: the metric columns of runs.csv and the
@@ -19,6 +20,8 @@ export interface MetricNameOptions {
   external?: boolean;
   /** Whether some point of the study has `dataPlane: rules` (data-plane.ts: dataPlane.walked). */
   rules?: boolean;
+  /** Whether some point of the study has zones or Services that differ in policy (topology-metrics.ts). */
+  topology?: boolean;
 }
 
 /** Columns every run writes (NaN where a figure does not apply, e.g. affinity without ClientIP). */
@@ -80,7 +83,7 @@ function controlPlaneWritten(): string[] {
 
 /** The metric columns of runs.csv a study with these options can have, sorted. */
 export function modelMetricNames(opts: MetricNameOptions): string[] {
-  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.dns ? dnsMetricNames() : []), ...(opts.external ? externalMetricNames() : []), ...(opts.rules ? ['dataPlane.walked'] : [])].sort();
+  return [...alwaysWritten(), ...(opts.churn ? controlPlaneWritten() : []), ...(opts.dns ? dnsMetricNames() : []), ...(opts.external ? externalMetricNames() : []), ...(opts.topology ? topologyMetricNames() : []), ...(opts.rules ? ['dataPlane.walked'] : [])].sort();
 }
 
 /**

@@ -3,6 +3,9 @@ import { HOUR, SECOND } from '../engine/time.ts';
 import { Histogram } from '../engine/stats/histogram.ts';
 import { modeModel, type ModeModel, type SyncWork } from '../proxy/cost/index.ts';
 import { LocalEndpoints } from './local-endpoints.ts';
+import { NodeEndpoints } from './node-endpoints.ts';
+import { topologyControlPlaneOptions, topologyParts, type TopologyParts } from './topology-run.ts';
+import type { NodeEndpointView } from './traffic.ts';
 import { ConnectSetup, DEFAULT_CONNECT_SETUP } from './connect-setup.ts';
 import { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import { endpointChange, type SyncObserver } from '../proxy/sync/proxy-agent.ts';
@@ -48,7 +51,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const { timeline, controlPlane, feed, local } = cluster;
   const sessionAffinity = config.cluster.sessionAffinity === 'ClientIP';
   const mode = modeModel(config.proxy.mode, { costs: config.costs, iptablesBackend: config.proxy.iptablesBackend, sessionAffinity });
-  const affinity = sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
+  const affinity = cluster.topology ? cluster.topology.affinity(mode) : sessionAffinity ? new SessionAffinity(mode.affinityStore, config.cluster.sessionAffinityTimeoutNs) : null;
   const metrics = new RunMetrics(config.timeseriesIntervalNs);
   // North-south traffic (external-run.ts): only in runs with external clients.
   const external = config.external ? new ExternalRun(sim, config, cluster.nodeNames, controlPlane) : null;
@@ -64,6 +67,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   if (observe.connection) traffic.observer = observe.connection;
   const walking = walkingDataPlane(config, mode, timeline, cluster.nodeNames);
   if (walking) traffic.firstPackets = walking;
+  if (cluster.topology) traffic.topology = cluster.topology.metrics;
   const connectSetup = (traffic.connectSetup = new ConnectSetup(sim, config.connectSetup ?? DEFAULT_CONNECT_SETUP, cluster.nodeNames));
   const dns = cluster.dns ? startDns(sim, config, cluster.dns, { timeline, agents, mode, conntrack: traffic.conntrack, pods, controlPlane }) : null;
   if (dns) metrics.series.push(...dns.series);
@@ -81,7 +85,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   }
   for (const a of agents) a.startLoop();
   controlPlane?.start();
-  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.local !== null, config.cluster.portsPerService ?? 1).start();
+  if (!controlPlane) new ProgrammingProbe(sim, timeline, agents, config.programmingProbeNs, config.controlPlane.watchLatency, cluster.topology ? cluster.topology.anyLocal : cluster.local !== null, config.cluster.portsPerService ?? 1).start();
   traffic.start();
   dns?.start();
   sim.run(config.durationNs);
@@ -101,6 +105,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
       'sim.events': sim.executed,
       ...dataPlaneFigures(walking),
       ...(external ? external.figures() : {}),
+      ...(cluster.topology ? cluster.topology.figures(timeline, controlPlane) : {}),
     },
     config.durationNs,
   );
@@ -114,8 +119,10 @@ interface RunCluster {
   controlPlane: ControlPlane | null;
   /** The synthetic cluster's feed, or a live manifest cluster's (manifest-feed.ts). */
   feed: ControlPlaneFeed | ManifestFeed | null;
-  /** Each node's own endpoints, with internalTrafficPolicy Local. */
-  local: LocalEndpoints | null;
+  /** Each node's own endpoints, with internalTrafficPolicy Local (LocalEndpoints) or Services' own policies (NodeEndpoints). */
+  local: (NodeEndpointView & Pick<LocalEndpoints, 'totalAt'>) | null;
+  /** Runs with zones or per-Service policies (topology-run.ts); null: every node and Service alike. */
+  topology: TopologyParts | null;
   /** The kube-dns Service's ports in the timeline, in runs with DNS (dns-wiring.ts). */
   dns: DnsParts | null;
   /** Node names as the endpoints carry them, by node index. */
@@ -129,6 +136,7 @@ interface RunCluster {
 function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   const timeline = new EndpointTimeline();
   const internalLocal = config.cluster.trafficPolicy === 'Local';
+  const topology = topologyParts(config);
   const portsPerService = config.cluster.portsPerService ?? 1;
   let controlPlane: ControlPlane | null = null;
   let feed: ControlPlaneFeed | null = null;
@@ -136,22 +144,23 @@ function buildCluster(sim: Simulator, config: ModelConfig): RunCluster {
   const manifest = config.cluster.manifest;
   if (manifest?.live) {
     controlPlane = buildControlPlane(sim, config);
-    liveFeed = new ManifestFeed(controlPlane, timeline, manifest.ports, internalLocal);
+    liveFeed = new ManifestFeed(controlPlane, timeline, manifest.ports, internalLocal, manifest.perService === true);
   } else if (manifest) {
     if (config.churn.length > 0) throw new Error('runModel: churn on a cluster from manifests needs manifest.live (run-point sets it)');
     manifest.ports.forEach((p, i) => timeline.addService(p, manifest.endpoints[i]!));
   } else if (config.churn.length > 0) {
     controlPlane = buildControlPlane(sim, config);
-    feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService });
+    feed = new ControlPlaneFeed(controlPlane, timeline, { affinitySeconds: affinitySeconds(config), internalLocal, portsPerService, ...(config.cluster.policies ? { policies: config.cluster.policies } : {}) });
   } else {
-    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService, ...dnsCluster.firstClusterIP(config) });
+    const cluster = syntheticEndpoints({ ...config.cluster, affinitySeconds: affinitySeconds(config), portsPerService, ...dnsCluster.firstClusterIP(config), ...(topology ? topology.syntheticOptions() : {}) });
     cluster.ports.forEach((p, i) => timeline.addService(p, cluster.endpoints[i]!));
   }
   const dns = dnsCluster.add(config, timeline, controlPlane, feed);
   // Node names as the endpoints carry them (EndpointSlice endpoints[].nodeName).
   const nodeNames = manifest ? manifest.nodeNames : controlPlane ? controlPlane.nodes().map((n) => n.name) : Array.from({ length: config.cluster.nodes }, (_, n) => `node-${n}`);
-  const local = internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
-  return { timeline, controlPlane, feed: feed ?? liveFeed, local, dns, nodeNames };
+  const local = topology ? new NodeEndpoints(timeline, nodeNames, config.cluster.zones?.nodeZones ?? null) : internalLocal ? new LocalEndpoints(timeline, nodeNames) : null;
+  topology?.attach(timeline, nodeNames);
+  return { timeline, controlPlane, feed: feed ?? liveFeed, local, dns, nodeNames, topology };
 }
 
 /** One kube-proxy per node, each telling `syncs` when a sync ends. */
@@ -180,7 +189,7 @@ function connectControlPlane(config: ModelConfig, controlPlane: ControlPlane, fe
 function kernelFigures(mode: ModeModel, { timeline, local }: RunCluster): Record<string, number> {
   const v = timeline.version;
   const objects = local
-    ? mode.kernelObjects(timeline.services.length, local.totalAt(0, v), local.withoutAt(0, v))
+    ? mode.kernelObjects(timeline.services.length, local.totalAt(0, v), local.withoutAt(0, v), undefined, local instanceof NodeEndpoints ? local.affinityAt(0, v) : undefined)
     : mode.kernelObjects(timeline.services.length, timeline.totalEndpointsAt(v), timeline.servicesWithoutEndpointsAt(v));
   return {
     'kernel.rules': objects.rules,
@@ -197,15 +206,22 @@ function kernelFigures(mode: ModeModel, { timeline, local }: RunCluster): Record
  * (from the node's active version to the one it heard, which ProxyAgent.start checks out just before
  * asking for the cost) in the node's own.
  */
-function nodeLocalMode(mode: ModeModel, local: LocalEndpoints, timeline: EndpointTimeline, agents: readonly NodeProxy[], n: number): ModeModel {
+function nodeLocalMode(mode: ModeModel, local: NonNullable<RunCluster['local']>, timeline: EndpointTimeline, agents: readonly NodeProxy[], n: number): ModeModel {
   return {
     ...mode,
     syncCost(w: SyncWork) {
       const agent = agents[n]!;
       const from = agent.active;
       const to = agent.heard;
-      const changed = w.full ? [] : timeline.servicesChangedBetween(from, to).map((s) => endpointChange(local.at(n, s, from), local.at(n, s, to)));
-      return mode.syncCost({ ...w, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed });
+      // Runs where Services differ (NodeEndpoints): the ClientIP Services' endpoints cost affinity's extra rules.
+      const policy = local instanceof NodeEndpoints ? local : null;
+      const changed = w.full
+        ? []
+        : timeline.servicesChangedBetween(from, to).map((s) => {
+            const c = endpointChange(local.at(n, s, from), local.at(n, s, to));
+            return policy?.affinity(s) ? { ...c, affinity: true } : c;
+          });
+      return mode.syncCost({ ...w, servicesWithoutEndpoints: local.withoutAt(n, to), endpoints: local.totalAt(n, to), changed, ...(policy ? { affinityEndpoints: policy.affinityAt(n, to) } : {}) });
     },
   };
 }
@@ -238,6 +254,7 @@ function buildControlPlane(sim: Simulator, config: ModelConfig): ControlPlane {
     terminationGracePeriodSeconds: templateGraceSeconds(config.churn),
     ...dnsCluster.controlPlaneOptions(config),
     ...liveClusterOptions(config),
+    ...(config.cluster.manifest ? {} : topologyControlPlaneOptions(config)),
   });
 }
 

@@ -24,14 +24,24 @@ export function programmedEndpoints(all: readonly Endpoint[], sp: ServicePort, i
   return { programmed: [...categorizeEndpoints(all, sp, { nodeName: '', zone: '' }).clusterEndpoints], serving };
 }
 
-/** Same endpoints; with `conditions`, also the same ready and terminating state (which Local lists depend on). */
-export function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[], conditions: boolean): boolean {
+/**
+ * Same endpoints; with `conditions`, also the same ready and terminating state (which Local lists
+ * depend on); with `hints`, also the same topology hints (which each node's list depends on).
+ */
+export function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[], conditions: boolean, hints = false): boolean {
   if (a.length !== b.length) return false;
   for (let k = 0; k < a.length; k++) {
     const x = a[k]!;
     const y = b[k]!;
     if (x.endpoint !== y.endpoint) return false;
     if (conditions && (x.ready !== y.ready || x.terminating !== y.terminating || x.nodeName !== y.nodeName)) return false;
+    if (hints && !(sameSet(x.zoneHints, y.zoneHints) && sameSet(x.nodeHints, y.nodeHints))) return false;
   }
+  return true;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
   return true;
 }

@@ -1,6 +1,6 @@
 import { parseIPv4 } from '../net/ipv4.ts';
 import type { ModeModel } from '../proxy/cost/index.ts';
-import type { SessionAffinity } from '../proxy/cost/session-affinity.ts';
+import type { AffinityTable } from './service-affinities.ts';
 import { ActiveVersions } from '../proxy/sync/active-versions.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { SyncObserver } from '../proxy/sync/proxy-agent.ts';
@@ -33,7 +33,7 @@ export class SyncEffects implements SyncObserver {
     private readonly timeline: EndpointTimeline,
     private readonly mode: ModeModel,
     private readonly metrics: RunMetrics,
-    private readonly affinity: SessionAffinity | null,
+    private readonly affinity: AffinityTable | null,
     private readonly observe: ((node: number, from: number, to: number, now: number, ok: boolean) => void) | undefined,
   ) {
     this.programming = new ProgrammingLatency(config.cluster.nodes);
@@ -118,7 +118,7 @@ export class SyncEffects implements SyncObserver {
    * (templates to it are no longer used), its Cilium backend. An endpoint removed and back within
    * the synced changes keeps its state.
    */
-  private forgetRemoved(a: SessionAffinity, node: number, from: number, to: number): void {
+  private forgetRemoved(a: AffinityTable, node: number, from: number, to: number): void {
     for (let v = from + 1; v <= to; v++) {
       const c = this.timeline.change(v);
       if (c.removed.length === 0) continue;

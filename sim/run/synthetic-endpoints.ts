@@ -2,6 +2,8 @@ import { makeEndpoint, compareEndpoints, joinHostPort, type Endpoint } from '../
 import { clusterIPPort, type ServicePort } from '../proxy/service-port.ts';
 import { formatIPv4, parseCidr } from '../net/ipv4.ts';
 import { InputError } from '../io/input-error.ts';
+import { nodeByZoneShare, type ClusterZones } from './zones.ts';
+import type { ServicePolicy } from './service-policy.ts';
 
 /**
  * The synthetic cluster as kube-proxy sees it at the start of a static run, built straight from the
@@ -37,6 +39,15 @@ export interface SyntheticEndpointsOptions {
    * kube-dns and .11 for kube-dns-upstream (dns-cluster.ts) and starts the Services at .12.
    */
   firstClusterIP?: number;
+  /** Zones of the nodes (each endpoint gets its node's zone) and where the pods go; absent: no zones. */
+  zones?: ClusterZones;
+  /**
+   * Each Service's own affinity and internalTrafficPolicy (on its ServicePorts) in runs where Services
+   * differ; absent: every Service has `affinitySeconds` and Cluster policy.
+   */
+  policies?: readonly ServicePolicy[];
+  /** The EndpointSlice controller's hints for Service `s`'s endpoints (static-hints.ts); absent: none. */
+  hint?: (s: number, list: Endpoint[]) => Endpoint[];
 }
 
 /** Port k of a synthetic Service: its name, Service port and the pods' target port. */
@@ -74,16 +85,21 @@ export function syntheticEndpoints(o: SyntheticEndpointsOptions): SyntheticEndpo
   const endpoints: Endpoint[][] = [];
   let pod = 0;
   const perService = o.portsPerService ?? 1;
+  const zones = o.zones;
+  const next: number[] = [];
   for (let s = 0; s < o.services; s++) {
-    ports.push(...servicePortsOf('default', `svc-${s}`, formatIPv4((svcBase + (o.firstClusterIP ?? 10) + s) >>> 0), o.port, o.protocol, perService, o.affinitySeconds ?? 0));
-    const list: Endpoint[] = [];
+    const policy = o.policies?.[s];
+    const sps = servicePortsOf('default', `svc-${s}`, formatIPv4((svcBase + (o.firstClusterIP ?? 10) + s) >>> 0), o.port, o.protocol, perService, policy ? policy.affinitySeconds : (o.affinitySeconds ?? 0));
+    ports.push(...(policy?.internalLocal ? sps.map((sp) => ({ ...sp, internalPolicyLocal: true })) : sps));
+    let list: Endpoint[] = [];
     for (let e = 0; e < o.endpointsPerService; e++) {
-      const node = pod % o.nodes;
+      const node = zones?.endpointShares ? nodeByZoneShare(zones, e, o.endpointsPerService, next) : pod % o.nodes;
       const ip = formatIPv4((podCidr.addr + Math.floor(pod / 253) * 256 + 2 + (pod % 253)) >>> 0);
       pod++;
-      list.push(makeEndpoint({ ip, port: 8080, nodeName: `node-${node}` }));
+      list.push(makeEndpoint({ ip, port: 8080, nodeName: `node-${node}`, ...(zones ? { zone: zones.nodeZones[node]! } : {}) }));
     }
     list.sort(compareEndpoints);
+    if (o.hint) list = o.hint(s, list);
     for (let k = 0; k < perService; k++) endpoints.push(endpointsOnPort(list, k));
   }
   return { ports, endpoints };

@@ -1,8 +1,10 @@
 import type { Simulator } from '../engine/simulator.ts';
 import type { RandomStream } from '../engine/random.ts';
 import type { AffinityWalk, ModeModel } from '../proxy/cost/mode-model.ts';
-import type { SessionAffinity } from '../proxy/cost/session-affinity.ts';
+import type { AffinityTable } from './service-affinities.ts';
 import type { LocalEndpoints } from './local-endpoints.ts';
+import type { TopologyMetrics } from './topology-metrics.ts';
+import { nodeOfClient } from './zones.ts';
 import { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from '../proxy/iptables/proxier.ts';
 import type { NodeProxy } from '../proxy/sync/node-proxy.ts';
 import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
@@ -17,6 +19,9 @@ import { EndpointChoice } from './endpoint-choice.ts';
 import type { ConnectSetup } from './connect-setup.ts';
 import { WeightedPorts } from './service-weights.ts';
 import { formulaPlane, type FirstPacketPlane } from '../proxy/walk/first-packet-plane.ts';
+
+/** Each node's own list per Service (LocalEndpoints: every Service Local; NodeEndpoints: each Service's own policy). */
+export type NodeEndpointView = Pick<LocalEndpoints, 'at' | 'withoutAt'> & { clusterWide?(node: number, service: number, version: number): boolean };
 
 export type ConnectionObserver = (node: number, service: number, ep: number | null, outcome: Outcome, now: number) => void;
 
@@ -79,6 +84,12 @@ export class TrafficModel {
   firstPackets: FirstPacketPlane;
   /** The affinity checks of the connection being opened (one record, reused). */
   private readonly walk: AffinityWalk = { checked: 0, hit: false };
+  /** Runs with zones or per-Service policies: cross-zone traffic, load per endpoint, fallbacks (topology-metrics.ts). */
+  topology: TopologyMetrics | null = null;
+  /** The endpoint of the connection being opened, for `topology` (null for a UDP exchange on an existing entry). */
+  private current: Endpoint | null = null;
+  /** cluster.zones' client shares per node (sums to 1); null: the source nodes alike. */
+  private readonly clientWeights: WeightedPorts | null;
 
   constructor(
     private readonly sim: Simulator,
@@ -88,9 +99,11 @@ export class TrafficModel {
     private readonly mode: ModeModel,
     private readonly metrics: RunMetrics,
     private readonly pods: PodIPStates,
-    private readonly affinity: SessionAffinity | null = null,
-    private readonly local: LocalEndpoints | null = null,
+    private readonly affinity: AffinityTable | null = null,
+    private readonly local: NodeEndpointView | null = null,
   ) {
+    const weights = config.cluster.zones?.clientWeights;
+    this.clientWeights = weights ? new WeightedPorts(weights) : null;
     this.arrivals = sim.rng('traffic/arrivals');
     this.pick = sim.rng('traffic/destinations');
     this.weighted = config.traffic.serviceWeights ? new WeightedPorts(config.traffic.serviceWeights) : null;
@@ -113,8 +126,9 @@ export class TrafficModel {
     const t = this.config.traffic;
     if (t.model === 'closed') {
       // Clients start spread over the first think time, so they do not all connect at t = 0.
+      const weights = this.config.cluster.zones?.clientWeights;
       for (let i = 0; i < t.clients; i++) {
-        const node = this.sourceNode(i % t.sourceNodes);
+        const node = weights ? nodeOfClient(weights, i, t.clients) : this.sourceNode(i % t.sourceNodes);
         const c: Client = { model: this, node, pod: Math.floor(i / t.sourceNodes) % t.clientPodsPerNode };
         this.sim.schedule(Math.round(sampleNs(t.thinkTime, this.thinkTimes)), onClientTurn, c);
       }
@@ -143,7 +157,8 @@ export class TrafficModel {
   arrive(): void {
     const sim = this.sim;
     if (sim.now < this.config.durationNs) sim.schedule(this.gap(), onArrival, this);
-    const node = this.sourceNode(this.pick.integer(0, this.config.traffic.sourceNodes - 1));
+    // With zones' client shares the source node is drawn by its share, else uniformly.
+    const node = this.clientWeights ? this.clientWeights.pick(this.pick) : this.sourceNode(this.pick.integer(0, this.config.traffic.sourceNodes - 1));
     const pod = this.config.traffic.clientPodsPerNode > 1 ? this.pick.integer(0, this.config.traffic.clientPodsPerNode - 1) : 0;
     this.connect(node, pod);
   }
@@ -158,6 +173,7 @@ export class TrafficModel {
     const service = this.weighted ? this.weighted.pick(this.pick) : ports > 1 ? this.pick.integer(0, this.config.traffic.targetServices - 1) * ports + this.pick.integer(0, ports - 1) : this.pick.integer(0, this.config.traffic.targetServices - 1);
     if (this.config.traffic.protocol === 'udp' && this.mode.natInConntrack) {
       const reused = this.conntrack.udpBinding(node, pod, this.vips[service]!, this.timeline.services[service]!.port, this.sim.now);
+      this.current = null;
       if (reused) return this.udpExchange(node, pod, service, reused.ep, formatIPv4(reused.ep), reused.epPort, reused, null);
     }
     const sim = this.sim;
@@ -172,7 +188,7 @@ export class TrafficModel {
     const client = clientIp(node, pod);
     let chosen = 0;
     let walk: AffinityWalk | undefined;
-    if (n > 0 && this.affinity) {
+    if (n > 0 && this.affinity?.covers(service)) {
       const a = this.affinity.check(node, service, client, endpoints, sim.now);
       walk = this.walk;
       walk.checked = a.checked;
@@ -199,6 +215,7 @@ export class TrafficModel {
       if (walk) walk.hit ? this.metrics.affinityHits++ : this.metrics.affinityMisses++;
     }
     const t = this.config.traffic;
+    if (measured && this.topology) this.topology.routed(service, noLocal, this.local?.clusterWide?.(node, service, version) ?? true);
     if (noLocal && this.mode.noLocalEndpoints === 'drop') {
       // kube-proxy's DROP "has no local endpoints": the SYN (or datagram) is lost; the client retries until it gives up.
       this.outcome(measured, node, service, null, 'dropped', 'no local endpoints');
@@ -210,6 +227,7 @@ export class TrafficModel {
       return t.rttNs;
     }
     const ep = endpoints[chosen]!;
+    this.current = ep;
     if (t.protocol === 'udp') return this.udpExchange(node, pod, service, this.ip(ep.ip), ep.ip, ep.port, null, cost.costNs, walk ? ep.endpoint : null);
     return this.tcpConnection(node, pod, service, ep, cost.costNs, measured, walk ? ep.endpoint : null);
   }
@@ -323,6 +341,7 @@ export class TrafficModel {
   /** Counts a connection's outcome (when measured) and tells the observer, if any, warm-up included. */
   private outcome(measured: boolean, node: number, service: number, ep: number | null, outcome: Outcome, reason?: string): void {
     if (measured) this.metrics.connection(this.sim.now, outcome, reason);
+    if (measured && outcome === 'ok' && this.topology && this.current) this.topology.success(node, service, this.current);
     this.observer?.(node, service, ep, outcome, this.sim.now);
   }
 

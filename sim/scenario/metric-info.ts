@@ -65,4 +65,16 @@ export const MODEL_METRICS: Record<string, MetricInfo> = {
   'external.extraHops.mean': { unit: 'count', better: 'lower', description: 'extra node hops per forwarded external connection (endpoint on another node than the one the packet entered)' },
   lb: { unit: 'ns', description: 'per node and load balancer: from the node losing its last local Ready endpoint to the load balancer\'s last new connection to it' },
   'lb.lastConnectionAfterEndpointGone.count': { unit: 'count', better: 'none', description: '(node, load balancer) episodes without a local Ready endpoint, after warm-up' },
+  // Runs with zones or per-Service policies (sim/run/topology-metrics.ts).
+  crossZone: { unit: 'count', better: 'lower', description: 'successful connections whose client and endpoint are in different zones (runs with zones)' },
+  'crossZone.rate': { unit: 'ratio', better: 'lower', description: 'cross-zone connections / successful connections' },
+  'crossZone.bytes': { unit: 'bytes', better: 'lower', description: 'payload bytes of the cross-zone connections (requests x (traffic.requestBytes + responseBytes))' },
+  'crossZone.bytesPerSecond': { unit: 'perSecond', better: 'lower', description: 'crossZone.bytes per measured second (what inter-zone transfer is billed on)' },
+  loadImbalance: { unit: 'count', better: 'lower', description: 'busiest endpoint\'s connections / the mean per endpoint, per Service with at least 20 connections per endpoint: mean and worst over those Services' },
+  'loadImbalance.services': { unit: 'count', better: 'none', description: 'Services with enough connections to count in loadImbalance' },
+  topology: { unit: 'count', better: 'lower', description: 'topology policy fallbacks: connections of a Service with a topology policy routed cluster-wide, Auto Services left without hints' },
+  'topology.fallbackRate': { unit: 'ratio', better: 'lower', description: 'connections of topology-policy Services routed cluster-wide / their connections' },
+  'topology.servicesWithHints': { unit: 'count', better: 'none', description: 'Services whose endpoints carry topology hints' },
+  localPolicy: { unit: 'count', better: 'lower', description: 'connections to internalTrafficPolicy Local Services dropped on a node without a local endpoint' },
+  'localPolicy.dropRate': { unit: 'ratio', better: 'lower', description: 'dropped / connections to internalTrafficPolicy Local Services' },
 };

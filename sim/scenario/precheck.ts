@@ -1,3 +1,4 @@
+import { mayHaveTopology } from './run-point-topology.ts';
 import { checkChartSpecs } from '../../reports/charts.ts';
 import { checkFindings } from '../../reports/findings.ts';
 import { parseExpectation } from '../../reports/expectations.ts';
@@ -22,7 +23,7 @@ import { checkReferences } from './reference-input.ts';
 export function precheckStudy(loaded: LoadedScenario): void {
   const first = loaded.points[0]!.scenario;
   const sweep = reportSweep(loaded);
-  const names = { churn: loaded.points.some((p) => p.scenario.churn.length > 0), dns: loaded.points.some((p) => p.scenario.dns !== undefined), external: loaded.points.some((p) => p.scenario.external !== undefined), rules: loaded.points.some((p) => p.scenario.dataPlane === 'rules') };
+  const names = { churn: loaded.points.some((p) => p.scenario.churn.length > 0), dns: loaded.points.some((p) => p.scenario.dns !== undefined), external: loaded.points.some((p) => p.scenario.external !== undefined), topology: loaded.points.some((p) => mayHaveTopology(p.scenario)), rules: loaded.points.some((p) => p.scenario.dataPlane === 'rules') };
   const metrics = modelMetricNames(names);
   const findings = toReportInputFindings(loaded);
   const problems: RankedProblem[] = [];

@@ -9,6 +9,7 @@ import { MODEL_METRICS } from './metric-info.ts';
 import { modeAssumptions } from '../proxy/cost/assumptions.ts';
 import type { RunPointResult } from './run-point-contract.ts';
 import { manifestAssumptions } from './manifest-assumptions.ts';
+import { topologyAssumptions } from './run-point-topology.ts';
 import type { StudyResult } from './runner.ts';
 import type { SweepPoint } from './sweep.ts';
 
@@ -45,7 +46,7 @@ export function reportMeta(loaded: LoadedScenario, partial: boolean): ScenarioMe
     question: loaded.question,
     // The study's own statements, then those of the comparison modes it runs (their models' assumptions).
     // Then, on manifests, the defaults used where the dump lacks a value and the objects ignored.
-    assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode)), ...manifestAssumptions(loaded)],
+    assumptions: [...first.assumptions, ...modeAssumptions(loaded.points.map((p) => p.scenario.proxy.mode)), ...manifestAssumptions(loaded), ...topologyAssumptions(loaded.points)],
     scenario: loaded.template,
     svcsimVersion: svcsimVersion(),
     seed: loaded.seed,

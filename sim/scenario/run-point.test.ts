@@ -105,7 +105,7 @@ test('a cluster from manifests: its ClusterIP service ports, endpoints and nodes
   }
 });
 
-test('manifests: Local Services drop clients on nodes without their pods; what the model cannot run is refused', () => {
+test('manifests: Local Services drop clients on nodes without their pods; Services that differ in policy run each with its own', () => {
   const local = fromManifests('internalTrafficPolicy: Local');
   try {
     const m = runPoint(local.input).metrics;
@@ -121,9 +121,13 @@ test('manifests: Local Services drop clients on nodes without their pods; what t
   } finally {
     rmSync(churn.dir, { recursive: true });
   }
+  // A sticky Service beside the others: no refusal; its port alone has affinity in the run.
   const mixed = fromManifests('', '---\napiVersion: v1\nkind: Service\nmetadata: { name: sticky }\nspec: { clusterIP: 10.96.0.30, sessionAffinity: ClientIP, ports: [{ port: 80 }] }\n');
   try {
-    assert.throws(() => modelConfig(mixed.input), (e: unknown) => e instanceof InputError && /sessionAffinity/.test(e.message));
+    const c = modelConfig(mixed.input);
+    assert.equal(c.cluster.manifest!.perService, true);
+    assert.deepEqual(c.cluster.manifest!.ports.map((p) => p.sessionAffinity), ['ClientIP', 'None', 'None', 'None']);
+    assert.ok(runPoint(mixed.input).metrics['connections.total']! > 0);
   } finally {
     rmSync(mixed.dir, { recursive: true });
   }

@@ -10,6 +10,7 @@ import { readConnectKernel } from './connect-setup-file.ts';
 import { externalClients, serviceTypes } from './run-point-external.ts';
 import { serviceWeights, sourceNodes } from './run-point-traffic.ts';
 import { withDataPlane } from './run-point-data-plane.ts';
+import { connectSetupZones, someService, topologyCluster, trafficBytes } from './run-point-topology.ts';
 import { KUBE_PROXY_CONNTRACK_DEFAULTS, kubeProxyConntrackMax, kubeProxyHashsize, kubeProxyTimeouts } from '../conntrack/timeouts.ts';
 
 /**
@@ -48,11 +49,12 @@ export function modelConfig(input: RunPointInput): ModelConfig {
   const affinityTimeout = services.sessionAffinityTimeout;
   // Kubernetes validation (pkg/apis/core/validation ValidateService): timeoutSeconds in (0, 86400],
   // whole seconds; kube-proxy writes it as `--seconds` / `timeout Ns` / `-p`.
-  if (services.sessionAffinity === 'ClientIP' && (affinityTimeout % SECOND !== 0 || affinityTimeout <= 0 || affinityTimeout > MAX_CLIENT_IP_AFFINITY_NS))
+  const some = someService(services);
+  if (some.affinity && (affinityTimeout % SECOND !== 0 || affinityTimeout <= 0 || affinityTimeout > MAX_CLIENT_IP_AFFINITY_NS))
     throw new InputError('cluster.services.sessionAffinityTimeout', 'whole seconds from 1s to 86400s (sessionAffinityConfig.clientIP.timeoutSeconds)', formatDuration(affinityTimeout));
   // internalTrafficPolicy went GA in 1.26, the release that removed the userspace proxy, which never implemented it.
-  if (services.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
-    throw new InputError('cluster.services.trafficPolicy', 'Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
+  if (some.local && s.proxy.mode === 'userspace')
+    throw new InputError('cluster.services.trafficPolicy', 'Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', JSON.stringify(services.trafficPolicy));
   if ((s.traffic.protocol === 'udp') !== (services.protocol === 'UDP'))
     throw new InputError('traffic.protocol', `the protocol of the Services' port (cluster.services.protocol is ${services.protocol})`, s.traffic.protocol);
   if (services.protocol === 'SCTP') throw new InputError('cluster.services.protocol', 'TCP or UDP', 'SCTP');
@@ -62,9 +64,7 @@ export function modelConfig(input: RunPointInput): ModelConfig {
     endpointsPerService: services.endpointsPerService,
     port: 80,
     protocol: services.protocol,
-    sessionAffinity: services.sessionAffinity,
-    sessionAffinityTimeoutNs: affinityTimeout,
-    trafficPolicy: services.trafficPolicy,
+    ...topologyCluster(s, services),
     portsPerService: services.ports,
     serviceCIDR: s.cluster.serviceCIDR,
     clusterCIDR: s.cluster.clusterCIDR,
@@ -82,7 +82,7 @@ function manifestModelConfig(input: RunPointInput, file: string): ModelConfig {
   const protocol = s.traffic.protocol === 'udp' ? 'UDP' : 'TCP';
   const live = s.churn.length > 0 ? { clusterCIDR: s.cluster.clusterCIDR, nodeCIDRMaskSize: s.cluster.nodeCIDRMaskSize, maxEndpointsPerSlice: s.controlPlane.maxEndpointsPerSlice } : undefined;
   const m = manifestCluster(file, { protocol, nodes: s.cluster.nodes, ...(live ? { live } : {}) });
-  if (m.trafficPolicy === 'Local' && s.proxy.mode === 'userspace')
+  if (m.ports.some((p) => p.internalPolicyLocal) && s.proxy.mode === 'userspace')
     throw new InputError('cluster.manifests', 'Services with internalTrafficPolicy Cluster with proxy.mode userspace (the userspace proxy never implemented internalTrafficPolicy)', 'Local');
   return baseConfig(input, {
     nodes: m.nodeNames.length,
@@ -94,6 +94,8 @@ function manifestModelConfig(input: RunPointInput, file: string): ModelConfig {
     sessionAffinityTimeoutNs: m.sessionAffinityTimeoutNs,
     trafficPolicy: m.trafficPolicy,
     manifest: m,
+    // Zones from the nodes' topology.kubernetes.io/zone labels (manifest-topology.ts).
+    ...(m.nodeZones ? { zones: { nodeZones: m.nodeZones, nodeCpuMilli: m.nodeCpuMilli!, names: [...new Set(m.nodeZones)] } } : {}),
   });
 }
 
@@ -156,6 +158,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       requestTime: s.traffic.requestTime,
       halfClosedFraction: s.traffic.halfClosedFraction,
       leftOpenFraction: s.traffic.leftOpenFraction,
+      ...(cluster.zones || cluster.policies || cluster.manifest?.perService ? trafficBytes(s) : {}),
     },
     controlPlane: {
       watchLatency: s.controlPlane.watchLatency,
@@ -183,7 +186,7 @@ function baseConfig({ scenario: s, seed }: RunPointInput, cluster: ModelConfig['
       ...(c.selector !== undefined ? { selector: c.selector } : {}),
     })),
     conntrack: conntrackConfig(s),
-    ...(s.connectSetup ? { connectSetup: connectSetupConfig(s.connectSetup) } : {}),
+    ...(s.connectSetup || cluster.zones ? { connectSetup: { ...connectSetupConfig(s.connectSetup), ...connectSetupZones(s, cluster.zones?.nodeZones) } } : {}),
     ...withDns({ scenario: s, seed, point: {}, replication: 0 }, cluster.nodes),
   });
 }
@@ -222,7 +225,8 @@ function withDns(input: RunPointInput, nodes: number): { dns?: ModelConfig['dns'
 }
 
 /** connectSetup's config: the study's zones and round trips, and the kernel fit of its calibration file (made absolute and checked by the loader) or the default. */
-function connectSetupConfig(c: NonNullable<RunPointInput['scenario']['connectSetup']>): ConnectSetupConfig {
+function connectSetupConfig(c: RunPointInput['scenario']['connectSetup']): ConnectSetupConfig {
+  if (!c) return DEFAULT_CONNECT_SETUP;
   const { calibration, ...rest } = c;
   return { ...rest, kernel: calibration === undefined ? DEFAULT_CONNECT_SETUP.kernel : readConnectKernel(calibration, 'connectSetup.calibration') };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { issueText } from './issue-text.ts';
 import { count, duration } from './schema-fields.ts';
 import { checkServiceShares, externalServiceFields } from './schema-external.ts';
+import { checkZones, topologyServiceFields, zonesField } from './schema-topology.ts';
 
 /** The `cluster:` section: a synthetic cluster of identical Services, or Kubernetes manifests. */
 
@@ -11,17 +12,11 @@ const servicesSchema = z
     endpointsPerService: count('Ready pods behind each Service.'),
     ports: count('Ports per Service (each a separate ServicePort: its own KUBE-SVC chain). Default 1.').default(1),
     protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP').describe('Service port protocol, as in the Service spec. Default TCP.'),
-    sessionAffinity: z
-      .enum(['None', 'ClientIP'])
-      .default('None')
-      .describe('spec.sessionAffinity. ClientIP pins a client to one endpoint (iptables -m recent, ipvs persistence). Default None.'),
     sessionAffinityTimeout: duration('spec.sessionAffinityConfig.clientIP.timeoutSeconds. Default 3h (10800s, the Kubernetes default).').prefault('3h'),
-    trafficPolicy: z
-      .enum(['Cluster', 'Local'])
-      .default('Cluster')
-      .describe('spec.internalTrafficPolicy: Local sends ClusterIP traffic only to endpoints on the client\'s node. Default Cluster.'),
     // Service types and external fields (north-south traffic): schema-external.ts.
     ...externalServiceFields,
+    // sessionAffinity, trafficPolicy, trafficDistribution, topologyMode, one value or a mix: schema-topology.ts.
+    ...topologyServiceFields,
   })
   .superRefine(checkServiceShares)
   .describe('A synthetic set of identical Services, each with its own Deployment of pods.');
@@ -39,7 +34,9 @@ export const clusterSchema = z
     serviceCIDR: z.string().default('10.96.0.0/12').describe('ClusterIP range (kube-apiserver --service-cluster-ip-range). Default 10.96.0.0/12, kubeadm\'s.'),
     clusterCIDR: z.string().default('10.244.0.0/16').describe('Pod range (kube-proxy --cluster-cidr). Default 10.244.0.0/16.'),
     nodeCIDRMaskSize: z.number().int().min(8).max(30).default(24).describe('Per-node pod CIDR prefix length. Default 24.'),
+    zones: zonesField,
   })
+  .superRefine(checkZones)
   .superRefine((c, ctx) => {
     if ((c.services === undefined) === (c.manifests === undefined)) {
       ctx.addIssue({

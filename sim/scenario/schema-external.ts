@@ -23,10 +23,13 @@ export const externalServiceFields = {
   ).default(0),
   externalIPs: fraction('Share of the Services with one spec.externalIPs address (ClusterIP type otherwise). Default 0.').default(0),
   externalTrafficPolicy: z
-    .enum(['Cluster', 'Local'])
+    .union([
+      z.enum(['Cluster', 'Local']),
+      z.strictObject({ Local: fraction('Share of the externally reachable Services with Local, in index order.') }),
+    ])
     .default('Cluster')
     .describe(
-      'spec.externalTrafficPolicy of the NodePort, LoadBalancer and externalIPs Services. Cluster: any node forwards to any endpoint and masquerades the client address; Local: a node forwards only to its own endpoints, keeps the client address, and drops at a node without one (LoadBalancer Services then get a healthCheckNodePort). Default Cluster.',
+      'spec.externalTrafficPolicy of the NodePort, LoadBalancer and externalIPs Services, or the share of them with Local, e.g. { Local: 0.5 } (the first half of them in index order). Cluster: any node forwards to any endpoint and masquerades the client address; Local: a node forwards only to its own endpoints, keeps the client address, and drops at a node without one (LoadBalancer Services then get a healthCheckNodePort). Default Cluster.',
     ),
   loadBalancerSourceRanges: z
     .array(z.string().regex(CIDR_PATTERN, { error: () => issueText({ expected: 'an IPv4 CIDR such as "203.0.113.0/24"' }) }))

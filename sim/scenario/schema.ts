@@ -6,6 +6,7 @@ import type { Distribution } from '../engine/distribution.ts';
 import { PROXY_MODES } from '../proxy/mode.ts';
 import { churnSchema } from './schema-churn.ts';
 import { clusterSchema } from './schema-cluster.ts';
+import { trafficBytesFields } from './schema-topology.ts';
 import { conntrackSchema } from './schema-conntrack.ts';
 import { costsSchema } from './schema-costs.ts';
 import { dnsSchemaOf, kernelSchema } from './schema-dns.ts';
@@ -195,6 +196,7 @@ const trafficSchema = z
       .default('all')
       .describe('Nodes hosting client pods: "all", a count (the first nodes), or a list of node names (a synthetic cluster\'s are node-0, node-1, ...; from manifests, its Nodes). Default all.'),
     clientPodsPerNode: count('Client pods per source node. Default 1.').default(1),
+    ...trafficBytesFields,
     targetServices: z
       .union([z.literal('all'), z.number().int().positive()])
       .default('all')

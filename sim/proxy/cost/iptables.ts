@@ -104,8 +104,10 @@ export function iptablesLinesPerService(endpoints: number, affinity = false): nu
 export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = false }: ModeOptions): ModeModel {
   /** Rules per endpoint: SEP's two, the SVC statistic jump, and with affinity the SVC rcheck jump. */
   const perEndpoint = sessionAffinity ? 4 : 3;
+  /** Endpoints with affinity's rcheck rule: all, or those SyncWork.affinityEndpoints counts. */
+  const withAffinity = (some = 0) => (sessionAffinity ? 0 : some);
   // Per port with endpoints: its KUBE-SERVICES jump and SVC masquerade check; without: one REJECT / DROP.
-  const rules = (services: number, endpoints: number, without = 0) => (services - without) * 2 + without + endpoints * perEndpoint + 20;
+  const rules = (services: number, endpoints: number, without = 0, some = 0) => (services - without) * 2 + without + endpoints * perEndpoint + withAffinity(some) + 20;
   const postroutingWalkNs = ruleWalkNs(costs, b, POSTROUTING_RULES);
   return {
     mode: 'iptables',
@@ -120,7 +122,7 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
       let lines = BASE_LINES;
       const ext = iptablesExternalLines(w.external, sessionAffinity);
       if (w.full) {
-        lines += (w.services - w.servicesWithoutEndpoints) * 3 + w.servicesWithoutEndpoints + (perEndpoint + 1) * w.endpoints;
+        lines += (w.services - w.servicesWithoutEndpoints) * 3 + w.servicesWithoutEndpoints + (perEndpoint + 1) * w.endpoints + withAffinity(w.affinityEndpoints);
         lines += ext.chains + ext.rules;
       } else {
         // The shared chains' external rules are rewritten whole; a changed port's own EXT, FW and
@@ -131,14 +133,14 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
         for (const c of w.changed) {
           const kept = c.kept ?? Math.min(c.before, c.after);
           // The changed port's chains and rules (its KUBE-SERVICES jump included), or its REJECT.
-          lines += c.after === 0 ? 1 : 3 + (perEndpoint + 1) * c.after;
+          lines += c.after === 0 ? 1 : 3 + (perEndpoint + (c.affinity && !sessionAffinity ? 1 : 0) + 1) * c.after;
           // ":KUBE-SEP-Z" + "-X KUBE-SEP-Z" per endpoint chain gone, removed or replaced; the same for
           // the port's KUBE-SVC chain when it lost its last endpoint (pkg/proxy/iptables/proxier.go
           // deletes every chain in the kernel the sync no longer writes).
           lines += 2 * (c.before - kept) + (c.after === 0 && c.before > 0 ? 2 : 0);
         }
       }
-      const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints) + ext.rules;
+      const existing = rules(w.services, w.endpoints, w.servicesWithoutEndpoints, w.affinityEndpoints) + ext.rules;
       // Each line costs more the larger the table (CostModel.restoreNsPerLinePerRule says why): a
       // full sync of N services takes time of order N^2.
       const durationNs = costs.restoreBaseNs[b] + lines * (costs.restoreNsPerLine[b] + existing * costs.restoreNsPerLinePerRule[b]) + existing * costs.restoreNsPerExistingRule[b];
@@ -170,9 +172,9 @@ export function iptablesModel({ costs, iptablesBackend: b, sessionAffinity = fal
     laterPacketNs: () => HOOKS * costs.hookNs + costs.conntrackLookupNs,
     // A later packet follows its conntrack entry: the hooks and the lookup, no rule.
     laterPacketParts: () => ({ hooksNs: HOOKS * costs.hookNs, conntrackNs: costs.conntrackLookupNs, modeNs: 0 }),
-    kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts): KernelObjects {
-      const r = rules(services, endpoints, without) + iptablesExternalLines(external, sessionAffinity).rules;
-      const memoryBytes = iptablesKernelBytes(b, { ports: services - without, without, endpoints, affinity: sessionAffinity });
+    kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts, affinityEndpoints = 0): KernelObjects {
+      const r = rules(services, endpoints, without, affinityEndpoints) + iptablesExternalLines(external, sessionAffinity).rules;
+      const memoryBytes = iptablesKernelBytes(b, { ports: services - without, without, endpoints, affinity: sessionAffinity, affinityEndpoints });
       return { rules: r, setElements: 0, ipvsServers: 0, memoryBytes };
     },
   };

@@ -55,7 +55,12 @@ export interface KernelTableCounts {
   endpoints: number;
   /** sessionAffinity ClientIP on every Service. */
   affinity: boolean;
+  /** Without it on every Service: endpoints of the ports that have it (default 0). */
+  affinityEndpoints?: number;
 }
+
+/** Endpoints that carry affinity's extra rules and sets. */
+const affinityEndpointsOf = (c: KernelTableCounts) => (c.affinity ? c.endpoints : (c.affinityEndpoints ?? 0));
 
 /** What kvmalloc takes for `size` bytes (mm/util.c kvmalloc_node; mm/slub.c for kmalloc sizes). */
 export function kvmallocBytes(size: number): number {
@@ -77,9 +82,9 @@ export const endpointComments = (c: KernelTableCounts) => c.endpoints <= LARGE_C
 export function legacyNatBytes(c: KernelTableCounts): number {
   const comment = endpointComments(c) ? COMMENT : 0;
   const port = 2 * (ENTRY + COMMENT + TCP + VERDICT) + CHAIN;
-  let endpoint = CHAIN + (ENTRY + comment + VERDICT) + (ENTRY + comment + TCP + DNAT) + (ENTRY + comment + VERDICT);
-  if (c.affinity) endpoint += ENTRY + comment + RECENT + VERDICT + RECENT;
-  return c.ports * port + c.endpoints * endpoint + (c.endpoints - c.ports) * STATISTIC;
+  const endpoint = CHAIN + (ENTRY + comment + VERDICT) + (ENTRY + comment + TCP + DNAT) + (ENTRY + comment + VERDICT);
+  const affinity = ENTRY + comment + RECENT + VERDICT + RECENT;
+  return c.ports * port + c.endpoints * endpoint + affinityEndpointsOf(c) * affinity + (c.endpoints - c.ports) * STATISTIC;
 }
 
 export function iptablesKernelBytes(backend: IptablesBackend, c: KernelTableCounts): number {
@@ -92,7 +97,7 @@ export function iptablesKernelBytes(backend: IptablesBackend, c: KernelTableCoun
   const perEndpoint = n.perEndpoint + (endpointComments(c) ? n.perEndpointComment : 0);
   // Not measured: affinity's extra rule per endpoint, taken at a third of an endpoint's three rules;
   // a port without endpoints, taken as one rule of the same size.
-  const extraRules = (c.affinity ? c.endpoints : 0) + c.without;
+  const extraRules = affinityEndpointsOf(c) + c.without;
   return n.fixed + c.ports * n.perPort + c.endpoints * perEndpoint + (extraRules * perEndpoint) / 3;
 }
 
@@ -101,7 +106,7 @@ export function nftablesKernelBytes(c: KernelTableCounts): number {
   // Not measured: affinity's set and two rules per endpoint, taken at an endpoint's worth (its
   // chain, two rules and map element); a port without endpoints is one element, taken as half an
   // endpoint's.
-  return n.fixed + c.ports * n.perPort + c.endpoints * n.perEndpoint * (c.affinity ? 2 : 1) + (c.without * n.perEndpoint) / 2;
+  return n.fixed + c.ports * n.perPort + (c.endpoints + affinityEndpointsOf(c)) * n.perEndpoint + (c.without * n.perEndpoint) / 2;
 }
 
 /** The figures above, for kernel-memory.test.ts to compare with the fit of the committed measurement. */

@@ -25,7 +25,13 @@ export interface SyncWork {
    * of the `before` ones are still there after (default min(before, after): none replaced). A
    * replaced endpoint is a chain (or object) deleted and another written.
    */
-  changed: readonly { before: number; after: number; kept?: number }[];
+  changed: readonly { before: number; after: number; kept?: number; affinity?: boolean }[];
+  /**
+   * Runs where only some Services have ClientIP affinity (ModeOptions.sessionAffinity false): the
+   * endpoints of the ports that have it, among `endpoints`; a changed port with it says `affinity`.
+   * The iptables and nftables models charge those endpoints affinity's extra rules. Default 0.
+   */
+  affinityEndpoints?: number;
   /** What the node's external Services add (absent: none, today's ClusterIP-only node). */
   external?: ExternalSyncCounts;
 }
@@ -279,7 +285,7 @@ export interface ModeModel {
   /** Whether new connections create conntrack entries on the client's node (socket-LB does not NAT). */
   readonly natInConntrack: boolean;
   /** Objects of one node's rules; `servicesWithoutEndpoints`: ports it rejects or drops (one rule or map element each). */
-  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number, external?: ExternalSyncCounts): KernelObjects;
+  kernelObjects(services: number, endpoints: number, servicesWithoutEndpoints?: number, external?: ExternalSyncCounts, affinityEndpoints?: number): KernelObjects;
   /** Extra delay after a sync before rules act (e.g. an agent's own lag); 0 for kube-proxy modes. */
   readonly activationLagNs: number;
   /**

@@ -69,10 +69,11 @@ const NO_LOCAL_ENDPOINT = { rules: 7, lookups: 4, baseChains: 3 };
 /** setupNFTables's 16 chains (base chains and fixed regular ones) and its 7 sets and maps. */
 const FIXED_CHAINS_AND_SETS = 16 + 7;
 
-function tableContents(services: number, endpoints: number, without: number, sessionAffinity: boolean) {
+function tableContents(services: number, endpoints: number, without: number, sessionAffinity: boolean, affinityEndpoints = 0) {
   return {
-    // A port without endpoints has no service chain, only a no-endpoint-services element.
-    rules: 2 * (services - without) + (sessionAffinity ? 4 : 2) * endpoints + 30,
+    // A port without endpoints has no service chain, only a no-endpoint-services element. Affinity:
+    // two rules more per endpoint (every Service's, or the `affinityEndpoints` of those that have it).
+    rules: 2 * (services - without) + (sessionAffinity ? 4 : 2) * endpoints + (sessionAffinity ? 0 : 2 * affinityEndpoints) + 30,
     // service-ips, cluster-ips, numgen vmap entries (affinity sets fill with clients as they come; not counted)
     setElements: 2 * services + endpoints,
   };
@@ -83,8 +84,8 @@ function tableContents(services: number, endpoints: number, without: number, ses
  * nftNsPerTableObject): rules, set and map elements (the numgen vmaps' entries among them), chains
  * (one per port with endpoints, one per endpoint, and setupNFTables's), sets and maps.
  */
-export function nftablesTableObjects(services: number, endpoints: number, without = 0, sessionAffinity = false): number {
-  const t = tableContents(services, endpoints, without, sessionAffinity);
+export function nftablesTableObjects(services: number, endpoints: number, without = 0, sessionAffinity = false, affinityEndpoints = 0): number {
+  const t = tableContents(services, endpoints, without, sessionAffinity, affinityEndpoints);
   return t.rules + t.setElements + (services - without) + endpoints + FIXED_CHAINS_AND_SETS;
 }
 
@@ -106,22 +107,24 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
       let lines = 0;
       const ext = nftablesExternalObjects(w.external, sessionAffinity);
       if (w.full) {
-        lines = BASE_LINES + 6 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints;
+        lines = BASE_LINES + 6 * (w.services - w.servicesWithoutEndpoints) + 2 * w.servicesWithoutEndpoints + perEndpoint * w.endpoints + (sessionAffinity ? 0 : 3 * (w.affinityEndpoints ?? 0));
         // Each chain an add and a flush line, each rule and map element a line (the numgen entries are part of their rule).
         lines += 2 * ext.chains + ext.rules + ext.elements - (w.external?.localPolicyEndpoints ?? 0);
       }
       // A partial sync writes the changed ports' chains and elements; which of them are external
       // SyncWork.changed does not say, so their external- / local- / firewall- parts are not counted.
       else
-        for (const { before, after } of w.changed) {
-          if (after > 0) lines += 4 + perEndpoint * after + (before === 0 ? 2 : 0) + perStaleEndpoint * Math.max(0, before - after);
+        for (const { before, after, affinity } of w.changed) {
+          // A port with affinity in a run where not every port has it: its endpoints' extra lines.
+          const more = affinity && !sessionAffinity ? 1 : 0;
+          if (after > 0) lines += 4 + (perEndpoint + 3 * more) * after + (before === 0 ? 2 : 0) + (perStaleEndpoint + more) * Math.max(0, before - after);
           // The last endpoint gone: the no-endpoint-services element in, the service-ips element out,
           // the service chain and every endpoint chain stale.
-          else if (before > 0) lines += 3 + perStaleEndpoint * before + 1;
+          else if (before > 0) lines += 3 + (perStaleEndpoint + more) * before + 1;
         }
       // The table's objects after the sync (the change a partial sync makes is small beside it);
       // at start-up the table is empty when the transaction begins.
-      const objects = nftablesTableObjects(w.services, w.endpoints, w.servicesWithoutEndpoints, sessionAffinity) + ext.chains + ext.rules + ext.elements;
+      const objects = nftablesTableObjects(w.services, w.endpoints, w.servicesWithoutEndpoints, sessionAffinity, w.affinityEndpoints) + ext.chains + ext.rules + ext.elements;
       const durationNs =
         costs.nftTransactionBaseNs +
         lines * (costs.nftNsPerLine + objects * costs.nftNsPerLinePerObject) +
@@ -150,12 +153,12 @@ export function nftablesModel({ costs, sessionAffinity = false }: ModeOptions): 
     // Later packets skip nat but still enter the filter base chains and postrouting's hook.
     laterPacketNs: () => 3 * costs.hookNs + costs.conntrackLookupNs,
     laterPacketParts: () => ({ hooksNs: 3 * costs.hookNs, conntrackNs: costs.conntrackLookupNs, modeNs: 0 }),
-    kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts): KernelObjects {
-      const t = tableContents(services, endpoints, without, sessionAffinity);
+    kernelObjects(services: number, endpoints: number, without = 0, external?: ExternalSyncCounts, affinityEndpoints = 0): KernelObjects {
+      const t = tableContents(services, endpoints, without, sessionAffinity, affinityEndpoints);
       const ext = nftablesExternalObjects(external, sessionAffinity);
       const rules = t.rules + ext.rules;
       const setElements = t.setElements + ext.elements;
-      return { rules, setElements, ipvsServers: 0, memoryBytes: nftablesKernelBytes({ ports: services - without, without, endpoints, affinity: sessionAffinity }) };
+      return { rules, setElements, ipvsServers: 0, memoryBytes: nftablesKernelBytes({ ports: services - without, without, endpoints, affinity: sessionAffinity, affinityEndpoints }) };
     },
   };
 }

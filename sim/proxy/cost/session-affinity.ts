@@ -50,6 +50,11 @@ export class SessionAffinity {
     this.set = { ...base, command: 'set', seconds: 0, reap: false };
   }
 
+  /** Every Service of the run has this affinity (runs where Services differ use run/service-affinities.ts). */
+  covers(_service: number): boolean {
+    return true;
+  }
+
   /**
    * The checks of a first packet from `client` on `node` to `service`, whose active rules hold
    * `endpoints` (in kube-proxy's endpoint order). The returned record is reused by the next call.
