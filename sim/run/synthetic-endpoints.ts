@@ -93,7 +93,7 @@ export function syntheticEndpoints(o: SyntheticEndpointsOptions): SyntheticEndpo
     ports.push(...(policy?.internalLocal ? sps.map((sp) => ({ ...sp, internalPolicyLocal: true })) : sps));
     let list: Endpoint[] = [];
     for (let e = 0; e < o.endpointsPerService; e++) {
-      const node = zones?.endpointShares ? nodeByZoneShare(zones, e, o.endpointsPerService, next) : pod % o.nodes;
+      const node = zones?.endpointShares ? nodeByZoneShare(zones, e, o.endpointsPerService, next, s, o.services) : pod % o.nodes;
       const ip = formatIPv4((podCidr.addr + Math.floor(pod / 253) * 256 + 2 + (pod % 253)) >>> 0);
       pod++;
       list.push(makeEndpoint({ ip, port: 8080, nodeName: `node-${node}`, ...(zones ? { zone: zones.nodeZones[node]! } : {}) }));

@@ -139,8 +139,9 @@ test('with churn the control plane writes the hints: PreferClose stays in zone, 
 });
 
 test('PreferSameNode on a node without an endpoint falls back to its zone, not to the cluster', () => {
-  // One endpoint per zone: most nodes have none of a Service's, yet every client stays in its zone.
-  const { m, seen, nodeOf } = run(`${THREE_ZONES}\n  services: { count: 4, endpointsPerService: 3, trafficDistribution: PreferSameNode }`);
+  // One endpoint per zone (equal endpoint shares): most nodes have none of a Service's, yet every client stays in its zone.
+  const evenPods = THREE_ZONES.replace('clients: 0.6 }', 'clients: 0.6, endpoints: 0.3333333333 }').replace('clients: 0.3 }', 'clients: 0.3, endpoints: 0.3333333333 }');
+  const { m, seen, nodeOf } = run(`${evenPods}\n  services: { count: 4, endpointsPerService: 3, trafficDistribution: PreferSameNode }`);
   const ok = seen.filter((x) => x.outcome === 'ok');
   assert.ok(ok.some((s) => nodeOf(s.service, s.ep!) !== `node-${s.node}`), 'some clients are served off their node');
   assert.equal(m['crossZone.rate'], 0);

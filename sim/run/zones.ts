@@ -74,14 +74,17 @@ function shares(given: readonly (number | undefined)[], fallback: readonly numbe
 }
 
 /**
- * The node of a Service's `e`th pod of `count` when pods are placed by zone shares: the zone whose
+ * The node of Service `s`'s `e`th pod of `count` when pods are placed by zone shares: the zone whose
  * cumulative share holds (e + 0.5) / count (so the pods of a Service follow the shares as closely as
- * whole pods can), then round robin over that zone's nodes with the per-zone counter `next` (kept
- * across Services, so the nodes of a zone take turns).
+ * whole pods can), turned by s / services, then round robin over that zone's nodes with the per-zone
+ * counter `next` (kept across Services, so the nodes of a zone take turns). The turn matters when a
+ * Service has fewer pods than zones or the shares do not divide evenly: the scheduler breaks ties
+ * between equally scored nodes at random (pkg/scheduler/schedule_one.go selectHost), so which zone
+ * goes without a pod differs from Deployment to Deployment instead of always being the same one.
  */
-export function nodeByZoneShare(z: ClusterZones, e: number, count: number, next: number[]): number {
+export function nodeByZoneShare(z: ClusterZones, e: number, count: number, next: number[], s = 0, services = 1): number {
   const shares = z.endpointShares!;
-  const u = (e + 0.5) / count;
+  const u = ((e + 0.5) / count + s / services) % 1;
   let zone = 0;
   let acc = shares[0]!;
   while (u >= acc && zone < shares.length - 1) acc += shares[++zone]!;
