@@ -1,5 +1,5 @@
 import type { Endpoint } from '../proxy/endpoint.ts';
-import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
+import { lastAtOrBefore, type EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 
 /**
  * internalTrafficPolicy Local: what each node's kube-proxy programs for ClusterIP traffic is the
@@ -69,15 +69,7 @@ export class LocalEndpoints {
 
   private indexAt(node: number, version: number): number {
     this.catchUp();
-    const vs = this.versions[node]!;
-    let lo = 0;
-    let hi = vs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (vs[mid]! <= version) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lastAtOrBefore(this.versions[node]!, version);
   }
 
   private catchUp(): void {

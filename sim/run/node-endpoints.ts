@@ -1,5 +1,5 @@
 import type { Endpoint } from '../proxy/endpoint.ts';
-import type { EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
+import { lastAtOrBefore, type EndpointTimeline } from '../proxy/sync/endpoint-timeline.ts';
 import type { ServicePort } from '../proxy/service-port.ts';
 import { categorizeEndpoints, topologyModeFromHints, type NodeTopology } from '../proxy/topology.ts';
 
@@ -170,18 +170,6 @@ export class NodeEndpoints {
 export interface NodeView {
   endpoints: readonly Endpoint[];
   routing: 'local' | 'hinted' | 'cluster';
-}
-
-/** The index of the last of the increasing `vs` at or before `version` (vs[0] is 0). */
-function lastAtOrBefore(vs: readonly number[], version: number): number {
-  let lo = 0;
-  let hi = vs.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (vs[mid]! <= version) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 function hasAffinity(sp: ServicePort): boolean {

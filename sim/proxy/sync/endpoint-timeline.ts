@@ -121,16 +121,7 @@ export class EndpointTimeline {
   }
 
   private indexAt(h: History, version: number): number {
-    const vs = h.versions;
-    // Last index with versions[i] <= version.
-    let lo = 0;
-    let hi = vs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (vs[mid]! <= version) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lastAtOrBefore(h.versions, version);
   }
 
   /** Total endpoints over all services at `version`. */
@@ -188,4 +179,16 @@ export class EndpointTimeline {
     }
     return out;
   }
+}
+
+/** The index of the last of the increasing versions `vs` at or before `version` (vs[0] is the first version kept). */
+export function lastAtOrBefore(vs: readonly number[], version: number): number {
+  let lo = 0;
+  let hi = vs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (vs[mid]! <= version) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
