@@ -65,7 +65,7 @@ export function runModel(config: ModelConfig, observe: RunObserver = {}): RunOut
   const pods: PodIPStates = controlPlane ? controlPlane.podNetwork : ALWAYS_ACCEPTING;
   const traffic = (syncs.traffic = new TrafficModel(sim, config, timeline, agents, mode, metrics, pods, affinity, local));
   if (observe.connection) traffic.observer = observe.connection;
-  const walking = walkingDataPlane(config, mode, timeline, cluster.nodeNames);
+  const walking = walkingDataPlane(config, mode, timeline, cluster.nodeNames, local);
   if (walking) traffic.firstPackets = walking;
   if (cluster.topology) traffic.topology = cluster.topology.metrics;
   const connectSetup = (traffic.connectSetup = new ConnectSetup(sim, config.connectSetup ?? DEFAULT_CONNECT_SETUP, cluster.nodeNames));

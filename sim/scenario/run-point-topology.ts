@@ -52,7 +52,9 @@ export function topologyCluster(s: ResolvedScenario, services: Services): Pick<M
     trafficPolicy: mix.internalLocal === 1 && uniform(mix) ? ('Local' as const) : ('Cluster' as const),
   };
   if (uniform(mix) && !zones) return base;
-  if (uniform(mix)) return { ...base, zones: zones! };
+  // With zones each node's lists come from NodeEndpoints, which reads internalTrafficPolicy off each
+  // ServicePort: a cluster whose Services are all Local takes the per-Service path, which marks them.
+  if (uniform(mix) && mix.internalLocal === 0) return { ...base, zones: zones! };
   return { sessionAffinity: 'None', sessionAffinityTimeoutNs: services.sessionAffinityTimeout, trafficPolicy: 'Cluster', ...(zones ? { zones } : {}), policies: servicePolicies(mix, services.count) };
 }
 

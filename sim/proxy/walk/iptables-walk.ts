@@ -18,6 +18,8 @@ import { nodeAddress, walkSourceAddress, type WalkSetup } from './walk-setup.ts'
 import { walkVerdict } from './walk-verdict.ts';
 import { RuleCache } from './rule-cache.ts';
 import { KubeServicesOrder } from './kube-services-order.ts';
+import { NodeGroups } from './node-groups.ts';
+import { EndpointListCheck } from './endpoint-list-check.ts';
 
 const HOOKS: readonly Hook[] = ['PREROUTING', 'FORWARD', 'POSTROUTING'];
 
@@ -49,6 +51,8 @@ interface NodeRules {
  */
 export class IptablesRulesWalk {
   private readonly states: VersionStates;
+  private readonly groups: NodeGroups;
+  private readonly lists: EndpointListCheck | null;
   private readonly proxier: IptablesProxier;
   private readonly proxiers: IptablesProxier[] = [];
   private readonly versions = new RuleCache<VersionRules>();
@@ -65,6 +69,8 @@ export class IptablesRulesWalk {
 
   constructor(private readonly setup: WalkSetup) {
     this.states = new VersionStates(setup.timeline, setup.internalLocal);
+    this.groups = new NodeGroups(setup.nodeNames, setup.nodeZones ?? null, setup.hints ?? 'none', this.states.anyLocal);
+    this.lists = setup.runEndpoints ? new EndpointListCheck(setup.runEndpoints, this.states, this.groups, setup.timeline.services.length) : null;
     this.proxier = this.proxierFor(0);
     this.order = new KubeServicesOrder(setup.timeline.services, setup.order);
     this.source = walkSourceAddress(setup.clusterCIDR);
@@ -84,6 +90,7 @@ export class IptablesRulesWalk {
   }
 
   firstPacket(input: FirstPacketInput, at: FirstPacketAt): FirstPacketCost {
+    this.lists?.check(at);
     const compiled = this.rulesOf(at);
     const sp = this.setup.timeline.services[at.service]!;
     this.chooser.arm(input.chosen);
@@ -121,21 +128,20 @@ export class IptablesRulesWalk {
   }
 
   private versionRules(version: number, node: number): VersionRules {
-    const group = this.states.perNode ? node : 0;
+    const group = this.groups.group(node);
     return this.versions.get(`${version}/${group}`, this.setup.nodeNames.length, () => this.build(version, group));
   }
 
   /**
-   * The rules of `version` for node group `group` (a node under the Local policy, else 0 for all), as
+   * The rules of `version` for node group `group` (node-groups.ts: all nodes, a zone's or one node), as
    * kube-proxy reaches them: a partial sync (MinimizeIPTablesRestore: KUBE-SERVICES whole, the
    * changed Services' chains, `-X` for stale ones) restored with --noflush over the group's newest
    * rules when they are not newer, else a full sync over the base rules. The restored set shares every
    * chain the sync did not name with the set it was restored over (sim/netfilter/ruleset.ts).
    */
   private build(version: number, group: number): VersionRules {
-    const own = this.states.perNode;
-    const state = this.states.at(version, own ? this.setup.nodeNames[group]! : null);
-    const proxier = own ? this.proxierFor(group) : this.proxier;
+    const state = this.states.at(version, this.groups.localName(group));
+    const proxier = this.proxierFor(group);
     const head = this.heads.get(group);
     const partial = head !== undefined && head.version <= version;
     const sync = partial
@@ -166,17 +172,18 @@ export class IptablesRulesWalk {
   }
 
   /**
-   * The proxier of node n (its name decides which endpoints are local). Without the Local policy no
-   * ClusterIP rule depends on the node, and every node shares node 0's rules: they differ only in
-   * what the node's name and address enter, node-port and external-policy rules no pod-to-ClusterIP
-   * packet reaches.
+   * The proxier of node group g, given its node's name and zone (which decide which endpoints are
+   * local and which hints apply). Nodes of one group write the same ClusterIP rules: they differ only
+   * in what the node's name and address enter, node-port and external-policy rules no
+   * pod-to-ClusterIP packet reaches.
    */
-  private proxierFor(node: number): IptablesProxier {
-    let p = this.proxiers[node];
+  private proxierFor(g: number): IptablesProxier {
+    let p = this.proxiers[g];
     if (!p) {
       const names = this.proxiers[0]?.names;
-      p = new IptablesProxier({ nodeName: this.setup.nodeNames[node] ?? `node-${node}`, nodeIP: nodeAddress(node), clusterCIDR: this.setup.clusterCIDR, ...(names ? { names } : {}) });
-      this.proxiers[node] = p;
+      const { nodeName, zone } = this.groups.topology(g);
+      p = new IptablesProxier({ nodeName, zone, nodeIP: nodeAddress(this.groups.node(g)), clusterCIDR: this.setup.clusterCIDR, ...(names ? { names } : {}) });
+      this.proxiers[g] = p;
     }
     return p;
   }

@@ -13,6 +13,8 @@ import { VersionStates } from './version-state.ts';
 import { AffinitySetOracle, NumgenChooser } from './walk-choices.ts';
 import { nodeAddress, walkSourceAddress, type WalkSetup } from './walk-setup.ts';
 import { walkVerdict } from './walk-verdict.ts';
+import { NodeGroups } from './node-groups.ts';
+import { EndpointListCheck } from './endpoint-list-check.ts';
 
 const HOOKS: readonly Hook[] = ['prerouting', 'forward', 'postrouting'];
 
@@ -27,6 +29,8 @@ const HOOKS: readonly Hook[] = ['prerouting', 'forward', 'postrouting'];
  */
 export class NftablesRulesWalk {
   private readonly states: VersionStates;
+  private readonly groups: NodeGroups;
+  private readonly lists: EndpointListCheck | null;
   private readonly names = new NftNameCache();
   private readonly versions = new RuleCache<Ruleset>();
   /** Per node group: the proxier that wrote its newest table, and that table's version. */
@@ -40,6 +44,8 @@ export class NftablesRulesWalk {
 
   constructor(private readonly setup: WalkSetup) {
     this.states = new VersionStates(setup.timeline, setup.internalLocal);
+    this.groups = new NodeGroups(setup.nodeNames, setup.nodeZones ?? null, setup.hints ?? 'none', this.states.anyLocal);
+    this.lists = setup.runEndpoints ? new EndpointListCheck(setup.runEndpoints, this.states, this.groups, setup.timeline.services.length) : null;
     this.source = walkSourceAddress(setup.clusterCIDR);
     this.ctx = {
       nowNs: 0,
@@ -52,6 +58,7 @@ export class NftablesRulesWalk {
   }
 
   firstPacket(input: FirstPacketInput, at: FirstPacketAt): FirstPacketCost {
+    this.lists?.check(at);
     const rs = this.rulesOf(at.version, at.node);
     const sp = this.setup.timeline.services[at.service]!;
     this.chooser.arm(input.chosen, input.endpoints);
@@ -86,12 +93,12 @@ export class NftablesRulesWalk {
   }
 
   /**
-   * The table at `version` for node `node`. Without the Local policy every node shares node 0's: the
-   * tables differ only in the node's name and address, which enter node-port and external-policy
-   * rules no pod-to-ClusterIP packet reaches.
+   * The table at `version` for node `node`: its group's (node-groups.ts). The nodes of a group have
+   * tables that differ only in the node's name and address, which enter node-port and
+   * external-policy rules no pod-to-ClusterIP packet reaches.
    */
   private rulesOf(version: number, node: number): Ruleset {
-    const group = this.states.perNode ? node : 0;
+    const group = this.groups.group(node);
     return this.versions.get(`${version}/${group}`, this.setup.nodeNames.length, () => this.build(version, group));
   }
 
@@ -103,8 +110,7 @@ export class NftablesRulesWalk {
    * stale are deleted by the next (kube-proxy deletes them once a second has passed).
    */
   private build(version: number, group: number): Ruleset {
-    const own = this.states.perNode;
-    const state = this.states.at(version, own ? this.setup.nodeNames[group]! : null);
+    const state = this.states.at(version, this.groups.localName(group));
     const head = this.heads.get(group);
     this.clockNs += 2e9;
     if (head && head.version <= version) {
@@ -113,7 +119,8 @@ export class NftablesRulesWalk {
       head.version = version;
       return head.proxier.sync({ state, full: false, changedServices, nowNs: this.clockNs }).ruleset;
     }
-    const proxier = new NftablesProxier({ nodeName: this.setup.nodeNames[group] ?? `node-${group}`, nodeIP: nodeAddress(group), clusterCIDR: this.setup.clusterCIDR, serviceCIDRs: [this.setup.serviceCIDR], names: this.names });
+    const { nodeName, zone } = this.groups.topology(group);
+    const proxier = new NftablesProxier({ nodeName, zone, nodeIP: nodeAddress(this.groups.node(group)), clusterCIDR: this.setup.clusterCIDR, serviceCIDRs: [this.setup.serviceCIDR], names: this.names });
     const rs = proxier.sync({ state, full: true, nowNs: this.clockNs }).ruleset;
     if (!head) this.heads.set(group, { version, proxier });
     return rs;

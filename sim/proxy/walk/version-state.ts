@@ -18,7 +18,7 @@ export class VersionStates {
   private readonly ports: readonly ServicePort[];
   private readonly localCopies = new WeakMap<readonly Endpoint[], Map<string, readonly Endpoint[]>>();
   /** Whether some port has internalTrafficPolicy Local: then each node's rules are its own (at() with its name). */
-  readonly perNode: boolean;
+  readonly anyLocal: boolean;
 
   /**
    * `internalLocal`: every Service has internalTrafficPolicy Local. The run keeps that policy beside
@@ -31,17 +31,27 @@ export class VersionStates {
   ) {
     this.ids = timeline.services.map((sp) => sp.id);
     this.ports = internalLocal ? timeline.services.map((sp) => ({ ...sp, internalPolicyLocal: true })) : timeline.services;
-    this.perNode = this.ports.some((sp) => sp.internalPolicyLocal);
+    this.anyLocal = this.ports.some((sp) => sp.internalPolicyLocal);
   }
 
+  /** Service port `s` as the generators are given it. */
+  port(s: number): ServicePort {
+    return this.ports[s]!;
+  }
+
+  /** Port `s`'s endpoints at `version`, marked local for `node` when given (the same list at() puts in the state). */
+  endpointsOf(s: number, version: number, node: string | null): readonly Endpoint[] {
+    const list = this.timeline.endpointsAt(s, version);
+    return node === null || list.length === 0 ? list : this.marked(list, node);
+  }
 
   /** The state at `version`; `node`: the node's name, when its rules depend on which endpoints are its own. */
   at(version: number, node: string | null = null): ProxyState {
     const services = new Map(this.ports.map((sp, i) => [this.ids[i]!, sp] as const));
     const endpoints = new Map<string, readonly Endpoint[]>();
     for (let s = 0; s < this.ids.length; s++) {
-      const list = this.timeline.endpointsAt(s, version);
-      if (list.length > 0) endpoints.set(this.ids[s]!, node === null ? list : this.marked(list, node));
+      const list = this.endpointsOf(s, version, node);
+      if (list.length > 0) endpoints.set(this.ids[s]!, list);
     }
     return { services, endpoints };
   }

@@ -1,6 +1,8 @@
 import { formatIPv4, parseCidr, parseIPv4 } from '../../net/ipv4.ts';
 import type { CostModel, IptablesBackend } from '../../cost/cost-model.ts';
 import type { EndpointTimeline } from '../sync/endpoint-timeline.ts';
+import type { RunEndpoints } from './endpoint-list-check.ts';
+import type { WalkHints } from './node-groups.ts';
 
 /** Where a service port stands in a chain written in Go map order (run/traffic.ts servicePosition). */
 export type ServiceOrder = (node: number, generation: number, service: number, size: number) => number;
@@ -12,8 +14,17 @@ export interface WalkSetup {
   nodeNames: readonly string[];
   costs: CostModel;
   iptablesBackend: IptablesBackend;
-  /** internalTrafficPolicy Local: each node's rules hold its own endpoints only. */
+  /**
+   * internalTrafficPolicy Local for every Service (the run keeps it beside the timeline); Services
+   * with their own policy carry it on their ServicePort (internalPolicyLocal).
+   */
   internalLocal: boolean;
+  /** Each node's topology.kubernetes.io/zone, by node index (its proxier's zone); absent: no zones. */
+  nodeZones?: readonly string[];
+  /** The hints the Services' topology policies may put on their endpoints (node-groups.ts); absent: none. */
+  hints?: WalkHints;
+  /** The run's own list per node and Service, which each walk's must equal (endpoint-list-check.ts); absent: not checked. */
+  runEndpoints?: RunEndpoints;
   /** kube-proxy's --cluster-cidr (its local-traffic detector); the synthetic clusters' pod range. */
   clusterCIDR: string;
   /** The ServiceCIDR the ClusterIPs come from (nftables' cluster-ips-check). */
