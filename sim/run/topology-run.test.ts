@@ -147,3 +147,21 @@ test('PreferSameNode on a node without an endpoint falls back to its zone, not t
   assert.equal(m['crossZone.rate'], 0);
   assert.equal(m['topology.fallbackConnections'], 0);
 });
+
+test('without cluster.zones no node has a zone: Auto and PreferClose route cluster-wide, PreferSameNode still keeps clients on their node', () => {
+  // As on a real cluster whose nodes lack topology.kubernetes.io/zone: the controller's SetNodes gives
+  // up (insufficient node information), and trafficDistribution gives zoneless endpoints no zone hint.
+  const auto = run(`  nodes: 3\n  services: { count: 4, endpointsPerService: 6, topologyMode: Auto }`);
+  assert.equal(auto.m['topology.hintFallbackEvents'], 4);
+  assert.equal(auto.m['topology.servicesWithHints'], 0);
+  assert.equal(auto.m['topology.fallbackRate'], 1);
+  const close = run(`  nodes: 3\n  services: { count: 4, endpointsPerService: 6, trafficDistribution: PreferClose }`);
+  assert.equal(close.m['topology.servicesWithHints'], 0);
+  assert.equal(close.m['topology.fallbackRate'], 1);
+  const node = run(`  nodes: 3\n  services: { count: 4, endpointsPerService: 6, trafficDistribution: PreferSameNode }`);
+  assert.equal(node.m['topology.servicesWithHints'], 4);
+  assert.equal(node.m['topology.fallbackRate'], 0);
+  const ok = node.seen.filter((x) => x.outcome === 'ok');
+  assert.ok(ok.length > 100);
+  for (const c of ok) assert.equal(node.nodeOf(c.service, c.ep!), `node-${c.node}`);
+});

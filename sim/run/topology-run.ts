@@ -47,7 +47,9 @@ class TopologyRun implements TopologyParts {
   syntheticOptions(): Pick<SyntheticEndpointsOptions, 'zones' | 'policies' | 'hint'> {
     const c = this.config.cluster;
     const policies = c.policies;
-    const hint = policies && c.zones ? staticHints(c.zones, policies, this.hintStats) : undefined;
+    // Without zones no node has a zone label (and SetNodes gives up before CPU matters).
+    const nodeZones = c.zones?.nodeZones ?? Array.from({ length: c.nodes }, () => '');
+    const hint = policies ? staticHints(nodeZones, c.zones?.nodeCpuMilli ?? nodeZones.map(() => 0), policies, this.hintStats) : undefined;
     return { ...(c.zones ? { zones: c.zones } : {}), ...(policies ? { policies } : {}), ...(hint ? { hint } : {}) };
   }
 

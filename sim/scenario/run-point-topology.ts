@@ -42,10 +42,6 @@ function uniform(m: PolicyMix): boolean {
 export function topologyCluster(s: ResolvedScenario, services: Services): Pick<ModelConfig['cluster'], 'sessionAffinity' | 'sessionAffinityTimeoutNs' | 'trafficPolicy' | 'zones' | 'policies'> {
   const mix = policyMix(services, Math.round(services.sessionAffinityTimeout / SECOND));
   const zones = s.cluster.zones ? syntheticZones(s) : undefined;
-  if (!zones && (mix.topologyModeAuto > 0 || mix.trafficDistribution.length > 0)) {
-    const field = mix.topologyModeAuto > 0 ? 'topologyMode' : 'trafficDistribution';
-    throw new InputError(`cluster.services.${field}`, 'cluster.zones with a topology policy (hints name zones and nodes; a cluster without zones has none)', JSON.stringify(services[field]));
-  }
   const base = {
     sessionAffinity: mix.sessionAffinity.length > 0 && uniform(mix) ? ('ClientIP' as const) : ('None' as const),
     sessionAffinityTimeoutNs: services.sessionAffinityTimeout,

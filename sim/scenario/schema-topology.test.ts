@@ -78,8 +78,6 @@ test('bad zones are refused with their place', () => {
 test('bad policy fields are refused with their place', () => {
   refused(`  nodes: 2\n  zones: [{ name: a }, { name: b }]\n  services: { count: 4, endpointsPerService: 2, trafficDistribution: PreferCloser }`, /trafficDistribution/, /PreferClose/);
   refused(`  nodes: 2\n  zones: [{ name: a }, { name: b }]\n  services: { count: 4, endpointsPerService: 2, trafficDistribution: { PreferClose: 0.6, PreferSameNode: 0.6 } }`, /trafficDistribution/, /at most 1/);
-  refused(`  nodes: 2\n  services: { count: 4, endpointsPerService: 2, trafficDistribution: PreferClose }`, /cluster\.services\.trafficDistribution/, /cluster\.zones/);
-  refused(`  nodes: 2\n  services: { count: 4, endpointsPerService: 2, topologyMode: { Auto: 0.5 } }`, /cluster\.services\.topologyMode/, /cluster\.zones/);
   refused(`  nodes: 2\n  services: { count: 4, endpointsPerService: 2, sessionAffinity: { ClientIP: 0.5 }, sessionAffinityTimeout: 1500ms }`, /sessionAffinityTimeout/, /whole seconds/);
   refused(`  nodes: 2\n  services: { count: 4, endpointsPerService: 2, trafficPolicy: { Local: 0.5 } }`, /trafficPolicy/, /userspace/, 'proxy: { mode: userspace }\n');
 });

@@ -35,12 +35,12 @@ export const topologyServiceFields = {
   trafficDistribution: policyField(
     ['none', 'PreferClose', 'PreferSameZone', 'PreferSameNode'] as const,
     ['PreferClose', 'PreferSameZone', 'PreferSameNode'],
-    'spec.trafficDistribution: none (the field unset), PreferClose or PreferSameZone (hints for the endpoint\'s zone), PreferSameNode (for its node, then its zone); or shares of the Services by value, e.g. { PreferClose: 0.5 }. Needs cluster.zones. Default none.',
+    'spec.trafficDistribution: none (the field unset), PreferClose or PreferSameZone (hints for the endpoint\'s zone), PreferSameNode (for its node, then its zone); or shares of the Services by value, e.g. { PreferClose: 0.5 }. Without cluster.zones no node has a zone, so only PreferSameNode\'s node hints narrow anything. Default none.',
   ).default('none'),
   topologyMode: policyField(
     ['none', 'Auto'] as const,
     ['Auto'],
-    'The annotation service.kubernetes.io/topology-mode: Auto (every Service), none (no annotation), or the share with Auto, e.g. { Auto: 0.5 }. The EndpointSlice controller then hints endpoints by zone in proportion to the zones\' CPU, or not at all (fewer endpoints than zones, overload). It wins over trafficDistribution. Needs cluster.zones. Default none.',
+    'The annotation service.kubernetes.io/topology-mode: Auto (every Service), none (no annotation), or the share with Auto, e.g. { Auto: 0.5 }. The EndpointSlice controller then hints endpoints by zone in proportion to the zones\' CPU, or not at all (fewer endpoints than zones, overload). It wins over trafficDistribution. Without cluster.zones no node has a zone, so Auto never gives hints (insufficient node information). Default none.',
   ).default('none'),
 };
 
