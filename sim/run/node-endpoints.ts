@@ -76,7 +76,7 @@ export class NodeEndpoints {
 
   /** The endpoints `node`'s rules hold for pods' traffic to `service` at `version`, in kube-proxy's order. */
   at(node: number, service: number, version: number): readonly Endpoint[] {
-    return this.viewAt(node, service, version).endpoints;
+    return this.viewAt(node, service, version)?.endpoints ?? this.timeline.endpointsAt(service, version);
   }
 
   /**
@@ -84,7 +84,7 @@ export class NodeEndpoints {
    * narrowed its endpoints there (some ready endpoint without a hint, or none for the node or zone).
    */
   clusterWide(node: number, service: number, version: number): boolean {
-    return this.viewAt(node, service, version).routing === 'cluster';
+    return (this.viewAt(node, service, version)?.routing ?? 'cluster') === 'cluster';
   }
 
   /** Endpoints in `node`'s rules at `version` (what a full sync writes there). */
@@ -97,10 +97,10 @@ export class NodeEndpoints {
     return this.timeline.servicesWithoutEndpointsAt(version) + this.withoutDelta[node]![this.indexAt(node, version)]!;
   }
 
-  private viewAt(node: number, service: number, version: number): NodeView {
+  /** The node's view, or null for a Service seen whole there (no entry per node, and no object per connection). */
+  private viewAt(node: number, service: number, version: number): NodeView | null {
     const list = this.timeline.endpointsAt(service, version);
-    // A Service seen whole needs no entry per node.
-    if (!this.isNarrowed(service, list)) return { endpoints: list, routing: 'cluster' };
+    if (!this.isNarrowed(service, list)) return null;
     const key = node * this.timeline.services.length + service;
     const hit = this.cache.get(key);
     if (hit && hit.from === list) return hit.view;

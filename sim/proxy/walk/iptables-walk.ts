@@ -12,14 +12,15 @@ import { kubeProxyBaseRuleset } from '../iptables/node-ruleset.ts';
 import { IptablesProxier, restoreText } from '../iptables/proxier.ts';
 import { namespacedName } from '../service-port.ts';
 import type { FirstPacketAt } from './first-packet-plane.ts';
-import { VersionStates } from './version-state.ts';
+import type { VersionStates } from './version-state.ts';
 import { RecentOracle, StatisticChooser } from './walk-choices.ts';
 import { nodeAddress, walkSourceAddress, type WalkSetup } from './walk-setup.ts';
 import { walkVerdict } from './walk-verdict.ts';
 import { RuleCache } from './rule-cache.ts';
 import { KubeServicesOrder } from './kube-services-order.ts';
-import { NodeGroups } from './node-groups.ts';
-import { EndpointListCheck } from './endpoint-list-check.ts';
+import { walkViews } from './walk-views.ts';
+import type { NodeGroups } from './node-groups.ts';
+import type { EndpointListCheck } from './endpoint-list-check.ts';
 
 const HOOKS: readonly Hook[] = ['PREROUTING', 'FORWARD', 'POSTROUTING'];
 
@@ -68,9 +69,7 @@ export class IptablesRulesWalk {
   private readonly source: number;
 
   constructor(private readonly setup: WalkSetup) {
-    this.states = new VersionStates(setup.timeline, setup.internalLocal);
-    this.groups = new NodeGroups(setup.nodeNames, setup.nodeZones ?? null, setup.hints ?? 'none', this.states.anyLocal);
-    this.lists = setup.runEndpoints ? new EndpointListCheck(setup.runEndpoints, this.states, this.groups, setup.timeline.services.length) : null;
+    ({ states: this.states, groups: this.groups, lists: this.lists } = walkViews(setup));
     this.proxier = this.proxierFor(0);
     this.order = new KubeServicesOrder(setup.timeline.services, setup.order);
     this.source = walkSourceAddress(setup.clusterCIDR);

@@ -9,12 +9,13 @@ import { NftablesProxier } from '../nftables/proxier.ts';
 import { namespacedName } from '../service-port.ts';
 import type { FirstPacketAt } from './first-packet-plane.ts';
 import { RuleCache } from './rule-cache.ts';
-import { VersionStates } from './version-state.ts';
+import type { VersionStates } from './version-state.ts';
 import { AffinitySetOracle, NumgenChooser } from './walk-choices.ts';
 import { nodeAddress, walkSourceAddress, type WalkSetup } from './walk-setup.ts';
 import { walkVerdict } from './walk-verdict.ts';
-import { NodeGroups } from './node-groups.ts';
-import { EndpointListCheck } from './endpoint-list-check.ts';
+import { walkViews } from './walk-views.ts';
+import type { NodeGroups } from './node-groups.ts';
+import type { EndpointListCheck } from './endpoint-list-check.ts';
 
 const HOOKS: readonly Hook[] = ['prerouting', 'forward', 'postrouting'];
 
@@ -43,9 +44,7 @@ export class NftablesRulesWalk {
   private readonly source: number;
 
   constructor(private readonly setup: WalkSetup) {
-    this.states = new VersionStates(setup.timeline, setup.internalLocal);
-    this.groups = new NodeGroups(setup.nodeNames, setup.nodeZones ?? null, setup.hints ?? 'none', this.states.anyLocal);
-    this.lists = setup.runEndpoints ? new EndpointListCheck(setup.runEndpoints, this.states, this.groups, setup.timeline.services.length) : null;
+    ({ states: this.states, groups: this.groups, lists: this.lists } = walkViews(setup));
     this.source = walkSourceAddress(setup.clusterCIDR);
     this.ctx = {
       nowNs: 0,
