@@ -14,6 +14,7 @@ import { KERNEL_MEMORY_FIGURES as F, legacyNatBytes } from '../sim/proxy/cost/ke
 import { GENERATOR_NAT_BLOB, modelBytes, pointCounts } from './kernel-memory-fit.ts';
 import { CGROUP_PREFIX, main, missingKmem, type KernelMemoryFile } from './kernel-memory.ts';
 import { NAMESPACE_PREFIX } from './namespaces.ts';
+import { captureText } from '../sim/io/testing/capture-text.ts';
 import { missingPrerequisites } from './preflight.ts';
 
 const missing = [...missingPrerequisites(), ...[missingKmem()].filter((m) => m !== undefined)];
@@ -24,14 +25,7 @@ test('quick kernel-memory measurement: exact legacy blobs, every load charged, n
   const dir = mkdtempSync(join(tmpdir(), 'kmem-'));
   try {
     const out = join(dir, 'km.json');
-    const write = process.stdout.write;
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = await main(['--quick', '--out', out]);
-    } finally {
-      process.stdout.write = write;
-    }
+    const { value: code } = await captureText(() => main(['--quick', '--out', out]));
     assert.equal(code, 0);
     const file = JSON.parse(readFileSync(out, 'utf8')) as KernelMemoryFile;
     assert.equal(file.points.length, 3 * 5);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { runEndpoints } from './endpoints.ts';
 import { parseManifests } from '../k8s/manifests.ts';
 import { main } from '../cli.ts';
+import { captureText } from '../io/testing/capture-text.ts';
 import { parse } from 'yaml';
 
 // Golden files: set UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
@@ -109,17 +110,8 @@ test('endpoints: same input, same output (slice names are seeded)', () => {
 });
 
 async function run(args: string[]): Promise<{ code: number; err: string }> {
-  const w = process.stderr.write.bind(process.stderr);
-  const o = process.stdout.write.bind(process.stdout);
-  let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    return { code: await main(args), err };
-  } finally {
-    process.stderr.write = w;
-    process.stdout.write = o;
-  }
+  const { value: code, err } = await captureText(() => main(args));
+  return { code, err };
 }
 
 test('a manifest error is one message with file:line:col, document, object and field, exit 2', async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SECOND } from '../engine/time.ts';
-import { main } from '../cli.ts';
+import { runMain } from '../cli/testing/run-main.ts';
 import { loadScenario, loadScenarioText } from '../scenario/load.ts';
 import { modelConfig, runPoint } from '../scenario/run-point.ts';
 import { runStudy } from '../scenario/runner.ts';
@@ -69,18 +69,10 @@ async function scenarioCli(text: string): Promise<{ code: number; err: string }>
   const dir = mkdtempSync(join(tmpdir(), 'svcsim-external-'));
   const file = join(dir, 's.yaml');
   writeFileSync(file, `name: bad\nquestion: q\nduration: 2s\n${text}`);
-  const w = process.stderr.write.bind(process.stderr);
-  const o = process.stdout.write.bind(process.stdout);
-  let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.exitCode = undefined;
   try {
-    return { code: await main(['scenario', file, '--out', join(dir, 'out')]), err };
+    const { code, err } = await runMain(['scenario', file, '--out', join(dir, 'out')]);
+    return { code, err };
   } finally {
-    process.exitCode = undefined;
-    process.stderr.write = w;
-    process.stdout.write = o;
     rmSync(dir, { recursive: true });
   }
 }
